@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers used everywhere. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define UNUSED __attribute__((unused))
+#define PRINTF_FMT(a, b) __attribute__((format(printf, a, b)))
+#define WARN_UNUSED __attribute__((warn_unused_result))
+
+static inline bool streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+static inline bool str_has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Monotonic clock in nanoseconds. */
+uint64_t now_monotonic_ns(void);
+
+/* Wall clock in whole seconds since the epoch. */
+int64_t now_wall_s(void);
+
+/*
+ * Parse a size with an optional binary suffix (K, M, G; also KiB, MiB, GiB).
+ * Returns 0 or -EINVAL.
+ */
+int parse_size(const char *s, uint64_t *out);
+
+/* Parse a decimal unsigned integer that must fit in max. Returns 0 or -EINVAL/-ERANGE. */
+int parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* Format a byte count as "12.3 KiB". Returns buf. */
+char *format_size(uint64_t bytes, char *buf, size_t len);
+
+/* write() the whole buffer, retrying on EINTR and short writes. Returns 0 or -errno. */
+int write_all(int fd, const void *data, size_t len);
