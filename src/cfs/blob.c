@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "blob.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 

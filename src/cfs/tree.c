@@ -205,6 +205,7 @@ int cfs_tree_link(struct cfs_tree *t, struct cfs_entry *dir, struct cfs_entry *e
 		return r;
 	}
 	sibling_insert(dir, e);
+	e->flags |= CFS_ENTRY_MOVED | CFS_ENTRY_CONTENT_DIRTY;
 	t->nentries++;
 	t->nbytes += cfs_blob_size(e->data);
 	digest_add(t, e);
@@ -246,11 +247,13 @@ int cfs_tree_move(struct cfs_tree *t, struct cfs_entry *e, struct cfs_entry *dir
 	e->name = copy;
 	r = hmap_insert(&t->by_name, &e->by_name, name_hash(dir->inode, e->name));
 	sibling_insert(dir, e);
+	e->flags |= CFS_ENTRY_MOVED;
 	digest_add(t, e);
 	return r;
 }
 
-void cfs_tree_set_content(struct cfs_tree *t, struct cfs_entry *e, struct cfs_blob *data)
+void cfs_tree_set_content(struct cfs_tree *t, struct cfs_entry *e, struct cfs_blob *data,
+			  uint64_t version)
 {
 	bool linked = e->parent != NULL;
 
@@ -259,9 +262,11 @@ void cfs_tree_set_content(struct cfs_tree *t, struct cfs_entry *e, struct cfs_bl
 		t->nbytes -= cfs_blob_size(e->data);
 	}
 	cfs_blob_unref(e->data);
+	e->flags |= CFS_ENTRY_CONTENT_DIRTY;
 	e->data = cfs_blob_size(data) ? data : NULL;
 	if (data && !e->data)
 		cfs_blob_unref(data);
+	e->content_version = version;
 	if (linked) {
 		t->nbytes += cfs_blob_size(e->data);
 		digest_add(t, e);
@@ -342,7 +347,7 @@ void cfs_tree_clear_dirty(struct cfs_tree *t)
 	while (e) {
 		struct cfs_entry *next = e->dirty_next;
 
-		e->flags &= (uint8_t)~CFS_ENTRY_DIRTY;
+		e->flags &= (uint8_t) ~(CFS_ENTRY_DIRTY | CFS_ENTRY_MOVED | CFS_ENTRY_CONTENT_DIRTY);
 		e->dirty_prev = e->dirty_next = NULL;
 		e = next;
 	}

@@ -28,7 +28,9 @@ enum cfs_type {
 };
 
 enum cfs_entry_flags {
-	CFS_ENTRY_DIRTY = 1 << 0, /* changed since the last flush to the database */
+	CFS_ENTRY_DIRTY = 1 << 0,         /* changed since the last flush to the database */
+	CFS_ENTRY_MOVED = 1 << 1,         /* new, or parent/name changed since the last flush */
+	CFS_ENTRY_CONTENT_DIRTY = 1 << 2, /* content changed since the last flush */
 };
 
 struct cfs_entry {
@@ -95,8 +97,12 @@ void cfs_tree_unlink(struct cfs_tree *t, struct cfs_entry *e);
 int cfs_tree_move(struct cfs_tree *t, struct cfs_entry *e, struct cfs_entry *dir,
 		  const char *name);
 
-/* Replace the content (takes over the caller's reference to data). */
-void cfs_tree_set_content(struct cfs_tree *t, struct cfs_entry *e, struct cfs_blob *data);
+/*
+ * Replace the content as change `version` (takes over the caller's
+ * reference to data).
+ */
+void cfs_tree_set_content(struct cfs_tree *t, struct cfs_entry *e, struct cfs_blob *data,
+			  uint64_t version);
 
 /* Stamp an entry as changed by the change `version` (also sets tree->version). */
 void cfs_tree_stamp(struct cfs_tree *t, struct cfs_entry *e, uint64_t version, uint32_t writer,

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Operations: every change of the droverfs tree is one operation that
+ * carries all it needs to be applied deterministically (who wrote it, when,
+ * which entries). The same encoded bytes go to the journal and, in cluster
+ * mode, to the other nodes.
+ *
+ * Entries are named by inode (and by parent inode + name for directory
+ * operations), never by path: a path can change meaning under a concurrent
+ * rename, an inode cannot, and inodes are identical on every node.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "tree.h"
+
+enum cfs_op_kind {
+	CFS_OP_CREATE = 1,   /* file `name` in directory `ino` */
+	CFS_OP_MKDIR = 2,    /* directory `name` in directory `ino` */
+	CFS_OP_WRITE = 3,    /* file `ino`: `data` at offset `arg` (see flags) */
+	CFS_OP_TRUNCATE = 4, /* file `ino` to `arg` bytes */
+	CFS_OP_UNLINK = 5,   /* file `name` in directory `ino` */
+	CFS_OP_RMDIR = 6,    /* empty directory `name` in directory `ino` */
+	CFS_OP_RENAME = 7,   /* `ino`/`name` to `ino2`/`name2` */
+	CFS_OP_MTIME = 8,    /* entry `ino`: mtime := `arg` (lock refresh) */
+	CFS_OP_UNLOCK = 9,   /* lock directory `ino`, removed if still at version `arg` */
+};
+#define CFS_OP_KIND_MAX CFS_OP_UNLOCK
+
+enum cfs_op_flags {
+	CFS_WRITE_REPLACE = 1 << 0,   /* WRITE: the data is the whole new content */
+	CFS_WRITE_APPEND = 1 << 1,    /* WRITE: append at the current end */
+	CFS_RENAME_NOREPLACE = 1 << 2, /* RENAME: fail with EEXIST if the target exists */
+};
+#define CFS_OP_FLAGS_ALL (CFS_WRITE_REPLACE | CFS_WRITE_APPEND | CFS_RENAME_NOREPLACE)
+
+/* Version of the encoding below; a decoder refuses anything newer. */
+#define CFS_OP_CODEC_VERSION 1
+
+struct cfs_op {
+	uint8_t kind;
+	uint32_t flags;
+	uint32_t writer; /* node id of the originator, 0 in local mode */
+	int64_t time;    /* originator's wall clock (s): the new mtime */
+	uint64_t ino;
+	uint64_t ino2;
+	uint64_t arg;
+	char name[CFS_NAME_MAX + 1];
+	char name2[CFS_NAME_MAX + 1];
+	const void *data; /* borrowed: the caller keeps it alive while the op is used */
+	size_t size;
+};
+
+const char *cfs_op_kind_name(uint8_t kind);
+
+/*
+ * Fill a name field; returns 0, -ENAMETOOLONG or -EINVAL (empty name or
+ * one containing '/').
+ */
+int cfs_op_set_name(char dst[CFS_NAME_MAX + 1], const char *name);
+
+/* Append the encoding of op to out. Returns 0 or -ENOMEM. */
+int cfs_op_encode(const struct cfs_op *op, struct buf *out);
+
+/* Size of the encoding, without encoding. */
+size_t cfs_op_encoded_size(const struct cfs_op *op);
+
+/*
+ * Decode one operation from data. op->data points into `data`. Returns 0,
+ * -EBADMSG (malformed) or -EPROTO (encoded by a newer version).
+ */
+int cfs_op_decode(const void *data, size_t len, struct cfs_op *op);
