@@ -23,7 +23,6 @@ uint64_t cfs_entry_digest(const struct cfs_entry *e)
 	uint64_t h = hash_mix64(e->inode);
 
 	h = hash_add64(h, e->version);
-	h = hash_add64(h, e->content_version);
 	h = hash_add64(h, e->parent ? e->parent->inode : 0);
 	h = hash_add64(h, e->type);
 	h = hash_add64(h, cfs_blob_size(e->data));
