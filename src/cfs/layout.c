@@ -35,6 +35,18 @@ bool layout_is_private(const struct cfs_entry *e)
 	return false;
 }
 
+bool layout_path_is_private(const char *path)
+{
+	const char *rest;
+
+	if (streq(path, "priv") || str_has_prefix(path, "priv/"))
+		return true;
+	if (!str_has_prefix(path, "nodes/"))
+		return false;
+	rest = strchr(path + strlen("nodes/"), '/');
+	return rest && (streq(rest, "/priv") || str_has_prefix(rest, "/priv/"));
+}
+
 bool layout_is_lock_root(const struct cfs_entry *e)
 {
 	return e && e->type == CFS_DIR && streq(e->name, "lock") && is_top(e->parent, "priv");

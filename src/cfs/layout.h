@@ -14,6 +14,9 @@
 /* priv/ and nodes/<node>/priv/, and everything below them. */
 bool layout_is_private(const struct cfs_entry *e);
 
+/* The same test on a relative path string. */
+bool layout_path_is_private(const char *path);
+
 /* priv/lock itself. */
 bool layout_is_lock_root(const struct cfs_entry *e);
 

@@ -50,6 +50,11 @@ struct cfs_entry {
 	uint8_t flags;
 	char *name;
 	struct cfs_blob *data; /* files: content, NULL when empty */
+	/*
+	 * For the FUSE layer: the content_version whose pages the kernel may
+	 * cache. Not part of the state (not persisted, not in the digest).
+	 */
+	uint64_t kernel_cached;
 };
 
 /* Order-independent digest: equal trees have equal digests, whatever their history. */

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+#include "clusterlog.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util.h"
+
+int clusterlog_init(struct cfs_clusterlog *log, size_t capacity)
+{
+	memset(log, 0, sizeof(*log));
+	log->entries = calloc(capacity, sizeof(*log->entries));
+	if (!log->entries)
+		return -ENOMEM;
+	log->capacity = capacity;
+	log->next_uid = 1;
+	return 0;
+}
+
+static void entry_clear(struct clog_entry *e)
+{
+	free(e->node);
+	free(e->ident);
+	free(e->tag);
+	free(e->msg);
+	memset(e, 0, sizeof(*e));
+}
+
+void clusterlog_destroy(struct cfs_clusterlog *log)
+{
+	for (size_t i = 0; i < log->count; i++)
+		entry_clear(&log->entries[(log->head + i) % log->capacity]);
+	free(log->entries);
+	memset(log, 0, sizeof(*log));
+}
+
+/* A copy with control characters shown as '?', cut at max bytes. */
+static char *clean_copy(const char *s, size_t max)
+{
+	size_t len = strnlen(s, max);
+	char *c = malloc(len + 1);
+
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		c[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	c[len] = '\0';
+	return c;
+}
+
+int clusterlog_append(struct cfs_clusterlog *log, const char *node, const char *ident,
+		      const char *tag, uint32_t pid, uint8_t priority, int64_t time,
+		      const char *msg)
+{
+	struct clog_entry e = { .uid = log->next_uid, .time = time, .pid = pid,
+				.priority = priority };
+	struct clog_entry *slot;
+
+	if (priority > 7 || !*msg)
+		return -EINVAL;
+	e.node = clean_copy(node, 255);
+	e.ident = clean_copy(ident, 255);
+	e.tag = clean_copy(tag, 255);
+	e.msg = clean_copy(msg, CLOG_MAX_MESSAGE);
+	if (!e.node || !e.ident || !e.tag || !e.msg) {
+		entry_clear(&e);
+		return -ENOMEM;
+	}
+	if (log->count == log->capacity) {
+		slot = &log->entries[log->head];
+		entry_clear(slot);
+		log->head = (log->head + 1) % log->capacity;
+	} else {
+		slot = &log->entries[(log->head + log->count) % log->capacity];
+		log->count++;
+	}
+	*slot = e;
+	log->next_uid++;
+	return 0;
+}
+
+const struct clog_entry *clusterlog_newest(const struct cfs_clusterlog *log, size_t i)
+{
+	if (i >= log->count)
+		return NULL;
+	return &log->entries[(log->head + log->count - 1 - i) % log->capacity];
+}

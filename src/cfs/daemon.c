@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/* Start-up and shut-down of droverfs, and its event loop. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "fuse_fs.h"
+#include "ipc_server.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "mountpoint.h"
+#include "submit.h"
+
+static int resolve_group(struct cfs_daemon *d)
+{
+	struct group *g = getgrnam(d->opt.group ? d->opt.group : "www-data");
+
+	if (!g && d->opt.group) {
+		log_err("group '%s' does not exist (--group)", d->opt.group);
+		return -EINVAL;
+	}
+	d->gid = g ? g->gr_gid : 0;
+	return 0;
+}
+
+static int mkdir_parent(const char *path, mode_t mode)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (mkdir(dirname(dir), mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* One droverfs per database: a lock file next to it holds our pid. */
+static int take_instance_lock(struct cfs_daemon *d)
+{
+	char path[PATH_MAX], pid[32];
+	int n;
+
+	snprintf(path, sizeof(path), "%s.lock", d->opt.db_path);
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0) {
+		log_err("%s: %m", path);
+		return -errno;
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		n = (int)pread(d->lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		log_err("another droverfs (pid %s) is using %s", pid[0] ? pid : "?",
+			d->opt.db_path);
+		return e == EWOULDBLOCK ? -EBUSY : -e;
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(d->lock_fd, 0) < 0 || pwrite(d->lock_fd, pid, (size_t)n, 0) != n)
+		log_warn("%s: cannot record the pid: %m", path);
+	return 0;
+}
+
+static void ensure_dir(struct cfs_daemon *d, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	struct cfs_state *st = cfs_daemon_state(d);
+	struct cfs_op op = { .kind = CFS_OP_MKDIR, .time = now_wall_s() };
+	struct cfs_entry *dir;
+	char parent[CFS_PATH_MAX];
+
+	if (cfs_tree_resolve(&st->tree, path))
+		return;
+	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - path) : 0, path);
+	dir = cfs_tree_resolve(&st->tree, parent);
+	if (!dir || cfs_op_set_name(op.name, slash ? slash + 1 : path) < 0)
+		return;
+	op.ino = dir->inode;
+	op.writer = cfs_daemon_writer(d);
+	cfs_submit(d, &op, NULL, NULL);
+	cfs_submit_commit(d);
+}
+
+/* The directories every node has (as /etc/pve): nodes/<me>/{qemu-server,lxc,priv}, priv/lock. */
+static void ensure_layout(struct cfs_daemon *d)
+{
+	const char *subdirs[] = { "", "/qemu-server", "/lxc", "/priv" };
+	char path[CFS_PATH_MAX];
+
+	ensure_dir(d, "nodes");
+	for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
+		snprintf(path, sizeof(path), "nodes/%s%s", d->opt.nodename, subdirs[i]);
+		ensure_dir(d, path);
+	}
+	ensure_dir(d, "priv");
+	ensure_dir(d, "priv/lock");
+}
+
+static int open_state(struct cfs_daemon *d)
+{
+	struct cfs_persist_config cfg;
+	int r;
+
+	r = mkdir_parent(d->opt.db_path, 0755);
+	if (r < 0) {
+		log_err("cannot create the directory of %s: %s", d->opt.db_path, strerror(-r));
+		return r;
+	}
+	r = take_instance_lock(d);
+	if (r < 0)
+		return r;
+	cfs_persist_config_default(&cfg, d->opt.db_path);
+	cfg.limits = d->opt.limits;
+	r = cfs_persist_open(&cfg, now_wall_s(), &d->persist);
+	if (r < 0) {
+		log_err("cannot open the database %s: %s", d->opt.db_path, strerror(-r));
+		return r;
+	}
+	d->persist->state.record_changes = true;
+	d->reloads_seen = d->persist->stats.reloads;
+	if (cfs_tree_resolve(&cfs_daemon_state(d)->tree, "corosync.conf") && !d->opt.local)
+		log_notice("the tree holds corosync.conf, but this droverfs has no cluster "
+			   "mode yet: running in local mode");
+	return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct cfs_daemon *d = userdata;
+
+	log_notice("received %s, shutting down", strsignal((int)si->ssi_signo));
+	sd_event_exit(d->event, 0);
+	return 0;
+}
+
+static int on_commit(sd_event_source *s, void *userdata)
+{
+	cfs_submit_commit(userdata);
+	return 0;
+}
+
+static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct cfs_daemon *d = userdata;
+	int r;
+
+	if (!cfs_persist_batch_open(d->persist)) {
+		r = cfs_persist_flush(d->persist);
+		if (r < 0)
+			log_warn("cannot write the journal into %s yet (%s); it stays in the "
+				 "journal, nothing is lost",
+				 d->opt.db_path, strerror(-r));
+	}
+	cfs_submit_schedule_flush(d);
+	return 0;
+}
+
+static int setup_loop(struct cfs_daemon *d)
+{
+	sigset_t mask;
+	int r;
+
+	r = sd_event_new(&d->event);
+	if (r < 0)
+		return r;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((r = sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d)) < 0 ||
+	    (r = sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d)) < 0)
+		return r;
+	r = sd_event_add_post(d->event, &d->commit_source, on_commit, d);
+	if (r < 0)
+		return r;
+	sd_event_source_set_enabled(d->commit_source, SD_EVENT_OFF);
+	r = sd_event_add_time(d->event, &d->flush_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
+			      on_flush_timer, d);
+	if (r < 0)
+		return r;
+	return sd_event_source_set_enabled(d->flush_timer, SD_EVENT_OFF);
+}
+
+static int init_parts(struct cfs_daemon *d)
+{
+	int r;
+
+	d->starttime = now_wall_s();
+	d->quorate = true; /* local mode */
+	d->lock_fd = -1;
+	cfs_locks_init(&d->locks, NULL, NULL);
+	kvstore_init(&d->kv);
+	r = clusterlog_init(&d->clog, CLOG_DEFAULT_CAPACITY);
+	if (r == 0)
+		r = cfs_fsversion_init(&d->fsversion, d->starttime);
+	if (r == 0)
+		r = resolve_group(d);
+	return r;
+}
+
+static void teardown(struct cfs_daemon *d)
+{
+	if (d->persist)
+		cfs_submit_commit(d);
+	cfs_ipc_server_stop(d->ipc);
+	d->ipc = NULL;
+	cfs_fuse_stop(d->fuse);
+	d->fuse = NULL;
+	cfs_persist_close(d->persist);
+	d->persist = NULL;
+	sd_event_source_disable_unref(d->commit_source);
+	sd_event_source_disable_unref(d->flush_timer);
+	sd_event_unref(d->event);
+	cfs_locks_destroy(&d->locks);
+	kvstore_destroy(&d->kv);
+	clusterlog_destroy(&d->clog);
+	cfs_fsversion_destroy(&d->fsversion);
+	free(d->pending);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+}
+
+int cfs_daemon_run(struct cfs_daemon *d)
+{
+	int r;
+
+	r = init_parts(d);
+	if (r == 0)
+		r = setup_loop(d);
+	if (r == 0)
+		r = open_state(d);
+	if (r == 0) {
+		ensure_layout(d);
+		cfs_locks_sync(&d->locks, &cfs_daemon_state(d)->tree);
+		r = cfs_mountpoint_prepare(d->opt.mountpoint);
+		if (r < 0 && r != -EBUSY)
+			log_err("mount point %s: %s", d->opt.mountpoint, strerror(-r));
+	}
+	if (r == 0)
+		r = cfs_fuse_start(d, &d->fuse);
+	if (r == 0)
+		r = cfs_ipc_server_start(d, d->opt.socket_path, &d->ipc);
+	if (r == 0) {
+		clusterlog_append(&d->clog, d->opt.nodename, "root", "droverfs", (uint32_t)getpid(),
+				  LOG_INFO, now_wall_s(), "starting cluster log");
+		log_notice("mounted on %s (local mode, node %s, version %llu)", d->opt.mountpoint,
+			   d->opt.nodename,
+			   (unsigned long long)cfs_daemon_state(d)->tree.version);
+		if (d->ready_fd >= 0) {
+			if (write(d->ready_fd, "1", 1) != 1)
+				log_warn("cannot tell the parent that we are ready: %m");
+			close(d->ready_fd);
+			d->ready_fd = -1;
+		}
+		sd_notify(0, "READY=1");
+		r = sd_event_loop(d->event);
+		sd_notify(0, "STOPPING=1");
+	}
+	teardown(d);
+	if (r == 0)
+		log_notice("unmounted %s; all changes are in %s", d->opt.mountpoint,
+			   d->opt.db_path);
+	return r;
+}

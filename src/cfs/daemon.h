@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * droverfs, the daemon: its context (everything mutable lives here) and
+ * the pieces that share it. One thread runs everything on one sd-event
+ * loop: the FUSE session, the IPC socket and the timers. A second thread
+ * only tells the kernel to drop cached data (notify.h).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "clusterlog.h"
+#include "fsversion.h"
+#include "kvstore.h"
+#include "locks.h"
+#include "persist.h"
+
+struct cfs_daemon;
+struct cfs_fuse;
+struct cfs_ipc_server;
+
+struct cfs_options {
+	bool foreground;
+	bool local;
+	bool debug;
+	const char *mountpoint;
+	const char *db_path;
+	const char *socket_path;
+	const char *group;   /* NULL: www-data if it exists, else root */
+	char nodename[64];
+	struct cfs_limits limits;
+};
+
+/* A completion of a submitted operation (see submit.h). */
+typedef void (*cfs_done_fn)(struct cfs_daemon *d, void *ctx, int result,
+			    const struct cfs_result *res);
+
+struct cfs_pending {
+	cfs_done_fn done;
+	void *ctx;
+	int result;
+	struct cfs_result res;
+};
+
+struct cfs_daemon {
+	struct cfs_options opt;
+	gid_t gid; /* the read-only group */
+	int64_t starttime;
+	int lock_fd;
+	int ready_fd; /* daemon mode: tells the waiting parent that we are up */
+	bool quorate; /* always in local mode */
+
+	sd_event *event;
+	sd_event_source *commit_source; /* post: commit the batch, then reply */
+	sd_event_source *flush_timer;
+
+	struct cfs_persist *persist;
+	struct cfs_locks locks;
+	struct cfs_kvstore kv;
+	struct cfs_clusterlog clog;
+	struct cfs_fsversion fsversion;
+	struct cfs_fuse *fuse;
+	struct cfs_ipc_server *ipc;
+
+	struct cfs_pending *pending; /* ops applied in the open batch, in order */
+	size_t npending, pending_cap;
+
+	uint64_t reloads_seen; /* persist->stats.reloads already handled */
+	uint64_t apply_ns_total; /* time from submit to reply, for the status */
+	uint64_t applied;
+};
+
+static inline struct cfs_state *cfs_daemon_state(struct cfs_daemon *d)
+{
+	return &d->persist->state;
+}
+
+/* Writer id of this node in operations (0 in local mode). */
+static inline uint32_t cfs_daemon_writer(const struct cfs_daemon *d)
+{
+	return 0;
+}
+
+int cfs_daemon_run(struct cfs_daemon *d);

@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * FUSE session and namespace operations: lookup, attributes, directories,
+ * create/remove/rename, setattr, statfs. File I/O is in fuse_io.c.
+ *
+ * Mutations are submitted as operations (submit.h) and answered from their
+ * completion, after the commit: many can be in flight, nothing blocks the
+ * loop.
+ */
+#include "fuse_fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+#include "fuse_internal.h"
+#include "layout.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "submit.h"
+#include "virtual.h"
+
+#define ENTRY_TIMEOUT 1.0
+#define ATTR_TIMEOUT 1.0
+#define MAX_BATCH 64
+
+enum cfs_caller req_caller(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct cfs_daemon *d = req_daemon(req);
+	gid_t groups[64];
+	int n;
+
+	if (ctx->uid == 0)
+		return CFS_CALLER_ROOT;
+	if (ctx->gid == d->gid)
+		return CFS_CALLER_READER;
+	n = fuse_req_getgroups(req, (int)ARRAY_SIZE(groups), groups);
+	if (n < 0)
+		n = 0;
+	return cfs_caller_classify(ctx->uid, ctx->gid, groups, MIN(n, (int)ARRAY_SIZE(groups)),
+				   d->gid);
+}
+
+bool cfs_fuse_private(struct cfs_daemon *d, uint64_t ino)
+{
+	struct cfs_entry *e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
+
+	return e && layout_is_private(e);
+}
+
+static void common_attr(struct cfs_daemon *d, struct stat *st, uint64_t ino, int64_t mtime)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_uid = 0;
+	st->st_gid = d->gid;
+	st->st_blksize = 4096;
+	st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = mtime;
+}
+
+static int virtual_stat(struct cfs_daemon *d, int id, struct stat *st)
+{
+	enum cfs_mode_kind kind = cfs_virtual_mode_kind(id);
+
+	common_attr(d, st, cfs_virtual_ino(id), d->starttime);
+	st->st_nlink = 1;
+	if (cfs_virtual_is_symlink(id)) {
+		char target[CFS_PATH_MAX];
+
+		cfs_virtual_symlink(d, id, target, sizeof(target));
+		st->st_mode = S_IFLNK | cfs_mode_bits(kind, false, d->quorate);
+		st->st_size = (off_t)strlen(target);
+	} else {
+		/* Generated on demand, as its size has to be right for readers. */
+		char *content = cfs_virtual_content(d, id);
+
+		if (!content)
+			return -ENOMEM;
+		st->st_mode = S_IFREG | cfs_mode_bits(kind, false, d->quorate);
+		st->st_size = (off_t)strlen(content);
+		free(content);
+	}
+	return 0;
+}
+
+int cfs_fuse_stat(struct cfs_daemon *d, uint64_t ino, struct stat *st)
+{
+	int id = cfs_virtual_id(ino);
+	struct cfs_entry *e;
+	bool priv;
+
+	if (id >= 0)
+		return virtual_stat(d, id, st);
+	e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
+	if (!e)
+		return -ENOENT;
+	priv = layout_is_private(e);
+	common_attr(d, st, ino, e->mtime);
+	if (e->type == CFS_DIR) {
+		st->st_mode = S_IFDIR | cfs_mode_bits(CFS_MODE_DIR, priv, d->quorate);
+		st->st_nlink = 2;
+		st->st_size = 4096;
+	} else {
+		st->st_mode = S_IFREG | cfs_mode_bits(CFS_MODE_FILE, priv, d->quorate);
+		st->st_nlink = 1;
+		st->st_size = (off_t)cfs_blob_size(e->data);
+	}
+	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
+}
+
+int cfs_fuse_entry(struct cfs_daemon *d, uint64_t ino, struct fuse_entry_param *ep)
+{
+	struct cfs_entry *e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
+	int r;
+
+	memset(ep, 0, sizeof(*ep));
+	r = cfs_fuse_stat(d, ino, &ep->attr);
+	if (r < 0)
+		return r;
+	ep->ino = ino;
+	ep->entry_timeout = ENTRY_TIMEOUT;
+	ep->attr_timeout = ATTR_TIMEOUT;
+	/*
+	 * Locks change under other hands (expiry, other nodes) and generated
+	 * files change size by themselves: never let the kernel trust those.
+	 */
+	if (cfs_virtual_id(ino) >= 0 && !cfs_virtual_is_symlink(cfs_virtual_id(ino)))
+		ep->attr_timeout = 0;
+	if (e && layout_in_lock_area(e))
+		ep->entry_timeout = ep->attr_timeout = 0;
+	return 0;
+}
+
+static void reply_entry_for(fuse_req_t req, uint64_t ino)
+{
+	struct fuse_entry_param ep;
+	int r = cfs_fuse_entry(req_daemon(req), ino, &ep);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &ep);
+}
+
+/* The directory `parent` for a lookup or change; replies with the error if there is none. */
+static struct cfs_entry *dir_for(fuse_req_t req, fuse_ino_t parent, enum cfs_caller caller)
+{
+	struct cfs_daemon *d = req_daemon(req);
+	struct cfs_entry *dir = cfs_tree_lookup(&cfs_daemon_state(d)->tree, parent);
+
+	if (!dir) {
+		fuse_reply_err(req, cfs_virtual_id(parent) >= 0 ? ENOTDIR : ENOENT);
+		return NULL;
+	}
+	if (dir->type != CFS_DIR) {
+		fuse_reply_err(req, ENOTDIR);
+		return NULL;
+	}
+	if (caller == CFS_CALLER_OTHER || (caller == CFS_CALLER_READER && layout_is_private(dir))) {
+		fuse_reply_err(req, EACCES);
+		return NULL;
+	}
+	return dir;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct cfs_daemon *d = req_daemon(req);
+	enum cfs_caller caller = req_caller(req);
+	struct cfs_entry *dir, *e;
+	int id;
+
+	if (parent == CFS_ROOT_INODE && caller != CFS_CALLER_OTHER &&
+	    (id = cfs_virtual_lookup(name)) >= 0) {
+		reply_entry_for(req, cfs_virtual_ino(id));
+		return;
+	}
+	dir = dir_for(req, parent, caller);
+	if (!dir)
+		return;
+	if (strlen(name) > CFS_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	e = cfs_tree_child(&cfs_daemon_state(d)->tree, dir, name);
+	if (!e) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	reply_entry_for(req, e->inode);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	/* Inode numbers are never reused, so nothing needs the kernel's count. */
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct cfs_daemon *d = req_daemon(req);
+	struct cfs_handle *h = fi_handle(fi);
+	enum cfs_caller caller = req_caller(req);
+	struct stat st;
+	int r;
+
+	if (caller == CFS_CALLER_OTHER && ino != CFS_ROOT_INODE) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if (caller == CFS_CALLER_READER && cfs_fuse_private(d, ino)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	r = cfs_fuse_stat(d, ino, &st);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	/* fstat() on a file being written shows what the writer wrote. */
+	if (h && h->kind == CFS_HANDLE_FILE && h->writable) {
+		st.st_size = (off_t)cfs_handle_size(h);
+		st.st_blocks = (st.st_size + 511) / 512;
+	}
+	fuse_reply_attr(req, &st, cfs_virtual_id(ino) >= 0 ? 0 : ATTR_TIMEOUT);
+}
+
+/* A request that waits for one or more submitted ops, then answers. */
+struct req_wait {
+	fuse_req_t req;
+	uint64_t ino;
+	unsigned pending;
+	int error;
+	uint64_t start_ns;
+	enum { REPLY_ERR, REPLY_ENTRY, REPLY_ATTR } reply;
+	bool have_saved;
+	struct stat saved; /* REPLY_ATTR when the entry goes away (a released lock) */
+};
+
+static struct req_wait *req_wait_new(fuse_req_t req, uint64_t ino, int reply)
+{
+	struct req_wait *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		fuse_reply_err(req, ENOMEM);
+		return NULL;
+	}
+	w->req = req;
+	w->ino = ino;
+	w->reply = reply;
+	w->start_ns = now_monotonic_ns();
+	return w;
+}
+
+static void req_wait_done(struct cfs_daemon *d, void *ctx, int result, const struct cfs_result *res)
+{
+	struct req_wait *w = ctx;
+
+	if (result < 0 && w->error == 0)
+		w->error = result;
+	if (result == 0 && res->inode && w->reply == REPLY_ENTRY)
+		w->ino = res->inode;
+	if (--w->pending > 0)
+		return;
+	d->apply_ns_total += now_monotonic_ns() - w->start_ns;
+	d->applied++;
+	if (w->error < 0) {
+		fuse_reply_err(w->req, -w->error);
+	} else if (w->reply == REPLY_ENTRY) {
+		reply_entry_for(w->req, w->ino);
+	} else if (w->reply == REPLY_ATTR) {
+		struct stat st;
+		int r = cfs_fuse_stat(d, w->ino, &st);
+
+		if (r < 0 && w->have_saved) {
+			st = w->saved;
+			r = 0;
+		}
+		if (r < 0)
+			fuse_reply_err(w->req, -r);
+		else
+			fuse_reply_attr(w->req, &st, r == 0 && w->have_saved ? 0 : ATTR_TIMEOUT);
+	} else {
+		fuse_reply_err(w->req, 0);
+	}
+	free(w);
+}
+
+static void submit_for(struct cfs_daemon *d, struct req_wait *w, struct cfs_op *op)
+{
+	op->writer = cfs_daemon_writer(d);
+	if (op->time == 0)
+		op->time = now_wall_s();
+	w->pending++;
+	cfs_submit(d, op, req_wait_done, w);
+}
+
+/* May this caller change the tree now? 0 or -EACCES (root only, with quorum). */
+static int change_allowed(fuse_req_t req)
+{
+	if (req_caller(req) != CFS_CALLER_ROOT || !req_daemon(req)->quorate)
+		return -EACCES;
+	return 0;
+}
+
+static void submit_named(fuse_req_t req, uint8_t kind, fuse_ino_t parent, const char *name,
+			 int reply)
+{
+	struct cfs_daemon *d = req_daemon(req);
+	struct cfs_op op = { .kind = kind, .ino = parent };
+	struct req_wait *w;
+	int r;
+
+	r = change_allowed(req);
+	if (r == 0 && parent == CFS_ROOT_INODE && cfs_virtual_lookup(name) >= 0)
+		r = kind == CFS_OP_MKDIR ? -EEXIST : -EACCES;
+	if (r == 0)
+		r = cfs_op_set_name(op.name, name);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	w = req_wait_new(req, parent, reply);
+	if (w)
+		submit_for(d, w, &op);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	submit_named(req, CFS_OP_MKDIR, parent, name, REPLY_ENTRY);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	submit_named(req, CFS_OP_UNLINK, parent, name, REPLY_ERR);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	submit_named(req, CFS_OP_RMDIR, parent, name, REPLY_ERR);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct cfs_daemon *d = req_daemon(req);
+	struct cfs_op op = { .kind = CFS_OP_RENAME, .ino = parent, .ino2 = newparent };
+	struct req_wait *w;
+	int r;
+
+	r = change_allowed(req);
+	if (r == 0 && (flags & ~(unsigned)RENAME_NOREPLACE))
+		r = -EINVAL; /* RENAME_EXCHANGE and RENAME_WHITEOUT are not supported */
+	if (r == 0 && ((parent == CFS_ROOT_INODE && cfs_virtual_lookup(name) >= 0) ||
+		       (newparent == CFS_ROOT_INODE && cfs_virtual_lookup(newname) >= 0)))
+		r = -EACCES;
+	if (flags & RENAME_NOREPLACE)
+		op.flags = CFS_RENAME_NOREPLACE;
+	if (r == 0)
+		r = cfs_op_set_name(op.name, name);
+	if (r == 0)
+		r = cfs_op_set_name(op.name2, newname);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	w = req_wait_new(req, 0, REPLY_ERR);
+	if (w)
+		submit_for(d, w, &op);
+}
+
+/* Changes of mode and owner are accepted only when they change nothing. */
+static int check_mode_owner(struct cfs_daemon *d, const struct stat *attr, int to_set,
+			    const struct stat *now)
+{
+	if ((to_set & FUSE_SET_ATTR_MODE) && !cfs_chmod_allowed(attr->st_mode, now->st_mode))
+		return -EPERM;
+	if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    !cfs_chown_allowed((to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+			       (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1, d->gid))
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * utime(0) on a lock is a request to release it: granted when the lock has
+ * gone unrefreshed for its whole lifetime, as this node measured it.
+ */
+static int submit_mtime(struct cfs_daemon *d, struct req_wait *w, struct cfs_entry *e,
+			int64_t mtime)
+{
+	struct cfs_op op = { .kind = CFS_OP_MTIME, .ino = e->inode, .arg = (uint64_t)mtime };
+
+	if (layout_is_lock_dir(e) && mtime == 0) {
+		if (!cfs_locks_expired(&d->locks, e->inode, e->version))
+			return -EACCES;
+		op.kind = CFS_OP_UNLOCK;
+		op.arg = e->version;
+		w->have_saved = cfs_fuse_stat(d, e->inode, &w->saved) == 0;
+	}
+	submit_for(d, w, &op);
+	return 0;
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct cfs_daemon *d = req_daemon(req);
+	struct cfs_handle *h = fi_handle(fi);
+	struct cfs_entry *e;
+	struct req_wait *w;
+	struct stat now;
+	int r;
+
+	r = req_caller(req) == CFS_CALLER_ROOT ? 0 : -EACCES;
+	if (r == 0)
+		r = cfs_fuse_stat(d, ino, &now);
+	if (r == 0)
+		r = check_mode_owner(d, attr, to_set, &now);
+	if (r == 0 && cfs_virtual_id(ino) >= 0) {
+		/* only `> .debug` truncates a generated file; nothing to do */
+		if ((to_set & FUSE_SET_ATTR_SIZE) && cfs_virtual_id(ino) != CFS_VIRT_DEBUG)
+			r = -EACCES;
+		if (r == 0)
+			fuse_reply_attr(req, &now, 0);
+	}
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (cfs_virtual_id(ino) >= 0)
+		return;
+	if (!(to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
+		fuse_reply_attr(req, &now, ATTR_TIMEOUT); /* atime, or a no-op chmod/chown */
+		return;
+	}
+	if (!d->quorate) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if ((to_set & FUSE_SET_ATTR_SIZE) && h && h->kind == CFS_HANDLE_FILE && h->writable &&
+	    !(to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
+		cfs_fuse_truncate_handle(req, ino, h, (uint64_t)attr->st_size);
+		return;
+	}
+	e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
+	w = e ? req_wait_new(req, ino, REPLY_ATTR) : NULL;
+	if (!e) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (!w)
+		return;
+	w->pending = 1; /* held until every op is submitted */
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		r = cfs_state_check_size(cfs_daemon_state(d), ino, (uint64_t)attr->st_size);
+		if (r == 0) {
+			struct cfs_op op = { .kind = CFS_OP_TRUNCATE, .ino = ino,
+					     .arg = (uint64_t)attr->st_size };
+
+			submit_for(d, w, &op);
+		}
+	}
+	if (r == 0 && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)))
+		r = submit_mtime(d, w, e,
+				 (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_wall_s() : attr->st_mtime);
+	req_wait_done(d, w, r, &(struct cfs_result){ 0 });
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct cfs_daemon *d = req_daemon(req);
+	int id = cfs_virtual_id(ino);
+	char target[CFS_PATH_MAX];
+
+	if (req_caller(req) == CFS_CALLER_OTHER) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if (id < 0 || !cfs_virtual_is_symlink(id)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	cfs_virtual_symlink(d, id, target, sizeof(target));
+	fuse_reply_readlink(req, target);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct cfs_daemon *d = req_daemon(req);
+	const struct cfs_state *st = cfs_daemon_state(d);
+	struct statvfs sv;
+	uint64_t total = st->limits.max_total_bytes;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = sv.f_frsize = 4096;
+	sv.f_blocks = total / 4096;
+	sv.f_bfree = sv.f_bavail = st->tree.nbytes < total ? (total - st->tree.nbytes) / 4096 : 0;
+	sv.f_files = st->limits.max_entries;
+	sv.f_ffree = sv.f_favail =
+		st->tree.nentries < st->limits.max_entries ? st->limits.max_entries - st->tree.nentries :
+							    0;
+	sv.f_namemax = CFS_NAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+static int add_dir_entries(struct cfs_daemon *d, struct cfs_handle *h, struct cfs_entry *dir)
+{
+	int r = cfs_handle_add_dirent(h, dir->inode, S_IFDIR, ".");
+
+	if (r == 0)
+		r = cfs_handle_add_dirent(h, dir->parent ? dir->parent->inode : dir->inode, S_IFDIR,
+					  "..");
+	if (dir->inode == CFS_ROOT_INODE) {
+		for (int id = 0; id < CFS_VIRT_COUNT && r == 0; id++)
+			r = cfs_handle_add_dirent(h, cfs_virtual_ino(id),
+						  cfs_virtual_is_symlink(id) ? S_IFLNK : S_IFREG,
+						  cfs_virtual_name(id));
+	}
+	for (struct cfs_entry *c = dir->children; c && r == 0; c = c->next)
+		r = cfs_handle_add_dirent(h, c->inode, c->type == CFS_DIR ? S_IFDIR : S_IFREG,
+					  c->name);
+	return r;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct cfs_daemon *d = req_daemon(req);
+	struct cfs_entry *dir = dir_for(req, ino, req_caller(req));
+	struct cfs_handle *h;
+
+	if (!dir)
+		return;
+	/* The names as they are now: offsets stay valid while the directory changes. */
+	h = cfs_handle_new(CFS_HANDLE_DIR, ino, NULL);
+	if (!h || add_dir_entries(d, h, dir) < 0) {
+		cfs_handle_free(h);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		cfs_handle_free(h); /* interrupted: the kernel will not release it */
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct cfs_handle *h = fi_handle(fi);
+	char *buf = malloc(size);
+	size_t used = 0;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = (size_t)off; h && i < h->ndirents; i++) {
+		struct stat st = { .st_ino = h->dirents[i].ino, .st_mode = h->dirents[i].mode };
+		size_t n = fuse_add_direntry(req, buf + used, size - used, h->dirents[i].name, &st,
+					     (off_t)(i + 1));
+
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	cfs_handle_free(fi_handle(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* Writes must reach us to be buffered per open file: no kernel write-back. */
+	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	conn->max_write = 1u << 20;
+	log_debug("FUSE protocol %u.%u, max_write %u", conn->proto_major, conn->proto_minor,
+		  conn->max_write);
+}
+
+static const struct fuse_lowlevel_ops cfs_fuse_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.open = cfs_fuse_open,
+	.create = cfs_fuse_create,
+	.read = cfs_fuse_read,
+	.write = cfs_fuse_write,
+	.flush = cfs_fuse_flush,
+	.release = cfs_fuse_release,
+	.fsync = cfs_fuse_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.statfs = op_statfs,
+};
+
+static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct cfs_fuse *f = userdata;
+
+	for (int i = 0; i < MAX_BATCH; i++) {
+		int r = fuse_session_receive_buf(f->se, &f->buf);
+
+		if (r == -EAGAIN)
+			break;
+		if (r == -EINTR)
+			continue;
+		if (r <= 0 || fuse_session_exited(f->se)) {
+			/* 0 or -ENODEV: unmounted under us. */
+			log_notice("FUSE session ended (%s)", r < 0 ? strerror(-r) : "unmounted");
+			f->mounted = false;
+			sd_event_exit(f->d->event, r < 0 && r != -ENODEV ? r : 0);
+			break;
+		}
+		fuse_session_process_buf(f->se, &f->buf);
+	}
+	/* One commit for everything this round changed, then the replies. */
+	cfs_submit_commit(f->d);
+	return 0;
+}
+
+int cfs_fuse_start(struct cfs_daemon *d, struct cfs_fuse **out)
+{
+	char *argv[] = { "droverfs", "-o",
+			 "default_permissions,allow_other,fsname=droverfs,subtype=droverfs", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	struct cfs_fuse *f = calloc(1, sizeof(*f));
+	int fd, r;
+
+	if (!f)
+		return -ENOMEM;
+	f->d = d;
+	f->se = fuse_session_new(&args, &cfs_fuse_ops, sizeof(cfs_fuse_ops), f);
+	if (!f->se) {
+		free(f);
+		return -EIO;
+	}
+	if (fuse_session_mount(f->se, d->opt.mountpoint) != 0) {
+		log_err("cannot mount droverfs on %s", d->opt.mountpoint);
+		fuse_session_destroy(f->se);
+		free(f);
+		return -EIO;
+	}
+	f->mounted = true;
+	fd = fuse_session_fd(f->se);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	r = sd_event_add_io(d->event, &f->source, fd, EPOLLIN, on_readable, f);
+	if (r == 0)
+		r = cfs_notifier_start(&f->notifier, f->se);
+	if (r < 0) {
+		cfs_fuse_stop(f);
+		return r;
+	}
+	*out = f;
+	return 0;
+}
+
+void cfs_fuse_stop(struct cfs_fuse *f)
+{
+	if (!f)
+		return;
+	cfs_notifier_stop(&f->notifier);
+	sd_event_source_disable_unref(f->source);
+	if (f->mounted)
+		fuse_session_unmount(f->se);
+	fuse_session_destroy(f->se);
+	free(f->buf.mem);
+	free(f);
+}
+
+void cfs_fuse_changed(struct cfs_fuse *f, const struct cfs_change *c)
+{
+	/* Readers that have the file open may hold its old pages. */
+	if (c->content)
+		cfs_notify_inode(&f->notifier, c->inode);
+	/* A released lock vanished without a request for its name. */
+	if (c->kind == CFS_OP_UNLOCK) {
+		const char *slash = strrchr(c->path, '/');
+
+		cfs_notify_entry(&f->notifier, c->parent, slash ? slash + 1 : c->path);
+	}
+}

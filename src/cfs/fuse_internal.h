@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the FUSE handler files (fuse_fs.c, fuse_io.c); not used elsewhere. */
+#pragma once
+
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include "access.h"
+#include "daemon.h"
+#include "handles.h"
+#include "notify.h"
+
+struct cfs_fuse {
+	struct cfs_daemon *d;
+	struct fuse_session *se;
+	struct fuse_buf buf;
+	sd_event_source *source;
+	struct cfs_notifier notifier;
+	bool mounted;
+};
+
+static inline struct cfs_daemon *req_daemon(fuse_req_t req)
+{
+	return ((struct cfs_fuse *)fuse_req_userdata(req))->d;
+}
+
+static inline struct cfs_handle *fi_handle(const struct fuse_file_info *fi)
+{
+	return fi ? (struct cfs_handle *)(uintptr_t)fi->fh : NULL;
+}
+
+enum cfs_caller req_caller(fuse_req_t req);
+
+/* Attributes of any inode (tree or virtual). Returns 0 or -ENOENT. */
+int cfs_fuse_stat(struct cfs_daemon *d, uint64_t ino, struct stat *st);
+
+/* Fill an entry reply for an inode; 0 or -ENOENT. */
+int cfs_fuse_entry(struct cfs_daemon *d, uint64_t ino, struct fuse_entry_param *e);
+
+/* Is this tree entry private (priv/...)? Virtual inodes are not. */
+bool cfs_fuse_private(struct cfs_daemon *d, uint64_t ino);
+
+/* File I/O handlers (fuse_io.c). */
+void cfs_fuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void cfs_fuse_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     struct fuse_file_info *fi);
+void cfs_fuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void cfs_fuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi);
+void cfs_fuse_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void cfs_fuse_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void cfs_fuse_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+
+/* ftruncate through an open handle (fuse_io.c); replies itself. */
+void cfs_fuse_truncate_handle(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h,
+			      uint64_t size);

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The path of every change: submit an operation, get its result later.
+ *
+ * In local mode an op is applied at once, but its completion runs only
+ * after the batch it belongs to was committed (one journal write for all
+ * ops of one round of the event loop), so nobody hears of a change that
+ * could still be lost. In cluster mode (later) the op travels through
+ * corosync first; callers do not change.
+ */
+#pragma once
+
+#include "daemon.h"
+#include "op.h"
+
+/* Submit an op; done (may be NULL) runs after the commit. Returns nothing: errors go to done. */
+void cfs_submit(struct cfs_daemon *d, const struct cfs_op *op, cfs_done_fn done, void *ctx);
+
+/*
+ * Commit the open batch and run the completions. Runs from the loop after
+ * each round; also callable directly (start-up, tests).
+ */
+void cfs_submit_commit(struct cfs_daemon *d);
+
+/* Fold the journal into the database if it is due, and re-arm the flush timer. */
+void cfs_submit_schedule_flush(struct cfs_daemon *d);

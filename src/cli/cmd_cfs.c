@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT */
+/* drover cfs: the cluster configuration file system (status, watch, log, flush). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "lib/ipc_client.h"
+#include "lib/util.h"
+#include "lib/wire.h"
+
+enum output_format {
+	OUTPUT_TEXT,
+	OUTPUT_JSON,
+};
+
+static int parse_format(const char *s, enum output_format *f)
+{
+	if (strcmp(s, "text") == 0)
+		*f = OUTPUT_TEXT;
+	else if (strcmp(s, "json") == 0 || strcmp(s, "json-pretty") == 0)
+		*f = OUTPUT_JSON;
+	else {
+		cli_error("--output-format: '%s' is not one of text, json", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int connect_cfs(struct cli_context *ctx, struct ipc_client *c)
+{
+	int r = ipc_client_connect(c, ctx->socket_path);
+
+	if (r < 0)
+		cli_error("cannot reach droverfs at %s: %s%s",
+			  ctx->socket_path ? ctx->socket_path : ipc_client_default_path(),
+			  strerror(-r),
+			  r == -ENOENT || r == -ECONNREFUSED ? " (is droverfs running?)" :
+			  r == -ECONNRESET || r == -EPIPE ? " (only root and the read-only group may connect)" :
+								"");
+	return r;
+}
+
+/* One request, one reply; prints errors. Returns 0 or -errno. */
+static int call(struct cli_context *ctx, uint16_t type, const struct buf *req, struct buf *reply)
+{
+	struct ipc_client c;
+	int32_t status = 0;
+	int r = connect_cfs(ctx, &c);
+
+	if (r < 0)
+		return r;
+	r = ipc_client_call(&c, type, req ? req->data : NULL, req ? req->len : 0, &status, reply);
+	ipc_client_close(&c);
+	if (r < 0) {
+		cli_error("droverfs did not answer: %s%s", strerror(-r),
+			  r == -ECONNRESET ? " (only root and the read-only group may connect)" : "");
+		return r;
+	}
+	if (status < 0)
+		cli_error("%s: %s", ipc_type_name(type), strerror(-status));
+	return status;
+}
+
+/* getopt over a command's own argv; returns the index of the first operand or -1. */
+static int parse_common(int argc, char **argv, const char *extra_short,
+			const struct option *extra_long, int (*handle)(int c, void *arg),
+			void *arg)
+{
+	int c;
+
+	optind = 0;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, extra_short, extra_long, NULL)) != -1) {
+		if (c == '?' || handle(c, arg) < 0)
+			return -1;
+	}
+	return optind;
+}
+
+struct status_args {
+	enum output_format format;
+};
+
+static int status_opt(int c, void *arg)
+{
+	struct status_args *a = arg;
+
+	return c == 'o' ? parse_format(optarg, &a->format) : -1;
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static uint64_t ju64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) : 0;
+}
+
+static struct json_object *jobj(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static void heading(const char *title)
+{
+	size_t n = strlen(title);
+
+	printf("%s\n", title);
+	while (n--)
+		putchar('=');
+	putchar('\n');
+}
+
+static void print_status(struct json_object *s)
+{
+	struct json_object *limits = jobj(s, "limits");
+	struct json_object *p = jobj(s, "persistence");
+	char a[32], b[32], when[64];
+	time_t start = (time_t)ju64(s, "starttime");
+	struct tm tm;
+
+	localtime_r(&start, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	heading("Cluster file system");
+	printf("Mode:             %s\n", jstr(s, "mode"));
+	printf("Node:             %s\n", jstr(s, "node"));
+	printf("Mount point:      %s\n", jstr(s, "mountpoint"));
+	printf("Quorate:          %s\n", json_object_get_boolean(jobj(s, "quorate")) ? "Yes" : "No");
+	printf("Started:          %s\n", when);
+	printf("\n");
+	heading("Tree");
+	printf("Version:          %" PRIu64 "\n", ju64(s, "version"));
+	printf("Digest:           %s\n", jstr(s, "digest"));
+	printf("Entries:          %" PRIu64 " of %" PRIu64 "\n", ju64(s, "entries"),
+	       ju64(limits, "max_entries"));
+	printf("Data:             %s of %s\n", format_size(ju64(s, "bytes"), a, sizeof(a)),
+	       format_size(ju64(limits, "max_total_bytes"), b, sizeof(b)));
+	printf("File size limit:  %s\n", format_size(ju64(limits, "max_file_size"), a, sizeof(a)));
+	printf("Guests:           %" PRIu64 "\n", ju64(s, "guests"));
+	printf("Watchers:         %" PRIu64 "\n", ju64(s, "watchers"));
+	printf("Apply latency:    %" PRIu64 " us (average)\n", ju64(s, "apply_latency_us"));
+	printf("\n");
+	heading("Persistence");
+	printf("Database:         %s\n", jstr(p, "database"));
+	printf("Journal:          %s not yet in the database\n",
+	       format_size(ju64(p, "journal_bytes"), a, sizeof(a)));
+	printf("Operations:       %" PRIu64 " in %" PRIu64 " commits (%" PRIu64
+	       " journal writes, %" PRIu64 " direct)\n",
+	       ju64(p, "operations"), ju64(p, "batches"), ju64(p, "journal_writes"),
+	       ju64(p, "direct_writes"));
+	printf("Flushes:          %" PRIu64 " (last %" PRIu64 " us), %" PRIu64 " failed\n",
+	       ju64(p, "flushes"), ju64(p, "last_flush_us"), ju64(p, "flush_failures"));
+	printf("Commit failures:  %" PRIu64 "\n", ju64(p, "commit_failures"));
+	printf("Tombstones:       %" PRIu64 "\n", ju64(p, "tombstones"));
+	if (jstr(p, "recovered_from"))
+		printf("Damaged database: moved to %s at start\n", jstr(p, "recovered_from"));
+}
+
+static int cmd_status(struct cli_context *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = { { "output-format", required_argument, NULL, 'o' },
+						  { NULL, 0, NULL, 0 } };
+	struct status_args a = { OUTPUT_TEXT };
+	struct buf reply = BUF_INIT;
+	struct json_object *s;
+	int first = parse_common(argc, argv, "o:", longopts, status_opt, &a);
+	int r;
+
+	if (first < 0 || first != argc) {
+		if (first >= 0)
+			cli_error("cfs status takes no arguments");
+		return CLI_EXIT_USAGE;
+	}
+	r = call(ctx, IPC_STATUS, NULL, &reply);
+	if (r < 0 || buf_append(&reply, "", 1) < 0) {
+		buf_free(&reply);
+		return CLI_EXIT_FAIL;
+	}
+	if (a.format == OUTPUT_JSON) {
+		fputs((const char *)reply.data, stdout);
+		buf_free(&reply);
+		return CLI_EXIT_OK;
+	}
+	s = json_tokener_parse((const char *)reply.data);
+	buf_free(&reply);
+	if (!s) {
+		cli_error("droverfs sent a status that is not JSON");
+		return CLI_EXIT_FAIL;
+	}
+	print_status(s);
+	json_object_put(s);
+	return CLI_EXIT_OK;
+}
+
+struct watch_args {
+	enum output_format format;
+	long count;
+};
+
+static int watch_opt(int c, void *arg)
+{
+	struct watch_args *a = arg;
+	char *end;
+
+	if (c == 'o')
+		return parse_format(optarg, &a->format);
+	if (c == 'n') {
+		a->count = strtol(optarg, &end, 10);
+		if (*end || a->count < 1) {
+			cli_error("-n: '%s' is not a positive number", optarg);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static const char *op_name(uint8_t kind)
+{
+	static const char *const names[] = { "?",      "create", "mkdir", "write",  "truncate",
+					     "unlink", "rmdir",  "rename", "mtime", "unlock" };
+
+	return kind < ARRAY_SIZE(names) ? names[kind] : "?";
+}
+
+static int print_event(const struct buf *payload, enum output_format format)
+{
+	struct wire_reader r;
+	uint64_t version;
+	uint8_t kind, type;
+	char *path, *old;
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	wire_reader_init(&r, payload->data, payload->len);
+	version = wire_get_u64(&r);
+	kind = wire_get_u8(&r);
+	type = wire_get_u8(&r);
+	path = wire_get_str(&r);
+	old = path ? wire_get_str(&r) : NULL;
+	if (!old) {
+		free(path);
+		cli_error("malformed event from droverfs");
+		return -EBADMSG;
+	}
+	if (format == OUTPUT_JSON) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "version", json_object_new_uint64(version));
+		json_object_object_add(o, "op", json_object_new_string(op_name(kind)));
+		json_object_object_add(o, "type",
+				       json_object_new_string(type == 1 ? "dir" : "file"));
+		json_object_object_add(o, "path", json_object_new_string(path));
+		if (*old)
+			json_object_object_add(o, "old_path", json_object_new_string(old));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								      JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else {
+		localtime_r(&now, &tm);
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		printf("%s %8" PRIu64 " %-8s %s%s%s%s\n", when, version, op_name(kind), path,
+		       type == 1 ? "/" : "", *old ? " <- " : "", old);
+	}
+	fflush(stdout);
+	free(path);
+	free(old);
+	return 0;
+}
+
+static int cmd_watch(struct cli_context *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = { { "output-format", required_argument, NULL, 'o' },
+						  { "count", required_argument, NULL, 'n' },
+						  { NULL, 0, NULL, 0 } };
+	struct watch_args a = { OUTPUT_TEXT, 0 };
+	struct buf req = BUF_INIT, payload = BUF_INIT;
+	struct wire_writer w;
+	struct ipc_client c;
+	struct ipc_header h;
+	int32_t status = 0;
+	int first = parse_common(argc, argv, "o:n:", longopts, watch_opt, &a);
+	long seen = 0;
+	int r;
+
+	if (first < 0 || argc - first > 1) {
+		if (first >= 0)
+			cli_error("cfs watch takes at most one PATH");
+		return CLI_EXIT_USAGE;
+	}
+	wire_writer_init(&w, &req);
+	wire_put_str(&w, first < argc ? argv[first] : "");
+	if (connect_cfs(ctx, &c) < 0) {
+		buf_free(&req);
+		return CLI_EXIT_FAIL;
+	}
+	r = ipc_client_call(&c, IPC_WATCH, req.data, req.len, &status, &payload);
+	buf_free(&req);
+	if (r == 0 && status == 0) {
+		/* Tell whoever waits on our output that the watch is in place. */
+		if (a.format == OUTPUT_TEXT)
+			fprintf(stderr, "watching %s\n", first < argc ? argv[first] : "everything");
+		while ((a.count == 0 || seen < a.count) && (r = ipc_client_next(&c, &h, &payload)) == 0) {
+			if (h.type == IPC_EVENT_OVERFLOW) {
+				cli_error("fell behind the changes; some were not shown");
+				r = -ENOBUFS;
+				break;
+			}
+			if (h.type != IPC_EVENT)
+				continue;
+			r = print_event(&payload, a.format);
+			if (r < 0)
+				break;
+			seen++;
+		}
+	} else if (r == 0) {
+		cli_error("watch: %s", strerror(-status));
+		r = status;
+	}
+	if (r == -ECONNRESET)
+		cli_error("droverfs went away");
+	buf_free(&payload);
+	ipc_client_close(&c);
+	return r < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+struct log_args {
+	enum output_format format;
+	long max;
+	const char *user;
+};
+
+static int log_opt(int c, void *arg)
+{
+	struct log_args *a = arg;
+	char *end;
+
+	switch (c) {
+	case 'o':
+		return parse_format(optarg, &a->format);
+	case 'n':
+		a->max = strtol(optarg, &end, 10);
+		if (*end || a->max < 1 || a->max > 100000) {
+			cli_error("-n: '%s' is not a number from 1 to 100000", optarg);
+			return -1;
+		}
+		return 0;
+	case 'u':
+		a->user = optarg;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static void print_log(struct json_object *o)
+{
+	struct json_object *data = jobj(o, "data");
+	size_t n = data ? json_object_array_length(data) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(data, i);
+		time_t t = (time_t)ju64(e, "time");
+		char when[32];
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		printf("%s %s %s[%" PRIu64 "] %s: %s\n", when, jstr(e, "node"), jstr(e, "tag"),
+		       ju64(e, "pid"), jstr(e, "user"), jstr(e, "msg"));
+	}
+}
+
+static int cmd_log(struct cli_context *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = { { "output-format", required_argument, NULL, 'o' },
+						  { "max", required_argument, NULL, 'n' },
+						  { "user", required_argument, NULL, 'u' },
+						  { NULL, 0, NULL, 0 } };
+	struct log_args a = { OUTPUT_TEXT, 50, "" };
+	struct buf req = BUF_INIT, reply = BUF_INIT;
+	struct json_object *o;
+	struct wire_writer w;
+	int first = parse_common(argc, argv, "o:n:u:", longopts, log_opt, &a);
+	int r;
+
+	if (first < 0 || first != argc) {
+		if (first >= 0)
+			cli_error("cfs log takes no arguments");
+		return CLI_EXIT_USAGE;
+	}
+	wire_writer_init(&w, &req);
+	wire_put_u32(&w, (uint32_t)a.max);
+	wire_put_str(&w, a.user);
+	r = call(ctx, IPC_LOG_READ, &req, &reply);
+	buf_free(&req);
+	if (r < 0 || buf_append(&reply, "", 1) < 0) {
+		buf_free(&reply);
+		return CLI_EXIT_FAIL;
+	}
+	if (a.format == OUTPUT_JSON) {
+		fputs((const char *)reply.data, stdout);
+	} else {
+		o = json_tokener_parse((const char *)reply.data);
+		if (o)
+			print_log(o);
+		json_object_put(o);
+	}
+	buf_free(&reply);
+	return CLI_EXIT_OK;
+}
+
+static int cmd_flush(struct cli_context *ctx, int argc, char **argv)
+{
+	struct buf reply = BUF_INIT;
+	int r;
+
+	if (argc > 1) {
+		cli_error("cfs flush takes no arguments");
+		return CLI_EXIT_USAGE;
+	}
+	r = call(ctx, IPC_FLUSH, NULL, &reply);
+	buf_free(&reply);
+	return r < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+static const struct cli_command cfs_status = {
+	.name = "status",
+	.summary = "show the state of the configuration file system",
+	.usage = "Usage: drover cfs status [--output-format text|json]\n"
+		 "\n"
+		 "Shows droverfs on this node: mode, quorum, the tree's version, digest,\n"
+		 "size and limits, and how its changes are persisted.\n",
+	.run = cmd_status,
+};
+
+static const struct cli_command cfs_watch = {
+	.name = "watch",
+	.summary = "print every change under a path as it happens",
+	.usage = "Usage: drover cfs watch [PATH] [-n COUNT] [--output-format text|json]\n"
+		 "\n"
+		 "Prints one line per change at or below PATH (relative to the mount\n"
+		 "point; default: everything) until interrupted, or until COUNT changes\n"
+		 "were shown. Members of the read-only group see no changes in priv/.\n"
+		 "\n"
+		 "Options:\n"
+		 "  -n, --count COUNT          stop after COUNT changes\n"
+		 "  -o, --output-format FMT    text (default) or json (one object per line)\n",
+	.run = cmd_watch,
+};
+
+static const struct cli_command cfs_log = {
+	.name = "log",
+	.summary = "show the cluster log",
+	.usage = "Usage: drover cfs log [-n MAX] [--user IDENT] [--output-format text|json]\n"
+		 "\n"
+		 "Shows the newest entries of the cluster log, newest first.\n"
+		 "\n"
+		 "Options:\n"
+		 "  -n, --max MAX              at most MAX entries (default 50)\n"
+		 "  -u, --user IDENT           only entries logged by IDENT\n"
+		 "  -o, --output-format FMT    text (default) or json\n",
+	.run = cmd_log,
+};
+
+static const struct cli_command cfs_flush = {
+	.name = "flush",
+	.summary = "write all changes into the database file now",
+	.usage = "Usage: drover cfs flush\n"
+		 "\n"
+		 "droverfs keeps recent changes in its journal (config.db.journal) and\n"
+		 "folds them into config.db every few seconds. This folds them in now and\n"
+		 "checkpoints the database, e.g. before copying config.db. Root only.\n",
+	.run = cmd_flush,
+};
+
+static const struct cli_command *const cfs_commands[] = {
+	&cfs_status,
+	&cfs_watch,
+	&cfs_log,
+	&cfs_flush,
+	NULL,
+};
+
+const struct cli_command cli_cfs_group = {
+	.name = "cfs",
+	.summary = "the cluster configuration file system (droverfs)",
+	.usage = "Usage: drover cfs COMMAND [OPTIONS]\n"
+		 "\n"
+		 "Inspect droverfs, the configuration file system mounted at /etc/drover.\n",
+	.subcommands = cfs_commands,
+};
