@@ -1,0 +1,48 @@
+# drover: the two commands that matter are `make demo` and `make check`.
+# Both install the Debian packages drover needs (scripts/install-deps, as root),
+# build, and then run the demo or every test.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON_OPTS ?= -Dwerror=true
+
+.PHONY: all deps build build-asan check demo unit integration bench format clean
+
+all: build
+
+deps:
+	scripts/install-deps
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) $(MESON_OPTS) -Db_sanitize=address,undefined -Db_lundef=false
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-asan: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
+# Everything: unit tests, the same under ASan+UBSan, integration tests on real mounts.
+check: deps build build-asan
+	scripts/run-tests --build $(BUILD) --asan-build $(ASAN_BUILD)
+
+unit: build
+	scripts/run-tests --build $(BUILD) --only unit
+
+integration: build
+	scripts/run-tests --build $(BUILD) --only integration
+
+demo: deps build
+	scripts/demo --build $(BUILD)
+
+bench: build
+	bench/run-cfs-bench --build $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,163 @@
+"""Fixtures for droverfs integration tests: a real droverfs on a real FUSE mount.
+
+Every test gets its own directory with a mount point, database and IPC
+socket, and a droverfs process (foreground, local mode) that is stopped
+(and checked to unmount cleanly) afterwards.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from drover_ipc import Client
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("DROVER_BUILD", os.path.join(ROOT, "build"))
+DROVERFS = os.path.join(BUILD, "src", "cfs", "droverfs")
+DROVER = os.path.join(BUILD, "src", "cli", "drover")
+
+
+def is_mounted(path):
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == path for line in f)
+
+
+class Droverfs:
+    """One droverfs instance. start()/stop()/kill() may be called repeatedly."""
+
+    def __init__(self, base, nodename="node1", extra_args=()):
+        self.base = base
+        self.mnt = os.path.join(base, "mnt")
+        self.db_dir = os.path.join(base, "db")
+        self.db = os.path.join(self.db_dir, "config.db")
+        self.sock = os.path.join(base, "cfs.sock")
+        self.nodename = nodename
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.log_path = os.path.join(base, "droverfs.log")
+        self.starts = 0
+
+    def command(self):
+        return [DROVERFS, "-f", "-l", "--mount", self.mnt, "--db", self.db,
+                "--socket", self.sock, "--nodename", self.nodename] + self.extra_args
+
+    def start(self, timeout=10, expect_ready=True):
+        self.starts += 1
+        log = open(self.log_path, "a")
+        log.write(f"--- start {self.starts}\n")
+        log.flush()
+        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        if not expect_ready:
+            return self
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"droverfs exited with {self.proc.returncode}:\n{self.log()}")
+            if is_mounted(self.mnt) and os.path.exists(self.sock):
+                try:
+                    with Client(self.sock) as c:
+                        c.status()
+                    return self
+                except OSError:
+                    pass
+            time.sleep(0.02)
+        raise RuntimeError(f"droverfs did not come up:\n{self.log()}")
+
+    def stop(self, timeout=10):
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc = None
+        return rc
+
+    def kill(self):
+        """SIGKILL: leaves a stale mount behind, as a crash would."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def client(self):
+        return Client(self.sock)
+
+    def path(self, rel=""):
+        return os.path.join(self.mnt, rel)
+
+    def drover(self, *args, check=True, user=None, **kw):
+        cmd = [DROVER, "--socket", self.sock] + list(args)
+        if user is not None:
+            cmd = as_user(user) + cmd
+        return subprocess.run(cmd, capture_output=True, text=True, check=check, **kw)
+
+    def cleanup(self):
+        if self.proc is not None:
+            self.kill()
+        if is_mounted(self.mnt):
+            subprocess.run(["umount", "-l", self.mnt], check=False)
+
+
+# Users for access tests: a member of the read-only group (www-data), and nobody.
+READER = (12345, 33)
+NOBODY = (65534, 65534)
+
+
+def as_user(user):
+    uid, gid = user
+    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+
+
+def run_as(user, *cmd, **kw):
+    return subprocess.run(as_user(user) + list(cmd), capture_output=True, text=True, **kw)
+
+
+@pytest.fixture
+def workdir():
+    base = tempfile.mkdtemp(prefix="drover-it-", dir="/tmp")
+    os.chmod(base, 0o755)  # other users must reach the mount point
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def make_cfs(workdir):
+    """Factory: make_cfs(extra_args=[...]) -> started Droverfs (cleaned up after)."""
+    made = []
+
+    def factory(extra_args=(), nodename="node1", start=True, subdir="node"):
+        base = os.path.join(workdir, subdir)
+        os.makedirs(base, exist_ok=True)
+        os.chmod(base, 0o755)
+        fs = Droverfs(base, nodename=nodename, extra_args=extra_args)
+        made.append(fs)
+        if start:
+            fs.start()
+        return fs
+
+    yield factory
+    for fs in made:
+        fs.cleanup()
+
+
+@pytest.fixture
+def cfs(make_cfs):
+    """A running droverfs with default limits."""
+    return make_cfs()
