@@ -232,10 +232,17 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, -r);
 		return;
 	}
-	/* fstat() on a file being written shows what the writer wrote. */
-	if (h && h->kind == CFS_HANDLE_FILE && h->writable) {
+	/*
+	 * Asked through the writer's own handle (lseek SEEK_END), the size is
+	 * what it wrote; nobody else may see it before the commit, so the
+	 * kernel must not cache that answer. (fstat comes without a handle and
+	 * gets the committed size, like every other reader.)
+	 */
+	if (h && h->kind == CFS_HANDLE_FILE && h->writable && h->dirty) {
 		st.st_size = (off_t)cfs_handle_size(h);
 		st.st_blocks = (st.st_size + 511) / 512;
+		fuse_reply_attr(req, &st, 0);
+		return;
 	}
 	fuse_reply_attr(req, &st, cfs_virtual_id(ino) >= 0 ? 0 : ATTR_TIMEOUT);
 }

@@ -344,20 +344,15 @@ static bool in_group(int fd, gid_t gid)
 	return false;
 }
 
-static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+static void accept_one(struct cfs_ipc_server *s, int cfd)
 {
-	struct cfs_ipc_server *s = userdata;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct ipc_conn *c;
 	enum cfs_caller caller;
-	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-	if (cfd < 0)
-		return 0;
 	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		close(cfd);
-		return 0;
+		return;
 	}
 	caller = cfs_caller_classify(cred.uid, cred.gid, NULL, 0, s->d->gid);
 	if (caller == CFS_CALLER_OTHER && in_group(cfd, s->d->gid))
@@ -365,12 +360,12 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
 	if (caller == CFS_CALLER_OTHER) {
 		log_info("ipc: refused pid %d (uid %u, gid %u)", (int)cred.pid, cred.uid, cred.gid);
 		close(cfd);
-		return 0;
+		return;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(cfd);
-		return 0;
+		return;
 	}
 	c->srv = s;
 	c->fd = cfd;
@@ -380,12 +375,21 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
 	if (sd_event_add_io(s->d->event, &c->source, cfd, EPOLLIN, on_conn_event, c) < 0) {
 		close(cfd);
 		free(c);
-		return 0;
+		return;
 	}
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
+}
+
+static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	int cfd;
+
+	/* Take every waiting connection: a burst must not overflow the backlog. */
+	while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+		accept_one(userdata, cfd);
 	return 0;
 }
 

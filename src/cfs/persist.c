@@ -332,11 +332,15 @@ int cfs_persist_commit(struct cfs_persist *p)
 
 uint64_t cfs_persist_flush_deadline(const struct cfs_persist *p)
 {
+	uint64_t when;
+
 	if (p->first_unflushed_ns == 0)
 		return 0;
 	if (cfs_journal_size(p->journal) >= p->cfg.flush_bytes)
-		return 1; /* as soon as possible */
-	return p->first_unflushed_ns + p->cfg.flush_delay_ns;
+		when = 1; /* as soon as possible */
+	else
+		when = p->first_unflushed_ns + p->cfg.flush_delay_ns;
+	return MAX(when, p->flush_retry_ns);
 }
 
 int cfs_persist_flush(struct cfs_persist *p)
@@ -353,10 +357,13 @@ int cfs_persist_flush(struct cfs_persist *p)
 	if (r < 0) {
 		/* The journal still holds everything: nothing is lost, try again later. */
 		p->stats.flush_failures++;
-		if (p->first_unflushed_ns)
-			p->first_unflushed_ns = now_monotonic_ns();
+		p->flush_backoff_ns = p->flush_backoff_ns ? MIN(p->flush_backoff_ns * 2, 30000000000ull) :
+							    1000000000ull;
+		p->flush_retry_ns = now_monotonic_ns() + p->flush_backoff_ns;
 		return r;
 	}
+	p->flush_backoff_ns = 0;
+	p->flush_retry_ns = 0;
 	p->first_unflushed_ns = 0;
 	p->stats.flushes++;
 	p->stats.last_flush_ns = now_monotonic_ns() - start;

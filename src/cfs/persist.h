@@ -63,6 +63,8 @@ struct cfs_persist {
 	size_t batch_ops;
 	bool batch_direct;  /* the batch goes to the database directly */
 	uint64_t first_unflushed_ns;
+	uint64_t flush_retry_ns;   /* after a failed flush: not before this */
+	uint64_t flush_backoff_ns; /* doubles with each failure, up to 30 s */
 
 	struct cfs_persist_stats stats;
 };

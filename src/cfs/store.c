@@ -158,6 +158,13 @@ static int exec(struct cfs_store *s, const char *sql)
 	return errno_of(rc);
 }
 
+/* SQLite rolls back by itself after some errors (SQLITE_FULL at commit): only roll back what is open. */
+static void rollback(struct cfs_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		exec(s, "ROLLBACK");
+}
+
 static int meta_set(struct cfs_store *s, const char *key, int64_t value)
 {
 	sqlite3_stmt *st = s->stmt[STMT_META_SET];
@@ -260,7 +267,7 @@ static int create_schema(struct cfs_store *s, const struct cfs_state *st)
 	if (r == 0)
 		r = exec(s, "COMMIT");
 	if (r < 0)
-		exec(s, "ROLLBACK");
+		rollback(s);
 	return r;
 }
 
@@ -648,7 +655,7 @@ int cfs_store_open(const char *path, struct cfs_state *st, struct cfs_store **ou
 int cfs_store_reload(struct cfs_store *s, struct cfs_state *st, struct cfs_store_problem *p)
 {
 	p->text[0] = '\0';
-	exec(s, "ROLLBACK");
+	rollback(s);
 	return load(s, st, p);
 }
 
@@ -836,7 +843,7 @@ int cfs_store_flush(struct cfs_store *s, struct cfs_state *st)
 		r = exec(s, "COMMIT");
 	if (r < 0) {
 		log_err("database %s: flush failed: %s", s->path, strerror(-r));
-		exec(s, "ROLLBACK");
+		rollback(s);
 		s->info.tombstone_floor = floor;
 		return r;
 	}
