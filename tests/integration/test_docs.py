@@ -1,0 +1,48 @@
+"""Documentation is part of the feature: every command has --help, every man page renders."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import DROVER, DROVERFS, ROOT
+
+MAN_PAGES = ["droverfs.8", "drover.1", "drover-cfs.1"]
+COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["cfs", "flush"]]
+
+
+@pytest.mark.parametrize("page", MAN_PAGES)
+def test_man_page_renders_cleanly(page):
+    """man renders the page without groff warnings."""
+    path = os.path.join(ROOT, "docs", page)
+    proc = subprocess.run(["man", "--warnings", "-l", path], capture_output=True, text=True,
+                          env=dict(os.environ, MANWIDTH="80", MAN_KEEP_FORMATTING="0"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", proc.stderr
+    text = re.sub(".\b", "", proc.stdout)  # drop overstrike (bold) formatting
+    assert "SYNOPSIS" in text and "SEE ALSO" in text
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "drover")
+def test_help(args):
+    """Every command and group answers --help on stdout with exit 0."""
+    proc = subprocess.run([DROVER] + args + ["--help"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Usage: drover")
+
+
+def test_droverfs_help_and_bad_options():
+    """droverfs --help works; a bad option or value exits 2 with a message."""
+    proc = subprocess.run([DROVERFS, "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "Usage: droverfs" in proc.stdout
+    for bad in (["--nodename", "-bad-"], ["--max-file-size", "lots"], ["--max-entries", "3"],
+                ["--mount", "relative"], ["extra"]):
+        proc = subprocess.run([DROVERFS, "-f", "-l"] + bad, capture_output=True, text=True)
+        assert proc.returncode == 2, bad
+        assert proc.stderr.startswith("droverfs:"), proc.stderr
+
+
+def test_unknown_command_is_a_usage_error():
+    proc = subprocess.run([DROVER, "cfs", "nope"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "unknown command 'drover cfs nope'" in proc.stderr
