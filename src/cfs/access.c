@@ -38,7 +38,7 @@ mode_t cfs_mode_bits(enum cfs_mode_kind kind, bool private_path, bool quorate)
 		return 0;
 	}
 	if (!quorate)
-		m &= (mode_t) ~0222;
+		m &= (mode_t)~0222;
 	return m;
 }
 

@@ -53,8 +53,9 @@ int clusterlog_append(struct cfs_clusterlog *log, const char *node, const char *
 		      const char *tag, uint32_t pid, uint8_t priority, int64_t time,
 		      const char *msg)
 {
-	struct clog_entry e = { .uid = log->next_uid, .time = time, .pid = pid,
-				.priority = priority };
+	struct clog_entry e = {
+		.uid = log->next_uid, .time = time, .pid = pid, .priority = priority
+	};
 	struct clog_entry *slot;
 
 	if (priority > 7 || !*msg)

@@ -20,7 +20,7 @@ struct clog_entry {
 	uint8_t priority;
 	char *node;
 	char *ident; /* who asked (a user, a daemon) */
-	char *tag;   /* what logged it (a program) */
+	char *tag; /* what logged it (a program) */
 	char *msg;
 };
 

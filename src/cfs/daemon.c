@@ -257,8 +257,7 @@ int cfs_daemon_run(struct cfs_daemon *d)
 		clusterlog_append(&d->clog, d->opt.nodename, "root", "droverfs", (uint32_t)getpid(),
 				  LOG_INFO, now_wall_s(), "starting cluster log");
 		log_notice("mounted on %s (local mode, node %s, version %llu)", d->opt.mountpoint,
-			   d->opt.nodename,
-			   (unsigned long long)cfs_daemon_state(d)->tree.version);
+			   d->opt.nodename, (unsigned long long)cfs_daemon_state(d)->tree.version);
 		if (d->ready_fd >= 0) {
 			if (write(d->ready_fd, "1", 1) != 1)
 				log_warn("cannot tell the parent that we are ready: %m");

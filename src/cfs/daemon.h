@@ -29,7 +29,7 @@ struct cfs_options {
 	const char *mountpoint;
 	const char *db_path;
 	const char *socket_path;
-	const char *group;   /* NULL: www-data if it exists, else root */
+	const char *group; /* NULL: www-data if it exists, else root */
 	char nodename[64];
 	struct cfs_limits limits;
 };

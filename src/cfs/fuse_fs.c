@@ -477,7 +477,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		r = cfs_state_check_size(cfs_daemon_state(d), ino, (uint64_t)attr->st_size);
 		if (r == 0) {
-			struct cfs_op op = { .kind = CFS_OP_TRUNCATE, .ino = ino,
+			struct cfs_op op = { .kind = CFS_OP_TRUNCATE,
+					     .ino = ino,
 					     .arg = (uint64_t)attr->st_size };
 
 			submit_for(d, w, &op);
@@ -485,7 +486,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	}
 	if (r == 0 && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)))
 		r = submit_mtime(d, w, e,
-				 (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_wall_s() : attr->st_mtime);
+				 (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_wall_s()
+								    : attr->st_mtime);
 	req_wait_done(d, w, r, &(struct cfs_result){ 0 });
 }
 
@@ -519,9 +521,9 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_blocks = total / 4096;
 	sv.f_bfree = sv.f_bavail = st->tree.nbytes < total ? (total - st->tree.nbytes) / 4096 : 0;
 	sv.f_files = st->limits.max_entries;
-	sv.f_ffree = sv.f_favail =
-		st->tree.nentries < st->limits.max_entries ? st->limits.max_entries - st->tree.nentries :
-							    0;
+	sv.f_ffree = sv.f_favail = st->tree.nentries < st->limits.max_entries
+					   ? st->limits.max_entries - st->tree.nentries
+					   : 0;
 	sv.f_namemax = CFS_NAME_MAX;
 	fuse_reply_statfs(req, &sv);
 }

@@ -306,8 +306,7 @@ void cfs_fuse_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 		fuse_reply_write(req, (size_t)n);
 }
 
-void cfs_fuse_truncate_handle(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h,
-			      uint64_t size)
+void cfs_fuse_truncate_handle(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h, uint64_t size)
 {
 	struct cfs_daemon *d = req_daemon(req);
 	struct stat st;

@@ -7,8 +7,7 @@
 
 #include "lib/util.h"
 
-struct cfs_handle *cfs_handle_new(enum cfs_handle_kind kind, uint64_t inode,
-				  struct cfs_blob *base)
+struct cfs_handle *cfs_handle_new(enum cfs_handle_kind kind, uint64_t inode, struct cfs_blob *base)
 {
 	struct cfs_handle *h = calloc(1, sizeof(*h));
 

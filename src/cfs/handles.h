@@ -35,25 +35,24 @@ struct cfs_handle {
 	enum cfs_handle_kind kind;
 	uint64_t inode;
 	bool writable;
-	bool append;       /* O_APPEND: commit as an append to the then current content */
+	bool append; /* O_APPEND: commit as an append to the then current content */
 	bool materialized; /* buf holds the whole content */
 	bool dirty;
 	struct cfs_blob *base; /* the committed content this handle started from */
-	struct buf buf;        /* !append: the whole new content once materialized */
-	struct buf appended;   /* append: the bytes written */
-	uint64_t write_gen;    /* counts writes, to know what a commit covered */
-	uint64_t commit_gen;   /* write_gen at the last submitted commit */
+	struct buf buf; /* !append: the whole new content once materialized */
+	struct buf appended; /* append: the bytes written */
+	uint64_t write_gen; /* counts writes, to know what a commit covered */
+	uint64_t commit_gen; /* write_gen at the last submitted commit */
 	size_t commit_appended; /* append: bytes the submitted commit carries */
-	unsigned inflight;     /* commits submitted, not yet completed */
-	bool released;         /* the kernel is done with it; free when idle */
-	int virtual_id;        /* CFS_HANDLE_VIRTUAL */
+	unsigned inflight; /* commits submitted, not yet completed */
+	bool released; /* the kernel is done with it; free when idle */
+	int virtual_id; /* CFS_HANDLE_VIRTUAL */
 	struct cfs_dirent *dirents; /* CFS_HANDLE_DIR: names at opendir */
 	size_t ndirents;
 };
 
 /* New handle on content `base` (a new reference is taken). NULL on ENOMEM. */
-struct cfs_handle *cfs_handle_new(enum cfs_handle_kind kind, uint64_t inode,
-				  struct cfs_blob *base);
+struct cfs_handle *cfs_handle_new(enum cfs_handle_kind kind, uint64_t inode, struct cfs_blob *base);
 void cfs_handle_free(struct cfs_handle *h);
 
 /* O_TRUNC at open: the content starts empty (and will be committed). */

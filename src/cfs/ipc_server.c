@@ -34,7 +34,7 @@ struct ipc_conn {
 	uid_t uid;
 	struct buf in;
 	struct buf out;
-	char *watch;  /* watched prefix, NULL when not watching */
+	char *watch; /* watched prefix, NULL when not watching */
 	bool closing; /* close once `out` is written */
 };
 
@@ -123,8 +123,7 @@ static void reply_string(struct ipc_conn *c, const struct ipc_header *req, char 
 	free(s);
 }
 
-static void handle_read_file(struct ipc_conn *c, const struct ipc_header *h,
-			     struct wire_reader *r)
+static void handle_read_file(struct ipc_conn *c, const struct ipc_header *h, struct wire_reader *r)
 {
 	struct cfs_daemon *d = c->srv->d;
 	char *path = wire_get_str(r);
@@ -170,7 +169,8 @@ static void handle_kv(struct ipc_conn *c, const struct ipc_header *h, struct wir
 	if (r->error || !key || (h->type == IPC_KV_GET && !node)) {
 		status = r->error ? r->error : -EBADMSG;
 	} else if (h->type == IPC_KV_SET) {
-		status = c->readonly ? -EPERM : kvstore_set(&d->kv, d->opt.nodename, key, value, len);
+		status = c->readonly ? -EPERM
+				     : kvstore_set(&d->kv, d->opt.nodename, key, value, len);
 	} else {
 		const struct kv_value *v = kvstore_get(&d->kv, *node ? node : d->opt.nodename, key);
 
@@ -186,8 +186,7 @@ out:
 	free(key);
 }
 
-static void handle_log_append(struct ipc_conn *c, const struct ipc_header *h,
-			      struct wire_reader *r)
+static void handle_log_append(struct ipc_conn *c, const struct ipc_header *h, struct wire_reader *r)
 {
 	struct cfs_daemon *d = c->srv->d;
 	uint8_t pri = wire_get_u8(r);
@@ -524,8 +523,9 @@ void cfs_ipc_server_changed(struct cfs_ipc_server *s, const struct cfs_change *c
 
 	while (c) {
 		struct ipc_conn *next = c->next;
-		bool match = cfs_watch_matches(c->watch ? c->watch : "", ch->path) ||
-			     (ch->old_path && cfs_watch_matches(c->watch ? c->watch : "", ch->old_path));
+		bool match =
+			cfs_watch_matches(c->watch ? c->watch : "", ch->path) ||
+			(ch->old_path && cfs_watch_matches(c->watch ? c->watch : "", ch->old_path));
 
 		if (c->watch && !c->closing && match &&
 		    !(c->readonly && (layout_path_is_private(ch->path) ||

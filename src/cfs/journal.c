@@ -25,7 +25,7 @@
 struct cfs_journal {
 	int fd;
 	char *path;
-	off_t end;       /* where the next record goes */
+	off_t end; /* where the next record goes */
 	off_t allocated; /* preallocated up to here */
 	bool can_prealloc;
 };
@@ -60,8 +60,7 @@ void cfs_journal_close(struct cfs_journal *j)
 	free(j);
 }
 
-static void header_encode(unsigned char h[CFS_JOURNAL_HEADER_SIZE], uint64_t db_id,
-			  uint64_t base)
+static void header_encode(unsigned char h[CFS_JOURNAL_HEADER_SIZE], uint64_t db_id, uint64_t base)
 {
 	memset(h, 0, CFS_JOURNAL_HEADER_SIZE);
 	memcpy(h, HEADER_MAGIC, 8);
@@ -209,7 +208,8 @@ int cfs_journal_replay(struct cfs_journal *j, uint64_t db_id, uint64_t db_versio
 	base = le_get64(d + 24);
 	if (base > db_version) {
 		snprintf(info->problem, sizeof(info->problem),
-			 "journal starts after version %" PRIu64 " but the database ends at %" PRIu64,
+			 "journal starts after version %" PRIu64
+			 " but the database ends at %" PRIu64,
 			 base, db_version);
 		free(d);
 		return -EUCLEAN;

@@ -34,9 +34,9 @@ int cfs_journal_open(const char *path, struct cfs_journal **out);
 void cfs_journal_close(struct cfs_journal *j);
 
 struct cfs_journal_replay {
-	uint64_t records;  /* records applied */
-	uint64_t skipped;  /* records already in the database */
-	uint64_t last;     /* version of the last valid record (0: none) */
+	uint64_t records; /* records applied */
+	uint64_t skipped; /* records already in the database */
+	uint64_t last; /* version of the last valid record (0: none) */
 	size_t torn_bytes; /* bytes after the last valid record */
 	char problem[256]; /* why the journal was not usable, if it was not */
 };

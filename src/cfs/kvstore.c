@@ -44,8 +44,7 @@ static struct kv_value *find(const struct cfs_kvstore *kv, const char *nodename,
 {
 	struct hmap_node *n;
 
-	hmap_for_each_hash(n, &kv->values, key_hash(nodename, key))
-	{
+	hmap_for_each_hash (n, &kv->values, key_hash(nodename, key)) {
 		struct kv_value *v = container_of(n, struct kv_value, node);
 
 		if (streq(v->nodename, nodename) && streq(v->key, key))

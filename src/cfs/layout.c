@@ -68,8 +68,8 @@ bool layout_in_lock_area(const struct cfs_entry *e)
 bool layout_is_reserved_root_name(const char *name)
 {
 	static const char *const reserved[] = {
-		".version", ".members", ".vmlist", ".clusterlog", ".debug", ".rrd",
-		"local",    "qemu-server", "lxc", "openvz",
+		".version", ".members", ".vmlist",     ".clusterlog", ".debug",
+		".rrd",	    "local",	"qemu-server", "lxc",	      "openvz",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)

@@ -48,8 +48,7 @@ static struct lock_age *find(const struct cfs_locks *l, uint64_t inode)
 {
 	struct hmap_node *n;
 
-	hmap_for_each_hash(n, &l->by_inode, hash_mix64(inode))
-	{
+	hmap_for_each_hash (n, &l->by_inode, hash_mix64(inode)) {
 		struct lock_age *a = container_of(n, struct lock_age, node);
 
 		if (a->inode == inode)

@@ -9,9 +9,11 @@
 const char *cfs_op_kind_name(uint8_t kind)
 {
 	static const char *const names[] = {
-		[CFS_OP_CREATE] = "create", [CFS_OP_MKDIR] = "mkdir",   [CFS_OP_WRITE] = "write",
-		[CFS_OP_TRUNCATE] = "truncate", [CFS_OP_UNLINK] = "unlink", [CFS_OP_RMDIR] = "rmdir",
-		[CFS_OP_RENAME] = "rename", [CFS_OP_MTIME] = "mtime",   [CFS_OP_UNLOCK] = "unlock",
+		[CFS_OP_CREATE] = "create", [CFS_OP_MKDIR] = "mkdir",
+		[CFS_OP_WRITE] = "write",   [CFS_OP_TRUNCATE] = "truncate",
+		[CFS_OP_UNLINK] = "unlink", [CFS_OP_RMDIR] = "rmdir",
+		[CFS_OP_RENAME] = "rename", [CFS_OP_MTIME] = "mtime",
+		[CFS_OP_UNLOCK] = "unlock",
 	};
 
 	if (kind == 0 || kind > CFS_OP_KIND_MAX)

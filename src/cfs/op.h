@@ -18,21 +18,21 @@
 #include "tree.h"
 
 enum cfs_op_kind {
-	CFS_OP_CREATE = 1,   /* file `name` in directory `ino` */
-	CFS_OP_MKDIR = 2,    /* directory `name` in directory `ino` */
-	CFS_OP_WRITE = 3,    /* file `ino`: `data` at offset `arg` (see flags) */
+	CFS_OP_CREATE = 1, /* file `name` in directory `ino` */
+	CFS_OP_MKDIR = 2, /* directory `name` in directory `ino` */
+	CFS_OP_WRITE = 3, /* file `ino`: `data` at offset `arg` (see flags) */
 	CFS_OP_TRUNCATE = 4, /* file `ino` to `arg` bytes */
-	CFS_OP_UNLINK = 5,   /* file `name` in directory `ino` */
-	CFS_OP_RMDIR = 6,    /* empty directory `name` in directory `ino` */
-	CFS_OP_RENAME = 7,   /* `ino`/`name` to `ino2`/`name2` */
-	CFS_OP_MTIME = 8,    /* entry `ino`: mtime := `arg` (lock refresh) */
-	CFS_OP_UNLOCK = 9,   /* lock directory `ino`, removed if still at version `arg` */
+	CFS_OP_UNLINK = 5, /* file `name` in directory `ino` */
+	CFS_OP_RMDIR = 6, /* empty directory `name` in directory `ino` */
+	CFS_OP_RENAME = 7, /* `ino`/`name` to `ino2`/`name2` */
+	CFS_OP_MTIME = 8, /* entry `ino`: mtime := `arg` (lock refresh) */
+	CFS_OP_UNLOCK = 9, /* lock directory `ino`, removed if still at version `arg` */
 };
 #define CFS_OP_KIND_MAX CFS_OP_UNLOCK
 
 enum cfs_op_flags {
-	CFS_WRITE_REPLACE = 1 << 0,   /* WRITE: the data is the whole new content */
-	CFS_WRITE_APPEND = 1 << 1,    /* WRITE: append at the current end */
+	CFS_WRITE_REPLACE = 1 << 0, /* WRITE: the data is the whole new content */
+	CFS_WRITE_APPEND = 1 << 1, /* WRITE: append at the current end */
 	CFS_RENAME_NOREPLACE = 1 << 2, /* RENAME: fail with EEXIST if the target exists */
 };
 #define CFS_OP_FLAGS_ALL (CFS_WRITE_REPLACE | CFS_WRITE_APPEND | CFS_RENAME_NOREPLACE)
@@ -44,7 +44,7 @@ struct cfs_op {
 	uint8_t kind;
 	uint32_t flags;
 	uint32_t writer; /* node id of the originator, 0 in local mode */
-	int64_t time;    /* originator's wall clock (s): the new mtime */
+	int64_t time; /* originator's wall clock (s): the new mtime */
 	uint64_t ino;
 	uint64_t ino2;
 	uint64_t arg;

@@ -149,11 +149,13 @@ int cfs_options_parse(int argc, char **argv, struct cfs_options *opt)
 			opt->group = optarg;
 			break;
 		case OPT_MAX_FILE:
-			if (parse_limit("--max-file-size", optarg, 1, &opt->limits.max_file_size) < 0)
+			if (parse_limit("--max-file-size", optarg, 1, &opt->limits.max_file_size) <
+			    0)
 				return -EINVAL;
 			break;
 		case OPT_MAX_TOTAL:
-			if (parse_limit("--max-total", optarg, 4096, &opt->limits.max_total_bytes) < 0)
+			if (parse_limit("--max-total", optarg, 4096, &opt->limits.max_total_bytes) <
+			    0)
 				return -EINVAL;
 			break;
 		case OPT_MAX_ENTRIES:

@@ -357,8 +357,9 @@ int cfs_persist_flush(struct cfs_persist *p)
 	if (r < 0) {
 		/* The journal still holds everything: nothing is lost, try again later. */
 		p->stats.flush_failures++;
-		p->flush_backoff_ns = p->flush_backoff_ns ? MIN(p->flush_backoff_ns * 2, 30000000000ull) :
-							    1000000000ull;
+		p->flush_backoff_ns = p->flush_backoff_ns
+					      ? MIN(p->flush_backoff_ns * 2, 30000000000ull)
+					      : 1000000000ull;
 		p->flush_retry_ns = now_monotonic_ns() + p->flush_backoff_ns;
 		return r;
 	}

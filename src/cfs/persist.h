@@ -27,7 +27,7 @@
 struct cfs_persist_config {
 	const char *db_path;
 	struct cfs_limits limits;
-	size_t flush_bytes;      /* fold the journal into the database at this size */
+	size_t flush_bytes; /* fold the journal into the database at this size */
 	uint64_t flush_delay_ns; /* ... or this long after its first record */
 	size_t direct_threshold; /* ops with this much data go to the database directly */
 	uint64_t tombstone_limit;
@@ -58,12 +58,12 @@ struct cfs_persist {
 	char *journal_path;
 	char *recovered_from; /* a damaged database was moved here at open */
 
-	struct buf batch;   /* framed journal records of the open batch */
+	struct buf batch; /* framed journal records of the open batch */
 	struct buf scratch; /* one encoded op */
 	size_t batch_ops;
-	bool batch_direct;  /* the batch goes to the database directly */
+	bool batch_direct; /* the batch goes to the database directly */
 	uint64_t first_unflushed_ns;
-	uint64_t flush_retry_ns;   /* after a failed flush: not before this */
+	uint64_t flush_retry_ns; /* after a failed flush: not before this */
 	uint64_t flush_backoff_ns; /* doubles with each failure, up to 30 s */
 
 	struct cfs_persist_stats stats;
@@ -76,8 +76,7 @@ struct cfs_persist {
  * what cannot be handled (I/O, permissions, a database from a newer
  * version: -EPROTONOSUPPORT).
  */
-int cfs_persist_open(const struct cfs_persist_config *cfg, int64_t now,
-		     struct cfs_persist **out);
+int cfs_persist_open(const struct cfs_persist_config *cfg, int64_t now, struct cfs_persist **out);
 
 /* Flush everything into the database, checkpoint it and close. */
 void cfs_persist_close(struct cfs_persist *p);

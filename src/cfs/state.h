@@ -22,26 +22,26 @@
 #define CFS_DEFAULT_MAX_ENTRIES 1000000ull
 
 struct cfs_limits {
-	uint64_t max_file_size;   /* bytes per file (EFBIG) */
+	uint64_t max_file_size; /* bytes per file (EFBIG) */
 	uint64_t max_total_bytes; /* sum of all file sizes (ENOSPC) */
-	uint64_t max_entries;     /* files and directories, root included (ENOSPC) */
+	uint64_t max_entries; /* files and directories, root included (ENOSPC) */
 };
 
 void cfs_limits_default(struct cfs_limits *l);
 
 /* What one applied operation changed; observers (watch, locks, caches) use it. */
 struct cfs_change {
-	uint8_t kind;           /* enum cfs_op_kind */
-	uint8_t type;           /* type of the entry */
-	bool content;           /* the file content changed */
+	uint8_t kind; /* enum cfs_op_kind */
+	uint8_t type; /* type of the entry */
+	bool content; /* the file content changed */
 	uint32_t writer;
-	uint64_t version;       /* the global version this change produced */
-	uint64_t inode;         /* the entry created, changed, moved or removed */
-	uint64_t parent;        /* its directory (after the change) */
-	uint64_t old_parent;    /* rename: directory before */
-	uint64_t replaced;      /* rename: inode of the entry the move replaced, or 0 */
-	char *path;             /* path after the change (removed: where it was) */
-	char *old_path;         /* rename: path before */
+	uint64_t version; /* the global version this change produced */
+	uint64_t inode; /* the entry created, changed, moved or removed */
+	uint64_t parent; /* its directory (after the change) */
+	uint64_t old_parent; /* rename: directory before */
+	uint64_t replaced; /* rename: inode of the entry the move replaced, or 0 */
+	char *path; /* path after the change (removed: where it was) */
+	char *old_path; /* rename: path before */
 };
 
 /* An entry removed since the last flush: the database needs a tombstone. */
@@ -64,7 +64,7 @@ struct cfs_state {
 };
 
 struct cfs_result {
-	uint64_t inode;   /* the entry the op created or changed */
+	uint64_t inode; /* the entry the op created or changed */
 	uint64_t version; /* the global version after the op */
 };
 

@@ -127,8 +127,8 @@ char *cfs_json_clusterlog(struct cfs_daemon *d, size_t max, const char *ident)
 
 	if (max == 0)
 		max = 50;
-	for (size_t i = 0; (e = clusterlog_newest(&d->clog, i)) && json_object_array_length(data) < max;
-	     i++) {
+	for (size_t i = 0;
+	     (e = clusterlog_newest(&d->clog, i)) && json_object_array_length(data) < max; i++) {
 		struct json_object *j;
 
 		if (ident && *ident && !streq(ident, e->ident))

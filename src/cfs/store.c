@@ -358,8 +358,8 @@ static int load_rows(struct cfs_store *s, struct cfs_state *st, struct loader *l
 				" WHERE e.type != 0 ORDER BY e.parent",
 				-1, &q, NULL);
 	if (rc != SQLITE_OK)
-		return errno_of(rc) == -EIO ? problem(p, "%s", sqlite3_errmsg(s->db)) :
-					      errno_of(rc);
+		return errno_of(rc) == -EIO ? problem(p, "%s", sqlite3_errmsg(s->db))
+					    : errno_of(rc);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		uint64_t inode = (uint64_t)sqlite3_column_int64(q, 0);
 
@@ -421,8 +421,9 @@ static int link_rows(struct cfs_state *st, struct loader *l, struct cfs_store_pr
 		for (struct load_row *row = first;
 		     row < l->rows + l->n && row->parent == dir->inode && r == 0; row++) {
 			if (dir->type != CFS_DIR) {
-				r = problem(p, "entry %" PRIu64 " '%s': parent %" PRIu64
-					       " is not a directory",
+				r = problem(p,
+					    "entry %" PRIu64 " '%s': parent %" PRIu64
+					    " is not a directory",
 					    row->e->inode, row->e->name, dir->inode);
 				break;
 			}
@@ -451,8 +452,7 @@ static int link_rows(struct cfs_state *st, struct loader *l, struct cfs_store_pr
 	return r;
 }
 
-static int check_versions(const struct cfs_state *st, uint64_t version,
-			  struct cfs_store_problem *p)
+static int check_versions(const struct cfs_state *st, uint64_t version, struct cfs_store_problem *p)
 {
 	struct cfs_tree_iter it;
 
@@ -469,7 +469,7 @@ static int check_versions(const struct cfs_state *st, uint64_t version,
 
 static int load_meta(struct cfs_store *s, struct cfs_store_problem *p, int64_t values[6])
 {
-	static const char *const keys[] = { "schema",	  "db_id",	"version",
+	static const char *const keys[] = { "schema",	       "db_id",	     "version",
 					    "tombstone_floor", "digest_sum", "digest_xor" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
@@ -547,10 +547,10 @@ static int integrity_check(struct cfs_store *s, struct cfs_store_problem *p)
 	int r = 0;
 
 	if (rc != SQLITE_OK)
-		return errno_of(rc) == -EIO ? problem(p, "%s", sqlite3_errmsg(s->db)) :
-					      (errno_of(rc) == -EUCLEAN ?
-						       problem(p, "%s", sqlite3_errmsg(s->db)) :
-						       errno_of(rc));
+		return errno_of(rc) == -EIO
+			       ? problem(p, "%s", sqlite3_errmsg(s->db))
+			       : (errno_of(rc) == -EUCLEAN ? problem(p, "%s", sqlite3_errmsg(s->db))
+							   : errno_of(rc));
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		const char *res = (const char *)sqlite3_column_text(q, 0);

@@ -23,13 +23,13 @@ struct cfs_store_problem {
 };
 
 struct cfs_store_info {
-	uint64_t db_id;           /* random identity of this database file */
-	uint64_t version;         /* tree version stored */
-	uint64_t tombstones;      /* tombstones kept */
+	uint64_t db_id; /* random identity of this database file */
+	uint64_t version; /* tree version stored */
+	uint64_t tombstones; /* tombstones kept */
 	uint64_t tombstone_floor; /* removals at or below this version were pruned */
 	unsigned vmid_duplicates; /* VMIDs configured twice (kept, reported) */
-	uint64_t flushes;         /* successful flushes since open */
-	uint64_t last_flush_ns;   /* duration of the last flush */
+	uint64_t flushes; /* successful flushes since open */
+	uint64_t last_flush_ns; /* duration of the last flush */
 };
 
 /*

@@ -116,8 +116,7 @@ struct cfs_entry *cfs_tree_lookup(const struct cfs_tree *t, uint64_t inode)
 {
 	struct hmap_node *n;
 
-	hmap_for_each_hash(n, &t->by_inode, inode_hash(inode))
-	{
+	hmap_for_each_hash (n, &t->by_inode, inode_hash(inode)) {
 		struct cfs_entry *e = container_of(n, struct cfs_entry, by_inode);
 
 		if (e->inode == inode)
@@ -133,8 +132,7 @@ struct cfs_entry *cfs_tree_child(const struct cfs_tree *t, const struct cfs_entr
 
 	if (dir->type != CFS_DIR)
 		return NULL;
-	hmap_for_each_hash(n, &t->by_name, name_hash(dir->inode, name))
-	{
+	hmap_for_each_hash (n, &t->by_name, name_hash(dir->inode, name)) {
 		struct cfs_entry *e = container_of(n, struct cfs_entry, by_name);
 
 		if (e->parent == dir && streq(e->name, name))
@@ -231,8 +229,7 @@ void cfs_tree_unlink(struct cfs_tree *t, struct cfs_entry *e)
 	}
 }
 
-int cfs_tree_move(struct cfs_tree *t, struct cfs_entry *e, struct cfs_entry *dir,
-		  const char *name)
+int cfs_tree_move(struct cfs_tree *t, struct cfs_entry *e, struct cfs_entry *dir, const char *name)
 {
 	char *copy = strdup(name);
 	int r;
@@ -346,7 +343,8 @@ void cfs_tree_clear_dirty(struct cfs_tree *t)
 	while (e) {
 		struct cfs_entry *next = e->dirty_next;
 
-		e->flags &= (uint8_t) ~(CFS_ENTRY_DIRTY | CFS_ENTRY_MOVED | CFS_ENTRY_CONTENT_DIRTY);
+		e->flags &=
+			(uint8_t) ~(CFS_ENTRY_DIRTY | CFS_ENTRY_MOVED | CFS_ENTRY_CONTENT_DIRTY);
 		e->dirty_prev = e->dirty_next = NULL;
 		e = next;
 	}

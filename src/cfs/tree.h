@@ -28,23 +28,23 @@ enum cfs_type {
 };
 
 enum cfs_entry_flags {
-	CFS_ENTRY_DIRTY = 1 << 0,         /* changed since the last flush to the database */
-	CFS_ENTRY_MOVED = 1 << 1,         /* new, or parent/name changed since the last flush */
+	CFS_ENTRY_DIRTY = 1 << 0, /* changed since the last flush to the database */
+	CFS_ENTRY_MOVED = 1 << 1, /* new, or parent/name changed since the last flush */
 	CFS_ENTRY_CONTENT_DIRTY = 1 << 2, /* content changed since the last flush */
 };
 
 struct cfs_entry {
 	struct hmap_node by_inode;
 	struct hmap_node by_name;
-	struct cfs_entry *parent;   /* NULL for the root and for unlinked entries */
+	struct cfs_entry *parent; /* NULL for the root and for unlinked entries */
 	struct cfs_entry *children; /* directories: first child */
 	struct cfs_entry *prev, *next; /* siblings */
 	struct cfs_entry *dirty_prev, *dirty_next; /* list of entries to flush */
 	uint64_t inode;
-	uint64_t version;         /* global version of the entry's last change */
+	uint64_t version; /* global version of the entry's last change */
 	uint64_t content_version; /* global version of the last change of the content */
-	int64_t mtime;            /* seconds, from the writer's clock */
-	uint32_t writer;          /* node id of the last writer (0: local mode) */
+	int64_t mtime; /* seconds, from the writer's clock */
+	uint32_t writer; /* node id of the last writer (0: local mode) */
 	uint32_t nchildren;
 	uint8_t type;
 	uint8_t flags;
@@ -60,16 +60,16 @@ struct cfs_entry {
 /* Order-independent digest: equal trees have equal digests, whatever their history. */
 struct cfs_digest {
 	uint64_t sum;
-	uint64_t xor;
+	uint64_t xor ;
 };
 
 struct cfs_tree {
 	struct cfs_entry *root;
 	struct hmap by_inode;
 	struct hmap by_name;
-	uint64_t version;  /* global version: of the last change */
+	uint64_t version; /* global version: of the last change */
 	uint64_t nentries; /* including the root */
-	uint64_t nbytes;   /* sum of file sizes */
+	uint64_t nbytes; /* sum of file sizes */
 	struct cfs_digest digest;
 	struct cfs_entry *dirty; /* entries changed since the last flush */
 };
@@ -99,8 +99,7 @@ int cfs_tree_link(struct cfs_tree *t, struct cfs_entry *dir, struct cfs_entry *e
 void cfs_tree_unlink(struct cfs_tree *t, struct cfs_entry *e);
 
 /* Move an entry to dir/name. The target name must be free. Returns 0 or -ENOMEM. */
-int cfs_tree_move(struct cfs_tree *t, struct cfs_entry *e, struct cfs_entry *dir,
-		  const char *name);
+int cfs_tree_move(struct cfs_tree *t, struct cfs_entry *e, struct cfs_entry *dir, const char *name);
 
 /*
  * Replace the content as change `version` (takes over the caller's

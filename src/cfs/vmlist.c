@@ -32,8 +32,7 @@ struct vmlist_guest *vmlist_get(const struct vmlist *vl, uint32_t vmid)
 {
 	struct hmap_node *n;
 
-	hmap_for_each_hash(n, &vl->by_vmid, hash_mix64(vmid))
-	{
+	hmap_for_each_hash (n, &vl->by_vmid, hash_mix64(vmid)) {
 		struct vmlist_guest *g = container_of(n, struct vmlist_guest, node);
 
 		if (g->vmid == vmid)
@@ -92,8 +91,9 @@ static int add_guest_dir(struct vmlist *vl, const struct cfs_entry *dir, unsigne
 			continue;
 		g = vmlist_get(vl, ref.vmid);
 		if (g && g->inode != c->inode) {
-			log_warn("VMID %u is configured twice (nodes/%s and nodes/%s); keeping the first",
-				 ref.vmid, g->nodename, ref.node);
+			log_warn(
+				"VMID %u is configured twice (nodes/%s and nodes/%s); keeping the first",
+				ref.vmid, g->nodename, ref.node);
 			(*duplicates)++;
 			continue;
 		}

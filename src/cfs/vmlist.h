@@ -15,7 +15,7 @@ struct vmlist_guest {
 	struct hmap_node node;
 	uint32_t vmid;
 	enum guest_type type;
-	uint64_t inode;   /* the config file */
+	uint64_t inode; /* the config file */
 	uint64_t version; /* tree version of the config's last change */
 	char nodename[NODE_NAME_MAX + 1];
 };

@@ -41,9 +41,10 @@ static int connect_cfs(struct cli_context *ctx, struct ipc_client *c)
 		cli_error("cannot reach droverfs at %s: %s%s",
 			  ctx->socket_path ? ctx->socket_path : ipc_client_default_path(),
 			  strerror(-r),
-			  r == -ENOENT || r == -ECONNREFUSED ? " (is droverfs running?)" :
-			  r == -ECONNRESET || r == -EPIPE ? " (only root and the read-only group may connect)" :
-								"");
+			  r == -ENOENT || r == -ECONNREFUSED ? " (is droverfs running?)"
+			  : r == -ECONNRESET || r == -EPIPE
+				  ? " (only root and the read-only group may connect)"
+				  : "");
 	return r;
 }
 
@@ -60,7 +61,8 @@ static int call(struct cli_context *ctx, uint16_t type, const struct buf *req, s
 	ipc_client_close(&c);
 	if (r < 0) {
 		cli_error("droverfs did not answer: %s%s", strerror(-r),
-			  r == -ECONNRESET ? " (only root and the read-only group may connect)" : "");
+			  r == -ECONNRESET ? " (only root and the read-only group may connect)"
+					   : "");
 		return r;
 	}
 	if (status < 0)
@@ -70,8 +72,7 @@ static int call(struct cli_context *ctx, uint16_t type, const struct buf *req, s
 
 /* getopt over a command's own argv; returns the index of the first operand or -1. */
 static int parse_common(int argc, char **argv, const char *extra_short,
-			const struct option *extra_long, int (*handle)(int c, void *arg),
-			void *arg)
+			const struct option *extra_long, int (*handle)(int c, void *arg), void *arg)
 {
 	int c;
 
@@ -142,7 +143,8 @@ static void print_status(struct json_object *s)
 	printf("Mode:             %s\n", jstr(s, "mode"));
 	printf("Node:             %s\n", jstr(s, "node"));
 	printf("Mount point:      %s\n", jstr(s, "mountpoint"));
-	printf("Quorate:          %s\n", json_object_get_boolean(jobj(s, "quorate")) ? "Yes" : "No");
+	printf("Quorate:          %s\n",
+	       json_object_get_boolean(jobj(s, "quorate")) ? "Yes" : "No");
 	printf("Started:          %s\n", when);
 	printf("\n");
 	heading("Tree");
@@ -234,8 +236,8 @@ static int watch_opt(int c, void *arg)
 
 static const char *op_name(uint8_t kind)
 {
-	static const char *const names[] = { "?",      "create", "mkdir", "write",  "truncate",
-					     "unlink", "rmdir",  "rename", "mtime", "unlock" };
+	static const char *const names[] = { "?",      "create", "mkdir",  "write", "truncate",
+					     "unlink", "rmdir",	 "rename", "mtime", "unlock" };
 
 	return kind < ARRAY_SIZE(names) ? names[kind] : "?";
 }
@@ -271,8 +273,8 @@ static int print_event(const struct buf *payload, enum output_format format)
 		json_object_object_add(o, "path", json_object_new_string(path));
 		if (*old)
 			json_object_object_add(o, "old_path", json_object_new_string(old));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								      JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+				       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
 		localtime_r(&now, &tm);
@@ -318,7 +320,8 @@ static int cmd_watch(struct cli_context *ctx, int argc, char **argv)
 		/* Tell whoever waits on our output that the watch is in place. */
 		if (a.format == OUTPUT_TEXT)
 			fprintf(stderr, "watching %s\n", first < argc ? argv[first] : "everything");
-		while ((a.count == 0 || seen < a.count) && (r = ipc_client_next(&c, &h, &payload)) == 0) {
+		while ((a.count == 0 || seen < a.count) &&
+		       (r = ipc_client_next(&c, &h, &payload)) == 0) {
 			if (h.type == IPC_EVENT_OVERFLOW) {
 				cli_error("fell behind the changes; some were not shown");
 				r = -ENOBUFS;
@@ -493,11 +496,7 @@ static const struct cli_command cfs_flush = {
 };
 
 static const struct cli_command *const cfs_commands[] = {
-	&cfs_status,
-	&cfs_watch,
-	&cfs_log,
-	&cfs_flush,
-	NULL,
+	&cfs_status, &cfs_watch, &cfs_log, &cfs_flush, NULL,
 };
 
 const struct cli_command cli_cfs_group = {

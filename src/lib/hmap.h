@@ -41,7 +41,7 @@ static inline size_t hmap_count(const struct hmap *map)
 struct hmap_node *hmap_first_with_hash(const struct hmap *map, uint64_t hash);
 struct hmap_node *hmap_next_with_hash(const struct hmap_node *node);
 
-#define hmap_for_each_hash(node, map, h)                                   \
+#define hmap_for_each_hash(node, map, h)                                \
 	for ((node) = hmap_first_with_hash((map), (h)); (node) != NULL; \
 	     (node) = hmap_next_with_hash(node))
 

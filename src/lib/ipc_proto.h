@@ -28,19 +28,19 @@
 #define CFS_SOCKET_DEFAULT "/run/drover/cfs.sock"
 
 enum ipc_type {
-	IPC_STATUS = 1,      /* -> status JSON (`drover cfs status`) */
+	IPC_STATUS = 1, /* -> status JSON (`drover cfs status`) */
 	IPC_GET_VERSION = 2, /* -> .version JSON */
 	IPC_GET_MEMBERS = 3, /* -> .members JSON */
-	IPC_GET_VMLIST = 4,  /* -> .vmlist JSON */
-	IPC_READ_FILE = 5,   /* str path -> content */
-	IPC_KV_SET = 6,      /* str key, blob value (empty: delete) */
-	IPC_KV_GET = 7,      /* str node ("" = this node), str key -> value */
-	IPC_LOG_APPEND = 8,  /* u8 priority, str ident, str tag, str message */
-	IPC_LOG_READ = 9,    /* u32 max entries (0: 50), str ident filter -> JSON */
-	IPC_WATCH = 10,      /* str path prefix ("" = all); then IPC_EVENT frames */
-	IPC_FLUSH = 11,      /* fold the journal into the database and checkpoint it */
+	IPC_GET_VMLIST = 4, /* -> .vmlist JSON */
+	IPC_READ_FILE = 5, /* str path -> content */
+	IPC_KV_SET = 6, /* str key, blob value (empty: delete) */
+	IPC_KV_GET = 7, /* str node ("" = this node), str key -> value */
+	IPC_LOG_APPEND = 8, /* u8 priority, str ident, str tag, str message */
+	IPC_LOG_READ = 9, /* u32 max entries (0: 50), str ident filter -> JSON */
+	IPC_WATCH = 10, /* str path prefix ("" = all); then IPC_EVENT frames */
+	IPC_FLUSH = 11, /* fold the journal into the database and checkpoint it */
 
-	IPC_EVENT = 100,          /* u64 version, u8 op kind, u8 entry type, str path, str old path */
+	IPC_EVENT = 100, /* u64 version, u8 op kind, u8 entry type, str path, str old path */
 	IPC_EVENT_OVERFLOW = 101, /* the watcher fell behind; the server closes the connection */
 };
 

@@ -30,7 +30,7 @@ enum guest_type {
 
 /* "qemu-server" -> GUEST_QEMU, "lxc" -> GUEST_LXC, anything else GUEST_NONE. */
 enum guest_type guest_type_from_dir(const char *dirname);
-const char *guest_type_name(enum guest_type t);   /* "qemu", "lxc" */
+const char *guest_type_name(enum guest_type t); /* "qemu", "lxc" */
 const char *guest_type_dirname(enum guest_type t); /* "qemu-server", "lxc" */
 
 /*

@@ -49,7 +49,7 @@ int parse_size(const char *s, uint64_t *out)
 		const char *suffix;
 		unsigned shift;
 	} units[] = {
-		{ "", 0 },    { "K", 10 },   { "M", 20 },   { "G", 30 },
+		{ "", 0 },     { "K", 10 },   { "M", 20 },   { "G", 30 },
 		{ "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 },
 	};
 	char *end;

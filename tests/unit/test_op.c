@@ -8,8 +8,13 @@
 
 static void test_roundtrip(void **ctx)
 {
-	struct cfs_op op = { .kind = CFS_OP_RENAME, .flags = CFS_RENAME_NOREPLACE, .writer = 3,
-			     .time = -5, .ino = 10, .ino2 = 1ull << 40, .arg = UINT64_MAX };
+	struct cfs_op op = { .kind = CFS_OP_RENAME,
+			     .flags = CFS_RENAME_NOREPLACE,
+			     .writer = 3,
+			     .time = -5,
+			     .ino = 10,
+			     .ino2 = 1ull << 40,
+			     .arg = UINT64_MAX };
 	struct cfs_op out;
 	struct buf b = BUF_INIT;
 

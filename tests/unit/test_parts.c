@@ -62,7 +62,8 @@ static void test_clusterlog(void **ctx)
 	assert_int_equal(clusterlog_init(&log, 3), 0);
 	for (int i = 0; i < 5; i++) {
 		snprintf(msg, sizeof(msg), "message %d", i);
-		assert_int_equal(clusterlog_append(&log, "n1", "root@pam", "test", 42, 6, T0 + i, msg), 0);
+		assert_int_equal(
+			clusterlog_append(&log, "n1", "root@pam", "test", 42, 6, T0 + i, msg), 0);
 	}
 	/* bounded: the oldest went; newest first */
 	assert_int_equal(log.count, 3);
@@ -195,7 +196,8 @@ static void test_names(void **ctx)
 	assert_false(node_name_valid("a-"));
 	assert_false(node_name_valid("a.b"));
 	assert_false(node_name_valid(""));
-	assert_false(node_name_valid("0123456789012345678901234567890123456789012345678901234567890123"));
+	assert_false(node_name_valid(
+		"0123456789012345678901234567890123456789012345678901234567890123"));
 	assert_true(guest_config_filename("100.conf", &vmid));
 	assert_int_equal(vmid, 100);
 	assert_false(guest_config_filename("100.config", &vmid));
@@ -215,9 +217,9 @@ static void test_names(void **ctx)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kvstore),	   cmocka_unit_test(test_clusterlog),
-		cmocka_unit_test(test_access),	   cmocka_unit_test(test_ipc_frames),
-		cmocka_unit_test(test_wire),	   cmocka_unit_test(test_names),
+		cmocka_unit_test(test_kvstore), cmocka_unit_test(test_clusterlog),
+		cmocka_unit_test(test_access),	cmocka_unit_test(test_ipc_frames),
+		cmocka_unit_test(test_wire),	cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,10 +71,10 @@ static struct cfs_persist *open_db(struct fixture *f)
 }
 
 /* Apply and commit one op given by path helpers, as its own batch. */
-#define COMMIT(p, expr)                                      \
-	do {                                                 \
-		assert_int_equal((expr), 0);                 \
-		assert_int_equal(cfs_persist_commit(p), 0);  \
+#define COMMIT(p, expr)                                     \
+	do {                                                \
+		assert_int_equal((expr), 0);                \
+		assert_int_equal(cfs_persist_commit(p), 0); \
 	} while (0)
 
 /* The helpers apply to a bare state; route them through persist instead. */
@@ -327,9 +327,9 @@ static void test_tree_checks(void **ctx)
 				     "name = 'storage.cfg') WHERE name = 'x'",
 				     NULL, NULL, NULL),
 			SQLITE_OK);
-		assert_int_not_equal(sqlite3_exec(h, "DELETE FROM entry WHERE name = 'x'", NULL,
-						  NULL, NULL),
-				     SQLITE_OK);
+		assert_int_not_equal(
+			sqlite3_exec(h, "DELETE FROM entry WHERE name = 'x'", NULL, NULL, NULL),
+			SQLITE_OK);
 		assert_int_not_equal(sqlite3_exec(h,
 						  "INSERT INTO entry VALUES (9999, 1, 'a/b', 2, 5, "
 						  "0, 0)",

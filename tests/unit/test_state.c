@@ -259,8 +259,8 @@ static void test_rename_records_paths(void **ctx)
 
 static void make_guest_dirs(struct cfs_state *st)
 {
-	const char *dirs[] = { "nodes",	    "nodes/n1",	    "nodes/n1/qemu-server",
-			       "nodes/n1/lxc", "nodes/n2",	    "nodes/n2/qemu-server",
+	const char *dirs[] = { "nodes",	       "nodes/n1",	"nodes/n1/qemu-server",
+			       "nodes/n1/lxc", "nodes/n2",	"nodes/n2/qemu-server",
 			       "nodes/n2/lxc", "nodes/n2/stash" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
@@ -300,9 +300,8 @@ static void test_vmid_rules(void **ctx)
 	g = vmlist_get(&st->vmlist, 100);
 	assert_int_equal(g->inode, ino_of(st, "nodes/n1/qemu-server/100.conf"));
 	/* moving the guest to another node (recovery from a dead node) is allowed */
-	assert_int_equal(do_rename(st, "nodes/n1/qemu-server/100.conf",
-				   "nodes/n2/qemu-server/100.conf"),
-			 0);
+	assert_int_equal(
+		do_rename(st, "nodes/n1/qemu-server/100.conf", "nodes/n2/qemu-server/100.conf"), 0);
 	g = vmlist_get(&st->vmlist, 100);
 	assert_string_equal(g->nodename, "n2");
 	/* writing bumps the guest's version */
