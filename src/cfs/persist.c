@@ -215,7 +215,7 @@ void cfs_persist_close(struct cfs_persist *p)
 	if (!p)
 		return;
 	if (p->store && p->journal && !cfs_persist_batch_open(p)) {
-		if (cfs_persist_flush(p) == 0)
+		if (cfs_persist_flush(p) == 0 && cfs_store_mark_clean(p->store) == 0)
 			cfs_store_checkpoint(p->store);
 	}
 	cfs_journal_close(p->journal);
@@ -351,7 +351,7 @@ int cfs_persist_flush(struct cfs_persist *p)
 	if (cfs_persist_batch_open(p))
 		return -EBUSY;
 	r = cfs_store_flush(p->store, &p->state);
-	if (r == 0)
+	if (r == 0 && cfs_journal_size(p->journal) > 0)
 		r = cfs_journal_reset(p->journal, cfs_store_info(p->store)->db_id,
 				      p->state.tree.version);
 	if (r < 0) {

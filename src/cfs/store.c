@@ -605,8 +605,21 @@ static void close_db(struct cfs_store *s)
 	s->db = NULL;
 }
 
+/*
+ * Was the database closed cleanly (meta 'clean' = 1)? Then the full
+ * structural check can be skipped; the digest is still checked.
+ */
+static bool closed_cleanly(struct cfs_store *s)
+{
+	int64_t clean = 0;
+	bool found = false;
+
+	return meta_get(s, "clean", &clean, &found) == 0 && found && clean == 1;
+}
+
 static int open_and_load(struct cfs_store *s, struct cfs_state *st, struct cfs_store_problem *p)
 {
+	bool clean;
 	int r = open_db(s, p);
 
 	if (r < 0)
@@ -617,15 +630,22 @@ static int open_and_load(struct cfs_store *s, struct cfs_state *st, struct cfs_s
 		log_notice("database %s: new, creating the schema", s->path);
 		return create_schema(s, st);
 	}
-	r = integrity_check(s, p);
-	if (r < 0)
-		return r;
+	clean = closed_cleanly(s);
+	if (!clean) {
+		r = integrity_check(s, p);
+		if (r < 0)
+			return r;
+	}
 	r = prepare_all(s);
 	if (r == -EIO || r == -EUCLEAN)
 		return problem(p, "schema: %s", sqlite3_errmsg(s->db));
 	if (r < 0)
 		return r;
-	return load(s, st, p);
+	r = load(s, st, p);
+	/* From now on, until a clean close, a crash means: check it all next time. */
+	if (r == 0 && clean)
+		r = meta_set(s, "clean", 0);
+	return r;
 }
 
 int cfs_store_open(const char *path, struct cfs_state *st, struct cfs_store **out,
@@ -728,10 +748,16 @@ static int cmp_depth(const void *a, const void *b)
 {
 	const struct dirty_ref *da = a, *db = b;
 
-	return da->depth < db->depth ? -1 : da->depth > db->depth;
+	/*
+	 * Parents first; within a depth by inode, so rows arrive in key
+	 * order and B-tree pages fill up instead of splitting half empty.
+	 */
+	if (da->depth != db->depth)
+		return da->depth < db->depth ? -1 : 1;
+	return da->e->inode < db->e->inode ? -1 : da->e->inode > db->e->inode;
 }
 
-/* Dirty entries with parents before children, so each row's parent already exists. */
+/* Dirty entries, parents before children, so that each row's parent already exists. */
 static struct dirty_ref *dirty_by_depth(const struct cfs_tree *t, size_t *count)
 {
 	size_t n = 0, i = 0;
@@ -854,6 +880,11 @@ int cfs_store_flush(struct cfs_store *s, struct cfs_state *st)
 	cfs_tree_clear_dirty(&st->tree);
 	cfs_state_clear_removed(st);
 	return 0;
+}
+
+int cfs_store_mark_clean(struct cfs_store *s)
+{
+	return meta_set(s, "clean", 1);
 }
 
 int cfs_store_checkpoint(struct cfs_store *s)

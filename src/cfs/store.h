@@ -59,6 +59,12 @@ int cfs_store_reload(struct cfs_store *s, struct cfs_state *st, struct cfs_store
  */
 int cfs_store_flush(struct cfs_store *s, struct cfs_state *st);
 
+/*
+ * Record that the database was closed cleanly (after a final flush); the
+ * next open skips the full structural check. Returns 0 or -errno.
+ */
+int cfs_store_mark_clean(struct cfs_store *s);
+
 /* Copy the WAL into the database file and truncate the WAL. */
 int cfs_store_checkpoint(struct cfs_store *s);
 
