@@ -121,6 +121,13 @@ static int open_state(struct cfs_daemon *d)
 	r = take_instance_lock(d);
 	if (r < 0)
 		return r;
+	/* Before the database is touched: a bad mount point must not leave one behind. */
+	r = cfs_mountpoint_prepare(d->opt.mountpoint);
+	if (r < 0) {
+		if (r != -EBUSY && r != -ENOTDIR)
+			log_err("mount point %s: %s", d->opt.mountpoint, strerror(-r));
+		return r;
+	}
 	cfs_persist_config_default(&cfg, d->opt.db_path);
 	cfg.limits = d->opt.limits;
 	r = cfs_persist_open(&cfg, now_wall_s(), &d->persist);
@@ -219,8 +226,10 @@ static void teardown(struct cfs_daemon *d)
 	d->ipc = NULL;
 	cfs_fuse_stop(d->fuse);
 	d->fuse = NULL;
-	cfs_persist_close(d->persist);
-	d->persist = NULL;
+	if (d->persist) {
+		d->flushed_at_exit = cfs_persist_close(d->persist) == 0;
+		d->persist = NULL;
+	}
 	sd_event_source_disable_unref(d->commit_source);
 	sd_event_source_disable_unref(d->flush_timer);
 	sd_event_unref(d->event);
@@ -245,9 +254,6 @@ int cfs_daemon_run(struct cfs_daemon *d)
 	if (r == 0) {
 		ensure_layout(d);
 		cfs_locks_sync(&d->locks, &cfs_daemon_state(d)->tree);
-		r = cfs_mountpoint_prepare(d->opt.mountpoint);
-		if (r < 0 && r != -EBUSY)
-			log_err("mount point %s: %s", d->opt.mountpoint, strerror(-r));
 	}
 	if (r == 0)
 		r = cfs_fuse_start(d, &d->fuse);
@@ -269,8 +275,13 @@ int cfs_daemon_run(struct cfs_daemon *d)
 		sd_notify(0, "STOPPING=1");
 	}
 	teardown(d);
-	if (r == 0)
+	if (r == 0 && d->flushed_at_exit)
 		log_notice("unmounted %s; all changes are in %s", d->opt.mountpoint,
 			   d->opt.db_path);
+	else if (r == 0)
+		log_warn("unmounted %s; the last changes could not be written into %s and are "
+			 "kept in %s.journal: the next start applies them (copy both files "
+			 "for a backup)",
+			 d->opt.mountpoint, d->opt.db_path, d->opt.db_path);
 	return r;
 }

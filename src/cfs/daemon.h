@@ -52,6 +52,7 @@ struct cfs_daemon {
 	int lock_fd;
 	int ready_fd; /* daemon mode: tells the waiting parent that we are up */
 	bool quorate; /* always in local mode */
+	bool flushed_at_exit; /* the final flush wrote everything into the database */
 
 	sd_event *event;
 	sd_event_source *commit_source; /* post: commit the batch, then reply */

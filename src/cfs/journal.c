@@ -322,6 +322,11 @@ int cfs_journal_sync(struct cfs_journal *j)
 	return fdatasync(j->fd) < 0 ? -errno : 0;
 }
 
+bool cfs_journal_ready(const struct cfs_journal *j)
+{
+	return j->end >= CFS_JOURNAL_HEADER_SIZE;
+}
+
 size_t cfs_journal_size(const struct cfs_journal *j)
 {
 	return j->end > CFS_JOURNAL_HEADER_SIZE ? (size_t)(j->end - CFS_JOURNAL_HEADER_SIZE) : 0;

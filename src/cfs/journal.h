@@ -18,6 +18,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,9 @@ int cfs_journal_reset(struct cfs_journal *j, uint64_t db_id, uint64_t base_versi
 
 /* fdatasync: make the written records survive a power cut. */
 int cfs_journal_sync(struct cfs_journal *j);
+
+/* Has the journal a valid header (records can be appended)? */
+bool cfs_journal_ready(const struct cfs_journal *j);
 
 /* Bytes of records in the current generation. */
 size_t cfs_journal_size(const struct cfs_journal *j);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "lib/log.h"
 #include "lib/util.h"
@@ -69,32 +70,45 @@ static void mounted_type(const char *dir, char *type, size_t len)
 	fclose(f);
 }
 
+static int clear_stale(const char *dir)
+{
+	if (umount2(dir, MNT_DETACH) < 0)
+		return -errno;
+	log_notice("%s: cleared a stale mount left by an earlier droverfs", dir);
+	return 0;
+}
+
 int cfs_mountpoint_prepare(const char *dir)
 {
 	char type[256];
+	struct statvfs sv;
 	struct stat st;
 
 	if (stat(dir, &st) < 0) {
-		if (errno == ENOTCONN) {
-			/* A droverfs that was killed left its mount behind. */
-			if (umount2(dir, MNT_DETACH) < 0)
-				return -errno;
-			log_notice("%s: cleared a stale mount left by an earlier droverfs", dir);
-			return stat(dir, &st) < 0 ? -errno : 0;
-		}
+		/* A droverfs that was killed left its mount behind. */
+		if (errno == ENOTCONN)
+			return clear_stale(dir);
 		if (errno == ENOENT)
 			return mkdir_p(dir);
 		return -errno;
 	}
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
 	mounted_type(dir, type, sizeof(type));
+	/*
+	 * stat() may be answered from the kernel's cache even when the daemon
+	 * behind the mount is gone; statfs always asks it.
+	 */
+	if (str_has_prefix(type, "fuse.droverfs") && statvfs(dir, &sv) < 0 && errno == ENOTCONN)
+		return clear_stale(dir);
 	if (type[0]) {
 		log_err("%s: a file system (%s) is already mounted there%s", dir, type,
-			str_has_prefix(type, "fuse.droverfs")
-				? "; is another droverfs running with another database?"
-				: "");
+			str_has_prefix(type, "fuse.droverfs") ?
+				"; is another droverfs running with another database?" :
+				"");
 		return -EBUSY;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_err("mount point %s: %s", dir, strerror(ENOTDIR));
+		return -ENOTDIR;
 	}
 	return 0;
 }

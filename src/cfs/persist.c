@@ -115,6 +115,8 @@ static int reload(struct cfs_persist *p)
 	return r;
 }
 
+static void release(struct cfs_persist *p);
+
 static char *journal_path_for(const char *db_path)
 {
 	size_t len = strlen(db_path) + sizeof(".journal");
@@ -196,9 +198,17 @@ int cfs_persist_open(const struct cfs_persist_config *cfg, int64_t now, struct c
 			   p->stats.replayed, p->state.tree.version);
 	/* Fold what was replayed into the database and start a new journal. */
 	r = cfs_store_flush(p->store, &p->state);
-	if (r == 0)
+	if (r == 0) {
 		r = cfs_journal_reset(p->journal, cfs_store_info(p->store)->db_id,
 				      p->state.tree.version);
+	} else if (cfs_journal_ready(p->journal)) {
+		/* The journal holds the state (a full disk, say): serve, fold it later. */
+		log_warn("database %s: cannot fold the journal in yet (%s); the changes stay in "
+			 "%s",
+			 p->db_path, strerror(-r), p->journal_path);
+		p->first_unflushed_ns = now_monotonic_ns();
+		r = 0;
+	}
 	if (r < 0) {
 		log_err("database %s: cannot write: %s", p->db_path, strerror(-r));
 		goto fail;
@@ -206,18 +216,13 @@ int cfs_persist_open(const struct cfs_persist_config *cfg, int64_t now, struct c
 	*out = p;
 	return 0;
 fail:
-	cfs_persist_close(p);
+	/* Never flush a state that failed to open: it may be half replayed. */
+	release(p);
 	return r;
 }
 
-void cfs_persist_close(struct cfs_persist *p)
+static void release(struct cfs_persist *p)
 {
-	if (!p)
-		return;
-	if (p->store && p->journal && !cfs_persist_batch_open(p)) {
-		if (cfs_persist_flush(p) == 0 && cfs_store_mark_clean(p->store) == 0)
-			cfs_store_checkpoint(p->store);
-	}
 	cfs_journal_close(p->journal);
 	cfs_store_close(p->store);
 	cfs_state_destroy(&p->state);
@@ -227,6 +232,23 @@ void cfs_persist_close(struct cfs_persist *p)
 	free(p->journal_path);
 	free(p->recovered_from);
 	free(p);
+}
+
+int cfs_persist_close(struct cfs_persist *p)
+{
+	int r = 0;
+
+	if (!p)
+		return 0;
+	if (!cfs_persist_batch_open(p)) {
+		r = cfs_persist_flush(p);
+		if (r == 0)
+			r = cfs_store_mark_clean(p->store);
+		if (r == 0)
+			cfs_store_checkpoint(p->store);
+	}
+	release(p);
+	return r;
 }
 
 /* Is there room on the database's file system for a direct write of `size` bytes? */

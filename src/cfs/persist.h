@@ -78,8 +78,12 @@ struct cfs_persist {
  */
 int cfs_persist_open(const struct cfs_persist_config *cfg, int64_t now, struct cfs_persist **out);
 
-/* Flush everything into the database, checkpoint it and close. */
-void cfs_persist_close(struct cfs_persist *p);
+/*
+ * Flush everything into the database, checkpoint it and close. Returns 0,
+ * or the error of the final flush: the last changes are then only in the
+ * journal (nothing is lost; the next start applies them).
+ */
+int cfs_persist_close(struct cfs_persist *p);
 
 /* Apply one op within the open batch. Returns the op's result (0 or -errno). */
 int cfs_persist_apply(struct cfs_persist *p, const struct cfs_op *op, struct cfs_result *res);
