@@ -263,25 +263,6 @@ int cfs_journal_reserve(struct cfs_journal *j, size_t bytes)
 	return 0;
 }
 
-static int pwrite_all(int fd, const void *data, size_t len, off_t off)
-{
-	const unsigned char *p = data;
-
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 int cfs_journal_write(struct cfs_journal *j, const void *records, size_t len)
 {
 	int r;

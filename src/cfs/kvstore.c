@@ -26,18 +26,14 @@ void kvstore_init(struct cfs_kvstore *kv)
 	hmap_init(&kv->values);
 }
 
+static void value_free_node(struct hmap_node *n)
+{
+	value_free(container_of(n, struct kv_value, node));
+}
+
 void kvstore_destroy(struct cfs_kvstore *kv)
 {
-	struct hmap_iter it;
-	struct hmap_node *n = hmap_iter_first(&it, &kv->values);
-
-	while (n) {
-		struct hmap_node *next = hmap_iter_next(&it);
-
-		value_free(container_of(n, struct kv_value, node));
-		n = next;
-	}
-	hmap_destroy(&kv->values);
+	hmap_destroy_all(&kv->values, value_free_node);
 }
 
 static struct kv_value *find(const struct cfs_kvstore *kv, const char *nodename, const char *key)

@@ -30,18 +30,14 @@ void cfs_locks_init(struct cfs_locks *l, cfs_clock_fn clock, void *clock_ctx)
 	l->lifetime_ns = CFS_LOCK_LIFETIME_NS;
 }
 
+static void lock_age_free_node(struct hmap_node *n)
+{
+	free(container_of(n, struct lock_age, node));
+}
+
 void cfs_locks_destroy(struct cfs_locks *l)
 {
-	struct hmap_iter it;
-	struct hmap_node *n = hmap_iter_first(&it, &l->by_inode);
-
-	while (n) {
-		struct hmap_node *next = hmap_iter_next(&it);
-
-		free(container_of(n, struct lock_age, node));
-		n = next;
-	}
-	hmap_destroy(&l->by_inode);
+	hmap_destroy_all(&l->by_inode, lock_age_free_node);
 }
 
 static struct lock_age *find(const struct cfs_locks *l, uint64_t inode)

@@ -101,9 +101,9 @@ int cfs_mountpoint_prepare(const char *dir)
 		return clear_stale(dir);
 	if (type[0]) {
 		log_err("%s: a file system (%s) is already mounted there%s", dir, type,
-			str_has_prefix(type, "fuse.droverfs") ?
-				"; is another droverfs running with another database?" :
-				"");
+			str_has_prefix(type, "fuse.droverfs")
+				? "; is another droverfs running with another database?"
+				: "");
 		return -EBUSY;
 	}
 	if (!S_ISDIR(st.st_mode)) {

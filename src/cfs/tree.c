@@ -94,20 +94,15 @@ int cfs_tree_init(struct cfs_tree *t, uint64_t version, int64_t root_mtime)
 	return 0;
 }
 
+static void entry_free_node(struct hmap_node *n)
+{
+	cfs_entry_free(container_of(n, struct cfs_entry, by_inode));
+}
+
 void cfs_tree_destroy(struct cfs_tree *t)
 {
-	struct hmap_iter it;
-	struct hmap_node *n;
-
-	/* Free through the inode index: it holds every linked entry. */
-	n = hmap_iter_first(&it, &t->by_inode);
-	while (n) {
-		struct cfs_entry *e = container_of(n, struct cfs_entry, by_inode);
-
-		n = hmap_iter_next(&it);
-		cfs_entry_free(e);
-	}
-	hmap_destroy(&t->by_inode);
+	/* The inode index holds every linked entry. */
+	hmap_destroy_all(&t->by_inode, entry_free_node);
 	hmap_destroy(&t->by_name);
 	memset(t, 0, sizeof(*t));
 }

@@ -14,18 +14,14 @@ void vmlist_init(struct vmlist *vl)
 	hmap_init(&vl->by_vmid);
 }
 
+static void guest_free_node(struct hmap_node *n)
+{
+	free(container_of(n, struct vmlist_guest, node));
+}
+
 void vmlist_clear(struct vmlist *vl)
 {
-	struct hmap_iter it;
-	struct hmap_node *n = hmap_iter_first(&it, &vl->by_vmid);
-
-	while (n) {
-		struct hmap_node *next = hmap_iter_next(&it);
-
-		free(container_of(n, struct vmlist_guest, node));
-		n = next;
-	}
-	hmap_destroy(&vl->by_vmid);
+	hmap_destroy_all(&vl->by_vmid, guest_free_node);
 }
 
 struct vmlist_guest *vmlist_get(const struct vmlist *vl, uint32_t vmid)

@@ -21,6 +21,21 @@ void hmap_destroy(struct hmap *map)
 	hmap_init(map);
 }
 
+void hmap_destroy_all(struct hmap *map, void (*free_node)(struct hmap_node *node))
+{
+	for (size_t i = 0; i <= map->mask; i++) {
+		struct hmap_node *n = map->buckets[i];
+
+		while (n) {
+			struct hmap_node *next = n->next;
+
+			free_node(n);
+			n = next;
+		}
+	}
+	hmap_destroy(map);
+}
+
 static int hmap_resize(struct hmap *map, size_t nbuckets)
 {
 	struct hmap_node **nb = calloc(nbuckets, sizeof(*nb));

@@ -28,6 +28,9 @@ struct hmap {
 void hmap_init(struct hmap *map);
 void hmap_destroy(struct hmap *map); /* frees the bucket array, not the nodes */
 
+/* Call free_node on every node, then hmap_destroy(). */
+void hmap_destroy_all(struct hmap *map, void (*free_node)(struct hmap_node *node));
+
 /* Returns 0 or -ENOMEM (the node is then not inserted). */
 int hmap_insert(struct hmap *map, struct hmap_node *node, uint64_t hash);
 void hmap_remove(struct hmap *map, struct hmap_node *node);

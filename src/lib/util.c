@@ -107,3 +107,22 @@ int write_all(int fd, const void *data, size_t len)
 	}
 	return 0;
 }
+
+int pwrite_all(int fd, const void *data, size_t len, long long off)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}

@@ -48,3 +48,6 @@ char *format_size(uint64_t bytes, char *buf, size_t len);
 
 /* write() the whole buffer, retrying on EINTR and short writes. Returns 0 or -errno. */
 int write_all(int fd, const void *data, size_t len);
+
+/* The same with pwrite() at offset off. */
+int pwrite_all(int fd, const void *data, size_t len, long long off);
