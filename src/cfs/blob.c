@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "blob.h"
 
+#include "lib/hash.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,11 @@ struct cfs_blob *cfs_blob_new_resized(const void *data, size_t keep, size_t size
 struct cfs_blob *cfs_blob_new(const void *data, size_t size)
 {
 	return cfs_blob_new_resized(data, size, size);
+}
+
+uint64_t cfs_blob_hash(const struct cfs_blob *b)
+{
+	return b ? hash_bytes(0x636f6e74656e74ull, b->data, b->size) : 0;
 }
 
 void cfs_blob_unref(struct cfs_blob *b)

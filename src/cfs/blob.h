@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct cfs_blob {
 	size_t refs;
@@ -29,6 +30,9 @@ static inline struct cfs_blob *cfs_blob_ref(struct cfs_blob *b)
 }
 
 void cfs_blob_unref(struct cfs_blob *b);
+
+/* 64-bit hash of the content (0 for NULL: empty content). */
+uint64_t cfs_blob_hash(const struct cfs_blob *b);
 
 static inline size_t cfs_blob_size(const struct cfs_blob *b)
 {

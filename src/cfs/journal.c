@@ -119,7 +119,7 @@ static int read_file(int fd, unsigned char **data, size_t *len)
 }
 
 /* Length of the valid record at p, or 0 if it is not one (torn, bad crc). */
-static size_t record_at(const unsigned char *p, size_t left, uint64_t *version)
+static size_t record_at(const unsigned char *p, size_t left, uint64_t *version, uint32_t *flags)
 {
 	uint32_t len;
 	uint32_t crc;
@@ -134,11 +134,12 @@ static size_t record_at(const unsigned char *p, size_t left, uint64_t *version)
 	if (crc != le_get32(p + 16))
 		return 0;
 	*version = le_get64(p + 8);
+	*flags = le_get32(p + 20);
 	return CFS_JOURNAL_RECORD_HEADER_SIZE + len;
 }
 
 static int replay_records(const unsigned char *d, size_t len, uint64_t base, uint64_t db_version,
-			  int (*apply)(void *, const void *, size_t, uint64_t), void *ctx,
+			  int (*apply)(void *, const void *, size_t, uint64_t, uint32_t), void *ctx,
 			  struct cfs_journal_replay *info, size_t *end)
 {
 	size_t pos = CFS_JOURNAL_HEADER_SIZE;
@@ -147,7 +148,8 @@ static int replay_records(const unsigned char *d, size_t len, uint64_t base, uin
 
 	while (pos < len) {
 		uint64_t version;
-		size_t n = record_at(d + pos, len - pos, &version);
+		uint32_t flags;
+		size_t n = record_at(d + pos, len - pos, &version, &flags);
 
 		if (n == 0 || version != expect)
 			break;
@@ -156,7 +158,7 @@ static int replay_records(const unsigned char *d, size_t len, uint64_t base, uin
 			info->skipped++;
 		} else {
 			r = apply(ctx, d + pos + CFS_JOURNAL_RECORD_HEADER_SIZE,
-				  n - CFS_JOURNAL_RECORD_HEADER_SIZE, version);
+				  n - CFS_JOURNAL_RECORD_HEADER_SIZE, version, flags);
 			if (r < 0) {
 				snprintf(info->problem, sizeof(info->problem),
 					 "record of version %" PRIu64 " does not apply: %s",
@@ -176,7 +178,8 @@ static int replay_records(const unsigned char *d, size_t len, uint64_t base, uin
 }
 
 int cfs_journal_replay(struct cfs_journal *j, uint64_t db_id, uint64_t db_version,
-		       int (*apply)(void *ctx, const void *op, size_t len, uint64_t version),
+		       int (*apply)(void *ctx, const void *op, size_t len, uint64_t version,
+				    uint32_t flags),
 		       void *ctx, struct cfs_journal_replay *info)
 {
 	unsigned char *d = NULL;
@@ -220,7 +223,8 @@ int cfs_journal_replay(struct cfs_journal *j, uint64_t db_id, uint64_t db_versio
 	return r;
 }
 
-int cfs_journal_frame(struct buf *batch, uint64_t version, const void *op, size_t len)
+int cfs_journal_frame(struct buf *batch, uint64_t version, uint32_t flags, const void *op,
+		      size_t len)
 {
 	unsigned char *h;
 	uint32_t crc;
@@ -235,7 +239,7 @@ int cfs_journal_frame(struct buf *batch, uint64_t version, const void *op, size_
 	le_put32(h, RECORD_MAGIC);
 	le_put32(h + 4, (uint32_t)len);
 	le_put64(h + 8, version);
-	le_put32(h + 20, 0);
+	le_put32(h + 20, flags);
 	memcpy(h + CFS_JOURNAL_RECORD_HEADER_SIZE, op, len);
 	crc = crc32c(0, h, 16);
 	crc = crc32c(crc, op, len);

@@ -10,7 +10,7 @@
  * Layout (little-endian):
  *   header  64 bytes: "DRVJRNL\0", u32 format, u32 crc, u64 db_id,
  *           u64 base_version, 32 reserved bytes
- *   record  u32 magic "JREC", u32 length, u64 version, u32 crc, u32 0,
+ *   record  u32 magic "JREC", u32 length, u64 version, u32 crc, u32 flags,
  *           then `length` bytes: one encoded operation (op.h)
  * The crc of a record covers its first 16 bytes and the payload. Replay
  * stops at the first record that is torn, fails its crc or does not
@@ -49,11 +49,16 @@ struct cfs_journal_replay {
  * returned.
  */
 int cfs_journal_replay(struct cfs_journal *j, uint64_t db_id, uint64_t db_version,
-		       int (*apply)(void *ctx, const void *op, size_t len, uint64_t version),
+		       int (*apply)(void *ctx, const void *op, size_t len, uint64_t version,
+				    uint32_t flags),
 		       void *ctx, struct cfs_journal_replay *info);
 
+/* Record flags (the u32 after the crc). */
+#define CFS_JOURNAL_AUTHORITATIVE 1u /* the op was applied under real quorum */
+
 /* Append one framed record to a batch buffer. Returns 0 or -ENOMEM. */
-int cfs_journal_frame(struct buf *batch, uint64_t version, const void *op, size_t len);
+int cfs_journal_frame(struct buf *batch, uint64_t version, uint32_t flags, const void *op,
+		      size_t len);
 
 /*
  * Make sure `bytes` more can be written without running out of disk space

@@ -25,16 +25,19 @@ void cfs_persist_config_default(struct cfs_persist_config *cfg, const char *db_p
 	cfg->tombstone_limit = 100000;
 }
 
-static int replay_one(void *ctx, const void *data, size_t len, uint64_t version)
+static int replay_one(void *ctx, const void *data, size_t len, uint64_t version, uint32_t flags)
 {
 	struct cfs_state *st = ctx;
 	struct cfs_result res;
 	struct cfs_op op;
 	int r = cfs_op_decode(data, len, &op);
+	bool auth = st->authoritative;
 
 	if (r < 0)
 		return r;
+	st->authoritative = flags & CFS_JOURNAL_AUTHORITATIVE;
 	r = cfs_state_apply(st, &op, &res);
+	st->authoritative = auth;
 	if (r < 0)
 		return r;
 	return res.version == version ? 0 : -EUCLEAN;
@@ -293,8 +296,9 @@ int cfs_persist_apply(struct cfs_persist *p, const struct cfs_op *op, struct cfs
 	buf_clear(&p->scratch);
 	r = cfs_op_encode(op, &p->scratch);
 	if (r == 0)
-		r = cfs_journal_frame(&p->batch, p->state.tree.version, p->scratch.data,
-				      p->scratch.len);
+		r = cfs_journal_frame(&p->batch, p->state.tree.version,
+				      p->state.authoritative ? CFS_JOURNAL_AUTHORITATIVE : 0,
+				      p->scratch.data, p->scratch.len);
 	if (r < 0) {
 		/* The op is in RAM but cannot be journaled: write the batch through the database. */
 		p->batch_direct = true;

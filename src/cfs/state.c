@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "lib/hash.h"
 #include "lib/util.h"
 
 void cfs_limits_default(struct cfs_limits *l)
@@ -641,5 +642,13 @@ int cfs_state_apply(struct cfs_state *st, const struct cfs_op *op, struct cfs_re
 		r = -EINVAL;
 	}
 	res->version = st->tree.version;
+	if (r == 0 && st->authoritative && st->auth_version != st->tree.version) {
+		st->auth_version = st->tree.version;
+		/* Named by its first op: the same on every node that applies it. */
+		if (st->lineage == 0)
+			st->lineage = hash_add64(hash_mix64(st->tree.version ^ (uint64_t)op->time),
+						 ((uint64_t)op->writer << 8) | op->kind) |
+				      1;
+	}
 	return r;
 }

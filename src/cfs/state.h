@@ -61,6 +61,18 @@ struct cfs_state {
 
 	struct cfs_removal *removed; /* since the last flush */
 	size_t nremoved, removed_cap;
+
+	/*
+	 * Quorate history. Ops applied while `authoritative` (in cluster mode,
+	 * under a real majority) move auth_version to their version; the
+	 * history they form is one line, whatever partitions came and went.
+	 * A node whose changes lie beyond its auth_version made them alone
+	 * (local mode, forced quorum): a sync never lets those win over newer
+	 * quorate history. lineage names that history (0: none yet).
+	 */
+	bool authoritative;
+	uint64_t auth_version;
+	uint64_t lineage;
 };
 
 struct cfs_result {

@@ -247,7 +247,9 @@ static int write_root_and_meta(struct cfs_store *s, const struct cfs_state *st)
 	    (r = meta_set(s, "version", (int64_t)st->tree.version)) < 0 ||
 	    (r = meta_set(s, "tombstone_floor", 0)) < 0 ||
 	    (r = meta_set(s, "digest_sum", (int64_t)st->tree.digest.sum)) < 0 ||
-	    (r = meta_set(s, "digest_xor", (int64_t)st->tree.digest.xor)) < 0)
+	    (r = meta_set(s, "digest_xor", (int64_t)st->tree.digest.xor)) < 0 ||
+	    (r = meta_set(s, "auth_version", (int64_t)st->auth_version)) < 0 ||
+	    (r = meta_set(s, "lineage", (int64_t)st->lineage)) < 0)
 		return r;
 	s->info.db_id = id;
 	return 0;
@@ -340,6 +342,7 @@ static int read_row(sqlite3_stmt *q, struct load_row *row, const struct cfs_limi
 			cfs_entry_free(e);
 			return -ENOMEM;
 		}
+		e->content_hash = cfs_blob_hash(e->data);
 	}
 	row->e = e;
 	row->parent = (uint64_t)sqlite3_column_int64(q, 1);
@@ -490,6 +493,27 @@ static int load_meta(struct cfs_store *s, struct cfs_store_problem *p, int64_t v
 	return 0;
 }
 
+/* The quorate history's marks; absent in a database never in a cluster. */
+static int load_history(struct cfs_store *s, struct cfs_state *st, struct cfs_store_problem *p)
+{
+	int64_t auth = 0, lineage = 0;
+	bool found;
+	int r = meta_get(s, "auth_version", &auth, &found);
+
+	if (r == 0)
+		r = meta_get(s, "lineage", &lineage, &found);
+	if (r == -EIO || r == -EUCLEAN)
+		return problem(p, "reading meta: %s", sqlite3_errmsg(s->db));
+	if (r < 0)
+		return r;
+	if (auth < 0 || (uint64_t)auth > st->tree.version)
+		return problem(p, "meta 'auth_version' %lld is beyond the tree's version",
+			       (long long)auth);
+	st->auth_version = (uint64_t)auth;
+	st->lineage = (uint64_t)lineage;
+	return 0;
+}
+
 static int count_tombstones(struct cfs_store *s)
 {
 	sqlite3_stmt *q;
@@ -527,6 +551,8 @@ static int load(struct cfs_store *s, struct cfs_state *st, struct cfs_store_prob
 	st->tree.root->flags = 0;
 	st->tree.version = (uint64_t)meta[2];
 	r = check_versions(st, st->tree.version, p);
+	if (r == 0)
+		r = load_history(s, st, p);
 	if (r < 0)
 		return r;
 	if ((int64_t)st->tree.digest.sum != meta[4] || (int64_t)st->tree.digest.xor != meta[5])
@@ -860,6 +886,10 @@ int cfs_store_flush(struct cfs_store *s, struct cfs_state *st)
 		r = meta_set(s, "digest_sum", (int64_t)st->tree.digest.sum);
 	if (r == 0)
 		r = meta_set(s, "digest_xor", (int64_t)st->tree.digest.xor);
+	if (r == 0)
+		r = meta_set(s, "auth_version", (int64_t)st->auth_version);
+	if (r == 0)
+		r = meta_set(s, "lineage", (int64_t)st->lineage);
 	/* Prune in bulk, 10% past the limit, not a few rows at every flush. */
 	if (r == 0 && tombstones > s->tombstone_limit + s->tombstone_limit / 10) {
 		r = prune_tombstones(s, tombstones - s->tombstone_limit);

@@ -26,6 +26,7 @@ uint64_t cfs_entry_digest(const struct cfs_entry *e)
 	h = hash_add64(h, e->parent ? e->parent->inode : 0);
 	h = hash_add64(h, e->type);
 	h = hash_add64(h, cfs_blob_size(e->data));
+	h = hash_add64(h, e->content_hash);
 	h = hash_add64(h, (uint64_t)e->mtime);
 	h = hash_add64(h, e->writer);
 	return hash_str(h, e->name);
@@ -258,6 +259,7 @@ void cfs_tree_set_content(struct cfs_tree *t, struct cfs_entry *e, struct cfs_bl
 	if (data && !e->data)
 		cfs_blob_unref(data);
 	e->content_version = version;
+	e->content_hash = cfs_blob_hash(e->data);
 	if (linked) {
 		t->nbytes += cfs_blob_size(e->data);
 		digest_add(t, e);

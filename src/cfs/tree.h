@@ -43,6 +43,7 @@ struct cfs_entry {
 	uint64_t inode;
 	uint64_t version; /* global version of the entry's last change */
 	uint64_t content_version; /* global version of the last change of the content */
+	uint64_t content_hash;    /* cfs_blob_hash(data): content is part of the digest */
 	int64_t mtime; /* seconds, from the writer's clock */
 	uint32_t writer; /* node id of the last writer (0: local mode) */
 	uint32_t nchildren;

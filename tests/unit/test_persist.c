@@ -456,6 +456,42 @@ static void test_tombstones(void **ctx)
 	cfs_persist_close(p);
 }
 
+/* The quorate-history marks come back from the journal after a crash. */
+static void test_authoritative_history(void **ctx)
+{
+	struct fixture *f = *ctx;
+	struct cfs_persist *p;
+	uint64_t auth, lineage;
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		p = open_db(f);
+		COMMIT(p, p_named(p, CFS_OP_MKDIR, "local-only"));
+		p->state.authoritative = true;
+		COMMIT(p, p_named(p, CFS_OP_MKDIR, "quorate"));
+		p_put(p, "quorate/x", "1");
+		p->state.authoritative = false;
+		COMMIT(p, p_named(p, CFS_OP_MKDIR, "after"));
+		_exit(p->state.auth_version == p->state.tree.version - 1 ? 0 : 3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	p = open_db(f);
+	assert_true(p->stats.replayed > 0);
+	assert_int_equal(p->state.auth_version, p->state.tree.version - 1);
+	assert_true(p->state.lineage != 0);
+	auth = p->state.auth_version;
+	lineage = p->state.lineage;
+	cfs_persist_close(p);
+	/* and from the database after a clean close */
+	p = open_db(f);
+	assert_int_equal(p->stats.replayed, 0);
+	assert_int_equal(p->state.auth_version, auth);
+	assert_true(p->state.lineage == lineage);
+	cfs_persist_close(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +506,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_direct_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_ordering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_authoritative_history, setup, teardown),
 	};
 
 	log_setup("test_persist", LOG_TARGET_STDERR);

@@ -450,6 +450,29 @@ static void test_digest(void **ctx)
 	cfs_state_destroy(&other);
 }
 
+static void test_authoritative_marks(void **ctx)
+{
+	struct cfs_state *st = *ctx, other;
+
+	assert_int_equal(do_mkdir(st, "alone"), 0);
+	assert_int_equal(st->auth_version, 0);
+	assert_int_equal(st->lineage, 0);
+	st->authoritative = true;
+	assert_int_equal(do_mkdir(st, "together"), 0);
+	assert_int_equal(st->auth_version, st->tree.version);
+	assert_true(st->lineage != 0);
+	/* a failed op marks nothing */
+	assert_int_equal(do_mkdir(st, "together"), -EEXIST);
+	assert_int_equal(st->auth_version, st->tree.version);
+	/* the same ops give the same lineage elsewhere */
+	init_state(&other);
+	assert_int_equal(do_mkdir(&other, "alone"), 0);
+	other.authoritative = true;
+	assert_int_equal(do_mkdir(&other, "together"), 0);
+	assert_true(other.lineage == st->lineage);
+	cfs_state_destroy(&other);
+}
+
 static void test_paths(void **ctx)
 {
 	struct cfs_state *st = *ctx;
@@ -504,6 +527,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_authoritative_marks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
 		cmocka_unit_test(test_guest_path_parsing),
 	};
