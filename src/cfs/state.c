@@ -58,14 +58,14 @@ static char *path_of(const struct cfs_entry *e)
 	return strdup(buf);
 }
 
-/* Start a change record; NULL when not recording. Out of memory drops the record. */
-static struct cfs_change *record(struct cfs_state *st, const struct cfs_op *op,
-				 const struct cfs_entry *e, uint64_t version)
+struct cfs_change *cfs_state_record(struct cfs_state *st, uint8_t kind, uint32_t writer,
+				    const struct cfs_entry *e, uint64_t version)
 {
 	struct cfs_change *c;
 
 	if (!st->record_changes)
 		return NULL;
+	/* Out of memory drops the record: observers then miss one change, nothing else. */
 	if (st->nchanges == st->changes_cap) {
 		size_t cap = st->changes_cap ? st->changes_cap * 2 : 16;
 		struct cfs_change *n = realloc(st->changes, cap * sizeof(*n));
@@ -77,9 +77,9 @@ static struct cfs_change *record(struct cfs_state *st, const struct cfs_op *op,
 	}
 	c = &st->changes[st->nchanges++];
 	memset(c, 0, sizeof(*c));
-	c->kind = op->kind;
+	c->kind = kind;
 	c->type = e->type;
-	c->writer = op->writer;
+	c->writer = writer;
 	c->version = version;
 	c->inode = e->inode;
 	c->parent = e->parent ? e->parent->inode : 0;
@@ -87,7 +87,13 @@ static struct cfs_change *record(struct cfs_state *st, const struct cfs_op *op,
 	return c;
 }
 
-static int note_removal(struct cfs_state *st, uint64_t inode, uint64_t version)
+static struct cfs_change *record(struct cfs_state *st, const struct cfs_op *op,
+				 const struct cfs_entry *e, uint64_t version)
+{
+	return cfs_state_record(st, op->kind, op->writer, e, version);
+}
+
+int cfs_state_note_removal(struct cfs_state *st, uint64_t inode, uint64_t version)
 {
 	if (st->nremoved == st->removed_cap) {
 		size_t cap = st->removed_cap ? st->removed_cap * 2 : 64;
@@ -350,7 +356,7 @@ static int apply_remove(struct cfs_state *st, const struct cfs_op *op, struct cf
 		if (e->nchildren)
 			return -ENOTEMPTY;
 	}
-	r = note_removal(st, e->inode, version);
+	r = cfs_state_note_removal(st, e->inode, version);
 	if (r < 0)
 		return r;
 	record(st, op, e, version);
@@ -527,7 +533,7 @@ static int apply_rename(struct cfs_state *st, const struct cfs_op *op, struct cf
 		vmlist_remove_inode(&st->vmlist, ref.vmid, src->inode);
 	if (dst) {
 		replaced = dst->inode;
-		r = note_removal(st, dst->inode, version);
+		r = cfs_state_note_removal(st, dst->inode, version);
 		if (r < 0)
 			goto fail;
 		remove_entry(st, dst);
@@ -594,7 +600,7 @@ static int apply_unlock(struct cfs_state *st, const struct cfs_op *op, struct cf
 		return -ESTALE;
 	if (e->nchildren)
 		return -ENOTEMPTY;
-	r = note_removal(st, e->inode, version);
+	r = cfs_state_note_removal(st, e->inode, version);
 	if (r < 0)
 		return r;
 	record(st, op, e, version);

@@ -29,6 +29,9 @@ struct cfs_limits {
 
 void cfs_limits_default(struct cfs_limits *l);
 
+/* The kind of a change made by a state transfer rather than an operation. */
+#define CFS_CHANGE_SYNC 100
+
 /* What one applied operation changed; observers (watch, locks, caches) use it. */
 struct cfs_change {
 	uint8_t kind; /* enum cfs_op_kind */
@@ -97,6 +100,16 @@ int cfs_state_apply(struct cfs_state *st, const struct cfs_op *op, struct cfs_re
  * (0, -EFBIG, -ENOSPC, -ENOENT, -EISDIR), for failing write() early.
  */
 int cfs_state_check_size(const struct cfs_state *st, uint64_t inode, uint64_t new_size);
+
+/*
+ * Start a change record for entry e (when recording); NULL otherwise. For
+ * changes that are not ops (state transfer): op may be NULL, kind given.
+ */
+struct cfs_change *cfs_state_record(struct cfs_state *st, uint8_t kind, uint32_t writer,
+				    const struct cfs_entry *e, uint64_t version);
+
+/* Note the removal of an entry for the next flush. Returns 0 or -ENOMEM. */
+int cfs_state_note_removal(struct cfs_state *st, uint64_t inode, uint64_t version);
 
 /* Drop the collected change records. */
 void cfs_state_clear_changes(struct cfs_state *st);

@@ -744,6 +744,15 @@ static int write_entry(struct cfs_store *s, const struct cfs_entry *e)
 	sqlite3_stmt *up = s->stmt[STMT_UPSERT];
 	int r;
 
+	/*
+	 * A new entry may take over the row of another with the same inode
+	 * (after a full state transfer): drop content a directory cannot have.
+	 */
+	if (e->type != CFS_FILE && (e->flags & CFS_ENTRY_MOVED)) {
+		r = run1(s, STMT_CONTENT_DELETE, (int64_t)e->inode);
+		if (r < 0)
+			return r;
+	}
 	sqlite3_bind_int64(up, 1, (int64_t)e->inode);
 	if (e->parent)
 		sqlite3_bind_int64(up, 2, (int64_t)e->parent->inode);

@@ -17,6 +17,7 @@
 
 #include "cfs/persist.h"
 #include "cfs/store.h"
+#include "cfs/xfer.h"
 #include "lib/log.h"
 
 struct fixture {
@@ -492,6 +493,55 @@ static void test_authoritative_history(void **ctx)
 	cfs_persist_close(p);
 }
 
+/* A full state transfer into a persisted node survives a flush and a reopen. */
+static void test_transfer_then_reopen(void **ctx)
+{
+	struct fixture *f = *ctx;
+	struct cfs_persist *p = open_db(f);
+	struct cfs_state leader;
+	struct cfs_xfer_out out;
+	struct cfs_xfer_in in = { 0 };
+	struct cmsg_header h;
+	const void *payload;
+	size_t plen;
+	char err[256];
+	struct snapshot s;
+
+	/* The follower wrote alone: a file where the leader will have a directory. */
+	p_put(p, "mine", "local");
+	COMMIT(p, p_named(p, CFS_OP_MKDIR, "dir-here"));
+	p_put(p, "dir-here/f", "x");
+	assert_int_equal(cfs_persist_flush(p), 0);
+	init_state(&leader);
+	assert_int_equal(do_mkdir(&leader, "a"), 0);
+	assert_int_equal(do_mkdir(&leader, "a/b"), 0); /* same inodes, other types */
+	assert_int_equal(do_put(&leader, "a/b/c", "leader"), 0);
+	assert_int_equal(do_put(&leader, "dir-here", "now a file"), 0);
+	assert_int_equal(do_unlink(&leader, "a/b/c"), 0);
+	assert_int_equal(cfs_xfer_build(&leader, NULL, 0, 0, true, 1, 1 << 20, &out), 0);
+	for (size_t i = 0; i < out.nmsgs; i++) {
+		assert_int_equal(cmsg_parse_header(out.msgs[i].data, out.msgs[i].len, &h, &payload,
+						   &plen),
+				 0);
+		assert_int_equal(cfs_xfer_in_add(&in, payload, plen), 0);
+	}
+	if (cfs_xfer_apply(&p->state, &in, &out.end, err, sizeof(err)) != 0)
+		fail_msg("apply: %s", err);
+	assert_int_equal(cfs_persist_flush(p), 0);
+	s = snap(p);
+	cfs_persist_close(p);
+	p = open_db(f);
+	assert_null(p->recovered_from);
+	assert_same(snap(p), s);
+	assert_true(p->state.tree.digest.sum == leader.tree.digest.sum);
+	assert_string_equal(content(&p->state, "dir-here"), "now a file");
+	assert_null(at(&p->state, "mine"));
+	cfs_persist_close(p);
+	cfs_xfer_in_free(&in);
+	cfs_xfer_out_free(&out);
+	cfs_state_destroy(&leader);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +557,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flush_ordering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_authoritative_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transfer_then_reopen, setup, teardown),
 	};
 
 	log_setup("test_persist", LOG_TARGET_STDERR);
