@@ -969,3 +969,67 @@ int cfs_store_move_aside(const char *path, char **aside)
 	*aside = dst;
 	return 0;
 }
+
+int cfs_store_tombstones(struct cfs_store *s, uint64_t since, struct cfs_removal **out,
+			 size_t *count)
+{
+	struct cfs_removal *arr = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *q;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT inode, version FROM entry WHERE type = 0 AND version > ?1",
+				    -1, &q, NULL);
+
+	if (rc != SQLITE_OK)
+		return errno_of(rc);
+	sqlite3_bind_int64(q, 1, (int64_t)since);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == cap) {
+			struct cfs_removal *a;
+
+			cap = cap ? cap * 2 : 256;
+			a = realloc(arr, cap * sizeof(*a));
+			if (!a) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			arr = a;
+		}
+		arr[n].inode = (uint64_t)sqlite3_column_int64(q, 0);
+		arr[n].version = (uint64_t)sqlite3_column_int64(q, 1);
+		n++;
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		free(arr);
+		return errno_of(rc);
+	}
+	*out = arr;
+	*count = n;
+	return 0;
+}
+
+int cfs_store_set_tombstone_floor(struct cfs_store *s, uint64_t version)
+{
+	int r;
+
+	if (version <= s->info.tombstone_floor)
+		return 0;
+	r = meta_set(s, "tombstone_floor", (int64_t)version);
+	if (r == 0)
+		s->info.tombstone_floor = version;
+	return r;
+}
+
+int cfs_store_backup(struct cfs_store *s, const char *dest)
+{
+	sqlite3_stmt *q;
+	int rc = sqlite3_prepare_v2(s->db, "VACUUM INTO ?1", -1, &q, NULL);
+
+	if (rc != SQLITE_OK)
+		return errno_of(rc);
+	sqlite3_bind_text(q, 1, dest, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : errno_of(rc);
+}

@@ -65,6 +65,22 @@ int cfs_store_flush(struct cfs_store *s, struct cfs_state *st);
  */
 int cfs_store_mark_clean(struct cfs_store *s);
 
+/*
+ * The tombstones newer than `since` in the database (a new array the
+ * caller frees). Returns 0 or -errno.
+ */
+int cfs_store_tombstones(struct cfs_store *s, uint64_t since, struct cfs_removal **out,
+			 size_t *count);
+
+/*
+ * After a full state transfer this node knows no removals before
+ * `version`: it must not serve incremental updates from before it.
+ */
+int cfs_store_set_tombstone_floor(struct cfs_store *s, uint64_t version);
+
+/* A consistent copy of the database at `dest` (VACUUM INTO). Returns 0 or -errno. */
+int cfs_store_backup(struct cfs_store *s, const char *dest);
+
 /* Copy the WAL into the database file and truncate the WAL. */
 int cfs_store_checkpoint(struct cfs_store *s);
 
