@@ -36,3 +36,4 @@ int cli_dispatch(struct cli_context *ctx, const struct cli_command *cmd, const c
 		 int argc, char **argv);
 
 extern const struct cli_command cli_cfs_group;
+extern const struct cli_command cli_sandbox_group;

@@ -9,9 +9,10 @@
 #include "cli.h"
 #include "config.h"
 
-/* The groups; later milestones add cluster, replication, vm, ct, storage, mirror, sandbox. */
+/* The groups; later milestones add cluster, replication, vm, ct, storage, mirror. */
 static const struct cli_command *const groups[] = {
 	&cli_cfs_group,
+	&cli_sandbox_group,
 	NULL,
 };
 
@@ -56,7 +57,8 @@ static void group_help(const struct cli_command *cmd, const char *prefix, FILE *
 	fputs(cmd->usage, f);
 	fprintf(f, "\nCommands:\n");
 	for (const struct cli_command *const *c = cmd->subcommands; *c; c++)
-		fprintf(f, "  %-12s %s\n", (*c)->name, (*c)->summary);
+		if ((*c)->name[0] != '_') /* internal: started by drover itself */
+			fprintf(f, "  %-12s %s\n", (*c)->name, (*c)->summary);
 	fprintf(f, "\nRun '%s COMMAND --help' for the options of a command.\n", prefix);
 }
 

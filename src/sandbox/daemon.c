@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A node's daemons: corosync, droverfs and sshd, each run in the
+ * foreground (so the pid we keep is the daemon's own) with its output in
+ * the node's /var/log. Pid files live on the host side, in
+ * STATE/nodeK/pids, and a pid only counts while the process still sits in
+ * the node's network namespace, so a recycled pid is never taken for ours.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/process.h"
+#include "lib/util.h"
+#include "sandbox.h"
+
+#define EXTRA_MAX 32
+
+static const char *const daemon_names[SB_DAEMONS] = {
+	[SB_COROSYNC] = "corosync",
+	[SB_DROVERFS] = "droverfs",
+	[SB_SSHD] = "sshd",
+};
+
+const char *sb_daemon_name(enum sb_daemon d)
+{
+	return daemon_names[d];
+}
+
+int sb_daemon_parse(const char *s, enum sb_daemon *d)
+{
+	for (int i = 0; i < SB_DAEMONS; i++)
+		if (streq(s, daemon_names[i])) {
+			*d = (enum sb_daemon)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* A namespace's identity: device and inode of its nsfs file. */
+struct ns_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+static int ns_id(const char *path, struct ns_id *id)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	return 0;
+}
+
+static bool is_nsfs(const char *path)
+{
+	struct statfs fs;
+
+	return statfs(path, &fs) == 0 && fs.f_type == NSFS_MAGIC;
+}
+
+static bool ns_same(const struct ns_id *a, const struct ns_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+bool sb_pid_in_node(const struct sandbox *sb, unsigned node, pid_t pid)
+{
+	char ns[64], path[PATH_MAX];
+	struct ns_id want = { 0 }, have = { 0 };
+
+	sb_netns_name(sb, node, ns, sizeof(ns));
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	if (ns_id(path, &want) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	return ns_id(path, &have) == 0 && ns_same(&have, &want) && process_alive(pid);
+}
+
+static void pid_file(const struct sandbox *sb, unsigned node, const char *tag, char *out,
+		     size_t len)
+{
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), "pids/%s.pid", tag);
+	sb_node_path(sb, node, out, len, rel);
+}
+
+pid_t sb_daemon_pid(const struct sandbox *sb, unsigned node, const char *tag)
+{
+	char path[PATH_MAX];
+	pid_t pid;
+
+	pid_file(sb, node, tag, path, sizeof(path));
+	pid = pid_from_file(path);
+	return pid > 0 && sb_pid_in_node(sb, node, pid) ? pid : 0;
+}
+
+/* Start argv in the node through the keeper, or ourselves if there is none; record the pid. */
+static pid_t start_process(const struct sandbox *sb, unsigned node, const char *tag,
+			   char *const argv[])
+{
+	char log[PATH_MAX], rel[64], path[PATH_MAX], text[32];
+	pid_t pid;
+	int r;
+
+	snprintf(rel, sizeof(rel), "log/%s.log", tag);
+	sb_node_path(sb, node, log, sizeof(log), rel);
+	pid = sb_keeper_spawn(sb, node, argv, log);
+	if (pid == -ENOTCONN)
+		pid = sb_spawn(sb, node, argv, log);
+	if (pid < 0)
+		return pid;
+	pid_file(sb, node, tag, path, sizeof(path));
+	snprintf(text, sizeof(text), "%d\n", (int)pid);
+	r = sb_write_file(path, text, strlen(text), 0644);
+	return r < 0 ? r : pid;
+}
+
+int sb_stop_process(const struct sandbox *sb, unsigned node, const char *tag, bool kill9)
+{
+	char path[PATH_MAX];
+	pid_t pid = sb_daemon_pid(sb, node, tag);
+	int r = 0;
+
+	pid_file(sb, node, tag, path, sizeof(path));
+	if (pid > 0) {
+		if (kill9) {
+			kill(pid, SIGKILL);
+			for (int i = 0; i < 500 && process_alive(pid); i++)
+				sleep_ms(10);
+			r = process_alive(pid) ? -ETIMEDOUT : 0;
+		} else {
+			r = process_stop(pid, 15000);
+			if (r == -ESRCH)
+				r = 0;
+		}
+	}
+	if (r == 0)
+		unlink(path);
+	return pid > 0 ? r : -ESRCH;
+}
+
+pid_t sb_start_process(const struct sandbox *sb, unsigned node, const char *tag, char *const argv[])
+{
+	if (sb_daemon_pid(sb, node, tag) > 0)
+		return -EALREADY;
+	return start_process(sb, node, tag, argv);
+}
+
+/* Is anything in the daemon's network namespace listening on TCP port 22? */
+static bool sshd_listening(pid_t pid)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/tcp", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned port, state;
+
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x", &port, &state) == 2 && port == 22 &&
+		    state == 0x0A)
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+bool sb_droverfs_ready(const struct sandbox *sb, unsigned node)
+{
+	pid_t pid = sb_daemon_pid(sb, node, "droverfs");
+	char path[PATH_MAX], line[4096];
+	bool mounted = false;
+	FILE *f;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX], type[64];
+		const char *sep = strstr(line, " - ");
+
+		if (sep && sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
+		    sscanf(sep + 3, "%63s", type) == 1)
+			mounted =
+				streq(mnt, "/etc/drover") ? str_has_prefix(type, "fuse") : mounted;
+	}
+	fclose(f);
+	sb_node_path(sb, node, path, sizeof(path), "run/drover/cfs.sock");
+	return mounted && access(path, F_OK) == 0;
+}
+
+/* Wait until a freshly started daemon can be used, or has died. */
+static int wait_ready(const struct sandbox *sb, unsigned node, enum sb_daemon d, pid_t pid)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (!process_alive(pid))
+			return -ECHILD;
+		switch (d) {
+		case SB_DROVERFS:
+			if (sb_droverfs_ready(sb, node))
+				return 0;
+			break;
+		case SB_SSHD:
+			if (sshd_listening(pid))
+				return 0;
+			break;
+		default:
+			/* corosync is ready when quorum says so; up waits for that itself */
+			if (i >= 10)
+				return 0;
+			break;
+		}
+		sleep_ms(15);
+	}
+	return -ETIMEDOUT;
+}
+
+int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, char *const extra[])
+{
+	char droverfs[PATH_MAX];
+	char *argv[8 + EXTRA_MAX];
+	size_t n = 0;
+	pid_t pid;
+	int r;
+
+	switch (d) {
+	case SB_COROSYNC:
+		argv[n++] = "corosync";
+		argv[n++] = "-f";
+		argv[n++] = "-c";
+		argv[n++] = "/etc/corosync/corosync.conf";
+		break;
+	case SB_DROVERFS:
+		r = sb_droverfs_path(droverfs, sizeof(droverfs));
+		if (r < 0)
+			return -ENOEXEC;
+		argv[n++] = droverfs;
+		argv[n++] = "-f";
+		argv[n++] = "--mount";
+		argv[n++] = "/etc/drover";
+		argv[n++] = "--db";
+		argv[n++] = "/var/lib/drover/config.db";
+		for (; extra && *extra && n < ARRAY_SIZE(argv) - 1; extra++)
+			argv[n++] = *extra;
+		break;
+	default:
+		/* sshd re-executes itself and so wants an absolute path */
+		argv[n++] = "/usr/sbin/sshd";
+		argv[n++] = "-D";
+		argv[n++] = "-e";
+		argv[n++] = "-f";
+		argv[n++] = "/etc/ssh/sshd_config";
+		break;
+	}
+	argv[n] = NULL;
+	pid = sb_start_process(sb, node, daemon_names[d], argv);
+	if (pid < 0)
+		return pid;
+	return wait_ready(sb, node, d, pid);
+}
+
+int sb_daemon_stop(const struct sandbox *sb, unsigned node, enum sb_daemon d, bool kill9)
+{
+	return sb_stop_process(sb, node, daemon_names[d], kill9);
+}
+
+int sb_node_quorate(const struct sandbox *sb, unsigned node)
+{
+	char *argv[] = { "corosync-quorumtool", "-s", NULL };
+	char out[4096];
+	const char *q;
+
+	sb_run_in_node(sb, node, argv, out, sizeof(out));
+	q = strstr(out, "Quorate:");
+	if (!q)
+		return -ENOTCONN;
+	q += strlen("Quorate:");
+	q += strspn(q, " \t");
+	return str_has_prefix(q, "Yes") ? 1 : 0;
+}
+
+/* Every process in one of the sandbox's namespaces gets sig; returns how many there were. */
+static int signal_all(const struct sandbox *sb, int sig)
+{
+	struct ns_id ns[2 * SANDBOX_NODES_MAX + 2], proc_ns = { 0 };
+	size_t nns = 0;
+	struct dirent *e;
+	char path[PATH_MAX], name[64];
+	int count = 0;
+	DIR *d;
+
+	for (unsigned k = 0; k <= SANDBOX_NODES_MAX && nns < ARRAY_SIZE(ns); k++) {
+		sb_netns_name(sb, k, name, sizeof(name));
+		snprintf(path, sizeof(path), "/run/netns/%s", name);
+		if (ns_id(path, &ns[nns]) == 0)
+			nns++;
+		if (k == 0)
+			continue;
+		/* only while it is bound: the bare file under it is no namespace */
+		sb_path(sb, path, sizeof(path), "ns/node%u.mnt", k);
+		if (nns < ARRAY_SIZE(ns) && is_nsfs(path) && ns_id(path, &ns[nns]) == 0)
+			nns++;
+	}
+	d = opendir("/proc");
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		bool ours = false;
+
+		if (pid <= 1 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+		for (size_t i = 0; !ours && ns_id(path, &proc_ns) == 0 && i < nns; i++)
+			ours = ns_same(&ns[i], &proc_ns);
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+		for (size_t i = 0; !ours && ns_id(path, &proc_ns) == 0 && i < nns; i++)
+			ours = ns_same(&ns[i], &proc_ns);
+		if (ours) {
+			kill(pid, sig);
+			count++;
+		}
+	}
+	closedir(d);
+	return count;
+}
+
+/*
+ * Down: every process in the sandbox's namespaces, whoever started it
+ * (daemons, netem helpers, shells, ssh sessions), then the keeper. Polite
+ * first, so droverfs can unmount and flush; then SIGKILL.
+ */
+void sb_kill_all(const struct sandbox *sb)
+{
+	pid_t keeper = sb_keeper_pid(sb);
+
+	if (signal_all(sb, SIGTERM) > 0)
+		for (int i = 0; i < 300 && signal_all(sb, 0) > 0; i++)
+			sleep_ms(10);
+	for (int i = 0; i < 100 && signal_all(sb, SIGKILL) > 0; i++)
+		sleep_ms(20);
+	if (keeper > 0)
+		process_stop(keeper, 2000);
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The files up writes before any daemon starts: corosync.conf and the
+ * shared authkey, ssh host keys, the sandbox-wide root key pair, sshd and
+ * ssh configuration, known hosts and /etc/hosts naming every node.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/corosync_conf.h"
+#include "lib/process.h"
+#include "lib/util.h"
+#include "sandbox.h"
+
+#define AUTHKEY_SIZE 256
+
+static int keygen(const char *path, const char *comment)
+{
+	char *argv[] = { "ssh-keygen",	  "-q", "-t",	      "ed25519", "-N", "", "-C",
+			 (char *)comment, "-f", (char *)path, NULL };
+	char out[512];
+	int r;
+
+	unlink(path);
+	r = process_run(argv, out, sizeof(out), NULL, NULL);
+	if (r != 0)
+		fprintf(stderr, "drover: ssh-keygen %s: %s\n", path, r < 0 ? strerror(-r) : out);
+	return r == 0 ? 0 : r < 0 ? r : -EIO;
+}
+
+static int read_text(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	while (n > 0 && out[n - 1] == '\n')
+		out[--n] = '\0';
+	return 0;
+}
+
+static int copy_file(const char *from, const char *to, mode_t mode)
+{
+	char data[8192];
+	FILE *f = fopen(from, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(data, 1, sizeof(data), f);
+	fclose(f);
+	return sb_write_file(to, data, n, mode);
+}
+
+static int corosync_conf(const struct sandbox *sb, struct buf *out)
+{
+	struct cc_node *root = cc_add(NULL, "", NULL);
+	struct cc_node *totem, *nodelist, *quorum, *logging;
+	int r = -ENOMEM;
+
+	if (!root)
+		return -ENOMEM;
+	totem = cc_add(root, "totem", NULL);
+	if (!totem || !cc_add(totem, "version", "2") || !cc_add(totem, "cluster_name", sb->name) ||
+	    !cc_add(totem, "config_version", "1") || !cc_add(totem, "transport", "knet") ||
+	    !cc_add(totem, "crypto_cipher", "aes256") || !cc_add(totem, "crypto_hash", "sha256") ||
+	    !cc_add(totem, "keyfile", "/etc/corosync/authkey"))
+		goto out;
+	nodelist = cc_add(root, "nodelist", NULL);
+	if (!nodelist)
+		goto out;
+	for (unsigned k = 1; k <= sb->nodes; k++) {
+		struct cc_node *n = cc_add(nodelist, "node", NULL);
+		char name[24], addr[32], key[32];
+
+		sb_node_name(k, name, sizeof(name));
+		if (!n || !cc_add(n, "name", name) || !cc_addf(n, "nodeid", "%u", k))
+			goto out;
+		for (unsigned l = 0; l < sb->networks; l++) {
+			sb_address(k, l, addr, sizeof(addr));
+			snprintf(key, sizeof(key), "ring%u_addr", l);
+			if (!cc_add(n, key, addr))
+				goto out;
+		}
+	}
+	quorum = cc_add(root, "quorum", NULL);
+	if (!quorum || !cc_add(quorum, "provider", "corosync_votequorum"))
+		goto out;
+	logging = cc_add(root, "logging", NULL);
+	if (!logging || !cc_add(logging, "to_logfile", "yes") ||
+	    !cc_add(logging, "logfile", "/var/log/corosync/corosync.log") ||
+	    !cc_add(logging, "to_syslog", "no") || !cc_add(logging, "to_stderr", "no") ||
+	    !cc_add(logging, "timestamp", "on"))
+		goto out;
+	r = cc_write(root, out);
+out:
+	cc_free(root);
+	return r;
+}
+
+static int sshd_config(const struct sandbox *sb, unsigned node, char *out, size_t len)
+{
+	size_t n = 0;
+	char addr[32];
+
+	for (unsigned l = 0; l < sb->networks; l++) {
+		sb_address(node, l, addr, sizeof(addr));
+		n += (size_t)snprintf(out + n, len - n, "ListenAddress %s\n", addr);
+	}
+	/* UsePAM no: the sandbox has no login sessions to set up, only keys. */
+	n += (size_t)snprintf(out + n, len - n,
+			      "HostKey /etc/ssh/ssh_host_ed25519_key\n"
+			      "PidFile none\n"
+			      "PermitRootLogin prohibit-password\n"
+			      "PubkeyAuthentication yes\n"
+			      "AuthorizedKeysFile .ssh/authorized_keys\n"
+			      "PasswordAuthentication no\n"
+			      "KbdInteractiveAuthentication no\n"
+			      "UsePAM no\n"
+			      "UseDNS no\n"
+			      "PrintMotd no\n"
+			      "AcceptEnv LANG LC_*\n"
+			      "Subsystem sftp internal-sftp\n");
+	return n < len ? 0 : -ENAMETOOLONG;
+}
+
+static const char ssh_config[] = "Host *\n"
+				 "    IdentityFile /root/.ssh/id_ed25519\n"
+				 "    UserKnownHostsFile /root/.ssh/known_hosts\n"
+				 "    GlobalKnownHostsFile /etc/ssh/ssh_known_hosts\n"
+				 "    StrictHostKeyChecking accept-new\n"
+				 "    ConnectTimeout 10\n"
+				 "    LogLevel ERROR\n";
+
+/* "node1,10.99.0.1,10.99.1.1 ssh-ed25519 AAAA..." for every node. */
+static int known_hosts(const struct sandbox *sb, char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (unsigned k = 1; k <= sb->nodes; k++) {
+		char path[PATH_MAX], key[1024], name[16], addr[32], *type_end;
+		int r;
+
+		sb_node_path(sb, k, path, sizeof(path), "etc-ssh/ssh_host_ed25519_key.pub");
+		r = read_text(path, key, sizeof(key));
+		if (r < 0)
+			return r;
+		/* drop the comment: keep "type base64" */
+		type_end = strchr(key, ' ');
+		if (type_end && (type_end = strchr(type_end + 1, ' ')))
+			*type_end = '\0';
+		sb_node_name(k, name, sizeof(name));
+		n += (size_t)snprintf(out + n, len - n, "%s", name);
+		for (unsigned l = 0; l < sb->networks && n < len; l++) {
+			sb_address(k, l, addr, sizeof(addr));
+			n += (size_t)snprintf(out + n, len - n, ",%s", addr);
+		}
+		if (n < len)
+			n += (size_t)snprintf(out + n, len - n, " %s\n", key);
+		if (n >= len)
+			return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int node_files(const struct sandbox *sb, unsigned node, const struct buf *conf,
+		      const char *known)
+{
+	char path[PATH_MAX], from[PATH_MAX], text[2048], name[16];
+	int r;
+
+	sb_node_path(sb, node, path, sizeof(path), "etc-corosync/corosync.conf");
+	r = sb_write_file(path, conf->data, conf->len, 0644);
+	sb_path(sb, from, sizeof(from), "authkey");
+	sb_node_path(sb, node, path, sizeof(path), "etc-corosync/authkey");
+	if (r == 0)
+		r = copy_file(from, path, 0400);
+	sb_node_path(sb, node, path, sizeof(path), "log/corosync");
+	if (r == 0)
+		r = sb_mkdir_p(path, 0755);
+	if (r == 0)
+		r = sshd_config(sb, node, text, sizeof(text));
+	sb_node_path(sb, node, path, sizeof(path), "etc-ssh/sshd_config");
+	if (r == 0)
+		r = sb_write_file(path, text, strlen(text), 0644);
+	sb_node_path(sb, node, path, sizeof(path), "etc-ssh/ssh_config");
+	if (r == 0)
+		r = sb_write_file(path, ssh_config, strlen(ssh_config), 0644);
+	sb_node_path(sb, node, path, sizeof(path), "etc-ssh/ssh_known_hosts");
+	if (r == 0)
+		r = sb_write_file(path, known, strlen(known), 0644);
+	sb_node_path(sb, node, path, sizeof(path), "root-ssh/known_hosts");
+	if (r == 0)
+		r = sb_write_file(path, known, strlen(known), 0600);
+	sb_path(sb, from, sizeof(from), "ssh/id_ed25519");
+	sb_node_path(sb, node, path, sizeof(path), "root-ssh/id_ed25519");
+	if (r == 0)
+		r = copy_file(from, path, 0600);
+	sb_path(sb, from, sizeof(from), "ssh/id_ed25519.pub");
+	sb_node_path(sb, node, path, sizeof(path), "root-ssh/id_ed25519.pub");
+	if (r == 0)
+		r = copy_file(from, path, 0644);
+	sb_node_path(sb, node, path, sizeof(path), "root-ssh/authorized_keys");
+	if (r == 0)
+		r = copy_file(from, path, 0600);
+	sb_node_name(node, name, sizeof(name));
+	sb_node_path(sb, node, path, sizeof(path), "hostname");
+	if (r == 0)
+		r = sb_write_file(path, name, strlen(name), 0644);
+	return r;
+}
+
+static int hosts_file(const struct sandbox *sb)
+{
+	char text[4096], path[PATH_MAX], addr[32], name[16];
+	size_t n = 0;
+
+	n += (size_t)snprintf(text, sizeof(text), "127.0.0.1\tlocalhost\n");
+	for (unsigned k = 1; k <= sb->nodes; k++) {
+		sb_node_name(k, name, sizeof(name));
+		sb_address(k, 0, addr, sizeof(addr));
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\t%s\n", addr, name);
+	}
+	sb_path(sb, path, sizeof(path), "hosts");
+	return sb_write_file(path, text, n, 0644);
+}
+
+int sb_files_create(const struct sandbox *sb)
+{
+	unsigned char key[AUTHKEY_SIZE];
+	char path[PATH_MAX], comment[64], known[16384];
+	struct buf conf = BUF_INIT;
+	int r;
+
+	if (getrandom(key, sizeof(key), 0) != sizeof(key))
+		return -EIO;
+	sb_path(sb, path, sizeof(path), "authkey");
+	r = sb_write_file(path, key, sizeof(key), 0400);
+	if (r == 0)
+		r = hosts_file(sb);
+	sb_path(sb, path, sizeof(path), "ssh");
+	if (r == 0)
+		r = sb_mkdir_p(path, 0700);
+	sb_path(sb, path, sizeof(path), "ssh/id_ed25519");
+	snprintf(comment, sizeof(comment), "root@sandbox-%s", sb->name);
+	if (r == 0)
+		r = keygen(path, comment);
+	for (unsigned k = 1; r == 0 && k <= sb->nodes; k++) {
+		sb_node_path(sb, k, path, sizeof(path), "etc-ssh/ssh_host_ed25519_key");
+		sb_node_name(k, comment, sizeof(comment));
+		r = keygen(path, comment);
+	}
+	if (r == 0)
+		r = known_hosts(sb, known, sizeof(known));
+	if (r == 0)
+		r = corosync_conf(sb, &conf);
+	for (unsigned k = 1; r == 0 && k <= sb->nodes; k++)
+		r = node_files(sb, k, &conf, known);
+	buf_free(&conf);
+	return r;
+}

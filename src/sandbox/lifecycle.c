@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* up and down: making a whole sandbox, and removing every trace of one. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+#include "sandbox.h"
+
+static bool netns_exists(const struct sandbox *sb, unsigned node)
+{
+	char ns[64], path[PATH_MAX];
+
+	sb_netns_name(sb, node, ns, sizeof(ns));
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	return access(path, F_OK) == 0;
+}
+
+static int fail(const char *what, int r)
+{
+	fprintf(stderr, "drover: sandbox up: %s: %s\n", what, strerror(-r));
+	return r;
+}
+
+static int start_all(const struct sandbox *sb, enum sb_daemon d)
+{
+	for (unsigned k = 1; k <= sb->nodes; k++) {
+		int r = sb_daemon_start(sb, k, d, NULL);
+
+		if (r < 0) {
+			char what[64];
+
+			snprintf(what, sizeof(what),
+				 "starting %s on node%u (see node%u/log/%s.log)", sb_daemon_name(d),
+				 k, k, sb_daemon_name(d));
+			return fail(what, r);
+		}
+	}
+	return 0;
+}
+
+/* Wait until every node's corosync is quorate and its droverfs is mounted. */
+static int wait_cluster(const struct sandbox *sb, unsigned timeout_s)
+{
+	uint64_t deadline = now_monotonic_ns() + timeout_s * 1000000000ull;
+	struct timespec ts = { 0, 250 * 1000 * 1000 };
+
+	for (;;) {
+		unsigned ok = 0, bad = 0;
+		int q = 0;
+
+		for (unsigned k = 1; k <= sb->nodes; k++) {
+			q = sb_node_quorate(sb, k);
+			if (q == 1 && sb_droverfs_ready(sb, k)) {
+				ok++;
+				continue;
+			}
+			bad = k;
+			break;
+		}
+		if (ok == sb->nodes)
+			return 0;
+		if (now_monotonic_ns() > deadline) {
+			fprintf(stderr,
+				"drover: sandbox up: node%u is not ready after %u s: %s (see %s/node%u/log)\n",
+				bad, timeout_s,
+				q < 0	 ? "corosync does not answer"
+				: q == 0 ? "corosync is not quorate"
+					 : "droverfs is not mounted",
+				sb->dir, bad);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int up(struct sandbox *sb, unsigned timeout_s)
+{
+	int r;
+
+	r = sb_save(sb);
+	if (r < 0)
+		return fail("writing the state file", r);
+	for (unsigned k = 1; k <= sb->nodes; k++) {
+		r = sb_node_dirs_create(sb, k);
+		if (r < 0)
+			return fail("making the node directories", r);
+	}
+	r = sb_files_create(sb);
+	if (r < 0)
+		return fail("writing configuration and keys", r);
+	r = sb_net_create(sb);
+	if (r < 0)
+		return fail("making the networks", r);
+	r = sb_nodens_prepare(sb);
+	if (r < 0)
+		return fail("preparing the namespace directory", r);
+	for (unsigned k = 1; k <= sb->nodes; k++) {
+		r = sb_nodens_create(sb, k);
+		if (r < 0)
+			return fail("making the mount and UTS namespaces", r);
+	}
+	r = sb_keeper_start(sb);
+	if (r < 0)
+		return fail("starting the keeper", r);
+	r = start_all(sb, SB_COROSYNC);
+	if (r == 0)
+		r = start_all(sb, SB_DROVERFS);
+	if (r == 0)
+		r = start_all(sb, SB_SSHD);
+	if (r == 0)
+		r = wait_cluster(sb, timeout_s);
+	return r;
+}
+
+int sb_up(struct sandbox *sb, unsigned timeout_s)
+{
+	int r;
+
+	if (sb_exists(sb) || netns_exists(sb, 0) || netns_exists(sb, 1)) {
+		fprintf(stderr,
+			"drover: sandbox %s exists already (remove it with 'drover sandbox down --name %s')\n",
+			sb->name, sb->name);
+		return -EEXIST;
+	}
+	r = sb_mkdir_p(SANDBOX_ROOT, 0755);
+	if (r == 0 && mkdir(sb->dir, 0755) < 0)
+		r = -errno;
+	if (r < 0)
+		return fail(sb->dir, r);
+	r = up(sb, timeout_s);
+	if (r < 0) {
+		if (getenv("DROVER_SANDBOX_KEEP_FAILED"))
+			return r;
+		fprintf(stderr, "drover: sandbox up failed: removing what was made\n");
+		sb_down(sb);
+	}
+	return r;
+}
+
+int sb_down(struct sandbox *sb)
+{
+	int r;
+
+	/* What we know of: with no state file, the most a sandbox can have. */
+	if (sb_load(sb) < 0) {
+		sb->nodes = SANDBOX_NODES_MAX;
+		sb->networks = SANDBOX_NETS_MAX;
+	}
+	sb_kill_all(sb);
+	sb_nodens_destroy(sb);
+	sb_net_destroy(sb);
+	r = sb_rm_rf(sb->dir);
+	if (r < 0)
+		fprintf(stderr, "drover: sandbox down: removing %s: %s\n", sb->dir, strerror(-r));
+	return r;
+}

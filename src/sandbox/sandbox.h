@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * drover sandbox: a whole cluster on one machine. Each node is a network
+ * namespace (dsb-NAME-nodeK, kept by `ip netns`), a mount namespace and a
+ * UTS namespace (kept by bind mounts of their /proc/PID/ns files under the
+ * state directory), wired by veth pairs to bridges in a namespace of their
+ * own (dsb-NAME-br). Everything a sandbox owns lives under
+ * /var/lib/drover-sandbox/NAME, so `down` can find it again even when the
+ * sandbox is half broken.
+ */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define SANDBOX_ROOT "/var/lib/drover-sandbox"
+#define SANDBOX_NAME_MAX 15 /* corosync's cluster_name is at most 15 bytes */
+#define SANDBOX_NODES_MAX 16
+#define SANDBOX_NETS_MAX 2
+#define SANDBOX_DEFAULT_NAME "default"
+#define SANDBOX_SUBNET "10.99" /* node K on network L: 10.99.L.K/24 */
+
+enum sb_daemon {
+	SB_COROSYNC,
+	SB_DROVERFS,
+	SB_SSHD,
+	SB_DAEMONS,
+};
+
+struct sandbox {
+	char name[SANDBOX_NAME_MAX + 1];
+	char dir[PATH_MAX]; /* SANDBOX_ROOT/NAME */
+	unsigned nodes;
+	unsigned networks;
+};
+
+/* A network fault in force on one link of a node (all zero: none). */
+struct sb_netem {
+	unsigned delay_ms;
+	unsigned jitter_ms;
+	double loss_pct;
+};
+
+/* state.c: names, paths and the state file */
+bool sb_name_valid(const char *name);
+int sb_init(struct sandbox *sb, const char *name); /* -EINVAL for a bad name */
+int sb_exists(const struct sandbox *sb);
+int sb_load(struct sandbox *sb); /* -ENOENT: no such sandbox */
+int sb_save(const struct sandbox *sb);
+int sb_path(const struct sandbox *sb, char *out, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int sb_node_path(const struct sandbox *sb, unsigned node, char *out, size_t len, const char *rel);
+void sb_node_name(unsigned node, char *out, size_t len);
+int sb_parse_node(const struct sandbox *sb, const char *s, unsigned *node);
+void sb_netns_name(const struct sandbox *sb, unsigned node, char *out, size_t len); /* 0: bridge */
+void sb_address(unsigned node, unsigned net, char *out, size_t len);
+int sb_list(char names[][SANDBOX_NAME_MAX + 1], int max);
+int sb_lock(const struct sandbox *sb); /* an flock'ed fd, or -errno */
+int sb_mkdir_p(const char *dir, mode_t mode);
+int sb_write_file(const char *path, const void *data, size_t len, mode_t mode);
+int sb_rm_rf(const char *path);
+
+/* tools.c: where our own binaries are */
+int sb_self_path(char *out, size_t len);
+int sb_droverfs_path(char *out, size_t len);
+void sb_node_env_path(char *out, size_t len);
+
+/* netns.c: network namespaces, bridges, links */
+int sb_net_create(const struct sandbox *sb);
+void sb_net_destroy(const struct sandbox *sb);
+int sb_link_set(const struct sandbox *sb, unsigned node, unsigned net, bool up);
+int sb_link_up(const struct sandbox *sb, unsigned node, unsigned net); /* 1, 0 or -errno */
+int sb_run_in_netns(const struct sandbox *sb, unsigned node, char *const argv[], char *out,
+		    size_t len);
+
+/* nodens.c: the mount and UTS namespaces of a node, entering a node */
+int sb_nodens_prepare(const struct sandbox *sb);
+int sb_node_dirs_create(const struct sandbox *sb, unsigned node);
+int sb_nodens_create(const struct sandbox *sb, unsigned node);
+void sb_nodens_destroy(const struct sandbox *sb);
+int sb_node_enter(const struct sandbox *sb, unsigned node);
+char **sb_node_environ(const struct sandbox *sb, unsigned node, bool inherit);
+void sb_environ_free(char **env);
+int sb_run_in_node(const struct sandbox *sb, unsigned node, char *const argv[], char *out,
+		   size_t len);
+
+/* files.c: configuration and keys written by up */
+int sb_files_create(const struct sandbox *sb);
+
+/* spawn.c and keeper.c: starting processes inside a node */
+pid_t sb_spawn(const struct sandbox *sb, unsigned node, char *const argv[], const char *log_path);
+int sb_keeper_start(const struct sandbox *sb);
+int sb_keeper_main(const char *name);
+pid_t sb_keeper_spawn(const struct sandbox *sb, unsigned node, char *const argv[],
+		      const char *log_path);
+pid_t sb_keeper_pid(const struct sandbox *sb);
+
+/* daemon.c: corosync, droverfs and sshd of a node */
+const char *sb_daemon_name(enum sb_daemon d);
+int sb_daemon_parse(const char *s, enum sb_daemon *d);
+int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, char *const extra[]);
+int sb_daemon_stop(const struct sandbox *sb, unsigned node, enum sb_daemon d, bool kill9);
+pid_t sb_start_process(const struct sandbox *sb, unsigned node, const char *tag,
+		       char *const argv[]);
+int sb_stop_process(const struct sandbox *sb, unsigned node, const char *tag, bool kill9);
+pid_t sb_daemon_pid(const struct sandbox *sb, unsigned node, const char *tag);
+bool sb_pid_in_node(const struct sandbox *sb, unsigned node, pid_t pid);
+int sb_node_quorate(const struct sandbox *sb, unsigned node); /* 1, 0 or -errno */
+bool sb_droverfs_ready(const struct sandbox *sb, unsigned node);
+void sb_kill_all(const struct sandbox *sb);
+
+/* netem.c: delay and loss with iptables and an NFQUEUE helper */
+int sb_netem_get(const struct sandbox *sb, unsigned node, unsigned net, struct sb_netem *n);
+int sb_netem_set(const struct sandbox *sb, unsigned node, unsigned net, const struct sb_netem *n);
+int sb_netem_helper_main(unsigned queue, unsigned delay_ms, unsigned jitter_ms);
+
+/* lifecycle.c: up and down */
+int sb_up(struct sandbox *sb, unsigned timeout_s);
+int sb_down(struct sandbox *sb);
