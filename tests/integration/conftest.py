@@ -161,3 +161,52 @@ def make_cfs(workdir):
 def cfs(make_cfs):
     """A running droverfs with default limits."""
     return make_cfs()
+
+
+# --- drover sandbox clusters (see sandbox.py) ---------------------------------
+
+_sandbox_serial = iter(range(1, 1000000))
+
+
+def sandbox_name():
+    """A sandbox name unique to this test run: letters and digits, at most 15."""
+    return f"pt{os.getpid() % 100000}x{next(_sandbox_serial)}"
+
+
+def _sandbox_ready():
+    import shutil as _sh
+    return os.geteuid() == 0 and all(_sh.which(p) for p in ("corosync", "ip", "iptables"))
+
+
+@pytest.fixture
+def make_sandbox():
+    """Factory: make_sandbox(nodes=2, networks=1, up=True) -> Sandbox (always taken down)."""
+    from sandbox import Sandbox
+    if not _sandbox_ready():
+        pytest.skip("drover sandbox needs root, corosync, iproute2 and iptables")
+    made = []
+
+    def factory(nodes=3, networks=1, up=True, name=None):
+        sb = Sandbox(name or sandbox_name(), nodes=nodes, networks=networks)
+        made.append(sb)
+        if up:
+            sb.up()
+        return sb
+
+    yield factory
+    for sb in made:
+        sb.down(check=False)
+
+
+@pytest.fixture(scope="module")
+def sandbox3():
+    """A 3-node sandbox shared by a test module, taken down after it."""
+    from sandbox import Sandbox
+    if not _sandbox_ready():
+        pytest.skip("drover sandbox needs root, corosync, iproute2 and iptables")
+    sb = Sandbox(sandbox_name(), nodes=3)
+    try:
+        sb.up()
+        yield sb
+    finally:
+        sb.down(check=False)

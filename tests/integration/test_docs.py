@@ -7,8 +7,11 @@ import pytest
 
 from conftest import DROVER, DROVERFS, ROOT
 
-MAN_PAGES = ["droverfs.8", "drover.1", "drover-cfs.1"]
-COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["cfs", "flush"]]
+MAN_PAGES = ["droverfs.8", "drover.1", "drover-cfs.1", "drover-sandbox.1"]
+COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["cfs", "flush"],
+            ["sandbox"]] + [["sandbox", c] for c in (
+                "up", "down", "status", "list", "shell", "exec", "cut", "heal", "netem",
+                "start", "stop", "restart")]
 
 
 @pytest.mark.parametrize("page", MAN_PAGES)
