@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/util.h"
 
@@ -14,7 +15,8 @@ int clusterlog_init(struct cfs_clusterlog *log, size_t capacity)
 	if (!log->entries)
 		return -ENOMEM;
 	log->capacity = capacity;
-	log->next_uid = 1;
+	/* Unique across restarts, so that merged logs never mistake a new entry for an old one. */
+	log->next_uid = ((uint64_t)time(NULL) << 20) | 1;
 	return 0;
 }
 
@@ -86,4 +88,52 @@ const struct clog_entry *clusterlog_newest(const struct cfs_clusterlog *log, siz
 	if (i >= log->count)
 		return NULL;
 	return &log->entries[(log->head + log->count - 1 - i) % log->capacity];
+}
+
+static bool entry_known(const struct cfs_clusterlog *log, const struct clog_entry *e)
+{
+	for (size_t i = 0; i < log->count; i++) {
+		const struct clog_entry *x = &log->entries[(log->head + i) % log->capacity];
+
+		if (x->uid == e->uid && streq(x->node, e->node))
+			return true;
+	}
+	return false;
+}
+
+int clusterlog_merge(struct cfs_clusterlog *log, const struct clog_entry *e)
+{
+	size_t pos;
+
+	if (e->priority > 7 || !e->msg[0] || !e->node[0])
+		return -EINVAL;
+	if (entry_known(log, e))
+		return 0;
+	if (log->count == log->capacity && log->entries[log->head].time > e->time)
+		return 0; /* older than everything kept */
+	{
+		uint64_t saved = log->next_uid;
+		int r = clusterlog_append(log, e->node, e->ident, e->tag, e->pid, e->priority,
+					  e->time, e->msg);
+
+		log->next_uid = saved;
+		if (r < 0)
+			return r;
+	}
+	/* Keep the ring ordered by time: move the new entry back past newer ones. */
+	pos = log->count - 1;
+	log->entries[(log->head + pos) % log->capacity].uid = e->uid;
+	while (pos > 0) {
+		struct clog_entry *cur = &log->entries[(log->head + pos) % log->capacity];
+		struct clog_entry *prev = &log->entries[(log->head + pos - 1) % log->capacity];
+		struct clog_entry t;
+
+		if (prev->time <= cur->time)
+			break;
+		t = *prev;
+		*prev = *cur;
+		*cur = t;
+		pos--;
+	}
+	return 1;
 }

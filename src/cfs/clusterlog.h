@@ -44,3 +44,10 @@ int clusterlog_append(struct cfs_clusterlog *log, const char *node, const char *
 
 /* Entry i counted from the newest (0). */
 const struct clog_entry *clusterlog_newest(const struct cfs_clusterlog *log, size_t i);
+
+/*
+ * Merge an entry logged elsewhere (or sent again after a sync): kept once
+ * per (node, uid), placed by time. Returns 1 added, 0 already known, or
+ * -ENOMEM / -EINVAL.
+ */
+int clusterlog_merge(struct cfs_clusterlog *log, const struct clog_entry *e);

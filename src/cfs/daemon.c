@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "fuse_fs.h"
 #include "ipc_server.h"
 #include "lib/log.h"
@@ -73,7 +74,21 @@ static int take_instance_lock(struct cfs_daemon *d)
 	return 0;
 }
 
-static void ensure_dir(struct cfs_daemon *d, const char *path)
+static void layout_step_done(struct cfs_daemon *d, void *ctx, int result,
+			     const struct cfs_result *res)
+{
+	if (result == 0)
+		cfs_daemon_ensure_layout(d); /* the next missing one */
+	else if (result != -EEXIST && result != -EACCES)
+		log_warn("cannot create the node's directories: %s", strerror(-result));
+}
+
+/*
+ * Submit the mkdir of path if it is missing (its parent exists). Returns
+ * true if it did: the directories are made one at a time, each after the
+ * one before was applied, because in cluster mode that takes a round trip.
+ */
+static bool ensure_dir(struct cfs_daemon *d, const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	struct cfs_state *st = cfs_daemon_state(d);
@@ -82,30 +97,75 @@ static void ensure_dir(struct cfs_daemon *d, const char *path)
 	char parent[CFS_PATH_MAX];
 
 	if (cfs_tree_resolve(&st->tree, path))
-		return;
+		return false;
 	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - path) : 0, path);
 	dir = cfs_tree_resolve(&st->tree, parent);
 	if (!dir || cfs_op_set_name(op.name, slash ? slash + 1 : path) < 0)
-		return;
+		return false;
 	op.ino = dir->inode;
 	op.writer = cfs_daemon_writer(d);
-	cfs_submit(d, &op, NULL, NULL);
-	cfs_submit_commit(d);
+	cfs_submit(d, &op, layout_step_done, NULL);
+	if (!d->cluster)
+		cfs_submit_commit(d);
+	return true;
 }
 
 /* The directories every node has (as /etc/pve): nodes/<me>/{qemu-server,lxc,priv}, priv/lock. */
-static void ensure_layout(struct cfs_daemon *d)
+void cfs_daemon_ensure_layout(struct cfs_daemon *d)
 {
 	const char *subdirs[] = { "", "/qemu-server", "/lxc", "/priv" };
 	char path[CFS_PATH_MAX];
 
-	ensure_dir(d, "nodes");
+	if (ensure_dir(d, "nodes"))
+		return;
 	for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
 		snprintf(path, sizeof(path), "nodes/%s%s", d->opt.nodename, subdirs[i]);
-		ensure_dir(d, path);
+		if (ensure_dir(d, path))
+			return;
 	}
-	ensure_dir(d, "priv");
+	if (ensure_dir(d, "priv"))
+		return;
 	ensure_dir(d, "priv/lock");
+}
+
+/*
+ * A fresh node whose corosync is configured already (a sandbox, a
+ * hand-made cluster): take corosync's file into the tree, which makes
+ * this droverfs a cluster member.
+ */
+static void import_corosync_conf(struct cfs_daemon *d)
+{
+	struct cfs_state *st = cfs_daemon_state(d);
+	struct cfs_op op = { .kind = CFS_OP_CREATE, .time = now_wall_s(), .ino = CFS_ROOT_INODE };
+	struct cfs_result res = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if (cfs_tree_resolve(&st->tree, "corosync.conf"))
+		return;
+	r = read_file_max(d->opt.corosync_conf, 1u << 20, &text, &len);
+	if (r < 0)
+		return;
+	cfs_op_set_name(op.name, "corosync.conf");
+	r = cfs_persist_apply(d->persist, &op, &res);
+	if (r == 0) {
+		struct cfs_op w = { .kind = CFS_OP_WRITE,
+				    .flags = CFS_WRITE_REPLACE,
+				    .time = op.time,
+				    .ino = res.inode,
+				    .data = text,
+				    .size = len };
+
+		r = cfs_persist_apply(d->persist, &w, &res);
+	}
+	if (r == 0)
+		r = cfs_persist_commit(d->persist);
+	free(text);
+	if (r < 0)
+		log_err("cannot import %s into the tree: %s", d->opt.corosync_conf, strerror(-r));
+	else
+		log_notice("imported %s into the tree: cluster mode", d->opt.corosync_conf);
 }
 
 static int open_state(struct cfs_daemon *d)
@@ -137,9 +197,8 @@ static int open_state(struct cfs_daemon *d)
 	}
 	d->persist->state.record_changes = true;
 	d->reloads_seen = d->persist->stats.reloads;
-	if (cfs_tree_resolve(&cfs_daemon_state(d)->tree, "corosync.conf") && !d->opt.local)
-		log_notice("the tree holds corosync.conf, but this droverfs has no cluster "
-			   "mode yet: running in local mode");
+	if (!d->opt.local)
+		import_corosync_conf(d);
 	return 0;
 }
 
@@ -190,7 +249,15 @@ static int setup_loop(struct cfs_daemon *d)
 	if ((r = sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d)) < 0 ||
 	    (r = sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d)) < 0)
 		return r;
-	r = sd_event_add_post(d->event, &d->commit_source, on_commit, d);
+	/*
+	 * A deferred source below the I/O sources' priority: it runs once the
+	 * requests and messages that are ready have been handled, so one
+	 * commit covers all of them (group commit). A post source would not
+	 * do: enabled from within a handler, it waits for the next event.
+	 */
+	r = sd_event_add_defer(d->event, &d->commit_source, on_commit, d);
+	if (r >= 0)
+		r = sd_event_source_set_priority(d->commit_source, SD_EVENT_PRIORITY_NORMAL + 10);
 	if (r < 0)
 		return r;
 	sd_event_source_set_enabled(d->commit_source, SD_EVENT_OFF);
@@ -220,6 +287,9 @@ static int init_parts(struct cfs_daemon *d)
 
 static void teardown(struct cfs_daemon *d)
 {
+	if (d->persist)
+		cfs_submit_commit(d);
+	cfs_cluster_stop(d->cluster);
 	if (d->persist)
 		cfs_submit_commit(d);
 	cfs_ipc_server_stop(d->ipc);
@@ -252,8 +322,11 @@ int cfs_daemon_run(struct cfs_daemon *d)
 	if (r == 0)
 		r = open_state(d);
 	if (r == 0) {
-		ensure_layout(d);
 		cfs_locks_sync(&d->locks, &cfs_daemon_state(d)->tree);
+		if (!d->opt.local && cfs_tree_resolve(&cfs_daemon_state(d)->tree, "corosync.conf"))
+			r = cfs_cluster_start(d, &d->cluster);
+		else
+			cfs_daemon_ensure_layout(d);
 	}
 	if (r == 0)
 		r = cfs_fuse_start(d, &d->fuse);
@@ -262,8 +335,9 @@ int cfs_daemon_run(struct cfs_daemon *d)
 	if (r == 0) {
 		clusterlog_append(&d->clog, d->opt.nodename, "root", "droverfs", (uint32_t)getpid(),
 				  LOG_INFO, now_wall_s(), "starting cluster log");
-		log_notice("mounted on %s (local mode, node %s, version %llu)", d->opt.mountpoint,
-			   d->opt.nodename, (unsigned long long)cfs_daemon_state(d)->tree.version);
+		log_notice("mounted on %s (%s mode, node %s, version %llu)", d->opt.mountpoint,
+			   d->cluster ? "cluster" : "local", d->opt.nodename,
+			   (unsigned long long)cfs_daemon_state(d)->tree.version);
 		if (d->ready_fd >= 0) {
 			if (write(d->ready_fd, "1", 1) != 1)
 				log_warn("cannot tell the parent that we are ready: %m");

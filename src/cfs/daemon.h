@@ -19,6 +19,7 @@
 #include "persist.h"
 
 struct cfs_daemon;
+struct cfs_cluster;
 struct cfs_fuse;
 struct cfs_ipc_server;
 
@@ -29,6 +30,8 @@ struct cfs_options {
 	const char *mountpoint;
 	const char *db_path;
 	const char *socket_path;
+	const char *corosync_conf; /* corosync's own copy (default /etc/corosync/corosync.conf) */
+	unsigned verify_interval; /* seconds between digest checks in cluster mode */
 	const char *group; /* NULL: www-data if it exists, else root */
 	char nodename[64];
 	struct cfs_limits limits;
@@ -55,7 +58,7 @@ struct cfs_daemon {
 	bool flushed_at_exit; /* the final flush wrote everything into the database */
 
 	sd_event *event;
-	sd_event_source *commit_source; /* post: commit the batch, then reply */
+	sd_event_source *commit_source; /* deferred: commit the batch, then reply */
 	sd_event_source *flush_timer;
 
 	struct cfs_persist *persist;
@@ -65,6 +68,8 @@ struct cfs_daemon {
 	struct cfs_fsversion fsversion;
 	struct cfs_fuse *fuse;
 	struct cfs_ipc_server *ipc;
+	struct cfs_cluster *cluster; /* NULL in local mode */
+	uint32_t nodeid; /* corosync node id in cluster mode, 0 in local mode */
 
 	struct cfs_pending *pending; /* ops applied in the open batch, in order */
 	size_t npending, pending_cap;
@@ -82,7 +87,10 @@ static inline struct cfs_state *cfs_daemon_state(struct cfs_daemon *d)
 /* Writer id of this node in operations (0 in local mode). */
 static inline uint32_t cfs_daemon_writer(const struct cfs_daemon *d)
 {
-	return 0;
+	return d->nodeid;
 }
+
+/* Create the directories every node has, where missing (nodes/<me>/..., priv/lock). */
+void cfs_daemon_ensure_layout(struct cfs_daemon *d);
 
 int cfs_daemon_run(struct cfs_daemon *d);

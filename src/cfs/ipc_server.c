@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "cluster.h"
 #include "layout.h"
 #include "lib/ipc_proto.h"
 #include "lib/log.h"
@@ -171,6 +172,8 @@ static void handle_kv(struct ipc_conn *c, const struct ipc_header *h, struct wir
 	} else if (h->type == IPC_KV_SET) {
 		status = c->readonly ? -EPERM
 				     : kvstore_set(&d->kv, d->opt.nodename, key, value, len);
+		if (status == 0 && d->cluster)
+			cfs_cluster_send_kv(d->cluster, key, value, len);
 	} else {
 		const struct kv_value *v = kvstore_get(&d->kv, *node ? node : d->opt.nodename, key);
 
@@ -202,6 +205,8 @@ static void handle_log_append(struct ipc_conn *c, const struct ipc_header *h, st
 	else
 		status = clusterlog_append(&d->clog, d->opt.nodename, ident, tag, (uint32_t)c->pid,
 					   pri, now_wall_s(), msg);
+	if (status == 0 && d->cluster)
+		cfs_cluster_send_log(d->cluster, clusterlog_newest(&d->clog, 0));
 	reply(c, h, status, NULL, 0);
 	free(ident);
 	free(tag);

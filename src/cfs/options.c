@@ -32,6 +32,10 @@ static void usage(FILE *f)
 		"      --max-file-size N   largest file, e.g. 4M (default 4 MiB)\n"
 		"      --max-total N       all files together (default 512 MiB)\n"
 		"      --max-entries N     files and directories (default 1000000)\n"
+		"      --corosync-conf FILE  corosync's configuration, installed from the tree\n"
+		"                          (default /etc/corosync/corosync.conf)\n"
+		"      --verify-interval S cluster mode: compare tree digests every S seconds\n"
+		"                          (default 60; 0: never)\n"
 		"  -h, --help              show this help\n"
 		"      --version           show the version\n"
 		"\n"
@@ -81,6 +85,8 @@ enum {
 	OPT_MAX_FILE,
 	OPT_MAX_TOTAL,
 	OPT_MAX_ENTRIES,
+	OPT_COROSYNC_CONF,
+	OPT_VERIFY_INTERVAL,
 	OPT_VERSION,
 };
 
@@ -94,6 +100,8 @@ int cfs_options_parse(int argc, char **argv, struct cfs_options *opt)
 		{ "mount", required_argument, NULL, OPT_MOUNT },
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "corosync-conf", required_argument, NULL, OPT_COROSYNC_CONF },
+		{ "verify-interval", required_argument, NULL, OPT_VERIFY_INTERVAL },
 		{ "nodename", required_argument, NULL, OPT_NODENAME },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "max-file-size", required_argument, NULL, OPT_MAX_FILE },
@@ -108,6 +116,8 @@ int cfs_options_parse(int argc, char **argv, struct cfs_options *opt)
 	opt->mountpoint = CFS_DEFAULT_MOUNT;
 	opt->db_path = CFS_DEFAULT_DB;
 	opt->socket_path = CFS_SOCKET_DEFAULT;
+	opt->corosync_conf = "/etc/corosync/corosync.conf";
+	opt->verify_interval = 60;
 	cfs_limits_default(&opt->limits);
 	while ((c = getopt_long(argc, argv, "fldh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -148,6 +158,22 @@ int cfs_options_parse(int argc, char **argv, struct cfs_options *opt)
 		case OPT_GROUP:
 			opt->group = optarg;
 			break;
+		case OPT_COROSYNC_CONF:
+			opt->corosync_conf = optarg;
+			break;
+		case OPT_VERIFY_INTERVAL: {
+			uint64_t v;
+
+			if (parse_u64(optarg, 86400, &v) < 0) {
+				fprintf(stderr,
+					"droverfs: --verify-interval: '%s' is not a number of "
+					"seconds from 0 to 86400\n",
+					optarg);
+				return -EINVAL;
+			}
+			opt->verify_interval = (unsigned)v;
+			break;
+		}
 		case OPT_MAX_FILE:
 			if (parse_limit("--max-file-size", optarg, 1, &opt->limits.max_file_size) <
 			    0)

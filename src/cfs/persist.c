@@ -120,6 +120,17 @@ static int reload(struct cfs_persist *p)
 
 static void release(struct cfs_persist *p);
 
+int cfs_persist_reload(struct cfs_persist *p)
+{
+	if (p->batch_ops) {
+		/* What the batch did is in RAM only: it goes with the reload. */
+		buf_clear(&p->batch);
+		p->batch_ops = 0;
+		p->batch_direct = false;
+	}
+	return reload(p);
+}
+
 static char *journal_path_for(const char *db_path)
 {
 	size_t len = strlen(db_path) + sizeof(".journal");

@@ -102,6 +102,9 @@ uint64_t cfs_persist_flush_deadline(const struct cfs_persist *p);
 /* Fold the journal into the database now (outside a batch). */
 int cfs_persist_flush(struct cfs_persist *p);
 
+/* Drop the RAM state (and an open batch) and load it again from disk. */
+int cfs_persist_reload(struct cfs_persist *p);
+
 /* Flush and checkpoint the database (for backups and measurements). */
 int cfs_persist_flush_all(struct cfs_persist *p);
 

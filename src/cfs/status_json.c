@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "daemon.h"
 #include "ipc_server.h"
 #include "lib/util.h"
@@ -90,9 +91,11 @@ char *cfs_json_members(struct cfs_daemon *d)
 {
 	struct json_object *o = json_object_new_object();
 
-	/* Local mode: no cluster, so only who we are. */
 	add_str(o, "nodename", d->opt.nodename);
 	add_u64(o, "version", d->fsversion.clinfo);
+	/* Local mode: no cluster, so only who we are. */
+	if (d->cluster)
+		cfs_cluster_members_json(d->cluster, o);
 	return finish(o);
 }
 
@@ -189,7 +192,7 @@ char *cfs_json_status(struct cfs_daemon *d)
 
 	snprintf(digest, sizeof(digest), "%016" PRIx64 "%016" PRIx64, st->tree.digest.sum,
 		 st->tree.digest.xor);
-	add_str(o, "mode", "local");
+	add_str(o, "mode", d->cluster ? "cluster" : "local");
 	add_str(o, "node", d->opt.nodename);
 	json_object_object_add(o, "quorate", json_object_new_boolean(d->quorate));
 	add_str(o, "mountpoint", d->opt.mountpoint);
@@ -204,5 +207,7 @@ char *cfs_json_status(struct cfs_daemon *d)
 	add_u64(o, "apply_latency_us", d->applied ? d->apply_ns_total / d->applied / 1000 : 0);
 	add_u64(o, "watchers", d->ipc ? cfs_ipc_server_watchers(d->ipc) : 0);
 	json_object_object_add(o, "persistence", persist_json(d));
+	if (d->cluster)
+		cfs_cluster_status_json(d->cluster, o);
 	return finish(o);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "fuse_fs.h"
 #include "ipc_server.h"
 #include "layout.h"
@@ -36,11 +37,29 @@ static void add_pending(struct cfs_daemon *d, cfs_done_fn done, void *ctx, int r
 	p->res = *res;
 }
 
+void cfs_submit_schedule_commit(struct cfs_daemon *d)
+{
+	if (d->commit_source)
+		sd_event_source_set_enabled(d->commit_source, SD_EVENT_ONESHOT);
+}
+
+void cfs_submit_complete(struct cfs_daemon *d, cfs_done_fn done, void *ctx, int result,
+			 const struct cfs_result *res)
+{
+	add_pending(d, done, ctx, result, res);
+	if (d->commit_source)
+		sd_event_source_set_enabled(d->commit_source, SD_EVENT_ONESHOT);
+}
+
 void cfs_submit(struct cfs_daemon *d, const struct cfs_op *op, cfs_done_fn done, void *ctx)
 {
 	struct cfs_result res = { 0 };
 	int r;
 
+	if (d->cluster) {
+		cfs_cluster_submit(d->cluster, op, done, ctx);
+		return;
+	}
 	r = cfs_persist_apply(d->persist, op, &res);
 	log_debug("apply %s ino=%llu name=%s -> %d (version %llu)", cfs_op_kind_name(op->kind),
 		  (unsigned long long)op->ino, op->name, r, (unsigned long long)res.version);
@@ -73,6 +92,8 @@ static void observe_change(struct cfs_daemon *d, const struct cfs_change *c)
 		cfs_fuse_changed(d->fuse, c);
 	if (d->ipc)
 		cfs_ipc_server_changed(d->ipc, c);
+	if (d->cluster)
+		cfs_cluster_changed(d->cluster, c);
 }
 
 static void after_reload(struct cfs_daemon *d)
@@ -89,7 +110,8 @@ void cfs_submit_commit(struct cfs_daemon *d)
 	size_t n;
 	int r;
 
-	if (d->npending == 0)
+	/* In cluster mode other nodes' ops fill batches too: nobody waits for those. */
+	if (d->npending == 0 && !cfs_persist_batch_open(d->persist))
 		return;
 	r = cfs_persist_commit(d->persist);
 	if (r < 0 || d->persist->stats.reloads != d->reloads_seen) {
@@ -117,6 +139,16 @@ void cfs_submit_commit(struct cfs_daemon *d)
 	cfs_submit_schedule_flush(d);
 	if (d->npending && d->commit_source)
 		sd_event_source_set_enabled(d->commit_source, SD_EVENT_ONESHOT);
+}
+
+void cfs_submit_observe_transfer(struct cfs_daemon *d)
+{
+	struct cfs_state *st = cfs_daemon_state(d);
+
+	for (size_t i = 0; i < st->nchanges; i++)
+		observe_change(d, &st->changes[i]);
+	cfs_state_clear_changes(st);
+	after_reload(d);
 }
 
 void cfs_submit_schedule_flush(struct cfs_daemon *d)

@@ -16,6 +16,16 @@
 /* Submit an op; done (may be NULL) runs after the commit. Returns nothing: errors go to done. */
 void cfs_submit(struct cfs_daemon *d, const struct cfs_op *op, cfs_done_fn done, void *ctx);
 
+/* Commit the open batch once the ready events are handled. */
+void cfs_submit_schedule_commit(struct cfs_daemon *d);
+
+/* Queue a completion for the next commit (cluster mode: the op came back applied). */
+void cfs_submit_complete(struct cfs_daemon *d, cfs_done_fn done, void *ctx, int result,
+			 const struct cfs_result *res);
+
+/* A state transfer replaced entries: tell the caches, watchers and lock ages. */
+void cfs_submit_observe_transfer(struct cfs_daemon *d);
+
 /*
  * Commit the open batch and run the completions. Runs from the loop after
  * each round; also callable directly (start-up, tests).

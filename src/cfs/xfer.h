@@ -24,7 +24,7 @@
 #include "cmsg.h"
 #include "state.h"
 
-/* Messages of one transfer, ready to multicast in order (UPDATEs, then the UPDATE_END). */
+/* Messages of one transfer, ready to multicast in order (the UPDATEs; the caller sends the UPDATE_END made of `end`). */
 struct cfs_xfer_out {
 	struct buf *msgs;
 	size_t nmsgs;

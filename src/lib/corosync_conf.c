@@ -70,7 +70,8 @@ struct cc_node *cc_child(const struct cc_node *n, const char *name)
 
 const char *cc_get(const struct cc_node *root, const char *section, const char *key)
 {
-	struct cc_node *s = cc_child(root, section);
+	/* No section: a key of root itself. */
+	const struct cc_node *s = section ? cc_child(root, section) : root;
 	struct cc_node *k = s && !s->value ? cc_child(s, key) : NULL;
 
 	return k ? k->value : NULL;

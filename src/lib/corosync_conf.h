@@ -41,7 +41,7 @@ struct cc_node *cc_addf(struct cc_node *parent, const char *name, const char *fm
 /* First child named `name` (a key or a section), or NULL. */
 struct cc_node *cc_child(const struct cc_node *n, const char *name);
 
-/* Value of a key at a path of sections ("totem", "config_version"), or NULL. */
+/* Value of key in section of root (section NULL: in root itself), or NULL. */
 const char *cc_get(const struct cc_node *root, const char *section, const char *key);
 
 /* totem.config_version of a corosync.conf text; 0 when missing or unparsable. */

@@ -47,6 +47,9 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out);
 char *format_size(uint64_t bytes, char *buf, size_t len);
 
 /* write() the whole buffer, retrying on EINTR and short writes. Returns 0 or -errno. */
+/* Read a whole file of at most max bytes into a new NUL-terminated buffer. 0, -EFBIG or -errno. */
+int read_file_max(const char *path, size_t max, char **out, size_t *len);
+
 int write_all(int fd, const void *data, size_t len);
 
 /* The same with pwrite() at offset off. */

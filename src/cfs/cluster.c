@@ -1,0 +1,1130 @@
+/* SPDX-License-Identifier: MIT */
+#include "cluster.h"
+
+#include <corosync/cfg.h>
+#include <corosync/cpg.h>
+#include <corosync/quorum.h>
+#include <corosync/votequorum.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf_install.h"
+#include "lib/corosync_conf.h"
+#include "lib/hash.h"
+#include "lib/hmap.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "lib/wire.h"
+#include "replica.h"
+#include "store.h"
+#include "submit.h"
+
+#define CPG_GROUP "drover_cfs_v1"
+#define RETRY_SEND_US 2000
+#define RECONNECT_US 1000000
+/* How long a round waits for the quorum service to speak of the new ring. */
+#define QUORUM_WAIT_US 3000000
+#define CONF_RELOAD_WAIT_US 10000000
+#define BACKUPS_KEPT 5
+
+struct inflight {
+	struct hmap_node node;
+	uint64_t reqid;
+	cfs_done_fn done;
+	void *ctx;
+	uint64_t start_ns;
+};
+
+struct node_info {
+	uint32_t nodeid;
+	unsigned votes;
+	char name[64];
+	char addr[64];
+};
+
+struct cfs_cluster {
+	struct cfs_daemon *d;
+	struct cfs_replica *replica;
+
+	cpg_handle_t cpg;
+	bool cpg_up;
+	quorum_handle_t quorum;
+	bool quorum_up;
+	votequorum_handle_t vq;
+	bool vq_up;
+	uint32_t nodeid;
+
+	sd_event_source *cpg_io, *quorum_io;
+	sd_event_source *retry_timer, *reconnect_timer, *verify_timer, *quorum_wait_timer;
+	sd_event_source *conf_timer;
+
+	/* Multicasts corosync could not take yet, in order. */
+	struct buf *outq;
+	size_t outq_head, outq_len, outq_cap;
+
+	struct hmap inflight;
+	uint64_t next_reqid;
+
+	struct cpg_ring_id cpg_ring;
+	bool cpg_ring_valid;
+	struct quorum_ring_id quorum_ring;
+	bool quorum_valid, quorate, forced;
+
+	/* The nodelist of the tree's corosync.conf, reparsed when it changes. */
+	struct node_info *nodes;
+	size_t nnodes;
+	uint64_t nodes_version;
+	char cluster_name[64];
+	uint64_t config_version;
+
+	/* Installing corosync.conf: who has written which version. */
+	uint64_t conf_version; /* version being rolled out */
+	uint32_t conf_written[64];
+	size_t nconf_written;
+	bool conf_changed; /* some node really wrote conf_version (not just had it) */
+	uint64_t conf_reloaded; /* version corosync was last told to load */
+};
+
+/* ---- the tree's corosync.conf ---- */
+
+static const struct cfs_entry *tree_conf(struct cfs_cluster *c)
+{
+	const struct cfs_entry *e =
+		cfs_tree_resolve(&cfs_daemon_state(c->d)->tree, "corosync.conf");
+
+	return e && e->type == CFS_FILE ? e : NULL;
+}
+
+static const char *entry_text(const struct cfs_entry *e, size_t *len)
+{
+	*len = e->data ? e->data->size : 0;
+	return e->data ? (const char *)e->data->data : "";
+}
+
+static void load_nodelist(struct cfs_cluster *c)
+{
+	const struct cfs_entry *e = tree_conf(c);
+	struct cc_error err;
+	struct cc_node *root, *nodelist;
+	const char *v, *text;
+	size_t len;
+
+	if (!e || e->version == c->nodes_version)
+		return;
+	text = entry_text(e, &len);
+	c->nodes_version = e->version;
+	free(c->nodes);
+	c->nodes = NULL;
+	c->nnodes = 0;
+	root = cc_parse(text, len, &err);
+	if (!root) {
+		log_warn("corosync.conf in the tree:%u: %s", err.line, err.text);
+		return;
+	}
+	v = cc_get(root, "totem", "cluster_name");
+	snprintf(c->cluster_name, sizeof(c->cluster_name), "%s", v ? v : "");
+	c->config_version = cc_config_version(text, len);
+	nodelist = cc_child(root, "nodelist");
+	for (struct cc_node *n = nodelist ? nodelist->children : NULL; n; n = n->next) {
+		struct node_info *ni, *grown;
+		const char *id, *name, *addr, *votes;
+
+		if (n->value || strcmp(n->name, "node") != 0)
+			continue;
+		id = cc_get(n, NULL, "nodeid");
+		name = cc_get(n, NULL, "name");
+		addr = cc_get(n, NULL, "ring0_addr");
+		votes = cc_get(n, NULL, "quorum_votes");
+		if (!id)
+			continue;
+		grown = realloc(c->nodes, (c->nnodes + 1) * sizeof(*grown));
+		if (!grown)
+			break;
+		c->nodes = grown;
+		ni = &c->nodes[c->nnodes++];
+		ni->nodeid = (uint32_t)strtoul(id, NULL, 10);
+		ni->votes = votes ? (unsigned)strtoul(votes, NULL, 10) : 1;
+		snprintf(ni->name, sizeof(ni->name), "%s", name ? name : (addr ? addr : id));
+		snprintf(ni->addr, sizeof(ni->addr), "%s", addr ? addr : "");
+	}
+	cc_free(root);
+}
+
+static const struct node_info *node_by_id(struct cfs_cluster *c, uint32_t nodeid)
+{
+	load_nodelist(c);
+	for (size_t i = 0; i < c->nnodes; i++)
+		if (c->nodes[i].nodeid == nodeid)
+			return &c->nodes[i];
+	return NULL;
+}
+
+static void node_name(struct cfs_cluster *c, uint32_t nodeid, char *out, size_t len)
+{
+	const struct node_info *n = node_by_id(c, nodeid);
+
+	if (n)
+		snprintf(out, len, "%s", n->name);
+	else
+		snprintf(out, len, "node%" PRIu32, nodeid);
+}
+
+static unsigned configured_votes(struct cfs_cluster *c)
+{
+	unsigned sum = 0;
+
+	load_nodelist(c);
+	for (size_t i = 0; i < c->nnodes; i++)
+		sum += c->nodes[i].votes;
+	return sum;
+}
+
+/* ---- sending ---- */
+
+static int outq_push(struct cfs_cluster *c, const void *data, size_t len)
+{
+	if (c->outq_head + c->outq_len == c->outq_cap) {
+		if (c->outq_head > 0) {
+			memmove(c->outq, c->outq + c->outq_head, c->outq_len * sizeof(*c->outq));
+			c->outq_head = 0;
+		} else {
+			size_t cap = c->outq_cap ? c->outq_cap * 2 : 64;
+			struct buf *n = realloc(c->outq, cap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			c->outq = n;
+			c->outq_cap = cap;
+		}
+	}
+	c->outq[c->outq_head + c->outq_len] = (struct buf)BUF_INIT;
+	if (buf_append(&c->outq[c->outq_head + c->outq_len], data, len) < 0)
+		return -ENOMEM;
+	c->outq_len++;
+	return 0;
+}
+
+static cs_error_t mcast(struct cfs_cluster *c, const void *data, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+
+	return cpg_mcast_joined(c->cpg, CPG_TYPE_AGREED, &iov, 1);
+}
+
+static void arm_retry(struct cfs_cluster *c)
+{
+	uint64_t now;
+
+	sd_event_now(c->d->event, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(c->retry_timer, now + RETRY_SEND_US);
+	sd_event_source_set_enabled(c->retry_timer, SD_EVENT_ONESHOT);
+}
+
+/* Send what waits, in order. 0, or -EIO when the connection is broken. */
+static int flush_outq(struct cfs_cluster *c)
+{
+	while (c->outq_len) {
+		struct buf *b = &c->outq[c->outq_head];
+		cs_error_t e = mcast(c, b->data, b->len);
+
+		if (e == CS_ERR_TRY_AGAIN) {
+			arm_retry(c);
+			return 0;
+		}
+		if (e != CS_OK) {
+			log_err("cluster: cannot multicast (corosync error %d)", e);
+			return -EIO;
+		}
+		buf_free(b);
+		c->outq_head++;
+		c->outq_len--;
+	}
+	c->outq_head = 0;
+	return 0;
+}
+
+static void outq_clear(struct cfs_cluster *c)
+{
+	for (size_t i = 0; i < c->outq_len; i++)
+		buf_free(&c->outq[c->outq_head + i]);
+	c->outq_head = c->outq_len = 0;
+}
+
+static int replica_send(void *ctx, const void *data, size_t len)
+{
+	struct cfs_cluster *c = ctx;
+	cs_error_t e;
+
+	if (!c->cpg_up)
+		return -ENOTCONN;
+	if (c->outq_len == 0) {
+		e = mcast(c, data, len);
+		if (e == CS_OK)
+			return 0;
+		if (e != CS_ERR_TRY_AGAIN) {
+			log_err("cluster: cannot multicast (corosync error %d)", e);
+			return -EIO;
+		}
+		arm_retry(c);
+	}
+	return outq_push(c, data, len);
+}
+
+/* ---- completions and side channels ---- */
+
+static void replica_op_done(void *ctx, uint64_t reqid, int result, const struct cfs_result *res)
+{
+	struct cfs_cluster *c = ctx;
+	struct hmap_node *n;
+
+	hmap_for_each_hash (n, &c->inflight, hash_mix64(reqid)) {
+		struct inflight *f = container_of(n, struct inflight, node);
+
+		if (f->reqid != reqid)
+			continue;
+		hmap_remove(&c->inflight, n);
+		c->d->apply_ns_total += now_monotonic_ns() - f->start_ns;
+		c->d->applied++;
+		cfs_submit_complete(c->d, f->done, f->ctx, result, res);
+		free(f);
+		return;
+	}
+}
+
+static void fail_inflight(struct cfs_cluster *c, int err)
+{
+	struct cfs_result res = { 0 };
+	struct hmap_iter it;
+	struct hmap_node *n;
+
+	while ((n = hmap_iter_first(&it, &c->inflight))) {
+		struct inflight *f = container_of(n, struct inflight, node);
+
+		hmap_remove(&c->inflight, n);
+		cfs_submit_complete(c->d, f->done, f->ctx, err, &res);
+		free(f);
+	}
+}
+
+static void replica_kv(void *ctx, uint32_t nodeid, const void *payload, size_t len)
+{
+	struct cfs_cluster *c = ctx;
+	struct wire_reader r;
+	char name[64], *key;
+	const void *data;
+	size_t size;
+
+	if (nodeid == c->nodeid)
+		return;
+	wire_reader_init(&r, payload, len);
+	key = wire_get_str(&r);
+	data = wire_get_blob(&r, &size);
+	node_name(c, nodeid, name, sizeof(name));
+	if (key && data && r.error == 0)
+		kvstore_set(&c->d->kv, name, key, data, size);
+	free(key);
+}
+
+static void replica_log(void *ctx, uint32_t nodeid, const void *payload, size_t len)
+{
+	struct cfs_cluster *c = ctx;
+	struct wire_reader r;
+	struct clog_entry e = { 0 };
+
+	if (nodeid == c->nodeid)
+		return;
+	wire_reader_init(&r, payload, len);
+	e.uid = wire_get_u64(&r);
+	e.time = (int64_t)wire_get_u64(&r);
+	e.pid = wire_get_u32(&r);
+	e.priority = wire_get_u8(&r);
+	e.node = wire_get_str(&r);
+	e.ident = wire_get_str(&r);
+	e.tag = wire_get_str(&r);
+	e.msg = wire_get_str(&r);
+	if (r.error == 0)
+		clusterlog_merge(&c->d->clog, &e);
+	free(e.node);
+	free(e.ident);
+	free(e.tag);
+	free(e.msg);
+}
+
+void cfs_cluster_send_kv(struct cfs_cluster *c, const char *key, const void *data, size_t len)
+{
+	struct buf b = BUF_INIT;
+	struct wire_writer w;
+
+	wire_writer_init(&w, &b);
+	wire_put_str(&w, key);
+	wire_put_blob(&w, data, len);
+	if (w.error == 0)
+		cfs_replica_send_other(c->replica, CMSG_KV, b.data, b.len);
+	buf_free(&b);
+}
+
+void cfs_cluster_send_log(struct cfs_cluster *c, const struct clog_entry *e)
+{
+	struct buf b = BUF_INIT;
+	struct wire_writer w;
+
+	wire_writer_init(&w, &b);
+	wire_put_u64(&w, e->uid);
+	wire_put_u64(&w, (uint64_t)e->time);
+	wire_put_u32(&w, e->pid);
+	wire_put_u8(&w, e->priority);
+	wire_put_str(&w, e->node);
+	wire_put_str(&w, e->ident);
+	wire_put_str(&w, e->tag);
+	wire_put_str(&w, e->msg);
+	if (w.error == 0)
+		cfs_replica_send_other(c->replica, CMSG_LOG, b.data, b.len);
+	buf_free(&b);
+}
+
+/* After a sync the group may hold nodes that never heard our status and log. */
+static void resend_own_status(struct cfs_cluster *c)
+{
+	size_t n;
+	const struct kv_value **vals = kvstore_sorted(&c->d->kv, &n);
+	const struct clog_entry *e;
+
+	for (size_t i = 0; vals && i < n; i++)
+		if (streq(vals[i]->nodename, c->d->opt.nodename))
+			cfs_cluster_send_kv(c, vals[i]->key, vals[i]->data, vals[i]->size);
+	free(vals);
+	for (size_t i = 0; i < 100 && (e = clusterlog_newest(&c->d->clog, i)); i++)
+		if (streq(e->node, c->d->opt.nodename))
+			cfs_cluster_send_log(c, e);
+}
+
+/* ---- corosync.conf: install, then one node asks corosync to reload ---- */
+
+static void *reload_thread(void *arg)
+{
+	corosync_cfg_handle_t h;
+	cs_error_t e = corosync_cfg_initialize(&h, NULL);
+
+	(void)arg;
+	if (e == CS_OK) {
+		e = corosync_cfg_reload_config(h);
+		corosync_cfg_finalize(h);
+	}
+	if (e == CS_OK)
+		log_notice("cluster: corosync reloaded its configuration");
+	else
+		log_err("cluster: corosync could not reload its configuration (error %d)", e);
+	return NULL;
+}
+
+static void ask_reload(struct cfs_cluster *c)
+{
+	pthread_t t;
+
+	if (c->conf_reloaded >= c->conf_version)
+		return;
+	c->conf_reloaded = c->conf_version;
+	sd_event_source_set_enabled(c->conf_timer, SD_EVENT_OFF);
+	log_notice("cluster: corosync.conf version %" PRIu64 " is installed on every node; "
+		   "asking corosync to reload it",
+		   c->conf_version);
+	if (pthread_create(&t, NULL, reload_thread, NULL) == 0)
+		pthread_detach(t);
+	else
+		log_err("cluster: cannot start the reload thread: %m");
+}
+
+static bool lowest_member(struct cfs_cluster *c)
+{
+	size_t n = cfs_replica_member_count(c->replica);
+
+	return n > 0 && cfs_replica_member(c->replica, 0).nodeid == c->nodeid;
+}
+
+static void check_conf_rollout(struct cfs_cluster *c)
+{
+	size_t n = cfs_replica_member_count(c->replica);
+
+	if (!lowest_member(c) || c->conf_version == 0 || c->conf_reloaded >= c->conf_version ||
+	    !c->conf_changed)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t id = cfs_replica_member(c->replica, i).nodeid;
+		bool seen = false;
+
+		for (size_t k = 0; k < c->nconf_written; k++)
+			seen |= c->conf_written[k] == id;
+		if (!seen)
+			return;
+	}
+	ask_reload(c);
+}
+
+/* Payload of CONF_WRITTEN: u64 version, u8 1 if this node wrote it just now. */
+static void replica_conf_written(void *ctx, uint32_t nodeid, const void *payload, size_t len)
+{
+	struct cfs_cluster *c = ctx;
+	uint64_t version;
+
+	if (len < 9)
+		return;
+	version = le_get64(payload);
+	if (version > c->conf_version) {
+		c->conf_version = version;
+		c->nconf_written = 0;
+		c->conf_changed = false;
+	}
+	if (version == c->conf_version)
+		c->conf_changed |= ((const unsigned char *)payload)[8] != 0;
+	if (version != c->conf_version)
+		return;
+	for (size_t k = 0; k < c->nconf_written; k++)
+		if (c->conf_written[k] == nodeid)
+			return;
+	if (c->nconf_written < ARRAY_SIZE(c->conf_written))
+		c->conf_written[c->nconf_written++] = nodeid;
+	if (lowest_member(c) && c->conf_reloaded < version && c->conf_changed) {
+		uint64_t now;
+
+		/* Whoever is slow or gone: reload anyway after a while. */
+		sd_event_now(c->d->event, CLOCK_MONOTONIC, &now);
+		sd_event_source_set_time(c->conf_timer, now + CONF_RELOAD_WAIT_US);
+		sd_event_source_set_enabled(c->conf_timer, SD_EVENT_ONESHOT);
+	}
+	check_conf_rollout(c);
+}
+
+static int on_conf_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct cfs_cluster *c = userdata;
+
+	if (lowest_member(c) && c->conf_changed)
+		ask_reload(c);
+	return 0;
+}
+
+static void install_conf(struct cfs_cluster *c)
+{
+	const struct cfs_entry *e = tree_conf(c);
+	char err[256];
+	uint64_t version;
+	unsigned char v[9];
+	const char *text;
+	size_t len;
+	int r;
+
+	if (!e)
+		return;
+	text = entry_text(e, &len);
+	r = cfs_conf_install(text, len, c->d->opt.corosync_conf, &version, err, sizeof(err));
+	if (r == CFS_CONF_INSTALLED)
+		log_notice("cluster: installed corosync.conf version %" PRIu64 " as %s", version,
+			   c->d->opt.corosync_conf);
+	if (r < 0) {
+		log_warn("cluster: corosync.conf from the tree not installed: %s",
+			 err[0] ? err : strerror(-r));
+		clusterlog_append(&c->d->clog, c->d->opt.nodename, "root", "droverfs",
+				  (uint32_t)getpid(), LOG_WARNING, now_wall_s(),
+				  err[0] ? err : "corosync.conf not installed");
+		return;
+	}
+	le_put64(v, version);
+	v[8] = r == CFS_CONF_INSTALLED;
+	cfs_replica_send_other(c->replica, CMSG_CONF_WRITTEN, v, sizeof(v));
+}
+
+void cfs_cluster_changed(struct cfs_cluster *c, const struct cfs_change *ch)
+{
+	if (streq(ch->path, "corosync.conf") ||
+	    (ch->old_path && streq(ch->old_path, "corosync.conf")))
+		install_conf(c);
+}
+
+/* ---- state transfer hooks ---- */
+
+static void replica_commit(void *ctx)
+{
+	struct cfs_cluster *c = ctx;
+
+	cfs_submit_commit(c->d);
+}
+
+static int is_backup(const struct dirent *de)
+{
+	return str_has_prefix(de->d_name, "config-") && strstr(de->d_name, ".db") != NULL;
+}
+
+/* Keep the newest few backups (their names sort by time). */
+static void prune_backups(const char *dir)
+{
+	struct dirent **list;
+	int n = scandir(dir, &list, is_backup, alphasort);
+
+	for (int i = 0; i < n; i++) {
+		if (i < n - BACKUPS_KEPT) {
+			char path[PATH_MAX + 256];
+
+			snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name);
+			if (unlink(path) < 0)
+				log_warn("cluster: cannot remove the old backup %s: %m", path);
+		}
+		free(list[i]);
+	}
+	if (n >= 0)
+		free(list);
+}
+
+static int replica_backup(void *ctx)
+{
+	struct cfs_cluster *c = ctx;
+	const struct cfs_state *st = cfs_daemon_state(c->d);
+	char dir[PATH_MAX], path[PATH_MAX + 64], db[PATH_MAX];
+	int r;
+
+	if (st->tree.nentries <= 1)
+		return 0; /* nothing to lose */
+	snprintf(db, sizeof(db), "%s", c->d->opt.db_path);
+	snprintf(dir, sizeof(dir), "%s/backup", dirname(db));
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/config-%lld-v%" PRIu64 ".db", dir, (long long)now_wall_s(),
+		 st->tree.version);
+	r = cfs_persist_flush_all(c->d->persist);
+	if (r == 0)
+		r = cfs_store_backup(c->d->persist->store, path);
+	if (r == 0) {
+		log_notice("cluster: this node's tree (version %" PRIu64 ") is replaced by the "
+			   "cluster's; a copy is kept in %s",
+			   st->tree.version, path);
+		prune_backups(dir);
+	}
+	return r;
+}
+
+static void replica_reload(void *ctx)
+{
+	struct cfs_cluster *c = ctx;
+	int r = cfs_persist_reload(c->d->persist);
+
+	if (r < 0)
+		log_err("cluster: cannot reload the state from %s: %s", c->d->opt.db_path,
+			strerror(-r));
+	cfs_submit_observe_transfer(c->d);
+}
+
+static int replica_resynced(void *ctx, bool full)
+{
+	struct cfs_cluster *c = ctx;
+	int r = cfs_persist_flush_all(c->d->persist);
+
+	if (r == 0 && full)
+		r = cfs_store_set_tombstone_floor(c->d->persist->store,
+						  cfs_daemon_state(c->d)->tree.version);
+	cfs_submit_observe_transfer(c->d);
+	install_conf(c);
+	return r;
+}
+
+static void replica_writable(void *ctx, bool writable)
+{
+	struct cfs_cluster *c = ctx;
+
+	if (c->d->quorate != writable)
+		log_notice("cluster: %s", writable ? "quorate: writable" : "read-only");
+	c->d->quorate = writable;
+}
+
+static void replica_synced(void *ctx)
+{
+	struct cfs_cluster *c = ctx;
+
+	resend_own_status(c);
+	if (c->d->quorate)
+		cfs_daemon_ensure_layout(c->d);
+}
+
+static const struct cfs_replica_ops replica_ops = {
+	.send = replica_send,
+	.op_done = replica_op_done,
+	.kv = replica_kv,
+	.log = replica_log,
+	.conf_written = replica_conf_written,
+	.synced = replica_synced,
+	.commit = replica_commit,
+	.backup = replica_backup,
+	.reload = replica_reload,
+	.resynced = replica_resynced,
+	.writable = replica_writable,
+};
+
+/* ---- quorum ---- */
+
+/* Has the quorum service spoken of the ring CPG is in? */
+static bool quorum_known(const struct cfs_cluster *c)
+{
+	return c->quorum_valid && c->cpg_ring_valid && c->quorum_ring.seq == c->cpg_ring.seq &&
+	       c->quorum_ring.nodeid == c->cpg_ring.nodeid;
+}
+
+static void update_quorum(struct cfs_cluster *c, bool force_known)
+{
+	bool known = quorum_known(c);
+
+	cfs_replica_quorum(c->replica, known || (force_known && c->quorum_valid), c->quorate,
+			   c->forced);
+}
+
+static bool quorum_forced(struct cfs_cluster *c)
+{
+	struct votequorum_info info;
+	unsigned configured = configured_votes(c);
+
+	if (!c->vq_up || votequorum_getinfo(c->vq, c->nodeid, &info) != CS_OK)
+		return false;
+	return configured > 0 && info.node_expected_votes < configured;
+}
+
+static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring, uint32_t n,
+		      const uint32_t *members)
+{
+	struct cfs_cluster *c = NULL;
+
+	quorum_context_get(h, (const void **)&c);
+	if (!c)
+		return;
+	c->quorum_ring = ring;
+	c->quorum_valid = true;
+	c->quorate = quorate;
+	c->forced = quorate && quorum_forced(c);
+	log_info("cluster: quorum %s (ring %" PRIu32 ".%" PRIu64 ", %" PRIu32 " nodes%s)",
+		 quorate ? "yes" : "no", ring.nodeid, ring.seq, n, c->forced ? ", forced" : "");
+	update_quorum(c, false);
+}
+
+static void on_quorum_nodelist(quorum_handle_t h, struct quorum_ring_id ring, uint32_t n,
+			       const uint32_t *m, uint32_t nj, const uint32_t *j, uint32_t nl,
+			       const uint32_t *l)
+{
+}
+
+static int on_quorum_wait(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct cfs_cluster *c = userdata;
+
+	if (quorum_known(c))
+		return 0;
+	log_warn("cluster: the quorum service has not spoken of ring %" PRIu32 ".%" PRIu64
+		 " yet; using what it said last",
+		 c->cpg_ring.nodeid, c->cpg_ring.seq);
+	update_quorum(c, true);
+	return 0;
+}
+
+/* ---- CPG ---- */
+
+static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+		       void *msg, size_t len)
+{
+	struct cfs_cluster *c = NULL;
+
+	cpg_context_get(h, (void **)&c);
+	if (c)
+		cfs_replica_deliver(c->replica, (struct cfs_member){ nodeid, pid }, msg, len);
+}
+
+static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
+		       const struct cpg_address *members, size_t n, const struct cpg_address *left,
+		       size_t nleft, const struct cpg_address *joined, size_t njoined)
+{
+	struct cfs_cluster *c = NULL;
+	struct cfs_member m[64];
+	size_t k = 0;
+
+	cpg_context_get(h, (void **)&c);
+	if (!c)
+		return;
+	for (size_t i = 0; i < n && k < ARRAY_SIZE(m); i++)
+		m[k++] = (struct cfs_member){ members[i].nodeid, members[i].pid };
+	log_info("cluster: membership: %zu members (%zu left, %zu joined)", n, nleft, njoined);
+	cfs_replica_confchg(c->replica, m, k);
+	update_quorum(c, false);
+}
+
+static void on_totem_confchg(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n,
+			     const uint32_t *members)
+{
+	struct cfs_cluster *c = NULL;
+	uint64_t now;
+
+	cpg_context_get(h, (void **)&c);
+	if (!c)
+		return;
+	c->cpg_ring = ring;
+	c->cpg_ring_valid = true;
+	update_quorum(c, false);
+	sd_event_now(c->d->event, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(c->quorum_wait_timer, now + QUORUM_WAIT_US);
+	sd_event_source_set_enabled(c->quorum_wait_timer, SD_EVENT_ONESHOT);
+}
+
+static cpg_model_v1_data_t cpg_model = {
+	.model = CPG_MODEL_V1,
+	.cpg_deliver_fn = on_deliver,
+	.cpg_confchg_fn = on_confchg,
+	.cpg_totem_confchg_fn = on_totem_confchg,
+	.flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF,
+};
+
+static quorum_model_v1_data_t quorum_model = {
+	.model = QUORUM_MODEL_V1,
+	.quorum_notify_fn = on_quorum,
+	.nodelist_notify_fn = on_quorum_nodelist,
+};
+
+static void disconnect(struct cfs_cluster *c);
+
+static void connection_lost(struct cfs_cluster *c, const char *what)
+{
+	uint64_t now;
+
+	log_err("cluster: lost the connection to corosync (%s); read-only until it is back", what);
+	disconnect(c);
+	sd_event_now(c->d->event, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(c->reconnect_timer, now + RECONNECT_US);
+	sd_event_source_set_enabled(c->reconnect_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_cpg_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct cfs_cluster *c = userdata;
+	cs_error_t e = cpg_dispatch(c->cpg, CS_DISPATCH_ALL);
+
+	/* Ops of other nodes were applied too: they need a commit as well. */
+	if (cfs_persist_batch_open(c->d->persist))
+		cfs_submit_schedule_commit(c->d);
+	if (e != CS_OK && e != CS_ERR_TRY_AGAIN)
+		connection_lost(c, "cpg");
+	return 0;
+}
+
+static int on_quorum_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct cfs_cluster *c = userdata;
+	cs_error_t e = quorum_dispatch(c->quorum, CS_DISPATCH_ALL);
+
+	if (e != CS_OK && e != CS_ERR_TRY_AGAIN)
+		connection_lost(c, "quorum");
+	return 0;
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct cfs_cluster *c = userdata;
+
+	if (c->cpg_up && flush_outq(c) < 0)
+		connection_lost(c, "multicast");
+	return 0;
+}
+
+static void disconnect(struct cfs_cluster *c)
+{
+	c->cpg_io = sd_event_source_disable_unref(c->cpg_io);
+	c->quorum_io = sd_event_source_disable_unref(c->quorum_io);
+	if (c->cpg_up) {
+		cpg_finalize(c->cpg);
+		c->cpg_up = false;
+	}
+	if (c->quorum_up) {
+		quorum_finalize(c->quorum);
+		c->quorum_up = false;
+	}
+	if (c->vq_up) {
+		votequorum_finalize(c->vq);
+		c->vq_up = false;
+	}
+	outq_clear(c);
+	c->cpg_ring_valid = c->quorum_valid = false;
+	cfs_replica_left(c->replica);
+	fail_inflight(c, -EIO);
+}
+
+static int connect_quorum(struct cfs_cluster *c)
+{
+	uint32_t type;
+	int fd;
+
+	if (quorum_model_initialize(&c->quorum, QUORUM_MODEL_V1,
+				    (quorum_model_data_t *)&quorum_model, &type, c) != CS_OK)
+		return -ECONNREFUSED;
+	c->quorum_up = true;
+	if (quorum_trackstart(c->quorum, CS_TRACK_CHANGES | CS_TRACK_CURRENT) != CS_OK ||
+	    quorum_fd_get(c->quorum, &fd) != CS_OK)
+		return -EIO;
+	if (votequorum_initialize(&c->vq, NULL) == CS_OK)
+		c->vq_up = true;
+	return sd_event_add_io(c->d->event, &c->quorum_io, fd, EPOLLIN, on_quorum_io, c);
+}
+
+static int connect_cpg(struct cfs_cluster *c)
+{
+	struct cpg_name group;
+	cs_error_t e;
+	int fd;
+
+	if (cpg_model_initialize(&c->cpg, CPG_MODEL_V1, (cpg_model_data_t *)&cpg_model, c) != CS_OK)
+		return -ECONNREFUSED;
+	c->cpg_up = true;
+	if (cpg_local_get(c->cpg, &c->nodeid) != CS_OK)
+		return -EIO;
+	snprintf(group.value, sizeof(group.value), "%s", CPG_GROUP);
+	group.length = (uint32_t)strlen(CPG_GROUP);
+	for (int i = 0; i < 50; i++) {
+		e = cpg_join(c->cpg, &group);
+		if (e != CS_ERR_TRY_AGAIN)
+			break;
+		usleep(20000);
+	}
+	if (e != CS_OK)
+		return -EIO;
+	if (cpg_fd_get(c->cpg, &fd) != CS_OK)
+		return -EIO;
+	c->d->nodeid = c->nodeid;
+	cfs_replica_joined(c->replica, (struct cfs_member){ c->nodeid, (uint32_t)getpid() });
+	return sd_event_add_io(c->d->event, &c->cpg_io, fd, EPOLLIN, on_cpg_io, c);
+}
+
+static int try_connect(struct cfs_cluster *c)
+{
+	int r = connect_quorum(c);
+
+	if (r == 0)
+		r = connect_cpg(c);
+	if (r < 0) {
+		disconnect(c);
+		return r;
+	}
+	log_notice("cluster: joined group %s as node %" PRIu32, CPG_GROUP, c->nodeid);
+	return 0;
+}
+
+static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct cfs_cluster *c = userdata;
+	static const uint64_t step = RECONNECT_US;
+
+	if (try_connect(c) < 0) {
+		sd_event_source_set_time(s, usec + step);
+		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	}
+	return 0;
+}
+
+static int on_verify(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct cfs_cluster *c = userdata;
+
+	cfs_replica_verify(c->replica);
+	sd_event_source_set_time(s, usec + (uint64_t)c->d->opt.verify_interval * 1000000);
+	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+/* ---- the public side ---- */
+
+void cfs_cluster_submit(struct cfs_cluster *c, const struct cfs_op *op, cfs_done_fn done, void *ctx)
+{
+	struct cfs_result res = { 0 };
+	struct inflight *f = calloc(1, sizeof(*f));
+	uint64_t reqid = ++c->next_reqid;
+	int r;
+
+	if (!f) {
+		cfs_submit_complete(c->d, done, ctx, -ENOMEM, &res);
+		return;
+	}
+	f->reqid = reqid;
+	f->done = done;
+	f->ctx = ctx;
+	f->start_ns = now_monotonic_ns();
+	if (hmap_insert(&c->inflight, &f->node, hash_mix64(reqid)) < 0) {
+		free(f);
+		cfs_submit_complete(c->d, done, ctx, -ENOMEM, &res);
+		return;
+	}
+	r = cfs_replica_submit(c->replica, op, reqid);
+	if (r < 0) {
+		hmap_remove(&c->inflight, &f->node);
+		free(f);
+		cfs_submit_complete(c->d, done, ctx, r == -ENOTCONN ? -EACCES : r, &res);
+	}
+}
+
+static int add_timer(struct cfs_cluster *c, sd_event_source **s, sd_event_time_handler_t fn)
+{
+	int r = sd_event_add_time(c->d->event, s, CLOCK_MONOTONIC, UINT64_MAX, 0, fn, c);
+
+	if (r < 0)
+		return r;
+	return sd_event_source_set_enabled(*s, SD_EVENT_OFF);
+}
+
+int cfs_cluster_start(struct cfs_daemon *d, struct cfs_cluster **out)
+{
+	struct cfs_cluster *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->d = d;
+	hmap_init(&c->inflight);
+	c->replica = cfs_replica_new(d->persist, &replica_ops, c);
+	if (!c->replica) {
+		free(c);
+		return -ENOMEM;
+	}
+	if ((r = add_timer(c, &c->retry_timer, on_retry)) < 0 ||
+	    (r = add_timer(c, &c->reconnect_timer, on_reconnect)) < 0 ||
+	    (r = add_timer(c, &c->verify_timer, on_verify)) < 0 ||
+	    (r = add_timer(c, &c->quorum_wait_timer, on_quorum_wait)) < 0 ||
+	    (r = add_timer(c, &c->conf_timer, on_conf_timer)) < 0) {
+		cfs_cluster_stop(c);
+		return r;
+	}
+	d->quorate = false;
+	d->cluster = c;
+	install_conf(c);
+	if (try_connect(c) < 0) {
+		log_warn("cluster: corosync is not running yet; retrying every second "
+			 "(read-only until then)");
+		sd_event_source_set_time(c->reconnect_timer, 1);
+		sd_event_source_set_enabled(c->reconnect_timer, SD_EVENT_ONESHOT);
+	}
+	if (d->opt.verify_interval) {
+		uint64_t now;
+
+		sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+		sd_event_source_set_time(c->verify_timer,
+					 now + (uint64_t)d->opt.verify_interval * 1000000);
+		sd_event_source_set_enabled(c->verify_timer, SD_EVENT_ONESHOT);
+	}
+	*out = c;
+	return 0;
+}
+
+static void free_inflight_node(struct hmap_node *n)
+{
+	free(container_of(n, struct inflight, node));
+}
+
+void cfs_cluster_stop(struct cfs_cluster *c)
+{
+	if (!c)
+		return;
+	if (c->cpg_up) {
+		struct cpg_name group;
+
+		snprintf(group.value, sizeof(group.value), "%s", CPG_GROUP);
+		group.length = (uint32_t)strlen(CPG_GROUP);
+		flush_outq(c);
+		cpg_leave(c->cpg, &group);
+	}
+	disconnect(c);
+	c->retry_timer = sd_event_source_disable_unref(c->retry_timer);
+	c->reconnect_timer = sd_event_source_disable_unref(c->reconnect_timer);
+	c->verify_timer = sd_event_source_disable_unref(c->verify_timer);
+	c->quorum_wait_timer = sd_event_source_disable_unref(c->quorum_wait_timer);
+	c->conf_timer = sd_event_source_disable_unref(c->conf_timer);
+	hmap_destroy_all(&c->inflight, free_inflight_node);
+	cfs_replica_free(c->replica);
+	free(c->outq);
+	free(c->nodes);
+	if (c->d->cluster == c)
+		c->d->cluster = NULL;
+	free(c);
+}
+
+void cfs_cluster_status_json(struct cfs_cluster *c, struct json_object *o)
+{
+	struct cfs_replica_status s;
+	struct json_object *members = json_object_new_array();
+
+	cfs_replica_status(c->replica, &s);
+	json_object_object_add(o, "sync", json_object_new_string(cfs_replica_mode_name(s.mode)));
+	json_object_object_add(o, "nodeid", json_object_new_int64(c->nodeid));
+	json_object_object_add(o, "cluster_name", json_object_new_string(c->cluster_name));
+	json_object_object_add(o, "writable", json_object_new_boolean(s.writable));
+	json_object_object_add(o, "authoritative", json_object_new_boolean(s.authoritative));
+	json_object_object_add(o, "quorum_forced", json_object_new_boolean(c->forced));
+	for (size_t i = 0; i < cfs_replica_member_count(c->replica); i++) {
+		char name[64];
+		uint32_t id = cfs_replica_member(c->replica, i).nodeid;
+
+		node_name(c, id, name, sizeof(name));
+		json_object_array_add(members, json_object_new_string(name));
+	}
+	json_object_object_add(o, "members", members);
+	json_object_object_add(o, "leader", json_object_new_int64(s.leader.nodeid));
+	json_object_object_add(o, "rounds", json_object_new_int64((int64_t)s.rounds));
+	json_object_object_add(o, "last_sync_us",
+			       json_object_new_int64((int64_t)(s.last_sync_ns / 1000)));
+	json_object_object_add(o, "updates_received",
+			       json_object_new_int64((int64_t)s.updates_received));
+	json_object_object_add(o, "full_updates_received",
+			       json_object_new_int64((int64_t)s.full_updates_received));
+	json_object_object_add(o, "updates_sent", json_object_new_int64((int64_t)s.updates_sent));
+	json_object_object_add(o, "queue", json_object_new_int64((int64_t)(s.queued + s.held)));
+	json_object_object_add(o, "in_flight",
+			       json_object_new_int64((int64_t)hmap_count(&c->inflight)));
+	json_object_object_add(o, "send_queue", json_object_new_int64((int64_t)c->outq_len));
+	json_object_object_add(o, "verifications", json_object_new_int64((int64_t)s.verifications));
+	json_object_object_add(o, "verify_failures",
+			       json_object_new_int64((int64_t)s.verify_failures));
+	if (s.error[0])
+		json_object_object_add(o, "error", json_object_new_string(s.error));
+}
+
+void cfs_cluster_members_json(struct cfs_cluster *c, struct json_object *o)
+{
+	struct json_object *cl = json_object_new_object();
+	struct json_object *list = json_object_new_object();
+	size_t online = 0;
+
+	load_nodelist(c);
+	for (size_t i = 0; i < c->nnodes; i++) {
+		const struct node_info *n = &c->nodes[i];
+		struct json_object *j = json_object_new_object();
+		bool up = false;
+		const struct kv_value *ip = kvstore_get(&c->d->kv, n->name, "ip");
+
+		for (size_t k = 0; k < cfs_replica_member_count(c->replica); k++)
+			up |= cfs_replica_member(c->replica, k).nodeid == n->nodeid;
+		online += up;
+		json_object_object_add(j, "id", json_object_new_int64(n->nodeid));
+		json_object_object_add(j, "online", json_object_new_int(up));
+		if (ip && ip->size < 64) {
+			char addr[64];
+
+			snprintf(addr, sizeof(addr), "%.*s", (int)ip->size, (const char *)ip->data);
+			json_object_object_add(j, "ip", json_object_new_string(addr));
+		} else {
+			json_object_object_add(j, "ip", json_object_new_string(n->addr));
+		}
+		json_object_object_add(list, n->name, j);
+	}
+	json_object_object_add(cl, "name", json_object_new_string(c->cluster_name));
+	json_object_object_add(cl, "version", json_object_new_int64((int64_t)c->config_version));
+	json_object_object_add(cl, "nodes", json_object_new_int64((int64_t)c->nnodes));
+	json_object_object_add(cl, "online", json_object_new_int64((int64_t)online));
+	json_object_object_add(cl, "quorate", json_object_new_int(c->d->quorate));
+	json_object_object_add(o, "cluster", cl);
+	json_object_object_add(o, "nodelist", list);
+}

@@ -1,0 +1,1103 @@
+/* SPDX-License-Identifier: MIT */
+#include "replica.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "lib/hash.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "lib/wire.h"
+#include "store.h"
+#include "xfer.h"
+
+#define MAX_MEMBERS 64
+/* One UPDATE message carries about this much; libcpg fragments larger ones. */
+#define UPDATE_MSG_SIZE (256u << 10)
+
+/* A message kept for later: an op delivered while the state may not take it yet. */
+struct queued {
+	struct cfs_member from;
+	struct buf msg; /* the payload of the OP message */
+};
+
+struct queue {
+	struct queued *items;
+	size_t n, cap;
+};
+
+struct member_state {
+	struct cfs_member id;
+	bool have_state;
+	struct cmsg_state state;
+	bool synced; /* in the round's state (in sync, or updated) */
+	bool update_full; /* what it waits for, when not synced */
+	uint64_t update_since;
+	bool verify_in;
+	struct cmsg_verify verify;
+};
+
+struct verify_round {
+	bool active;
+	uint64_t id;
+	struct cmsg_verify mine;
+	size_t expected, received;
+};
+
+struct cfs_replica {
+	struct cfs_persist *p;
+	const struct cfs_replica_ops *ops;
+	void *ctx;
+
+	bool joined;
+	struct cfs_member self;
+	struct member_state members[MAX_MEMBERS];
+	size_t nmembers;
+
+	enum cfs_replica_mode mode;
+	uint64_t epoch; /* of the round in force (0: none announced yet) */
+	bool state_sent;
+	bool quorum_known, quorate, forced;
+	bool diverged; /* this node found itself different: it takes the leader's state whole */
+	bool stale; /* lost quorum while the ring writes: applies nothing until resynced */
+
+	/* The round's decision. */
+	struct cfs_member leader;
+	bool ring_writable, authoritative;
+
+	struct queue pending; /* ops delivered during the exchange */
+	struct queue updates; /* ops delivered while this node waits for its update */
+	struct cfs_xfer_in xin;
+
+	struct buf *held; /* own OP messages waiting for the round to end */
+	size_t nheld, held_cap;
+
+	struct verify_round verify;
+	uint64_t verify_counter;
+
+	uint64_t round_start_ns;
+	struct cfs_replica_status stats;
+	struct buf out; /* scratch for outgoing messages */
+};
+
+const char *cfs_replica_mode_name(enum cfs_replica_mode mode)
+{
+	switch (mode) {
+	case CFS_REPLICA_OFFLINE:
+		return "offline";
+	case CFS_REPLICA_SYNCING:
+		return "syncing";
+	case CFS_REPLICA_UPDATING:
+		return "updating";
+	case CFS_REPLICA_SYNCED:
+		return "synced";
+	case CFS_REPLICA_ERROR:
+		return "error";
+	}
+	return "?";
+}
+
+static int member_cmp(struct cfs_member a, struct cfs_member b)
+{
+	if (a.nodeid != b.nodeid)
+		return a.nodeid < b.nodeid ? -1 : 1;
+	return a.pid < b.pid ? -1 : a.pid > b.pid;
+}
+
+static bool member_eq(struct cfs_member a, struct cfs_member b)
+{
+	return member_cmp(a, b) == 0;
+}
+
+static struct member_state *find_member(struct cfs_replica *r, struct cfs_member m)
+{
+	for (size_t i = 0; i < r->nmembers; i++)
+		if (member_eq(r->members[i].id, m))
+			return &r->members[i];
+	return NULL;
+}
+
+static bool is_lowest(const struct cfs_replica *r)
+{
+	return r->nmembers > 0 && member_eq(r->members[0].id, r->self);
+}
+
+static struct cfs_state *state_of(struct cfs_replica *r)
+{
+	return &r->p->state;
+}
+
+/* ---- queues ---- */
+
+static int queue_push(struct queue *q, struct cfs_member from, const void *data, size_t len)
+{
+	struct queued *it;
+
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		struct queued *n = realloc(q->items, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		q->items = n;
+		q->cap = cap;
+	}
+	it = &q->items[q->n];
+	it->from = from;
+	it->msg = (struct buf)BUF_INIT;
+	if (buf_append(&it->msg, data, len) < 0)
+		return -ENOMEM;
+	q->n++;
+	return 0;
+}
+
+/* Take the items out (the caller frees them with queue_items_free). */
+static struct queued *queue_take(struct queue *q, size_t *n)
+{
+	struct queued *items = q->items;
+
+	*n = q->n;
+	*q = (struct queue){ 0 };
+	return items;
+}
+
+static void queue_items_free(struct queued *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf_free(&items[i].msg);
+	free(items);
+}
+
+static int held_push(struct cfs_replica *r, const void *data, size_t len)
+{
+	if (r->nheld == r->held_cap) {
+		size_t cap = r->held_cap ? r->held_cap * 2 : 32;
+		struct buf *n = realloc(r->held, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		r->held = n;
+		r->held_cap = cap;
+	}
+	r->held[r->nheld] = (struct buf)BUF_INIT;
+	if (buf_append(&r->held[r->nheld], data, len) < 0)
+		return -ENOMEM;
+	r->nheld++;
+	return 0;
+}
+
+/* ---- messages ---- */
+
+static int send_msg(struct cfs_replica *r, const struct buf *b)
+{
+	int rc = r->ops->send(r->ctx, b->data, b->len);
+
+	if (rc < 0)
+		log_warn("replica: cannot send to the group: %s", strerror(-rc));
+	return rc;
+}
+
+static int send_simple(struct cfs_replica *r, uint16_t type, uint64_t epoch, const void *payload,
+		       size_t len)
+{
+	int rc;
+
+	buf_clear(&r->out);
+	rc = cmsg_begin(&r->out, type, epoch);
+	if (rc == 0 && len)
+		rc = buf_append(&r->out, payload, len);
+	if (rc == 0)
+		rc = send_msg(r, &r->out);
+	return rc;
+}
+
+static uint64_t random_epoch(void)
+{
+	uint64_t e = 0;
+
+	if (getrandom(&e, sizeof(e), 0) != sizeof(e))
+		e = now_monotonic_ns();
+	return e ? e : 1;
+}
+
+/* Reqid of an own OP message (its first 8 payload bytes). */
+static uint64_t op_reqid(const void *payload, size_t len)
+{
+	return len >= 8 ? le_get64((const unsigned char *)payload) : 0;
+}
+
+/* ---- completing own ops that cannot be applied here ---- */
+
+static void fail_own(struct cfs_replica *r, const struct queued *q, int err)
+{
+	struct cfs_result res = { 0 };
+
+	if (member_eq(q->from, r->self))
+		r->ops->op_done(r->ctx, op_reqid(q->msg.data, q->msg.len), err, &res);
+}
+
+static void fail_queue(struct cfs_replica *r, struct queue *q, int err)
+{
+	size_t n;
+	struct queued *items = queue_take(q, &n);
+
+	for (size_t i = 0; i < n; i++)
+		fail_own(r, &items[i], err);
+	queue_items_free(items, n);
+}
+
+static void fail_held(struct cfs_replica *r, int err)
+{
+	struct cfs_result res = { 0 };
+
+	for (size_t i = 0; i < r->nheld; i++) {
+		const void *payload;
+		size_t plen;
+		struct cmsg_header h;
+
+		if (cmsg_parse_header(r->held[i].data, r->held[i].len, &h, &payload, &plen) == 0)
+			r->ops->op_done(r->ctx, op_reqid(payload, plen), err, &res);
+		buf_free(&r->held[i]);
+	}
+	r->nheld = 0;
+}
+
+/*
+ * Ops of this node delivered in a round that was cut short were applied
+ * nowhere: send them again once a round ends.
+ */
+static void rehold_pending(struct cfs_replica *r)
+{
+	size_t n;
+	struct queued *items = queue_take(&r->pending, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!member_eq(items[i].from, r->self))
+			continue;
+		buf_clear(&r->out);
+		if (cmsg_begin(&r->out, CMSG_OP, 0) < 0 ||
+		    buf_append(&r->out, items[i].msg.data, items[i].msg.len) < 0 ||
+		    held_push(r, r->out.data, r->out.len) < 0)
+			fail_own(r, &items[i], -ENOMEM);
+	}
+	queue_items_free(items, n);
+}
+
+static void send_held(struct cfs_replica *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nheld; i++) {
+		if (send_msg(r, &r->held[i]) < 0)
+			break;
+		buf_free(&r->held[i]);
+	}
+	if (i < r->nheld) {
+		/* The connection is failing; left() will answer the rest. */
+		memmove(r->held, r->held + i, (r->nheld - i) * sizeof(*r->held));
+	}
+	r->nheld -= i;
+}
+
+/* ---- applying ops ---- */
+
+static void apply_op(struct cfs_replica *r, struct cfs_member from, const void *payload, size_t len)
+{
+	struct cfs_state *st = state_of(r);
+	struct cfs_result res = { 0 };
+	struct cfs_op op;
+	bool own = member_eq(from, r->self);
+	uint64_t reqid = op_reqid(payload, len);
+	int rc;
+
+	if (len < 8) {
+		rc = -EBADMSG;
+	} else {
+		rc = cfs_op_decode((const char *)payload + 8, len - 8, &op);
+	}
+	if (rc == -EPROTO) {
+		/* Every node refuses it alike: no divergence, but say why. */
+		log_err("replica: an operation from node %" PRIu32
+			" uses a newer encoding; refused",
+			from.nodeid);
+	} else if (rc < 0) {
+		log_err("replica: malformed operation from node %" PRIu32 "; refused", from.nodeid);
+	} else if (!r->ring_writable) {
+		rc = -EACCES;
+	} else {
+		st->authoritative = r->authoritative;
+		op.writer = from.nodeid;
+		rc = cfs_persist_apply(r->p, &op, &res);
+		st->authoritative = false;
+	}
+	if (own)
+		r->ops->op_done(r->ctx, reqid, rc, &res);
+}
+
+static void apply_queue(struct cfs_replica *r, struct queue *q)
+{
+	size_t n;
+	struct queued *items = queue_take(q, &n);
+
+	for (size_t i = 0; i < n; i++)
+		apply_op(r, items[i].from, items[i].msg.data, items[i].msg.len);
+	queue_items_free(items, n);
+}
+
+/* ---- the sync round ---- */
+
+static void cancel_verify(struct cfs_replica *r)
+{
+	r->verify.active = false;
+	r->verify.received = 0;
+	for (size_t i = 0; i < r->nmembers; i++)
+		r->members[i].verify_in = false;
+}
+
+/* Leave whatever the previous round was doing: a new one starts. */
+static void abandon_round(struct cfs_replica *r)
+{
+	if (r->mode == CFS_REPLICA_UPDATING) {
+		/* Applied elsewhere, unknown here: the result of own ops is unknown. */
+		fail_queue(r, &r->updates, -EIO);
+		cfs_xfer_in_free(&r->xin);
+	}
+	rehold_pending(r);
+	cancel_verify(r);
+	r->epoch = 0;
+	r->state_sent = false;
+	for (size_t i = 0; i < r->nmembers; i++) {
+		r->members[i].have_state = false;
+		r->members[i].synced = false;
+	}
+	if (r->mode != CFS_REPLICA_ERROR) {
+		if (r->mode == CFS_REPLICA_SYNCED || r->mode == CFS_REPLICA_OFFLINE)
+			r->round_start_ns = now_monotonic_ns();
+		r->mode = CFS_REPLICA_SYNCING;
+	}
+}
+
+static void fill_state(struct cfs_replica *r, struct cmsg_state *s)
+{
+	const struct cfs_state *st = state_of(r);
+
+	memset(s, 0, sizeof(*s));
+	s->quorate = r->quorate;
+	s->forced = r->forced;
+	s->diverged = r->diverged;
+	s->version = st->tree.version;
+	s->auth_version = st->auth_version;
+	s->lineage = st->lineage;
+	s->digest = st->tree.digest;
+	s->nentries = st->tree.nentries;
+	s->tombstone_floor = cfs_store_info(r->p->store)->tombstone_floor;
+	s->limits = st->limits;
+}
+
+static void maybe_send_state(struct cfs_replica *r)
+{
+	struct cmsg_state s;
+
+	if (r->mode != CFS_REPLICA_SYNCING || r->epoch == 0 || r->state_sent || !r->quorum_known)
+		return;
+	fill_state(r, &s);
+	buf_clear(&r->out);
+	if (cmsg_begin(&r->out, CMSG_STATE, r->epoch) == 0 && cmsg_put_state(&r->out, &s) == 0 &&
+	    send_msg(r, &r->out) == 0)
+		r->state_sent = true;
+}
+
+/* The longest quorate history, then the most changes, then the lowest member. */
+static bool better_leader(const struct member_state *a, const struct member_state *b)
+{
+	if (a->state.auth_version != b->state.auth_version)
+		return a->state.auth_version > b->state.auth_version;
+	if (a->state.version != b->state.version)
+		return a->state.version > b->state.version;
+	return member_cmp(a->id, b->id) < 0;
+}
+
+static struct member_state *choose_leader(struct cfs_replica *r)
+{
+	struct member_state *best = NULL;
+
+	for (int pass = 0; pass < 2 && !best; pass++)
+		for (size_t i = 0; i < r->nmembers; i++) {
+			struct member_state *m = &r->members[i];
+
+			/* A node that found itself different never leads, unless all did. */
+			if (pass == 0 && m->state.diverged)
+				continue;
+			if (!best || better_leader(m, best))
+				best = m;
+		}
+	return best;
+}
+
+static bool same_state(const struct cmsg_state *a, const struct cmsg_state *b)
+{
+	return a->version == b->version && a->digest.sum == b->digest.sum &&
+	       a->digest.xor == b->digest.xor &&a->nentries == b->nentries;
+}
+
+/* Can m catch up with only what changed after its version? */
+static bool incremental_ok(const struct cmsg_state *m, const struct cmsg_state *l)
+{
+	return !m->diverged && l->lineage != 0 && m->lineage == l->lineage &&
+	       m->version == m->auth_version && m->auth_version <= l->auth_version &&
+	       m->version >= l->tombstone_floor && m->version <= l->version;
+}
+
+/*
+ * The ring's state became quorate history: whatever the leader had beyond
+ * its authoritative version was adopted by a majority.
+ */
+static void adopt_history(struct cfs_replica *r)
+{
+	struct cfs_state *st = state_of(r);
+
+	if (!r->authoritative)
+		return;
+	st->auth_version = st->tree.version;
+	if (st->lineage == 0)
+		st->lineage = hash_add64(hash_mix64(st->tree.version ^ st->tree.digest.sum),
+					 st->tree.digest.xor) |
+			      1;
+}
+
+static void become_synced(struct cfs_replica *r)
+{
+	r->mode = CFS_REPLICA_SYNCED;
+	r->diverged = false;
+	r->stats.last_sync_ns = now_monotonic_ns() - r->round_start_ns;
+	r->ops->writable(r->ctx, r->ring_writable && !r->stale);
+	if (r->ring_writable)
+		send_held(r);
+	else
+		fail_held(r, -EACCES);
+	r->ops->synced(r->ctx);
+}
+
+static int collect_tombstones(struct cfs_replica *r, uint64_t since, struct cfs_removal **out,
+			      size_t *n)
+{
+	const struct cfs_state *st = state_of(r);
+	struct cfs_removal *arr;
+	size_t count;
+	int rc = cfs_store_tombstones(r->p->store, since, &arr, &count);
+
+	if (rc < 0)
+		return rc;
+	if (st->nremoved) {
+		struct cfs_removal *m = realloc(arr, (count + st->nremoved) * sizeof(*m));
+
+		if (!m) {
+			free(arr);
+			return -ENOMEM;
+		}
+		arr = m;
+		for (size_t i = 0; i < st->nremoved; i++)
+			if (st->removed[i].version > since)
+				arr[count++] = st->removed[i];
+	}
+	*out = arr;
+	*n = count;
+	return 0;
+}
+
+static int send_stream(struct cfs_replica *r, bool full, uint64_t since)
+{
+	struct cfs_removal *tombs = NULL;
+	size_t ntombs = 0;
+	struct cfs_xfer_out x = { 0 };
+	int rc = 0;
+
+	if (!full)
+		rc = collect_tombstones(r, since, &tombs, &ntombs);
+	if (rc == 0)
+		rc = cfs_xfer_build(state_of(r), tombs, ntombs, since, full, r->epoch,
+				    UPDATE_MSG_SIZE, &x);
+	free(tombs);
+	for (size_t i = 0; rc == 0 && i < x.nmsgs; i++)
+		rc = send_msg(r, &x.msgs[i]);
+	if (rc == 0) {
+		buf_clear(&r->out);
+		rc = cmsg_begin(&r->out, CMSG_UPDATE_END, r->epoch);
+		if (rc == 0)
+			rc = cmsg_put_update_end(&r->out, &x.end);
+		if (rc == 0)
+			rc = send_msg(r, &r->out);
+	}
+	if (rc == 0) {
+		r->stats.updates_sent++;
+		log_info("replica: sent %s update (%" PRIu64 " entries, %" PRIu64
+			 " tombstones, %zu messages) up to version %" PRIu64,
+			 full ? "a full" : "an incremental", x.end.entries_sent,
+			 x.end.tombstones_sent, x.nmsgs, x.end.version);
+	} else {
+		log_err("replica: cannot send the update: %s", strerror(-rc));
+	}
+	cfs_xfer_out_free(&x);
+	return rc;
+}
+
+/* The leader sends one stream per distinct need, full first. */
+static void lead_updates(struct cfs_replica *r)
+{
+	uint64_t sent_since[MAX_MEMBERS];
+	size_t nsent = 0;
+	bool full_sent = false;
+
+	for (size_t i = 0; i < r->nmembers; i++) {
+		struct member_state *m = &r->members[i];
+
+		if (m->synced || !m->update_full || full_sent)
+			continue;
+		send_stream(r, true, 0);
+		full_sent = true;
+	}
+	for (size_t i = 0; i < r->nmembers; i++) {
+		struct member_state *m = &r->members[i];
+		bool dup = false;
+
+		if (m->synced || m->update_full)
+			continue;
+		for (size_t k = 0; k < nsent; k++)
+			dup |= sent_since[k] == m->update_since;
+		if (dup)
+			continue;
+		send_stream(r, false, m->update_since);
+		sent_since[nsent++] = m->update_since;
+	}
+}
+
+static void decide(struct cfs_replica *r)
+{
+	struct member_state *leader = choose_leader(r);
+	struct member_state *me = find_member(r, r->self);
+	bool writable = true, forced = false;
+
+	if (!me || !leader)
+		return;
+	for (size_t i = 0; i < r->nmembers; i++) {
+		writable &= r->members[i].state.quorate;
+		forced |= r->members[i].state.forced;
+	}
+	r->ring_writable = writable;
+	r->authoritative = writable && !forced;
+	r->leader = leader->id;
+	r->stats.rounds++;
+	for (size_t i = 0; i < r->nmembers; i++) {
+		struct member_state *m = &r->members[i];
+
+		m->synced = m == leader || same_state(&m->state, &leader->state);
+		m->update_full = !incremental_ok(&m->state, &leader->state);
+		m->update_since = m->update_full ? 0 : m->state.version;
+	}
+	log_info("replica: round %016" PRIx64 ": %zu members, leader node %" PRIu32
+		 " (version %" PRIu64 ", quorate history to %" PRIu64 "), %s%s",
+		 r->epoch, r->nmembers, leader->id.nodeid, leader->state.version,
+		 leader->state.auth_version, writable ? "quorate" : "read-only (no quorum)",
+		 writable && forced ? ", forced" : "");
+
+	if (me->synced) {
+		/* The decision already counts this node's present quorum. */
+		r->stale = false;
+		apply_queue(r, &r->pending);
+		adopt_history(r);
+		if (member_eq(r->self, leader->id))
+			lead_updates(r);
+		become_synced(r);
+		return;
+	}
+	/* The leader's update includes what was delivered during the exchange. */
+	{
+		size_t n;
+		struct queued *items = queue_take(&r->pending, &n);
+
+		for (size_t i = 0; i < n; i++)
+			fail_own(r, &items[i], -EIO);
+		queue_items_free(items, n);
+	}
+	r->mode = CFS_REPLICA_UPDATING;
+	log_notice("replica: this node (version %" PRIu64 ") takes %s update from node %" PRIu32,
+		   me->state.version, me->update_full ? "a full" : "an incremental",
+		   leader->id.nodeid);
+}
+
+static void on_sync_start(struct cfs_replica *r, struct cfs_member from, uint64_t epoch)
+{
+	if (!r->nmembers || !member_eq(from, r->members[0].id))
+		return; /* from a ring that is gone */
+	abandon_round(r);
+	r->epoch = epoch;
+	maybe_send_state(r);
+}
+
+static void on_state(struct cfs_replica *r, struct cfs_member from, const struct cmsg_header *h,
+		     const void *payload, size_t len)
+{
+	struct member_state *m = find_member(r, from);
+
+	if (r->mode != CFS_REPLICA_SYNCING || h->epoch != r->epoch || !m || m->have_state)
+		return;
+	if (cmsg_get_state(payload, len, &m->state) < 0) {
+		log_err("replica: malformed STATE from node %" PRIu32, from.nodeid);
+		return; /* the round stalls until the next change; never guess */
+	}
+	m->have_state = true;
+	for (size_t i = 0; i < r->nmembers; i++)
+		if (!r->members[i].have_state)
+			return;
+	decide(r);
+}
+
+/* ---- the update ---- */
+
+static void mark_updated(struct cfs_replica *r, const struct cmsg_update_end *end)
+{
+	for (size_t i = 0; i < r->nmembers; i++) {
+		struct member_state *m = &r->members[i];
+
+		if (!m->synced && m->update_full == end->full &&
+		    (end->full || m->update_since == end->since))
+			m->synced = true;
+	}
+}
+
+static void finish_update(struct cfs_replica *r, const struct cmsg_update_end *end)
+{
+	char err[200];
+	int rc;
+
+	r->ops->commit(r->ctx);
+	if (end->full) {
+		rc = r->ops->backup(r->ctx);
+		if (rc < 0)
+			log_warn("replica: cannot back up the state before a full update: %s",
+				 strerror(-rc));
+	}
+	rc = cfs_xfer_apply(state_of(r), &r->xin, end, err, sizeof(err));
+	cfs_xfer_in_free(&r->xin);
+	if (rc < 0) {
+		log_err("replica: the update from node %" PRIu32 " cannot be applied (%s); "
+			"reloading and asking for a full update",
+			r->leader.nodeid, err[0] ? err : strerror(-rc));
+		r->ops->reload(r->ctx);
+		fail_queue(r, &r->updates, -EIO);
+		r->mode = CFS_REPLICA_SYNCING;
+		r->epoch = 0;
+		r->diverged = true;
+		send_simple(r, CMSG_SYNC_REQ, 0, NULL, 0);
+		return;
+	}
+	r->stats.updates_received++;
+	if (end->full)
+		r->stats.full_updates_received++;
+	adopt_history(r);
+	rc = r->ops->resynced(r->ctx, end->full);
+	if (rc < 0)
+		log_err("replica: the update is in memory but cannot be stored: %s", strerror(-rc));
+	log_notice("replica: updated to version %" PRIu64 " (%" PRIu64 " entries, %" PRIu64
+		   " removals received)",
+		   end->version, end->entries_sent, end->tombstones_sent);
+	r->stale = false;
+	apply_queue(r, &r->updates);
+	become_synced(r);
+}
+
+static void on_update(struct cfs_replica *r, struct cfs_member from, const struct cmsg_header *h,
+		      const void *payload, size_t len)
+{
+	if (r->mode != CFS_REPLICA_UPDATING || h->epoch != r->epoch || !member_eq(from, r->leader))
+		return;
+	if (cfs_xfer_in_add(&r->xin, payload, len) < 0)
+		log_err("replica: out of memory while receiving an update");
+}
+
+static void on_update_end(struct cfs_replica *r, struct cfs_member from,
+			  const struct cmsg_header *h, const void *payload, size_t len)
+{
+	struct member_state *me = find_member(r, r->self);
+	struct cmsg_update_end end;
+
+	if (h->epoch != r->epoch || !member_eq(from, r->leader))
+		return;
+	if (cmsg_get_update_end(payload, len, &end) < 0) {
+		log_err("replica: malformed UPDATE_END from node %" PRIu32, from.nodeid);
+		return;
+	}
+	if (r->mode == CFS_REPLICA_UPDATING && me && !me->synced && me->update_full == end.full &&
+	    (end.full || me->update_since == end.since)) {
+		mark_updated(r, &end);
+		finish_update(r, &end);
+		return;
+	}
+	mark_updated(r, &end);
+	if (r->mode == CFS_REPLICA_UPDATING)
+		cfs_xfer_in_free(&r->xin); /* another receiver's stream */
+}
+
+/* ---- verification ---- */
+
+static void verify_conclude(struct cfs_replica *r)
+{
+	const struct member_state *leader = find_member(r, r->leader);
+	size_t agree = 0, voters = 0;
+	bool leader_agrees = leader && leader->verify_in &&
+			     leader->verify.digest.sum == r->verify.mine.digest.sum &&
+			     leader->verify.digest.xor == r->verify.mine.digest.xor
+		;
+
+	for (size_t i = 0; i < r->nmembers; i++) {
+		const struct member_state *m = &r->members[i];
+
+		if (!m->verify_in)
+			continue;
+		voters++;
+		agree += m->verify.version == r->verify.mine.version &&
+			 m->verify.digest.sum == r->verify.mine.digest.sum &&
+			 m->verify.digest.xor == r->verify.mine.digest.xor
+			;
+	}
+	r->stats.verifications++;
+	cancel_verify(r);
+	if (agree * 2 > voters)
+		return;
+	if (agree * 2 == voters && leader_agrees)
+		return;
+	r->stats.verify_failures++;
+	log_err("replica: this node's tree differs from the cluster's at version %" PRIu64
+		" (%zu of %zu nodes agree with it); taking a full update",
+		r->verify.mine.version, agree, voters);
+	cfs_replica_request_sync(r, true);
+}
+
+static void on_verify_req(struct cfs_replica *r, struct cfs_member from,
+			  const struct cmsg_header *h, const void *payload, size_t len)
+{
+	const struct cfs_state *st = state_of(r);
+	struct member_state *me = find_member(r, r->self);
+
+	if (r->mode != CFS_REPLICA_SYNCED || h->epoch != r->epoch || len < 8 || !me ||
+	    !me->synced || r->stale)
+		return;
+	cancel_verify(r);
+	r->verify.active = true;
+	r->verify.id = le_get64((const unsigned char *)payload);
+	r->verify.mine = (struct cmsg_verify){ r->verify.id, st->tree.version, st->tree.digest };
+	r->verify.expected = 0;
+	r->verify.received = 0;
+	for (size_t i = 0; i < r->nmembers; i++)
+		r->verify.expected += r->members[i].synced;
+	buf_clear(&r->out);
+	if (cmsg_begin(&r->out, CMSG_VERIFY, r->epoch) == 0 &&
+	    cmsg_put_verify(&r->out, &r->verify.mine) == 0)
+		send_msg(r, &r->out);
+}
+
+static void on_verify(struct cfs_replica *r, struct cfs_member from, const struct cmsg_header *h,
+		      const void *payload, size_t len)
+{
+	struct member_state *m = find_member(r, from);
+	struct cmsg_verify v;
+
+	if (!r->verify.active || h->epoch != r->epoch || !m || m->verify_in ||
+	    cmsg_get_verify(payload, len, &v) < 0 || v.id != r->verify.id)
+		return;
+	m->verify_in = true;
+	m->verify = v;
+	if (++r->verify.received >= r->verify.expected)
+		verify_conclude(r);
+}
+
+/* ---- the public side ---- */
+
+struct cfs_replica *cfs_replica_new(struct cfs_persist *p, const struct cfs_replica_ops *ops,
+				    void *ctx)
+{
+	struct cfs_replica *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->p = p;
+	r->ops = ops;
+	r->ctx = ctx;
+	r->mode = CFS_REPLICA_OFFLINE;
+	return r;
+}
+
+void cfs_replica_free(struct cfs_replica *r)
+{
+	if (!r)
+		return;
+	queue_items_free(r->pending.items, r->pending.n);
+	queue_items_free(r->updates.items, r->updates.n);
+	cfs_xfer_in_free(&r->xin);
+	for (size_t i = 0; i < r->nheld; i++)
+		buf_free(&r->held[i]);
+	free(r->held);
+	buf_free(&r->out);
+	free(r);
+}
+
+void cfs_replica_joined(struct cfs_replica *r, struct cfs_member self)
+{
+	r->joined = true;
+	r->self = self;
+	r->nmembers = 0;
+	r->mode = CFS_REPLICA_SYNCING;
+	r->round_start_ns = now_monotonic_ns();
+}
+
+void cfs_replica_left(struct cfs_replica *r)
+{
+	if (!r->joined)
+		return;
+	abandon_round(r);
+	fail_queue(r, &r->pending, -EIO);
+	fail_held(r, -EIO);
+	r->joined = false;
+	r->nmembers = 0;
+	r->ring_writable = false;
+	r->authoritative = false;
+	if (r->mode != CFS_REPLICA_ERROR)
+		r->mode = CFS_REPLICA_OFFLINE;
+	r->ops->writable(r->ctx, false);
+}
+
+void cfs_replica_confchg(struct cfs_replica *r, const struct cfs_member *members, size_t n)
+{
+	if (!r->joined || r->mode == CFS_REPLICA_ERROR)
+		return;
+	abandon_round(r);
+	r->nmembers = 0;
+	for (size_t i = 0; i < n && r->nmembers < MAX_MEMBERS; i++)
+		r->members[r->nmembers++] = (struct member_state){ .id = members[i] };
+	/* Sorted, so that "the lowest member" is the same everywhere. */
+	for (size_t i = 1; i < r->nmembers; i++)
+		for (size_t k = i; k > 0 && member_cmp(r->members[k].id, r->members[k - 1].id) < 0;
+		     k--) {
+			struct member_state t = r->members[k];
+
+			r->members[k] = r->members[k - 1];
+			r->members[k - 1] = t;
+		}
+	/* Until the round decides, nobody writes. */
+	r->ring_writable = false;
+	r->authoritative = false;
+	r->ops->writable(r->ctx, false);
+	if (!find_member(r, r->self))
+		return;
+	if (is_lowest(r))
+		send_simple(r, CMSG_SYNC_START, random_epoch(), NULL, 0);
+}
+
+static void enter_error(struct cfs_replica *r, const char *why)
+{
+	snprintf(r->stats.error, sizeof(r->stats.error), "%s", why);
+	log_err("replica: %s; replication stopped, this node is read-only", r->stats.error);
+	abandon_round(r);
+	fail_queue(r, &r->pending, -EIO);
+	fail_held(r, -EIO);
+	r->mode = CFS_REPLICA_ERROR;
+	r->ring_writable = false;
+	r->ops->writable(r->ctx, false);
+}
+
+static void deliver_op(struct cfs_replica *r, struct cfs_member from, const void *payload,
+		       size_t len)
+{
+	switch (r->mode) {
+	case CFS_REPLICA_SYNCING:
+		if (queue_push(&r->pending, from, payload, len) < 0)
+			enter_error(r, "out of memory while queueing operations");
+		return;
+	case CFS_REPLICA_UPDATING:
+		if (queue_push(&r->updates, from, payload, len) < 0)
+			enter_error(r, "out of memory while queueing operations");
+		return;
+	case CFS_REPLICA_SYNCED:
+		if (r->stale) {
+			/* Our quorum is gone while the ring still writes: do not follow. */
+			struct queued q = { .from = from,
+					    .msg = { (unsigned char *)payload, len, len } };
+
+			fail_own(r, &q, -EACCES);
+			return;
+		}
+		apply_op(r, from, payload, len);
+		return;
+	default:
+		return;
+	}
+}
+
+void cfs_replica_deliver(struct cfs_replica *r, struct cfs_member from, const void *data,
+			 size_t len)
+{
+	struct cmsg_header h;
+	const void *payload;
+	size_t plen;
+	int rc;
+
+	if (!r->joined || r->mode == CFS_REPLICA_ERROR)
+		return;
+	rc = cmsg_parse_header(data, len, &h, &payload, &plen);
+	if (rc == -EPROTO) {
+		char why[120];
+
+		snprintf(why, sizeof(why),
+			 "node %" PRIu32 " speaks protocol %u, newer than this "
+			 "droverfs (%u)",
+			 from.nodeid, h.protocol, CMSG_PROTOCOL);
+		enter_error(r, why);
+		return;
+	}
+	if (rc < 0) {
+		log_warn("replica: ignoring a malformed message from node %" PRIu32, from.nodeid);
+		return;
+	}
+	switch (h.type) {
+	case CMSG_OP:
+		deliver_op(r, from, payload, plen);
+		break;
+	case CMSG_SYNC_START:
+		on_sync_start(r, from, h.epoch);
+		break;
+	case CMSG_STATE:
+		on_state(r, from, &h, payload, plen);
+		break;
+	case CMSG_UPDATE:
+		on_update(r, from, &h, payload, plen);
+		break;
+	case CMSG_UPDATE_END:
+		on_update_end(r, from, &h, payload, plen);
+		break;
+	case CMSG_VERIFY_REQ:
+		on_verify_req(r, from, &h, payload, plen);
+		break;
+	case CMSG_VERIFY:
+		on_verify(r, from, &h, payload, plen);
+		break;
+	case CMSG_SYNC_REQ:
+		if (is_lowest(r))
+			send_simple(r, CMSG_SYNC_START, random_epoch(), NULL, 0);
+		break;
+	case CMSG_KV:
+		r->ops->kv(r->ctx, from.nodeid, payload, plen);
+		break;
+	case CMSG_LOG:
+		r->ops->log(r->ctx, from.nodeid, payload, plen);
+		break;
+	case CMSG_CONF_WRITTEN:
+		r->ops->conf_written(r->ctx, from.nodeid, payload, plen);
+		break;
+	}
+}
+
+void cfs_replica_quorum(struct cfs_replica *r, bool known, bool quorate, bool forced)
+{
+	bool changed = r->quorate != quorate || r->forced != forced;
+
+	r->quorum_known = known;
+	r->quorate = quorate;
+	r->forced = forced;
+	if (!r->joined || r->mode == CFS_REPLICA_ERROR)
+		return;
+	if (r->mode == CFS_REPLICA_SYNCING) {
+		if (r->state_sent && known && changed)
+			send_simple(r, CMSG_SYNC_REQ, 0, NULL, 0); /* what we said is outdated */
+		maybe_send_state(r);
+		return;
+	}
+	if (!known || !changed)
+		return;
+	if (!quorate && r->ring_writable && !r->stale) {
+		r->stale = true;
+		r->ops->writable(r->ctx, false);
+		fail_held(r, -EACCES);
+	}
+	/* The ring's decision no longer matches what this node's quorum says. */
+	send_simple(r, CMSG_SYNC_REQ, 0, NULL, 0);
+}
+
+int cfs_replica_submit(struct cfs_replica *r, const struct cfs_op *op, uint64_t reqid)
+{
+	unsigned char id[8];
+	int rc;
+
+	if (!r->joined || r->mode == CFS_REPLICA_OFFLINE || r->mode == CFS_REPLICA_ERROR)
+		return -ENOTCONN;
+	if (r->stale || (r->mode == CFS_REPLICA_SYNCED && !r->ring_writable))
+		return -EACCES;
+	le_put64(id, reqid);
+	buf_clear(&r->out);
+	rc = cmsg_begin(&r->out, CMSG_OP, 0);
+	if (rc == 0)
+		rc = buf_append(&r->out, id, sizeof(id));
+	if (rc == 0)
+		rc = cfs_op_encode(op, &r->out);
+	if (rc < 0)
+		return rc;
+	if (r->mode != CFS_REPLICA_SYNCED || r->nheld)
+		return held_push(r, r->out.data, r->out.len);
+	return send_msg(r, &r->out);
+}
+
+int cfs_replica_send_other(struct cfs_replica *r, uint16_t type, const void *payload, size_t len)
+{
+	if (!r->joined)
+		return -ENOTCONN;
+	return send_simple(r, type, 0, payload, len);
+}
+
+void cfs_replica_verify(struct cfs_replica *r)
+{
+	unsigned char id[8];
+
+	if (!r->joined || r->mode != CFS_REPLICA_SYNCED || !is_lowest(r) || r->nmembers < 2)
+		return;
+	le_put64(id, ++r->verify_counter);
+	send_simple(r, CMSG_VERIFY_REQ, r->epoch, id, sizeof(id));
+}
+
+void cfs_replica_request_sync(struct cfs_replica *r, bool diverged)
+{
+	if (!r->joined || r->mode == CFS_REPLICA_ERROR)
+		return;
+	r->diverged |= diverged;
+	send_simple(r, CMSG_SYNC_REQ, 0, NULL, 0);
+}
+
+bool cfs_replica_writable(const struct cfs_replica *r)
+{
+	return r->joined && r->mode == CFS_REPLICA_SYNCED && r->ring_writable && !r->stale;
+}
+
+void cfs_replica_status(const struct cfs_replica *r, struct cfs_replica_status *s)
+{
+	*s = r->stats;
+	s->mode = r->mode;
+	s->members = r->nmembers;
+	s->leader = r->leader;
+	s->writable = cfs_replica_writable(r);
+	s->authoritative = r->authoritative;
+	s->epoch = r->epoch;
+	s->queued = r->pending.n + r->updates.n;
+	s->held = r->nheld;
+}
+
+size_t cfs_replica_member_count(const struct cfs_replica *r)
+{
+	return r->nmembers;
+}
+
+struct cfs_member cfs_replica_member(const struct cfs_replica *r, size_t i)
+{
+	return r->members[i].id;
+}
