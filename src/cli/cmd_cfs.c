@@ -129,6 +129,48 @@ static void heading(const char *title)
 	putchar('\n');
 }
 
+static void print_members(struct json_object *s)
+{
+	struct json_object *m = jobj(s, "members");
+	size_t n = m ? json_object_array_length(m) : 0;
+
+	printf("Members:          %zu (", n);
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : "",
+		       json_object_get_string(json_object_array_get_idx(m, i)));
+	printf(")\n");
+}
+
+/* Cluster mode: where this node stands in the group. */
+static void print_replication(struct json_object *s)
+{
+	heading("Replication");
+	printf("Cluster:          %s (node id %" PRIu64 ")\n", jstr(s, "cluster_name"),
+	       ju64(s, "nodeid"));
+	printf("State:            %s%s\n", jstr(s, "sync"),
+	       json_object_get_boolean(jobj(s, "writable")) ? ", writable" : ", read-only");
+	if (jstr(s, "error"))
+		printf("Error:            %s\n", jstr(s, "error"));
+	print_members(s);
+	printf("Quorum:           %s%s\n",
+	       json_object_get_boolean(jobj(s, "quorate")) ? "quorate" : "not quorate",
+	       json_object_get_boolean(jobj(s, "quorum_forced")) ? " (forced: expected votes "
+								   "lowered)"
+								 : "");
+	printf("Sync leader:      node id %" PRIu64 "\n", ju64(s, "leader"));
+	printf("Sync rounds:      %" PRIu64 " (last took %" PRIu64 " us)\n", ju64(s, "rounds"),
+	       ju64(s, "last_sync_us"));
+	printf("Updates:          %" PRIu64 " received (%" PRIu64 " full), %" PRIu64 " sent\n",
+	       ju64(s, "updates_received"), ju64(s, "full_updates_received"),
+	       ju64(s, "updates_sent"));
+	printf("Queue:            %" PRIu64 " waiting, %" PRIu64 " in flight, %" PRIu64
+	       " to send\n",
+	       ju64(s, "queue"), ju64(s, "in_flight"), ju64(s, "send_queue"));
+	printf("Verifications:    %" PRIu64 " (%" PRIu64 " mismatches)\n", ju64(s, "verifications"),
+	       ju64(s, "verify_failures"));
+	printf("\n");
+}
+
 static void print_status(struct json_object *s)
 {
 	struct json_object *limits = jobj(s, "limits");
@@ -147,6 +189,8 @@ static void print_status(struct json_object *s)
 	       json_object_get_boolean(jobj(s, "quorate")) ? "Yes" : "No");
 	printf("Started:          %s\n", when);
 	printf("\n");
+	if (jobj(s, "sync"))
+		print_replication(s);
 	heading("Tree");
 	printf("Version:          %" PRIu64 "\n", ju64(s, "version"));
 	printf("Digest:           %s\n", jstr(s, "digest"));

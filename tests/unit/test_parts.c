@@ -52,6 +52,38 @@ static void test_kvstore(void **ctx)
 	kvstore_destroy(&kv);
 }
 
+static void test_clusterlog_merge(void **ctx)
+{
+	struct cfs_clusterlog log;
+	struct clog_entry e = { .uid = 7,
+				.time = T0 + 5,
+				.pid = 1,
+				.priority = 6,
+				.node = "n2",
+				.ident = "root",
+				.tag = "t",
+				.msg = "from n2" };
+
+	(void)ctx;
+	assert_int_equal(clusterlog_init(&log, 4), 0);
+	assert_int_equal(clusterlog_append(&log, "n1", "root", "t", 1, 6, T0 + 10, "newer"), 0);
+	/* an older entry from another node is placed by time, once */
+	assert_int_equal(clusterlog_merge(&log, &e), 1);
+	assert_int_equal(clusterlog_merge(&log, &e), 0);
+	assert_int_equal(log.count, 2);
+	assert_string_equal(clusterlog_newest(&log, 0)->msg, "newer");
+	assert_string_equal(clusterlog_newest(&log, 1)->msg, "from n2");
+	assert_int_equal(clusterlog_newest(&log, 1)->uid, 7);
+	/* the same uid from another node is another entry */
+	e.node = "n3";
+	assert_int_equal(clusterlog_merge(&log, &e), 1);
+	/* bad priority */
+	e.priority = 9;
+	e.uid = 8;
+	assert_int_equal(clusterlog_merge(&log, &e), -EINVAL);
+	clusterlog_destroy(&log);
+}
+
 static void test_clusterlog(void **ctx)
 {
 	struct cfs_clusterlog log;
@@ -69,7 +101,8 @@ static void test_clusterlog(void **ctx)
 	assert_int_equal(log.count, 3);
 	e = clusterlog_newest(&log, 0);
 	assert_string_equal(e->msg, "message 4");
-	assert_int_equal(e->uid, 5);
+	/* uids grow by one per entry (they start from the clock: unique across restarts) */
+	assert_int_equal(e->uid, clusterlog_newest(&log, 2)->uid + 2);
 	assert_string_equal(clusterlog_newest(&log, 2)->msg, "message 2");
 	assert_null(clusterlog_newest(&log, 3));
 	/* control characters are replaced, long messages cut */
@@ -217,9 +250,13 @@ static void test_names(void **ctx)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kvstore), cmocka_unit_test(test_clusterlog),
-		cmocka_unit_test(test_access),	cmocka_unit_test(test_ipc_frames),
-		cmocka_unit_test(test_wire),	cmocka_unit_test(test_names),
+		cmocka_unit_test(test_kvstore),
+		cmocka_unit_test(test_clusterlog),
+		cmocka_unit_test(test_clusterlog_merge),
+		cmocka_unit_test(test_access),
+		cmocka_unit_test(test_ipc_frames),
+		cmocka_unit_test(test_wire),
+		cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
