@@ -626,9 +626,6 @@ static int replica_resynced(void *ctx, bool full)
 	struct cfs_cluster *c = ctx;
 	int r = cfs_persist_flush_all(c->d->persist);
 
-	if (r == 0 && full)
-		r = cfs_store_set_tombstone_floor(c->d->persist->store,
-						  cfs_daemon_state(c->d)->tree.version);
 	cfs_submit_observe_transfer(c->d);
 	install_conf(c);
 	return r;
@@ -652,7 +649,34 @@ static void replica_synced(void *ctx)
 		cfs_daemon_ensure_layout(c->d);
 }
 
+static int on_leave(sd_event_source *s, void *userdata)
+{
+	struct cfs_cluster *c = userdata;
+
+	/* s is a floating one-shot source: the loop owns and frees it. */
+	if (c->cpg_up) {
+		struct cpg_name group;
+
+		snprintf(group.value, sizeof(group.value), "%s", CPG_GROUP);
+		group.length = (uint32_t)strlen(CPG_GROUP);
+		cpg_leave(c->cpg, &group);
+	}
+	return 0;
+}
+
+/* Not from within the CPG callback that found the error: leave on the next loop turn. */
+static void replica_stopped(void *ctx)
+{
+	struct cfs_cluster *c = ctx;
+
+	log_err("cluster: leaving the group; restart droverfs once the cause is fixed");
+	fail_inflight(c, -EIO);
+	if (sd_event_add_defer(c->d->event, NULL, on_leave, c) < 0)
+		log_err("cluster: cannot leave the group");
+}
+
 static const struct cfs_replica_ops replica_ops = {
+	.stopped = replica_stopped,
 	.send = replica_send,
 	.op_done = replica_op_done,
 	.kv = replica_kv,

@@ -76,6 +76,10 @@ struct cfs_replica {
 	struct buf *held; /* own OP messages waiting for the round to end */
 	size_t nheld, held_cap;
 
+	/* Reqids of own OPs multicast and not delivered back yet, in send order. */
+	uint64_t *inflight;
+	size_t ninflight, inflight_cap;
+
 	struct verify_round verify;
 	uint64_t verify_counter;
 
@@ -230,6 +234,46 @@ static uint64_t op_reqid(const void *payload, size_t len)
 	return len >= 8 ? le_get64((const unsigned char *)payload) : 0;
 }
 
+/* ---- own ops on the wire ---- */
+
+static int inflight_push(struct cfs_replica *r, uint64_t reqid)
+{
+	if (r->ninflight == r->inflight_cap) {
+		size_t cap = r->inflight_cap ? r->inflight_cap * 2 : 32;
+		uint64_t *n = realloc(r->inflight, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		r->inflight = n;
+		r->inflight_cap = cap;
+	}
+	r->inflight[r->ninflight++] = reqid;
+	return 0;
+}
+
+/* An own OP came back: whatever happens to it now answers it. */
+static void inflight_drop(struct cfs_replica *r, uint64_t reqid)
+{
+	for (size_t i = 0; i < r->ninflight; i++)
+		if (r->inflight[i] == reqid) {
+			memmove(r->inflight + i, r->inflight + i + 1,
+				(r->ninflight - i - 1) * sizeof(*r->inflight));
+			r->ninflight--;
+			return;
+		}
+}
+
+/* Sent, never to come back here: the result is unknown. */
+static void fail_inflight(struct cfs_replica *r, int err)
+{
+	struct cfs_result res = { 0 };
+	size_t n = r->ninflight;
+
+	r->ninflight = 0;
+	for (size_t i = 0; i < n; i++)
+		r->ops->op_done(r->ctx, r->inflight[i], err, &res);
+}
+
 /* ---- completing own ops that cannot be applied here ---- */
 
 static void fail_own(struct cfs_replica *r, const struct queued *q, int err)
@@ -292,8 +336,17 @@ static void send_held(struct cfs_replica *r)
 	size_t i;
 
 	for (i = 0; i < r->nheld; i++) {
-		if (send_msg(r, &r->held[i]) < 0)
+		const void *payload;
+		size_t plen;
+		struct cmsg_header h;
+
+		if (cmsg_parse_header(r->held[i].data, r->held[i].len, &h, &payload, &plen) < 0 ||
+		    inflight_push(r, op_reqid(payload, plen)) < 0)
 			break;
+		if (send_msg(r, &r->held[i]) < 0) {
+			r->ninflight--;
+			break;
+		}
 		buf_free(&r->held[i]);
 	}
 	if (i < r->nheld) {
@@ -702,6 +755,9 @@ static void finish_update(struct cfs_replica *r, const struct cmsg_update_end *e
 	rc = r->ops->resynced(r->ctx, end->full);
 	if (rc < 0)
 		log_err("replica: the update is in memory but cannot be stored: %s", strerror(-rc));
+	/* Removals before a full update are unknown here: never serve them incrementally. */
+	if (rc == 0 && end->full && cfs_store_set_tombstone_floor(r->p->store, end->version) < 0)
+		log_warn("replica: cannot record the tombstone floor");
 	log_notice("replica: updated to version %" PRIu64 " (%" PRIu64 " entries, %" PRIu64
 		   " removals received)",
 		   end->version, end->entries_sent, end->tombstones_sent);
@@ -841,6 +897,7 @@ void cfs_replica_free(struct cfs_replica *r)
 	for (size_t i = 0; i < r->nheld; i++)
 		buf_free(&r->held[i]);
 	free(r->held);
+	free(r->inflight);
 	buf_free(&r->out);
 	free(r);
 }
@@ -861,6 +918,7 @@ void cfs_replica_left(struct cfs_replica *r)
 	abandon_round(r);
 	fail_queue(r, &r->pending, -EIO);
 	fail_held(r, -EIO);
+	fail_inflight(r, -EIO);
 	r->joined = false;
 	r->nmembers = 0;
 	r->ring_writable = false;
@@ -904,9 +962,13 @@ static void enter_error(struct cfs_replica *r, const char *why)
 	abandon_round(r);
 	fail_queue(r, &r->pending, -EIO);
 	fail_held(r, -EIO);
+	fail_inflight(r, -EIO);
 	r->mode = CFS_REPLICA_ERROR;
 	r->ring_writable = false;
 	r->ops->writable(r->ctx, false);
+	/* Staying in the group would stall every round of the others. */
+	if (r->ops->stopped)
+		r->ops->stopped(r->ctx);
 }
 
 static void deliver_op(struct cfs_replica *r, struct cfs_member from, const void *payload,
@@ -964,6 +1026,8 @@ void cfs_replica_deliver(struct cfs_replica *r, struct cfs_member from, const vo
 	}
 	switch (h.type) {
 	case CMSG_OP:
+		if (member_eq(from, r->self))
+			inflight_drop(r, op_reqid(payload, plen));
 		deliver_op(r, from, payload, plen);
 		break;
 	case CMSG_SYNC_START:
@@ -1046,7 +1110,13 @@ int cfs_replica_submit(struct cfs_replica *r, const struct cfs_op *op, uint64_t 
 		return rc;
 	if (r->mode != CFS_REPLICA_SYNCED || r->nheld)
 		return held_push(r, r->out.data, r->out.len);
-	return send_msg(r, &r->out);
+	rc = inflight_push(r, reqid);
+	if (rc == 0) {
+		rc = send_msg(r, &r->out);
+		if (rc < 0)
+			r->ninflight--;
+	}
+	return rc;
 }
 
 int cfs_replica_send_other(struct cfs_replica *r, uint16_t type, const void *payload, size_t len)

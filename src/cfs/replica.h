@@ -66,8 +66,13 @@ struct cfs_replica_ops {
 	int (*backup)(void *ctx);
 	/* An update failed half-way: load the state from disk again. */
 	void (*reload)(void *ctx);
-	/* The state was replaced by a transfer (in RAM): make it durable. */
+	/*
+	 * The state was replaced by a transfer (in RAM): make it durable. (After
+	 * a full one the engine itself raises the store's tombstone floor.)
+	 */
 	int (*resynced)(void *ctx, bool full);
+	/* Replication stopped (CFS_REPLICA_ERROR): leave the group. May be NULL. */
+	void (*stopped)(void *ctx);
 	/* The ring became writable or read-only (quorum). */
 	void (*writable)(void *ctx, bool writable);
 };

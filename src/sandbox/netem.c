@@ -68,7 +68,7 @@ static int iptables(const struct sandbox *sb, unsigned node, bool quiet, const c
 static int rules_for_link(const struct sandbox *sb, unsigned node, unsigned net,
 			  const struct sb_netem *n)
 {
-	char eth[16], prob[32], queue[16];
+	char eth[24], prob[32], queue[16];
 	int r = 0;
 
 	snprintf(eth, sizeof(eth), "eth%u", net);
