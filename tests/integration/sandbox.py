@@ -142,3 +142,97 @@ class Sandbox:
         with open("/proc/mounts") as f:
             return [line for line in f if self.state_dir + "/" in line or
                     f" {self.state_dir} " in line]
+
+    # -- cluster file system state (used by test_cluster_*.py) ---------------
+    def cfs_status(self, node):
+        """`drover cfs status` inside node as a dict {"State": ..., "Version": ...};
+        {} if droverfs does not answer."""
+        proc = self.exec(node, "drover", "cfs", "status", check=False)
+        if proc.returncode != 0:
+            return {}
+        info = {}
+        for line in proc.stdout.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and not line.startswith(" ") and key not in info:
+                info[key.strip()] = value.strip()
+        return info
+
+    def wait_synced(self, nodes=None, timeout=60, writable=True):
+        """Wait until every node (default: all) is synced (and writable) with the
+        same tree version and digest; returns {node: status dict}."""
+        nodes = list(nodes or self.node_names)
+        deadline = time.time() + timeout
+        last = {}
+        while True:
+            last = {n: self.cfs_status(n) for n in nodes}
+            states = [s.get("State", "") for s in last.values()]
+            same = len({(s.get("Version"), s.get("Digest")) for s in last.values()}) == 1
+            if same and all(st.startswith("synced") and
+                            (not writable or st.endswith(", writable")) for st in states):
+                return last
+            if time.time() > deadline:
+                raise SandboxError(f"{self.name}: nodes {nodes} not synced after {timeout} s: " +
+                                   "; ".join(f"{n}: {s.get('State')} v{s.get('Version')} "
+                                             f"{s.get('Digest')}" for n, s in last.items()))
+            time.sleep(0.3)
+
+    TREE_SCRIPT = (
+        "import hashlib, json, os, sys\n"
+        "root = sys.argv[1]\n"
+        "out = {}\n"
+        "for dirpath, dirnames, filenames in os.walk(root):\n"
+        "    rel = os.path.relpath(dirpath, root)\n"
+        "    names = dirnames + filenames\n"
+        "    if rel == '.':\n"
+        "        # dot-files at the top are per-node virtual files; local, lxc,\n"
+        "        # qemu-server are per-node symlinks\n"
+        "        names = [n for n in names if not n.startswith('.') and\n"
+        "                 not os.path.islink(os.path.join(dirpath, n))]\n"
+        "        dirnames[:] = [d for d in dirnames if d in names]\n"
+        "    for n in names:\n"
+        "        p = os.path.join(dirpath, n)\n"
+        "        key = os.path.normpath(os.path.join(rel, n))\n"
+        "        if os.path.islink(p):\n"
+        "            out[key] = 'link:' + os.readlink(p)\n"
+        "        elif os.path.isdir(p):\n"
+        "            out[key] = 'dir'\n"
+        "        else:\n"
+        "            with open(p, 'rb') as f:\n"
+        "                out[key] = hashlib.md5(f.read()).hexdigest()\n"
+        "json.dump(out, sys.stdout, sort_keys=True)\n")
+
+    def tree(self, node, root="/etc/drover"):
+        """{relative path: md5 of the content | 'dir' | 'link:TARGET'} of the tree
+        under root inside node, without the top-level dot-files and symlinks."""
+        import json
+        return json.loads(self.exec(node, "/usr/bin/python3", "-c", self.TREE_SCRIPT,
+                                    root, timeout=120).stdout)
+
+    def log(self, node, daemon="droverfs"):
+        """The node's daemon log (host side), '' if there is none."""
+        try:
+            with open(os.path.join(self.state_dir, node, "log", f"{daemon}.log"),
+                      errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def host_path(self, node, *parts):
+        """Host path of a node's private directory, e.g. host_path("node1",
+        "var-lib-drover") is node1's /var/lib/drover."""
+        return os.path.join(self.state_dir, node, *parts)
+
+    def wait_trees_equal(self, nodes=None, timeout=60):
+        """wait_synced, then the trees (tree()) of all nodes; asserts they are equal
+        and returns the common tree."""
+        nodes = list(nodes or self.node_names)
+        self.wait_synced(nodes, timeout=timeout)
+        trees = {n: self.tree(n) for n in nodes}
+        first = trees[nodes[0]]
+        for n in nodes[1:]:
+            if trees[n] != first:
+                diff = sorted(k for k in set(first) | set(trees[n])
+                              if first.get(k) != trees[n].get(k))
+                raise AssertionError(f"{self.name}: tree of {n} differs from {nodes[0]} at "
+                                     f"{diff[:20]} ({len(diff)} paths)")
+        return first

@@ -1,0 +1,170 @@
+"""droverfs cluster mode: replication between the nodes of a 3-node sandbox."""
+import concurrent.futures
+import hashlib
+import json
+import os
+import time
+
+import pytest
+
+WRITE_MANY = (
+    # argv: directory, prefix, count -- writes DIR/PREFIX-I with "PREFIX I\n"
+    'd=$1; p=$2; n=$3; mkdir -p "$d" 2>/dev/null; i=1\n'
+    'while [ $i -le $n ]; do printf "%s %s\\n" "$p" "$i" > "$d/$p-$i" || exit 1; '
+    'i=$((i+1)); done\n')
+
+
+def run_on_all(sb, fn, nodes=None):
+    """fn(node) on every node in parallel threads; {node: result}."""
+    nodes = nodes or sb.node_names
+    with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
+        futures = {n: pool.submit(fn, n) for n in nodes}
+        return {n: f.result() for n, f in futures.items()}
+
+
+@pytest.fixture(scope="module")
+def sb(sandbox3):
+    sandbox3.wait_synced(timeout=60)
+    return sandbox3
+
+
+def test_every_node_has_its_directories(sb):
+    """Every node makes nodes/<itself>/{qemu-server,lxc,priv} (and priv/lock) once
+    quorate; all nodes see all of them."""
+    tree = sb.wait_trees_equal()
+    want = {"priv", "priv/lock", "nodes"}
+    for n in sb.node_names:
+        want |= {f"nodes/{n}", f"nodes/{n}/qemu-server", f"nodes/{n}/lxc", f"nodes/{n}/priv"}
+    missing = sorted(p for p in want if tree.get(p) != "dir")
+    assert not missing, f"missing directories: {missing}"
+
+
+def test_file_written_anywhere_is_read_everywhere(sb):
+    for writer in sb.node_names:
+        path = f"/etc/drover/from-{writer}.txt"
+        data = f"written on {writer} at {time.time()}\n"
+        sb.write_file(writer, path, data)
+        for reader in sb.node_names:
+            # the writer's close() returned after the change was applied on its
+            # node; the others apply it in the same order, poll briefly
+            deadline = time.time() + 10
+            while True:
+                proc = sb.exec(reader, "cat", path, check=False)
+                if proc.returncode == 0 and proc.stdout == data:
+                    break
+                assert time.time() < deadline, (reader, proc.stdout, proc.stderr)
+                time.sleep(0.1)
+
+
+def test_concurrent_writers_shared_directory(sb):
+    """3 nodes write 100 files each into one directory at once: identical trees."""
+    sb.exec("node1", "mkdir", "/etc/drover/shared")
+    run_on_all(sb, lambda n: sb.exec(n, "sh", "-c", WRITE_MANY, "sh",
+                                     "/etc/drover/shared", n, 100, timeout=120))
+    tree = sb.wait_trees_equal()
+    names = sorted(k for k in tree if k.startswith("shared/"))
+    assert len(names) == 300
+    for node in sb.node_names:
+        listing = sb.exec(node, "ls", "/etc/drover/shared").stdout.split()
+        assert sorted(listing) == sorted(f"{w}-{i}" for w in sb.node_names
+                                         for i in range(1, 101))
+        # the content of a few files read directly on each node
+        out = sb.exec(node, "sh", "-c", "cat /etc/drover/shared/node1-7 "
+                      "/etc/drover/shared/node2-100 /etc/drover/shared/node3-1").stdout
+        assert out == "node1 7\nnode2 100\nnode3 1\n"
+    for w in sb.node_names:
+        for i in (1, 50, 100):
+            assert tree[f"shared/{w}-{i}"] == hashlib.md5(f"{w} {i}\n".encode()).hexdigest()
+
+
+def test_concurrent_writers_separate_directories(sb):
+    run_on_all(sb, lambda n: sb.exec(n, "sh", "-c", WRITE_MANY, "sh",
+                                     f"/etc/drover/sep-{n}", n, 100, timeout=120))
+    tree = sb.wait_trees_equal()
+    for w in sb.node_names:
+        files = [k for k in tree if k.startswith(f"sep-{w}/")]
+        assert len(files) == 100
+        for i in range(1, 101):
+            assert tree[f"sep-{w}/{w}-{i}"] == hashlib.md5(f"{w} {i}\n".encode()).hexdigest()
+
+
+def test_members_lists_every_node_online(sb):
+    for node in sb.node_names:
+        members = json.loads(sb.read_file(node, "/etc/drover/.members"))
+        assert members["nodename"] == node
+        assert members["cluster"]["name"] == sb.name
+        assert members["cluster"]["nodes"] == 3
+        assert members["cluster"]["online"] == 3
+        assert members["cluster"]["quorate"] == 1
+        assert sorted(members["nodelist"]) == sb.node_names
+        for k, name in enumerate(sb.node_names, 1):
+            entry = members["nodelist"][name]
+            assert entry["id"] == k and entry["online"] == 1
+            assert entry["ip"] == sb.address(name)
+
+
+def test_large_file_replicates_byte_identical(sb, tmp_path):
+    # /tmp is the host's /tmp inside the nodes too (only /run and a few
+    # directories are private)
+    data = os.urandom(3 * 1024 * 1024)
+    src = f"/tmp/drover-cluster-big-{os.getpid()}"
+    with open(src, "wb") as f:
+        f.write(data)
+    try:
+        sb.exec("node2", "cp", src, "/etc/drover/big.bin")
+    finally:
+        os.unlink(src)
+    want = hashlib.md5(data).hexdigest()
+    tree = sb.wait_trees_equal()
+    assert tree["big.bin"] == want
+    for node in sb.node_names:
+        out = sb.exec(node, "sh", "-c", "stat -c %s /etc/drover/big.bin; "
+                      "md5sum < /etc/drover/big.bin").stdout.split()
+        assert out[0] == str(len(data)) and out[1] == want
+
+
+CLAIM_VMIDS = (
+    # argv: node, start time, first vmid, count: create nodes/NODE/qemu-server/V.conf
+    "import errno, os, sys, time\n"
+    "node, start, first, count = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])\n"
+    "while time.time() < start: time.sleep(0.001)\n"
+    "for v in range(first, first + count):\n"
+    "    p = f'/etc/drover/nodes/{node}/qemu-server/{v}.conf'\n"
+    "    try:\n"
+    "        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)\n"
+    "        os.write(fd, f'name: {node}\\n'.encode())\n"
+    "        os.close(fd)\n"
+    "        print(v, 'ok')\n"
+    "    except OSError as e:\n"
+    "        print(v, errno.errorcode[e.errno])\n")
+
+
+def test_same_vmid_on_two_nodes_at_once_one_wins(sb):
+    """Two nodes create the same VMID in their own qemu-server dir at the same
+    moment: one succeeds, the other gets EEXIST, every node agrees."""
+    first, count = 700, 40
+    # (the layout should be there already, see test_every_node_has_its_directories;
+    # make it here so that this test checks the VMID rule only)
+    sb.exec("node1", "mkdir", "-p", "/etc/drover/nodes/node1/qemu-server",
+            "/etc/drover/nodes/node2/qemu-server")
+    sb.wait_synced()
+    start = time.time() + 1.0
+    results = run_on_all(sb, lambda n: sb.exec(
+        n, "/usr/bin/python3", "-c", CLAIM_VMIDS, n, start, first, count, timeout=60).stdout,
+        nodes=["node1", "node2"])
+    outcome = {n: dict(line.split() for line in out.splitlines()) for n, out in results.items()}
+    winners = {}
+    for v in range(first, first + count):
+        got = sorted((outcome["node1"][str(v)], outcome["node2"][str(v)]))
+        assert got == ["EEXIST", "ok"], (v, got)
+        winners[v] = "node1" if outcome["node1"][str(v)] == "ok" else "node2"
+    tree = sb.wait_trees_equal()
+    for v, w in winners.items():
+        loser = "node2" if w == "node1" else "node1"
+        assert f"nodes/{w}/qemu-server/{v}.conf" in tree
+        assert f"nodes/{loser}/qemu-server/{v}.conf" not in tree
+    for node in sb.node_names:
+        ids = json.loads(sb.read_file(node, "/etc/drover/.vmlist"))["ids"]
+        for v, w in winners.items():
+            assert ids[str(v)]["node"] == w and ids[str(v)]["type"] == "qemu"
+    print("winners:", {w: sum(1 for x in winners.values() if x == w) for w in ("node1", "node2")})
