@@ -27,6 +27,7 @@ struct args {
 	int link; /* -1: all links */
 	bool kill9;
 	bool all;
+	bool bare;
 	int nops;
 	char **ops; /* operands before "--" */
 	int nextra;
@@ -40,6 +41,7 @@ enum {
 	OPT_LINK,
 	OPT_KILL,
 	OPT_ALL,
+	OPT_BARE,
 	OPT_QUEUE,
 	OPT_DELAY,
 	OPT_JITTER,
@@ -71,6 +73,7 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 		{ "link", required_argument, NULL, OPT_LINK },
 		{ "kill", no_argument, NULL, OPT_KILL },
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "bare", no_argument, NULL, OPT_BARE },
 		{ "queue", required_argument, NULL, OPT_QUEUE },
 		{ "delay", required_argument, NULL, OPT_DELAY },
 		{ "jitter", required_argument, NULL, OPT_JITTER },
@@ -118,6 +121,9 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 			break;
 		case OPT_ALL:
 			a->all = true;
+			break;
+		case OPT_BARE:
+			a->bare = true;
 			break;
 		case OPT_QUEUE:
 		case OPT_DELAY:
@@ -216,10 +222,17 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 	}
 	r = sb_up(&sb, UP_TIMEOUT_S);
 	close(lock);
+	/* unlocked: cluster create/add inside the nodes restart daemons through us */
+	if (r == 0 && !a.bare)
+		r = sb_form_cluster(&sb, UP_TIMEOUT_S);
 	if (r < 0)
 		return CLI_EXIT_FAIL;
-	printf("Sandbox %s is up: %u node%s, corosync quorate, droverfs mounted.\n", sb.name,
-	       sb.nodes, sb.nodes == 1 ? "" : "s");
+	if (a.bare)
+		printf("Sandbox %s is up: %u bare node%s (droverfs in local mode, sshd; no cluster yet).\n",
+		       sb.name, sb.nodes, sb.nodes == 1 ? "" : "s");
+	else
+		printf("Sandbox %s is up: %u node%s, corosync quorate, droverfs mounted.\n", sb.name,
+		       sb.nodes, sb.nodes == 1 ? "" : "s");
 	for (unsigned k = 1; k <= sb.nodes; k++) {
 		char addr[32];
 
@@ -617,6 +630,9 @@ static int daemons(int argc, char **argv, const char *cmd, enum daemon_action wh
 						    d == SB_DROVERFS ? a.extra : NULL);
 				if (r == -EALREADY && what == DO_START)
 					continue;
+				/* a bare node (no cluster yet) has no corosync to start */
+				if (r == -ENOENT && d == SB_COROSYNC && a.nops == 1)
+					continue;
 				if (r < 0) {
 					cli_error(
 						"starting %s on node%u: %s (see %s/node%u/log/%s.log)",
@@ -683,14 +699,17 @@ static int cmd_netem_helper(struct cli_context *ctx, int argc, char **argv)
 static const struct cli_command cmd_up_def = {
 	.name = "up",
 	.summary = "make a sandbox cluster and start its daemons",
-	.usage = "Usage: drover sandbox up [--nodes N] [--networks 1|2] [--name NAME]\n"
+	.usage = "Usage: drover sandbox up [--nodes N] [--networks 1|2] [--bare] [--name NAME]\n"
 		 "\n"
 		 "Make N nodes (default 3, at most 16), each in its own network, mount and\n"
-		 "UTS namespaces, wired to a bridge; start corosync, droverfs and sshd on\n"
-		 "each and wait until the cluster is quorate (at most 60 s).\n"
+		 "UTS namespaces, wired to a bridge; start droverfs (local mode) and sshd on\n"
+		 "each, then build the cluster as a user would: 'drover cluster create NAME'\n"
+		 "on node1 and 'drover cluster add 10.99.0.1' on every other node, one after\n"
+		 "the other, and wait until all are quorate (at most 60 s).\n"
 		 "\n"
 		 "Options:\n"
 		 "  --nodes N        number of nodes, node1..nodeN (default 3)\n"
+		 "  --bare           stop before the cluster: no corosync, droverfs in local mode\n"
 		 "  --networks 1|2   networks per node: eth0 10.99.0.K, eth1 10.99.1.K\n" NAME_OPT,
 	.run = cmd_up,
 };

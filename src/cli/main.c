@@ -11,6 +11,7 @@
 
 /* The groups; later milestones add cluster, replication, vm, ct, storage, mirror. */
 static const struct cli_command *const groups[] = {
+	&cli_cluster_group,
 	&cli_cfs_group,
 	&cli_sandbox_group,
 	NULL,

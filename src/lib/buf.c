@@ -2,6 +2,8 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +47,36 @@ int buf_append(struct buf *b, const void *data, size_t len)
 	if (len)
 		memcpy(b->data + b->len, data, len);
 	b->len += len;
+	return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n, r;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	r = buf_reserve(b, (size_t)n + 1);
+	if (r < 0)
+		return r;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int buf_terminate(struct buf *b)
+{
+	int r = buf_reserve(b, 1);
+
+	if (r < 0)
+		return r;
+	b->data[b->len] = '\0';
 	return 0;
 }
 

@@ -25,6 +25,12 @@ int buf_reserve(struct buf *b, size_t extra) WARN_UNUSED;
 
 int buf_append(struct buf *b, const void *data, size_t len) WARN_UNUSED;
 
+/* Append printf-formatted text (no NUL is counted in len). Returns 0 or -ENOMEM. */
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3))) WARN_UNUSED;
+
+/* Make the contents a C string (a NUL after len, not counted). Returns 0 or -ENOMEM. */
+int buf_terminate(struct buf *b) WARN_UNUSED;
+
 /* Drop the first n bytes (consumed input). */
 void buf_consume(struct buf *b, size_t n);
 

@@ -60,6 +60,33 @@ struct cc_node *cc_addf(struct cc_node *parent, const char *name, const char *fm
 	return cc_add(parent, name, value);
 }
 
+struct cc_node *cc_set(struct cc_node *n, const char *key, const char *value)
+{
+	struct cc_node *k = cc_child(n, key);
+	char *v;
+
+	if (!k || !k->value)
+		return cc_add(n, key, value);
+	v = strdup(value);
+	if (!v)
+		return NULL;
+	free(k->value);
+	k->value = v;
+	return k;
+}
+
+void cc_remove(struct cc_node *parent, struct cc_node *child)
+{
+	for (struct cc_node **p = &parent->children; *p; p = &(*p)->next) {
+		if (*p == child) {
+			*p = child->next;
+			child->next = NULL;
+			cc_free(child);
+			return;
+		}
+	}
+}
+
 struct cc_node *cc_child(const struct cc_node *n, const char *name)
 {
 	for (struct cc_node *c = n ? n->children : NULL; c; c = c->next)

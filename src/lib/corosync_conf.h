@@ -38,6 +38,12 @@ struct cc_node *cc_add(struct cc_node *parent, const char *name, const char *val
 struct cc_node *cc_addf(struct cc_node *parent, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Set key in section n to value: the first such key is replaced, or one is added. NULL on ENOMEM. */
+struct cc_node *cc_set(struct cc_node *n, const char *key, const char *value);
+
+/* Unlink child from parent and free it (and what it holds). */
+void cc_remove(struct cc_node *parent, struct cc_node *child);
+
 /* First child named `name` (a key or a section), or NULL. */
 struct cc_node *cc_child(const struct cc_node *n, const char *name);
 

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "buf.h"
+
 /*
  * Run argv[0] (searched in PATH) with argv, wait for it. Its stdout and
  * stderr go to `output` (NUL-terminated, cut to len) if given, else to
@@ -14,6 +16,15 @@
  */
 int process_run(char *const argv[], char *output, size_t len, int (*before_exec)(void *),
 		void *arg);
+
+/*
+ * Run argv (searched in PATH) with `in` on its stdin, its stdout appended
+ * to out and its stderr to err; a NULL out or err leaves that stream
+ * connected to ours (so a prompt or a progress line reaches the user).
+ * Returns the exit status, 128+signal, or -errno if it could not run.
+ */
+int process_run_io(char *const argv[], const void *in, size_t in_len, struct buf *out,
+		   struct buf *err);
 
 /* Start argv in the background (no wait); returns the pid or -errno. */
 pid_t process_spawn(char *const argv[], int (*before_exec)(void *), void *arg);

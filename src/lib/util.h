@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <string.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -51,6 +52,14 @@ char *format_size(uint64_t bytes, char *buf, size_t len);
 int read_file_max(const char *path, size_t max, char **out, size_t *len);
 
 int write_all(int fd, const void *data, size_t len);
+
+/*
+ * Replace path with data: written to "path.tmp.PID", fsync'ed, renamed over
+ * path (and the directory fsync'ed), so a crash leaves the old file or the
+ * new one, never half of either. mode 0: the file system decides (droverfs
+ * gives every path its fixed mode and refuses chmod). Returns 0 or -errno.
+ */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /* The same with pwrite() at offset off. */
 int pwrite_all(int fd, const void *data, size_t len, long long off);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lib/process.h"
+#include "lib/service.h"
 #include "lib/util.h"
 #include "sandbox.h"
 
@@ -82,14 +83,32 @@ static bool ns_same(const struct ns_id *a, const struct ns_id *b)
 	return a->dev == b->dev && a->ino == b->ino;
 }
 
-bool sb_pid_in_node(const struct sandbox *sb, unsigned node, pid_t pid)
+/*
+ * The network namespace of a node. From the host it is /run/netns/NAME;
+ * inside a node (drover cluster restarting its daemons) /run is the node's
+ * own, and the node's namespace is the caller's when the marker says so.
+ */
+static int node_netns_id(const struct sandbox *sb, unsigned node, struct ns_id *id)
 {
-	char ns[64], path[PATH_MAX];
-	struct ns_id want = { 0 }, have = { 0 };
+	char ns[64], path[PATH_MAX], name[32];
+	unsigned k;
 
 	sb_netns_name(sb, node, ns, sizeof(ns));
 	snprintf(path, sizeof(path), "/run/netns/%s", ns);
-	if (ns_id(path, &want) < 0)
+	if (ns_id(path, id) == 0)
+		return 0;
+	if (service_manager_detect(name, sizeof(name), &k) == SERVICE_MANAGER_SANDBOX &&
+	    streq(name, sb->name) && k == node)
+		return ns_id("/proc/self/ns/net", id);
+	return -ENOENT;
+}
+
+bool sb_pid_in_node(const struct sandbox *sb, unsigned node, pid_t pid)
+{
+	char path[PATH_MAX];
+	struct ns_id want = { 0 }, have = { 0 };
+
+	if (node_netns_id(sb, node, &want) < 0)
 		return false;
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	return ns_id(path, &have) == 0 && ns_same(&have, &want) && process_alive(pid);
@@ -251,6 +270,10 @@ int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, c
 
 	switch (d) {
 	case SB_COROSYNC:
+		/* a bare node: `drover cluster create/add` has not written it yet */
+		if (sb_node_path(sb, node, droverfs, sizeof(droverfs), "etc-corosync/corosync.conf") == 0 &&
+		    access(droverfs, F_OK) < 0)
+			return -ENOENT;
 		argv[n++] = "corosync";
 		argv[n++] = "-f";
 		argv[n++] = "-c";

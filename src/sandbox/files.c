@@ -1,23 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The files up writes before any daemon starts: corosync.conf and the
- * shared authkey, ssh host keys, the sandbox-wide root key pair, sshd and
- * ssh configuration, known hosts and /etc/hosts naming every node.
+ * The files up writes before any daemon starts: ssh host keys, the
+ * sandbox-wide root key pair, sshd and ssh configuration, known hosts and
+ * /etc/hosts naming every node. corosync's files are not among them: the
+ * nodes come up bare and `drover cluster create/add` write those, as they
+ * would on real hosts.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
-#include "lib/buf.h"
-#include "lib/corosync_conf.h"
 #include "lib/process.h"
 #include "lib/util.h"
 #include "sandbox.h"
-
-#define AUTHKEY_SIZE 256
 
 static int keygen(const char *path, const char *comment)
 {
@@ -59,52 +56,6 @@ static int copy_file(const char *from, const char *to, mode_t mode)
 	n = fread(data, 1, sizeof(data), f);
 	fclose(f);
 	return sb_write_file(to, data, n, mode);
-}
-
-static int corosync_conf(const struct sandbox *sb, struct buf *out)
-{
-	struct cc_node *root = cc_add(NULL, "", NULL);
-	struct cc_node *totem, *nodelist, *quorum, *logging;
-	int r = -ENOMEM;
-
-	if (!root)
-		return -ENOMEM;
-	totem = cc_add(root, "totem", NULL);
-	if (!totem || !cc_add(totem, "version", "2") || !cc_add(totem, "cluster_name", sb->name) ||
-	    !cc_add(totem, "config_version", "1") || !cc_add(totem, "transport", "knet") ||
-	    !cc_add(totem, "crypto_cipher", "aes256") || !cc_add(totem, "crypto_hash", "sha256") ||
-	    !cc_add(totem, "keyfile", "/etc/corosync/authkey"))
-		goto out;
-	nodelist = cc_add(root, "nodelist", NULL);
-	if (!nodelist)
-		goto out;
-	for (unsigned k = 1; k <= sb->nodes; k++) {
-		struct cc_node *n = cc_add(nodelist, "node", NULL);
-		char name[24], addr[32], key[32];
-
-		sb_node_name(k, name, sizeof(name));
-		if (!n || !cc_add(n, "name", name) || !cc_addf(n, "nodeid", "%u", k))
-			goto out;
-		for (unsigned l = 0; l < sb->networks; l++) {
-			sb_address(k, l, addr, sizeof(addr));
-			snprintf(key, sizeof(key), "ring%u_addr", l);
-			if (!cc_add(n, key, addr))
-				goto out;
-		}
-	}
-	quorum = cc_add(root, "quorum", NULL);
-	if (!quorum || !cc_add(quorum, "provider", "corosync_votequorum"))
-		goto out;
-	logging = cc_add(root, "logging", NULL);
-	if (!logging || !cc_add(logging, "to_logfile", "yes") ||
-	    !cc_add(logging, "logfile", "/var/log/corosync/corosync.log") ||
-	    !cc_add(logging, "to_syslog", "no") || !cc_add(logging, "to_stderr", "no") ||
-	    !cc_add(logging, "timestamp", "on"))
-		goto out;
-	r = cc_write(root, out);
-out:
-	cc_free(root);
-	return r;
 }
 
 static int sshd_config(const struct sandbox *sb, unsigned node, char *out, size_t len)
@@ -173,21 +124,13 @@ static int known_hosts(const struct sandbox *sb, char *out, size_t len)
 	return 0;
 }
 
-static int node_files(const struct sandbox *sb, unsigned node, const struct buf *conf,
-		      const char *known)
+static int node_files(const struct sandbox *sb, unsigned node, const char *known)
 {
 	char path[PATH_MAX], from[PATH_MAX], text[2048], name[16];
 	int r;
 
-	sb_node_path(sb, node, path, sizeof(path), "etc-corosync/corosync.conf");
-	r = sb_write_file(path, conf->data, conf->len, 0644);
-	sb_path(sb, from, sizeof(from), "authkey");
-	sb_node_path(sb, node, path, sizeof(path), "etc-corosync/authkey");
-	if (r == 0)
-		r = copy_file(from, path, 0400);
 	sb_node_path(sb, node, path, sizeof(path), "log/corosync");
-	if (r == 0)
-		r = sb_mkdir_p(path, 0755);
+	r = sb_mkdir_p(path, 0755);
 	if (r == 0)
 		r = sshd_config(sb, node, text, sizeof(text));
 	sb_node_path(sb, node, path, sizeof(path), "etc-ssh/sshd_config");
@@ -237,17 +180,10 @@ static int hosts_file(const struct sandbox *sb)
 
 int sb_files_create(const struct sandbox *sb)
 {
-	unsigned char key[AUTHKEY_SIZE];
 	char path[PATH_MAX], comment[64], known[16384];
-	struct buf conf = BUF_INIT;
 	int r;
 
-	if (getrandom(key, sizeof(key), 0) != sizeof(key))
-		return -EIO;
-	sb_path(sb, path, sizeof(path), "authkey");
-	r = sb_write_file(path, key, sizeof(key), 0400);
-	if (r == 0)
-		r = hosts_file(sb);
+	r = hosts_file(sb);
 	sb_path(sb, path, sizeof(path), "ssh");
 	if (r == 0)
 		r = sb_mkdir_p(path, 0700);
@@ -262,10 +198,7 @@ int sb_files_create(const struct sandbox *sb)
 	}
 	if (r == 0)
 		r = known_hosts(sb, known, sizeof(known));
-	if (r == 0)
-		r = corosync_conf(sb, &conf);
 	for (unsigned k = 1; r == 0 && k <= sb->nodes; k++)
-		r = node_files(sb, k, &conf, known);
-	buf_free(&conf);
+		r = node_files(sb, k, known);
 	return r;
 }

@@ -31,6 +31,8 @@ static int start_all(const struct sandbox *sb, enum sb_daemon d)
 	for (unsigned k = 1; k <= sb->nodes; k++) {
 		int r = sb_daemon_start(sb, k, d, NULL);
 
+		if (r == -ENOENT && d == SB_COROSYNC)
+			continue; /* a bare node */
 		if (r < 0) {
 			char what[64];
 
@@ -107,13 +109,88 @@ static int up(struct sandbox *sb, unsigned timeout_s)
 	r = sb_keeper_start(sb);
 	if (r < 0)
 		return fail("starting the keeper", r);
-	r = start_all(sb, SB_COROSYNC);
-	if (r == 0)
-		r = start_all(sb, SB_DROVERFS);
+	r = start_all(sb, SB_DROVERFS);
 	if (r == 0)
 		r = start_all(sb, SB_SSHD);
+	return r;
+}
+
+/* Run a drover command in a node; its output is shown only when it fails. */
+static int run_drover(const struct sandbox *sb, unsigned node, char *const args[])
+{
+	char self[PATH_MAX], out[16384];
+	char *argv[24];
+	size_t n = 0;
+	int r;
+
+	if (sb_self_path(self, sizeof(self)) < 0)
+		return -ENOEXEC;
+	argv[n++] = self;
+	for (; *args && n < ARRAY_SIZE(argv) - 1; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	r = sb_run_in_node(sb, node, argv, out, sizeof(out));
+	if (r != 0) {
+		fprintf(stderr, "drover: sandbox up: on node%u, '", node);
+		for (size_t i = 1; i < n; i++)
+			fprintf(stderr, "%s%s", i > 1 ? " " : "", argv[i]);
+		fprintf(stderr, "' failed:\n%s", out);
+		return r < 0 ? r : -EIO;
+	}
+	return 0;
+}
+
+/* The --linkN options of a node: one per sandbox network. */
+static size_t link_args(const struct sandbox *sb, unsigned node, char *argv[],
+			char addrs[][32])
+{
+	static char *const opts[] = { "--link0", "--link1" };
+	size_t n = 0;
+
+	for (unsigned l = 0; l < sb->networks && l < ARRAY_SIZE(opts); l++) {
+		sb_address(node, l, addrs[l], 32);
+		argv[n++] = opts[l];
+		argv[n++] = addrs[l];
+	}
+	return n;
+}
+
+static int form_cluster(struct sandbox *sb, unsigned timeout_s)
+{
+	char addrs[SANDBOX_NETS_MAX][32], first[32];
+	char *argv[16];
+	size_t n = 0;
+	int r;
+
+	argv[n++] = "cluster";
+	argv[n++] = "create";
+	argv[n++] = sb->name;
+	n += link_args(sb, 1, argv + n, addrs);
+	argv[n] = NULL;
+	r = run_drover(sb, 1, argv);
+	sb_address(1, 0, first, sizeof(first));
+	for (unsigned k = 2; r == 0 && k <= sb->nodes; k++) {
+		n = 0;
+		argv[n++] = "cluster";
+		argv[n++] = "add";
+		argv[n++] = first;
+		n += link_args(sb, k, argv + n, addrs);
+		argv[n] = NULL;
+		r = run_drover(sb, k, argv);
+	}
 	if (r == 0)
 		r = wait_cluster(sb, timeout_s);
+	return r;
+}
+
+int sb_form_cluster(struct sandbox *sb, unsigned timeout_s)
+{
+	int r = form_cluster(sb, timeout_s);
+
+	if (r < 0 && !getenv("DROVER_SANDBOX_KEEP_FAILED")) {
+		fprintf(stderr, "drover: sandbox up failed: removing what was made\n");
+		sb_down(sb);
+	}
 	return r;
 }
 

@@ -64,6 +64,13 @@ int sb_node_dirs_create(const struct sandbox *sb, unsigned node)
 		r = sb_mkdir_p(path, 0755);
 	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "pids") == 0)
 		r = sb_mkdir_p(path, 0755);
+	/* tells drover's service control inside the node who runs its daemons */
+	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "run/drover-sandbox") == 0) {
+		char marker[64];
+		int n = snprintf(marker, sizeof(marker), "%s %u\n", sb->name, node);
+
+		r = sb_write_file(path, marker, (size_t)n, 0644);
+	}
 	return r;
 }
 

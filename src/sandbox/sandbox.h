@@ -117,5 +117,7 @@ int sb_netem_set(const struct sandbox *sb, unsigned node, unsigned net, const st
 int sb_netem_helper_main(unsigned queue, unsigned delay_ms, unsigned jitter_ms);
 
 /* lifecycle.c: up and down */
-int sb_up(struct sandbox *sb, unsigned timeout_s);
+int sb_up(struct sandbox *sb, unsigned timeout_s); /* bare nodes: droverfs (local mode), sshd */
+/* cluster create on node1, cluster add on the others; takes the sandbox down on failure */
+int sb_form_cluster(struct sandbox *sb, unsigned timeout_s);
 int sb_down(struct sandbox *sb);

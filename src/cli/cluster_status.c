@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * drover cluster status | nodes | expected: what corosync says about the
+ * cluster, in the layout of `pvecm status` / `pvecm nodes`, or as JSON.
+ */
+#include <corosync/votequorum.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster/corosync_info.h"
+#include "cluster_cli.h"
+#include "lib/util.h"
+
+struct view_args {
+	bool json;
+};
+
+static int parse_view_args(int argc, char **argv, struct view_args *a)
+{
+	static const struct option longopts[] = { { "output-format", required_argument, NULL, 'o' },
+						  { NULL, 0, NULL, 0 } };
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+		if (c != 'o')
+			return -EINVAL;
+		if (streq(optarg, "json") || streq(optarg, "json-pretty"))
+			a->json = true;
+		else if (!streq(optarg, "text")) {
+			cli_error("--output-format: '%s' is not one of text, json", optarg);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		cli_error("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load(struct cs_status *s)
+{
+	char err[256];
+	int r = cs_status_get(s, err, sizeof(err));
+
+	if (r < 0)
+		cli_error("%s", err);
+	return r;
+}
+
+static void heading(const char *title)
+{
+	size_t n = strlen(title);
+
+	printf("%s\n", title);
+	while (n--)
+		putchar('-');
+	putchar('\n');
+}
+
+static void flag_names(unsigned flags, char *out, size_t len)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ VOTEQUORUM_INFO_TWONODE, "2Node" },
+		{ VOTEQUORUM_INFO_QUORATE, "Quorate" },
+		{ VOTEQUORUM_INFO_WAIT_FOR_ALL, "WaitForAll" },
+		{ VOTEQUORUM_INFO_LAST_MAN_STANDING, "LastManStanding" },
+		{ VOTEQUORUM_INFO_AUTO_TIE_BREAKER, "AutoTieBreaker" },
+		{ VOTEQUORUM_INFO_ALLOW_DOWNSCALE, "AllowDownscale" },
+		{ VOTEQUORUM_INFO_QDEVICE_REGISTERED, "Qdevice" },
+	};
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (flags & names[i].bit)
+			n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", n ? " " : "",
+					      names[i].name);
+}
+
+static const char *member_label(const struct cs_member *m)
+{
+	return m->name[0] ? m->name : m->addr;
+}
+
+static void print_membership(const struct cs_status *s, bool with_addr)
+{
+	heading("Membership information");
+	printf("    Nodeid      Votes Name\n");
+	for (unsigned i = 0; i < s->nnodes; i++) {
+		const struct cs_member *m = &s->nodes[i];
+
+		if (!m->online)
+			continue;
+		printf("%10u %10u %s", m->nodeid, m->votes, member_label(m));
+		if (with_addr && m->name[0] && m->addr[0])
+			printf(" (%s)", m->addr);
+		printf("%s\n", m->local ? " (local)" : "");
+	}
+}
+
+static void print_links(const struct cs_status *s)
+{
+	unsigned all = 0;
+
+	for (unsigned i = 0; i < s->nnodes; i++)
+		all |= s->nodes[i].link_mask;
+	heading("Links");
+	printf("    Nodeid Name            ");
+	for (unsigned l = 0; l < CS_LINKS_MAX; l++)
+		if (all & (1u << l))
+			printf(" link%-10u", l);
+	printf("\n");
+	for (unsigned i = 0; i < s->nnodes; i++) {
+		const struct cs_member *m = &s->nodes[i];
+
+		printf("%10u %-16s", m->nodeid, member_label(m));
+		for (unsigned l = 0; l < CS_LINKS_MAX; l++) {
+			if (!(all & (1u << l)))
+				continue;
+			printf(" %-14s", !(m->link_mask & (1u << l)) ? "-"
+					 : m->local			 ? "local"
+					 : !m->online && !(m->link_up & (1u << l)) ? "offline"
+					 : (m->link_up & (1u << l))	 ? "connected"
+									 : "down");
+		}
+		printf("\n");
+	}
+}
+
+static void print_status(const struct cs_status *s)
+{
+	char when[64], flags[160];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm);
+	flag_names(s->flags, flags, sizeof(flags));
+	heading("Cluster information");
+	printf("Name:             %s\n", s->cluster_name[0] ? s->cluster_name : "(none)");
+	printf("Config Version:   %" PRIu64 "\n", s->config_version);
+	printf("Transport:        %s\n", s->transport);
+	printf("Secure auth:      %s\n\n", s->secauth ? "on" : "off");
+	heading("Quorum information");
+	printf("Date:             %s\n", when);
+	printf("Quorum provider:  corosync_votequorum\n");
+	printf("Nodes:            %u\n", s->nmembers);
+	printf("Node ID:          0x%08x\n", s->local_nodeid);
+	printf("Ring ID:          %x.%" PRIx64 "\n", s->ring_nodeid, s->ring_seq);
+	printf("Quorate:          %s\n\n", s->quorate ? "Yes" : "No");
+	heading("Votequorum information");
+	printf("Expected votes:   %u\n", s->expected_votes);
+	printf("Highest expected: %u\n", s->highest_expected);
+	printf("Total votes:      %u\n", s->total_votes);
+	printf("Quorum:           %u%s\n", s->quorum, s->quorate ? "" : " Activity blocked");
+	printf("Flags:            %s\n\n", flags);
+	print_membership(s, true);
+	printf("\n");
+	print_links(s);
+}
+
+static struct json_object *status_json(const struct cs_status *s)
+{
+	struct json_object *o = json_object_new_object(), *nodes = json_object_new_array();
+	char flags[160];
+
+	flag_names(s->flags, flags, sizeof(flags));
+	json_object_object_add(o, "cluster_name", json_object_new_string(s->cluster_name));
+	json_object_object_add(o, "config_version", json_object_new_int64((int64_t)s->config_version));
+	json_object_object_add(o, "transport", json_object_new_string(s->transport));
+	json_object_object_add(o, "secauth", json_object_new_boolean(s->secauth));
+	json_object_object_add(o, "quorate", json_object_new_boolean(s->quorate));
+	json_object_object_add(o, "nodeid", json_object_new_int64(s->local_nodeid));
+	json_object_object_add(o, "members", json_object_new_int64(s->nmembers));
+	json_object_object_add(o, "expected_votes", json_object_new_int64(s->expected_votes));
+	json_object_object_add(o, "highest_expected", json_object_new_int64(s->highest_expected));
+	json_object_object_add(o, "total_votes", json_object_new_int64(s->total_votes));
+	json_object_object_add(o, "quorum", json_object_new_int64(s->quorum));
+	json_object_object_add(o, "flags", json_object_new_string(flags));
+	for (unsigned i = 0; i < s->nnodes; i++) {
+		const struct cs_member *m = &s->nodes[i];
+		struct json_object *n = json_object_new_object(), *links = json_object_new_object();
+
+		json_object_object_add(n, "nodeid", json_object_new_int64(m->nodeid));
+		json_object_object_add(n, "name", json_object_new_string(m->name));
+		json_object_object_add(n, "address", json_object_new_string(m->addr));
+		json_object_object_add(n, "votes", json_object_new_int64(m->votes));
+		json_object_object_add(n, "online", json_object_new_boolean(m->online));
+		json_object_object_add(n, "local", json_object_new_boolean(m->local));
+		for (unsigned l = 0; l < CS_LINKS_MAX; l++) {
+			char key[16];
+
+			if (!(m->link_mask & (1u << l)))
+				continue;
+			snprintf(key, sizeof(key), "link%u", l);
+			json_object_object_add(links, key,
+					       json_object_new_boolean((m->link_up >> l) & 1));
+		}
+		json_object_object_add(n, "links", links);
+		json_object_array_add(nodes, n);
+	}
+	json_object_object_add(o, "nodes", nodes);
+	return o;
+}
+
+static int print_json(const struct cs_status *s)
+{
+	struct json_object *o = status_json(s);
+
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	json_object_put(o);
+	return CLI_EXIT_OK;
+}
+
+static int cmd_status(struct cli_context *ctx, int argc, char **argv)
+{
+	struct view_args a = { false };
+	struct cs_status s;
+
+	if (parse_view_args(argc, argv, &a) < 0)
+		return CLI_EXIT_USAGE;
+	if (load(&s) < 0)
+		return CLI_EXIT_FAIL;
+	if (a.json)
+		return print_json(&s);
+	print_status(&s);
+	return CLI_EXIT_OK;
+}
+
+static int cmd_nodes(struct cli_context *ctx, int argc, char **argv)
+{
+	struct view_args a = { false };
+	struct cs_status s;
+
+	if (parse_view_args(argc, argv, &a) < 0)
+		return CLI_EXIT_USAGE;
+	if (load(&s) < 0)
+		return CLI_EXIT_FAIL;
+	if (a.json)
+		return print_json(&s);
+	printf("\n");
+	print_membership(&s, false);
+	return CLI_EXIT_OK;
+}
+
+static int cmd_expected(struct cli_context *ctx, int argc, char **argv)
+{
+	uint64_t votes;
+	char err[256];
+
+	if (argc != 2 || parse_u64(argv[1], 1000000, &votes) < 0 || votes == 0) {
+		cli_error("cluster expected takes one number of votes, at least 1 (see --help)");
+		return CLI_EXIT_USAGE;
+	}
+	if (cluster_require_root("expected") < 0)
+		return CLI_EXIT_FAIL;
+	if (cs_set_expected((unsigned)votes, err, sizeof(err)) < 0) {
+		cli_error("%s", err);
+		return CLI_EXIT_FAIL;
+	}
+	printf("expected votes set to %" PRIu64 "\n", votes);
+	return CLI_EXIT_OK;
+}
+
+const struct cli_command cluster_status_cmd = {
+	.name = "status",
+	.summary = "cluster, quorum, votes, members and links (like pvecm status)",
+	.usage = "Usage: drover cluster status [--output-format text|json]\n"
+		 "\n"
+		 "Shows what corosync on this node says: the cluster's name and config\n"
+		 "version, quorum, votequorum's votes and flags, the members and the state\n"
+		 "of every knet link to every node. Read through corosync's libraries.\n"
+		 "\n"
+		 "Options:\n"
+		 "  -o, --output-format FMT  text (default) or json\n",
+	.run = cmd_status,
+};
+
+const struct cli_command cluster_nodes_cmd = {
+	.name = "nodes",
+	.summary = "the members with their node ids and votes (like pvecm nodes)",
+	.usage = "Usage: drover cluster nodes [--output-format text|json]\n"
+		 "\n"
+		 "Lists the nodes corosync sees now, with node id and votes; this node is\n"
+		 "marked (local).\n"
+		 "\n"
+		 "Options:\n"
+		 "  -o, --output-format FMT  text (default) or json\n",
+	.run = cmd_nodes,
+};
+
+const struct cli_command cluster_expected_cmd = {
+	.name = "expected",
+	.summary = "set the expected votes (to regain quorum on purpose)",
+	.usage = "Usage: drover cluster expected VOTES\n"
+		 "\n"
+		 "Tells votequorum to expect VOTES votes until the next membership change.\n"
+		 "corosync refuses a value below the votes present, and one that would take\n"
+		 "quorum away from a quorate cluster.\n"
+		 "\n"
+		 "WARNING: lowering expected votes on a node cut off from the others makes it\n"
+		 "writable on its own. If the other part of the cluster is also writable\n"
+		 "(it is not dead, only unreachable), both will change the configuration\n"
+		 "independently. Use it only when you know the other nodes are down.\n",
+	.run = cmd_expected,
+};

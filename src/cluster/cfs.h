@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * droverfs as the cluster commands use it: its state (through the IPC
+ * socket), files in its mount written atomically, and the cluster-wide
+ * locks (a directory under priv/lock/ that exists on exactly one node).
+ */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "lib/buf.h"
+
+struct cfs_brief {
+	char node[64];
+	char mountpoint[PATH_MAX];
+	bool cluster_mode;
+	bool quorate;
+	bool writable; /* cluster mode: quorate and in sync */
+	char sync[32]; /* cluster mode: "synced", "syncing", ... */
+	unsigned members;
+	uint64_t version;
+	unsigned guests;
+	char database[PATH_MAX];
+};
+
+/* Ask droverfs (socket NULL: the default) for its state. Returns 0 or -errno. */
+int cfs_brief_get(const char *socket, struct cfs_brief *b);
+
+/*
+ * Poll until droverfs answers, is in cluster mode (if want_cluster), quorate
+ * and writable, or timeout_ms passes (-ETIMEDOUT). `b` holds the last state.
+ */
+int cfs_wait_writable(const char *socket, bool want_cluster, unsigned timeout_ms,
+		      struct cfs_brief *b);
+
+/* mount + "/" + rel. Returns 0 or -ENAMETOOLONG. */
+int cfs_path(const struct cfs_brief *b, const char *rel, char *out, size_t len);
+
+/*
+ * Read or replace a file in the tree (atomically: temporary name and rename).
+ * droverfs decides the mode from the path; mode documents the intent.
+ */
+int cfs_read(const struct cfs_brief *b, const char *rel, struct buf *out);
+int cfs_write(const struct cfs_brief *b, const char *rel, const void *data, size_t len,
+	      mode_t mode);
+
+/*
+ * Take the cluster lock priv/lock/NAME, retrying for up to timeout_ms.
+ * Returns 0, -EBUSY (someone else holds it), -EACCES (no quorum) or -errno.
+ */
+int cfs_lock(const struct cfs_brief *b, const char *name, unsigned timeout_ms);
+void cfs_unlock(const struct cfs_brief *b, const char *name);
+
+/* The tree's corosync.conf, parsed (NULL with err set: missing or invalid). */
+struct cc_node *cfs_read_corosync_conf(const struct cfs_brief *b, struct cluster_err *err);
+
+/* Write corosync.conf into the tree (config_version must already be bumped). */
+int cfs_write_corosync_conf(const struct cfs_brief *b, const struct cc_node *root);

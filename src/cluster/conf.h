@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cluster's corosync.conf as drover writes and edits it: creating the
+ * first node's file, adding and removing nodes, the link set, and the
+ * checks `drover cluster add` runs before it changes anything. Works on the
+ * cc_node tree of lib/corosync_conf, so hand edits that corosync accepts
+ * survive (comments do not: the writer prints the canonical layout).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/corosync_conf.h"
+
+#define CLUSTER_LINKS_MAX 8 /* knet: link0 ... link7 */
+#define CLUSTER_NAME_MAX 15 /* corosync's cluster_name limit */
+#define CLUSTER_ADDR_MAX 64
+
+struct cluster_link {
+	char addr[CLUSTER_ADDR_MAX];
+	unsigned priority; /* knet_link_priority; 0: not set */
+};
+
+/* One node as a command names it: links indexed by link number. */
+struct cluster_node_spec {
+	char name[64];
+	unsigned nodeid; /* 0: the lowest free one */
+	unsigned votes;
+	unsigned link_mask; /* bit N: links[N] is given */
+	struct cluster_link links[CLUSTER_LINKS_MAX];
+};
+
+/* Error text for a user: what is wrong, and where. */
+struct cluster_err {
+	char text[512];
+};
+
+/* A cluster name: a node-name-like label of at most 15 characters. */
+bool cluster_name_valid(const char *name);
+
+/*
+ * Parse "--linkN" values: "ADDR[,priority=P]" into spec->links[number].
+ * The address must be an IPv4 or IPv6 literal. Returns 0 or -EINVAL.
+ */
+int cluster_link_parse(const char *text, unsigned number, struct cluster_node_spec *spec,
+		       struct cluster_err *err);
+
+/* A new corosync.conf for a cluster of one node (config_version 1). NULL on -ENOMEM. */
+struct cc_node *cluster_conf_new(const char *cluster_name, const struct cluster_node_spec *node);
+
+/* The link numbers a cluster uses (interface sections, else ringN_addr keys): a bit mask. */
+unsigned cluster_conf_links(const struct cc_node *root);
+
+/* Checks a parsed file must pass before drover edits it (nodes, totem, link consistency). */
+int cluster_conf_verify(const struct cc_node *root, struct cluster_err *err);
+
+/*
+ * Add node to the nodelist: refuses a bad name, a name or node id that is
+ * taken (unless force and the same id and votes: a re-add), an address
+ * another node has, a link set unlike the cluster's. Picks the lowest free
+ * node id when spec->nodeid is 0 and stores it back. Returns 0, -EEXIST,
+ * -EINVAL or -ENOMEM.
+ */
+int cluster_conf_add_node(struct cc_node *root, struct cluster_node_spec *spec, bool force,
+			  struct cluster_err *err);
+
+/*
+ * Remove the node named `who` (or whose ringN_addr is `who`). Its name and
+ * id are stored in name/nodeid. Returns 0 or -ENOENT.
+ */
+int cluster_conf_remove_node(struct cc_node *root, const char *who, char *name, size_t name_len,
+			     unsigned *nodeid);
+
+/* config_version + 1. Returns the new version, or 0 on -ENOMEM. */
+uint64_t cluster_conf_bump_version(struct cc_node *root);
+
+/* The node section whose name is `name`, or NULL. */
+struct cc_node *cluster_conf_node(const struct cc_node *root, const char *name);
+
+/* Number of nodes in the nodelist. */
+unsigned cluster_conf_node_count(const struct cc_node *root);
+
+/* ringN_addr (or linkN_addr) of a node section, or NULL. */
+const char *cluster_conf_node_addr(const struct cc_node *node, unsigned link);

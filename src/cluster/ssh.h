@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SSH between the nodes: root's key pair, the cluster-wide authorized_keys
+ * and known_hosts kept in droverfs (priv/), host key fingerprints, and
+ * running drover on another node. Everything goes through OpenSSH's own
+ * tools (ssh, ssh-keygen, ssh-keyscan), so its rules and its prompts (a
+ * root password when no key is installed yet) apply unchanged.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cfs.h"
+#include "conf.h"
+#include "lib/buf.h"
+
+#define SSH_ROOT_DIR "/root/.ssh"
+#define SSH_KNOWN_HOSTS_LINK "/etc/ssh/ssh_known_hosts"
+
+/* Root's public key ("type base64 comment"), made (ed25519) when root has none. */
+int ssh_root_key(char *pub, size_t len, struct cluster_err *err);
+
+/* This host's sshd ed25519 (else ecdsa, rsa) public key as "type base64". */
+int ssh_host_key(char *key, size_t len, struct cluster_err *err);
+
+/* "SHA256:..." of a public key line. */
+int ssh_fingerprint(const char *key, char *fp, size_t len, struct cluster_err *err);
+
+/*
+ * Fetch host's keys (ssh-keyscan) and keep those whose fingerprint is fp.
+ * Writes them as a known_hosts file at path. Returns 0, -EKEYREJECTED (no
+ * key matches: with what was offered in err) or -errno.
+ */
+int ssh_pin_host_key(const char *host, const char *fp, const char *path, struct cluster_err *err);
+
+/*
+ * Run "drover ARGS..." on root@host with `in` on its stdin; its stdout goes
+ * to out, its stderr to ours. known_hosts: a pinned file, or NULL for the
+ * usual ones (then an unknown host key is refused). Returns drover's exit
+ * status, 255 when ssh itself failed, or -errno.
+ */
+int ssh_run_drover(const char *host, const char *known_hosts, char *const args[], const void *in,
+		   size_t in_len, struct buf *out);
+
+/*
+ * Merge root's current authorized_keys and `extra` (a key line or NULL)
+ * into priv/authorized_keys in the tree, and make SSH_ROOT_DIR/authorized_keys
+ * a link to it (what was there is kept as authorized_keys.drover-old).
+ */
+int ssh_share_authorized_keys(const struct cfs_brief *b, const char *extra,
+			      struct cluster_err *err);
+
+/*
+ * Put "name,addr... key" into priv/known_hosts in the tree (replacing the
+ * node's old lines) and link SSH_KNOWN_HOSTS_LINK to it.
+ */
+int ssh_share_known_host(const struct cfs_brief *b, const char *name, const char *const addrs[],
+			 size_t naddrs, const char *host_key, struct cluster_err *err);
