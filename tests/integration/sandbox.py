@@ -223,16 +223,22 @@ class Sandbox:
         return os.path.join(self.state_dir, node, *parts)
 
     def wait_trees_equal(self, nodes=None, timeout=60):
-        """wait_synced, then the trees (tree()) of all nodes; asserts they are equal
+        """wait_synced, then the trees (tree()) of all nodes; asserts they become
+        equal (a change may still land between the reads: retried until timeout)
         and returns the common tree."""
         nodes = list(nodes or self.node_names)
-        self.wait_synced(nodes, timeout=timeout)
-        trees = {n: self.tree(n) for n in nodes}
-        first = trees[nodes[0]]
-        for n in nodes[1:]:
-            if trees[n] != first:
+        deadline = time.time() + timeout
+        while True:
+            self.wait_synced(nodes, timeout=max(1, deadline - time.time()))
+            trees = {n: self.tree(n) for n in nodes}
+            first = trees[nodes[0]]
+            bad = [n for n in nodes[1:] if trees[n] != first]
+            if not bad:
+                return first
+            if time.time() > deadline:
+                n = bad[0]
                 diff = sorted(k for k in set(first) | set(trees[n])
                               if first.get(k) != trees[n].get(k))
                 raise AssertionError(f"{self.name}: tree of {n} differs from {nodes[0]} at "
                                      f"{diff[:20]} ({len(diff)} paths)")
-        return first
+            time.sleep(0.5)

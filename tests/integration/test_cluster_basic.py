@@ -60,7 +60,7 @@ def test_concurrent_writers_shared_directory(sb):
     """3 nodes write 100 files each into one directory at once: identical trees."""
     sb.exec("node1", "mkdir", "/etc/drover/shared")
     run_on_all(sb, lambda n: sb.exec(n, "sh", "-c", WRITE_MANY, "sh",
-                                     "/etc/drover/shared", n, 100, timeout=120))
+                                     "/etc/drover/shared", n, 100, timeout=60))
     tree = sb.wait_trees_equal()
     names = sorted(k for k in tree if k.startswith("shared/"))
     assert len(names) == 300
@@ -79,7 +79,7 @@ def test_concurrent_writers_shared_directory(sb):
 
 def test_concurrent_writers_separate_directories(sb):
     run_on_all(sb, lambda n: sb.exec(n, "sh", "-c", WRITE_MANY, "sh",
-                                     f"/etc/drover/sep-{n}", n, 100, timeout=120))
+                                     f"/etc/drover/sep-{n}", n, 100, timeout=60))
     tree = sb.wait_trees_equal()
     for w in sb.node_names:
         files = [k for k in tree if k.startswith(f"sep-{w}/")]
