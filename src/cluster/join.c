@@ -17,10 +17,15 @@ typedef int (*field_fn)(const char *key, const char *value, void *arg, struct cl
 static int parse_lines(const char *text, size_t len, field_fn fn, void *arg,
 		       struct cluster_err *err)
 {
-	char *copy = strndup(text, len), *save = NULL, *line;
+	char *copy, *save = NULL, *line;
 	bool first = true;
 	int r = 0;
 
+	if (!text || len == 0) {
+		snprintf(err->text, sizeof(err->text), "the other side sent nothing");
+		return -EPROTO;
+	}
+	copy = strndup(text, len);
 	if (!copy)
 		return -ENOMEM;
 	for (line = strtok_r(copy, "\n", &save); line && r == 0; line = strtok_r(NULL, "\n", &save)) {

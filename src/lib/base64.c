@@ -78,8 +78,13 @@ int base64_decode(const char *text, size_t len, struct buf *out)
 				return r;
 		}
 	}
-	/* Leftover bits must be the zero padding of a final partial group. */
-	if (bits >= 6 || pad > 2 || (acc & ((1u << bits) - 1)) != 0)
+	/*
+	 * Leftover bits must be the zero padding of a final partial group, and
+	 * '=' may only complete that group: two after 2 chars, one after 3.
+	 */
+	if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
+		return -EINVAL;
+	if (pad && pad != (bits == 4 ? 2u : bits == 2 ? 1u : 0u))
 		return -EINVAL;
 	return 0;
 }
