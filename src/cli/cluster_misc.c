@@ -8,6 +8,7 @@
 
 #include "cluster/join.h"
 #include "cluster/nextid.h"
+#include "cluster/node_setup.h"
 #include "cluster/ssh.h"
 #include "cluster_cli.h"
 #include "lib/ipc_client.h"
@@ -161,4 +162,60 @@ const struct cli_command cluster_nextid_cmd = {
 		 "the range of 'next-id: lower=N,upper=M' in datacenter.cfg (upper is\n"
 		 "exclusive; default 100 to 999999).\n",
 	.run = cmd_nextid,
+};
+
+static int cmd_updatecerts(struct cli_context *ctx, int argc, char **argv)
+{
+	struct cluster_err err = { "" };
+	const char *addrs[CLUSTER_LINKS_MAX];
+	struct cc_node *conf, *self;
+	struct cfs_brief b;
+	bool force = argc == 2 && streq(argv[1], "--force");
+	size_t n = 0;
+	int r;
+
+	if (argc > 2 || (argc == 2 && !force)) {
+		cli_error("cluster updatecerts takes only --force");
+		return CLI_EXIT_USAGE;
+	}
+	if (cluster_require_root("updatecerts") < 0 || cluster_cfs(ctx, &b) < 0)
+		return CLI_EXIT_FAIL;
+	if (!b.writable) {
+		cli_error("no quorum: the tree is read-only (see 'drover cluster status')");
+		return CLI_EXIT_FAIL;
+	}
+	conf = cfs_read_corosync_conf(&b, &err);
+	self = conf ? cluster_conf_node(conf, b.node) : NULL;
+	for (unsigned l = 0; self && l < CLUSTER_LINKS_MAX; l++)
+		if (cluster_conf_node_addr(self, l))
+			addrs[n++] = cluster_conf_node_addr(self, l);
+	if (conf && !self)
+		snprintf(err.text, sizeof(err.text), "node %s is not in corosync.conf", b.node);
+	r = self ? node_setup_tree(&b, cc_get(conf, "totem", "cluster_name") ?: "", addrs, n, false,
+				   force, &err)
+		 : -ENOENT;
+	cc_free(conf);
+	if (r < 0) {
+		cli_error("%s", err.text);
+		return CLI_EXIT_FAIL;
+	}
+	printf("SSH keys and known hosts merged; certificate of %s %s\n", b.node,
+	       force ? "renewed" : "checked (renewed if missing or expiring within 30 days)");
+	return CLI_EXIT_OK;
+}
+
+const struct cli_command cluster_updatecerts_cmd = {
+	.name = "updatecerts",
+	.summary = "renew this node's certificate, merge SSH keys and known hosts",
+	.usage = "Usage: drover cluster updatecerts [--force]\n"
+		 "\n"
+		 "Puts root's SSH key into the cluster's authorized_keys, this host's SSH key\n"
+		 "into the cluster's known_hosts (replacing the node's old key: the fix for\n"
+		 "'Host key verification failed' after a node was reinstalled and re-added),\n"
+		 "and issues this node's certificate if it is missing or expires within 30\n"
+		 "days. Needs quorum.\n"
+		 "\n"
+		 "Options:\n"
+		 "  --force   issue a new certificate even if the current one is valid\n",
+	.run = cmd_updatecerts,
 };

@@ -323,3 +323,27 @@ def test_two_links_survive_the_loss_of_one(make_sandbox):
             "node1", "cat", "/etc/drover/over-link1.txt", check=False).stdout == "ok\n")
     finally:
         sb.heal("node3", link=0)
+
+
+def test_updatecerts_renews_the_certificate_and_the_host_key(cluster3):
+    sb = cluster3
+    cert = "/etc/drover/nodes/node2/drover-ssl.pem"
+    before = sb.read_file("node2", cert)
+    sb.exec("node2", "sh", "-c", "rm -f /etc/ssh/ssh_host_ed25519_key* && "
+            "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key")
+    new_key = " ".join(sb.read_file("node2", "/etc/ssh/ssh_host_ed25519_key.pub").split()[:2])
+    out = drover(sb, "node2", "cluster", "updatecerts").stdout
+    assert "checked" in out
+    assert sb.read_file("node2", cert) == before  # still valid: kept
+    known = sb.read_file("node1", "/etc/drover/priv/known_hosts")
+    assert f"node2,10.99.0.2 {new_key}" in known and known.count("node2,") == 1
+    drover(sb, "node2", "cluster", "updatecerts", "--force")
+    after = sb.read_file("node1", cert)
+    assert after.startswith("-----BEGIN CERTIFICATE-----") and after != before
+    text = sb.exec("node1", "openssl", "x509", "-noout", "-text", "-in", cert).stdout
+    assert "DNS:node2" in text and "IP Address:10.99.0.2" in text
+    proc = sb.exec("node1", "openssl", "verify", "-CAfile", "/etc/drover/drover-root-ca.pem",
+                   cert)
+    assert proc.stdout.strip().endswith("OK")
+    proc = drover(sb, "node2", "cluster", "updatecerts", "--bogus", check=False)
+    assert proc.returncode == 2
