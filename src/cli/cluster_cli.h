@@ -18,6 +18,7 @@ extern const struct cli_command cluster_nodes_cmd;
 extern const struct cli_command cluster_expected_cmd;
 extern const struct cli_command cluster_nextid_cmd;
 extern const struct cli_command cluster_updatecerts_cmd;
+extern const struct cli_command cluster_separate_cmd;
 
 /* One progress line of a long command ("step: what"), flushed at once. */
 void cluster_step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -91,7 +91,7 @@ int cluster_local_links(struct cluster_node_spec *spec)
 static const struct cli_command *const cluster_commands[] = {
 	&cluster_create_cmd,   &cluster_add_cmd,      &cluster_joininfo_cmd, &cluster_status_cmd,
 	&cluster_nodes_cmd,    &cluster_expected_cmd, &cluster_delnode_cmd,  &cluster_nextid_cmd,
-	&cluster_updatecerts_cmd, &cluster_addnode_cmd, NULL,
+	&cluster_updatecerts_cmd, &cluster_separate_cmd, &cluster_addnode_cmd, NULL,
 };
 
 const struct cli_command cli_cluster_group = {

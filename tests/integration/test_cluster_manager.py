@@ -347,3 +347,33 @@ def test_updatecerts_renews_the_certificate_and_the_host_key(cluster3):
     assert proc.stdout.strip().endswith("OK")
     proc = drover(sb, "node2", "cluster", "updatecerts", "--bogus", check=False)
     assert proc.returncode == 2
+
+
+def test_separate_then_delnode_then_a_new_cluster(make_sandbox):
+    sb = make_sandbox(nodes=3)
+    sb.write_file("node3", "/etc/drover/nodes/node3/qemu-server/300.conf", "memory: 300\n")
+    sb.wait_synced()
+    out = drover(sb, "node3", "cluster", "separate").stdout
+    assert "drover cluster delnode node3" in out
+    status = sb.cfs_status("node3")
+    assert status.get("Mode") == "local", status
+    assert sb.read_file("node3", "/etc/drover/nodes/node3/qemu-server/300.conf") == "memory: 300\n"
+    assert sb.exec("node3", "test", "-e", "/etc/drover/nodes/node1", check=False).returncode != 0
+    assert sb.exec("node3", "test", "-e", "/etc/corosync/corosync.conf",
+                   check=False).returncode != 0
+    sb.write_file("node3", "/etc/drover/alone.txt", "mine\n")
+
+    # the cluster still has quorum (2 of 3) and removes the node
+    drover(sb, "node1", "cluster", "delnode", "node3")
+    for node in ("node1", "node2"):
+        wait_for(f"{node}: 2 of 2", lambda n=node: len(status_json(sb, n)["nodes"]) == 2)
+    sb.write_file("node2", "/etc/drover/after.txt", "cluster\n")
+    wait_for("after.txt on node1", lambda: sb.exec(
+        "node1", "cat", "/etc/drover/after.txt", check=False).stdout == "cluster\n")
+    assert sb.exec("node1", "test", "-e", "/etc/drover/alone.txt", check=False).returncode != 0
+
+    # the separated node starts a cluster of its own
+    drover(sb, "node3", "cluster", "create", "other", "--link0", sb.address("node3"))
+    s = status_json(sb, "node3")
+    assert s["cluster_name"] == "other" and s["quorate"] and len(s["nodes"]) == 1
+    assert status_json(sb, "node1")["cluster_name"] == sb.name
