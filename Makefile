@@ -6,7 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan check demo unit integration bench format clean
+.PHONY: all deps build build-asan check demo unit integration bench bench-cluster format clean
 
 all: build
 
@@ -40,6 +40,10 @@ demo: deps build
 
 bench: build
 	bench/run-cfs-bench --build $(BUILD)
+
+# droverfs in cluster mode on a 3-node sandbox (bench/README.md); not part of check.
+bench-cluster: build
+	bench/run-cluster-bench --build $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
