@@ -242,3 +242,14 @@ class Sandbox:
                 raise AssertionError(f"{self.name}: tree of {n} differs from {nodes[0]} at "
                                      f"{diff[:20]} ({len(diff)} paths)")
             time.sleep(0.5)
+
+    def debug_dump(self, lines=12):
+        """Per node: replication state, tree version and digest, and the end of
+        the droverfs log -- for assertion messages."""
+        out = []
+        for n in self.node_names:
+            s = self.cfs_status(n)
+            out.append(f"--- {n}: {s.get('State')}, version {s.get('Version')}, digest "
+                       f"{s.get('Digest')}, queue {s.get('Queue')}")
+            out.extend(self.log(n).splitlines()[-lines:])
+        return "\n".join(out)

@@ -88,6 +88,42 @@ def test_concurrent_writers_separate_directories(sb):
             assert tree[f"sep-{w}/{w}-{i}"] == hashlib.md5(f"{w} {i}\n".encode()).hexdigest()
 
 
+RENAME_WATCH = (
+    # argv: path, seconds -- reads path in a loop; prints the errors seen and the
+    # last content
+    "import sys, time\n"
+    "path, end = sys.argv[1], time.time() + float(sys.argv[2])\n"
+    "errors, last = [], None\n"
+    "while time.time() < end:\n"
+    "    try:\n"
+    "        with open(path) as f:\n"
+    "            last = f.read()\n"
+    "    except OSError as e:\n"
+    "        errors.append(e.strerror)\n"
+    "print(len(errors), sorted(set(errors)), repr(last))\n")
+
+
+def test_rename_over_is_atomic_on_other_nodes(sb):
+    """A file replaced by temp file + rename on one node (how every config is
+    saved) never goes missing on the others: a reader there sees the old or the
+    new content, never ENOENT."""
+    sb.write_file("node1", "/etc/drover/atomic.conf", "version 0\n")
+    sb.wait_synced()
+    readers = {}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for node in ("node1", "node3"):
+            readers[node] = pool.submit(sb.exec, node, "/usr/bin/python3", "-c", RENAME_WATCH,
+                                        "/etc/drover/atomic.conf", 6)
+        time.sleep(1)  # the readers run meanwhile (they stop on their own)
+        for i in range(1, 11):
+            sb.exec("node2", "sh", "-c", f'echo "version {i}" > /etc/drover/atomic.new && '
+                    'mv /etc/drover/atomic.new /etc/drover/atomic.conf')
+        results = {n: f.result().stdout.strip() for n, f in readers.items()}
+    for node, out in results.items():
+        assert out.startswith("0 [] "), f"reader on {node}: {out}"
+        assert out.endswith("'version 10\\n'"), f"reader on {node}: {out}"
+
+
 def test_members_lists_every_node_online(sb):
     for node in sb.node_names:
         members = json.loads(sb.read_file(node, "/etc/drover/.members"))
