@@ -236,17 +236,6 @@ static int backup_database(const struct cfs_brief *b)
 	return 0;
 }
 
-static int service(enum service_unit u, enum service_action act)
-{
-	char err[512];
-	int r = service_control(u, act, NULL, err, sizeof(err));
-
-	if (r < 0)
-		cli_error("%s %s: %s", act == SERVICE_STOP ? "stopping" : "starting",
-			  service_unit_name(u), err[0] ? err : strerror(-r));
-	return r;
-}
-
 static int switch_over(struct cli_context *ctx, const struct cfs_brief *old,
 		       const struct join_response *resp, struct cfs_brief *b)
 {
@@ -254,7 +243,7 @@ static int switch_over(struct cli_context *ctx, const struct cfs_brief *old,
 	int r;
 
 	cluster_step("stopping droverfs");
-	r = service(SERVICE_DROVERFS, SERVICE_STOP);
+	r = cluster_service(SERVICE_DROVERFS, SERVICE_STOP, NULL);
 	if (r == 0)
 		r = backup_database(old);
 	if (r == 0) {
@@ -266,10 +255,10 @@ static int switch_over(struct cli_context *ctx, const struct cfs_brief *old,
 	}
 	if (r == 0) {
 		cluster_step("starting corosync and droverfs");
-		r = service(SERVICE_COROSYNC, SERVICE_RESTART);
+		r = cluster_service(SERVICE_COROSYNC, SERVICE_RESTART, NULL);
 	}
 	if (r == 0)
-		r = service(SERVICE_DROVERFS, SERVICE_START);
+		r = cluster_service(SERVICE_DROVERFS, SERVICE_START, NULL);
 	if (r < 0)
 		return r;
 	cluster_step("waiting for quorum and the cluster's tree");
@@ -285,12 +274,9 @@ static int finish(const struct add_args *a, const struct cfs_brief *b)
 {
 	const char *addrs[CLUSTER_LINKS_MAX];
 	struct cluster_err err;
-	size_t n = 0;
+	size_t n = cluster_node_spec_addrs(&a->node, addrs);
 	int r;
 
-	for (unsigned l = 0; l < CLUSTER_LINKS_MAX; l++)
-		if (a->node.link_mask & (1u << l))
-			addrs[n++] = a->node.links[l].addr;
 	cluster_step("setting up SSH keys, known hosts and this node's certificate");
 	r = node_setup_tree(b, "", addrs, n, false, true, &err);
 	if (r < 0)

@@ -52,12 +52,9 @@ static int share_keys(const struct cfs_brief *b, const struct join_request *req,
 		      struct cluster_err *err)
 {
 	const char *addrs[CLUSTER_LINKS_MAX];
-	size_t n = 0;
+	size_t n = cluster_node_spec_addrs(&req->node, addrs);
 	int r = 0;
 
-	for (unsigned l = 0; l < CLUSTER_LINKS_MAX; l++)
-		if (req->node.link_mask & (1u << l))
-			addrs[n++] = req->node.links[l].addr;
 	if (req->ssh_key[0])
 		r = ssh_share_authorized_keys(b, req->ssh_key, err);
 	if (r == 0 && req->host_key[0])

@@ -26,6 +26,9 @@ void cluster_step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The commands that change a node must run as root. */
 int cluster_require_root(const char *command);
 
+/* service_control() with its error printed for the user. */
+int cluster_service(int unit, int action, char *const extra[]);
+
 /* droverfs's state, or an error printed for the user. */
 int cluster_cfs(struct cli_context *ctx, struct cfs_brief *b);
 

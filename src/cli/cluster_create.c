@@ -100,12 +100,9 @@ static int setup_tree(const struct create_args *a, const struct cfs_brief *b)
 {
 	const char *addrs[CLUSTER_LINKS_MAX];
 	struct cluster_err err = { "" };
-	size_t n = 0;
+	size_t n = cluster_node_spec_addrs(&a->node, addrs);
 	int r;
 
-	for (unsigned l = 0; l < CLUSTER_LINKS_MAX; l++)
-		if (a->node.link_mask & (1u << l))
-			addrs[n++] = a->node.links[l].addr;
 	cluster_step("setting up SSH keys, known hosts, the cluster CA and this node's certificate");
 	r = node_setup_tree(b, a->name, addrs, n, true, false, &err);
 	if (r < 0)
@@ -116,19 +113,16 @@ static int setup_tree(const struct create_args *a, const struct cfs_brief *b)
 /* corosync first, then droverfs anew: it finds corosync.conf and starts in cluster mode. */
 static int start_cluster(struct cli_context *ctx, struct cfs_brief *b)
 {
-	char err[512];
 	int r;
 
 	cluster_step("starting corosync");
-	r = service_control(SERVICE_COROSYNC, SERVICE_RESTART, NULL, err, sizeof(err));
+	r = cluster_service(SERVICE_COROSYNC, SERVICE_RESTART, NULL);
 	if (r == 0) {
 		cluster_step("restarting droverfs in cluster mode");
-		r = service_control(SERVICE_DROVERFS, SERVICE_RESTART, NULL, err, sizeof(err));
+		r = cluster_service(SERVICE_DROVERFS, SERVICE_RESTART, NULL);
 	}
-	if (r < 0) {
-		cli_error("%s", err[0] ? err : strerror(-r));
+	if (r < 0)
 		return r;
-	}
 	cluster_step("waiting for quorum");
 	r = cfs_wait_writable(ctx->socket_path, true, QUORUM_TIMEOUT_MS, b);
 	if (r < 0)

@@ -19,17 +19,6 @@
 
 #define LOCAL_TIMEOUT_MS 30000
 
-static int service(enum service_unit u, enum service_action act, char *const extra[])
-{
-	char err[512];
-	int r = service_control(u, act, extra, err, sizeof(err));
-
-	if (r < 0)
-		cli_error("%s %s: %s", act == SERVICE_STOP ? "stopping" : "starting",
-			  service_unit_name(u), err[0] ? err : strerror(-r));
-	return r;
-}
-
 /* The other nodes' directories: this node no longer shares their guests. */
 static void drop_other_nodes(const struct cfs_brief *b)
 {
@@ -87,10 +76,10 @@ static int cmd_separate(struct cli_context *ctx, int argc, char **argv)
 	}
 	snprintf(node, sizeof(node), "%s", b.node);
 	cluster_step("stopping corosync");
-	if (service(SERVICE_COROSYNC, SERVICE_STOP, NULL) < 0)
+	if (cluster_service(SERVICE_COROSYNC, SERVICE_STOP, NULL) < 0)
 		return CLI_EXIT_FAIL;
 	cluster_step("restarting droverfs in local mode");
-	if (service(SERVICE_DROVERFS, SERVICE_RESTART, local_mode) < 0 ||
+	if (cluster_service(SERVICE_DROVERFS, SERVICE_RESTART, local_mode) < 0 ||
 	    cfs_wait_writable(ctx->socket_path, false, LOCAL_TIMEOUT_MS, &b) < 0) {
 		cli_error("droverfs did not come back writable in local mode");
 		return CLI_EXIT_FAIL;
@@ -98,7 +87,7 @@ static int cmd_separate(struct cli_context *ctx, int argc, char **argv)
 	if (remove_config(&b) < 0)
 		return CLI_EXIT_FAIL;
 	cluster_step("restarting droverfs (local mode: no cluster configuration left)");
-	if (service(SERVICE_DROVERFS, SERVICE_RESTART, NULL) < 0 ||
+	if (cluster_service(SERVICE_DROVERFS, SERVICE_RESTART, NULL) < 0 ||
 	    cfs_wait_writable(ctx->socket_path, false, LOCAL_TIMEOUT_MS, &b) < 0)
 		return CLI_EXIT_FAIL;
 	printf("Node %s is separated; its guests' configurations are kept.\n"

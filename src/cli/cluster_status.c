@@ -222,7 +222,8 @@ static int print_json(const struct cs_status *s)
 	return CLI_EXIT_OK;
 }
 
-static int cmd_status(struct cli_context *ctx, int argc, char **argv)
+/* status and nodes: the same facts, two layouts. */
+static int show(int argc, char **argv, void (*print)(const struct cs_status *s))
 {
 	struct view_args a = { false };
 	struct cs_status s;
@@ -233,24 +234,24 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	if (a.json)
 		return print_json(&s);
-	print_status(&s);
+	print(&s);
 	return CLI_EXIT_OK;
+}
+
+static void print_nodes(const struct cs_status *s)
+{
+	printf("\n");
+	print_membership(s, false);
+}
+
+static int cmd_status(struct cli_context *ctx, int argc, char **argv)
+{
+	return show(argc, argv, print_status);
 }
 
 static int cmd_nodes(struct cli_context *ctx, int argc, char **argv)
 {
-	struct view_args a = { false };
-	struct cs_status s;
-
-	if (parse_view_args(argc, argv, &a) < 0)
-		return CLI_EXIT_USAGE;
-	if (load(&s) < 0)
-		return CLI_EXIT_FAIL;
-	if (a.json)
-		return print_json(&s);
-	printf("\n");
-	print_membership(&s, false);
-	return CLI_EXIT_OK;
+	return show(argc, argv, print_nodes);
 }
 
 static int cmd_expected(struct cli_context *ctx, int argc, char **argv)

@@ -9,6 +9,7 @@
 #include "cluster_cli.h"
 #include "cluster/localnet.h"
 #include "lib/ipc_client.h"
+#include "lib/service.h"
 #include "lib/util.h"
 
 void cluster_step(const char *fmt, ...)
@@ -28,6 +29,17 @@ int cluster_require_root(const char *command)
 		return 0;
 	cli_error("cluster %s changes this node's configuration: run it as root", command);
 	return -EPERM;
+}
+
+int cluster_service(int unit, int action, char *const extra[])
+{
+	char err[512];
+	int r = service_control(unit, action, extra, err, sizeof(err));
+
+	if (r < 0)
+		cli_error("%s %s: %s", action == SERVICE_STOP ? "stopping" : "starting",
+			  service_unit_name(unit), err[0] ? err : strerror(-r));
+	return r;
 }
 
 int cluster_cfs(struct cli_context *ctx, struct cfs_brief *b)

@@ -240,6 +240,17 @@ static int add_interfaces(struct cc_node *totem, const struct cluster_node_spec 
 	return 0;
 }
 
+size_t cluster_node_spec_addrs(const struct cluster_node_spec *spec,
+			       const char *addrs[CLUSTER_LINKS_MAX])
+{
+	size_t n = 0;
+
+	for (unsigned l = 0; l < CLUSTER_LINKS_MAX; l++)
+		if (spec->link_mask & (1u << l))
+			addrs[n++] = spec->links[l].addr;
+	return n;
+}
+
 struct cc_node *cluster_conf_new(const char *cluster_name, const struct cluster_node_spec *node)
 {
 	struct cc_node *root = cc_add(NULL, "", NULL);

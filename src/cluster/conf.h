@@ -47,6 +47,10 @@ bool cluster_name_valid(const char *name);
 int cluster_link_parse(const char *text, unsigned number, struct cluster_node_spec *spec,
 		       struct cluster_err *err);
 
+/* The spec's link addresses in link order; returns how many. */
+size_t cluster_node_spec_addrs(const struct cluster_node_spec *spec,
+			       const char *addrs[CLUSTER_LINKS_MAX]);
+
 /* A new corosync.conf for a cluster of one node (config_version 1). NULL on -ENOMEM. */
 struct cc_node *cluster_conf_new(const char *cluster_name, const struct cluster_node_spec *node);
 

@@ -199,23 +199,7 @@ int sb_mkdir_p(const char *dir, mode_t mode)
 /* Write a whole file through a temporary name, so a reader never sees half of it. */
 int sb_write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
-	char tmp[PATH_MAX];
-	int fd, r;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, data, len);
-	if (r == 0 && fchmod(fd, mode) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	return r;
+	return write_file_atomic(path, data, len, mode);
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -300,7 +300,8 @@ def test_add_while_writing_then_delnode(make_sandbox):
     assert "deleting node node3 (node id 3)" in out
     for node in ("node1", "node2"):
         s = wait_for(f"{node}: 2 of 2", lambda n=node: (lambda s: s if (
-            len(s["nodes"]) == 2 and s["expected_votes"] == 2) else None)(status_json(sb, n)))
+            len(s["nodes"]) == 2 and s["expected_votes"] == 2) else None)(status_json(sb, n)),
+            timeout=120)
         assert s["quorate"] and s["total_votes"] == 2
         assert "node3" not in sb.read_file(node, "/etc/corosync/corosync.conf")
 
