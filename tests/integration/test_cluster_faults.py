@@ -20,14 +20,15 @@ def start_writer(sb, node, directory, prefix, count):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def finish(proc, timeout=90):
+def finish(proc, sb, timeout=90):
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        dump = sb.debug_dump(20)
         proc.kill()
         out, err = proc.communicate()
-        raise AssertionError(f"writer {proc.args[6]} hangs after {timeout} s: {err}")
-    assert proc.returncode == 0, err
+        raise AssertionError(f"writer on {proc.args[5]} hangs after {timeout} s: {err}\n{dump}")
+    assert proc.returncode == 0, f"{err}\n{sb.debug_dump(20)}"
 
 
 def count_files(sb, node, directory):
@@ -59,7 +60,7 @@ def test_kill_droverfs_during_writes_then_catch_up(make_sandbox):
     sb.stop("node3", "droverfs", kill=True)
     assert sb.pid("node3", "droverfs") is None
     for w in writers:
-        finish(w)
+        finish(w, sb)
     sb.start("node3", "droverfs")
     tree = sb.wait_trees_equal()
     for n in ("node1", "node2"):
@@ -78,7 +79,7 @@ def test_kill_corosync_then_restart_catches_up(make_sandbox):
                "the writers to start")
     sb.stop("node3", "corosync", kill=True)
     for w in writers:
-        finish(w)
+        finish(w, sb)
     # node3's droverfs has lost corosync: read-only, reads still work
     wait_until(lambda: "read-only" in sb.cfs_status("node3").get("State", "") or
                sb.exec("node3", "sh", "-c", "echo x > /etc/drover/c/node3-nocs",
