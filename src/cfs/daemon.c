@@ -77,9 +77,10 @@ static int take_instance_lock(struct cfs_daemon *d)
 static void layout_step_done(struct cfs_daemon *d, void *ctx, int result,
 			     const struct cfs_result *res)
 {
-	if (result == 0)
+	/* EEXIST: another node made it first (all race for "nodes" after a sync) */
+	if (result == 0 || result == -EEXIST)
 		cfs_daemon_ensure_layout(d); /* the next missing one */
-	else if (result != -EEXIST && result != -EACCES)
+	else if (result != -EACCES)
 		log_warn("cannot create the node's directories: %s", strerror(-result));
 }
 
