@@ -229,7 +229,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	r = cfs_fuse_stat(d, ino, &st);
 	if (r < 0) {
-		fuse_reply_err(req, -r);
+		/* a removed inode the kernel still names: ESTALE makes it look the name up again */
+		fuse_reply_err(req, r == -ENOENT ? ESTALE : -r);
 		return;
 	}
 	/*
@@ -717,5 +718,21 @@ void cfs_fuse_changed(struct cfs_fuse *f, const struct cfs_change *c)
 		const char *slash = strrchr(c->path, '/');
 
 		cfs_notify_entry(&f->notifier, c->parent, slash ? slash + 1 : c->path);
+	}
+	/*
+	 * Names another node made, removed or moved: the kernel may still hold
+	 * the old entry (a replaced file's removed inode answers ENOENT) or a
+	 * negative one. Our own changes went through the kernel already.
+	 */
+	if (c->writer != cfs_daemon_writer(f->d) && c->kind != CFS_OP_UNLOCK &&
+	    (c->kind == CFS_OP_CREATE || c->kind == CFS_OP_MKDIR || c->kind == CFS_OP_UNLINK ||
+	     c->kind == CFS_OP_RMDIR || c->kind == CFS_OP_RENAME)) {
+		const char *slash = strrchr(c->path, '/');
+
+		cfs_notify_entry(&f->notifier, c->parent, slash ? slash + 1 : c->path);
+		if (c->kind == CFS_OP_RENAME && c->old_path) {
+			slash = strrchr(c->old_path, '/');
+			cfs_notify_entry(&f->notifier, c->old_parent, slash ? slash + 1 : c->old_path);
+		}
 	}
 }

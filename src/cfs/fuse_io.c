@@ -158,7 +158,12 @@ void cfs_fuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = req_caller(req) == CFS_CALLER_OTHER ? -EACCES : open_virtual(req, id, fi);
 	} else {
 		e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
-		r = e ? open_entry(req, e, fi) : -ENOENT;
+		/*
+		 * Gone: another node replaced or removed it and the kernel's entry
+		 * is older than our invalidation. ESTALE makes the kernel look the
+		 * name up again, so a file replaced by rename is never missing.
+		 */
+		r = e ? open_entry(req, e, fi) : -ESTALE;
 	}
 	if (r < 0)
 		fuse_reply_err(req, -r);
