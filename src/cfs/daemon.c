@@ -218,18 +218,32 @@ static int on_commit(sd_event_source *s, void *userdata)
 	return 0;
 }
 
+#define FLUSH_RETRY_US 20000 /* while a batch is open */
+
 static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct cfs_daemon *d = userdata;
+	uint64_t now_us;
 	int r;
 
-	if (!cfs_persist_batch_open(d->persist)) {
-		r = cfs_persist_flush(d->persist);
-		if (r < 0)
-			log_warn("cannot write the journal into %s yet (%s); it stays in the "
-				 "journal, nothing is lost",
-				 d->opt.db_path, strerror(-r));
+	if (cfs_persist_batch_open(d->persist)) {
+		/*
+		 * The commit must close the batch first. It runs below the timers'
+		 * priority: a timer re-armed at "now" would be due at every turn of
+		 * the loop and starve it (a livelock that stopped every write). So
+		 * make sure the commit is on its way and come back a little later.
+		 */
+		cfs_submit_schedule_commit(d);
+		sd_event_now(d->event, CLOCK_MONOTONIC, &now_us);
+		sd_event_source_set_time(d->flush_timer, now_us + FLUSH_RETRY_US);
+		sd_event_source_set_enabled(d->flush_timer, SD_EVENT_ONESHOT);
+		return 0;
 	}
+	r = cfs_persist_flush(d->persist);
+	if (r < 0)
+		log_warn("cannot write the journal into %s yet (%s); it stays in the "
+			 "journal, nothing is lost",
+			 d->opt.db_path, strerror(-r));
 	cfs_submit_schedule_flush(d);
 	return 0;
 }

@@ -163,7 +163,8 @@ void cfs_submit_schedule_flush(struct cfs_daemon *d)
 		return;
 	}
 	sd_event_now(d->event, CLOCK_MONOTONIC, &now_us);
+	/* overdue: soon, but never "now" (a timer due at every turn starves the commit) */
 	sd_event_source_set_time(d->flush_timer,
-				 deadline / 1000 < now_us ? now_us : deadline / 1000);
+				 deadline / 1000 <= now_us ? now_us + 1000 : deadline / 1000);
 	sd_event_source_set_enabled(d->flush_timer, SD_EVENT_ONESHOT);
 }
