@@ -19,8 +19,6 @@
 #include "lib/util.h"
 
 #define REQUEST_MAX (64u * 1024)
-#define CONF_LOCK "file-corosync_conf"
-#define LOCK_TIMEOUT_MS 10000
 
 static int read_request(struct buf *in)
 {
@@ -116,14 +114,11 @@ static int add_node(struct cli_context *ctx, struct join_request *req, struct jo
 					 : "this node has no quorum: a node can only be added to a quorate cluster");
 		return -EACCES;
 	}
-	r = cfs_lock(&b, CONF_LOCK, LOCK_TIMEOUT_MS);
-	if (r < 0) {
-		snprintf(err->text, sizeof(err->text), "cannot take the cluster lock %s: %s", CONF_LOCK,
-			 r == -EBUSY ? "another configuration change is running" : strerror(-r));
+	r = cfs_lock_corosync_conf(&b, err);
+	if (r < 0)
 		return r;
-	}
 	r = add_locked(&b, req, resp, err);
-	cfs_unlock(&b, CONF_LOCK);
+	cfs_unlock_corosync_conf(&b);
 	if (r == 0) {
 		r = read_file_max(COROSYNC_AUTHKEY, 64 * 1024, &key, &key_len);
 		if (r == 0 && buf_append(&resp->authkey, key, key_len) < 0)

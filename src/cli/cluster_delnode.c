@@ -8,8 +8,6 @@
 #include "cluster_cli.h"
 #include "lib/util.h"
 
-#define CONF_LOCK "file-corosync_conf"
-#define LOCK_TIMEOUT_MS 10000
 
 /* Replication jobs that still name the node as target would stay behind for ever. */
 static void warn_replication(const struct cfs_brief *b, const char *node)
@@ -72,6 +70,7 @@ static int remove_locked(const struct cfs_brief *b, const char *who, char *name,
 
 static int cmd_delnode(struct cli_context *ctx, int argc, char **argv)
 {
+	struct cluster_err err = { "" };
 	struct cfs_brief b;
 	char name[64] = "";
 	unsigned nodeid = 0;
@@ -92,14 +91,13 @@ static int cmd_delnode(struct cli_context *ctx, int argc, char **argv)
 		cli_error("%s is this node: run delnode on another member", argv[1]);
 		return CLI_EXIT_FAIL;
 	}
-	r = cfs_lock(&b, CONF_LOCK, LOCK_TIMEOUT_MS);
+	r = cfs_lock_corosync_conf(&b, &err);
 	if (r < 0) {
-		cli_error("cannot take the cluster lock %s: %s", CONF_LOCK,
-			  r == -EBUSY ? "another configuration change is running" : strerror(-r));
+		cli_error("%s", err.text);
 		return CLI_EXIT_FAIL;
 	}
 	r = remove_locked(&b, argv[1], name, sizeof(name), &nodeid);
-	cfs_unlock(&b, CONF_LOCK);
+	cfs_unlock_corosync_conf(&b);
 	if (r < 0)
 		return CLI_EXIT_FAIL;
 	warn_replication(&b, name);

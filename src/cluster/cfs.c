@@ -174,6 +174,25 @@ void cfs_unlock(const struct cfs_brief *b, const char *name)
 		rmdir(path);
 }
 
+#define CONF_LOCK "file-corosync_conf"
+#define CONF_LOCK_TIMEOUT_MS 10000
+
+int cfs_lock_corosync_conf(const struct cfs_brief *b, struct cluster_err *err)
+{
+	int r = cfs_lock(b, CONF_LOCK, CONF_LOCK_TIMEOUT_MS);
+
+	if (r < 0)
+		snprintf(err->text, sizeof(err->text), "cannot take the cluster lock %s: %s",
+			 CONF_LOCK,
+			 r == -EBUSY ? "another configuration change is running" : strerror(-r));
+	return r;
+}
+
+void cfs_unlock_corosync_conf(const struct cfs_brief *b)
+{
+	cfs_unlock(b, CONF_LOCK);
+}
+
 struct cc_node *cfs_read_corosync_conf(const struct cfs_brief *b, struct cluster_err *err)
 {
 	struct buf text = BUF_INIT;

@@ -54,6 +54,13 @@ int cfs_write(const struct cfs_brief *b, const char *rel, const void *data, size
 int cfs_lock(const struct cfs_brief *b, const char *name, unsigned timeout_ms);
 void cfs_unlock(const struct cfs_brief *b, const char *name);
 
+/*
+ * The cluster-wide lock every change of corosync.conf holds (waits up to
+ * 10 s). On failure err says why, in words for the user.
+ */
+int cfs_lock_corosync_conf(const struct cfs_brief *b, struct cluster_err *err);
+void cfs_unlock_corosync_conf(const struct cfs_brief *b);
+
 /* The tree's corosync.conf, parsed (NULL with err set: missing or invalid). */
 struct cc_node *cfs_read_corosync_conf(const struct cfs_brief *b, struct cluster_err *err);
 

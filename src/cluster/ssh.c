@@ -160,13 +160,8 @@ int ssh_pin_host_key(const char *host, const char *fp, const char *path, struct 
 /* The drover to run on the other side: ours, wherever it was installed. */
 static void remote_drover(char *out, size_t len)
 {
-	ssize_t n = readlink("/proc/self/exe", out, len - 1);
-
-	if (n <= 0 || str_has_prefix(out, "/usr/")) {
+	if (self_exe_path(out, len) < 0 || str_has_prefix(out, "/usr/"))
 		snprintf(out, len, "drover");
-		return;
-	}
-	out[n] = '\0';
 }
 
 int ssh_run_drover(const char *host, const char *known_hosts, char *const args[], const void *in,

@@ -64,13 +64,8 @@ enum service_manager service_manager_detect(char *sandbox, size_t len, unsigned 
 /* Our own drover binary: the sandbox commands must come from the same build. */
 static void drover_binary(char *out, size_t len)
 {
-	ssize_t n = readlink("/proc/self/exe", out, len - 1);
-
-	if (n > 0) {
-		out[n] = '\0';
-		if (streq(strrchr(out, '/') ? strrchr(out, '/') + 1 : out, "drover"))
-			return;
-	}
+	if (self_exe_path(out, len) == 0 && streq(strrchr(out, '/') + 1, "drover"))
+		return;
 	snprintf(out, len, "drover");
 }
 

@@ -29,6 +29,9 @@ static inline bool str_has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* The running program's absolute path (/proc/self/exe). Returns 0 or -errno. */
+int self_exe_path(char *out, size_t len);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t now_monotonic_ns(void);
 

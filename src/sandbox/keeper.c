@@ -178,7 +178,7 @@ int sb_keeper_start(const struct sandbox *sb)
 	pid_t pid;
 	int r;
 
-	r = sb_self_path(self, sizeof(self));
+	r = self_exe_path(self, sizeof(self));
 	if (r < 0)
 		return r;
 	sb_path(sb, log, sizeof(log), "keeper.log");

@@ -123,7 +123,7 @@ static int run_drover(const struct sandbox *sb, unsigned node, char *const args[
 	size_t n = 0;
 	int r;
 
-	if (sb_self_path(self, sizeof(self)) < 0)
+	if (self_exe_path(self, sizeof(self)) < 0)
 		return -ENOEXEC;
 	argv[n++] = self;
 	for (; *args && n < ARRAY_SIZE(argv) - 1; args++)

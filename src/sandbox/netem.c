@@ -129,7 +129,7 @@ static int start_helper(const struct sandbox *sb, unsigned node, unsigned net,
 	char *argv[] = { self,	    "sandbox", "_netem",   "--queue", queue,
 			 "--delay", delay,     "--jitter", jitter,    NULL };
 	pid_t pid;
-	int r = sb_self_path(self, sizeof(self));
+	int r = self_exe_path(self, sizeof(self));
 
 	if (r < 0)
 		return r;

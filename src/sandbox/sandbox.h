@@ -63,7 +63,6 @@ int sb_write_file(const char *path, const void *data, size_t len, mode_t mode);
 int sb_rm_rf(const char *path);
 
 /* tools.c: where our own binaries are */
-int sb_self_path(char *out, size_t len);
 int sb_droverfs_path(char *out, size_t len);
 void sb_node_env_path(char *out, size_t len);
 

@@ -7,17 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "sandbox.h"
-
-int sb_self_path(char *out, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", out, len - 1);
-
-	if (n < 0)
-		return -errno;
-	out[n] = '\0';
-	return 0;
-}
 
 static int find_in_path(const char *prog, char *out, size_t len)
 {
@@ -50,7 +41,7 @@ int sb_droverfs_path(char *out, size_t len)
 			return -errno;
 		return realpath(env, out) ? 0 : -errno;
 	}
-	if (sb_self_path(self, sizeof(self)) == 0) {
+	if (self_exe_path(self, sizeof(self)) == 0) {
 		char *dir = dirname(self);
 		char cand[PATH_MAX + 32];
 
@@ -74,7 +65,7 @@ void sb_node_env_path(char *out, size_t len)
 	size_t n = 0;
 
 	out[0] = '\0';
-	if (sb_self_path(self, sizeof(self)) == 0)
+	if (self_exe_path(self, sizeof(self)) == 0)
 		n += (size_t)snprintf(out + n, len - n, "%s:", dirname(self));
 	if (n < len && sb_droverfs_path(fs, sizeof(fs)) == 0)
 		n += (size_t)snprintf(out + n, len - n, "%s:", dirname(fs));
