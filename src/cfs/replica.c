@@ -64,6 +64,7 @@ struct cfs_replica {
 	bool quorum_known, quorate, forced;
 	bool diverged; /* this node found itself different: it takes the leader's state whole */
 	bool stale; /* lost quorum while the ring writes: applies nothing until resynced */
+	bool told_writable; /* what the daemon was told last (writable callback) */
 
 	/* The round's decision. */
 	struct cfs_member leader;
@@ -522,12 +523,44 @@ static void adopt_history(struct cfs_replica *r)
 			      1;
 }
 
+/*
+ * May this node's users write now? During a round the local quorum decides
+ * (until it has spoken of the new ring, the answer stays as it was): ops
+ * submitted then wait for the round (held) instead of failing, and fail
+ * with EACCES only if the round ends read-only.
+ */
+static bool accepts_writes(const struct cfs_replica *r)
+{
+	if (!r->joined || r->stale)
+		return false;
+	switch (r->mode) {
+	case CFS_REPLICA_SYNCING:
+		return r->quorum_known ? r->quorate : r->told_writable;
+	case CFS_REPLICA_UPDATING:
+	case CFS_REPLICA_SYNCED:
+		return r->ring_writable;
+	default:
+		return false;
+	}
+}
+
+/* Tell the daemon when the answer changes. */
+static void tell_writable(struct cfs_replica *r)
+{
+	bool now = accepts_writes(r);
+
+	if (now == r->told_writable)
+		return;
+	r->told_writable = now;
+	r->ops->writable(r->ctx, now);
+}
+
 static void become_synced(struct cfs_replica *r)
 {
 	r->mode = CFS_REPLICA_SYNCED;
 	r->diverged = false;
 	r->stats.last_sync_ns = now_monotonic_ns() - r->round_start_ns;
-	r->ops->writable(r->ctx, r->ring_writable && !r->stale);
+	tell_writable(r);
 	if (r->ring_writable)
 		send_held(r);
 	else
@@ -660,23 +693,23 @@ static void decide(struct cfs_replica *r)
 	if (me->synced) {
 		/* The decision already counts this node's present quorum. */
 		r->stale = false;
-		apply_queue(r, &r->pending);
 		adopt_history(r);
+		/*
+		 * The update describes the state before the ops delivered during
+		 * the exchange: its receivers apply those after it, as we do now,
+		 * so their writers get real results instead of "unknown".
+		 */
 		if (member_eq(r->self, leader->id))
 			lead_updates(r);
+		apply_queue(r, &r->pending);
 		become_synced(r);
 		return;
 	}
-	/* The leader's update includes what was delivered during the exchange. */
-	{
-		size_t n;
-		struct queued *items = queue_take(&r->pending, &n);
-
-		for (size_t i = 0; i < n; i++)
-			fail_own(r, &items[i], -EIO);
-		queue_items_free(items, n);
-	}
+	fail_queue(r, &r->updates, -EIO); /* empty: only UPDATING fills it */
+	r->updates = r->pending;
+	r->pending = (struct queue){ 0 };
 	r->mode = CFS_REPLICA_UPDATING;
+	tell_writable(r);
 	log_notice("replica: this node (version %" PRIu64 ") takes %s update from node %" PRIu32,
 		   me->state.version, me->update_full ? "a full" : "an incremental",
 		   leader->id.nodeid);
@@ -925,7 +958,7 @@ void cfs_replica_left(struct cfs_replica *r)
 	r->authoritative = false;
 	if (r->mode != CFS_REPLICA_ERROR)
 		r->mode = CFS_REPLICA_OFFLINE;
-	r->ops->writable(r->ctx, false);
+	tell_writable(r);
 }
 
 void cfs_replica_confchg(struct cfs_replica *r, const struct cfs_member *members, size_t n)
@@ -945,10 +978,10 @@ void cfs_replica_confchg(struct cfs_replica *r, const struct cfs_member *members
 			r->members[k] = r->members[k - 1];
 			r->members[k - 1] = t;
 		}
-	/* Until the round decides, nobody writes. */
+	/* Until the round decides, nothing is applied; own ops wait (held). */
 	r->ring_writable = false;
 	r->authoritative = false;
-	r->ops->writable(r->ctx, false);
+	tell_writable(r);
 	if (!find_member(r, r->self))
 		return;
 	if (is_lowest(r))
@@ -965,7 +998,7 @@ static void enter_error(struct cfs_replica *r, const char *why)
 	fail_inflight(r, -EIO);
 	r->mode = CFS_REPLICA_ERROR;
 	r->ring_writable = false;
-	r->ops->writable(r->ctx, false);
+	tell_writable(r);
 	/* Staying in the group would stall every round of the others. */
 	if (r->ops->stopped)
 		r->ops->stopped(r->ctx);
@@ -1074,6 +1107,7 @@ void cfs_replica_quorum(struct cfs_replica *r, bool known, bool quorate, bool fo
 	if (!r->joined || r->mode == CFS_REPLICA_ERROR)
 		return;
 	if (r->mode == CFS_REPLICA_SYNCING) {
+		tell_writable(r);
 		if (r->state_sent && known && changed)
 			send_simple(r, CMSG_SYNC_REQ, 0, NULL, 0); /* what we said is outdated */
 		maybe_send_state(r);
@@ -1083,7 +1117,7 @@ void cfs_replica_quorum(struct cfs_replica *r, bool known, bool quorate, bool fo
 		return;
 	if (!quorate && r->ring_writable && !r->stale) {
 		r->stale = true;
-		r->ops->writable(r->ctx, false);
+		tell_writable(r);
 		fail_held(r, -EACCES);
 	}
 	/* The ring's decision no longer matches what this node's quorum says. */
@@ -1097,7 +1131,7 @@ int cfs_replica_submit(struct cfs_replica *r, const struct cfs_op *op, uint64_t 
 
 	if (!r->joined || r->mode == CFS_REPLICA_OFFLINE || r->mode == CFS_REPLICA_ERROR)
 		return -ENOTCONN;
-	if (r->stale || (r->mode == CFS_REPLICA_SYNCED && !r->ring_writable))
+	if (!accepts_writes(r))
 		return -EACCES;
 	le_put64(id, reqid);
 	buf_clear(&r->out);

@@ -52,11 +52,6 @@ def check_written(tree, directory, prefix, count):
         assert tree.get(key) == hashlib.md5(f"{prefix} {i}\n".encode()).hexdigest(), key
 
 
-# Known bug, open in issue 3: around a membership change a write on a node that
-# keeps quorum may fail (EACCES or EIO) instead of waiting for the sync round;
-# seen in about 1 of 3 runs. The test stays as it should be; it passes otherwise.
-@pytest.mark.xfail(reason="droverfs fails a write during a membership change instead of "
-                   "holding it (open bug)", strict=False)
 def test_kill_droverfs_during_writes_then_catch_up(make_sandbox):
     sb = make_sandbox(nodes=3)
     sb.wait_synced()
