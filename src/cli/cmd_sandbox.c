@@ -28,6 +28,7 @@ struct args {
 	bool kill9;
 	bool all;
 	bool bare;
+	bool qnetd;
 	int nops;
 	char **ops; /* operands before "--" */
 	int nextra;
@@ -42,6 +43,7 @@ enum {
 	OPT_KILL,
 	OPT_ALL,
 	OPT_BARE,
+	OPT_QNETD,
 	OPT_QUEUE,
 	OPT_DELAY,
 	OPT_JITTER,
@@ -74,6 +76,7 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 		{ "kill", no_argument, NULL, OPT_KILL },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "bare", no_argument, NULL, OPT_BARE },
+		{ "qnetd", no_argument, NULL, OPT_QNETD },
 		{ "queue", required_argument, NULL, OPT_QUEUE },
 		{ "delay", required_argument, NULL, OPT_DELAY },
 		{ "jitter", required_argument, NULL, OPT_JITTER },
@@ -124,6 +127,9 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 			break;
 		case OPT_BARE:
 			a->bare = true;
+			break;
+		case OPT_QNETD:
+			a->qnetd = true;
 			break;
 		case OPT_QUEUE:
 		case OPT_DELAY:
@@ -178,7 +184,17 @@ static bool must_be_root(void)
 	return false;
 }
 
-/* NODE or "all": the first and last node index. */
+/* A host's name, or why not: "'x' is not a node of sandbox s (node1 to node3, qnetd)". */
+static int parse_host(const struct sandbox *sb, const char *s, bool all_ok, unsigned *host)
+{
+	if (sb_parse_node(sb, s, host) == 0)
+		return 0;
+	cli_error("'%s' is not a node of sandbox %s (node1 to node%u%s%s)", s, sb->name, sb->nodes,
+		  sb->qnetd ? ", " SB_QNETD_NAME : "", all_ok ? ", or all" : "");
+	return -EINVAL;
+}
+
+/* NODE, qnetd or "all" (every node; not the QNetd host): the first and last host number. */
 static int parse_nodes(const struct sandbox *sb, const char *s, unsigned *first, unsigned *last)
 {
 	if (streq(s, "all")) {
@@ -186,11 +202,8 @@ static int parse_nodes(const struct sandbox *sb, const char *s, unsigned *first,
 		*last = sb->nodes;
 		return 0;
 	}
-	if (sb_parse_node(sb, s, first) < 0) {
-		cli_error("'%s' is not a node of sandbox %s (node1 to node%u, or all)", s, sb->name,
-			  sb->nodes);
+	if (parse_host(sb, s, true, first) < 0)
 		return -EINVAL;
-	}
 	*last = *first;
 	return 0;
 }
@@ -215,6 +228,7 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	sb.nodes = a.nodes;
 	sb.networks = a.networks;
+	sb.qnetd = a.qnetd;
 	lock = sb_lock(&sb);
 	if (lock < 0) {
 		cli_error("locking sandbox %s: %s", sb.name, strerror(-lock));
@@ -231,17 +245,18 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 		printf("Sandbox %s is up: %u bare node%s (droverfs in local mode, sshd; no cluster yet).\n",
 		       sb.name, sb.nodes, sb.nodes == 1 ? "" : "s");
 	else
-		printf("Sandbox %s is up: %u node%s, corosync quorate, droverfs mounted.\n", sb.name,
-		       sb.nodes, sb.nodes == 1 ? "" : "s");
-	for (unsigned k = 1; k <= sb.nodes; k++) {
-		char addr[32];
+		printf("Sandbox %s is up: %u node%s, corosync quorate, droverfs mounted.\n",
+		       sb.name, sb.nodes, sb.nodes == 1 ? "" : "s");
+	for (unsigned k = 1; k; k = sb_next_host(&sb, k)) {
+		char addr[32], host[16];
 
-		printf("  node%-3u", k);
+		sb_node_name(k, host, sizeof(host));
+		printf("  %-7s", host);
 		for (unsigned l = 0; l < sb.networks; l++) {
 			sb_address(k, l, addr, sizeof(addr));
 			printf(" eth%u %-12s", l, addr);
 		}
-		printf("\n");
+		printf("%s\n", k == SB_QNETD_HOST ? " (sshd, corosync-qnetd on TCP 5403)" : "");
 	}
 	printf("State and logs: %s\n", sb.dir);
 	printf("Enter a node:   drover sandbox shell%s%s node1\n",
@@ -360,15 +375,21 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 		printf("Keeper: pid %d\n", (int)keeper);
 	else
 		printf("Keeper: stopped\n");
-	for (unsigned k = 1; k <= sb.nodes; k++) {
-		printf("\nnode%u\n", k);
+	for (unsigned k = 1; k; k = sb_next_host(&sb, k)) {
+		char host[16];
+
+		sb_node_name(k, host, sizeof(host));
+		printf("\n%s\n", host);
 		for (int d = 0; d < SB_DAEMONS; d++) {
 			pid_t pid = sb_daemon_pid(&sb, k, sb_daemon_name(d));
 
+			if (!(sb_host_daemons(k) & (1u << d)))
+				continue;
+			/* corosync-qdevice only where it is configured: most clusters have none */
 			if (pid > 0)
-				printf("  %-10s running  pid %d\n", sb_daemon_name(d), (int)pid);
-			else
-				printf("  %-10s stopped\n", sb_daemon_name(d));
+				printf("  %-16s running  pid %d\n", sb_daemon_name(d), (int)pid);
+			else if (d != SB_QDEVICE || sb_daemon_configured(&sb, k, d))
+				printf("  %-16s stopped\n", sb_daemon_name(d));
 		}
 		for (unsigned l = 0; l < sb.networks; l++) {
 			struct sb_netem n;
@@ -422,11 +443,8 @@ static int cmd_exec(struct cli_context *ctx, int argc, char **argv)
 		return usage_error("exec", "expected NODE -- COMMAND [ARGS...]");
 	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
-	if (sb_parse_node(&sb, a.ops[0], &node) < 0) {
-		cli_error("'%s' is not a node of sandbox %s (node1 to node%u)", a.ops[0], sb.name,
-			  sb.nodes);
+	if (parse_host(&sb, a.ops[0], false, &node) < 0)
 		return CLI_EXIT_USAGE;
-	}
 	return enter_and_exec(&sb, node, a.extra);
 }
 
@@ -443,11 +461,8 @@ static int cmd_shell(struct cli_context *ctx, int argc, char **argv)
 		return usage_error("shell", "expected NODE");
 	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
-	if (sb_parse_node(&sb, a.ops[0], &node) < 0) {
-		cli_error("'%s' is not a node of sandbox %s (node1 to node%u)", a.ops[0], sb.name,
-			  sb.nodes);
+	if (parse_host(&sb, a.ops[0], false, &node) < 0)
 		return CLI_EXIT_USAGE;
-	}
 	/* bash's own startup files would set PS1 again: the prompt comes from debian_chroot */
 	return enter_and_exec(&sb, node, shell);
 }
@@ -554,14 +569,17 @@ static int cmd_netem(struct cli_context *ctx, int argc, char **argv)
 			}
 			r = sb_netem_set(&sb, k, l, &n);
 			if (r < 0) {
-				cli_error("netem on node%u eth%u: %s", k, l, strerror(-r));
+				char host[16];
+
+				sb_node_name(k, host, sizeof(host));
+				cli_error("netem on %s eth%u: %s", host, l, strerror(-r));
 				failed = 1;
 			}
 		}
 	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
-/* DAEMON... operands (after NODE) as a mask; none named: all of them. */
+/* DAEMON... operands (after NODE) as a mask; none named: 0 (all the host runs). */
 static int parse_daemons(const struct args *a, const char *cmd, unsigned *mask)
 {
 	*mask = 0;
@@ -569,25 +587,74 @@ static int parse_daemons(const struct args *a, const char *cmd, unsigned *mask)
 		enum sb_daemon d;
 
 		if (sb_daemon_parse(a->ops[i], &d) < 0) {
-			cli_error("'%s' is not a daemon: corosync, droverfs or sshd (see 'drover "
-				  "sandbox %s --help')",
-				  a->ops[i], cmd);
+			cli_error(
+				"'%s' is not a daemon: corosync, droverfs, sshd, corosync-qdevice or "
+				"corosync-qnetd (see 'drover sandbox %s --help')",
+				a->ops[i], cmd);
 			return -EINVAL;
 		}
 		*mask |= 1u << d;
 	}
-	if (!*mask)
-		*mask = (1u << SB_DAEMONS) - 1;
 	return 0;
 }
 
 enum daemon_action { DO_START = 1, DO_STOP = 2, DO_RESTART = 3 };
 
+/* Stop in reverse start order (qdevice, sshd, droverfs, corosync). Returns 0 or -1 (printed). */
+static int stop_daemons(const struct sandbox *sb, unsigned host, unsigned mask, bool kill9)
+{
+	char name[16];
+	int failed = 0;
+
+	sb_node_name(host, name, sizeof(name));
+	for (int d = SB_DAEMONS - 1; d >= 0; d--) {
+		int r;
+
+		if (!(mask & (1u << d)))
+			continue;
+		r = sb_daemon_stop(sb, host, (enum sb_daemon)d, kill9);
+		if (r < 0 && r != -ESRCH) {
+			cli_error("stopping %s on %s: %s", sb_daemon_name(d), name, strerror(-r));
+			failed = -1;
+		}
+	}
+	return failed;
+}
+
+/*
+ * Start in order. all: no daemon was named, so what the host has not
+ * configured is left alone (corosync on a bare node, corosync-qdevice
+ * without a quorum device).
+ */
+static int start_daemons(const struct sandbox *sb, unsigned host, unsigned mask, bool all,
+			 bool restart, char **extra)
+{
+	char name[16];
+	int failed = 0;
+
+	sb_node_name(host, name, sizeof(name));
+	for (int d = 0; d < SB_DAEMONS; d++) {
+		int r;
+
+		if (!(mask & (1u << d)) || (all && !sb_daemon_configured(sb, host, d)))
+			continue;
+		r = sb_daemon_start(sb, host, (enum sb_daemon)d, d == SB_DROVERFS ? extra : NULL);
+		if (r == -EALREADY && !restart)
+			continue;
+		if (r < 0) {
+			cli_error("starting %s on %s: %s (see %s/%s/log/%s.log)", sb_daemon_name(d),
+				  name, strerror(-r), sb->dir, name, sb_daemon_name(d));
+			failed = -1;
+		}
+	}
+	return failed;
+}
+
 static int daemons(int argc, char **argv, const char *cmd, enum daemon_action what)
 {
 	struct sandbox sb;
 	struct args a;
-	unsigned first, last, mask;
+	unsigned first, last, named;
 	int failed = 0, lock;
 
 	if (parse_args(argc, argv, false, &a) < 0)
@@ -598,49 +665,28 @@ static int daemons(int argc, char **argv, const char *cmd, enum daemon_action wh
 		return usage_error(cmd, "extra droverfs arguments only go with start and restart");
 	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
-	if (parse_nodes(&sb, a.ops[0], &first, &last) < 0 || parse_daemons(&a, cmd, &mask) < 0)
+	if (parse_nodes(&sb, a.ops[0], &first, &last) < 0 || parse_daemons(&a, cmd, &named) < 0)
 		return CLI_EXIT_USAGE;
+	if (named & ~sb_host_daemons(first)) {
+		cli_error("%s does not run %s (see 'drover sandbox %s --help')", a.ops[0],
+			  first == SB_QNETD_HOST ? "that daemon: it has sshd and corosync-qnetd"
+						 : "corosync-qnetd: the QNetd host does",
+			  cmd);
+		return CLI_EXIT_USAGE;
+	}
 	lock = sb_lock(&sb);
 	if (lock < 0) {
 		cli_error("locking sandbox %s: %s", sb.name, strerror(-lock));
 		return CLI_EXIT_FAIL;
 	}
 	for (unsigned k = first; k <= last; k++) {
-		/* stop in reverse start order (sshd, droverfs, corosync), start in order */
-		if (what & DO_STOP)
-			for (int d = SB_DAEMONS - 1; d >= 0; d--) {
-				int r;
+		unsigned mask = named ? named : sb_host_daemons(k);
 
-				if (!(mask & (1u << d)))
-					continue;
-				r = sb_daemon_stop(&sb, k, (enum sb_daemon)d, a.kill9);
-				if (r < 0 && r != -ESRCH) {
-					cli_error("stopping %s on node%u: %s", sb_daemon_name(d), k,
-						  strerror(-r));
-					failed = 1;
-				}
-			}
-		if (what & DO_START)
-			for (int d = 0; d < SB_DAEMONS; d++) {
-				int r;
-
-				if (!(mask & (1u << d)))
-					continue;
-				r = sb_daemon_start(&sb, k, (enum sb_daemon)d,
-						    d == SB_DROVERFS ? a.extra : NULL);
-				if (r == -EALREADY && what == DO_START)
-					continue;
-				/* a bare node (no cluster yet) has no corosync to start */
-				if (r == -ENOENT && d == SB_COROSYNC && a.nops == 1)
-					continue;
-				if (r < 0) {
-					cli_error(
-						"starting %s on node%u: %s (see %s/node%u/log/%s.log)",
-						sb_daemon_name(d), k, strerror(-r), sb.dir, k,
-						sb_daemon_name(d));
-					failed = 1;
-				}
-			}
+		if ((what & DO_STOP) && stop_daemons(&sb, k, mask, a.kill9) < 0)
+			failed = 1;
+		if ((what & DO_START) &&
+		    start_daemons(&sb, k, mask, !named, what == DO_RESTART, a.extra) < 0)
+			failed = 1;
 	}
 	close(lock);
 	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
@@ -699,18 +745,21 @@ static int cmd_netem_helper(struct cli_context *ctx, int argc, char **argv)
 static const struct cli_command cmd_up_def = {
 	.name = "up",
 	.summary = "make a sandbox cluster and start its daemons",
-	.usage = "Usage: drover sandbox up [--nodes N] [--networks 1|2] [--bare] [--name NAME]\n"
-		 "\n"
-		 "Make N nodes (default 3, at most 16), each in its own network, mount and\n"
-		 "UTS namespaces, wired to a bridge; start droverfs (local mode) and sshd on\n"
-		 "each, then build the cluster as a user would: 'drover cluster create NAME'\n"
-		 "on node1 and 'drover cluster add 10.99.0.1' on every other node, one after\n"
-		 "the other, and wait until all are quorate (at most 60 s).\n"
-		 "\n"
-		 "Options:\n"
-		 "  --nodes N        number of nodes, node1..nodeN (default 3)\n"
-		 "  --bare           stop before the cluster: no corosync, droverfs in local mode\n"
-		 "  --networks 1|2   networks per node: eth0 10.99.0.K, eth1 10.99.1.K\n" NAME_OPT,
+	.usage =
+		"Usage: drover sandbox up [--nodes N] [--networks 1|2] [--bare] [--qnetd] [--name NAME]\n"
+		"\n"
+		"Make N nodes (default 3, at most 16), each in its own network, mount and\n"
+		"UTS namespaces, wired to a bridge; start droverfs (local mode) and sshd on\n"
+		"each, then build the cluster as a user would: 'drover cluster create NAME'\n"
+		"on node1 and 'drover cluster add 10.99.0.1' on every other node, one after\n"
+		"the other, and wait until all are quorate (at most 60 s).\n"
+		"\n"
+		"Options:\n"
+		"  --nodes N        number of nodes, node1..nodeN (default 3)\n"
+		"  --bare           stop before the cluster: no corosync, droverfs in local mode\n"
+		"  --networks 1|2   networks per node: eth0 10.99.0.K, eth1 10.99.1.K\n"
+		"  --qnetd          also a QNetd host 'qnetd' (10.99.L.254) running sshd and\n"
+		"                   corosync-qnetd, for 'drover cluster qdevice setup 10.99.0.254'\n" NAME_OPT,
 	.run = cmd_up,
 };
 
@@ -731,8 +780,9 @@ static const struct cli_command cmd_status_def = {
 	.summary = "show nodes, daemons, links and faults",
 	.usage = "Usage: drover sandbox status [--name NAME]\n"
 		 "\n"
-		 "Per node: corosync, droverfs and sshd (pid, running or stopped), and each\n"
-		 "link's address, state (up or down) and the netem fault in force.\n"
+		 "Per node: corosync, droverfs, sshd and, once configured, corosync-qdevice\n"
+		 "(pid, running or stopped); sshd and corosync-qnetd on the QNetd host; and\n"
+		 "each link's address, state (up or down) and the netem fault in force.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT,
 	.run = cmd_status,
@@ -777,7 +827,8 @@ static const struct cli_command cmd_cut_def = {
 	.summary = "take a node's links down",
 	.usage = "Usage: drover sandbox cut [--name NAME] [--link 0|1] NODE|all\n"
 		 "\n"
-		 "Set the node's eth0 (--link 0), eth1 (--link 1) or all links down.\n"
+		 "Set the node's eth0 (--link 0), eth1 (--link 1) or all links down. NODE\n"
+		 "may be qnetd (the QNetd host); all means every node.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT "  --link L         only ethL\n",
 	.run = cmd_cut,
@@ -788,7 +839,8 @@ static const struct cli_command cmd_heal_def = {
 	.summary = "bring a node's links up again",
 	.usage = "Usage: drover sandbox heal [--name NAME] [--link 0|1] NODE|all\n"
 		 "\n"
-		 "Set the node's eth0 (--link 0), eth1 (--link 1) or all links up.\n"
+		 "Set the node's eth0 (--link 0), eth1 (--link 1) or all links up. NODE\n"
+		 "may be qnetd (the QNetd host); all means every node.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT "  --link L         only ethL\n",
 	.run = cmd_heal,
@@ -810,9 +862,11 @@ static const struct cli_command cmd_netem_def = {
 	.run = cmd_netem,
 };
 
-#define DAEMON_HELP                                                                    \
-	"DAEMON is corosync, droverfs or sshd; none named means all three. NODE may\n" \
-	"be all.\n"
+#define DAEMON_HELP                                                                     \
+	"DAEMON is corosync, droverfs, sshd or corosync-qdevice on a node, sshd or\n"   \
+	"corosync-qnetd on the QNetd host (NODE qnetd). None named means all of the\n"  \
+	"host's daemons (start: corosync and corosync-qdevice only once configured).\n" \
+	"NODE may be all: every node.\n"
 
 static const struct cli_command cmd_start_def = {
 	.name = "start",

@@ -17,6 +17,7 @@ static const char *const unit_names[] = {
 	[SERVICE_DROVERFS] = "droverfs",
 	[SERVICE_SSHD] = "sshd",
 	[SERVICE_QDEVICE] = "corosync-qdevice",
+	[SERVICE_QNETD] = "corosync-qnetd",
 };
 
 /* systemd's unit for each; Debian names sshd "ssh". */
@@ -25,40 +26,71 @@ static const char *const systemd_units[] = {
 	[SERVICE_DROVERFS] = "droverfs.service",
 	[SERVICE_SSHD] = "ssh.service",
 	[SERVICE_QDEVICE] = "corosync-qdevice.service",
+	[SERVICE_QNETD] = "corosync-qnetd.service",
+};
+
+/* The sandbox's command for each action: its daemons come back with the node, not at boot. */
+static const char *const sandbox_actions[] = {
+	[SERVICE_START] = "start",  [SERVICE_STOP] = "stop",	[SERVICE_RESTART] = "restart",
+	[SERVICE_ENABLE] = "start", [SERVICE_DISABLE] = "stop",
 };
 
 static const char *const action_names[] = {
-	[SERVICE_START] = "start",
-	[SERVICE_STOP] = "stop",
-	[SERVICE_RESTART] = "restart",
+	[SERVICE_START] = "start",   [SERVICE_STOP] = "stop",	    [SERVICE_RESTART] = "restart",
+	[SERVICE_ENABLE] = "enable", [SERVICE_DISABLE] = "disable",
 };
+
+static bool stops(enum service_action a)
+{
+	return a == SERVICE_STOP || a == SERVICE_DISABLE;
+}
 
 const char *service_unit_name(enum service_unit u)
 {
 	return unit_names[u];
 }
 
+/* The sandbox marker: sandbox name, host number and host name ("node2", "qnetd"). */
+struct marker {
+	char sandbox[32];
+	unsigned node;
+	char host[32];
+};
+
+static bool read_marker(struct marker *m)
+{
+	char text[128];
+	bool ok;
+	int n;
+	FILE *f = fopen(SERVICE_SANDBOX_MARKER, "re");
+
+	if (!f)
+		return false;
+	ok = fgets(text, sizeof(text), f) &&
+	     (n = sscanf(text, "%31s %u %31s", m->sandbox, &m->node, m->host)) >= 2;
+	fclose(f);
+	/* a marker of an older drover has no host name: only nodes had one then */
+	if (ok && n == 2)
+		snprintf(m->host, sizeof(m->host), "node%u", m->node);
+	return ok;
+}
+
+static bool systemd_booted(void)
+{
+	return access("/run/systemd/system", F_OK) == 0;
+}
+
 enum service_manager service_manager_detect(char *sandbox, size_t len, unsigned *node)
 {
-	char text[64], name[32];
-	unsigned k;
-	FILE *f;
+	struct marker m;
 
 	/* the sandbox first: its nodes may live on a host booted with systemd */
-	f = fopen(SERVICE_SANDBOX_MARKER, "re");
-	if (f) {
-		bool ok = fgets(text, sizeof(text), f) && sscanf(text, "%31s %u", name, &k) == 2;
-
-		fclose(f);
-		if (ok && strlen(name) < len) {
-			strcpy(sandbox, name);
-			*node = k;
-			return SERVICE_MANAGER_SANDBOX;
-		}
+	if (read_marker(&m) && strlen(m.sandbox) < len) {
+		strcpy(sandbox, m.sandbox);
+		*node = m.node;
+		return SERVICE_MANAGER_SANDBOX;
 	}
-	if (access("/run/systemd/system", F_OK) == 0)
-		return SERVICE_MANAGER_SYSTEMD;
-	return SERVICE_MANAGER_NONE;
+	return systemd_booted() ? SERVICE_MANAGER_SYSTEMD : SERVICE_MANAGER_NONE;
 }
 
 /* Our own drover binary: the sandbox commands must come from the same build. */
@@ -88,25 +120,22 @@ static int run_manager(char *argv[], char *err, size_t err_len)
 	return r == 0 ? 0 : -EIO;
 }
 
-static int sandbox_control(const char *name, unsigned node, enum service_unit u,
-			   enum service_action a, char *const extra[], char *err, size_t err_len)
+static int sandbox_control(const struct marker *m, enum service_unit u, enum service_action a,
+			   char *const extra[], char *err, size_t err_len)
 {
-	char self[PATH_MAX], nodename[16];
+	char self[PATH_MAX];
 	char *argv[ARGS_MAX];
 	size_t n = 0;
 
-	if (u == SERVICE_QDEVICE)
-		return -ENOTSUP;
 	drover_binary(self, sizeof(self));
-	snprintf(nodename, sizeof(nodename), "node%u", node);
 	argv[n++] = self;
 	argv[n++] = "sandbox";
-	argv[n++] = (char *)action_names[a];
+	argv[n++] = (char *)sandbox_actions[a];
 	argv[n++] = "--name";
-	argv[n++] = (char *)name;
-	argv[n++] = nodename;
+	argv[n++] = (char *)m->sandbox;
+	argv[n++] = (char *)m->host;
 	argv[n++] = (char *)unit_names[u];
-	if (extra && a != SERVICE_STOP) {
+	if (extra && !stops(a)) {
 		argv[n++] = "--";
 		for (; *extra && n < ARGS_MAX - 1; extra++)
 			argv[n++] = *extra;
@@ -118,12 +147,17 @@ static int sandbox_control(const char *name, unsigned node, enum service_unit u,
 static int systemd_control(enum service_unit u, enum service_action a, char *const extra[],
 			   char *err, size_t err_len)
 {
-	char *argv[] = { "systemctl", (char *)action_names[a], (char *)systemd_units[u], NULL };
+	char *argv[] = { "systemctl", (char *)action_names[a], (char *)systemd_units[u], NULL,
+			 NULL };
 
+	if (a == SERVICE_ENABLE || a == SERVICE_DISABLE) {
+		argv[2] = "--now";
+		argv[3] = (char *)systemd_units[u];
+	}
 	/* A one-off start with other arguments is a transient unit of its own. */
-	if (extra && *extra && a != SERVICE_STOP) {
-		char *run[ARGS_MAX] = { "systemd-run", "--unit=droverfs-oneoff", "--service-type=notify",
-					"/usr/sbin/droverfs", "-f" };
+	if (extra && *extra && !stops(a)) {
+		char *run[ARGS_MAX] = { "systemd-run", "--unit=droverfs-oneoff",
+					"--service-type=notify", "/usr/sbin/droverfs", "-f" };
 		size_t n = 5;
 		int r;
 
@@ -140,25 +174,21 @@ static int systemd_control(enum service_unit u, enum service_action a, char *con
 	return run_manager(argv, err, err_len);
 }
 
-int service_control(enum service_unit u, enum service_action a, char *const extra_args[],
-		    char *err, size_t err_len)
+int service_control(enum service_unit u, enum service_action a, char *const extra_args[], char *err,
+		    size_t err_len)
 {
-	char name[32];
-	unsigned node = 0;
+	struct marker m;
 
 	if (err && err_len)
 		err[0] = '\0';
-	switch (service_manager_detect(name, sizeof(name), &node)) {
-	case SERVICE_MANAGER_SANDBOX:
-		return sandbox_control(name, node, u, a, extra_args, err, err_len);
-	case SERVICE_MANAGER_SYSTEMD:
+	if (read_marker(&m))
+		return sandbox_control(&m, u, a, extra_args, err, err_len);
+	if (systemd_booted())
 		return systemd_control(u, a, extra_args, err, err_len);
-	default:
-		if (err && err_len)
-			snprintf(err, err_len,
-				 "no service manager: PID 1 is not systemd and this is no sandbox node; "
-				 "%s %s by hand",
-				 action_names[a], unit_names[u]);
-		return -ENOTSUP;
-	}
+	if (err && err_len)
+		snprintf(err, err_len,
+			 "no service manager: PID 1 is not systemd and this is no sandbox node; "
+			 "%s %s by hand",
+			 action_names[a], unit_names[u]);
+	return -ENOTSUP;
 }

@@ -15,15 +15,18 @@ enum service_unit {
 	SERVICE_DROVERFS,
 	SERVICE_SSHD,
 	SERVICE_QDEVICE,
+	SERVICE_QNETD, /* on a QNetd host (the sandbox's "qnetd") */
 };
 
 enum service_action {
 	SERVICE_START,
 	SERVICE_STOP,
 	SERVICE_RESTART,
+	SERVICE_ENABLE, /* start now and at every boot (the sandbox has no boot: start) */
+	SERVICE_DISABLE, /* stop now and no longer at boot (the sandbox: stop) */
 };
 
-/* Written by `drover sandbox up` into each node's private /run: "NAME K\n". */
+/* Written by `drover sandbox up` into each node's private /run: "NAME K HOST\n". */
 #define SERVICE_SANDBOX_MARKER "/run/drover-sandbox"
 
 enum service_manager {
@@ -44,5 +47,5 @@ const char *service_unit_name(enum service_unit u);
  * manager's own words) goes to err if given. Returns 0, -ENOTSUP when
  * there is no manager, or another -errno.
  */
-int service_control(enum service_unit u, enum service_action a, char *const extra_args[],
-		    char *err, size_t err_len);
+int service_control(enum service_unit u, enum service_action a, char *const extra_args[], char *err,
+		    size_t err_len);

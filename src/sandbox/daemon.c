@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A node's daemons: corosync, droverfs and sshd, each run in the
- * foreground (so the pid we keep is the daemon's own) with its output in
- * the node's /var/log. Pid files live on the host side, in
+ * A host's daemons: corosync, droverfs, sshd and (once configured)
+ * corosync-qdevice on a node, sshd and corosync-qnetd on the QNetd host,
+ * each run in the foreground (so the pid we keep is the daemon's own) with
+ * its output in the host's /var/log. Pid files live on the host side, in
  * STATE/nodeK/pids, and a pid only counts while the process still sits in
  * the node's network namespace, so a recycled pid is never taken for ours.
  */
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/corosync_conf.h"
 #include "lib/process.h"
 #include "lib/service.h"
 #include "lib/util.h"
@@ -26,10 +28,12 @@
 
 #define EXTRA_MAX 32
 
+#define QNETD_PORT 5403
+#define QDEVICE_SOCKET "run/corosync-qdevice/corosync-qdevice.sock" /* in the node's dir */
+
 static const char *const daemon_names[SB_DAEMONS] = {
-	[SB_COROSYNC] = "corosync",
-	[SB_DROVERFS] = "droverfs",
-	[SB_SSHD] = "sshd",
+	[SB_COROSYNC] = "corosync",	   [SB_DROVERFS] = "droverfs",	  [SB_SSHD] = "sshd",
+	[SB_QDEVICE] = "corosync-qdevice", [SB_QNETD] = "corosync-qnetd",
 };
 
 const char *sb_daemon_name(enum sb_daemon d)
@@ -45,6 +49,50 @@ int sb_daemon_parse(const char *s, enum sb_daemon *d)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+unsigned sb_host_daemons(unsigned host)
+{
+	if (host == SB_QNETD_HOST)
+		return 1u << SB_SSHD | 1u << SB_QNETD;
+	return 1u << SB_COROSYNC | 1u << SB_DROVERFS | 1u << SB_SSHD | 1u << SB_QDEVICE;
+}
+
+/* Does the node's corosync.conf have a quorum { device { } } section? */
+static bool qdevice_configured(const struct sandbox *sb, unsigned node)
+{
+	char path[PATH_MAX], *text = NULL;
+	struct cc_error err;
+	struct cc_node *root;
+	size_t len;
+	bool found;
+
+	sb_node_path(sb, node, path, sizeof(path), "etc-corosync/corosync.conf");
+	if (read_file_max(path, 1u << 20, &text, &len) < 0)
+		return false;
+	root = cc_parse(text, len, &err);
+	found = root && cc_child(cc_child(root, "quorum"), "device");
+	cc_free(root);
+	free(text);
+	return found;
+}
+
+bool sb_daemon_configured(const struct sandbox *sb, unsigned host, enum sb_daemon d)
+{
+	char path[PATH_MAX];
+
+	if (!(sb_host_daemons(host) & (1u << d)))
+		return false;
+	switch (d) {
+	case SB_COROSYNC:
+		/* a bare node: `drover cluster create/add` has not written it yet */
+		sb_node_path(sb, host, path, sizeof(path), "etc-corosync/corosync.conf");
+		return access(path, F_OK) == 0;
+	case SB_QDEVICE:
+		return qdevice_configured(sb, host);
+	default:
+		return true;
+	}
 }
 
 static void sleep_ms(unsigned ms)
@@ -185,25 +233,30 @@ pid_t sb_start_process(const struct sandbox *sb, unsigned node, const char *tag,
 	return start_process(sb, node, tag, argv);
 }
 
-/* Is anything in the daemon's network namespace listening on TCP port 22? */
-static bool sshd_listening(pid_t pid)
+/* Is anything in the daemon's network namespace listening on this TCP port (IPv4 or IPv6)? */
+static bool tcp_listening(pid_t pid, unsigned want)
 {
+	static const char *const tables[] = { "tcp", "tcp6" };
 	char path[64], line[512];
 	bool found = false;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/net/tcp", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		unsigned port, state;
+	for (size_t i = 0; i < ARRAY_SIZE(tables) && !found; i++) {
+		FILE *f;
 
-		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x", &port, &state) == 2 && port == 22 &&
-		    state == 0x0A)
-			found = true;
+		snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, tables[i]);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		/* "  0: 00000000:0016 00000000:0000 0A ...": local port, then the state (0A: LISTEN) */
+		while (!found && fgets(line, sizeof(line), f)) {
+			unsigned port, state;
+
+			found = sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &port,
+				       &state) == 2 &&
+				port == want && state == 0x0A;
+		}
+		fclose(f);
 	}
-	fclose(f);
 	return found;
 }
 
@@ -246,9 +299,22 @@ static int wait_ready(const struct sandbox *sb, unsigned node, enum sb_daemon d,
 				return 0;
 			break;
 		case SB_SSHD:
-			if (sshd_listening(pid))
+			if (tcp_listening(pid, 22))
 				return 0;
 			break;
+		case SB_QNETD:
+			if (tcp_listening(pid, QNETD_PORT))
+				return 0;
+			break;
+		case SB_QDEVICE: {
+			/* it answers on its socket once it has read the config and talks to corosync */
+			char path[PATH_MAX];
+
+			sb_node_path(sb, node, path, sizeof(path), QDEVICE_SOCKET);
+			if (access(path, F_OK) == 0)
+				return 0;
+			break;
+		}
 		default:
 			/* corosync is ready when quorum says so; up waits for that itself */
 			if (i >= 10)
@@ -262,17 +328,17 @@ static int wait_ready(const struct sandbox *sb, unsigned node, enum sb_daemon d,
 
 int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, char *const extra[])
 {
-	char droverfs[PATH_MAX];
+	char path[PATH_MAX];
 	char *argv[8 + EXTRA_MAX];
 	size_t n = 0;
 	pid_t pid;
 	int r;
 
+	if (!(sb_host_daemons(node) & (1u << d)))
+		return -EINVAL;
 	switch (d) {
 	case SB_COROSYNC:
-		/* a bare node: `drover cluster create/add` has not written it yet */
-		if (sb_node_path(sb, node, droverfs, sizeof(droverfs), "etc-corosync/corosync.conf") == 0 &&
-		    access(droverfs, F_OK) < 0)
+		if (!sb_daemon_configured(sb, node, d))
 			return -ENOENT;
 		argv[n++] = "corosync";
 		argv[n++] = "-f";
@@ -280,10 +346,10 @@ int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, c
 		argv[n++] = "/etc/corosync/corosync.conf";
 		break;
 	case SB_DROVERFS:
-		r = sb_droverfs_path(droverfs, sizeof(droverfs));
+		r = sb_droverfs_path(path, sizeof(path));
 		if (r < 0)
 			return -ENOEXEC;
-		argv[n++] = droverfs;
+		argv[n++] = path;
 		argv[n++] = "-f";
 		argv[n++] = "--mount";
 		argv[n++] = "/etc/drover";
@@ -291,6 +357,19 @@ int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, c
 		argv[n++] = "/var/lib/drover/config.db";
 		for (; extra && *extra && n < ARRAY_SIZE(argv) - 1; extra++)
 			argv[n++] = *extra;
+		break;
+	case SB_QDEVICE:
+		if (sb_daemon_pid(sb, node, daemon_names[d]) > 0)
+			return -EALREADY;
+		/* a socket left by a killed one would look ready at once */
+		if (sb_node_path(sb, node, path, sizeof(path), QDEVICE_SOCKET) == 0)
+			unlink(path);
+		argv[n++] = "corosync-qdevice";
+		argv[n++] = "-f";
+		break;
+	case SB_QNETD:
+		argv[n++] = "corosync-qnetd";
+		argv[n++] = "-f";
 		break;
 	default:
 		/* sshd re-executes itself and so wants an absolute path */
@@ -331,14 +410,17 @@ int sb_node_quorate(const struct sandbox *sb, unsigned node)
 /* Every process in one of the sandbox's namespaces gets sig; returns how many there were. */
 static int signal_all(const struct sandbox *sb, int sig)
 {
-	struct ns_id ns[2 * SANDBOX_NODES_MAX + 2], proc_ns = { 0 };
+	struct ns_id ns[2 * SANDBOX_NODES_MAX + 3], proc_ns = { 0 };
 	size_t nns = 0;
 	struct dirent *e;
 	char path[PATH_MAX], name[64];
 	int count = 0;
 	DIR *d;
 
-	for (unsigned k = 0; k <= SANDBOX_NODES_MAX && nns < ARRAY_SIZE(ns); k++) {
+	/* every node there may be, and the QNetd host */
+	for (unsigned k = 0; k <= SB_QNETD_HOST && nns < ARRAY_SIZE(ns); k++) {
+		if (k > SANDBOX_NODES_MAX && k != SB_QNETD_HOST)
+			continue;
 		sb_netns_name(sb, k, name, sizeof(name));
 		snprintf(path, sizeof(path), "/run/netns/%s", name);
 		if (ns_id(path, &ns[nns]) == 0)

@@ -2,7 +2,9 @@
 /*
  * The files up writes before any daemon starts: ssh host keys, the
  * sandbox-wide root key pair, sshd and ssh configuration, known hosts and
- * /etc/hosts naming every node. corosync's files are not among them: the
+ * /etc/hosts naming every node (and the QNetd host, which trusts the
+ * nodes' root key as `ssh-copy-id` would have made it, but holds no key
+ * to log in anywhere itself). corosync's files are not among them: the
  * nodes come up bare and `drover cluster create/add` write those, as they
  * would on real hosts.
  */
@@ -92,13 +94,13 @@ static const char ssh_config[] = "Host *\n"
 				 "    ConnectTimeout 10\n"
 				 "    LogLevel ERROR\n";
 
-/* "node1,10.99.0.1,10.99.1.1 ssh-ed25519 AAAA..." for every node. */
+/* "node1,10.99.0.1,10.99.1.1 ssh-ed25519 AAAA..." for every host. */
 static int known_hosts(const struct sandbox *sb, char *out, size_t len)
 {
 	size_t n = 0;
 
 	out[0] = '\0';
-	for (unsigned k = 1; k <= sb->nodes; k++) {
+	for (unsigned k = 1; k; k = sb_next_host(sb, k)) {
 		char path[PATH_MAX], key[1024], name[16], addr[32], *type_end;
 		int r;
 
@@ -147,11 +149,11 @@ static int node_files(const struct sandbox *sb, unsigned node, const char *known
 		r = sb_write_file(path, known, strlen(known), 0600);
 	sb_path(sb, from, sizeof(from), "ssh/id_ed25519");
 	sb_node_path(sb, node, path, sizeof(path), "root-ssh/id_ed25519");
-	if (r == 0)
+	if (r == 0 && node != SB_QNETD_HOST)
 		r = copy_file(from, path, 0600);
 	sb_path(sb, from, sizeof(from), "ssh/id_ed25519.pub");
 	sb_node_path(sb, node, path, sizeof(path), "root-ssh/id_ed25519.pub");
-	if (r == 0)
+	if (r == 0 && node != SB_QNETD_HOST)
 		r = copy_file(from, path, 0644);
 	sb_node_path(sb, node, path, sizeof(path), "root-ssh/authorized_keys");
 	if (r == 0)
@@ -169,7 +171,7 @@ static int hosts_file(const struct sandbox *sb)
 	size_t n = 0;
 
 	n += (size_t)snprintf(text, sizeof(text), "127.0.0.1\tlocalhost\n");
-	for (unsigned k = 1; k <= sb->nodes; k++) {
+	for (unsigned k = 1; k; k = sb_next_host(sb, k)) {
 		sb_node_name(k, name, sizeof(name));
 		sb_address(k, 0, addr, sizeof(addr));
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\t%s\n", addr, name);
@@ -191,14 +193,14 @@ int sb_files_create(const struct sandbox *sb)
 	snprintf(comment, sizeof(comment), "root@sandbox-%s", sb->name);
 	if (r == 0)
 		r = keygen(path, comment);
-	for (unsigned k = 1; r == 0 && k <= sb->nodes; k++) {
+	for (unsigned k = 1; r == 0 && k; k = sb_next_host(sb, k)) {
 		sb_node_path(sb, k, path, sizeof(path), "etc-ssh/ssh_host_ed25519_key");
 		sb_node_name(k, comment, sizeof(comment));
 		r = keygen(path, comment);
 	}
 	if (r == 0)
 		r = known_hosts(sb, known, sizeof(known));
-	for (unsigned k = 1; r == 0 && k <= sb->nodes; k++)
+	for (unsigned k = 1; r == 0 && k; k = sb_next_host(sb, k))
 		r = node_files(sb, k, known);
 	return r;
 }

@@ -62,7 +62,7 @@ static int parse_request(char *req, size_t len, unsigned *node, char **log, char
 
 	if (len == 0 || req[len - 1] != '\0')
 		return -EINVAL;
-	if (parse_u64(p, SANDBOX_NODES_MAX, &k) < 0 || k == 0)
+	if (parse_u64(p, SB_QNETD_HOST, &k) < 0 || k == 0)
 		return -EINVAL;
 	*node = (unsigned)k;
 	p += strlen(p) + 1;
@@ -94,7 +94,7 @@ static void serve(const struct sandbox *sb, int listen_fd)
 		close(fd);
 		return;
 	}
-	if (parse_request(req, (size_t)n, &node, &log, argv) < 0 || node > sb->nodes)
+	if (parse_request(req, (size_t)n, &node, &log, argv) < 0 || !sb_host_valid(sb, node))
 		reply = -EINVAL;
 	else
 		reply = sb_spawn(sb, node, argv, log);

@@ -26,21 +26,46 @@ static int fail(const char *what, int r)
 	return r;
 }
 
+/* Start d on every host that runs it (and has it configured: not corosync on a bare node). */
 static int start_all(const struct sandbox *sb, enum sb_daemon d)
 {
-	for (unsigned k = 1; k <= sb->nodes; k++) {
-		int r = sb_daemon_start(sb, k, d, NULL);
+	for (unsigned k = 1; k; k = sb_next_host(sb, k)) {
+		char what[128], host[16];
+		int r;
 
-		if (r == -ENOENT && d == SB_COROSYNC)
-			continue; /* a bare node */
+		if (!sb_daemon_configured(sb, k, d))
+			continue;
+		r = sb_daemon_start(sb, k, d, NULL);
 		if (r < 0) {
-			char what[64];
-
-			snprintf(what, sizeof(what),
-				 "starting %s on node%u (see node%u/log/%s.log)", sb_daemon_name(d),
-				 k, k, sb_daemon_name(d));
+			sb_node_name(k, host, sizeof(host));
+			snprintf(what, sizeof(what), "starting %s on %s (see %s/log/%s.log)",
+				 sb_daemon_name(d), host, host, sb_daemon_name(d));
 			return fail(what, r);
 		}
+	}
+	return 0;
+}
+
+/*
+ * The QNetd host as Debian's corosync-qnetd package leaves it: its CA and
+ * server certificate made (the package's postinst runs the same command),
+ * so corosync-qnetd can start.
+ */
+static int qnetd_init(const struct sandbox *sb)
+{
+	char *argv[] = { "corosync-qnetd-certutil", "-i", NULL };
+	char out[4096], dir[PATH_MAX];
+	int r;
+
+	/* the package's directory: certutil gives its files the owner of this one */
+	sb_node_path(sb, SB_QNETD_HOST, dir, sizeof(dir), "etc-corosync/qnetd");
+	r = sb_mkdir_p(dir, 0755);
+	if (r == 0)
+		r = sb_run_in_node(sb, SB_QNETD_HOST, argv, out, sizeof(out));
+	if (r != 0) {
+		fprintf(stderr, "drover: sandbox up: corosync-qnetd-certutil -i on %s failed: %s\n",
+			SB_QNETD_NAME, r < 0 ? strerror(-r) : out);
+		return r < 0 ? r : -EIO;
 	}
 	return 0;
 }
@@ -87,7 +112,7 @@ static int up(struct sandbox *sb, unsigned timeout_s)
 	r = sb_save(sb);
 	if (r < 0)
 		return fail("writing the state file", r);
-	for (unsigned k = 1; k <= sb->nodes; k++) {
+	for (unsigned k = 1; k; k = sb_next_host(sb, k)) {
 		r = sb_node_dirs_create(sb, k);
 		if (r < 0)
 			return fail("making the node directories", r);
@@ -101,7 +126,7 @@ static int up(struct sandbox *sb, unsigned timeout_s)
 	r = sb_nodens_prepare(sb);
 	if (r < 0)
 		return fail("preparing the namespace directory", r);
-	for (unsigned k = 1; k <= sb->nodes; k++) {
+	for (unsigned k = 1; k; k = sb_next_host(sb, k)) {
 		r = sb_nodens_create(sb, k);
 		if (r < 0)
 			return fail("making the mount and UTS namespaces", r);
@@ -112,6 +137,10 @@ static int up(struct sandbox *sb, unsigned timeout_s)
 	r = start_all(sb, SB_DROVERFS);
 	if (r == 0)
 		r = start_all(sb, SB_SSHD);
+	if (r == 0 && sb->qnetd)
+		r = qnetd_init(sb);
+	if (r == 0)
+		r = start_all(sb, SB_QNETD);
 	return r;
 }
 
@@ -141,8 +170,7 @@ static int run_drover(const struct sandbox *sb, unsigned node, char *const args[
 }
 
 /* The --linkN options of a node: one per sandbox network. */
-static size_t link_args(const struct sandbox *sb, unsigned node, char *argv[],
-			char addrs[][32])
+static size_t link_args(const struct sandbox *sb, unsigned node, char *argv[], char addrs[][32])
 {
 	static char *const opts[] = { "--link0", "--link1" };
 	size_t n = 0;
@@ -227,6 +255,7 @@ int sb_down(struct sandbox *sb)
 	if (sb_load(sb) < 0) {
 		sb->nodes = SANDBOX_NODES_MAX;
 		sb->networks = SANDBOX_NETS_MAX;
+		sb->qnetd = true;
 	}
 	sb_kill_all(sb);
 	sb_nodens_destroy(sb);

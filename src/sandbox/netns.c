@@ -2,7 +2,7 @@
 /*
  * The sandbox's networks. Each network L is a bridge brL in the bridge
  * namespace; node K joins it with a veth pair whose bridge end is nK-L and
- * whose node end is ethL (10.99.L.K/24). Both ends live in sandbox
+ * whose node end is ethL (10.99.L.K/24); the QNetd host is K = 254. Both ends live in sandbox
  * namespaces, so interface names never clash with the host's or another
  * sandbox's, and no sandbox packet ever crosses the host's own namespace.
  */
@@ -131,7 +131,7 @@ int sb_net_create(const struct sandbox *sb)
 		if (r == 0)
 			r = ip_in(br, "link", "set", brname, "up", NULL);
 	}
-	for (unsigned k = 1; r == 0 && k <= sb->nodes; k++)
+	for (unsigned k = 1; r == 0 && k; k = sb_next_host(sb, k))
 		r = wire_node(sb, k, br);
 	return r;
 }
@@ -155,8 +155,8 @@ void sb_net_destroy(const struct sandbox *sb)
 
 		if (!str_has_prefix(e->d_name, prefix))
 			continue;
-		/* dsb-a-node1 must not take dsb-a-b-node1 along: the rest is br or nodeK */
-		if (!streq(rest, "br") &&
+		/* dsb-a-node1 must not take dsb-a-b-node1 along: the rest is br, qnetd or nodeK */
+		if (!streq(rest, "br") && !streq(rest, SB_QNETD_NAME) &&
 		    !(str_has_prefix(rest, "node") && rest[4] >= '1' && rest[4] <= '9' &&
 		      strspn(rest + 4, "0123456789") == strlen(rest + 4)))
 			continue;

@@ -64,11 +64,13 @@ int sb_node_dirs_create(const struct sandbox *sb, unsigned node)
 		r = sb_mkdir_p(path, 0755);
 	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "pids") == 0)
 		r = sb_mkdir_p(path, 0755);
-	/* tells drover's service control inside the node who runs its daemons */
+	/* tells drover's service control inside the node who runs its daemons: "NAME K HOST" */
 	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "run/drover-sandbox") == 0) {
-		char marker[64];
-		int n = snprintf(marker, sizeof(marker), "%s %u\n", sb->name, node);
+		char marker[64], host[16];
+		int n;
 
+		sb_node_name(node, host, sizeof(host));
+		n = snprintf(marker, sizeof(marker), "%s %u %s\n", sb->name, node, host);
 		r = sb_write_file(path, marker, (size_t)n, 0644);
 	}
 	return r;

@@ -7,6 +7,11 @@
  * own (dsb-NAME-br). Everything a sandbox owns lives under
  * /var/lib/drover-sandbox/NAME, so `down` can find it again even when the
  * sandbox is half broken.
+ *
+ * A sandbox may also have a QNetd host ("qnetd", up --qnetd): built like a
+ * node and on the same bridges, but running only sshd and corosync-qnetd,
+ * the external vote a cluster's corosync-qdevice asks for. Internally it is
+ * host number SB_QNETD_HOST; "host" below means a node or the QNetd host.
  */
 #pragma once
 
@@ -21,11 +26,16 @@
 #define SANDBOX_NETS_MAX 2
 #define SANDBOX_DEFAULT_NAME "default"
 #define SANDBOX_SUBNET "10.99" /* node K on network L: 10.99.L.K/24 */
+#define SB_QNETD_HOST 254 /* the QNetd host: 10.99.L.254, named "qnetd" */
+#define SB_QNETD_NAME "qnetd"
 
+/* In start order; stopped in reverse. */
 enum sb_daemon {
 	SB_COROSYNC,
 	SB_DROVERFS,
 	SB_SSHD,
+	SB_QDEVICE, /* nodes, once `drover cluster qdevice setup` configured it */
+	SB_QNETD, /* the QNetd host only */
 	SB_DAEMONS,
 };
 
@@ -34,6 +44,7 @@ struct sandbox {
 	char dir[PATH_MAX]; /* SANDBOX_ROOT/NAME */
 	unsigned nodes;
 	unsigned networks;
+	bool qnetd; /* has the QNetd host */
 };
 
 /* A network fault in force on one link of a node (all zero: none). */
@@ -54,6 +65,9 @@ int sb_path(const struct sandbox *sb, char *out, size_t len, const char *fmt, ..
 int sb_node_path(const struct sandbox *sb, unsigned node, char *out, size_t len, const char *rel);
 void sb_node_name(unsigned node, char *out, size_t len);
 int sb_parse_node(const struct sandbox *sb, const char *s, unsigned *node);
+bool sb_host_valid(const struct sandbox *sb, unsigned host); /* a node, or the QNetd host */
+/* Every host: for (unsigned k = 1; k; k = sb_next_host(sb, k)) */
+unsigned sb_next_host(const struct sandbox *sb, unsigned host);
 void sb_netns_name(const struct sandbox *sb, unsigned node, char *out, size_t len); /* 0: bridge */
 void sb_address(unsigned node, unsigned net, char *out, size_t len);
 int sb_list(char names[][SANDBOX_NAME_MAX + 1], int max);
@@ -96,9 +110,12 @@ pid_t sb_keeper_spawn(const struct sandbox *sb, unsigned node, char *const argv[
 		      const char *log_path);
 pid_t sb_keeper_pid(const struct sandbox *sb);
 
-/* daemon.c: corosync, droverfs and sshd of a node */
+/* daemon.c: corosync, droverfs, sshd and corosync-qdevice of a node, corosync-qnetd */
 const char *sb_daemon_name(enum sb_daemon d);
 int sb_daemon_parse(const char *s, enum sb_daemon *d);
+unsigned sb_host_daemons(unsigned host); /* bit d: the host runs daemon d */
+/* What `start` with no daemon named starts: corosync and corosync-qdevice only once configured. */
+bool sb_daemon_configured(const struct sandbox *sb, unsigned host, enum sb_daemon d);
 int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, char *const extra[]);
 int sb_daemon_stop(const struct sandbox *sb, unsigned node, enum sb_daemon d, bool kill9);
 pid_t sb_start_process(const struct sandbox *sb, unsigned node, const char *tag,

@@ -59,18 +59,28 @@ int sb_path(const struct sandbox *sb, char *out, size_t len, const char *fmt, ..
 
 int sb_node_path(const struct sandbox *sb, unsigned node, char *out, size_t len, const char *rel)
 {
-	return sb_path(sb, out, len, "node%u%s%s", node, rel[0] ? "/" : "", rel);
+	char name[16];
+
+	sb_node_name(node, name, sizeof(name));
+	return sb_path(sb, out, len, "%s%s%s", name, rel[0] ? "/" : "", rel);
 }
 
 void sb_node_name(unsigned node, char *out, size_t len)
 {
-	snprintf(out, len, "node%u", node);
+	if (node == SB_QNETD_HOST)
+		snprintf(out, len, SB_QNETD_NAME);
+	else
+		snprintf(out, len, "node%u", node);
 }
 
 int sb_parse_node(const struct sandbox *sb, const char *s, unsigned *node)
 {
 	uint64_t k;
 
+	if (sb->qnetd && streq(s, SB_QNETD_NAME)) {
+		*node = SB_QNETD_HOST;
+		return 0;
+	}
 	if (!str_has_prefix(s, "node") || parse_u64(s + 4, SANDBOX_NODES_MAX, &k) < 0 || k == 0 ||
 	    k > sb->nodes || s[4] == '0')
 		return -EINVAL;
@@ -78,12 +88,27 @@ int sb_parse_node(const struct sandbox *sb, const char *s, unsigned *node)
 	return 0;
 }
 
+bool sb_host_valid(const struct sandbox *sb, unsigned host)
+{
+	return (host >= 1 && host <= sb->nodes) || (sb->qnetd && host == SB_QNETD_HOST);
+}
+
+unsigned sb_next_host(const struct sandbox *sb, unsigned host)
+{
+	if (host < sb->nodes)
+		return host + 1;
+	return sb->qnetd && host < SB_QNETD_HOST ? SB_QNETD_HOST : 0;
+}
+
 void sb_netns_name(const struct sandbox *sb, unsigned node, char *out, size_t len)
 {
+	char name[16];
+
+	sb_node_name(node, name, sizeof(name));
 	if (node == 0)
 		snprintf(out, len, "dsb-%s-br", sb->name);
 	else
-		snprintf(out, len, "dsb-%s-node%u", sb->name, node);
+		snprintf(out, len, "dsb-%s-%s", sb->name, name);
 }
 
 void sb_address(unsigned node, unsigned net, char *out, size_t len)
@@ -94,7 +119,7 @@ void sb_address(unsigned node, unsigned net, char *out, size_t len)
 int sb_load(struct sandbox *sb)
 {
 	char path[PATH_MAX], line[128];
-	unsigned nodes = 0, nets = 0;
+	unsigned nodes = 0, nets = 0, qnetd = 0;
 	FILE *f;
 
 	sb_path(sb, path, sizeof(path), "sandbox.conf");
@@ -104,19 +129,22 @@ int sb_load(struct sandbox *sb)
 	while (fgets(line, sizeof(line), f)) {
 		sscanf(line, "nodes=%u", &nodes);
 		sscanf(line, "networks=%u", &nets);
+		sscanf(line, "qnetd=%u", &qnetd);
 	}
 	fclose(f);
 	if (nodes < 1 || nodes > SANDBOX_NODES_MAX || nets < 1 || nets > SANDBOX_NETS_MAX)
 		return -EBADMSG;
 	sb->nodes = nodes;
 	sb->networks = nets;
+	sb->qnetd = qnetd == 1;
 	return 0;
 }
 
 int sb_save(const struct sandbox *sb)
 {
 	char path[PATH_MAX], text[128];
-	int n = snprintf(text, sizeof(text), "nodes=%u\nnetworks=%u\n", sb->nodes, sb->networks);
+	int n = snprintf(text, sizeof(text), "nodes=%u\nnetworks=%u\nqnetd=%u\n", sb->nodes,
+			 sb->networks, sb->qnetd ? 1 : 0);
 
 	sb_path(sb, path, sizeof(path), "sandbox.conf");
 	return sb_write_file(path, text, (size_t)n, 0644);

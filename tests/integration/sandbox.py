@@ -7,7 +7,8 @@
     sb.down()
 
 Every node runs corosync, droverfs and sshd in its own namespaces; see
-drover-sandbox(1). Needs root.
+drover-sandbox(1). Sandbox(..., qnetd=True) adds the QNetd host "qnetd"
+(10.99.0.254: sshd and corosync-qnetd). Needs root.
 """
 import os
 import subprocess
@@ -24,11 +25,14 @@ class SandboxError(RuntimeError):
 
 
 class Sandbox:
-    def __init__(self, name, nodes=3, networks=1, drover=DROVER):
+    QNETD = "qnetd"
+
+    def __init__(self, name, nodes=3, networks=1, drover=DROVER, qnetd=False):
         self.name = name
         self.nodes = nodes
         self.networks = networks
         self.drover = drover
+        self.qnetd = qnetd
         self.is_up = False
 
     # -- the command line ----------------------------------------------------
@@ -46,6 +50,8 @@ class Sandbox:
         return [f"node{k}" for k in range(1, self.nodes + 1)]
 
     def address(self, node, net=0):
+        if node == self.QNETD:
+            return f"10.99.{net}.254"
         return f"10.99.{net}.{int(str(node).removeprefix('node'))}"
 
     @property
@@ -53,7 +59,8 @@ class Sandbox:
         return os.path.join(STATE_ROOT, self.name)
 
     def up(self, timeout=120):
-        self.cmd("up", "--nodes", self.nodes, "--networks", self.networks, timeout=timeout)
+        self.cmd("up", "--nodes", self.nodes, "--networks", self.networks,
+                 *(["--qnetd"] if self.qnetd else []), timeout=timeout)
         self.is_up = True
         return self
 
@@ -135,7 +142,7 @@ class Sandbox:
         prefix = f"dsb-{self.name}-"
         return [line.split()[0] for line in out.splitlines()
                 if line.startswith(prefix) and
-                (line.split()[0][len(prefix):] == "br" or
+                (line.split()[0][len(prefix):] in ("br", self.QNETD) or
                  line.split()[0][len(prefix):].removeprefix("node").isdigit())]
 
     def mounts(self):
