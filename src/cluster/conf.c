@@ -2,6 +2,7 @@
 #include "conf.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -72,7 +73,9 @@ int cluster_link_parse(const char *text, unsigned number, struct cluster_node_sp
 /* Link number of a "ringN_addr"/"linkN_addr" key, or -1. */
 static int addr_key_link(const char *key)
 {
-	const char *p = str_has_prefix(key, "ring") ? key + 4 : str_has_prefix(key, "link") ? key + 4 : NULL;
+	const char *p = str_has_prefix(key, "ring")   ? key + 4
+			: str_has_prefix(key, "link") ? key + 4
+						      : NULL;
 
 	if (!p || p[0] < '0' || p[0] > '7' || !streq(p + 1, "_addr"))
 		return -1;
@@ -138,7 +141,7 @@ unsigned cluster_conf_links(const struct cc_node *root)
 
 	if (mask)
 		return mask;
-	for_each_node(root, n)
+	for_each_node (root, n)
 		mask |= node_links(n);
 	return mask;
 }
@@ -147,14 +150,14 @@ unsigned cluster_conf_node_count(const struct cc_node *root)
 {
 	unsigned count = 0;
 
-	for_each_node(root, n)
+	for_each_node (root, n)
 		count++;
 	return count;
 }
 
 struct cc_node *cluster_conf_node(const struct cc_node *root, const char *name)
 {
-	for_each_node(root, n) {
+	for_each_node (root, n) {
 		const char *v = cc_get(n, NULL, "name");
 
 		if (v && streq(v, name))
@@ -177,12 +180,13 @@ int cluster_conf_verify(const struct cc_node *root, struct cluster_err *err)
 
 	if (!cc_child(root, "totem"))
 		return fail(err, -EINVAL, "corosync.conf has no totem section");
-	for_each_node(root, n) {
+	for_each_node (root, n) {
 		const char *name = cc_get(n, NULL, "name");
 		unsigned links = node_links(n);
 
 		if (!name)
-			return fail(err, -EINVAL, "corosync.conf:%u: a node without a name", n->line);
+			return fail(err, -EINVAL, "corosync.conf:%u: a node without a name",
+				    n->line);
 		if (!node_id(n))
 			return fail(err, -EINVAL, "corosync.conf:%u: node %s has no valid nodeid",
 				    n->line, name);
@@ -190,9 +194,10 @@ int cluster_conf_verify(const struct cc_node *root, struct cluster_err *err)
 			return fail(err, -EINVAL, "corosync.conf:%u: node %s has no ring0_addr",
 				    n->line, name);
 		if (ifaces && links != ifaces)
-			return fail(err, -EINVAL,
-				    "corosync.conf:%u: the links of node %s do not match the totem interfaces",
-				    n->line, name);
+			return fail(
+				err, -EINVAL,
+				"corosync.conf:%u: the links of node %s do not match the totem interfaces",
+				n->line, name);
 		if (count++ == 0)
 			first = links;
 		else if (links != first)
@@ -234,7 +239,8 @@ static int add_interfaces(struct cc_node *totem, const struct cluster_node_spec 
 		i = cc_add(totem, "interface", NULL);
 		if (!i || !cc_addf(i, "linknumber", "%u", l))
 			return -ENOMEM;
-		if (spec->links[l].priority && !cc_addf(i, "knet_link_priority", "%u", spec->links[l].priority))
+		if (spec->links[l].priority &&
+		    !cc_addf(i, "knet_link_priority", "%u", spec->links[l].priority))
 			return -ENOMEM;
 	}
 	return 0;
@@ -289,10 +295,10 @@ out:
 }
 
 /* Is addr used by a node other than `except` (NULL: any)? Its name in *who. */
-static bool address_taken(const struct cc_node *root, const char *addr, const struct cc_node *except,
-			  const char **who)
+static bool address_taken(const struct cc_node *root, const char *addr,
+			  const struct cc_node *except, const char **who)
 {
-	for_each_node(root, n) {
+	for_each_node (root, n) {
 		if (n == except)
 			continue;
 		for (const struct cc_node *c = n->children; c; c = c->next) {
@@ -310,7 +316,7 @@ static unsigned lowest_free_id(const struct cc_node *root)
 	for (unsigned id = 1;; id++) {
 		bool used = false;
 
-		for_each_node(root, n)
+		for_each_node (root, n)
 			used = used || node_id(n) == id;
 		if (!used)
 			return id;
@@ -336,22 +342,24 @@ static int check_existing(struct cc_node *root, struct cluster_node_spec *spec, 
 
 	*existing = old;
 	if (!old) {
-		for_each_node(root, n)
+		for_each_node (root, n)
 			if (spec->nodeid && node_id(n) == spec->nodeid)
 				return fail(err, -EEXIST, "node id %u is taken by %s", spec->nodeid,
 					    cc_get(n, NULL, "name"));
 		return 0;
 	}
 	if (!force)
-		return fail(err, -EEXIST,
-			    "a node named %s is in the cluster already (re-adding it needs --force)",
-			    spec->name);
+		return fail(
+			err, -EEXIST,
+			"a node named %s is in the cluster already (re-adding it needs --force)",
+			spec->name);
 	votes = cc_get(old, NULL, "quorum_votes");
 	if ((spec->nodeid && spec->nodeid != node_id(old)) ||
 	    (votes && spec->votes != (unsigned)atoi(votes)))
-		return fail(err, -EEXIST,
-			    "node %s is in the cluster with node id %u: a re-add must keep its id and votes",
-			    spec->name, node_id(old));
+		return fail(
+			err, -EEXIST,
+			"node %s is in the cluster with node id %u: a re-add must keep its id and votes",
+			spec->name, node_id(old));
 	spec->nodeid = node_id(old);
 	return 0;
 }
@@ -373,9 +381,10 @@ int cluster_conf_add_node(struct cc_node *root, struct cluster_node_spec *spec, 
 	if (spec->link_mask != have) {
 		describe_links(have, a, sizeof(a));
 		describe_links(spec->link_mask, b, sizeof(b));
-		return fail(err, -EINVAL,
-			    "the cluster uses link(s) %s, the new node gives link(s) %s: they must match",
-			    a, b[0] ? b : "none");
+		return fail(
+			err, -EINVAL,
+			"the cluster uses link(s) %s, the new node gives link(s) %s: they must match",
+			a, b[0] ? b : "none");
 	}
 	r = check_existing(root, spec, force, &existing, err);
 	if (r < 0)
@@ -385,9 +394,10 @@ int cluster_conf_add_node(struct cc_node *root, struct cluster_node_spec *spec, 
 
 		if ((spec->link_mask & (1u << l)) &&
 		    address_taken(root, spec->links[l].addr, existing, &who))
-			return fail(err, -EEXIST,
-				    "address %s is already used by node %s: a reused address can crash the whole cluster",
-				    spec->links[l].addr, who ? who : "?");
+			return fail(
+				err, -EEXIST,
+				"address %s is already used by node %s: a reused address can crash the whole cluster",
+				spec->links[l].addr, who ? who : "?");
 	}
 	if (existing)
 		cc_remove(nodelist, existing);
@@ -401,7 +411,7 @@ int cluster_conf_remove_node(struct cc_node *root, const char *who, char *name, 
 {
 	struct cc_node *nodelist = cc_child(root, "nodelist");
 
-	for_each_node(root, n) {
+	for_each_node (root, n) {
 		const char *v = cc_get(n, NULL, "name");
 		bool match = v && streq(v, who);
 
@@ -430,4 +440,152 @@ uint64_t cluster_conf_bump_version(struct cc_node *root)
 		version = 0;
 	snprintf(text, sizeof(text), "%" PRIu64, version + 1);
 	return cc_set(totem, "config_version", text) ? version + 1 : 0;
+}
+
+/* ---- the QDevice ------------------------------------------------------------ */
+
+int cluster_qdevice_algorithm(unsigned nodes, bool force, const char **algorithm,
+			      struct cluster_err *err)
+{
+	if (nodes == 0)
+		return fail(err, -EINVAL, "corosync.conf has no nodes in its nodelist");
+	if (nodes % 2 == 0) {
+		*algorithm = "ffsplit";
+		return 0;
+	}
+	if (!force)
+		return fail(
+			err, -EINVAL,
+			"the cluster has an odd number of nodes (%u): a QDevice is meant for an even count; --force sets one up anyway (algorithm lms), read its drawbacks first",
+			nodes);
+	*algorithm = "lms";
+	return 0;
+}
+
+bool cluster_qnetd_host_valid(const char *host)
+{
+	size_t n = strlen(host);
+
+	if (address_valid(host))
+		return true;
+	/* a DNS name; never anything ssh could take for an option */
+	if (n == 0 || n >= CLUSTER_QDEVICE_HOST_MAX || host[0] == '-' || host[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)host[i]) && host[i] != '-' && host[i] != '.')
+			return false;
+	return true;
+}
+
+static struct cc_node *qdevice_section(const struct cc_node *root)
+{
+	struct cc_node *device = cc_child(cc_child(root, "quorum"), "device");
+
+	return device && !device->value ? device : NULL;
+}
+
+const char *cluster_conf_qdevice_host(const struct cc_node *root)
+{
+	const struct cc_node *device = qdevice_section(root);
+	const char *host;
+
+	if (!device)
+		return NULL;
+	host = cc_get(device, "net", "host");
+	return host ? host : "";
+}
+
+/* Options votequorum(5) says turn a quorum device off, or cannot go with one. */
+static int check_quorum_options(const struct cc_node *quorum, struct cluster_err *err)
+{
+	static const char *const exclusive[] = { "two_node", "last_man_standing",
+						 "auto_tie_breaker" };
+	const char *provider = cc_get(quorum, NULL, "provider");
+
+	if (!provider || !streq(provider, "corosync_votequorum"))
+		return fail(
+			err, -EINVAL,
+			"corosync.conf has no 'quorum { provider: corosync_votequorum }': a QDevice votes through votequorum");
+	for (size_t i = 0; i < ARRAY_SIZE(exclusive); i++) {
+		const char *v = cc_get(quorum, NULL, exclusive[i]);
+
+		if (v && !streq(v, "0"))
+			return fail(
+				err, -EINVAL,
+				"corosync.conf sets quorum.%s: corosync does not combine it with a QDevice; remove it first",
+				exclusive[i]);
+	}
+	return 0;
+}
+
+/* ffsplit hands out one vote and needs every node to have exactly one too. */
+static int check_one_vote_each(const struct cc_node *root, struct cluster_err *err)
+{
+	for_each_node (root, n) {
+		const char *votes = cc_get(n, NULL, "quorum_votes");
+
+		if (votes && !streq(votes, "1"))
+			return fail(
+				err, -EINVAL,
+				"node %s has %s votes: the QDevice algorithm ffsplit needs one vote per node",
+				cc_get(n, NULL, "name") ?: "?", votes);
+	}
+	return 0;
+}
+
+static int add_device_section(struct cc_node *quorum, const char *host, const char *algorithm)
+{
+	struct cc_node *device = cc_add(quorum, "device", NULL), *net = NULL;
+	bool ok = device && cc_add(device, "model", "net");
+
+	/* lms: no votes key, so that corosync gives the device nodes - 1 votes */
+	if (ok && streq(algorithm, "ffsplit"))
+		ok = cc_add(device, "votes", "1");
+	if (ok)
+		net = cc_add(device, "net", NULL);
+	ok = ok && net && cc_add(net, "tls", "on") && cc_add(net, "host", host) &&
+	     cc_add(net, "algorithm", algorithm);
+	if (!ok && device)
+		cc_remove(quorum, device); /* no half section stays behind */
+	return ok ? 0 : -ENOMEM;
+}
+
+int cluster_conf_add_qdevice(struct cc_node *root, const char *host, bool force,
+			     const char **algorithm, struct cluster_err *err)
+{
+	struct cc_node *quorum = cc_child(root, "quorum");
+	const char *have = cluster_conf_qdevice_host(root);
+	int r;
+
+	if (have)
+		return fail(
+			err, -EEXIST,
+			"a QDevice is configured already (QNetd host %s): remove it first with 'drover cluster qdevice remove'",
+			have[0] ? have : "unknown");
+	if (!cluster_qnetd_host_valid(host))
+		return fail(err, -EINVAL, "'%s' is not an IP address or a host name", host);
+	if (!quorum || quorum->value)
+		return fail(err, -EINVAL, "corosync.conf has no quorum section");
+	r = check_quorum_options(quorum, err);
+	if (r == 0)
+		r = cluster_qdevice_algorithm(cluster_conf_node_count(root), force, algorithm, err);
+	if (r == 0 && streq(*algorithm, "ffsplit"))
+		r = check_one_vote_each(root, err);
+	if (r == 0)
+		r = add_device_section(quorum, host, *algorithm);
+	if (r == -ENOMEM)
+		fail(err, r, "out of memory");
+	return r;
+}
+
+int cluster_conf_remove_qdevice(struct cc_node *root, char *host, size_t len)
+{
+	struct cc_node *device = qdevice_section(root);
+
+	if (!device)
+		return -ENOENT;
+	if (host)
+		snprintf(host, len, "%s", cluster_conf_qdevice_host(root));
+	cc_remove(cc_child(root, "quorum"), device);
+	return 0;
 }

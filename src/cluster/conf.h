@@ -88,3 +88,37 @@ unsigned cluster_conf_node_count(const struct cc_node *root);
 
 /* ringN_addr (or linkN_addr) of a node section, or NULL. */
 const char *cluster_conf_node_addr(const struct cc_node *node, unsigned link);
+
+/* ---- the QDevice: quorum { device { ... } } ---------------------------------- */
+
+#define CLUSTER_QDEVICE_HOST_MAX 256
+
+/*
+ * The QDevice algorithm for a cluster of `nodes` nodes: ffsplit (one vote
+ * to the larger half) for an even count. An odd count only with force, and
+ * then lms (last man standing), whose drawbacks the user must have been
+ * told. Returns 0 or -EINVAL (err says why).
+ */
+int cluster_qdevice_algorithm(unsigned nodes, bool force, const char **algorithm,
+			      struct cluster_err *err);
+
+/* A QNetd host as the user names it: an IPv4/IPv6 literal or a DNS name. */
+bool cluster_qnetd_host_valid(const char *host);
+
+/* The QNetd host of the configured QDevice ("" for a device without one), or NULL: none. */
+const char *cluster_conf_qdevice_host(const struct cc_node *root);
+
+/*
+ * Add quorum.device for QNetd host `host` (model net, TLS on, the algorithm
+ * cluster_qdevice_algorithm picks; votes 1 for ffsplit, lms keeps
+ * corosync's default of nodes - 1). Refuses a configured device (-EEXIST),
+ * a bad host, a node with other than one vote for ffsplit, and quorum
+ * options that corosync would not combine with a device (two_node,
+ * last_man_standing, auto_tie_breaker) (-EINVAL). config_version is the
+ * caller's to bump. Returns 0, -EEXIST, -EINVAL or -ENOMEM.
+ */
+int cluster_conf_add_qdevice(struct cc_node *root, const char *host, bool force,
+			     const char **algorithm, struct cluster_err *err);
+
+/* Remove quorum.device; its host goes to host (if given). Returns 0 or -ENOENT (none). */
+int cluster_conf_remove_qdevice(struct cc_node *root, char *host, size_t len);
