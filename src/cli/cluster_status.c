@@ -92,20 +92,41 @@ static const char *member_label(const struct cs_member *m)
 	return m->name[0] ? m->name : m->addr;
 }
 
+static bool qdevice_registered(const struct cs_status *s)
+{
+	return s->flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED;
+}
+
+/*
+ * As corosync-quorumtool lays it out: with a registered qdevice, a column
+ * of each node's qdevice state (A,V,NMW ...) and a last row for the
+ * device's own votes.
+ */
 static void print_membership(const struct cs_status *s, bool with_addr)
 {
+	bool qdevice = qdevice_registered(s);
+
 	heading("Membership information");
-	printf("    Nodeid      Votes Name\n");
+	printf("    Nodeid      Votes %sName\n", qdevice ? "   Qdevice " : "");
 	for (unsigned i = 0; i < s->nnodes; i++) {
 		const struct cs_member *m = &s->nodes[i];
+		char qflags[16];
 
 		if (!m->online)
 			continue;
-		printf("%10u %10u %s", m->nodeid, m->votes, member_label(m));
+		printf("%10u %10u ", m->nodeid, m->votes);
+		if (qdevice) {
+			cs_qdevice_flags(m->flags, qflags, sizeof(qflags));
+			printf("%10s ", qflags);
+		}
+		printf("%s", member_label(m));
 		if (with_addr && m->name[0] && m->addr[0])
 			printf(" (%s)", m->addr);
 		printf("%s\n", m->local ? " (local)" : "");
 	}
+	if (qdevice)
+		printf("%10u %10u %10s %s\n", 0u, s->qdevice_votes, "",
+		       s->qdevice_name[0] ? s->qdevice_name : "Qdevice");
 }
 
 static void print_links(const struct cs_status *s)
@@ -127,11 +148,11 @@ static void print_links(const struct cs_status *s)
 		for (unsigned l = 0; l < CS_LINKS_MAX; l++) {
 			if (!(all & (1u << l)))
 				continue;
-			printf(" %-14s", !(m->link_mask & (1u << l)) ? "-"
-					 : m->local			 ? "local"
+			printf(" %-14s", !(m->link_mask & (1u << l))		   ? "-"
+					 : m->local				   ? "local"
 					 : !m->online && !(m->link_up & (1u << l)) ? "offline"
-					 : (m->link_up & (1u << l))	 ? "connected"
-									 : "down");
+					 : (m->link_up & (1u << l))		   ? "connected"
+										   : "down");
 		}
 		printf("\n");
 	}
@@ -169,6 +190,28 @@ static void print_status(const struct cs_status *s)
 	print_links(s);
 }
 
+/* The configured device and what votequorum says of it; null when there is none. */
+static struct json_object *qdevice_json(const struct cs_status *s)
+{
+	struct json_object *q;
+
+	if (!s->qdevice_model[0])
+		return NULL;
+	q = json_object_new_object();
+	json_object_object_add(q, "model", json_object_new_string(s->qdevice_model));
+	json_object_object_add(q, "host", json_object_new_string(s->qdevice_host));
+	json_object_object_add(q, "algorithm", json_object_new_string(s->qdevice_algorithm));
+	json_object_object_add(q, "registered", json_object_new_boolean(qdevice_registered(s)));
+	json_object_object_add(q, "alive",
+			       json_object_new_boolean(s->flags & VOTEQUORUM_INFO_QDEVICE_ALIVE));
+	json_object_object_add(
+		q, "cast_vote",
+		json_object_new_boolean(s->flags & VOTEQUORUM_INFO_QDEVICE_CAST_VOTE));
+	json_object_object_add(q, "votes", json_object_new_int64(s->qdevice_votes));
+	json_object_object_add(q, "name", json_object_new_string(s->qdevice_name));
+	return q;
+}
+
 static struct json_object *status_json(const struct cs_status *s)
 {
 	struct json_object *o = json_object_new_object(), *nodes = json_object_new_array();
@@ -176,7 +219,8 @@ static struct json_object *status_json(const struct cs_status *s)
 
 	flag_names(s->flags, flags, sizeof(flags));
 	json_object_object_add(o, "cluster_name", json_object_new_string(s->cluster_name));
-	json_object_object_add(o, "config_version", json_object_new_int64((int64_t)s->config_version));
+	json_object_object_add(o, "config_version",
+			       json_object_new_int64((int64_t)s->config_version));
 	json_object_object_add(o, "transport", json_object_new_string(s->transport));
 	json_object_object_add(o, "secauth", json_object_new_boolean(s->secauth));
 	json_object_object_add(o, "quorate", json_object_new_boolean(s->quorate));
@@ -187,6 +231,7 @@ static struct json_object *status_json(const struct cs_status *s)
 	json_object_object_add(o, "total_votes", json_object_new_int64(s->total_votes));
 	json_object_object_add(o, "quorum", json_object_new_int64(s->quorum));
 	json_object_object_add(o, "flags", json_object_new_string(flags));
+	json_object_object_add(o, "qdevice", qdevice_json(s));
 	for (unsigned i = 0; i < s->nnodes; i++) {
 		const struct cs_member *m = &s->nodes[i];
 		struct json_object *n = json_object_new_object(), *links = json_object_new_object();
@@ -197,6 +242,12 @@ static struct json_object *status_json(const struct cs_status *s)
 		json_object_object_add(n, "votes", json_object_new_int64(m->votes));
 		json_object_object_add(n, "online", json_object_new_boolean(m->online));
 		json_object_object_add(n, "local", json_object_new_boolean(m->local));
+		if (s->qdevice_model[0]) {
+			char qflags[16];
+
+			cs_qdevice_flags(m->flags, qflags, sizeof(qflags));
+			json_object_object_add(n, "qdevice", json_object_new_string(qflags));
+		}
 		for (unsigned l = 0; l < CS_LINKS_MAX; l++) {
 			char key[16];
 
@@ -279,8 +330,10 @@ const struct cli_command cluster_status_cmd = {
 	.usage = "Usage: drover cluster status [--output-format text|json]\n"
 		 "\n"
 		 "Shows what corosync on this node says: the cluster's name and config\n"
-		 "version, quorum, votequorum's votes and flags, the members and the state\n"
-		 "of every knet link to every node. Read through corosync's libraries.\n"
+		 "version, quorum, votequorum's votes and flags, the members (with a\n"
+		 "QDevice: each node's device state A/NA,V/NV,MW/NMW and the device's own\n"
+		 "row) and the state of every knet link to every node. Read through\n"
+		 "corosync's libraries.\n"
 		 "\n"
 		 "Options:\n"
 		 "  -o, --output-format FMT  text (default) or json\n",

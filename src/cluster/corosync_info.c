@@ -38,8 +38,7 @@ static int cs_errno(cs_error_t e)
 static int fail(char *err, size_t len, const char *what, cs_error_t e)
 {
 	snprintf(err, len, "%s: %s", what,
-		 e == CS_ERR_LIBRARY ? "corosync is not running on this node"
-				     : cs_strerror(e));
+		 e == CS_ERR_LIBRARY ? "corosync is not running on this node" : cs_strerror(e));
 	return cs_errno(e);
 }
 
@@ -114,6 +113,10 @@ static int read_config(struct cs_status *s, char *err, size_t len)
 	cmap_string(h, "totem.secauth", secauth, sizeof(secauth));
 	cmap_string(h, "totem.crypto_cipher", cipher, sizeof(cipher));
 	s->secauth = streq(secauth, "on") || (cipher[0] && !streq(cipher, "none"));
+	cmap_string(h, "quorum.device.model", s->qdevice_model, sizeof(s->qdevice_model));
+	cmap_string(h, "quorum.device.net.host", s->qdevice_host, sizeof(s->qdevice_host));
+	cmap_string(h, "quorum.device.net.algorithm", s->qdevice_algorithm,
+		    sizeof(s->qdevice_algorithm));
 	read_nodelist(h, s);
 	cmap_finalize(h);
 	return 0;
@@ -126,8 +129,8 @@ struct quorum_view {
 	struct cs_status *s;
 };
 
-static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring,
-		      uint32_t n, const uint32_t *list)
+static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring, uint32_t n,
+		      const uint32_t *list)
 {
 	const void *ctx = NULL;
 	struct quorum_view *v;
@@ -204,8 +207,10 @@ static int read_votes(struct cs_status *s, char *err, size_t len)
 		snprintf(s->qdevice_name, sizeof(s->qdevice_name), "%s", info.qdevice_name);
 	}
 	for (unsigned i = 0; e == CS_OK && i < s->nnodes; i++) {
-		if (votequorum_getinfo(h, s->nodes[i].nodeid, &info) == CS_OK)
+		if (votequorum_getinfo(h, s->nodes[i].nodeid, &info) == CS_OK) {
 			s->nodes[i].votes = info.node_votes;
+			s->nodes[i].flags = info.flags;
+		}
 	}
 	votequorum_finalize(h);
 	return e == CS_OK ? 0 : fail(err, len, "votequorum", e);
@@ -276,9 +281,10 @@ int cs_set_expected(unsigned votes, char *err, size_t len)
 	e = votequorum_setexpected(h, votes);
 	votequorum_finalize(h);
 	if (e == CS_ERR_INVALID_PARAM) {
-		snprintf(err, len,
-			 "corosync refused expected votes %u: it must not be below the votes present, and must not take quorum away from a quorate cluster",
-			 votes);
+		snprintf(
+			err, len,
+			"corosync refused expected votes %u: it must not be below the votes present, and must not take quorum away from a quorate cluster",
+			votes);
 		return -EINVAL;
 	}
 	return e == CS_OK ? 0 : fail(err, len, "votequorum_setexpected", e);
@@ -304,4 +310,31 @@ bool cs_running(void)
 		return false;
 	corosync_cfg_finalize(h);
 	return true;
+}
+
+int cs_config_version(uint64_t *version, char *err, size_t len)
+{
+	cmap_handle_t h;
+	cs_error_t e = cmap_initialize(&h);
+
+	if (e != CS_OK)
+		return fail(err, len, "cmap", e);
+	e = cmap_get_uint64(h, "totem.config_version", version);
+	cmap_finalize(h);
+	if (e == CS_ERR_NOT_EXIST) {
+		*version = 0;
+		return 0;
+	}
+	return e == CS_OK ? 0 : fail(err, len, "cmap totem.config_version", e);
+}
+
+void cs_qdevice_flags(unsigned flags, char *out, size_t len)
+{
+	if (!(flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED)) {
+		snprintf(out, len, "NR");
+		return;
+	}
+	snprintf(out, len, "%s,%s,%s", flags & VOTEQUORUM_INFO_QDEVICE_ALIVE ? "A" : "NA",
+		 flags & VOTEQUORUM_INFO_QDEVICE_CAST_VOTE ? "V" : "NV",
+		 flags & VOTEQUORUM_INFO_QDEVICE_MASTER_WINS ? "MW" : "NMW");
 }

@@ -23,6 +23,7 @@ struct cs_member {
 	char addr[64]; /* ring0_addr */
 	unsigned link_mask; /* configured links */
 	unsigned link_up; /* links connected as this node sees them */
+	unsigned flags; /* VOTEQUORUM_INFO_QDEVICE_* as votequorum sees this node's qdevice */
 };
 
 struct cs_status {
@@ -41,6 +42,9 @@ struct cs_status {
 	unsigned flags; /* VOTEQUORUM_INFO_* */
 	unsigned qdevice_votes;
 	char qdevice_name[256];
+	char qdevice_model[16]; /* quorum.device as configured; "" when there is none */
+	char qdevice_host[256];
+	char qdevice_algorithm[16];
 	unsigned nmembers; /* online, in ring order */
 	unsigned nnodes; /* nodelist: online and offline */
 	struct cs_member nodes[CS_MEMBERS_MAX]; /* online first */
@@ -57,3 +61,12 @@ int cs_kill_node(unsigned nodeid, const char *reason, char *err, size_t err_len)
 
 /* Is corosync running here (its IPC answers)? */
 bool cs_running(void);
+
+/* totem.config_version of the configuration corosync has loaded. */
+int cs_config_version(uint64_t *version, char *err, size_t err_len);
+
+/*
+ * votequorum's qdevice flags in pvecm's notation: "A,V,NMW" (alive, casts
+ * its vote, master wins not set) or "NR" (not registered).
+ */
+void cs_qdevice_flags(unsigned flags, char *out, size_t len);
