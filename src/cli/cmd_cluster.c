@@ -37,7 +37,9 @@ int cluster_service(int unit, int action, char *const extra[])
 	int r = service_control(unit, action, extra, err, sizeof(err));
 
 	if (r < 0)
-		cli_error("%s %s: %s", action == SERVICE_STOP ? "stopping" : "starting",
+		cli_error("%s %s: %s",
+			  action == SERVICE_STOP || action == SERVICE_DISABLE ? "stopping"
+									      : "starting",
 			  service_unit_name(unit), err[0] ? err : strerror(-r));
 	return r;
 }
@@ -49,7 +51,8 @@ int cluster_cfs(struct cli_context *ctx, struct cfs_brief *b)
 	if (r < 0)
 		cli_error("cannot reach droverfs at %s: %s%s",
 			  ctx->socket_path ? ctx->socket_path : ipc_client_default_path(),
-			  strerror(-r), r == -ENOENT || r == -ECONNREFUSED ? " (is droverfs running?)" : "");
+			  strerror(-r),
+			  r == -ENOENT || r == -ECONNREFUSED ? " (is droverfs running?)" : "");
 	return r;
 }
 
@@ -68,8 +71,9 @@ int cluster_node_option(int c, const char *arg, struct cluster_node_spec *spec)
 		bool id = c == CLUSTER_OPT_NODEID;
 
 		if (parse_u64(arg, id ? UINT32_MAX : 255, &v) < 0 || (id && v == 0)) {
-			cli_error("--%s: '%s' is not a number from %d to %s", id ? "nodeid" : "votes",
-				  arg, id ? 1 : 0, id ? "4294967295" : "255");
+			cli_error("--%s: '%s' is not a number from %d to %s",
+				  id ? "nodeid" : "votes", arg, id ? 1 : 0,
+				  id ? "4294967295" : "255");
 			return -EINVAL;
 		}
 		if (id)
@@ -84,8 +88,10 @@ int cluster_node_option(int c, const char *arg, struct cluster_node_spec *spec)
 int cluster_local_links(struct cluster_node_spec *spec)
 {
 	if (!spec->link_mask) {
-		if (localnet_hostname_address(spec->links[0].addr, sizeof(spec->links[0].addr)) < 0) {
-			cli_error("the host name does not resolve to an address of this host: give --link0 ADDRESS");
+		if (localnet_hostname_address(spec->links[0].addr, sizeof(spec->links[0].addr)) <
+		    0) {
+			cli_error(
+				"the host name does not resolve to an address of this host: give --link0 ADDRESS");
 			return -EADDRNOTAVAIL;
 		}
 		spec->link_mask = 1;
@@ -101,9 +107,19 @@ int cluster_local_links(struct cluster_node_spec *spec)
 }
 
 static const struct cli_command *const cluster_commands[] = {
-	&cluster_create_cmd,   &cluster_add_cmd,      &cluster_joininfo_cmd, &cluster_status_cmd,
-	&cluster_nodes_cmd,    &cluster_expected_cmd, &cluster_delnode_cmd,  &cluster_nextid_cmd,
-	&cluster_updatecerts_cmd, &cluster_separate_cmd, &cluster_addnode_cmd, NULL,
+	&cluster_create_cmd,
+	&cluster_add_cmd,
+	&cluster_joininfo_cmd,
+	&cluster_status_cmd,
+	&cluster_nodes_cmd,
+	&cluster_expected_cmd,
+	&cluster_delnode_cmd,
+	&cluster_nextid_cmd,
+	&cluster_updatecerts_cmd,
+	&cluster_separate_cmd,
+	&cluster_qdevice_group,
+	&cluster_addnode_cmd,
+	NULL,
 };
 
 const struct cli_command cli_cluster_group = {

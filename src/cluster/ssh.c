@@ -45,23 +45,34 @@ static void strip_comment(char *key)
 		*sp = '\0';
 }
 
-int ssh_root_key(char *pub, size_t len, struct cluster_err *err)
+/* The public key file of root's key pair (first of ed25519, ecdsa, rsa), or -ENOENT. */
+static int root_key_path(char *path, size_t len)
 {
 	static const char *const names[] = { "id_ed25519", "id_ecdsa", "id_rsa" };
-	char path[PATH_MAX], key[PATH_MAX];
-	int r;
+	char key[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(key, sizeof(key), SSH_ROOT_DIR "/%s", names[i]);
-		snprintf(path, sizeof(path), SSH_ROOT_DIR "/%s.pub", names[i]);
-		if (access(key, F_OK) == 0 && read_line(path, pub, len) == 0)
+		snprintf(path, len, SSH_ROOT_DIR "/%s.pub", names[i]);
+		if (access(key, F_OK) == 0 && access(path, R_OK) == 0)
 			return 0;
 	}
+	return -ENOENT;
+}
+
+int ssh_root_key(char *pub, size_t len, struct cluster_err *err)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if (root_key_path(path, sizeof(path)) == 0 && read_line(path, pub, len) == 0)
+		return 0;
 	if (mkdir(SSH_ROOT_DIR, 0700) < 0 && errno != EEXIST)
 		return fail(err, -errno, SSH_ROOT_DIR, strerror(errno));
 	{
-		char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-				 SSH_ROOT_DIR "/id_ed25519", NULL };
+		char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519",
+				 "-N",	       "",   "-f", SSH_ROOT_DIR "/id_ed25519",
+				 NULL };
 		struct buf out = BUF_INIT;
 
 		r = process_run_io(argv, NULL, 0, &out, &out);
@@ -104,7 +115,8 @@ int ssh_fingerprint(const char *key, char *fp, size_t len, struct cluster_err *e
 	snprintf(line, sizeof(line), "%s\n", key);
 	r = process_run_io(argv, line, strlen(line), &out, &out);
 	if (r >= 0 && buf_terminate(&out) == 0 && r == 0 &&
-	    sscanf((char *)out.data, "%15s %127s", bits, sum) == 2 && str_has_prefix(sum, "SHA256:")) {
+	    sscanf((char *)out.data, "%15s %127s", bits, sum) == 2 &&
+	    str_has_prefix(sum, "SHA256:")) {
 		snprintf(fp, len, "%s", sum);
 		buf_free(&out);
 		return 0;
@@ -124,9 +136,11 @@ int ssh_pin_host_key(const char *host, const char *fp, const char *path, struct 
 
 	if (r < 0 || buf_terminate(&out) < 0 || out.len == 0) {
 		buf_free(&out);
-		return fail(err, -EHOSTUNREACH, host, "ssh-keyscan got no host key (is sshd running there?)");
+		return fail(err, -EHOSTUNREACH, host,
+			    "ssh-keyscan got no host key (is sshd running there?)");
 	}
-	for (char *l = strtok_r((char *)out.data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+	for (char *l = strtok_r((char *)out.data, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
 		char got[1100];
 		struct cluster_err e;
 		const char *key = strchr(l, ' ');
@@ -144,9 +158,10 @@ int ssh_pin_host_key(const char *host, const char *fp, const char *path, struct 
 	}
 	buf_free(&out);
 	if (r >= 0 && pinned.len == 0) {
-		snprintf(err->text, sizeof(err->text),
-			 "%s: no host key has fingerprint %s (it offered %s): wrong host, or someone in between",
-			 host, fp, seen[0] ? seen : "none");
+		snprintf(
+			err->text, sizeof(err->text),
+			"%s: no host key has fingerprint %s (it offered %s): wrong host, or someone in between",
+			host, fp, seen[0] ? seen : "none");
 		r = -EKEYREJECTED;
 	} else if (r >= 0) {
 		r = write_file_atomic(path, pinned.data, pinned.len, 0600);
@@ -197,6 +212,38 @@ int ssh_run_drover(const char *host, const char *known_hosts, char *const args[]
 		argv[n++] = *args;
 	argv[n] = NULL;
 	return process_run_io(argv, in, in_len, out, NULL);
+}
+
+int ssh_run_command(const char *host, const char *command, const void *in, size_t in_len,
+		    struct buf *out, struct buf *err)
+{
+	char target[300];
+	char *argv[] = { "ssh",	 "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+			 target, "--", (char *)command, NULL };
+
+	snprintf(target, sizeof(target), "root@%s", host);
+	return process_run_io(argv, in, in_len, out, err);
+}
+
+int ssh_copy_id(const char *host, struct cluster_err *err)
+{
+	char pub[PATH_MAX], target[300];
+	char *argv[] = { "ssh-copy-id", "-i", pub, "-o", "ConnectTimeout=10", target, NULL };
+	char key[1100];
+	int r = ssh_root_key(key, sizeof(key), err);
+
+	if (r < 0)
+		return r;
+	r = root_key_path(pub, sizeof(pub));
+	if (r < 0)
+		return fail(err, r, SSH_ROOT_DIR, "root has no key pair");
+	snprintf(target, sizeof(target), "root@%s", host);
+	/* stdin, stdout and stderr stay ours: ssh asks on the terminal */
+	r = process_run_io(argv, NULL, 0, NULL, NULL);
+	if (r != 0)
+		return fail(err, r < 0 ? r : -EACCES, "ssh-copy-id",
+			    r < 0 ? strerror(-r) : "could not install root's key (see above)");
+	return 0;
 }
 
 /* Append the lines of text not yet in set (a newline-separated list). */

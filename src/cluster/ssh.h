@@ -44,6 +44,21 @@ int ssh_run_drover(const char *host, const char *known_hosts, char *const args[]
 		   size_t in_len, struct buf *out);
 
 /*
+ * Run a shell command line as root@host, never asking anything (BatchMode:
+ * ssh_copy_id is the step that may ask). Its stdout goes to out, its
+ * stderr to err (NULL: ours). Returns the remote exit status, 255 when ssh
+ * itself failed, or -errno.
+ */
+int ssh_run_command(const char *host, const char *command, const void *in, size_t in_len,
+		    struct buf *out, struct buf *err);
+
+/*
+ * Install root's public key on root@host with ssh-copy-id: ssh asks on the
+ * terminal for root's password there (and about an unknown host key).
+ */
+int ssh_copy_id(const char *host, struct cluster_err *err);
+
+/*
  * Merge root's current authorized_keys and `extra` (a key line or NULL)
  * into priv/authorized_keys in the tree, and make SSH_ROOT_DIR/authorized_keys
  * a link to it (what was there is kept as authorized_keys.drover-old).

@@ -13,7 +13,8 @@ COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["
                 "up", "down", "status", "list", "shell", "exec", "cut", "heal", "netem",
                 "start", "stop", "restart")] + [["cluster"]] + [["cluster", c] for c in (
                     "create", "add", "join-info", "status", "nodes", "expected", "delnode",
-                    "nextid", "updatecerts", "separate")]
+                    "nextid", "updatecerts", "separate", "qdevice")] + [
+                        ["cluster", "qdevice", c] for c in ("setup", "remove")]
 
 
 @pytest.mark.parametrize("page", MAN_PAGES)
