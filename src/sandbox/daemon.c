@@ -326,6 +326,49 @@ static int wait_ready(const struct sandbox *sb, unsigned node, enum sb_daemon d,
 	return -ETIMEDOUT;
 }
 
+/*
+ * Does the node's corosync listen on its votequorum socket yet? Read from
+ * /proc, which works from the host and from inside a node alike (entering
+ * the node's namespaces does not: inside it, /run/netns is not there).
+ */
+static bool corosync_answers(const struct sandbox *sb, unsigned node)
+{
+	pid_t pid = sb_daemon_pid(sb, node, "corosync");
+	char path[64], line[512], name[256];
+	bool found = false;
+	unsigned flags;
+	FILE *f;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/net/unix", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	/* "...: 00000002 00000000 00010000 0001 01 377808 @votequorum@@@...": a listening abstract socket */
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %*s %x %*s %*s %*s %255s", &flags, name) == 2 &&
+			(flags & 0x10000) && str_has_prefix(name, "@votequorum") &&
+			(name[11] == '@' || name[11] == '\0');
+	fclose(f);
+	return found;
+}
+
+/*
+ * corosync-qdevice gives up at once when corosync does not answer, and
+ * corosync just started takes a moment: wait for it, as systemd's
+ * After=corosync.service (corosync is Type=notify) does for the unit.
+ */
+static int wait_corosync(const struct sandbox *sb, unsigned node)
+{
+	for (int i = 0; i < 100; i++) {
+		if (corosync_answers(sb, node))
+			return 0;
+		sleep_ms(100);
+	}
+	return -ENOTCONN;
+}
+
 int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, char *const extra[])
 {
 	char path[PATH_MAX];
@@ -361,6 +404,9 @@ int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, c
 	case SB_QDEVICE:
 		if (sb_daemon_pid(sb, node, daemon_names[d]) > 0)
 			return -EALREADY;
+		r = wait_corosync(sb, node);
+		if (r < 0)
+			return r;
 		/* a socket left by a killed one would look ready at once */
 		if (sb_node_path(sb, node, path, sizeof(path), QDEVICE_SOCKET) == 0)
 			unlink(path);

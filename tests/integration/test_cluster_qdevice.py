@@ -144,6 +144,14 @@ def test_two_nodes_and_a_qdevice_survive_either_loss(make_sandbox):
     print(f"\nqdevice setup: {setup_s:.1f} s; loss of node1: node2 saw it after {lost1[0]:.1f} s, "
           f"wrote after {lost1[1]:.1f} s; loss of node2: {lost2[0]:.1f} s / {lost2[1]:.1f} s")
 
+    # a node stopped and started again (all its daemons) comes back with its QDevice
+    sb.stop("node2")
+    assert sb.pid("node2", "corosync-qdevice") is None
+    sb.start("node2")
+    assert sb.pid("node2", "corosync-qdevice")
+    for node in sb.node_names:
+        wait_for(f"{node} with node2's QDevice back", lambda n=node: voting(sb, n, 2))
+
     # remove: plain votequorum again, no daemon and no certificate database left
     out = drover(sb, "node2", "cluster", "qdevice", "remove").stdout
     for step in ("node1: corosync-qdevice stopped", "node2: corosync-qdevice stopped",
