@@ -64,6 +64,9 @@ static int service(enum service_action a, struct cluster_err *err)
 
 	if (r < 0 && !err->text[0])
 		snprintf(err->text, sizeof(err->text), "%s", strerror(-r));
+	/* the sandbox's manager is drover too: its prefix once is enough */
+	if (str_has_prefix(err->text, "drover: "))
+		memmove(err->text, err->text + 8, strlen(err->text + 8) + 1);
 	return r;
 }
 
@@ -113,7 +116,7 @@ static int remote_step(const struct qdevice_target *t, const char *step, const c
 	int r = ssh_run_drover(t->addr, NULL, args, in ? in->data : NULL, in ? in->len : 0, &out);
 
 	buf_free(&out);
-	if (r < 0 || (r == 255))
+	if (r < 0 || r == 255)
 		cli_error("%s: cannot reach root@%s over SSH%s%s", t->name, t->addr,
 			  r < 0 ? ": " : " (see ssh's message above)", r < 0 ? strerror(-r) : "");
 	else if (r != 0)

@@ -2,7 +2,9 @@
 /*
  * The QDevice's part of corosync.conf (cluster/conf): the algorithm for a
  * node count, adding and removing quorum { device { ... } }, the
- * refusals, and config_version raised around them as the commands do.
+ * refusals, and config_version raised around them as the commands do;
+ * and the bundle in which one node hands the certificates to another
+ * (cluster/qdevice).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "cluster/conf.h"
+#include "cluster/qdevice.h"
 #include "lib/buf.h"
 #include "lib/corosync_conf.h"
 
@@ -311,6 +314,55 @@ static void test_remove_a_hand_written_device(void **state)
 	cc_free(root);
 }
 
+/* ---- the bundle another node imports -------------------------------------------- */
+
+static void test_bundle_round_trip(void **state)
+{
+	struct cluster_err err = { "" };
+	struct buf ca = BUF_INIT, p12 = BUF_INIT, text = BUF_INIT, ca2 = BUF_INIT, p122 = BUF_INIT;
+	unsigned char bin[300];
+
+	for (size_t i = 0; i < sizeof(bin); i++)
+		bin[i] = (unsigned char)(i * 7); /* a pk12 is binary, NULs and all */
+	assert_int_equal(
+		buf_printf(&ca, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+		0);
+	assert_int_equal(buf_append(&p12, bin, sizeof(bin)), 0);
+	assert_int_equal(qdevice_bundle_write(&ca, &p12, &text), 0);
+	assert_int_equal(qdevice_bundle_parse((char *)text.data, text.len, &ca2, &p122, &err), 0);
+	assert_int_equal(ca2.len, ca.len);
+	assert_memory_equal(ca2.data, ca.data, ca.len);
+	assert_int_equal(p122.len, sizeof(bin));
+	assert_memory_equal(p122.data, bin, sizeof(bin));
+	buf_free(&ca);
+	buf_free(&p12);
+	buf_free(&text);
+	buf_free(&ca2);
+	buf_free(&p122);
+}
+
+static void test_bundle_refusals(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"drover-qdevice 2\nca=QUJD\np12=QUJD\n", /* another version */
+		"drover-qdevice 1\nca=QUJD\n", /* no pk12 */
+		"drover-qdevice 1\np12=QUJD\n", /* no CA */
+		"drover-qdevice 1\nca=Q!JD\np12=QUJD\n", /* not base64 */
+		"drover-qdevice 1\nca=\np12=QUJD\n", /* empty */
+	};
+	struct cluster_err err = { "" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct buf ca = BUF_INIT, p12 = BUF_INIT;
+
+		assert_true(qdevice_bundle_parse(bad[i], strlen(bad[i]), &ca, &p12, &err) < 0);
+		assert_true(err.text[0] != '\0');
+		buf_free(&ca);
+		buf_free(&p12);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +377,8 @@ int main(void)
 		cmocka_unit_test(test_add_needs_votequorum),
 		cmocka_unit_test(test_remove_restores_plain_votequorum),
 		cmocka_unit_test(test_remove_a_hand_written_device),
+		cmocka_unit_test(test_bundle_round_trip),
+		cmocka_unit_test(test_bundle_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
