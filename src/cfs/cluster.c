@@ -66,6 +66,7 @@ struct cfs_cluster {
 	sd_event_source *cpg_io, *quorum_io;
 	sd_event_source *retry_timer, *reconnect_timer, *verify_timer, *quorum_wait_timer;
 	sd_event_source *conf_timer;
+	sd_event_source *send_source; /* sends the batch of own ops */
 
 	/* Multicasts corosync could not take yet, in order. */
 	struct buf *outq;
@@ -277,6 +278,21 @@ static int replica_send(void *ctx, const void *data, size_t len)
 		arm_retry(c);
 	}
 	return outq_push(c, data, len);
+}
+
+static void replica_flush_soon(void *ctx)
+{
+	struct cfs_cluster *c = ctx;
+
+	sd_event_source_set_enabled(c->send_source, SD_EVENT_ONESHOT);
+}
+
+static int on_send(sd_event_source *s, void *userdata)
+{
+	struct cfs_cluster *c = userdata;
+
+	cfs_replica_flush(c->replica);
+	return 0;
 }
 
 /* ---- completions and side channels ---- */
@@ -678,6 +694,7 @@ static void replica_stopped(void *ctx)
 static const struct cfs_replica_ops replica_ops = {
 	.stopped = replica_stopped,
 	.send = replica_send,
+	.flush_soon = replica_flush_soon,
 	.op_done = replica_op_done,
 	.kv = replica_kv,
 	.log = replica_log,
@@ -1001,6 +1018,22 @@ static int add_timer(struct cfs_cluster *c, sd_event_source **s, sd_event_time_h
 	return sd_event_source_set_enabled(*s, SD_EVENT_OFF);
 }
 
+/*
+ * Below every I/O source, above the group commit: the requests that are
+ * ready now (FUSE, IPC, corosync) are read first, so that concurrent
+ * writers' ops leave in one message.
+ */
+static int add_send_source(struct cfs_cluster *c)
+{
+	int r = sd_event_add_defer(c->d->event, &c->send_source, on_send, c);
+
+	if (r == 0)
+		r = sd_event_source_set_priority(c->send_source, SD_EVENT_PRIORITY_NORMAL + 5);
+	if (r == 0)
+		r = sd_event_source_set_enabled(c->send_source, SD_EVENT_OFF);
+	return r;
+}
+
 int cfs_cluster_start(struct cfs_daemon *d, struct cfs_cluster **out)
 {
 	struct cfs_cluster *c = calloc(1, sizeof(*c));
@@ -1019,7 +1052,7 @@ int cfs_cluster_start(struct cfs_daemon *d, struct cfs_cluster **out)
 	    (r = add_timer(c, &c->reconnect_timer, on_reconnect)) < 0 ||
 	    (r = add_timer(c, &c->verify_timer, on_verify)) < 0 ||
 	    (r = add_timer(c, &c->quorum_wait_timer, on_quorum_wait)) < 0 ||
-	    (r = add_timer(c, &c->conf_timer, on_conf_timer)) < 0) {
+	    (r = add_timer(c, &c->conf_timer, on_conf_timer)) < 0 || (r = add_send_source(c)) < 0) {
 		cfs_cluster_stop(c);
 		return r;
 	}
@@ -1067,6 +1100,7 @@ void cfs_cluster_stop(struct cfs_cluster *c)
 	c->verify_timer = sd_event_source_disable_unref(c->verify_timer);
 	c->quorum_wait_timer = sd_event_source_disable_unref(c->quorum_wait_timer);
 	c->conf_timer = sd_event_source_disable_unref(c->conf_timer);
+	c->send_source = sd_event_source_disable_unref(c->send_source);
 	hmap_destroy_all(&c->inflight, free_inflight_node);
 	cfs_replica_free(c->replica);
 	free(c->outq);

@@ -22,11 +22,11 @@
 #include "state.h"
 
 #define CMSG_MAGIC 0x43565244u /* "DRVC" */
-#define CMSG_PROTOCOL 1
+#define CMSG_PROTOCOL 2 /* 2: an OP message carries a batch of ops */
 #define CMSG_HEADER_SIZE 16
 
 enum cmsg_type {
-	CMSG_OP = 1,           /* an operation: u64 request id, encoded op */
+	CMSG_OP = 1,           /* operations of the sender: {u32 len, u64 request id, op}... */
 	CMSG_SYNC_START = 2,   /* lowest member: a sync round begins (epoch in the header) */
 	CMSG_STATE = 3,        /* every member: what it has */
 	CMSG_UPDATE = 4,       /* leader: entries and tombstones */

@@ -74,8 +74,13 @@ struct cfs_replica {
 	struct queue updates; /* ops delivered while this node waits for its update */
 	struct cfs_xfer_in xin;
 
-	struct buf *held; /* own OP messages waiting for the round to end */
+	struct buf *held; /* own ops (reqid + op) waiting for the round to end */
 	size_t nheld, held_cap;
+
+	/* Own ops accepted since the last send: one OP message for all of them. */
+	struct buf batch;
+	size_t nbatch;
+	unsigned msgs_in_flight; /* own OP messages sent, not delivered back yet */
 
 	/* Reqids of own OPs multicast and not delivered back yet, in send order. */
 	uint64_t *inflight;
@@ -300,12 +305,7 @@ static void fail_held(struct cfs_replica *r, int err)
 	struct cfs_result res = { 0 };
 
 	for (size_t i = 0; i < r->nheld; i++) {
-		const void *payload;
-		size_t plen;
-		struct cmsg_header h;
-
-		if (cmsg_parse_header(r->held[i].data, r->held[i].len, &h, &payload, &plen) == 0)
-			r->ops->op_done(r->ctx, op_reqid(payload, plen), err, &res);
+		r->ops->op_done(r->ctx, op_reqid(r->held[i].data, r->held[i].len), err, &res);
 		buf_free(&r->held[i]);
 	}
 	r->nheld = 0;
@@ -320,16 +320,169 @@ static void rehold_pending(struct cfs_replica *r)
 	size_t n;
 	struct queued *items = queue_take(&r->pending, &n);
 
+	struct buf *later = r->held;
+	size_t nlater = r->nheld;
+
+	/* They were sent before anything held now was submitted: they go first. */
+	r->held = NULL;
+	r->nheld = r->held_cap = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!member_eq(items[i].from, r->self))
 			continue;
-		buf_clear(&r->out);
-		if (cmsg_begin(&r->out, CMSG_OP, 0) < 0 ||
-		    buf_append(&r->out, items[i].msg.data, items[i].msg.len) < 0 ||
-		    held_push(r, r->out.data, r->out.len) < 0)
+		if (held_push(r, items[i].msg.data, items[i].msg.len) < 0)
 			fail_own(r, &items[i], -ENOMEM);
 	}
 	queue_items_free(items, n);
+	for (size_t i = 0; i < nlater; i++) {
+		if (held_push(r, later[i].data, later[i].len) < 0) {
+			struct cfs_result res = { 0 };
+
+			r->ops->op_done(r->ctx, op_reqid(later[i].data, later[i].len), -ENOMEM,
+					&res);
+		}
+		buf_free(&later[i]);
+	}
+	free(later);
+}
+
+/* ---- batches: several own ops in one OP message ---- */
+
+/* The OP payload is a sequence of units: u32 length, then the unit (u64 reqid, op). */
+#define OP_BATCH_MAX (256u << 10)
+/*
+ * Own OP messages on the wire at once. While one is out, new ops collect in
+ * the batch: concurrent writers then share a message, which is what costs
+ * (corosync's IPC and its token), and a lone writer waits for nothing.
+ */
+#define OP_MSGS_IN_FLIGHT 1
+
+static void batch_fail(struct cfs_replica *r, int err);
+
+/* Multicast the batch. 0 or -errno (then its ops are answered with it). */
+static int batch_send(struct cfs_replica *r)
+{
+	int rc;
+
+	if (r->nbatch == 0)
+		return 0;
+	rc = send_msg(r, &r->batch);
+	if (rc < 0) {
+		batch_fail(r, rc);
+		return rc;
+	}
+	buf_clear(&r->batch);
+	r->nbatch = 0;
+	r->msgs_in_flight++;
+	return 0;
+}
+
+static bool batch_may_go(const struct cfs_replica *r)
+{
+	return r->nbatch > 0 && r->msgs_in_flight < OP_MSGS_IN_FLIGHT;
+}
+
+/* Queue one unit (u64 reqid + op) for the next send. */
+static int batch_add(struct cfs_replica *r, const void *unit, size_t len)
+{
+	unsigned char n[4];
+	size_t undo;
+	int rc;
+
+	if (r->nbatch && r->batch.len + 4 + len > OP_BATCH_MAX) {
+		rc = batch_send(r); /* full: it goes now, whatever is in flight */
+		if (rc < 0)
+			return rc;
+	}
+	if (r->nbatch == 0) {
+		buf_clear(&r->batch);
+		rc = cmsg_begin(&r->batch, CMSG_OP, 0);
+		if (rc < 0)
+			return rc;
+	}
+	undo = r->batch.len;
+	le_put32(n, (uint32_t)len);
+	rc = buf_append(&r->batch, n, sizeof(n));
+	if (rc == 0)
+		rc = buf_append(&r->batch, unit, len);
+	if (rc == 0)
+		rc = inflight_push(r, op_reqid(unit, len));
+	if (rc < 0) {
+		r->batch.len = undo;
+		return rc;
+	}
+	r->nbatch++;
+	if (batch_may_go(r) && r->ops->flush_soon)
+		r->ops->flush_soon(r->ctx);
+	return 0;
+}
+
+/* One of our OP messages came back: the next batch may go. */
+static void batch_returned(struct cfs_replica *r)
+{
+	if (r->msgs_in_flight > 0)
+		r->msgs_in_flight--;
+	if (batch_may_go(r) && r->ops->flush_soon)
+		r->ops->flush_soon(r->ctx);
+}
+
+/* Walk the units of an OP payload: 1 (unit and len set), 0 at the end, or -EBADMSG. */
+static int next_unit(const unsigned char **p, size_t *left, const void **unit, size_t *len)
+{
+	uint32_t n;
+
+	if (*left == 0)
+		return 0;
+	if (*left < 4)
+		return -EBADMSG;
+	n = le_get32(*p);
+	if (n < 8 || n > *left - 4)
+		return -EBADMSG;
+	*unit = *p + 4;
+	*len = n;
+	*p += 4 + n;
+	*left -= 4 + n;
+	return 1;
+}
+
+/*
+ * Take the unsent ops out of the batch: held again (err 0) when a round
+ * begins, since they were never on the wire, or answered with err.
+ */
+static void batch_drain(struct cfs_replica *r, int err)
+{
+	struct cfs_result res = { 0 };
+	const void *payload, *unit;
+	const unsigned char *p;
+	size_t plen, len;
+	struct cmsg_header h;
+
+	if (r->nbatch == 0)
+		return;
+	if (cmsg_parse_header(r->batch.data, r->batch.len, &h, &payload, &plen) == 0) {
+		p = payload;
+		while (next_unit(&p, &plen, &unit, &len) == 1) {
+			uint64_t reqid = op_reqid(unit, len);
+			int rc = err;
+
+			inflight_drop(r, reqid);
+			if (rc == 0 && held_push(r, unit, len) < 0)
+				rc = -ENOMEM;
+			if (rc < 0)
+				r->ops->op_done(r->ctx, reqid, rc, &res);
+		}
+	}
+	buf_clear(&r->batch);
+	r->nbatch = 0;
+}
+
+static void batch_fail(struct cfs_replica *r, int err)
+{
+	batch_drain(r, err);
+}
+
+static void batch_to_held(struct cfs_replica *r)
+{
+	batch_drain(r, 0);
 }
 
 static void send_held(struct cfs_replica *r)
@@ -337,17 +490,8 @@ static void send_held(struct cfs_replica *r)
 	size_t i;
 
 	for (i = 0; i < r->nheld; i++) {
-		const void *payload;
-		size_t plen;
-		struct cmsg_header h;
-
-		if (cmsg_parse_header(r->held[i].data, r->held[i].len, &h, &payload, &plen) < 0 ||
-		    inflight_push(r, op_reqid(payload, plen)) < 0)
+		if (batch_add(r, r->held[i].data, r->held[i].len) < 0)
 			break;
-		if (send_msg(r, &r->held[i]) < 0) {
-			r->ninflight--;
-			break;
-		}
 		buf_free(&r->held[i]);
 	}
 	if (i < r->nheld) {
@@ -421,6 +565,9 @@ static void abandon_round(struct cfs_replica *r)
 		cfs_xfer_in_free(&r->xin);
 	}
 	rehold_pending(r);
+	batch_to_held(r);
+	/* What is still out comes back in the new ring, or never: do not wait for it. */
+	r->msgs_in_flight = 0;
 	cancel_verify(r);
 	r->epoch = 0;
 	r->state_sent = false;
@@ -931,6 +1078,7 @@ void cfs_replica_free(struct cfs_replica *r)
 		buf_free(&r->held[i]);
 	free(r->held);
 	free(r->inflight);
+	buf_free(&r->batch);
 	buf_free(&r->out);
 	free(r);
 }
@@ -1032,6 +1180,29 @@ static void deliver_op(struct cfs_replica *r, struct cfs_member from, const void
 	}
 }
 
+static void deliver_ops(struct cfs_replica *r, struct cfs_member from, const void *payload,
+			size_t len)
+{
+	const unsigned char *p = payload;
+	const void *unit;
+	size_t ulen;
+	int rc;
+
+	if (member_eq(from, r->self))
+		batch_returned(r);
+	while ((rc = next_unit(&p, &len, &unit, &ulen)) == 1) {
+		if (member_eq(from, r->self))
+			inflight_drop(r, op_reqid(unit, ulen));
+		deliver_op(r, from, unit, ulen);
+		if (r->mode == CFS_REPLICA_ERROR || !r->joined)
+			return;
+	}
+	/* Every node sees the same bytes: every node skips the same rest. */
+	if (rc < 0)
+		log_err("replica: malformed operation batch from node %" PRIu32 "; rest ignored",
+			from.nodeid);
+}
+
 void cfs_replica_deliver(struct cfs_replica *r, struct cfs_member from, const void *data,
 			 size_t len)
 {
@@ -1059,9 +1230,7 @@ void cfs_replica_deliver(struct cfs_replica *r, struct cfs_member from, const vo
 	}
 	switch (h.type) {
 	case CMSG_OP:
-		if (member_eq(from, r->self))
-			inflight_drop(r, op_reqid(payload, plen));
-		deliver_op(r, from, payload, plen);
+		deliver_ops(r, from, payload, plen);
 		break;
 	case CMSG_SYNC_START:
 		on_sync_start(r, from, h.epoch);
@@ -1135,22 +1304,20 @@ int cfs_replica_submit(struct cfs_replica *r, const struct cfs_op *op, uint64_t 
 		return -EACCES;
 	le_put64(id, reqid);
 	buf_clear(&r->out);
-	rc = cmsg_begin(&r->out, CMSG_OP, 0);
-	if (rc == 0)
-		rc = buf_append(&r->out, id, sizeof(id));
+	rc = buf_append(&r->out, id, sizeof(id));
 	if (rc == 0)
 		rc = cfs_op_encode(op, &r->out);
 	if (rc < 0)
 		return rc;
 	if (r->mode != CFS_REPLICA_SYNCED || r->nheld)
 		return held_push(r, r->out.data, r->out.len);
-	rc = inflight_push(r, reqid);
-	if (rc == 0) {
-		rc = send_msg(r, &r->out);
-		if (rc < 0)
-			r->ninflight--;
-	}
-	return rc;
+	return batch_add(r, r->out.data, r->out.len);
+}
+
+void cfs_replica_flush(struct cfs_replica *r)
+{
+	if (batch_may_go(r))
+		batch_send(r);
 }
 
 int cfs_replica_send_other(struct cfs_replica *r, uint16_t type, const void *payload, size_t len)

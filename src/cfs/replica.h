@@ -52,6 +52,12 @@ const char *cfs_replica_mode_name(enum cfs_replica_mode mode);
 struct cfs_replica_ops {
 	/* Multicast in the group's total order. 0 or -errno (then the node leaves). */
 	int (*send)(void *ctx, const void *data, size_t len);
+	/*
+	 * Own ops wait in a batch: call cfs_replica_flush() once the events
+	 * that are ready now are handled (so that concurrent writers share one
+	 * message). May be NULL: then the caller flushes as it sees fit.
+	 */
+	void (*flush_soon)(void *ctx);
 	/* An op this node submitted was applied (or refused) cluster-wide. */
 	void (*op_done)(void *ctx, uint64_t reqid, int result, const struct cfs_result *res);
 	/* Unordered side channels, delivered as they come. */
@@ -124,6 +130,9 @@ void cfs_replica_quorum(struct cfs_replica *r, bool known, bool quorate, bool fo
  * is sent), -ENOTCONN when not in the group.
  */
 int cfs_replica_submit(struct cfs_replica *r, const struct cfs_op *op, uint64_t reqid);
+
+/* Send the batch of own ops submitted since the last flush (one message). */
+void cfs_replica_flush(struct cfs_replica *r);
 
 /* Multicast a side-channel message (KV, LOG, CONF_WRITTEN) with this payload. */
 int cfs_replica_send_other(struct cfs_replica *r, uint16_t type, const void *payload, size_t len);

@@ -95,6 +95,7 @@ struct node {
 	bool writable;
 	bool ever_writable; /* writable(true) since the test cleared it */
 	bool last_quorate; /* what its quorum service said last */
+	bool kicked; /* flush_soon: a batch of own ops waits */
 };
 
 struct sim {
@@ -111,6 +112,8 @@ struct sim {
 	 * "unknown" (as cluster.c does when the quorum's ring is not CPG's).
 	 */
 	bool quorum_late;
+	/* Submitting does not send: ops wait for the next step (as for the event loop). */
+	bool batching;
 	struct req reqs[MAX_REQS];
 	size_t nreqs;
 };
@@ -154,6 +157,13 @@ static int cb_send(void *ctx, const void *data, size_t len)
 	ev.len = len;
 	push(nd->sim, &ev);
 	return 0;
+}
+
+static void cb_flush_soon(void *ctx)
+{
+	struct node *nd = ctx;
+
+	nd->kicked = true;
 }
 
 static void cb_op_done(void *ctx, uint64_t reqid, int result, const struct cfs_result *res)
@@ -261,6 +271,7 @@ static void cb_writable(void *ctx, bool writable)
 
 static const struct cfs_replica_ops ops = {
 	.send = cb_send,
+	.flush_soon = cb_flush_soon,
 	.op_done = cb_op_done,
 	.kv = cb_kv,
 	.log = cb_log,
@@ -300,8 +311,30 @@ static void commit_all(struct sim *s)
 	}
 }
 
-/* Deliver the head of the bus. false when the bus is empty. */
+/* The event loop's send source: every waiting batch goes out. */
+static void flush_all(struct sim *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		struct node *nd = &s->nodes[i];
+
+		if (nd->up && nd->kicked) {
+			nd->kicked = false;
+			cfs_replica_flush(nd->r);
+		}
+	}
+}
+
+static bool deliver_next(struct sim *s);
+
+/* One turn of the loop: waiting batches go out, then the head of the bus. */
 static bool step(struct sim *s)
+{
+	flush_all(s);
+	return deliver_next(s);
+}
+
+/* Deliver the head of the bus. false when the bus is empty. */
+static bool deliver_next(struct sim *s)
 {
 	struct event ev;
 
@@ -508,6 +541,10 @@ static struct req *submit_rc(struct sim *s, int i, struct cfs_op *op, int *rc)
 	op->time = ++s->clock;
 	*rc = cfs_replica_submit(nd->r, op, q->reqid);
 	q->accepted = *rc == 0;
+	if (!s->batching && nd->kicked) {
+		nd->kicked = false;
+		cfs_replica_flush(nd->r);
+	}
 	return q;
 }
 
@@ -788,6 +825,8 @@ static void test_interleaved_writes(void **ctx)
 			snprintf(data, sizeof(data), "data %d-%d by %d", i + 1, k, (i + 1) % 3 + 1);
 			sub_write(s, (i + 1) % 3, c[i][k]->inode, data);
 		}
+	/* Ops of different nodes have no order among them: the writes land first. */
+	run(s);
 	for (int i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "n%d-0", i + 1);
 		sub_rename(s, (i + 2) % 3, CFS_ROOT_INODE, name, d[(i + 1) % 3]->inode, "moved");
@@ -1214,6 +1253,55 @@ static void test_ops_during_exchange_of_an_updated_node(void **ctx)
 	finish(s);
 }
 
+/*
+ * Ops submitted in one turn of the loop leave in one message per node and
+ * are applied in submission order; a batch not sent yet when a membership
+ * change arrives waits for the round (held) and is sent after it.
+ */
+static void test_batches(void **ctx)
+{
+	struct sim *s = *ctx;
+	struct req *q[8];
+	int k = 0;
+
+	start_cluster(s, 3);
+	s->batching = true;
+	q[k++] = sub_create(s, 0, CFS_ROOT_INODE, "a");
+	q[k++] = sub_unlink(s, 0, CFS_ROOT_INODE, "a");
+	q[k++] = sub_create(s, 0, CFS_ROOT_INODE, "a");
+	q[k++] = sub_create(s, 0, CFS_ROOT_INODE, "a"); /* exists by now */
+	q[k++] = sub_create(s, 1, CFS_ROOT_INODE, "b");
+	q[k++] = sub_mkdir(s, 2, CFS_ROOT_INODE, "c");
+	assert_int_equal(pending_events(s), 0);
+	flush_all(s);
+	assert_int_equal(pending_events(s), 3); /* one message per node */
+	run(s);
+	expect_result(q[0], 0);
+	expect_result(q[1], 0);
+	expect_result(q[2], 0);
+	expect_result(q[3], -EEXIST);
+	expect_result(q[4], 0);
+	expect_result(q[5], 0);
+	assert_same(s, 0x7);
+
+	/* Cut off by a confchg before the loop sent them. */
+	q[0] = sub_create(s, 1, CFS_ROOT_INODE, "d");
+	q[1] = sub_create(s, 1, CFS_ROOT_INODE, "e");
+	regroup(s, (int[]){ 0, 0, 1 });
+	assert_true(deliver_next(s)); /* the confchg, before the send source ran */
+	assert_int_equal(status(s, 1).held, 2);
+	run(s);
+	expect_result(q[0], 0);
+	expect_result(q[1], 0);
+	assert_same(s, 0x3);
+	s->batching = false;
+	regroup_all(s);
+	run(s);
+	assert_same(s, 0x7);
+	assert_non_null(at(state(s, 2), "e"));
+	finish(s);
+}
+
 /* (9) A message of a newer protocol stops the engine, which says why. */
 static void test_newer_protocol(void **ctx)
 {
@@ -1232,7 +1320,12 @@ static void test_newer_protocol(void **ctx)
 	buf_free(&b);
 	st = status(s, 1);
 	assert_int_equal(st.mode, CFS_REPLICA_ERROR);
-	assert_non_null(strstr(st.error, "protocol 2"));
+	{
+		char want[32];
+
+		snprintf(want, sizeof(want), "protocol %d,", CMSG_PROTOCOL + 1);
+		assert_non_null(strstr(st.error, want));
+	}
 	assert_false(st.writable);
 	assert_false(s->nodes[1].writable);
 	assert_int_equal(s->nodes[1].kv, 0);
@@ -1605,6 +1698,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_left_fails_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_fails_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_repairs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ops_during_exchange_of_an_updated_node, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_newer_protocol, setup, teardown),
