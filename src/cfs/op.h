@@ -34,11 +34,20 @@ enum cfs_op_flags {
 	CFS_WRITE_REPLACE = 1 << 0, /* WRITE: the data is the whole new content */
 	CFS_WRITE_APPEND = 1 << 1, /* WRITE: append at the current end */
 	CFS_RENAME_NOREPLACE = 1 << 2, /* RENAME: fail with EEXIST if the target exists */
+	/*
+	 * CREATE: `data` is the new file's content (one operation for create,
+	 * write and close). If the name exists, its file gets the data as new
+	 * content, unless CFS_CREATE_EXCL asks for EEXIST.
+	 */
+	CFS_CREATE_DATA = 1 << 3,
+	CFS_CREATE_EXCL = 1 << 4,
 };
-#define CFS_OP_FLAGS_ALL (CFS_WRITE_REPLACE | CFS_WRITE_APPEND | CFS_RENAME_NOREPLACE)
+#define CFS_OP_FLAGS_ALL                                                                 \
+	(CFS_WRITE_REPLACE | CFS_WRITE_APPEND | CFS_RENAME_NOREPLACE | CFS_CREATE_DATA | \
+	 CFS_CREATE_EXCL)
 
-/* Version of the encoding below; a decoder refuses anything newer. */
-#define CFS_OP_CODEC_VERSION 1
+/* Version of the encoding below; a decoder refuses anything newer. 2: CREATE with data. */
+#define CFS_OP_CODEC_VERSION 2
 
 struct cfs_op {
 	uint8_t kind;

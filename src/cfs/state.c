@@ -146,6 +146,51 @@ static int check_guest_free(const struct cfs_state *st, const struct cfs_entry *
 	return 0;
 }
 
+static int apply_write(struct cfs_state *st, const struct cfs_op *op, struct cfs_result *res);
+
+/* Room for one more entry of `size` bytes, and no VMID clash for a file. */
+static int check_new_entry(const struct cfs_state *st, const struct cfs_entry *dir,
+			   const char *name, enum cfs_type type, uint64_t size)
+{
+	if (st->tree.nentries + 1 > st->limits.max_entries)
+		return -ENOSPC;
+	if (size > st->limits.max_file_size)
+		return -EFBIG;
+	if (st->tree.nbytes + size > st->limits.max_total_bytes)
+		return -ENOSPC;
+	return type == CFS_FILE ? check_guest_free(st, dir, name, 0, 0) : 0;
+}
+
+int cfs_state_check_new_file(const struct cfs_state *st, uint64_t parent, const char *name,
+			     uint64_t size)
+{
+	struct cfs_entry *dir;
+	int r = get_dir(st, parent, &dir);
+
+	if (r == 0)
+		r = check_new_name(dir, name);
+	if (r == 0 && cfs_tree_child(&st->tree, dir, name))
+		r = -EEXIST;
+	if (r == 0)
+		r = check_new_entry(st, dir, name, CFS_FILE, size);
+	return r;
+}
+
+/* CREATE with data of a name that exists (no O_EXCL): as if it was opened with O_TRUNC. */
+static int replace_existing(struct cfs_state *st, const struct cfs_op *op, struct cfs_entry *e,
+			    struct cfs_result *res)
+{
+	struct cfs_op w = *op;
+
+	if (e->type != CFS_FILE)
+		return -EISDIR;
+	w.kind = CFS_OP_WRITE;
+	w.flags = CFS_WRITE_REPLACE;
+	w.ino = e->inode;
+	w.arg = 0;
+	return apply_write(st, &w, res);
+}
+
 static int apply_create(struct cfs_state *st, const struct cfs_op *op, enum cfs_type type,
 			struct cfs_result *res)
 {
@@ -154,24 +199,35 @@ static int apply_create(struct cfs_state *st, const struct cfs_op *op, enum cfs_
 	struct guest_ref ref;
 	int r;
 
+	bool with_data = type == CFS_FILE && (op->flags & CFS_CREATE_DATA);
+	struct cfs_change *c;
+	struct cfs_blob *data = NULL;
+
 	r = get_dir(st, op->ino, &dir);
 	if (r < 0)
 		return r;
 	r = check_new_name(dir, op->name);
 	if (r < 0)
 		return r;
-	if (cfs_tree_child(&st->tree, dir, op->name))
+	e = cfs_tree_child(&st->tree, dir, op->name);
+	if (e && with_data && !(op->flags & CFS_CREATE_EXCL))
+		return replace_existing(st, op, e, res);
+	if (e)
 		return -EEXIST;
-	if (st->tree.nentries + 1 > st->limits.max_entries)
-		return -ENOSPC;
-	if (type == CFS_FILE) {
-		r = check_guest_free(st, dir, op->name, 0, 0);
-		if (r < 0)
-			return r;
+	r = check_new_entry(st, dir, op->name, type, with_data ? op->size : 0);
+	if (r < 0)
+		return r;
+	if (with_data && op->size) {
+		data = cfs_blob_new(op->data, op->size);
+		if (!data)
+			return -ENOMEM;
 	}
 	e = cfs_entry_new(version, type, op->name);
-	if (!e)
+	if (!e) {
+		cfs_blob_unref(data);
 		return -ENOMEM;
+	}
+	cfs_tree_set_content(&st->tree, e, data, version);
 	e->version = e->content_version = version;
 	e->writer = op->writer;
 	e->mtime = op->time;
@@ -186,7 +242,9 @@ static int apply_create(struct cfs_state *st, const struct cfs_op *op, enum cfs_
 		if (r < 0)
 			return r;
 	}
-	record(st, op, e, version);
+	c = record(st, op, e, version);
+	if (c && with_data)
+		c->content = true;
 	res->inode = e->inode;
 	return 0;
 }
@@ -228,8 +286,14 @@ static int check_size(const struct cfs_state *st, const struct cfs_entry *e, uin
 int cfs_state_check_size(const struct cfs_state *st, uint64_t inode, uint64_t new_size)
 {
 	struct cfs_entry *e;
-	int r = get_file(st, inode, &e);
+	int r;
 
+	if (inode == 0) {
+		if (new_size > st->limits.max_file_size)
+			return -EFBIG;
+		return st->tree.nbytes + new_size > st->limits.max_total_bytes ? -ENOSPC : 0;
+	}
+	r = get_file(st, inode, &e);
 	return r < 0 ? r : check_size(st, e, new_size);
 }
 

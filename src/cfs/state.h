@@ -98,8 +98,17 @@ int cfs_state_apply(struct cfs_state *st, const struct cfs_op *op, struct cfs_re
 /*
  * The error a write making file `inode` `new_size` bytes long would get
  * (0, -EFBIG, -ENOSPC, -ENOENT, -EISDIR), for failing write() early.
+ * Inode 0: a new file that is not in the tree yet.
  */
 int cfs_state_check_size(const struct cfs_state *st, uint64_t inode, uint64_t new_size);
+
+/*
+ * Would a CREATE of file `name` in directory `parent` with `size` bytes
+ * succeed now? 0 or the error it would give (-ENOENT, -ENOTDIR, -EINVAL,
+ * -ENAMETOOLONG, -EEXIST, -ENOSPC, -EFBIG). Changes nothing.
+ */
+int cfs_state_check_new_file(const struct cfs_state *st, uint64_t parent, const char *name,
+			     uint64_t size);
 
 /*
  * Start a change record for entry e (when recording); NULL otherwise. For

@@ -450,6 +450,77 @@ static void test_digest(void **ctx)
 	cfs_state_destroy(&other);
 }
 
+static int do_create_data(struct cfs_state *st, const char *path, const char *data, uint32_t flags)
+{
+	struct cfs_op op = { .kind = CFS_OP_CREATE, .time = T0 + 2, .writer = 7 };
+
+	split(st, path, &op.ino, op.name);
+	op.flags = CFS_CREATE_DATA | flags;
+	op.data = data;
+	op.size = strlen(data);
+	return cfs_state_apply(st, &op, NULL);
+}
+
+/* CREATE with data: create, write and close as one operation, one version. */
+static void test_create_with_data(void **ctx)
+{
+	struct cfs_state *st = *ctx;
+	struct cfs_entry *e;
+	uint64_t v;
+
+	assert_int_equal(do_mkdir(st, "d"), 0);
+	v = st->tree.version;
+	assert_int_equal(do_create_data(st, "d/f", "hello", CFS_CREATE_EXCL), 0);
+	e = at(st, "d/f");
+	assert_non_null(e);
+	assert_string_equal(content(st, "d/f"), "hello");
+	assert_int_equal(st->tree.version, v + 1);
+	assert_int_equal(e->version, v + 1);
+	assert_int_equal(e->content_version, v + 1);
+	assert_int_equal(e->inode, v + 1);
+	assert_int_equal(e->writer, 7);
+	assert_int_equal(st->tree.nbytes, 5);
+	assert_true(st->tree.digest.sum == digest_from_scratch(st).sum);
+	/* exists: EEXIST with O_EXCL, else the content is replaced (O_TRUNC) */
+	assert_int_equal(do_create_data(st, "d/f", "other", CFS_CREATE_EXCL), -EEXIST);
+	assert_string_equal(content(st, "d/f"), "hello");
+	assert_int_equal(do_create_data(st, "d/f", "again", 0), 0);
+	assert_string_equal(content(st, "d/f"), "again");
+	assert_int_equal(at(st, "d/f")->inode, e->inode);
+	assert_int_equal(do_create_data(st, "d", "x", 0), -EISDIR);
+	/* empty content */
+	assert_int_equal(do_create_data(st, "d/empty", "", 0), 0);
+	assert_null(at(st, "d/empty")->data);
+	/* limits, checked before anything is made */
+	st->limits.max_file_size = 4;
+	v = st->tree.version;
+	assert_int_equal(do_create_data(st, "d/big", "12345", 0), -EFBIG);
+	st->limits.max_file_size = 100;
+	st->limits.max_total_bytes = st->tree.nbytes + 3;
+	assert_int_equal(do_create_data(st, "d/big", "1234", 0), -ENOSPC);
+	st->limits.max_entries = st->tree.nentries;
+	assert_int_equal(do_create_data(st, "d/big", "1", 0), -ENOSPC);
+	assert_null(at(st, "d/big"));
+	assert_int_equal(st->tree.version, v);
+	assert_true(st->tree.digest.sum == digest_from_scratch(st).sum);
+}
+
+/* A guest config made in one operation: registered, VMID rules as for CREATE. */
+static void test_create_with_data_guest(void **ctx)
+{
+	struct cfs_state *st = *ctx;
+
+	make_guest_dirs(st);
+	assert_int_equal(do_create_data(st, "nodes/n1/qemu-server/100.conf", "memory: 1\n", 0), 0);
+	assert_non_null(vmlist_get(&st->vmlist, 100));
+	assert_int_equal(vmlist_get(&st->vmlist, 100)->version, st->tree.version);
+	assert_int_equal(do_create_data(st, "nodes/n2/lxc/100.conf", "arch: amd64\n", 0), -EEXIST);
+	/* the same place again: its content is replaced */
+	assert_int_equal(do_create_data(st, "nodes/n1/qemu-server/100.conf", "memory: 2\n", 0), 0);
+	assert_string_equal(content(st, "nodes/n1/qemu-server/100.conf"), "memory: 2\n");
+	assert_int_equal(vmlist_get(&st->vmlist, 100)->version, st->tree.version);
+}
+
 static void test_authoritative_marks(void **ctx)
 {
 	struct cfs_state *st = *ctx, other;
@@ -519,6 +590,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_with_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_with_data_guest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlink_rmdir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_records_paths, setup, teardown),
