@@ -50,9 +50,23 @@ enum cfs_caller req_caller(fuse_req_t req)
 				   d->gid);
 }
 
+/* The tree entry an inode stands for: a new file's own once it is created, or its directory. */
+static struct cfs_entry *entry_of(struct cfs_daemon *d, uint64_t ino)
+{
+	struct cfs_tree *t = &cfs_daemon_state(d)->tree;
+	struct cfs_new_file *nf;
+
+	if (!cfs_new_file_ino(ino))
+		return cfs_tree_lookup(t, ino);
+	nf = cfs_new_file_by_ino(d->fuse, ino);
+	if (!nf)
+		return NULL;
+	return cfs_tree_lookup(t, nf->state == CFS_NEW_DONE ? nf->real_ino : nf->parent);
+}
+
 bool cfs_fuse_private(struct cfs_daemon *d, uint64_t ino)
 {
-	struct cfs_entry *e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
+	struct cfs_entry *e = entry_of(d, ino);
 
 	return e && layout_is_private(e);
 }
@@ -92,6 +106,24 @@ static int virtual_stat(struct cfs_daemon *d, int id, struct stat *st)
 	return 0;
 }
 
+/* A file being created here: as its creator wrote it, or the tree's once it is in. */
+static int new_file_stat(struct cfs_daemon *d, uint64_t ino, struct stat *st)
+{
+	struct cfs_new_file *nf = cfs_new_file_by_ino(d->fuse, ino);
+	int r;
+
+	if (!nf || (nf->state == CFS_NEW_DONE && nf->error))
+		return -ENOENT;
+	if (nf->state != CFS_NEW_DONE) {
+		cfs_new_file_stat(nf, st);
+		return 0;
+	}
+	r = cfs_fuse_stat(d, nf->real_ino, st);
+	if (r == 0)
+		st->st_ino = ino;
+	return r;
+}
+
 int cfs_fuse_stat(struct cfs_daemon *d, uint64_t ino, struct stat *st)
 {
 	int id = cfs_virtual_id(ino);
@@ -100,6 +132,8 @@ int cfs_fuse_stat(struct cfs_daemon *d, uint64_t ino, struct stat *st)
 
 	if (id >= 0)
 		return virtual_stat(d, id, st);
+	if (cfs_new_file_ino(ino))
+		return new_file_stat(d, ino, st);
 	e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
 	if (!e)
 		return -ENOENT;
@@ -136,7 +170,8 @@ int cfs_fuse_entry(struct cfs_daemon *d, uint64_t ino, struct fuse_entry_param *
 	 */
 	if (cfs_virtual_id(ino) >= 0 && !cfs_virtual_is_symlink(cfs_virtual_id(ino)))
 		ep->attr_timeout = 0;
-	if (e && layout_in_lock_area(e))
+	/* A new file changes inode number when it enters the tree. */
+	if ((e && layout_in_lock_area(e)) || cfs_new_file_ino(ino))
 		ep->entry_timeout = ep->attr_timeout = 0;
 	return 0;
 }
@@ -194,7 +229,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	e = cfs_tree_child(&cfs_daemon_state(d)->tree, dir, name);
 	if (!e) {
-		fuse_reply_err(req, ENOENT);
+		struct cfs_new_file *nf = cfs_new_file_by_name(d->fuse, parent, name);
+
+		if (nf)
+			reply_entry_for(req, nf->ino);
+		else
+			fuse_reply_err(req, ENOENT);
 		return;
 	}
 	reply_entry_for(req, e->inode);
@@ -326,6 +366,24 @@ static int change_allowed(fuse_req_t req)
 	return 0;
 }
 
+/*
+ * A name this node is still creating must be in the tree before an
+ * operation on it (or, for rmdir, on its directory) is ordered after it.
+ */
+static void send_new_files(struct cfs_daemon *d, uint8_t kind, uint64_t parent, const char *name)
+{
+	struct cfs_entry *dir, *e;
+
+	if (kind != CFS_OP_RMDIR) {
+		cfs_new_file_send_named(d->fuse, parent, name);
+		return;
+	}
+	dir = cfs_tree_lookup(&cfs_daemon_state(d)->tree, parent);
+	e = dir ? cfs_tree_child(&cfs_daemon_state(d)->tree, dir, name) : NULL;
+	if (e)
+		cfs_new_file_send_named(d->fuse, e->inode, NULL);
+}
+
 static void submit_named(fuse_req_t req, uint8_t kind, fuse_ino_t parent, const char *name,
 			 int reply)
 {
@@ -343,6 +401,7 @@ static void submit_named(fuse_req_t req, uint8_t kind, fuse_ino_t parent, const 
 		fuse_reply_err(req, -r);
 		return;
 	}
+	send_new_files(d, kind, parent, op.name);
 	w = req_wait_new(req, parent, reply);
 	if (w)
 		submit_for(d, w, &op);
@@ -387,6 +446,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		fuse_reply_err(req, -r);
 		return;
 	}
+	cfs_new_file_send_named(d->fuse, parent, op.name);
+	cfs_new_file_send_named(d->fuse, newparent, op.name2);
 	w = req_wait_new(req, 0, REPLY_ERR);
 	if (w)
 		submit_for(d, w, &op);
@@ -426,6 +487,42 @@ static int submit_mtime(struct cfs_daemon *d, struct req_wait *w, struct cfs_ent
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi);
+
+/* Size and mtime of a file being created here: its creator's, until it is in the tree. */
+static void setattr_new_file(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			     struct fuse_file_info *fi)
+{
+	struct cfs_daemon *d = req_daemon(req);
+	struct cfs_new_file *nf = cfs_new_file_by_ino(d->fuse, ino);
+	struct stat st;
+	int r = 0;
+
+	if (!nf || (nf->state == CFS_NEW_DONE && nf->error)) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (nf->state == CFS_NEW_DONE) {
+		op_setattr(req, nf->real_ino, attr, to_set, fi);
+		return;
+	}
+	if ((to_set & FUSE_SET_ATTR_SIZE) && nf->h) {
+		r = cfs_state_check_size(cfs_daemon_state(d), 0, (uint64_t)attr->st_size);
+		if (r == 0)
+			r = cfs_handle_truncate(nf->h, (uint64_t)attr->st_size,
+						cfs_daemon_state(d)->limits.max_file_size);
+	}
+	if (r == 0 && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)))
+		nf->mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_wall_s() : attr->st_mtime;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	cfs_new_file_stat(nf, &st);
+	fuse_reply_attr(req, &st, 0);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
 	struct cfs_daemon *d = req_daemon(req);
@@ -459,6 +556,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	}
 	if (!d->quorate) {
 		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if (cfs_new_file_ino(ino)) {
+		setattr_new_file(req, ino, attr, to_set, fi);
 		return;
 	}
 	if ((to_set & FUSE_SET_ATTR_SIZE) && h && h->kind == CFS_HANDLE_FILE && h->writable &&
@@ -545,6 +646,10 @@ static int add_dir_entries(struct cfs_daemon *d, struct cfs_handle *h, struct cf
 	for (struct cfs_entry *c = dir->children; c && r == 0; c = c->next)
 		r = cfs_handle_add_dirent(h, c->inode, c->type == CFS_DIR ? S_IFDIR : S_IFREG,
 					  c->name);
+	for (struct cfs_new_file *nf = d->fuse->new_files; nf && r == 0; nf = nf->next)
+		if (nf->state != CFS_NEW_DONE && nf->parent == dir->inode &&
+		    !cfs_tree_child(&cfs_daemon_state(d)->tree, dir, nf->name))
+			r = cfs_handle_add_dirent(h, nf->ino, S_IFREG, nf->name);
 	return r;
 }
 
@@ -704,6 +809,7 @@ void cfs_fuse_stop(struct cfs_fuse *f)
 	if (f->mounted)
 		fuse_session_unmount(f->se);
 	fuse_session_destroy(f->se);
+	cfs_new_files_free(f);
 	free(f->buf.mem);
 	free(f);
 }
@@ -732,7 +838,8 @@ void cfs_fuse_changed(struct cfs_fuse *f, const struct cfs_change *c)
 		cfs_notify_entry(&f->notifier, c->parent, slash ? slash + 1 : c->path);
 		if (c->kind == CFS_OP_RENAME && c->old_path) {
 			slash = strrchr(c->old_path, '/');
-			cfs_notify_entry(&f->notifier, c->old_parent, slash ? slash + 1 : c->old_path);
+			cfs_notify_entry(&f->notifier, c->old_parent,
+					 slash ? slash + 1 : c->old_path);
 		}
 	}
 }

@@ -9,6 +9,7 @@
 #include "access.h"
 #include "daemon.h"
 #include "handles.h"
+#include "fuse_newfile.h"
 #include "notify.h"
 
 struct cfs_fuse {
@@ -18,7 +19,14 @@ struct cfs_fuse {
 	sd_event_source *source;
 	struct cfs_notifier notifier;
 	bool mounted;
+	struct cfs_new_file *new_files; /* being created here (fuse_newfile.h) */
+	uint64_t new_file_counter;
 };
+
+static inline struct cfs_fuse *req_fuse(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
 
 static inline struct cfs_daemon *req_daemon(fuse_req_t req)
 {
@@ -52,6 +60,9 @@ void cfs_fuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 void cfs_fuse_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void cfs_fuse_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void cfs_fuse_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+
+/* A file handle's commits may have ended: free it if the kernel released it. */
+void cfs_fuse_handle_idle(struct cfs_handle *h);
 
 /* ftruncate through an open handle (fuse_io.c); replies itself. */
 void cfs_fuse_truncate_handle(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h, uint64_t size);

@@ -21,16 +21,36 @@
 
 /* A flush, fsync or release waiting for the commit of a handle's writes. */
 struct commit_wait {
+	struct cfs_daemon *d;
 	fuse_req_t req;
 	struct cfs_handle *h;
 	enum { AFTER_FLUSH, AFTER_FSYNC, AFTER_RELEASE } then;
 	uint64_t start_ns;
 };
 
-static void free_if_done(struct cfs_handle *h)
+void cfs_fuse_handle_idle(struct cfs_handle *h)
 {
-	if (h->released && h->inflight == 0)
+	if (h->released && h->inflight == 0) {
+		cfs_new_file_forget_handle(h->newfile);
 		cfs_handle_free(h);
+	}
+}
+
+/* Answer the flush, fsync or release that waited. */
+static void commit_finish(struct commit_wait *w, int result)
+{
+	struct cfs_daemon *d = w->d;
+	struct cfs_handle *h = w->h;
+
+	if (result == 0 && w->then == AFTER_FSYNC)
+		result = cfs_persist_sync(d->persist);
+	d->apply_ns_total += now_monotonic_ns() - w->start_ns;
+	d->applied++;
+	fuse_reply_err(w->req, -result);
+	if (w->then == AFTER_RELEASE)
+		h->released = true;
+	cfs_fuse_handle_idle(h);
+	free(w);
 }
 
 static void commit_done(struct cfs_daemon *d, void *ctx, int result, const struct cfs_result *res)
@@ -48,39 +68,62 @@ static void commit_done(struct cfs_daemon *d, void *ctx, int result, const struc
 			  strerror(-result));
 		h->dirty = false; /* the writer was told: it must not land later by surprise */
 	}
-	if (result == 0 && w->then == AFTER_FSYNC)
-		result = cfs_persist_sync(d->persist);
-	d->apply_ns_total += now_monotonic_ns() - w->start_ns;
-	d->applied++;
-	fuse_reply_err(w->req, -result);
-	if (w->then == AFTER_RELEASE)
-		h->released = true;
-	free_if_done(h);
-	free(w);
+	commit_finish(w, result);
 }
 
-/* Submit the handle's writes; false when there was nothing to commit. */
-static bool commit_handle(fuse_req_t req, struct cfs_handle *h, int then)
+/* Submit the handle's writes as one WRITE; false when there is nothing to commit. */
+static bool submit_write(struct commit_wait *w)
 {
-	struct cfs_daemon *d = req_daemon(req);
-	struct commit_wait *w;
 	struct cfs_op op;
 
-	if (h->kind != CFS_HANDLE_FILE || !h->writable || !cfs_handle_commit_op(h, &op))
+	if (!cfs_handle_commit_op(w->h, &op))
+		return false;
+	op.writer = cfs_daemon_writer(w->d);
+	op.time = now_wall_s();
+	w->h->inflight++;
+	cfs_submit(w->d, &op, commit_done, w);
+	return true;
+}
+
+/* A new file's create came back: commit what was written after it was sent, then answer. */
+static void after_create(void *ctx, int result)
+{
+	struct commit_wait *w = ctx;
+
+	w->h->inflight--;
+	if (result == 0 && submit_write(w))
+		return;
+	commit_finish(w, result);
+}
+
+/* Commit the handle's writes (or create its new file); false when there is nothing to do. */
+static bool commit_handle(fuse_req_t req, struct cfs_handle *h, int then)
+{
+	struct cfs_new_file *nf = h->newfile;
+	struct commit_wait *w;
+
+	if (h->kind != CFS_HANDLE_FILE || !h->writable)
+		return false;
+	if (!h->dirty && (!nf || (nf->state == CFS_NEW_DONE && nf->error == 0)))
 		return false;
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		fuse_reply_err(req, ENOMEM);
 		return true;
 	}
+	w->d = req_daemon(req);
 	w->req = req;
 	w->h = h;
 	w->then = then;
 	w->start_ns = now_monotonic_ns();
-	op.writer = cfs_daemon_writer(d);
-	op.time = now_wall_s();
-	h->inflight++;
-	cfs_submit(d, &op, commit_done, w);
+	if (nf && nf->state != CFS_NEW_DONE) {
+		h->inflight++;
+		cfs_new_file_send(nf, after_create, w);
+	} else if (nf && nf->error) {
+		commit_finish(w, nf->error); /* the create failed: every close says so */
+	} else if (!submit_write(w)) {
+		commit_finish(w, 0);
+	}
 	return true;
 }
 
@@ -147,6 +190,73 @@ static void reply_open(fuse_req_t req, struct fuse_file_info *fi)
 		cfs_handle_free(fi_handle(fi));
 }
 
+/* A second open of a file being created here, for writing: once it is in the tree. */
+struct open_wait {
+	fuse_req_t req;
+	struct fuse_file_info fi;
+	struct cfs_new_file *nf;
+};
+
+static void open_after_create(void *ctx, int result)
+{
+	struct open_wait *w = ctx;
+	struct cfs_daemon *d = w->nf->f->d;
+	struct cfs_entry *e = NULL;
+
+	if (result == 0)
+		e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, w->nf->real_ino);
+	if (result == 0)
+		result = e ? open_entry(w->req, e, &w->fi) : -ENOENT;
+	if (result < 0)
+		fuse_reply_err(w->req, -result);
+	else
+		reply_open(w->req, &w->fi);
+	free(w);
+}
+
+/* Open a file that this node is creating (a provisional inode). */
+static int open_new_file(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
+{
+	struct cfs_daemon *d = req_daemon(req);
+	struct cfs_new_file *nf = cfs_new_file_by_ino(req_fuse(req), ino);
+	struct cfs_entry *dir = nf ? cfs_tree_lookup(&cfs_daemon_state(d)->tree, nf->parent) : NULL;
+	enum cfs_caller caller = req_caller(req);
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+	struct cfs_handle *h;
+	struct open_wait *w;
+
+	if (!nf || (nf->state == CFS_NEW_DONE && nf->error))
+		return -ESTALE; /* the kernel looks the name up again */
+	if (nf->state == CFS_NEW_DONE) {
+		struct cfs_entry *e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, nf->real_ino);
+
+		return e ? open_entry(req, e, fi) : -ESTALE;
+	}
+	if (caller == CFS_CALLER_OTHER ||
+	    (caller == CFS_CALLER_READER && dir && layout_is_private(dir)))
+		return -EACCES;
+	if (writing) {
+		if (caller != CFS_CALLER_ROOT || !d->quorate)
+			return -EACCES;
+		/* Two writers: the file must exist for the second one. */
+		w = calloc(1, sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		w->req = req;
+		w->fi = *fi;
+		w->nf = nf;
+		cfs_new_file_send(nf, open_after_create, w);
+		return 1;
+	}
+	/* A reader sees what is committed: nothing yet. */
+	h = cfs_handle_new(CFS_HANDLE_FILE, 0, NULL);
+	if (!h)
+		return -ENOMEM;
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	return 0;
+}
+
 void cfs_fuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cfs_daemon *d = req_daemon(req);
@@ -154,7 +264,11 @@ void cfs_fuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct cfs_entry *e;
 	int r;
 
-	if (id >= 0) {
+	if (cfs_new_file_ino(ino)) {
+		r = open_new_file(req, ino, fi);
+		if (r > 0)
+			return; /* answered later */
+	} else if (id >= 0) {
 		r = req_caller(req) == CFS_CALLER_OTHER ? -EACCES : open_virtual(req, id, fi);
 	} else {
 		e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
@@ -209,6 +323,54 @@ static void create_done(struct cfs_daemon *d, void *ctx, int result, const struc
 	free(w);
 }
 
+/*
+ * The usual case: a new file opened for writing enters the tree at its
+ * first close, content included (fuse_newfile.h). false: not this case.
+ */
+static bool create_later(fuse_req_t req, uint64_t parent, const char *name,
+			 struct fuse_file_info *fi)
+{
+	struct cfs_fuse *f = req_fuse(req);
+	struct cfs_daemon *d = f->d;
+	struct cfs_state *st = cfs_daemon_state(d);
+	struct cfs_entry *dir = cfs_tree_lookup(&st->tree, parent);
+	struct fuse_entry_param ep;
+	struct cfs_new_file *nf;
+	struct cfs_handle *h;
+	int r;
+
+	/* Locks, read-only opens and names already taken go the direct way. */
+	if ((fi->flags & O_ACCMODE) == O_RDONLY || !dir || dir->type != CFS_DIR ||
+	    layout_in_lock_area(dir) || cfs_new_file_by_name(f, parent, name))
+		return false;
+	r = cfs_state_check_new_file(st, parent, name, 0);
+	if (r == -EEXIST)
+		return false;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return true;
+	}
+	h = cfs_handle_new(CFS_HANDLE_FILE, 0, NULL);
+	nf = h ? cfs_new_file_start(f, h, parent, name, fi->flags & O_EXCL, now_wall_s()) : NULL;
+	if (!nf) {
+		cfs_handle_free(h);
+		fuse_reply_err(req, ENOMEM);
+		return true;
+	}
+	h->writable = true;
+	h->append = fi->flags & O_APPEND;
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	r = cfs_fuse_entry(d, nf->ino, &ep);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	if (r < 0 || fuse_reply_create(req, &ep, fi) == -ENOENT) {
+		cfs_new_file_forget_handle(nf);
+		cfs_handle_free(h);
+	}
+	return true;
+}
+
 void cfs_fuse_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		     struct fuse_file_info *fi)
 {
@@ -223,6 +385,8 @@ void cfs_fuse_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		r = -EEXIST;
 	if (r == 0)
 		r = cfs_op_set_name(op.name, name);
+	if (r == 0 && create_later(req, parent, op.name, fi))
+		return;
 	w = r == 0 ? calloc(1, sizeof(*w)) : NULL;
 	if (r == 0 && !w)
 		r = -ENOMEM;
@@ -358,6 +522,6 @@ void cfs_fuse_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (commit_handle(req, h, AFTER_RELEASE))
 		return;
 	h->released = true;
-	free_if_done(h);
+	cfs_fuse_handle_idle(h);
 	fuse_reply_err(req, 0);
 }

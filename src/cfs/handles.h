@@ -31,6 +31,8 @@ struct cfs_dirent {
 	char *name;
 };
 
+struct cfs_new_file;
+
 struct cfs_handle {
 	enum cfs_handle_kind kind;
 	uint64_t inode;
@@ -46,6 +48,8 @@ struct cfs_handle {
 	size_t commit_appended; /* append: bytes the submitted commit carries */
 	unsigned inflight; /* commits submitted, not yet completed */
 	bool released; /* the kernel is done with it; free when idle */
+	struct cfs_new_file
+		*newfile; /* it creates this file (fuse_newfile.h); inode is 0 until then */
 	int virtual_id; /* CFS_HANDLE_VIRTUAL */
 	struct cfs_dirent *dirents; /* CFS_HANDLE_DIR: names at opendir */
 	size_t ndirents;

@@ -204,3 +204,51 @@ def test_same_vmid_on_two_nodes_at_once_one_wins(sb):
         for v, w in winners.items():
             assert ids[str(v)]["node"] == w and ids[str(v)]["type"] == "qemu"
     print("winners:", {w: sum(1 for x in winners.values() if x == w) for w in ("node1", "node2")})
+
+
+HOLD_OPEN = (
+    # argv: path, data, go-file: create (O_EXCL), write, wait for go-file, close
+    "import errno, os, sys, time\n"
+    "path, data, go = sys.argv[1], sys.argv[2].encode(), sys.argv[3]\n"
+    "try:\n"
+    "    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)\n"
+    "except OSError as e:\n"
+    "    print('open', errno.errorcode[e.errno], flush=True); sys.exit()\n"
+    "os.write(fd, data)\n"
+    "print('written', flush=True)\n"
+    "while not os.path.exists(go): time.sleep(0.01)\n"
+    "try:\n"
+    "    os.close(fd)\n"
+    "    print('closed ok', flush=True)\n"
+    "except OSError as e:\n"
+    "    print('close', errno.errorcode[e.errno], flush=True)\n")
+
+
+def test_new_file_appears_whole_and_o_excl_has_one_winner(sb, tmp_path):
+    """A new file is invisible to the other nodes until its creator closes it,
+    then whole. Two nodes creating the same name with O_EXCL at once: both
+    opens succeed (neither node can know), exactly one close does, and the
+    loser's file is nowhere."""
+    import subprocess
+    go = tmp_path / "go"
+    path = "/etc/drover/excl-race"
+    procs = {n: subprocess.Popen(
+        [sb.drover, "sandbox", "exec", "--name", sb.name, n, "--", "/usr/bin/python3", "-c",
+         HOLD_OPEN, path, f"from {n}", str(go)], stdout=subprocess.PIPE, text=True)
+        for n in ("node1", "node2")}
+    try:
+        for n, p in procs.items():
+            assert p.stdout.readline().strip() == "written", n
+        # written, not closed: node3 sees nothing, each writer's node its own empty file
+        assert sb.exec("node3", "test", "-e", path, check=False).returncode != 0
+        assert sb.exec("node1", "stat", "-c", "%s", path).stdout.strip() == "0"
+    finally:
+        go.touch()
+    results = {n: p.communicate(timeout=30)[0].strip() for n, p in procs.items()}
+    assert sorted(results.values()) == ["close EEXIST", "closed ok"], results
+    winner = next(n for n, r in results.items() if r == "closed ok")
+    for n in sb.node_names:
+        deadline = time.time() + 10
+        while sb.exec(n, "cat", path, check=False).stdout != f"from {winner}":
+            assert time.time() < deadline, (n, sb.exec(n, "cat", path, check=False))
+            time.sleep(0.1)

@@ -90,7 +90,8 @@ class Tracker:
         self.errors = []
 
     def new_file(self, name, data):
-        """Returns 0 or the errno; records what is then acknowledged."""
+        """Returns 0 or the errno; records what is then acknowledged. A new
+        file enters the tree with its content at close, or not at all."""
         path = self.fs.path(name)
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640)
@@ -98,16 +99,19 @@ class Tracker:
             self.absent.add(name)
             self.errors.append((name, "create", e.errno))
             return e.errno
-        self.files[name] = b""  # the create was acknowledged
         try:
             os.write(fd, data)
         except OSError as e:
-            os.close(fd)
+            try:
+                os.close(fd)  # whether the file now exists (empty) is not tracked
+            except OSError:
+                pass
             self.errors.append((name, "write", e.errno))
             return e.errno
         try:
             os.close(fd)
         except OSError as e:
+            self.absent.add(name)
             self.errors.append((name, "close", e.errno))
             return e.errno
         self.files[name] = data
@@ -157,7 +161,7 @@ def test_full_disk_enospc_then_recovers(small_disk_cfs):
     filler = fill(fs.db_dir)
 
     # Big writes go straight into the database: refused while the journal
-    # still has room (the create of the new file is journaled and stays).
+    # still has room (a new file is refused whole: it does not appear).
     assert t.new_file("d/big1", content("big1", BIG)) == errno.ENOSPC
     assert t.overwrite("d/victim", content("victim1", BIG)) == errno.ENOSPC
     assert t.errors[0][:2] == ("d/big1", "close")
