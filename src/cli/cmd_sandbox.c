@@ -29,6 +29,7 @@ struct args {
 	bool all;
 	bool bare;
 	bool qnetd;
+	bool realtime;
 	int nops;
 	char **ops; /* operands before "--" */
 	int nextra;
@@ -44,6 +45,7 @@ enum {
 	OPT_ALL,
 	OPT_BARE,
 	OPT_QNETD,
+	OPT_REALTIME,
 	OPT_QUEUE,
 	OPT_DELAY,
 	OPT_JITTER,
@@ -77,6 +79,7 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "bare", no_argument, NULL, OPT_BARE },
 		{ "qnetd", no_argument, NULL, OPT_QNETD },
+		{ "realtime", no_argument, NULL, OPT_REALTIME },
 		{ "queue", required_argument, NULL, OPT_QUEUE },
 		{ "delay", required_argument, NULL, OPT_DELAY },
 		{ "jitter", required_argument, NULL, OPT_JITTER },
@@ -130,6 +133,9 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 			break;
 		case OPT_QNETD:
 			a->qnetd = true;
+			break;
+		case OPT_REALTIME:
+			a->realtime = true;
 			break;
 		case OPT_QUEUE:
 		case OPT_DELAY:
@@ -229,6 +235,7 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 	sb.nodes = a.nodes;
 	sb.networks = a.networks;
 	sb.qnetd = a.qnetd;
+	sb.realtime = a.realtime;
 	lock = sb_lock(&sb);
 	if (lock < 0) {
 		cli_error("locking sandbox %s: %s", sb.name, strerror(-lock));
@@ -746,7 +753,8 @@ static const struct cli_command cmd_up_def = {
 	.name = "up",
 	.summary = "make a sandbox cluster and start its daemons",
 	.usage =
-		"Usage: drover sandbox up [--nodes N] [--networks 1|2] [--bare] [--qnetd] [--name NAME]\n"
+		"Usage: drover sandbox up [--nodes N] [--networks 1|2] [--bare] [--qnetd] [--realtime]\n"
+		"                         [--name NAME]\n"
 		"\n"
 		"Make N nodes (default 3, at most 16), each in its own network, mount and\n"
 		"UTS namespaces, wired to a bridge; start droverfs (local mode) and sshd on\n"
@@ -759,7 +767,10 @@ static const struct cli_command cmd_up_def = {
 		"  --bare           stop before the cluster: no corosync, droverfs in local mode\n"
 		"  --networks 1|2   networks per node: eth0 10.99.0.K, eth1 10.99.1.K\n"
 		"  --qnetd          also a QNetd host 'qnetd' (10.99.L.254) running sshd and\n"
-		"                   corosync-qnetd, for 'drover cluster qdevice setup 10.99.0.254'\n" NAME_OPT,
+		"                   corosync-qnetd, for 'drover cluster qdevice setup 10.99.0.254'\n"
+		"  --realtime       run corosync with its realtime priority, as on real hosts\n"
+		"                   (by default it runs without: the nodes share this machine's\n"
+		"                   CPUs, and a realtime corosync under load starves the others)\n" NAME_OPT,
 	.run = cmd_up,
 };
 

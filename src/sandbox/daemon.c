@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,6 +370,39 @@ static int wait_corosync(const struct sandbox *sb, unsigned node)
 	return -ENOTCONN;
 }
 
+/*
+ * corosync makes itself (and so its knet threads) realtime at start; in the
+ * sandbox, that lets one node starve the others (see struct sandbox). Once
+ * it listens, its threads all exist: give each the normal policy back.
+ * Threads made later inherit it.
+ */
+static int corosync_without_realtime(const struct sandbox *sb, unsigned node, pid_t pid)
+{
+	const struct sched_param normal = { .sched_priority = 0 };
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+	int r = wait_corosync(sb, node);
+
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);
+
+		if (tid > 0 && sched_setscheduler(tid, SCHED_OTHER, &normal) < 0 &&
+		    errno != ESRCH) {
+			r = -errno;
+			break;
+		}
+	}
+	closedir(dir);
+	return r;
+}
+
 int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, char *const extra[])
 {
 	char path[PATH_MAX];
@@ -430,7 +464,10 @@ int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, c
 	pid = sb_start_process(sb, node, daemon_names[d], argv);
 	if (pid < 0)
 		return pid;
-	return wait_ready(sb, node, d, pid);
+	r = wait_ready(sb, node, d, pid);
+	if (r == 0 && d == SB_COROSYNC && !sb->realtime)
+		r = corosync_without_realtime(sb, node, pid);
+	return r;
 }
 
 int sb_daemon_stop(const struct sandbox *sb, unsigned node, enum sb_daemon d, bool kill9)

@@ -45,6 +45,12 @@ struct sandbox {
 	unsigned nodes;
 	unsigned networks;
 	bool qnetd; /* has the QNetd host */
+	/*
+	 * corosync with its realtime priority, as on real hosts. Off by default:
+	 * the nodes share this machine's CPUs, and a realtime corosync spinning
+	 * its token under load starves the other nodes' daemons.
+	 */
+	bool realtime;
 };
 
 /* A network fault in force on one link of a node (all zero: none). */

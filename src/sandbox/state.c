@@ -119,7 +119,7 @@ void sb_address(unsigned node, unsigned net, char *out, size_t len)
 int sb_load(struct sandbox *sb)
 {
 	char path[PATH_MAX], line[128];
-	unsigned nodes = 0, nets = 0, qnetd = 0;
+	unsigned nodes = 0, nets = 0, qnetd = 0, realtime = 0;
 	FILE *f;
 
 	sb_path(sb, path, sizeof(path), "sandbox.conf");
@@ -130,6 +130,7 @@ int sb_load(struct sandbox *sb)
 		sscanf(line, "nodes=%u", &nodes);
 		sscanf(line, "networks=%u", &nets);
 		sscanf(line, "qnetd=%u", &qnetd);
+		sscanf(line, "realtime=%u", &realtime);
 	}
 	fclose(f);
 	if (nodes < 1 || nodes > SANDBOX_NODES_MAX || nets < 1 || nets > SANDBOX_NETS_MAX)
@@ -137,14 +138,15 @@ int sb_load(struct sandbox *sb)
 	sb->nodes = nodes;
 	sb->networks = nets;
 	sb->qnetd = qnetd == 1;
+	sb->realtime = realtime == 1;
 	return 0;
 }
 
 int sb_save(const struct sandbox *sb)
 {
 	char path[PATH_MAX], text[128];
-	int n = snprintf(text, sizeof(text), "nodes=%u\nnetworks=%u\nqnetd=%u\n", sb->nodes,
-			 sb->networks, sb->qnetd ? 1 : 0);
+	int n = snprintf(text, sizeof(text), "nodes=%u\nnetworks=%u\nqnetd=%u\nrealtime=%u\n",
+			 sb->nodes, sb->networks, sb->qnetd ? 1 : 0, sb->realtime ? 1 : 0);
 
 	sb_path(sb, path, sizeof(path), "sandbox.conf");
 	return sb_write_file(path, text, (size_t)n, 0644);
