@@ -11,8 +11,38 @@ drover-sandbox(1). Sandbox(..., qnetd=True) adds the QNetd host "qnetd"
 (10.99.0.254: sshd and corosync-qnetd). Needs root.
 """
 import os
+import shutil
 import subprocess
 import time
+
+
+def process_report(pid):
+    """Where a process that does not answer is: state, kernel stack and
+    system call of each thread, and its user stacks when gdb is there."""
+    if pid is None:
+        return "  (not running)"
+    out = []
+    try:
+        for tid in sorted(os.listdir(f"/proc/{pid}/task"), key=int):
+            base = f"/proc/{pid}/task/{tid}"
+            with open(f"{base}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            with open(f"{base}/syscall") as f:
+                syscall = f.read().strip()
+            with open(f"{base}/stack") as f:
+                stack = " < ".join(line.split()[1] for line in f if line.strip())
+            out.append(f"  thread {tid}: state {state}, syscall {syscall}, kernel {stack}")
+    except OSError as e:
+        out.append(f"  /proc/{pid}: {e}")
+    if shutil.which("gdb"):
+        try:
+            bt = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
+                                 "-ex", "thread apply all bt"],
+                                capture_output=True, text=True, timeout=60).stdout
+            out.extend("  " + line for line in bt.splitlines() if line.startswith(("#", "Thread")))
+        except subprocess.TimeoutExpired:
+            out.append("  gdb timed out")
+    return "\n".join(out)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("DROVER_BUILD", os.path.join(ROOT, "build"))
@@ -151,10 +181,13 @@ class Sandbox:
                     f" {self.state_dir} " in line]
 
     # -- cluster file system state (used by test_cluster_*.py) ---------------
-    def cfs_status(self, node):
+    def cfs_status(self, node, timeout=60):
         """`drover cfs status` inside node as a dict {"State": ..., "Version": ...};
         {} if droverfs does not answer."""
-        proc = self.exec(node, "drover", "cfs", "status", check=False)
+        try:
+            proc = self.exec(node, "drover", "cfs", "status", check=False, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {}
         if proc.returncode != 0:
             return {}
         info = {}
@@ -255,8 +288,10 @@ class Sandbox:
         the droverfs log -- for assertion messages."""
         out = []
         for n in self.node_names:
-            s = self.cfs_status(n)
+            s = self.cfs_status(n, timeout=10)
             out.append(f"--- {n}: {s.get('State')}, version {s.get('Version')}, digest "
                        f"{s.get('Digest')}, queue {s.get('Queue')}")
+            if not s:
+                out.append(process_report(self.pid(n, "droverfs")))
             out.extend(self.log(n).splitlines()[-lines:])
         return "\n".join(out)
