@@ -39,11 +39,13 @@ struct add_args {
 
 static int parse_args(int argc, char **argv, struct add_args *a)
 {
-	static const struct option longopts[] = { CLUSTER_NODE_OPTIONS,
-						  { "fingerprint", required_argument, NULL, OPT_FINGERPRINT },
-						  { "join-info", required_argument, NULL, OPT_JOIN_INFO },
-						  { "force", no_argument, NULL, OPT_FORCE },
-						  { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = {
+		CLUSTER_NODE_OPTIONS,
+		{ "fingerprint", required_argument, NULL, OPT_FINGERPRINT },
+		{ "join-info", required_argument, NULL, OPT_JOIN_INFO },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct cluster_err err;
 	int c;
 
@@ -57,9 +59,11 @@ static int parse_args(int argc, char **argv, struct add_args *a)
 		if (r == 1)
 			continue;
 		if (c == OPT_FINGERPRINT) {
-			if (!str_has_prefix(optarg, "SHA256:") || strlen(optarg) >= sizeof(a->fingerprint)) {
-				cli_error("--fingerprint: '%s' is not an SSH fingerprint 'SHA256:...' (see 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub' on the member)",
-					  optarg);
+			if (!str_has_prefix(optarg, "SHA256:") ||
+			    strlen(optarg) >= sizeof(a->fingerprint)) {
+				cli_error(
+					"--fingerprint: '%s' is not an SSH fingerprint 'SHA256:...' (see 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub' on the member)",
+					optarg);
 				return -EINVAL;
 			}
 			snprintf(a->fingerprint, sizeof(a->fingerprint), "%s", optarg);
@@ -82,7 +86,8 @@ static int parse_args(int argc, char **argv, struct add_args *a)
 	if (optind < argc)
 		a->host = argv[optind++];
 	if (optind != argc || (!a->host && !a->have_info)) {
-		cli_error("cluster add takes the address of a member (or --join-info) (see --help)");
+		cli_error(
+			"cluster add takes the address of a member (or --join-info) (see --help)");
 		return -EINVAL;
 	}
 	if (a->have_info) {
@@ -113,8 +118,9 @@ static int check_joinable(const struct add_args *a, const struct cfs_brief *b)
 		problems++;
 	}
 	if (b->guests) {
-		cli_error("%s the configurations of %u guest(s) on this node (their VMIDs may be taken in the cluster)",
-			  a->force ? "--force: discarding" : "refusing to discard", b->guests);
+		cli_error(
+			"%s the configurations of %u guest(s) on this node (their VMIDs may be taken in the cluster)",
+			a->force ? "--force: discarding" : "refusing to discard", b->guests);
 		problems++;
 	}
 	if (cs_running()) {
@@ -122,7 +128,8 @@ static int check_joinable(const struct add_args *a, const struct cfs_brief *b)
 		return -EBUSY;
 	}
 	if (problems && !a->force) {
-		cli_error("this node cannot join as it is; --force discards what is listed above (a backup of the database is kept)");
+		cli_error(
+			"this node cannot join as it is; --force discards what is listed above (a backup of the database is kept)");
 		return -EEXIST;
 	}
 	return 0;
@@ -180,11 +187,14 @@ static int ask_member(const struct add_args *a, const char *known_hosts, struct 
 	if (join_request_write(&req, &in) < 0)
 		return -ENOMEM;
 	cluster_step("asking %s to add node %s", a->host, a->node.name);
-	r = ssh_run_drover(a->host, known_hosts[0] ? known_hosts : NULL, args, in.data, in.len, &out);
+	r = ssh_run_drover(a->host, known_hosts[0] ? known_hosts : NULL, args, in.data, in.len,
+			   &out);
 	buf_free(&in);
 	if (r < 0 || (r == 255 && out.len == 0)) {
-		cli_error("cannot reach root@%s over SSH%s", a->host,
-			  r < 0 ? "" : " (see ssh's message above; without a key, ssh asks for root's password on a terminal)");
+		cli_error(
+			"cannot reach root@%s over SSH%s", a->host,
+			r < 0 ? ""
+			      : " (see ssh's message above; without a key, ssh asks for root's password on a terminal)");
 		buf_free(&out);
 		return r < 0 ? r : -EHOSTUNREACH;
 	}
@@ -264,9 +274,10 @@ static int switch_over(struct cli_context *ctx, const struct cfs_brief *old,
 	cluster_step("waiting for quorum and the cluster's tree");
 	r = cfs_wait_writable(ctx->socket_path, true, JOIN_TIMEOUT_MS, b);
 	if (r < 0)
-		cli_error("not quorate and in sync after %d s (droverfs: %s, %s): see 'drover cluster status'",
-			  JOIN_TIMEOUT_MS / 1000, b->cluster_mode ? "cluster mode" : "local mode",
-			  b->sync[0] ? b->sync : "?");
+		cli_error(
+			"not quorate and in sync after %d s (droverfs: %s, %s): see 'drover cluster status'",
+			JOIN_TIMEOUT_MS / 1000, b->cluster_mode ? "cluster mode" : "local mode",
+			b->sync[0] ? b->sync : "?");
 	return r;
 }
 
@@ -317,30 +328,31 @@ static int cmd_add(struct cli_context *ctx, int argc, char **argv)
 const struct cli_command cluster_add_cmd = {
 	.name = "add",
 	.summary = "join this node to a cluster (run on the new node)",
-	.usage = "Usage: drover cluster add HOST [--fingerprint FP | --join-info STRING]\n"
-		 "                         [--link0 ADDR[,priority=N]] ... [--nodeid N] [--votes N]\n"
-		 "                         [--force]\n"
-		 "       drover cluster add --join-info STRING [...]\n"
-		 "\n"
-		 "Joins this node to the cluster that HOST (a member's address) is in. The\n"
-		 "member is reached as root over SSH (ssh asks for its password when no key is\n"
-		 "installed) and adds this node to corosync.conf under the cluster-wide lock.\n"
-		 "This node then moves its droverfs database to a backup, starts corosync and\n"
-		 "droverfs with the cluster's tree, waits for quorum and sets up its SSH keys\n"
-		 "and certificate. Every step is printed.\n"
-		 "\n"
-		 "A node is refused when it has a cluster configuration, a corosync authkey or\n"
-		 "guests; --force joins anyway and says what it discards.\n"
-		 "\n"
-		 "Options:\n"
-		 "  --fingerprint FP      the member's SSH host key fingerprint (SHA256:...);\n"
-		 "                        the join stops if the host offers another key\n"
-		 "  --join-info STRING    the output of 'drover cluster join-info' on a member:\n"
-		 "                        address and fingerprint in one string\n"
-		 "  --linkN ADDR[,priority=P]  this node's address on link N; the links must be\n"
-		 "                        the cluster's. Default: link0 = the host name's address\n"
-		 "  --nodeid N            node id (default: the lowest free one)\n"
-		 "  --votes N             votes (default 1)\n"
-		 "  --force               join although this node has a configuration or guests\n",
+	.usage =
+		"Usage: drover cluster add HOST [--fingerprint FP | --join-info STRING]\n"
+		"                         [--link0 ADDR[,priority=N]] ... [--nodeid N] [--votes N]\n"
+		"                         [--force]\n"
+		"       drover cluster add --join-info STRING [...]\n"
+		"\n"
+		"Joins this node to the cluster that HOST (a member's address) is in. The\n"
+		"member is reached as root over SSH (ssh asks for its password when no key is\n"
+		"installed) and adds this node to corosync.conf under the cluster-wide lock.\n"
+		"This node then moves its droverfs database to a backup, starts corosync and\n"
+		"droverfs with the cluster's tree, waits for quorum and sets up its SSH keys\n"
+		"and certificate. Every step is printed.\n"
+		"\n"
+		"A node is refused when it has a cluster configuration, a corosync authkey or\n"
+		"guests; --force joins anyway and says what it discards.\n"
+		"\n"
+		"Options:\n"
+		"  --fingerprint FP      the member's SSH host key fingerprint (SHA256:...);\n"
+		"                        the join stops if the host offers another key\n"
+		"  --join-info STRING    the output of 'drover cluster join-info' on a member:\n"
+		"                        address and fingerprint in one string\n"
+		"  --linkN ADDR[,priority=P]  this node's address on link N; the links must be\n"
+		"                        the cluster's. Default: link0 = the host name's address\n"
+		"  --nodeid N            node id (default: the lowest free one)\n"
+		"  --votes N             votes (default 1)\n"
+		"  --force               join although this node has a configuration or guests\n",
 	.run = cmd_add,
 };

@@ -74,8 +74,9 @@ static int add_locked(const struct cfs_brief *b, struct join_request *req,
 	if (r == 0)
 		r = cluster_conf_add_node(conf, &req->node, req->force, err);
 	if (r == 0 && cc_child(cc_child(conf, "quorum"), "device"))
-		snprintf(resp->warnings, sizeof(resp->warnings),
-			 "the cluster has a QDevice: remove it before adding nodes, set it up again after\n");
+		snprintf(
+			resp->warnings, sizeof(resp->warnings),
+			"the cluster has a QDevice: remove it before adding nodes, set it up again after\n");
 	if (r == 0 && !(version = cluster_conf_bump_version(conf)))
 		r = -ENOMEM;
 	if (r == 0) {
@@ -85,8 +86,8 @@ static int add_locked(const struct cfs_brief *b, struct join_request *req,
 	if (r == 0 && cc_write(conf, &resp->corosync_conf) < 0)
 		r = -ENOMEM;
 	if (r == 0) {
-		r = cfs_write(b, "corosync.conf", resp->corosync_conf.data,
-			      resp->corosync_conf.len, 0640);
+		r = cfs_write(b, "corosync.conf", resp->corosync_conf.data, resp->corosync_conf.len,
+			      0640);
 		if (r < 0)
 			snprintf(err->text, sizeof(err->text), "writing corosync.conf: %s",
 				 strerror(-r));
@@ -105,13 +106,16 @@ static int add_node(struct cli_context *ctx, struct join_request *req, struct jo
 	int r = cfs_brief_get(ctx->socket_path, &b);
 
 	if (r < 0) {
-		snprintf(err->text, sizeof(err->text), "droverfs does not answer: %s", strerror(-r));
+		snprintf(err->text, sizeof(err->text), "droverfs does not answer: %s",
+			 strerror(-r));
 		return r;
 	}
 	if (!b.cluster_mode || !b.writable) {
-		snprintf(err->text, sizeof(err->text), "%s",
-			 !b.cluster_mode ? "this node is in no cluster"
-					 : "this node has no quorum: a node can only be added to a quorate cluster");
+		snprintf(
+			err->text, sizeof(err->text), "%s",
+			!b.cluster_mode
+				? "this node is in no cluster"
+				: "this node has no quorum: a node can only be added to a quorate cluster");
 		return -EACCES;
 	}
 	r = cfs_lock_corosync_conf(&b, err);
@@ -154,7 +158,8 @@ static int cmd_addnode(struct cli_context *ctx, int argc, char **argv)
 	if (r == 0)
 		r = add_node(ctx, &req, &resp, &err);
 	if (r < 0)
-		snprintf(resp.error, sizeof(resp.error), "%s", err.text[0] ? err.text : strerror(-r));
+		snprintf(resp.error, sizeof(resp.error), "%s",
+			 err.text[0] ? err.text : strerror(-r));
 	if (join_response_write(&resp, &out) == 0)
 		fwrite(out.data, 1, out.len, stdout);
 	buf_free(&in);

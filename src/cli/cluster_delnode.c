@@ -8,7 +8,6 @@
 #include "cluster_cli.h"
 #include "lib/util.h"
 
-
 /* Replication jobs that still name the node as target would stay behind for ever. */
 static void warn_replication(const struct cfs_brief *b, const char *node)
 {
@@ -54,15 +53,16 @@ static int remove_locked(const struct cfs_brief *b, const char *who, char *name,
 
 		cluster_step("deleting node %s (node id %u) from the cluster", name, *nodeid);
 		/* it may be off already: then there is nobody to ask */
-		if (cs_kill_node(*nodeid, "removed from the cluster by drover cluster delnode", cerr,
-				 sizeof(cerr)) == 0)
+		if (cs_kill_node(*nodeid, "removed from the cluster by drover cluster delnode",
+				 cerr, sizeof(cerr)) == 0)
 			cluster_step("asked the corosync of %s to stop", name);
 		version = cluster_conf_bump_version(conf);
 		r = version ? cfs_write_corosync_conf(b, conf) : -ENOMEM;
 		if (r < 0)
 			cli_error("writing corosync.conf: %s", strerror(-r));
 		else
-			cluster_step("corosync.conf config_version %llu written", (unsigned long long)version);
+			cluster_step("corosync.conf config_version %llu written",
+				     (unsigned long long)version);
 	}
 	cc_free(conf);
 	return r;
@@ -83,8 +83,11 @@ static int cmd_delnode(struct cli_context *ctx, int argc, char **argv)
 	if (cluster_require_root("delnode") < 0 || cluster_cfs(ctx, &b) < 0)
 		return CLI_EXIT_FAIL;
 	if (!b.cluster_mode || !b.writable) {
-		cli_error("%s", !b.cluster_mode ? "this node is in no cluster"
-						: "no quorum: a node can only be deleted by a quorate cluster (see 'drover cluster expected')");
+		cli_error(
+			"%s",
+			!b.cluster_mode
+				? "this node is in no cluster"
+				: "no quorum: a node can only be deleted by a quorate cluster (see 'drover cluster expected')");
 		return CLI_EXIT_FAIL;
 	}
 	if (streq(argv[1], b.node)) {
