@@ -213,10 +213,14 @@ static int ask_member(const struct add_args *a, const char *known_hosts, struct 
 	return 0;
 }
 
-/* Move the database (and its WAL) aside: the node starts over with the cluster's tree. */
+/*
+ * Move the database (with its WAL and op journal) aside: the node starts over
+ * with the cluster's tree. A journal left behind belongs to the old database:
+ * the new droverfs would refuse it and keep it as damaged.
+ */
 static int backup_database(const struct cfs_brief *b)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	static const char *const suffixes[] = { "", "-wal", "-shm", ".journal" };
 	char dir[4096], from[4096], to[4200];
 	time_t now = time(NULL);
 	char *slash;
