@@ -71,12 +71,15 @@ static int add_locked(const struct cfs_brief *b, struct join_request *req,
 	if (!conf)
 		return -EINVAL;
 	r = cluster_conf_verify(conf, err);
+	if (r == 0) {
+		/* refused whatever --force says: that is about the joining node's own data */
+		char change[128];
+
+		snprintf(change, sizeof(change), "cannot add node %s", req->node.name);
+		r = cluster_conf_check_no_qdevice(conf, change, err);
+	}
 	if (r == 0)
 		r = cluster_conf_add_node(conf, &req->node, req->force, err);
-	if (r == 0 && cc_child(cc_child(conf, "quorum"), "device"))
-		snprintf(
-			resp->warnings, sizeof(resp->warnings),
-			"the cluster has a QDevice: remove it before adding nodes, set it up again after\n");
 	if (r == 0 && !(version = cluster_conf_bump_version(conf)))
 		r = -ENOMEM;
 	if (r == 0) {

@@ -49,6 +49,14 @@ static int remove_locked(const struct cfs_brief *b, const char *who, char *name,
 		r = -EINVAL;
 	}
 	if (r == 0) {
+		char change[128];
+
+		snprintf(change, sizeof(change), "cannot delete node %s", name);
+		r = cluster_conf_check_no_qdevice(conf, change, &err);
+		if (r < 0)
+			cli_error("%s", err.text);
+	}
+	if (r == 0) {
 		char cerr[256];
 
 		cluster_step("deleting node %s (node id %u) from the cluster", name, *nodeid);
@@ -120,6 +128,12 @@ const struct cli_command cluster_delnode_cmd = {
 		 "cluster-wide lock, raises config_version, and asks the node's corosync to\n"
 		 "stop if it still runs. Needs quorum and refuses this node itself. Power the\n"
 		 "node off first (or separate it) and never bring it back unchanged.\n"
-		 "Warns about replication jobs that still target the node.\n",
+		 "Warns about replication jobs that still target the node.\n"
+		 "\n"
+		 "Refused while a QDevice is configured: run 'drover cluster qdevice remove'\n"
+		 "first, then delnode, then 'drover cluster qdevice setup ADDR' again if the\n"
+		 "node count is even. When the node is one of two and already gone, removing\n"
+		 "the QDevice leaves the other without quorum: 'drover cluster expected 1'\n"
+		 "gives it back for the delnode.\n",
 	.run = cmd_delnode,
 };

@@ -444,6 +444,19 @@ static void warn_offline(const struct qd_cluster *c)
 				c->nodes[i].name);
 }
 
+/* Without the device's vote the nodes that are up may be too few (one of two). */
+static void note_quorum(void)
+{
+	struct cs_status *s = malloc(sizeof(*s));
+	char why[256];
+
+	if (s && cs_status_get(s, why, sizeof(why)) == 0 && !s->quorate)
+		fprintf(stderr,
+			"note: without the QDevice's vote this node has no quorum (%u of %u expected votes) while nodes are offline; if they are gone for good, 'drover cluster expected %u' gives it back, then 'drover cluster delnode NODE'\n",
+			s->total_votes, s->expected_votes, s->total_votes);
+	free(s);
+}
+
 static int cmd_remove(struct cli_context *ctx, int argc, char **argv)
 {
 	struct qd_cluster *c = malloc(sizeof(*c));
@@ -467,21 +480,31 @@ static int cmd_remove(struct cli_context *ctx, int argc, char **argv)
 		cli_error("no QDevice is configured (corosync.conf has no quorum.device)");
 		r = -ENOENT;
 	}
+	/*
+	 * corosync.conf first, while the device still votes: when a node is
+	 * down, the others may have quorum only with its vote (two nodes, one
+	 * gone), and stopping corosync-qdevice first would leave nobody able to
+	 * write the file (pvecm has this order too).
+	 */
 	if (r == 0) {
 		cluster_step("removing the QDevice (QNetd host %s)", host[0] ? host : "unknown");
 		warn_offline(c);
-		failed += each_node(c, "stop", NULL, NULL, "corosync-qdevice stopped");
 		r = remove_from_conf(c, &version);
 	}
 	if (r == 0) {
 		cluster_step("waiting for corosync to load config_version %llu",
 			     (unsigned long long)version);
-		if (qdevice_wait_config(version, CONFIG_TIMEOUT_MS, &err) < 0 ||
-		    qdevice_wait_vote(false, VOTE_TIMEOUT_MS, &err) < 0) {
+		if (qdevice_wait_config(version, CONFIG_TIMEOUT_MS, &err) < 0) {
+			cli_error("%s", err.text);
+			failed++;
+		}
+		failed += each_node(c, "stop", NULL, NULL, "corosync-qdevice stopped");
+		if (qdevice_wait_vote(false, VOTE_TIMEOUT_MS, &err) < 0) {
 			cli_error("%s", err.text);
 			failed++;
 		}
 		failed += each_node(c, "clean", NULL, NULL, "certificate database removed");
+		note_quorum();
 	}
 	if (r == 0 && !failed)
 		printf("Done: the QDevice is removed; quorum is plain votequorum again.\n");
@@ -530,7 +553,10 @@ static const struct cli_command cluster_qdevice_remove_cmd = {
 		 "Stops corosync-qdevice on every node, removes the quorum device from\n"
 		 "corosync.conf (config_version + 1) under the cluster-wide lock, and removes\n"
 		 "the certificate databases (/etc/corosync/qdevice/net/nssdb). Needs quorum.\n"
-		 "Remove the QDevice before adding or deleting nodes; set it up again after.\n",
+		 "Remove the QDevice before adding or deleting nodes (both are refused while\n"
+		 "it is configured); set it up again after. With nodes offline, the others\n"
+		 "may have no quorum without the device's vote: the command says so, and\n"
+		 "'drover cluster expected N' gives it back if those nodes are gone for good.\n",
 	.run = cmd_remove,
 };
 

@@ -578,6 +578,19 @@ int cluster_conf_add_qdevice(struct cc_node *root, const char *host, bool force,
 	return r;
 }
 
+int cluster_conf_check_no_qdevice(const struct cc_node *root, const char *change,
+				  struct cluster_err *err)
+{
+	const char *host = cluster_conf_qdevice_host(root);
+
+	if (!host)
+		return 0;
+	return fail(
+		err, -EBUSY,
+		"%s: the cluster has a QDevice (QNetd host %s), set up for the present nodes; remove it first with 'drover cluster qdevice remove', then set it up again with 'drover cluster qdevice setup %s' once the node count is even",
+		change, host[0] ? host : "unknown", host[0] ? host : "ADDR");
+}
+
 int cluster_conf_remove_qdevice(struct cc_node *root, char *host, size_t len)
 {
 	struct cc_node *device = qdevice_section(root);

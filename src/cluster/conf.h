@@ -120,5 +120,16 @@ const char *cluster_conf_qdevice_host(const struct cc_node *root);
 int cluster_conf_add_qdevice(struct cc_node *root, const char *host, bool force,
 			     const char **algorithm, struct cluster_err *err);
 
+/*
+ * Nodes are added and deleted only while no QDevice is configured (as the
+ * seed's pvecm chapter says: remove the QDevice first, change the nodes, set
+ * it up again for an even count): its algorithm and votes were chosen for
+ * the present node count, and a new node has no certificate for it.
+ * `change` names the refused change for the message ("cannot delete node
+ * node3"). Returns 0, or -EBUSY with err saying what to run.
+ */
+int cluster_conf_check_no_qdevice(const struct cc_node *root, const char *change,
+				  struct cluster_err *err);
+
 /* Remove quorum.device; its host goes to host (if given). Returns 0 or -ENOENT (none). */
 int cluster_conf_remove_qdevice(struct cc_node *root, char *host, size_t len);

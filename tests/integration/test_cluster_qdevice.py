@@ -175,6 +175,62 @@ def test_two_nodes_and_a_qdevice_survive_either_loss(make_sandbox):
     for node in sb.node_names:
         wait_for(f"{node} to count the QDevice's vote again", lambda n=node: voting(sb, n, 2))
 
+    # no node is added or deleted while the QDevice is there (the seed: remove it first)
+    check_node_changes_refused(sb)
+
+
+def refused_for_qdevice(proc, change):
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"{change}: the cluster has a QDevice (QNetd host {QNETD})" in proc.stderr, proc.stderr
+    assert "'drover cluster qdevice remove'" in proc.stderr, proc.stderr
+
+
+def check_node_changes_refused(sb):
+    """delnode and add refuse while a QDevice is configured, and change nothing;
+    then the way the seed and drover-cluster(1) give: node2 is gone for good,
+    remove the QDevice, expected 1, delnode."""
+    version = config_version(sb, "node1")
+    proc = drover(sb, "node1", "cluster", "delnode", "node2", check=False)
+    refused_for_qdevice(proc, "cannot delete node node2")
+    assert "deleting node" not in proc.stdout  # refused before node2's corosync is asked to stop
+    assert sb.pid("node2", "corosync") and voting(sb, "node2", 2)
+
+    # node2 powered off: node1 keeps quorum with the QDevice's vote; still refused
+    sb.stop("node2")
+    wait_for("node1 alone with the QDevice's vote", lambda: voting(sb, "node1", 1))
+    proc = drover(sb, "node1", "cluster", "delnode", "node2", check=False)
+    refused_for_qdevice(proc, "cannot delete node node2")
+
+    # add: node2 joins anew (--force: it has a cluster configuration); the member
+    # refuses, --force or not, before either side changes anything
+    info = drover(sb, "node1", "cluster", "join-info").stdout.strip()
+    sb.start("node2", "sshd", "droverfs")
+    backups = sb.exec("node2", "ls", "/var/lib/drover/backup/").stdout
+    proc = drover(sb, "node2", "cluster", "add", "--join-info", info, "--link0",
+                  sb.address("node2"), "--force", check=False)
+    refused_for_qdevice(proc, "cannot add node node2")
+    assert "10.99.0.1 refused: " in proc.stderr and "stopping droverfs" not in proc.stdout
+    assert "device" in sb.read_file("node2", "/etc/corosync/corosync.conf")
+    assert sb.exec("node2", "ls", "/var/lib/drover/backup/").stdout == backups
+    assert config_version(sb, "node1") == version
+    sb.stop("node2")
+
+    # the way out: remove the QDevice (node2 is named as offline), expected 1, delnode
+    proc = drover(sb, "node1", "cluster", "qdevice", "remove")
+    assert "node node2 is offline" in proc.stderr and "Done" in proc.stdout, proc.stderr
+    assert "no quorum (1 of 2 expected votes)" in proc.stderr, proc.stderr
+    assert "'drover cluster expected 1'" in proc.stderr, proc.stderr
+    wait_for("node1 without quorum (1 of 2 votes)",
+             lambda: not status_json(sb, "node1")["quorate"])
+    drover(sb, "node1", "cluster", "expected", "1")
+    wait_for("node1 quorate again", lambda: status_json(sb, "node1")["quorate"])
+    out = drover(sb, "node1", "cluster", "delnode", "node2").stdout
+    assert "Node node2 removed" in out, out
+    s = wait_for("node1 with the nodelist of one node",
+                 lambda: (lambda s: s if [n["name"] for n in s["nodes"]] == ["node1"] else None)(
+                     status_json(sb, "node1")))
+    assert s["quorate"] and s["config_version"] == version + 2 and s["qdevice"] is None
+
 
 def test_odd_node_count_needs_force_and_gets_lms(make_sandbox):
     sb = qdevice_sandbox(make_sandbox, nodes=3)

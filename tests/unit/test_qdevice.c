@@ -314,6 +314,46 @@ static void test_remove_a_hand_written_device(void **state)
 	cc_free(root);
 }
 
+/* ---- no node is added or deleted while a QDevice is configured ------------------ */
+
+static void test_node_changes_need_no_qdevice(void **state)
+{
+	struct cluster_err err = { "" };
+	struct cc_node *root = cluster_of(2), *hand;
+	const char *algo = NULL;
+
+	/* plain votequorum: allowed, err untouched */
+	assert_int_equal(cluster_conf_check_no_qdevice(root, "cannot delete node node2", &err), 0);
+	assert_string_equal(err.text, "");
+	assert_int_equal(cluster_conf_add_qdevice(root, "192.0.2.50", false, &algo, &err), 0);
+	/* with a device: refused, and the message says what to run */
+	assert_int_equal(cluster_conf_check_no_qdevice(root, "cannot delete node node2", &err),
+			 -EBUSY);
+	assert_non_null(strstr(err.text, "cannot delete node node2: "));
+	assert_non_null(strstr(err.text, "QNetd host 192.0.2.50"));
+	assert_non_null(strstr(err.text, "'drover cluster qdevice remove'"));
+	assert_non_null(strstr(err.text, "'drover cluster qdevice setup 192.0.2.50'"));
+	assert_int_equal(cluster_conf_check_no_qdevice(root, "cannot add node node3", NULL),
+			 -EBUSY);
+	/* removed: allowed again */
+	assert_int_equal(cluster_conf_remove_qdevice(root, NULL, 0), 0);
+	assert_int_equal(cluster_conf_check_no_qdevice(root, "cannot add node node3", &err), 0);
+	cc_free(root);
+
+	/* a hand-written device without a host counts too */
+	hand = parse_text("quorum {\n"
+			  "    provider: corosync_votequorum\n"
+			  "    device {\n"
+			  "        model: net\n"
+			  "    }\n"
+			  "}\n");
+	assert_int_equal(cluster_conf_check_no_qdevice(hand, "cannot add node node3", &err),
+			 -EBUSY);
+	assert_non_null(strstr(err.text, "QNetd host unknown"));
+	assert_non_null(strstr(err.text, "'drover cluster qdevice setup ADDR'"));
+	cc_free(hand);
+}
+
 /* ---- the bundle another node imports -------------------------------------------- */
 
 static void test_bundle_round_trip(void **state)
@@ -377,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_add_needs_votequorum),
 		cmocka_unit_test(test_remove_restores_plain_votequorum),
 		cmocka_unit_test(test_remove_a_hand_written_device),
+		cmocka_unit_test(test_node_changes_need_no_qdevice),
 		cmocka_unit_test(test_bundle_round_trip),
 		cmocka_unit_test(test_bundle_refusals),
 	};
