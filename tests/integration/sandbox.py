@@ -89,8 +89,11 @@ class Sandbox:
         return os.path.join(STATE_ROOT, self.name)
 
     def up(self, timeout=120):
+        # DROVER_SANDBOX_REALTIME=1: corosync keeps its realtime priority (up --realtime)
+        realtime = os.environ.get("DROVER_SANDBOX_REALTIME") == "1"
         self.cmd("up", "--nodes", self.nodes, "--networks", self.networks,
-                 *(["--qnetd"] if self.qnetd else []), timeout=timeout)
+                 *(["--qnetd"] if self.qnetd else []), *(["--realtime"] if realtime else []),
+                 timeout=timeout)
         self.is_up = True
         return self
 
