@@ -6,7 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan check demo unit integration bench bench-cluster format clean
+.PHONY: all deps build build-asan check demo unit integration bench bench-cluster bench-cluster-manager format clean
 
 all: build
 
@@ -44,6 +44,10 @@ bench: build
 # droverfs in cluster mode on a 3-node sandbox (bench/README.md); not part of check.
 bench-cluster: build
 	bench/run-cluster-bench --build $(BUILD)
+
+# drover cluster create/add/status on bare sandbox nodes (bench/README.md); not part of check.
+bench-cluster-manager: build
+	bench/run-cluster-manager-bench --build $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
