@@ -37,14 +37,16 @@ enum cfs_op_flags {
 	/*
 	 * CREATE: `data` is the new file's content (one operation for create,
 	 * write and close). If the name exists, its file gets the data as new
-	 * content, unless CFS_CREATE_EXCL asks for EEXIST.
+	 * content (as with O_TRUNC), or appended with CFS_CREATE_APPEND (as with
+	 * O_APPEND), unless CFS_CREATE_EXCL asks for EEXIST.
 	 */
 	CFS_CREATE_DATA = 1 << 3,
 	CFS_CREATE_EXCL = 1 << 4,
+	CFS_CREATE_APPEND = 1 << 5,
 };
 #define CFS_OP_FLAGS_ALL                                                                 \
 	(CFS_WRITE_REPLACE | CFS_WRITE_APPEND | CFS_RENAME_NOREPLACE | CFS_CREATE_DATA | \
-	 CFS_CREATE_EXCL)
+	 CFS_CREATE_EXCL | CFS_CREATE_APPEND)
 
 /* Version of the encoding below; a decoder refuses anything newer. 2: CREATE with data. */
 #define CFS_OP_CODEC_VERSION 2

@@ -176,7 +176,7 @@ int cfs_state_check_new_file(const struct cfs_state *st, uint64_t parent, const 
 	return r;
 }
 
-/* CREATE with data of a name that exists (no O_EXCL): as if it was opened with O_TRUNC. */
+/* CREATE with data of a name that exists (no O_EXCL): as if opened with O_TRUNC or O_APPEND. */
 static int replace_existing(struct cfs_state *st, const struct cfs_op *op, struct cfs_entry *e,
 			    struct cfs_result *res)
 {
@@ -185,7 +185,7 @@ static int replace_existing(struct cfs_state *st, const struct cfs_op *op, struc
 	if (e->type != CFS_FILE)
 		return -EISDIR;
 	w.kind = CFS_OP_WRITE;
-	w.flags = CFS_WRITE_REPLACE;
+	w.flags = (op->flags & CFS_CREATE_APPEND) ? CFS_WRITE_APPEND : CFS_WRITE_REPLACE;
 	w.ino = e->inode;
 	w.arg = 0;
 	return apply_write(st, &w, res);

@@ -487,6 +487,11 @@ static void test_create_with_data(void **ctx)
 	assert_int_equal(do_create_data(st, "d/f", "again", 0), 0);
 	assert_string_equal(content(st, "d/f"), "again");
 	assert_int_equal(at(st, "d/f")->inode, e->inode);
+	/* O_APPEND: appended to what another creator made meanwhile */
+	assert_int_equal(do_create_data(st, "d/f", "+more", CFS_CREATE_APPEND), 0);
+	assert_string_equal(content(st, "d/f"), "again+more");
+	assert_int_equal(do_create_data(st, "d/g", "first", CFS_CREATE_APPEND), 0);
+	assert_string_equal(content(st, "d/g"), "first");
 	assert_int_equal(do_create_data(st, "d", "x", 0), -EISDIR);
 	/* empty content */
 	assert_int_equal(do_create_data(st, "d/empty", "", 0), 0);
