@@ -65,6 +65,13 @@ struct cfs_replica {
 	bool diverged; /* this node found itself different: it takes the leader's state whole */
 	bool stale; /* lost quorum while the ring writes: applies nothing until resynced */
 	bool told_writable; /* what the daemon was told last (writable callback) */
+	/*
+	 * The tree is the newest quorate state this node can know of: the last
+	 * round ended with it in sync in a writable ring, and its quorum has
+	 * held since. Only then may its users start writes during a round
+	 * (built on its tree: a handle's content, a check at create).
+	 */
+	bool current;
 
 	/* The round's decision. */
 	struct cfs_member leader;
@@ -671,10 +678,13 @@ static void adopt_history(struct cfs_replica *r)
 }
 
 /*
- * May this node's users write now? During a round the local quorum decides
- * (until it has spoken of the new ring, the answer stays as it was): ops
+ * May this node's users write now? During a round, a node whose tree is
+ * current keeps accepting (its local quorum decides; until the quorum
+ * service has spoken of the new ring, the answer stays as it was): ops
  * submitted then wait for the round (held) instead of failing, and fail
- * with EACCES only if the round ends read-only.
+ * with EACCES only if the round ends read-only. A node that may be behind
+ * (just started, back from a read-only partition, being updated) accepts
+ * nothing until it is in sync: its writes would build on an old tree.
  */
 static bool accepts_writes(const struct cfs_replica *r)
 {
@@ -682,8 +692,9 @@ static bool accepts_writes(const struct cfs_replica *r)
 		return false;
 	switch (r->mode) {
 	case CFS_REPLICA_SYNCING:
+		if (!r->current)
+			return false;
 		return r->quorum_known ? r->quorate : r->told_writable;
-	case CFS_REPLICA_UPDATING:
 	case CFS_REPLICA_SYNCED:
 		return r->ring_writable;
 	default:
@@ -705,6 +716,7 @@ static void tell_writable(struct cfs_replica *r)
 static void become_synced(struct cfs_replica *r)
 {
 	r->mode = CFS_REPLICA_SYNCED;
+	r->current = r->ring_writable && !r->stale;
 	r->diverged = false;
 	r->stats.last_sync_ns = now_monotonic_ns() - r->round_start_ns;
 	tell_writable(r);
@@ -856,6 +868,7 @@ static void decide(struct cfs_replica *r)
 	r->updates = r->pending;
 	r->pending = (struct queue){ 0 };
 	r->mode = CFS_REPLICA_UPDATING;
+	r->current = false;
 	tell_writable(r);
 	log_notice("replica: this node (version %" PRIu64 ") takes %s update from node %" PRIu32,
 		   me->state.version, me->update_full ? "a full" : "an incremental",
@@ -1090,6 +1103,7 @@ void cfs_replica_joined(struct cfs_replica *r, struct cfs_member self)
 	r->nmembers = 0;
 	r->mode = CFS_REPLICA_SYNCING;
 	r->round_start_ns = now_monotonic_ns();
+	r->current = false;
 }
 
 void cfs_replica_left(struct cfs_replica *r)
@@ -1273,6 +1287,8 @@ void cfs_replica_quorum(struct cfs_replica *r, bool known, bool quorate, bool fo
 	r->quorum_known = known;
 	r->quorate = quorate;
 	r->forced = forced;
+	if (known && !quorate)
+		r->current = false; /* a quorate partition may write without us */
 	if (!r->joined || r->mode == CFS_REPLICA_ERROR)
 		return;
 	if (r->mode == CFS_REPLICA_SYNCING) {

@@ -1096,14 +1096,23 @@ static void test_ops_across_confchg(void **ctx)
 	run(s);
 	expect_result(h, -EACCES);
 	s->quorum_late = false;
-	/* ... and in a writable one: held, then sent and applied. */
+	/*
+	 * ... and in a writable one: held on a node that was in sync in a
+	 * writable ring, then sent and applied; refused on the node back from
+	 * the read-only partition (its tree may be old) until it is in sync.
+	 */
 	regroup_all(s);
 	assert_true(step(s));
+	op = named_op(CFS_OP_CREATE, CFS_ROOT_INODE, "behind");
+	submit_rc(s, 2, &op, &rc);
+	assert_int_equal(rc, -EACCES);
 	op = named_op(CFS_OP_CREATE, CFS_ROOT_INODE, "held2");
-	h = submit_rc(s, 2, &op, &rc);
+	h = submit_rc(s, 0, &op, &rc);
 	assert_int_equal(rc, 0);
+	assert_int_equal(status(s, 0).held, 1);
 	run(s);
 	expect_result(h, 0);
+	assert_true(s->nodes[2].writable);
 	assert_same(s, 0x7);
 	for (int i = 0; i < 3; i++)
 		assert_non_null(at(state(s, i), "held2"));
