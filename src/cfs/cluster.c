@@ -289,10 +289,14 @@ static void replica_flush_soon(void *ctx)
 
 static int on_send(sd_event_source *s, void *userdata)
 {
-	struct cfs_cluster *c = userdata;
-
-	cfs_replica_flush(c->replica);
+	cfs_cluster_flush(userdata);
 	return 0;
+}
+
+void cfs_cluster_flush(struct cfs_cluster *c)
+{
+	if (c->cpg_up)
+		cfs_replica_flush(c->replica);
 }
 
 /* ---- completions and side channels ---- */
@@ -854,6 +858,8 @@ static int on_cpg_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		cfs_submit_schedule_commit(c->d);
 	if (e != CS_OK && e != CS_ERR_TRY_AGAIN)
 		connection_lost(c, "cpg");
+	else
+		cfs_cluster_flush(c); /* our message came back: the next batch may go */
 	return 0;
 }
 

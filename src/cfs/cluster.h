@@ -29,6 +29,14 @@ void cfs_cluster_stop(struct cfs_cluster *c);
 void cfs_cluster_submit(struct cfs_cluster *c, const struct cfs_op *op, cfs_done_fn done,
 			void *ctx);
 
+/*
+ * Send the batch of own ops now (if the one before it came back). The loop's
+ * send source does it too, but it runs only when nothing else is ready: the
+ * FUSE and corosync handlers call this when they are done, so that a busy
+ * fd cannot hold the batch back.
+ */
+void cfs_cluster_flush(struct cfs_cluster *c);
+
 /* A change was committed here (from any node): react to corosync.conf. */
 void cfs_cluster_changed(struct cfs_cluster *c, const struct cfs_change *ch);
 

@@ -21,6 +21,7 @@
 #define RENAME_NOREPLACE (1 << 0)
 #endif
 
+#include "cluster.h"
 #include "fuse_internal.h"
 #include "layout.h"
 #include "lib/log.h"
@@ -268,6 +269,13 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	r = cfs_fuse_stat(d, ino, &st);
+	if (r == -ENOENT && cfs_opened_stat(&d->fuse->opened, ino)) {
+		/* removed or replaced (by another node) while open here: fstat must still work */
+		st = *cfs_opened_stat(&d->fuse->opened, ino);
+		st.st_nlink = 0;
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
 	if (r < 0) {
 		/* a removed inode the kernel still names: ESTALE makes it look the name up again */
 		fuse_reply_err(req, r == -ENOENT ? ESTALE : -r);
@@ -448,6 +456,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	}
 	cfs_new_file_send_named(d->fuse, parent, op.name);
 	cfs_new_file_send_named(d->fuse, newparent, op.name2);
+	/* a directory renamed over must be empty: so must it be here, with what is being made in it */
+	send_new_files(d, CFS_OP_RMDIR, newparent, op.name2);
 	w = req_wait_new(req, 0, REPLY_ERR);
 	if (w)
 		submit_for(d, w, &op);
@@ -489,6 +499,47 @@ static int submit_mtime(struct cfs_daemon *d, struct req_wait *w, struct cfs_ent
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi);
 
+/* A setattr of a new file whose create is on its way: on the tree's entry once it is there. */
+struct setattr_wait {
+	fuse_req_t req;
+	struct cfs_new_file *nf;
+	struct stat attr;
+	int to_set;
+	struct fuse_file_info fi;
+	bool have_fi;
+};
+
+static void setattr_created(void *ctx, int result)
+{
+	struct setattr_wait *w = ctx;
+
+	if (result < 0)
+		fuse_reply_err(w->req, ESTALE);
+	else
+		op_setattr(w->req, w->nf->real_ino, &w->attr, w->to_set,
+			   w->have_fi ? &w->fi : NULL);
+	free(w);
+}
+
+static void setattr_after_create(fuse_req_t req, struct cfs_new_file *nf, struct stat *attr,
+				 int to_set, struct fuse_file_info *fi)
+{
+	struct setattr_wait *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	w->req = req;
+	w->nf = nf;
+	w->attr = *attr;
+	w->to_set = to_set;
+	w->have_fi = fi != NULL;
+	if (fi)
+		w->fi = *fi;
+	cfs_new_file_send(nf, setattr_created, w);
+}
+
 /* Size and mtime of a file being created here: its creator's, until it is in the tree. */
 static void setattr_new_file(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			     struct fuse_file_info *fi)
@@ -504,6 +555,10 @@ static void setattr_new_file(fuse_req_t req, fuse_ino_t ino, struct stat *attr, 
 	}
 	if (nf->state == CFS_NEW_DONE) {
 		op_setattr(req, nf->real_ino, attr, to_set, fi);
+		return;
+	}
+	if (nf->state == CFS_NEW_SENT) {
+		setattr_after_create(req, nf, attr, to_set, fi);
 		return;
 	}
 	if ((to_set & FUSE_SET_ATTR_SIZE) && nf->h) {
@@ -761,6 +816,9 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userd
 	}
 	/* One commit for everything this round changed, then the replies. */
 	cfs_submit_commit(f->d);
+	/* And the ops it submitted leave now, whatever else is ready (see cluster.c). */
+	if (f->d->cluster)
+		cfs_cluster_flush(f->d->cluster);
 	return 0;
 }
 
@@ -775,14 +833,17 @@ int cfs_fuse_start(struct cfs_daemon *d, struct cfs_fuse **out)
 	if (!f)
 		return -ENOMEM;
 	f->d = d;
+	hmap_init(&f->opened);
 	f->se = fuse_session_new(&args, &cfs_fuse_ops, sizeof(cfs_fuse_ops), f);
 	if (!f->se) {
+		hmap_destroy(&f->opened);
 		free(f);
 		return -EIO;
 	}
 	if (fuse_session_mount(f->se, d->opt.mountpoint) != 0) {
 		log_err("cannot mount droverfs on %s", d->opt.mountpoint);
 		fuse_session_destroy(f->se);
+		hmap_destroy(&f->opened);
 		free(f);
 		return -EIO;
 	}
@@ -810,6 +871,7 @@ void cfs_fuse_stop(struct cfs_fuse *f)
 		fuse_session_unmount(f->se);
 	fuse_session_destroy(f->se);
 	cfs_new_files_free(f);
+	cfs_opened_free(&f->opened);
 	free(f->buf.mem);
 	free(f);
 }

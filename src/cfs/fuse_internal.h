@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "handles.h"
 #include "fuse_newfile.h"
+#include "fuse_opened.h"
 #include "notify.h"
 
 struct cfs_fuse {
@@ -20,6 +21,7 @@ struct cfs_fuse {
 	struct cfs_notifier notifier;
 	bool mounted;
 	struct cfs_new_file *new_files; /* being created here (fuse_newfile.h) */
+	struct hmap opened; /* tree inodes with open files (fuse_opened.h) */
 	uint64_t new_file_counter;
 };
 
@@ -62,7 +64,10 @@ void cfs_fuse_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void cfs_fuse_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 
 /* A file handle's commits may have ended: free it if the kernel released it. */
-void cfs_fuse_handle_idle(struct cfs_handle *h);
+void cfs_fuse_handle_idle(struct cfs_fuse *f, struct cfs_handle *h);
+
+/* Free a file handle (it may be NULL), and count its inode's open files down. */
+void cfs_fuse_handle_free(struct cfs_fuse *f, struct cfs_handle *h);
 
 /* ftruncate through an open handle (fuse_io.c); replies itself. */
 void cfs_fuse_truncate_handle(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h, uint64_t size);

@@ -19,8 +19,13 @@
 #include "submit.h"
 #include "virtual.h"
 
-/* A flush, fsync or release waiting for the commit of a handle's writes. */
-struct commit_wait {
+/*
+ * A flush, fsync or release waiting for the commit of a handle's writes.
+ * One commit of a handle is on its way at a time: two at once would both
+ * carry the same appended bytes. Flushes meanwhile queue behind it.
+ */
+struct cfs_commit_wait {
+	struct cfs_commit_wait *next; /* queued behind the commit on its way */
 	struct cfs_daemon *d;
 	fuse_req_t req;
 	struct cfs_handle *h;
@@ -28,34 +33,54 @@ struct commit_wait {
 	uint64_t start_ns;
 };
 
-void cfs_fuse_handle_idle(struct cfs_handle *h)
+void cfs_fuse_handle_free(struct cfs_fuse *f, struct cfs_handle *h)
 {
-	if (h->released && h->inflight == 0) {
+	if (h && h->opened_ino)
+		cfs_opened_drop(&f->opened, h->opened_ino);
+	cfs_handle_free(h);
+}
+
+void cfs_fuse_handle_idle(struct cfs_fuse *f, struct cfs_handle *h)
+{
+	if (h->released && h->inflight == 0 && !h->committing && !h->commit_queue) {
 		cfs_new_file_forget_handle(h->newfile);
-		cfs_handle_free(h);
+		cfs_fuse_handle_free(f, h);
 	}
 }
 
-/* Answer the flush, fsync or release that waited. */
-static void commit_finish(struct commit_wait *w, int result)
+static void commit_start(struct cfs_commit_wait *w);
+
+/* Answer the flush, fsync or release that waited; then the next in the queue. */
+static void commit_finish(struct cfs_commit_wait *w, int result)
 {
 	struct cfs_daemon *d = w->d;
 	struct cfs_handle *h = w->h;
+	struct cfs_commit_wait *next = h->commit_queue;
+	int answer = result;
 
-	if (result == 0 && w->then == AFTER_FSYNC)
-		result = cfs_persist_sync(d->persist);
+	if (answer == 0 && w->then == AFTER_FSYNC)
+		answer = cfs_persist_sync(d->persist);
 	d->apply_ns_total += now_monotonic_ns() - w->start_ns;
 	d->applied++;
-	fuse_reply_err(w->req, -result);
+	fuse_reply_err(w->req, -answer);
 	if (w->then == AFTER_RELEASE)
 		h->released = true;
-	cfs_fuse_handle_idle(h);
 	free(w);
+	h->committing = false;
+	if (!next) {
+		cfs_fuse_handle_idle(d->fuse, h);
+		return;
+	}
+	h->commit_queue = next->next;
+	if (result < 0)
+		commit_finish(next, result); /* its writes went with the failed commit */
+	else
+		commit_start(next);
 }
 
 static void commit_done(struct cfs_daemon *d, void *ctx, int result, const struct cfs_result *res)
 {
-	struct commit_wait *w = ctx;
+	struct cfs_commit_wait *w = ctx;
 	struct cfs_handle *h = w->h;
 	struct cfs_entry *e;
 
@@ -72,7 +97,7 @@ static void commit_done(struct cfs_daemon *d, void *ctx, int result, const struc
 }
 
 /* Submit the handle's writes as one WRITE; false when there is nothing to commit. */
-static bool submit_write(struct commit_wait *w)
+static bool submit_write(struct cfs_commit_wait *w)
 {
 	struct cfs_op op;
 
@@ -88,7 +113,7 @@ static bool submit_write(struct commit_wait *w)
 /* A new file's create came back: commit what was written after it was sent, then answer. */
 static void after_create(void *ctx, int result)
 {
-	struct commit_wait *w = ctx;
+	struct cfs_commit_wait *w = ctx;
 
 	w->h->inflight--;
 	if (result == 0 && submit_write(w))
@@ -96,15 +121,31 @@ static void after_create(void *ctx, int result)
 	commit_finish(w, result);
 }
 
+static void commit_start(struct cfs_commit_wait *w)
+{
+	struct cfs_handle *h = w->h;
+	struct cfs_new_file *nf = h->newfile;
+
+	h->committing = true;
+	if (nf && nf->state != CFS_NEW_DONE) {
+		h->inflight++;
+		cfs_new_file_send(nf, after_create, w);
+	} else if (nf && nf->error) {
+		commit_finish(w, nf->error); /* the create failed: every close says so */
+	} else if (!submit_write(w)) {
+		commit_finish(w, 0);
+	}
+}
+
 /* Commit the handle's writes (or create its new file); false when there is nothing to do. */
 static bool commit_handle(fuse_req_t req, struct cfs_handle *h, int then)
 {
 	struct cfs_new_file *nf = h->newfile;
-	struct commit_wait *w;
+	struct cfs_commit_wait *w, **tail;
 
 	if (h->kind != CFS_HANDLE_FILE || !h->writable)
 		return false;
-	if (!h->dirty && (!nf || (nf->state == CFS_NEW_DONE && nf->error == 0)))
+	if (!h->committing && !h->dirty && (!nf || (nf->state == CFS_NEW_DONE && nf->error == 0)))
 		return false;
 	w = calloc(1, sizeof(*w));
 	if (!w) {
@@ -116,14 +157,13 @@ static bool commit_handle(fuse_req_t req, struct cfs_handle *h, int then)
 	w->h = h;
 	w->then = then;
 	w->start_ns = now_monotonic_ns();
-	if (nf && nf->state != CFS_NEW_DONE) {
-		h->inflight++;
-		cfs_new_file_send(nf, after_create, w);
-	} else if (nf && nf->error) {
-		commit_finish(w, nf->error); /* the create failed: every close says so */
-	} else if (!submit_write(w)) {
-		commit_finish(w, 0);
+	if (!h->committing) {
+		commit_start(w);
+		return true;
 	}
+	for (tail = &h->commit_queue; *tail; tail = &(*tail)->next)
+		;
+	*tail = w;
 	return true;
 }
 
@@ -160,6 +200,7 @@ static int open_entry(fuse_req_t req, struct cfs_entry *e, struct fuse_file_info
 	enum cfs_caller caller = req_caller(req);
 	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
 	struct cfs_handle *h;
+	struct stat st;
 
 	if (e->type == CFS_DIR)
 		return -EISDIR;
@@ -170,6 +211,9 @@ static int open_entry(fuse_req_t req, struct cfs_entry *e, struct fuse_file_info
 	h = cfs_handle_new(CFS_HANDLE_FILE, e->inode, e->data);
 	if (!h)
 		return -ENOMEM;
+	if (cfs_fuse_stat(d, e->inode, &st) == 0 &&
+	    cfs_opened_add(&req_fuse(req)->opened, e->inode, &st) == 0)
+		h->opened_ino = e->inode;
 	h->writable = writing;
 	h->append = writing && (fi->flags & O_APPEND);
 	if (writing && (fi->flags & O_TRUNC))
@@ -187,7 +231,7 @@ static int open_entry(fuse_req_t req, struct cfs_entry *e, struct fuse_file_info
 static void reply_open(fuse_req_t req, struct fuse_file_info *fi)
 {
 	if (fuse_reply_open(req, fi) == -ENOENT) /* interrupted meanwhile */
-		cfs_handle_free(fi_handle(fi));
+		cfs_fuse_handle_free(req_fuse(req), fi_handle(fi));
 }
 
 /* A second open of a file being created here, for writing: once it is in the tree. */
@@ -205,8 +249,9 @@ static void open_after_create(void *ctx, int result)
 
 	if (result == 0)
 		e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, w->nf->real_ino);
-	if (result == 0)
-		result = e ? open_entry(w->req, e, &w->fi) : -ENOENT;
+	/* Refused or gone: the kernel looks the name up again and finds whoever won. */
+	result = e ? open_entry(w->req, e, &w->fi) : -ESTALE;
+	w->fi.direct_io = 1; /* the provisional inode's pages are never invalidated */
 	if (result < 0)
 		fuse_reply_err(w->req, -result);
 	else
@@ -229,8 +274,10 @@ static int open_new_file(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi
 		return -ESTALE; /* the kernel looks the name up again */
 	if (nf->state == CFS_NEW_DONE) {
 		struct cfs_entry *e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, nf->real_ino);
+		int r = e ? open_entry(req, e, fi) : -ESTALE;
 
-		return e ? open_entry(req, e, fi) : -ESTALE;
+		fi->direct_io = 1; /* the provisional inode's pages are never invalidated */
+		return r;
 	}
 	if (caller == CFS_CALLER_OTHER ||
 	    (caller == CFS_CALLER_READER && dir && layout_is_private(dir)))
@@ -315,10 +362,10 @@ static void create_done(struct cfs_daemon *d, void *ctx, int result, const struc
 		result = -ENOENT;
 	}
 	if (result < 0) {
-		cfs_handle_free(fi_handle(&w->fi));
+		cfs_fuse_handle_free(d->fuse, fi_handle(&w->fi));
 		fuse_reply_err(w->req, -result);
 	} else if (fuse_reply_create(w->req, &ep, &w->fi) == -ENOENT) {
-		cfs_handle_free(fi_handle(&w->fi));
+		cfs_fuse_handle_free(d->fuse, fi_handle(&w->fi));
 	}
 	free(w);
 }
@@ -339,9 +386,14 @@ static bool create_later(fuse_req_t req, uint64_t parent, const char *name,
 	struct cfs_handle *h;
 	int r;
 
-	/* Locks, read-only opens and names already taken go the direct way. */
-	if ((fi->flags & O_ACCMODE) == O_RDONLY || !dir || dir->type != CFS_DIR ||
-	    layout_in_lock_area(dir) || cfs_new_file_by_name(f, parent, name))
+	/*
+	 * Locks, read-only opens and names already taken go the direct way, and
+	 * so do opens that would keep what another node may create meanwhile
+	 * (neither O_TRUNC, O_APPEND nor O_EXCL: writes at an offset into it).
+	 */
+	if ((fi->flags & O_ACCMODE) == O_RDONLY || !(fi->flags & (O_TRUNC | O_APPEND | O_EXCL)) ||
+	    !dir || dir->type != CFS_DIR || layout_in_lock_area(dir) ||
+	    cfs_new_file_by_name(f, parent, name))
 		return false;
 	r = cfs_state_check_new_file(st, parent, name, 0);
 	if (r == -EEXIST)
@@ -522,6 +574,6 @@ void cfs_fuse_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (commit_handle(req, h, AFTER_RELEASE))
 		return;
 	h->released = true;
-	cfs_fuse_handle_idle(h);
+	cfs_fuse_handle_idle(req_fuse(req), h);
 	fuse_reply_err(req, 0);
 }

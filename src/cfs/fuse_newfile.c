@@ -117,18 +117,16 @@ static void created(struct cfs_daemon *d, void *ctx, int result, const struct cf
 	struct cfs_handle *h = nf->h;
 	struct cfs_entry *e = NULL;
 
-	if (result == 0) {
+	/* Created, and maybe removed again since (an unlink sent right after it). */
+	if (result == 0)
 		e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, res->inode);
-		if (!e)
-			result = -ENOENT; /* removed in the same batch by someone else */
-	}
 	nf->state = CFS_NEW_DONE;
 	nf->error = result;
 	if (result == 0)
-		nf->real_ino = e->inode;
+		nf->real_ino = res->inode;
 	if (h && result == 0) {
-		h->inode = e->inode;
-		cfs_handle_committed(h, e->data);
+		h->inode = res->inode;
+		cfs_handle_committed(h, e ? e->data : NULL);
 	} else if (h) {
 		/* The writer hears of it at close: nothing of it may land later. */
 		h->dirty = false;
@@ -140,7 +138,7 @@ static void created(struct cfs_daemon *d, void *ctx, int result, const struct cf
 	run_waiters(nf);
 	if (h) {
 		h->inflight--;
-		cfs_fuse_handle_idle(h); /* may free h and nf */
+		cfs_fuse_handle_idle(nf->f, h); /* may free h and nf */
 	} else {
 		free_if_unused(nf);
 	}
@@ -170,7 +168,8 @@ static void submit_create(struct cfs_new_file *nf)
 	if (!h || !cfs_handle_commit_op(h, &op))
 		memset(&op, 0, sizeof(op)); /* nothing written: an empty file */
 	op.kind = CFS_OP_CREATE;
-	op.flags = CFS_CREATE_DATA | (nf->excl ? CFS_CREATE_EXCL : 0);
+	op.flags = CFS_CREATE_DATA | (nf->excl ? CFS_CREATE_EXCL : 0) |
+		   (h && h->append ? CFS_CREATE_APPEND : 0);
 	op.ino = nf->parent;
 	op.arg = 0;
 	snprintf(op.name, sizeof(op.name), "%s", nf->name);
@@ -199,10 +198,15 @@ void cfs_new_file_send(struct cfs_new_file *nf, void (*done)(void *ctx, int resu
 
 void cfs_new_file_send_named(struct cfs_fuse *f, uint64_t parent, const char *name)
 {
-	for (struct cfs_new_file *nf = f->new_files; nf; nf = nf->next)
+	struct cfs_new_file *next;
+
+	/* (without memory, a completion may run at once and free nf) */
+	for (struct cfs_new_file *nf = f->new_files; nf; nf = next) {
+		next = nf->next;
 		if (nf->state == CFS_NEW_UNSENT && nf->parent == parent &&
 		    (!name || streq(nf->name, name)))
 			submit_create(nf);
+	}
 }
 
 void cfs_new_file_forget_handle(struct cfs_new_file *nf)

@@ -32,6 +32,7 @@ struct cfs_dirent {
 };
 
 struct cfs_new_file;
+struct cfs_commit_wait;
 
 struct cfs_handle {
 	enum cfs_handle_kind kind;
@@ -47,9 +48,12 @@ struct cfs_handle {
 	uint64_t commit_gen; /* write_gen at the last submitted commit */
 	size_t commit_appended; /* append: bytes the submitted commit carries */
 	unsigned inflight; /* commits submitted, not yet completed */
+	bool committing; /* a flush's commit is on its way (fuse_io.c) ... */
+	struct cfs_commit_wait *commit_queue; /* ... and these flushes wait behind it */
 	bool released; /* the kernel is done with it; free when idle */
-	struct cfs_new_file
-		*newfile; /* it creates this file (fuse_newfile.h); inode is 0 until then */
+	/* It creates this file (fuse_newfile.h); inode is 0 until then. */
+	struct cfs_new_file *newfile;
+	uint64_t opened_ino; /* counted among its inode's open files (fuse_opened.h); 0: not */
 	int virtual_id; /* CFS_HANDLE_VIRTUAL */
 	struct cfs_dirent *dirents; /* CFS_HANDLE_DIR: names at opendir */
 	size_t ndirents;

@@ -252,3 +252,31 @@ def test_new_file_appears_whole_and_o_excl_has_one_winner(sb, tmp_path):
         while sb.exec(n, "cat", path, check=False).stdout != f"from {winner}":
             assert time.time() < deadline, (n, sb.exec(n, "cat", path, check=False))
             time.sleep(0.1)
+
+
+HOLD_APPEND = HOLD_OPEN.replace("os.O_EXCL", "os.O_APPEND")
+
+
+def test_two_nodes_appending_to_a_new_file_keep_both_lines(sb, tmp_path):
+    """`>>` to a name that exists nowhere yet, on two nodes at once: both
+    lines are kept (the second create appends to what the first made)."""
+    import subprocess
+    go = tmp_path / "go"
+    path = "/etc/drover/append-race"
+    procs = {n: subprocess.Popen(
+        [sb.drover, "sandbox", "exec", "--name", sb.name, n, "--", "/usr/bin/python3", "-c",
+         HOLD_APPEND, path, f"{n}\n", str(go)], stdout=subprocess.PIPE, text=True)
+        for n in ("node1", "node2")}
+    try:
+        for n, p in procs.items():
+            assert p.stdout.readline().strip() == "written", n
+    finally:
+        go.touch()
+    results = {n: p.communicate(timeout=30)[0].strip() for n, p in procs.items()}
+    assert all(r == "closed ok" for r in results.values()), results
+    for n in sb.node_names:
+        deadline = time.time() + 10
+        while sorted(sb.exec(n, "cat", path, check=False).stdout.splitlines()) != \
+                ["node1", "node2"]:
+            assert time.time() < deadline, (n, sb.exec(n, "cat", path, check=False).stdout)
+            time.sleep(0.1)

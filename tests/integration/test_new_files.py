@@ -1,6 +1,8 @@
 """New files: created in the tree by one operation, with their content, when
 their creator first closes (or fsyncs) them (droverfs(8), "New files").
-Until then this node sees them by name (stat, ls, open) as empty files."""
+Until then this node sees them by name (stat, ls, open) as empty files.
+That holds for opens with O_TRUNC, O_APPEND or O_EXCL; a plain O_CREAT,
+which keeps whatever another node may create meanwhile, creates at open."""
 import errno
 import os
 import subprocess
@@ -49,7 +51,7 @@ def test_visible_here_while_written(cfs):
 def test_touch_and_empty_file(cfs):
     subprocess.run(["touch", cfs.path("t")], check=True)
     assert os.stat(cfs.path("t")).st_size == 0
-    fd = os.open(cfs.path("e"), os.O_WRONLY | os.O_CREAT, 0o640)
+    fd = os.open(cfs.path("e"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
     os.close(fd)
     assert read_file(cfs.path("e")) == ""
     with cfs.client() as c:
@@ -58,7 +60,7 @@ def test_touch_and_empty_file(cfs):
 
 def test_ftruncate_and_utime_before_close(cfs):
     path = cfs.path("f")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o640)
     os.write(fd, b"abcdef")
     os.ftruncate(fd, 3)
     os.utime(fd, (1500000000, 1500000000))
@@ -69,7 +71,7 @@ def test_ftruncate_and_utime_before_close(cfs):
 
 def test_fsync_creates_then_close_writes_the_rest(cfs):
     path = cfs.path("f")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
     os.write(fd, b"one\n")
     os.fsync(fd)
     ino = os.stat(path).st_ino
@@ -91,7 +93,7 @@ def test_append_to_a_new_file(cfs):
 
 def test_second_writer_while_being_created(cfs):
     path = cfs.path("f")
-    a = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+    a = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
     os.write(a, b"from a")
     b = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)  # waits for the create
     assert read_file(path) == "from a"
@@ -115,7 +117,7 @@ def test_rename_while_being_written(cfs):
 
 def test_rmdir_of_a_directory_being_written_into(cfs):
     os.mkdir(cfs.path("d"))
-    fd = os.open(cfs.path("d/f"), os.O_WRONLY | os.O_CREAT, 0o640)
+    fd = os.open(cfs.path("d/f"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
     fails_with(errno.ENOTEMPTY, os.rmdir, cfs.path("d"))
     os.close(fd)
     assert os.listdir(cfs.path("d")) == ["f"]
@@ -127,8 +129,9 @@ def test_error_only_the_apply_finds_comes_at_close(cfs):
     and its file is not there."""
     for d in ("nodes/n1/qemu-server", "nodes/n2/qemu-server"):
         os.makedirs(cfs.path(d), exist_ok=True)
-    a = os.open(cfs.path("nodes/n1/qemu-server/100.conf"), os.O_WRONLY | os.O_CREAT, 0o640)
-    b = os.open(cfs.path("nodes/n2/qemu-server/100.conf"), os.O_WRONLY | os.O_CREAT, 0o640)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    a = os.open(cfs.path("nodes/n1/qemu-server/100.conf"), flags, 0o640)
+    b = os.open(cfs.path("nodes/n2/qemu-server/100.conf"), flags, 0o640)
     os.write(a, b"memory: 512\n")
     os.write(b, b"memory: 1024\n")
     os.close(a)
@@ -146,8 +149,8 @@ def test_limits_checked_at_open_and_write(make_cfs):
     assert read_file(fs.path("big")) == ""  # created at open, as POSIX has it
     write_file(fs.path("a"), "x" * 4000)
     # The total is checked at close too: two new files that fit alone, not together.
-    a = os.open(fs.path("b"), os.O_WRONLY | os.O_CREAT, 0o640)
-    b = os.open(fs.path("c"), os.O_WRONLY | os.O_CREAT, 0o640)
+    a = os.open(fs.path("b"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    b = os.open(fs.path("c"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
     os.write(a, b"y" * 3000)
     os.write(b, b"z" * 3000)
     os.close(a)
@@ -161,7 +164,7 @@ def test_kill_before_close_leaves_nothing(cfs):
     child = subprocess.Popen(
         ["/usr/bin/python3", "-c",
          "import os, sys, time\n"
-         "fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o640)\n"
+         "fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)\n"
          "os.write(fd, b'x' * 100)\n"
          "print('written', flush=True)\n"
          "time.sleep(60)\n", cfs.path("half")],
@@ -172,3 +175,62 @@ def test_kill_before_close_leaves_nothing(cfs):
     child.wait()
     cfs.start()
     assert not os.path.exists(cfs.path("half"))
+
+
+def test_plain_o_creat_creates_at_open(cfs):
+    """Without O_TRUNC, O_APPEND or O_EXCL the file is created at open (two
+    changes), so that writes at an offset land in whatever is there."""
+    with cfs.client() as w:
+        w.watch("p")
+        fd = os.open(cfs.path("p"), os.O_WRONLY | os.O_CREAT, 0o640)
+        os.write(fd, b"x")
+        os.close(fd)
+        os.unlink(cfs.path("p"))
+        evs = []
+        while not evs or evs[-1]["op"] != "unlink":
+            evs.append(w.next_event())
+    assert [e["op"] for e in evs] == ["create", "write", "unlink"]
+
+
+def test_unlink_before_close_then_close_succeeds(cfs):
+    path = cfs.path("tmp")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, b"scratch")
+    os.unlink(path)
+    os.close(fd)
+    assert not os.path.exists(path)
+
+
+def test_rename_dir_over_dir_with_a_file_being_written(cfs):
+    os.mkdir(cfs.path("a"))
+    os.mkdir(cfs.path("b"))
+    fd = os.open(cfs.path("b/f"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, b"data")
+        assert os.listdir(cfs.path("b")) == ["f"]
+        fails_with(errno.ENOTEMPTY, os.rename, cfs.path("a"), cfs.path("b"))
+    finally:
+        os.close(fd)
+    assert read_file(cfs.path("b/f")) == "data"
+
+
+def test_many_closes_of_one_append_description_commit_once(cfs):
+    """Processes sharing one O_APPEND description of a new file close it at
+    once: the bytes land once (one commit on its way at a time)."""
+    path = cfs.path("shared")
+    script = (
+        "import os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)\n"
+        "os.write(fd, b'line\\n')\n"
+        "r, w = os.pipe()\n"
+        "kids = []\n"
+        "for i in range(8):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        os.close(w); os.read(r, 1); os.close(fd); os._exit(0)\n"
+        "    kids.append(pid)\n"
+        "os.close(r); os.close(w)\n"  # all children wake up at once
+        "os.close(fd)\n"
+        "for pid in kids: os.waitpid(pid, 0)\n")
+    subprocess.run(["/usr/bin/python3", "-c", script, path], check=True, timeout=30)
+    assert read_file(path) == "line\n"
