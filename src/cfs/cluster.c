@@ -470,12 +470,27 @@ static bool lowest_member(struct cfs_cluster *c)
 	return n > 0 && cfs_replica_member(c->replica, 0).nodeid == c->nodeid;
 }
 
+/*
+ * The lock the cluster commands take around a corosync.conf change
+ * (drover cluster add/delnode/qdevice). While it is held, the change is not
+ * finished: the reload waits for its release. Otherwise adding a node to a
+ * one-node cluster raised the expected votes before the lock was released,
+ * and the member, without quorum until the new node is in, could not
+ * release it.
+ */
+#define CONF_LOCK_PATH "priv/lock/file-corosync_conf"
+
+static bool conf_lock_held(struct cfs_cluster *c)
+{
+	return cfs_tree_resolve(&cfs_daemon_state(c->d)->tree, CONF_LOCK_PATH) != NULL;
+}
+
 static void check_conf_rollout(struct cfs_cluster *c)
 {
 	size_t n = cfs_replica_member_count(c->replica);
 
 	if (!lowest_member(c) || c->conf_version == 0 || c->conf_reloaded >= c->conf_version ||
-	    !c->conf_changed)
+	    !c->conf_changed || conf_lock_held(c))
 		return;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t id = cfs_replica_member(c->replica, i).nodeid;
@@ -567,6 +582,8 @@ void cfs_cluster_changed(struct cfs_cluster *c, const struct cfs_change *ch)
 	if (streq(ch->path, "corosync.conf") ||
 	    (ch->old_path && streq(ch->old_path, "corosync.conf")))
 		install_conf(c);
+	else if (streq(ch->path, CONF_LOCK_PATH))
+		check_conf_rollout(c); /* released: a change made under it may go now */
 }
 
 /* ---- state transfer hooks ---- */
