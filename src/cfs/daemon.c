@@ -291,6 +291,7 @@ static int init_parts(struct cfs_daemon *d)
 	d->quorate = true; /* local mode */
 	d->lock_fd = -1;
 	cfs_locks_init(&d->locks, NULL, NULL);
+	d->locks.lifetime_ns = (uint64_t)d->opt.lock_lifetime * 1000000000ull;
 	kvstore_init(&d->kv);
 	r = clusterlog_init(&d->clog, CLOG_DEFAULT_CAPACITY);
 	if (r == 0)

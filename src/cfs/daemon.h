@@ -32,6 +32,7 @@ struct cfs_options {
 	const char *socket_path;
 	const char *corosync_conf; /* corosync's own copy (default /etc/corosync/corosync.conf) */
 	unsigned verify_interval; /* seconds between digest checks in cluster mode */
+	unsigned lock_lifetime; /* seconds a lock may go unrefreshed before it may be taken over */
 	const char *group; /* NULL: www-data if it exists, else root */
 	char nodename[64];
 	struct cfs_limits limits;

@@ -36,6 +36,8 @@ static void usage(FILE *f)
 		"                          (default /etc/corosync/corosync.conf)\n"
 		"      --verify-interval S cluster mode: compare tree digests every S seconds\n"
 		"                          (default 60; 0: never)\n"
+		"      --lock-lifetime S   a lock unrefreshed for S seconds may be taken over\n"
+		"                          (default 120; the same on every node; for tests)\n"
 		"  -h, --help              show this help\n"
 		"      --version           show the version\n"
 		"\n"
@@ -87,6 +89,7 @@ enum {
 	OPT_MAX_ENTRIES,
 	OPT_COROSYNC_CONF,
 	OPT_VERIFY_INTERVAL,
+	OPT_LOCK_LIFETIME,
 	OPT_VERSION,
 };
 
@@ -102,6 +105,7 @@ int cfs_options_parse(int argc, char **argv, struct cfs_options *opt)
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "corosync-conf", required_argument, NULL, OPT_COROSYNC_CONF },
 		{ "verify-interval", required_argument, NULL, OPT_VERIFY_INTERVAL },
+		{ "lock-lifetime", required_argument, NULL, OPT_LOCK_LIFETIME },
 		{ "nodename", required_argument, NULL, OPT_NODENAME },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "max-file-size", required_argument, NULL, OPT_MAX_FILE },
@@ -118,6 +122,7 @@ int cfs_options_parse(int argc, char **argv, struct cfs_options *opt)
 	opt->socket_path = CFS_SOCKET_DEFAULT;
 	opt->corosync_conf = "/etc/corosync/corosync.conf";
 	opt->verify_interval = 60;
+	opt->lock_lifetime = 120;
 	cfs_limits_default(&opt->limits);
 	while ((c = getopt_long(argc, argv, "fldh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -172,6 +177,19 @@ int cfs_options_parse(int argc, char **argv, struct cfs_options *opt)
 				return -EINVAL;
 			}
 			opt->verify_interval = (unsigned)v;
+			break;
+		}
+		case OPT_LOCK_LIFETIME: {
+			uint64_t v;
+
+			if (parse_u64(optarg, 86400, &v) < 0 || v == 0) {
+				fprintf(stderr,
+					"droverfs: --lock-lifetime: '%s' is not a number of "
+					"seconds from 1 to 86400\n",
+					optarg);
+				return -EINVAL;
+			}
+			opt->lock_lifetime = (unsigned)v;
 			break;
 		}
 		case OPT_MAX_FILE:

@@ -280,3 +280,30 @@ def test_two_nodes_appending_to_a_new_file_keep_both_lines(sb, tmp_path):
                 ["node1", "node2"]:
             assert time.time() < deadline, (n, sb.exec(n, "cat", path, check=False).stdout)
             time.sleep(0.1)
+
+
+def test_watch_on_one_node_sees_changes_made_on_another(sb):
+    """`drover cfs watch` on node3 reports what node1 changes, in order."""
+    import subprocess
+    sb.exec("node1", "mkdir", "-p", "/etc/drover/watched")
+    sb.wait_synced()
+    watcher = subprocess.Popen(
+        [sb.drover, "sandbox", "exec", "--name", sb.name, "node3", "--", "drover", "cfs",
+         "watch", "watched", "-n", "3", "--output-format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)  # the watch is registered
+    # (not the shell: `echo > f` dups the descriptor and closes the first copy
+    # before writing, so its new file is created empty, then written)
+    sb.exec("node1", "/usr/bin/python3", "-c",
+            "import os\n"
+            "p = '/etc/drover/watched/f'\n"
+            "open(p, 'w').write('one\\n')\n"
+            "open(p, 'a').write('two\\n')\n"
+            "os.unlink(p)\n")
+    out, err = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0, err
+    evs = [json.loads(line) for line in out.splitlines()]
+    assert [(e["op"], e["path"]) for e in evs] == [
+        ("create", "watched/f"), ("write", "watched/f"), ("unlink", "watched/f")], evs
+    versions = [e["version"] for e in evs]
+    assert versions == sorted(versions)

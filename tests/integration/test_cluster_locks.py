@@ -109,3 +109,63 @@ def test_lock_taken_on_one_node_is_busy_on_the_others(sb):
     proc = sb.exec("node2", "mkdir", "/etc/drover/priv/lock/held", check=False)
     assert "File exists" in proc.stderr
     sb.exec("node1", "rmdir", "/etc/drover/priv/lock/held")
+
+
+UNLOCK = (
+    # argv: lock path -- utime(lock, 0): the request to release a lock whose
+    # holder stopped refreshing it; prints ok or the errno name
+    "import errno, os, sys\n"
+    "try:\n"
+    "    os.utime(sys.argv[1], (0, 0)); print('ok')\n"
+    "except OSError as e:\n"
+    "    print(errno.errorcode[e.errno])\n")
+
+
+def test_dead_holders_lock_taken_over_after_its_lifetime_and_ages_survive_a_resync(
+        make_sandbox):
+    """A lock whose holder stopped refreshing it can be released by another
+    node once it has gone unrefreshed for the lock lifetime (here 10 s,
+    --lock-lifetime; 120 s by default), not before; a refresh starts the
+    lifetime again; and a node that was cut off and resynchronised meanwhile
+    counts the age from when it first saw the lock, not from the resync."""
+    life = 10
+    sb = make_sandbox(nodes=3)
+    for n in sb.node_names:
+        sb.restart(n, "droverfs", droverfs_args=["--lock-lifetime", str(life)])
+    sb.wait_synced(timeout=60)
+    lock = "/etc/drover/priv/lock/takeover"
+    sb.exec("node1", "mkdir", "-p", "/etc/drover/priv/lock")
+    sb.wait_synced()
+
+    def unlock(node):
+        return sb.exec(node, "/usr/bin/python3", "-c", UNLOCK, lock).stdout.strip()
+
+    sb.exec("node1", "mkdir", lock)
+    t0 = time.monotonic()
+    sb.wait_synced()
+    assert "File exists" in sb.exec("node2", "mkdir", lock, check=False).stderr
+    assert unlock("node2") == "EACCES"  # fresh: its holder may be alive
+    # node3 misses everything for a while and comes back through a resync
+    sb.cut("node3")
+    sb.wait_quorate("node3", False, timeout=60)
+    sb.heal("node3")
+    sb.wait_quorate("node3", True, timeout=60)
+    sb.wait_synced(timeout=60)
+    assert time.monotonic() - t0 > life, "the cut was too short to tell the ages apart"
+    # the age counts from the lock's creation as node3 saw it: expired now
+    assert unlock("node3") == "ok"
+    sb.wait_synced()
+    sb.exec("node3", "mkdir", lock)  # taken over
+    t1 = time.monotonic()
+    # its new holder refreshes it: the lifetime starts again
+    time.sleep(life * 0.6)
+    sb.exec("node3", "touch", "-m", lock)
+    t2 = time.monotonic()
+    while time.monotonic() < t1 + life + 1:
+        time.sleep(0.2)
+    assert unlock("node2") == "EACCES", "refreshed less than a lifetime ago"
+    while time.monotonic() < t2 + life + 1:
+        time.sleep(0.2)
+    assert unlock("node2") == "ok"
+    sb.wait_synced()
+    sb.exec("node2", "mkdir", lock)
