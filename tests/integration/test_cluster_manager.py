@@ -378,3 +378,33 @@ def test_separate_then_delnode_then_a_new_cluster(make_sandbox):
     s = status_json(sb, "node3")
     assert s["cluster_name"] == "other" and s["quorate"] and len(s["nodes"]) == 1
     assert status_json(sb, "node1")["cluster_name"] == sb.name
+
+
+def tx_bytes(sb, node, dev):
+    out = sb.exec(node, "ip", "-s", "-j", "link", "show", dev).stdout
+    return json.loads(out)[0]["stats64"]["tx"]["bytes"]
+
+
+@pytest.mark.parametrize("high", [0, 1])
+def test_link_priorities_choose_the_link(make_sandbox, high):
+    """knet_link_priority from --linkN ADDR,priority=N: in passive mode the
+    link with the highest priority carries the traffic; the other only its
+    heartbeats."""
+    low = 1 - high
+    prio = {high: 20, low: 10}
+    sb = bare(make_sandbox, nodes=2, networks=2)
+    drover(sb, "node1", "cluster", "create", sb.name, "--link0", f"10.99.0.1,priority={prio[0]}",
+           "--link1", f"10.99.1.1,priority={prio[1]}")
+    drover(sb, "node2", "cluster", "add", "10.99.0.1", "--link0", "10.99.0.2", "--link1",
+           "10.99.1.2")
+    conf = sb.read_file("node2", "/etc/corosync/corosync.conf")
+    for link in (0, 1):
+        assert re.search(rf"linknumber: {link}\s+knet_link_priority: {prio[link]}", conf), conf
+    for node in sb.node_names:
+        wait_for(f"{node} quorate", lambda n=node: status_json(sb, n)["quorate"])
+    before = {link: tx_bytes(sb, "node1", f"eth{link}") for link in (0, 1)}
+    sb.exec("node1", "sh", "-c", "mkdir -p /etc/drover/prio && for i in $(seq 200); do "
+            "head -c 2000 /dev/urandom > /etc/drover/prio/f$i; done")
+    sent = {link: tx_bytes(sb, "node1", f"eth{link}") - before[link] for link in (0, 1)}
+    assert sent[high] > 200 * 2000, sent  # every file went over the preferred link
+    assert sent[low] < sent[high] / 5, sent
