@@ -295,33 +295,31 @@ static int make_certificates(const struct qd_cluster *c, const char *addr, const
 	return r;
 }
 
+struct add_device {
+	const struct setup_args *a;
+	const char *algo;
+};
+
+static int add_device(struct cc_node *conf, void *ctx, struct cluster_err *err)
+{
+	struct add_device *ad = ctx;
+
+	return cluster_conf_add_qdevice(conf, ad->a->addr, ad->a->force, &ad->algo, err);
+}
+
 /* Under the cluster-wide lock: corosync.conf with the device and config_version + 1. */
 static int write_conf(const struct qd_cluster *c, const struct setup_args *a, uint64_t *version)
 {
 	struct cluster_err err = { "" };
-	struct cc_node *conf;
-	const char *algo = NULL;
-	int r = cfs_lock_corosync_conf(&c->b, &err);
+	struct add_device ad = { a, NULL };
+	int r = cfs_edit_corosync_conf(&c->b, add_device, &ad, version, &err);
 
-	if (r < 0) {
-		cli_error("%s", err.text);
-		return r;
-	}
-	/* read again: someone may have changed it since the checks */
-	conf = cfs_read_corosync_conf(&c->b, &err);
-	r = conf ? cluster_conf_add_qdevice(conf, a->addr, a->force, &algo, &err) : -EINVAL;
-	if (r == 0)
-		r = (*version = cluster_conf_bump_version(conf)) ? 0 : -ENOMEM;
-	if (r == 0 && (r = cfs_write_corosync_conf(&c->b, conf)) < 0)
-		snprintf(err.text, sizeof(err.text), "writing corosync.conf: %s", strerror(-r));
-	cfs_unlock_corosync_conf(&c->b);
-	cc_free(conf);
 	if (r < 0)
 		cli_error("%s", err.text);
 	else
 		cluster_step(
 			"corosync.conf config_version %llu written: quorum device net, host %s, algorithm %s",
-			(unsigned long long)*version, a->addr, algo);
+			(unsigned long long)*version, a->addr, ad.algo);
 	return r;
 }
 
@@ -406,27 +404,23 @@ static int cmd_setup(struct cli_context *ctx, int argc, char **argv)
 
 /* ---- remove ----------------------------------------------------------------- */
 
+static int remove_device(struct cc_node *conf, void *ctx, struct cluster_err *err)
+{
+	int r = cluster_conf_remove_qdevice(conf, NULL, 0);
+
+	if (r == -ENOENT)
+		return cluster_fail(err, r, "the QDevice is gone from corosync.conf already");
+	if (r < 0)
+		return cluster_fail(err, r, "removing the QDevice from corosync.conf: %s",
+				    strerror(-r));
+	return 0;
+}
+
 static int remove_from_conf(const struct qd_cluster *c, uint64_t *version)
 {
 	struct cluster_err err = { "" };
-	struct cc_node *conf;
-	int r = cfs_lock_corosync_conf(&c->b, &err);
+	int r = cfs_edit_corosync_conf(&c->b, remove_device, NULL, version, &err);
 
-	if (r < 0) {
-		cli_error("%s", err.text);
-		return r;
-	}
-	conf = cfs_read_corosync_conf(&c->b, &err);
-	r = conf ? cluster_conf_remove_qdevice(conf, NULL, 0) : -EINVAL;
-	if (r == -ENOENT)
-		snprintf(err.text, sizeof(err.text),
-			 "the QDevice is gone from corosync.conf already");
-	if (r == 0)
-		r = (*version = cluster_conf_bump_version(conf)) ? 0 : -ENOMEM;
-	if (r == 0 && (r = cfs_write_corosync_conf(&c->b, conf)) < 0)
-		snprintf(err.text, sizeof(err.text), "writing corosync.conf: %s", strerror(-r));
-	cfs_unlock_corosync_conf(&c->b);
-	cc_free(conf);
 	if (r < 0)
 		cli_error("%s", err.text);
 	else

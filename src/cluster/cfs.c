@@ -120,8 +120,7 @@ int cfs_read(const struct cfs_brief *b, const char *rel, struct buf *out)
 	return r;
 }
 
-int cfs_write(const struct cfs_brief *b, const char *rel, const void *data, size_t len,
-	      mode_t mode)
+int cfs_write(const struct cfs_brief *b, const char *rel, const void *data, size_t len, mode_t mode)
 {
 	char path[PATH_MAX];
 	int r = cfs_path(b, rel, path, sizeof(path));
@@ -208,8 +207,8 @@ struct cc_node *cfs_read_corosync_conf(const struct cfs_brief *b, struct cluster
 	}
 	root = cc_parse((const char *)text.data, text.len, &perr);
 	if (!root)
-		snprintf(err->text, sizeof(err->text), "%.100s/corosync.conf:%u: %.200s", b->mountpoint,
-			 perr.line, perr.text);
+		snprintf(err->text, sizeof(err->text), "%.100s/corosync.conf:%u: %.200s",
+			 b->mountpoint, perr.line, perr.text);
 	buf_free(&text);
 	return root;
 }
@@ -222,5 +221,25 @@ int cfs_write_corosync_conf(const struct cfs_brief *b, const struct cc_node *roo
 	if (r == 0)
 		r = cfs_write(b, "corosync.conf", text.data, text.len, 0640);
 	buf_free(&text);
+	return r;
+}
+
+int cfs_edit_corosync_conf(const struct cfs_brief *b,
+			   int (*edit)(struct cc_node *conf, void *ctx, struct cluster_err *err),
+			   void *ctx, uint64_t *version, struct cluster_err *err)
+{
+	struct cc_node *conf;
+	int r = cfs_lock_corosync_conf(b, err);
+
+	if (r < 0)
+		return r;
+	conf = cfs_read_corosync_conf(b, err);
+	r = conf ? edit(conf, ctx, err) : -EINVAL;
+	if (r == 0 && !(*version = cluster_conf_bump_version(conf)))
+		r = cluster_fail(err, -ENOMEM, "corosync.conf has no config_version to raise");
+	if (r == 0 && (r = cfs_write_corosync_conf(b, conf)) < 0)
+		cluster_fail(err, r, "writing corosync.conf: %s", strerror(-r));
+	cfs_unlock_corosync_conf(b);
+	cc_free(conf);
 	return r;
 }

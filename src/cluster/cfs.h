@@ -66,3 +66,13 @@ struct cc_node *cfs_read_corosync_conf(const struct cfs_brief *b, struct cluster
 
 /* Write corosync.conf into the tree (config_version must already be bumped). */
 int cfs_write_corosync_conf(const struct cfs_brief *b, const struct cc_node *root);
+
+/*
+ * Change the tree's corosync.conf under the cluster-wide lock: read it
+ * (again: someone may have changed it since the caller looked), let edit()
+ * change it (0, or -errno with err filled), raise config_version and write
+ * it back. *version: the new config_version. On failure err says why.
+ */
+int cfs_edit_corosync_conf(const struct cfs_brief *b,
+			   int (*edit)(struct cc_node *conf, void *ctx, struct cluster_err *err),
+			   void *ctx, uint64_t *version, struct cluster_err *err);

@@ -13,10 +13,7 @@
 #include "lib/names.h"
 #include "lib/util.h"
 
-static int fail(struct cluster_err *err, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct cluster_err *err, int r, const char *fmt, ...)
+int cluster_fail(struct cluster_err *err, int r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -49,21 +46,21 @@ int cluster_link_parse(const char *text, unsigned number, struct cluster_node_sp
 	uint64_t prio = 0;
 
 	if (number >= CLUSTER_LINKS_MAX)
-		return fail(err, -EINVAL, "link%u: links are numbered 0 to 7", number);
+		return cluster_fail(err, -EINVAL, "link%u: links are numbered 0 to 7", number);
 	l = &spec->links[number];
 	if (alen == 0 || alen >= sizeof(l->addr))
-		return fail(err, -EINVAL, "--link%u: no address in '%s'", number, text);
+		return cluster_fail(err, -EINVAL, "--link%u: no address in '%s'", number, text);
 	memcpy(l->addr, text, alen);
 	l->addr[alen] = '\0';
 	if (!address_valid(l->addr))
-		return fail(err, -EINVAL, "--link%u: '%s' is not an IPv4 or IPv6 address", number,
-			    l->addr);
+		return cluster_fail(err, -EINVAL, "--link%u: '%s' is not an IPv4 or IPv6 address",
+				    number, l->addr);
 	if (comma) {
 		if (!str_has_prefix(comma + 1, "priority=") ||
 		    parse_u64(comma + 1 + strlen("priority="), 255, &prio) < 0)
-			return fail(err, -EINVAL,
-				    "--link%u: '%s' is not 'priority=N' (N from 0 to 255)", number,
-				    comma + 1);
+			return cluster_fail(err, -EINVAL,
+					    "--link%u: '%s' is not 'priority=N' (N from 0 to 255)",
+					    number, comma + 1);
 	}
 	l->priority = (unsigned)prio;
 	spec->link_mask |= 1u << number;
@@ -179,34 +176,37 @@ int cluster_conf_verify(const struct cc_node *root, struct cluster_err *err)
 	unsigned ifaces = interface_links(root), first = 0, count = 0;
 
 	if (!cc_child(root, "totem"))
-		return fail(err, -EINVAL, "corosync.conf has no totem section");
+		return cluster_fail(err, -EINVAL, "corosync.conf has no totem section");
 	for_each_node (root, n) {
 		const char *name = cc_get(n, NULL, "name");
 		unsigned links = node_links(n);
 
 		if (!name)
-			return fail(err, -EINVAL, "corosync.conf:%u: a node without a name",
-				    n->line);
+			return cluster_fail(err, -EINVAL, "corosync.conf:%u: a node without a name",
+					    n->line);
 		if (!node_id(n))
-			return fail(err, -EINVAL, "corosync.conf:%u: node %s has no valid nodeid",
-				    n->line, name);
+			return cluster_fail(err, -EINVAL,
+					    "corosync.conf:%u: node %s has no valid nodeid",
+					    n->line, name);
 		if (!links)
-			return fail(err, -EINVAL, "corosync.conf:%u: node %s has no ring0_addr",
-				    n->line, name);
+			return cluster_fail(err, -EINVAL,
+					    "corosync.conf:%u: node %s has no ring0_addr", n->line,
+					    name);
 		if (ifaces && links != ifaces)
-			return fail(
+			return cluster_fail(
 				err, -EINVAL,
 				"corosync.conf:%u: the links of node %s do not match the totem interfaces",
 				n->line, name);
 		if (count++ == 0)
 			first = links;
 		else if (links != first)
-			return fail(err, -EINVAL,
-				    "corosync.conf:%u: node %s has other links than the first node",
-				    n->line, name);
+			return cluster_fail(
+				err, -EINVAL,
+				"corosync.conf:%u: node %s has other links than the first node",
+				n->line, name);
 	}
 	if (count == 0)
-		return fail(err, -EINVAL, "corosync.conf has no nodes in its nodelist");
+		return cluster_fail(err, -EINVAL, "corosync.conf has no nodes in its nodelist");
 	return 0;
 }
 
@@ -344,19 +344,19 @@ static int check_existing(struct cc_node *root, struct cluster_node_spec *spec, 
 	if (!old) {
 		for_each_node (root, n)
 			if (spec->nodeid && node_id(n) == spec->nodeid)
-				return fail(err, -EEXIST, "node id %u is taken by %s", spec->nodeid,
-					    cc_get(n, NULL, "name"));
+				return cluster_fail(err, -EEXIST, "node id %u is taken by %s",
+						    spec->nodeid, cc_get(n, NULL, "name"));
 		return 0;
 	}
 	if (!force)
-		return fail(
+		return cluster_fail(
 			err, -EEXIST,
 			"a node named %s is in the cluster already (re-adding it needs --force)",
 			spec->name);
 	votes = cc_get(old, NULL, "quorum_votes");
 	if ((spec->nodeid && spec->nodeid != node_id(old)) ||
 	    (votes && spec->votes != (unsigned)atoi(votes)))
-		return fail(
+		return cluster_fail(
 			err, -EEXIST,
 			"node %s is in the cluster with node id %u: a re-add must keep its id and votes",
 			spec->name, node_id(old));
@@ -373,15 +373,16 @@ int cluster_conf_add_node(struct cc_node *root, struct cluster_node_spec *spec, 
 	int r;
 
 	if (!node_name_valid(spec->name))
-		return fail(err, -EINVAL,
-			    "'%s' is not a valid node name (letters, digits and '-', at most 63)",
-			    spec->name);
+		return cluster_fail(
+			err, -EINVAL,
+			"'%s' is not a valid node name (letters, digits and '-', at most 63)",
+			spec->name);
 	if (!nodelist)
-		return fail(err, -EINVAL, "corosync.conf has no nodelist");
+		return cluster_fail(err, -EINVAL, "corosync.conf has no nodelist");
 	if (spec->link_mask != have) {
 		describe_links(have, a, sizeof(a));
 		describe_links(spec->link_mask, b, sizeof(b));
-		return fail(
+		return cluster_fail(
 			err, -EINVAL,
 			"the cluster uses link(s) %s, the new node gives link(s) %s: they must match",
 			a, b[0] ? b : "none");
@@ -394,7 +395,7 @@ int cluster_conf_add_node(struct cc_node *root, struct cluster_node_spec *spec, 
 
 		if ((spec->link_mask & (1u << l)) &&
 		    address_taken(root, spec->links[l].addr, existing, &who))
-			return fail(
+			return cluster_fail(
 				err, -EEXIST,
 				"address %s is already used by node %s: a reused address can crash the whole cluster",
 				spec->links[l].addr, who ? who : "?");
@@ -448,13 +449,13 @@ int cluster_qdevice_algorithm(unsigned nodes, bool force, const char **algorithm
 			      struct cluster_err *err)
 {
 	if (nodes == 0)
-		return fail(err, -EINVAL, "corosync.conf has no nodes in its nodelist");
+		return cluster_fail(err, -EINVAL, "corosync.conf has no nodes in its nodelist");
 	if (nodes % 2 == 0) {
 		*algorithm = "ffsplit";
 		return 0;
 	}
 	if (!force)
-		return fail(
+		return cluster_fail(
 			err, -EINVAL,
 			"the cluster has an odd number of nodes (%u): a QDevice is meant for an even count; --force sets one up anyway (algorithm lms), read its drawbacks first",
 			nodes);
@@ -503,14 +504,14 @@ static int check_quorum_options(const struct cc_node *quorum, struct cluster_err
 	const char *provider = cc_get(quorum, NULL, "provider");
 
 	if (!provider || !streq(provider, "corosync_votequorum"))
-		return fail(
+		return cluster_fail(
 			err, -EINVAL,
 			"corosync.conf has no 'quorum { provider: corosync_votequorum }': a QDevice votes through votequorum");
 	for (size_t i = 0; i < ARRAY_SIZE(exclusive); i++) {
 		const char *v = cc_get(quorum, NULL, exclusive[i]);
 
 		if (v && !streq(v, "0"))
-			return fail(
+			return cluster_fail(
 				err, -EINVAL,
 				"corosync.conf sets quorum.%s: corosync does not combine it with a QDevice; remove it first",
 				exclusive[i]);
@@ -525,7 +526,7 @@ static int check_one_vote_each(const struct cc_node *root, struct cluster_err *e
 		const char *votes = cc_get(n, NULL, "quorum_votes");
 
 		if (votes && !streq(votes, "1"))
-			return fail(
+			return cluster_fail(
 				err, -EINVAL,
 				"node %s has %s votes: the QDevice algorithm ffsplit needs one vote per node",
 				cc_get(n, NULL, "name") ?: "?", votes);
@@ -558,14 +559,14 @@ int cluster_conf_add_qdevice(struct cc_node *root, const char *host, bool force,
 	int r;
 
 	if (have)
-		return fail(
+		return cluster_fail(
 			err, -EEXIST,
 			"a QDevice is configured already (QNetd host %s): remove it first with 'drover cluster qdevice remove'",
 			have[0] ? have : "unknown");
 	if (!cluster_qnetd_host_valid(host))
-		return fail(err, -EINVAL, "'%s' is not an IP address or a host name", host);
+		return cluster_fail(err, -EINVAL, "'%s' is not an IP address or a host name", host);
 	if (!quorum || quorum->value)
-		return fail(err, -EINVAL, "corosync.conf has no quorum section");
+		return cluster_fail(err, -EINVAL, "corosync.conf has no quorum section");
 	r = check_quorum_options(quorum, err);
 	if (r == 0)
 		r = cluster_qdevice_algorithm(cluster_conf_node_count(root), force, algorithm, err);
@@ -574,7 +575,7 @@ int cluster_conf_add_qdevice(struct cc_node *root, const char *host, bool force,
 	if (r == 0)
 		r = add_device_section(quorum, host, *algorithm);
 	if (r == -ENOMEM)
-		fail(err, r, "out of memory");
+		cluster_fail(err, r, "out of memory");
 	return r;
 }
 
@@ -585,7 +586,7 @@ int cluster_conf_check_no_qdevice(const struct cc_node *root, const char *change
 
 	if (!host)
 		return 0;
-	return fail(
+	return cluster_fail(
 		err, -EBUSY,
 		"%s: the cluster has a QDevice (QNetd host %s), set up for the present nodes; remove it first with 'drover cluster qdevice remove', then set it up again with 'drover cluster qdevice setup %s' once the node count is even",
 		change, host[0] ? host : "unknown", host[0] ? host : "ADDR");

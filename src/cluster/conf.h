@@ -37,6 +37,13 @@ struct cluster_err {
 	char text[512];
 };
 
+/*
+ * Describe what went wrong in err (printf-like; err may be NULL) and return
+ * r, for `return cluster_fail(err, -EINVAL, "...")`.
+ */
+int cluster_fail(struct cluster_err *err, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* A cluster name: a node-name-like label of at most 15 characters. */
 bool cluster_name_valid(const char *name);
 

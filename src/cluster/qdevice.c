@@ -21,19 +21,6 @@
 #define FILE_MAX (1u << 20)
 #define BUNDLE_HEADER "drover-qdevice 1\n"
 
-static int fail(struct cluster_err *err, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct cluster_err *err, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->text, sizeof(err->text), fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 /* Is prog in PATH, or in the sbin directories root's PATH would have? */
 static bool installed(const char *prog)
 {
@@ -54,7 +41,7 @@ int qdevice_tools_check(struct cluster_err *err)
 {
 	if (installed("corosync-qdevice") && installed(CERTUTIL))
 		return 0;
-	return fail(
+	return cluster_fail(
 		err, -ENOPKG,
 		"corosync-qdevice is not installed on this node: install it on every node first ('apt install corosync-qdevice')");
 }
@@ -79,10 +66,10 @@ static int certutil(const char *what, char *const args[], struct cluster_err *er
 			*--end = '\0';
 		while (end > text && end[-1] != '\n')
 			end--;
-		fail(err, r < 0 ? r : -EIO, "%s (%s): %s", what, CERTUTIL,
-		     r < 0    ? strerror(-r)
-		     : end[0] ? end
-			      : "failed");
+		cluster_fail(err, r < 0 ? r : -EIO, "%s (%s): %s", what, CERTUTIL,
+			     r < 0    ? strerror(-r)
+			     : end[0] ? end
+				      : "failed");
 	}
 	buf_free(&out);
 	return r == 0 ? 0 : r < 0 ? r : -EIO;
@@ -102,10 +89,10 @@ static int scratch_file(struct scratch *s, const char *name, const struct buf *d
 	snprintf(s->dir, sizeof(s->dir), "/tmp/drover-qdevice-XXXXXX");
 	s->path[0] = '\0';
 	if (!mkdtemp(s->dir))
-		return fail(err, -errno, "mkdtemp: %s", strerror(errno));
+		return cluster_fail(err, -errno, "mkdtemp: %s", strerror(errno));
 	snprintf(s->path, sizeof(s->path), "%s/%s", s->dir, name);
 	r = write_file_atomic(s->path, data->data, data->len, 0600);
-	return r < 0 ? fail(err, r, "%s: %s", s->path, strerror(-r)) : 0;
+	return r < 0 ? cluster_fail(err, r, "%s: %s", s->path, strerror(-r)) : 0;
 }
 
 static void scratch_done(struct scratch *s)
@@ -124,7 +111,7 @@ static int read_db_file(const char *name, struct buf *out, struct cluster_err *e
 	snprintf(path, sizeof(path), QDEVICE_DB_DIR "/%s", name);
 	r = read_file_max(path, FILE_MAX, &data, &len);
 	if (r < 0)
-		return fail(err, r, "%s: %s", path, strerror(-r));
+		return cluster_fail(err, r, "%s: %s", path, strerror(-r));
 	r = buf_append(out, data, len);
 	free(data);
 	return r;
@@ -136,15 +123,17 @@ int qdevice_db_remove(struct cluster_err *err)
 	struct dirent *e;
 
 	if (!d)
-		return errno == ENOENT ? 0
-				       : fail(err, -errno, QDEVICE_DB_DIR ": %s", strerror(errno));
+		return errno == ENOENT
+			       ? 0
+			       : cluster_fail(err, -errno, QDEVICE_DB_DIR ": %s", strerror(errno));
 	/* the certutil keeps every file of the database in this one directory */
 	while ((e = readdir(d)))
 		if (!streq(e->d_name, ".") && !streq(e->d_name, ".."))
 			unlinkat(dirfd(d), e->d_name, 0);
 	closedir(d);
 	if (rmdir(QDEVICE_DB_DIR) < 0 && errno != ENOENT)
-		return fail(err, -errno, "removing " QDEVICE_DB_DIR ": %s", strerror(errno));
+		return cluster_fail(err, -errno, "removing " QDEVICE_DB_DIR ": %s",
+				    strerror(errno));
 	return 0;
 }
 
@@ -237,7 +226,7 @@ int qdevice_bundle_parse(const char *text, size_t len, struct buf *ca, struct bu
 	int r;
 
 	if (len < strlen(BUNDLE_HEADER) || strncmp(text, BUNDLE_HEADER, strlen(BUNDLE_HEADER)))
-		return fail(
+		return cluster_fail(
 			err, -EPROTO,
 			"not a drover-qdevice 1 bundle (is drover on this node of another version?)");
 	copy = strndup(text, len);
@@ -252,7 +241,8 @@ int qdevice_bundle_parse(const char *text, size_t len, struct buf *ca, struct bu
 	free(copy);
 	if (r == 0 && (ca->len == 0 || p12->len == 0))
 		r = -EINVAL;
-	return r < 0 ? fail(err, r, "the QDevice bundle lacks the CA or the pk12, or is damaged")
+	return r < 0 ? cluster_fail(err, r,
+				    "the QDevice bundle lacks the CA or the pk12, or is damaged")
 		     : 0;
 }
 
@@ -272,7 +262,7 @@ int qdevice_wait_config(uint64_t version, unsigned timeout_ms, struct cluster_er
 		if (cs_config_version(&have, why, sizeof(why)) == 0 && have >= version)
 			return 0;
 		if (now_monotonic_ns() >= deadline)
-			return fail(
+			return cluster_fail(
 				err, -ETIMEDOUT,
 				"corosync here has not loaded corosync.conf version %llu after %u s (it has %llu%s%s)",
 				(unsigned long long)version, timeout_ms / 1000,
@@ -305,8 +295,8 @@ int qdevice_wait_vote(bool want, unsigned timeout_ms, struct cluster_err *err)
 			pause_ms(250);
 	}
 	if (r < 0)
-		fail(err, r, "votequorum here shows %s after %u s",
-		     want ? "no voting QDevice" : "a QDevice still", timeout_ms / 1000);
+		cluster_fail(err, r, "votequorum here shows %s after %u s",
+			     want ? "no voting QDevice" : "a QDevice still", timeout_ms / 1000);
 	free(s);
 	return r;
 }

@@ -17,19 +17,6 @@
 #define QNETD_DB "/etc/corosync/qnetd/nssdb"
 #define EXIT_NOT_INSTALLED 10 /* our scripts' own code: no corosync-qnetd there */
 
-static int fail(struct cluster_err *err, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct cluster_err *err, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->text, sizeof(err->text), fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 /* The last line ssh or the remote command wrote to stderr: its reason. */
 static const char *last_line(struct buf *text)
 {
@@ -79,15 +66,16 @@ int qnetd_login(const char *host, struct cluster_err *err)
 	}
 	reason = last_line(&why);
 	if (r == 255 && refused(reason))
-		r = fail(
+		r = cluster_fail(
 			err, -EACCES,
 			"root@%s refuses this node (%s): install root's key there with 'ssh-copy-id root@%s', or run this command on a terminal to give root's password once",
 			host, reason, host);
 	else if (r == 255)
-		r = fail(err, -EHOSTUNREACH, "cannot reach root@%s over SSH: %s", host, reason);
+		r = cluster_fail(err, -EHOSTUNREACH, "cannot reach root@%s over SSH: %s", host,
+				 reason);
 	else if (r != 0)
-		r = fail(err, r < 0 ? r : -EIO, "ssh root@%s: %s", host,
-			 r < 0 ? strerror(-r) : reason);
+		r = cluster_fail(err, r < 0 ? r : -EIO, "ssh root@%s: %s", host,
+				 r < 0 ? strerror(-r) : reason);
 	buf_free(&why);
 	return r;
 }
@@ -110,17 +98,17 @@ int qnetd_ca(const char *host, bool *created, struct buf *ca, struct cluster_err
 	int r = ssh_run_command(host, ca_script, NULL, 0, &out, &why);
 
 	if (r == EXIT_NOT_INSTALLED) {
-		r = fail(
+		r = cluster_fail(
 			err, -ENOPKG,
 			"corosync-qnetd is not installed on %s: install it there first ('apt install corosync-qnetd')",
 			host);
 	} else if (r != 0) {
-		r = fail(err, r < 0 ? r : -EIO, "preparing the QNetd CA on %s: %s", host,
-			 r < 0 ? strerror(-r) : last_line(&why));
+		r = cluster_fail(err, r < 0 ? r : -EIO, "preparing the QNetd CA on %s: %s", host,
+				 r < 0 ? strerror(-r) : last_line(&why));
 	} else if (buf_terminate(&out) < 0 || !(nl = strchr((char *)out.data, '\n')) ||
 		   !strstr(nl, "-----BEGIN CERTIFICATE-----")) {
-		r = fail(err, -EPROTO, "%s sent no QNetd CA certificate (%s)", host,
-			 QNETD_DB "/qnetd-cacert.crt");
+		r = cluster_fail(err, -EPROTO, "%s sent no QNetd CA certificate (%s)", host,
+				 QNETD_DB "/qnetd-cacert.crt");
 	} else {
 		*created = str_has_prefix((char *)out.data, "created");
 		r = buf_append(ca, nl + 1, out.len - (size_t)(nl + 1 - (char *)out.data));
@@ -138,7 +126,7 @@ int qnetd_sign(const char *host, const char *cluster, const struct buf *crq, str
 
 	/* the name goes into a shell command: only what a cluster name may hold */
 	if (!cluster_name_valid(cluster))
-		return fail(err, -EINVAL, "'%s' is not a valid cluster name", cluster);
+		return cluster_fail(err, -EINVAL, "'%s' is not a valid cluster name", cluster);
 	r = buf_printf(&script,
 		       "set -e\n"
 		       "d=$(mktemp -d)\n"
@@ -151,8 +139,8 @@ int qnetd_sign(const char *host, const char *cluster, const struct buf *crq, str
 		r = ssh_run_command(host, (const char *)script.data, crq->data, crq->len, crt,
 				    &why);
 	if (r != 0)
-		r = fail(err, r < 0 ? r : -EIO, "signing the cluster certificate on %s: %s", host,
-			 r < 0 ? strerror(-r) : last_line(&why));
+		r = cluster_fail(err, r < 0 ? r : -EIO, "signing the cluster certificate on %s: %s",
+				 host, r < 0 ? strerror(-r) : last_line(&why));
 	buf_free(&why);
 	buf_free(&script);
 	return r;
@@ -190,14 +178,15 @@ int qnetd_reachable(const char *host, unsigned timeout_ms, struct cluster_err *e
 	snprintf(port, sizeof(port), "%d", QNETD_PORT);
 	r = getaddrinfo(host, port, &hints, &res);
 	if (r != 0)
-		return fail(err, -EHOSTUNREACH, "%s: %s", host, gai_strerror(r));
+		return cluster_fail(err, -EHOSTUNREACH, "%s: %s", host, gai_strerror(r));
 	r = -EHOSTUNREACH;
 	for (const struct addrinfo *ai = res; ai && r < 0; ai = ai->ai_next)
 		r = connect_within(ai, timeout_ms);
 	freeaddrinfo(res);
 	if (r < 0)
-		fail(err, r,
-		     "corosync-qnetd on %s does not answer on TCP port %d (%s): is it running there ('systemctl start corosync-qnetd'), and may this node reach it?",
-		     host, QNETD_PORT, strerror(-r));
+		cluster_fail(
+			err, r,
+			"corosync-qnetd on %s does not answer on TCP port %d (%s): is it running there ('systemctl start corosync-qnetd'), and may this node reach it?",
+			host, QNETD_PORT, strerror(-r));
 	return r;
 }

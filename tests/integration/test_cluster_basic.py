@@ -224,21 +224,32 @@ HOLD_OPEN = (
     "    print('close', errno.errorcode[e.errno], flush=True)\n")
 
 
+def start_holders(sb, script, path, go, data_for):
+    """`script` (HOLD_OPEN-like) on node1 and node2 at once; returns their Popen
+    objects once both have written and wait for the go-file to close."""
+    import subprocess
+    procs = {n: subprocess.Popen(
+        [sb.drover, "sandbox", "exec", "--name", sb.name, n, "--", "/usr/bin/python3", "-c",
+         script, path, data_for(n), str(go)], stdout=subprocess.PIPE, text=True)
+        for n in ("node1", "node2")}
+    try:
+        for n, p in procs.items():
+            assert p.stdout.readline().strip() == "written", n
+    except BaseException:
+        go.touch()
+        raise
+    return procs
+
+
 def test_new_file_appears_whole_and_o_excl_has_one_winner(sb, tmp_path):
     """A new file is invisible to the other nodes until its creator closes it,
     then whole. Two nodes creating the same name with O_EXCL at once: both
     opens succeed (neither node can know), exactly one close does, and the
     loser's file is nowhere."""
-    import subprocess
     go = tmp_path / "go"
     path = "/etc/drover/excl-race"
-    procs = {n: subprocess.Popen(
-        [sb.drover, "sandbox", "exec", "--name", sb.name, n, "--", "/usr/bin/python3", "-c",
-         HOLD_OPEN, path, f"from {n}", str(go)], stdout=subprocess.PIPE, text=True)
-        for n in ("node1", "node2")}
+    procs = start_holders(sb, HOLD_OPEN, path, go, lambda n: f"from {n}")
     try:
-        for n, p in procs.items():
-            assert p.stdout.readline().strip() == "written", n
         # written, not closed: node3 sees nothing, each writer's node its own empty file
         assert sb.exec("node3", "test", "-e", path, check=False).returncode != 0
         assert sb.exec("node1", "stat", "-c", "%s", path).stdout.strip() == "0"
@@ -260,18 +271,10 @@ HOLD_APPEND = HOLD_OPEN.replace("os.O_EXCL", "os.O_APPEND")
 def test_two_nodes_appending_to_a_new_file_keep_both_lines(sb, tmp_path):
     """`>>` to a name that exists nowhere yet, on two nodes at once: both
     lines are kept (the second create appends to what the first made)."""
-    import subprocess
     go = tmp_path / "go"
     path = "/etc/drover/append-race"
-    procs = {n: subprocess.Popen(
-        [sb.drover, "sandbox", "exec", "--name", sb.name, n, "--", "/usr/bin/python3", "-c",
-         HOLD_APPEND, path, f"{n}\n", str(go)], stdout=subprocess.PIPE, text=True)
-        for n in ("node1", "node2")}
-    try:
-        for n, p in procs.items():
-            assert p.stdout.readline().strip() == "written", n
-    finally:
-        go.touch()
+    procs = start_holders(sb, HOLD_APPEND, path, go, lambda n: f"{n}\n")
+    go.touch()
     results = {n: p.communicate(timeout=30)[0].strip() for n, p in procs.items()}
     assert all(r == "closed ok" for r in results.values()), results
     for n in sb.node_names:

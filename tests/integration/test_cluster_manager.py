@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from cluster_cli import drover, status_json, wait_for
 from conftest import sandbox_name
 from sandbox import Sandbox, SandboxError
 
@@ -23,32 +24,9 @@ def bare(make_sandbox, nodes=3, networks=1):
     return sb
 
 
-def drover(sb, node, *args, check=True, timeout=150):
-    proc = sb.exec(node, "drover", *args, check=False, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{node}: drover {' '.join(args)} exited {proc.returncode}:\n"
-                             f"{proc.stdout}{proc.stderr}")
-    return proc
-
-
-def status_json(sb, node):
-    return json.loads(drover(sb, node, "cluster", "status", "--output-format", "json").stdout)
-
-
 def fingerprint(sb, node):
     out = sb.exec(node, "ssh-keygen", "-lf", "/etc/ssh/ssh_host_ed25519_key.pub").stdout
     return out.split()[1]
-
-
-def wait_for(what, predicate, timeout=60, interval=0.3):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def create(sb, name=None, *extra):
@@ -162,6 +140,8 @@ def test_join_refusals(make_sandbox):
 # --- a running cluster ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")
+
+
 def cluster3():
     """A 3-node sandbox built by `sandbox up` (cluster create + add), shared by a module."""
     sb = Sandbox(sandbox_name(), nodes=3)
@@ -386,6 +366,8 @@ def tx_bytes(sb, node, dev):
 
 
 @pytest.mark.parametrize("high", [0, 1])
+
+
 def test_link_priorities_choose_the_link(make_sandbox, high):
     """knet_link_priority from --linkN ADDR,priority=N: in passive mode the
     link with the highest priority carries the traffic; the other only its

@@ -5,11 +5,12 @@ its own namespaces on the same bridge, sshd and corosync-qnetd, no corosync),
 real corosync-qdevice on the nodes, real sshd between them. The cluster is
 built by `drover sandbox up` with `cluster create` and `cluster add`.
 """
-import json
 import re
 import time
 
 import pytest
+
+from cluster_cli import drover, status_json, wait_for
 
 QNETD = "10.99.0.254"
 
@@ -19,29 +20,6 @@ def qdevice_sandbox(make_sandbox, nodes=2):
     sb.qnetd = True
     sb.up()
     return sb
-
-
-def drover(sb, node, *args, check=True, timeout=150):
-    proc = sb.exec(node, "drover", *args, check=False, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{node}: drover {' '.join(args)} exited {proc.returncode}:\n"
-                             f"{proc.stdout}{proc.stderr}")
-    return proc
-
-
-def status_json(sb, node):
-    return json.loads(drover(sb, node, "cluster", "status", "--output-format", "json").stdout)
-
-
-def wait_for(what, predicate, timeout=60, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def voting(sb, node, members):
