@@ -18,6 +18,7 @@
 
 #include "cluster.h"
 #include "fuse_fs.h"
+#include "fusectl.h"
 #include "ipc_server.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -46,6 +47,53 @@ static int mkdir_parent(const char *path, mode_t mode)
 	return 0;
 }
 
+/* The state letter of a process (R, S, D, Z...), or 0 when there is none. */
+static char process_state(const char *pid)
+{
+	char path[64], buf[512];
+	const char *paren;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+/*
+ * The lock's holder is a droverfs that was killed but cannot end: one of its
+ * threads waits in the kernel on its own FUSE connection (fusectl.h), which
+ * keeps the lock. Abort that connection and take the lock once it is free.
+ */
+static bool end_hung_holder(struct cfs_daemon *d, const char *pid)
+{
+	int r;
+
+	if (!pid[0] || process_state(pid) != 'Z')
+		return false;
+	log_warn("droverfs pid %s was killed but hangs in the kernel; aborting the FUSE "
+		 "connection of %s",
+		 pid, d->opt.mountpoint);
+	r = cfs_fusectl_abort_mount(d->opt.mountpoint);
+	if (r < 0) {
+		log_err("%s: cannot abort its FUSE connection: %s", d->opt.mountpoint,
+			strerror(-r));
+		return false;
+	}
+	for (int i = 0; i < 60; i++) {
+		if (flock(d->lock_fd, LOCK_EX | LOCK_NB) == 0)
+			return true;
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
 /* One droverfs per database: a lock file next to it holds our pid. */
 static int take_instance_lock(struct cfs_daemon *d)
 {
@@ -64,9 +112,11 @@ static int take_instance_lock(struct cfs_daemon *d)
 		n = (int)pread(d->lock_fd, pid, sizeof(pid) - 1, 0);
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
-		log_err("another droverfs (pid %s) is using %s", pid[0] ? pid : "?",
-			d->opt.db_path);
-		return e == EWOULDBLOCK ? -EBUSY : -e;
+		if (e != EWOULDBLOCK || !end_hung_holder(d, pid)) {
+			log_err("another droverfs (pid %s) is using %s", pid[0] ? pid : "?",
+				d->opt.db_path);
+			return e == EWOULDBLOCK ? -EBUSY : -e;
+		}
 	}
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (ftruncate(d->lock_fd, 0) < 0 || pwrite(d->lock_fd, pid, (size_t)n, 0) != n)

@@ -23,6 +23,7 @@
 
 #include "cluster.h"
 #include "fuse_internal.h"
+#include "fusectl.h"
 #include "layout.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -865,7 +866,13 @@ void cfs_fuse_stop(struct cfs_fuse *f)
 {
 	if (!f)
 		return;
-	cfs_notifier_stop(&f->notifier);
+	/*
+	 * A thread stuck in an invalidation would keep the process, and so the
+	 * connection, alive after we exit: every request waiting on it would
+	 * wait forever (fusectl.h). End the connection first then.
+	 */
+	if (!cfs_notifier_stop(&f->notifier) && f->mounted)
+		cfs_fusectl_abort_mount(f->d->opt.mountpoint);
 	sd_event_source_disable_unref(f->source);
 	if (f->mounted)
 		fuse_session_unmount(f->se);

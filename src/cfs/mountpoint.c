@@ -9,9 +9,14 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "fusectl.h"
 #include "lib/log.h"
 #include "lib/util.h"
+
+#define PROBE_MS 3000
 
 static int mkdir_p(const char *dir)
 {
@@ -47,27 +52,31 @@ static void unescape(char *s)
 	*o = '\0';
 }
 
-/* The type of the file system mounted exactly at dir, or "" if none. */
-static void mounted_type(const char *dir, char *type, size_t len)
+int cfs_mount_lookup(const char *dir, char *type, size_t len, unsigned *minor)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[4096];
 
 	type[0] = '\0';
+	*minor = 0;
 	if (!f)
-		return;
+		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		char mnt[PATH_MAX], fstype[256];
 		const char *sep = strstr(line, " - ");
+		unsigned maj, min;
 
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		if (!sep || sscanf(line, "%*s %*s %u:%u %*s %4095s", &maj, &min, mnt) != 3 ||
 		    sscanf(sep + 3, "%255s", fstype) != 1)
 			continue;
 		unescape(mnt);
-		if (streq(mnt, dir))
-			snprintf(type, len, "%s", fstype); /* the last one is on top */
+		if (streq(mnt, dir)) { /* the last one is on top */
+			snprintf(type, len, "%s", fstype);
+			*minor = min;
+		}
 	}
 	fclose(f);
+	return 0;
 }
 
 static int clear_stale(const char *dir)
@@ -78,33 +87,84 @@ static int clear_stale(const char *dir)
 	return 0;
 }
 
+/* Wait up to ms for the child to end; 1 with *status, or 0. */
+static int wait_child(pid_t pid, unsigned ms, int *status)
+{
+	for (unsigned i = 0; i <= ms / 50; i++) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 1;
+		usleep(50 * 1000);
+	}
+	return 0;
+}
+
+/*
+ * Is the droverfs mounted at dir alive? statfs always asks its daemon, so
+ * ask from a child: a daemon that is gone answers ENOTCONN, one whose
+ * killed process still holds the connection (fusectl.h) never answers.
+ * 1: alive, 0: gone, -ETIMEDOUT: no answer (*child still waits then).
+ */
+static int probe_daemon(const char *dir, pid_t *child)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		struct statvfs sv;
+
+		_exit(statvfs(dir, &sv) == 0 ? 0 : errno == ENOTCONN ? 1 : 2);
+	}
+	*child = pid;
+	if (!wait_child(pid, PROBE_MS, &status))
+		return -ETIMEDOUT;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 1 : 0;
+}
+
+static int clear_droverfs(const char *dir, unsigned minor)
+{
+	pid_t child = 0;
+	int status, r = probe_daemon(dir, &child);
+
+	if (r == 1) {
+		log_err("%s: another droverfs is mounted there (with another database?)", dir);
+		return -EBUSY;
+	}
+	if (r == -ETIMEDOUT) {
+		log_warn("%s: the droverfs mounted there does not answer; aborting its connection",
+			 dir);
+		r = cfs_fusectl_abort(minor);
+		if (r < 0)
+			log_err("%s: cannot abort FUSE connection %u: %s", dir, minor,
+				strerror(-r));
+		/* aborted, its statfs fails at once; if not, leave it (it waits in the kernel) */
+		wait_child(child, PROBE_MS, &status);
+	}
+	return clear_stale(dir);
+}
+
 int cfs_mountpoint_prepare(const char *dir)
 {
 	char type[256];
-	struct statvfs sv;
+	unsigned minor;
 	struct stat st;
 
+	/* Look before touching it: a stat() on a hung mount would hang too. */
+	cfs_mount_lookup(dir, type, sizeof(type), &minor);
+	if (str_has_prefix(type, "fuse.droverfs"))
+		return clear_droverfs(dir, minor);
+	if (type[0]) {
+		log_err("%s: a file system (%s) is already mounted there", dir, type);
+		return -EBUSY;
+	}
 	if (stat(dir, &st) < 0) {
-		/* A droverfs that was killed left its mount behind. */
+		/* A droverfs that was killed left its mount behind (in another namespace). */
 		if (errno == ENOTCONN)
 			return clear_stale(dir);
 		if (errno == ENOENT)
 			return mkdir_p(dir);
 		return -errno;
-	}
-	mounted_type(dir, type, sizeof(type));
-	/*
-	 * stat() may be answered from the kernel's cache even when the daemon
-	 * behind the mount is gone; statfs always asks it.
-	 */
-	if (str_has_prefix(type, "fuse.droverfs") && statvfs(dir, &sv) < 0 && errno == ENOTCONN)
-		return clear_stale(dir);
-	if (type[0]) {
-		log_err("%s: a file system (%s) is already mounted there%s", dir, type,
-			str_has_prefix(type, "fuse.droverfs")
-				? "; is another droverfs running with another database?"
-				: "");
-		return -EBUSY;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		log_err("mount point %s: %s", dir, strerror(ENOTDIR));

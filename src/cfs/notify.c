@@ -66,12 +66,13 @@ int cfs_notifier_start(struct cfs_notifier *n, struct fuse_session *se)
 	return 0;
 }
 
-void cfs_notifier_stop(struct cfs_notifier *n)
+bool cfs_notifier_stop(struct cfs_notifier *n)
 {
 	struct timespec deadline;
+	bool stopped = true;
 
 	if (!n->running)
-		return;
+		return true;
 	pthread_mutex_lock(&n->lock);
 	n->stop = true;
 	/* Pending invalidations are moot once we unmount. */
@@ -89,8 +90,10 @@ void cfs_notifier_stop(struct cfs_notifier *n)
 	if (pthread_timedjoin_np(n->thread, NULL, &deadline) != 0) {
 		log_warn("kernel cache invalidation thread is stuck; leaving it");
 		pthread_detach(n->thread);
+		stopped = false;
 	}
 	n->running = false;
+	return stopped;
 }
 
 static void enqueue(struct cfs_notifier *n, uint64_t ino, uint64_t parent, const char *name)

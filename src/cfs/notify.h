@@ -27,8 +27,11 @@ struct cfs_notifier {
 };
 
 int cfs_notifier_start(struct cfs_notifier *n, struct fuse_session *se);
-/* Stop the thread; gives up waiting after a second (it may be stuck in the kernel). */
-void cfs_notifier_stop(struct cfs_notifier *n);
+/*
+ * Stop the thread; gives up waiting after a second (it may be stuck in the
+ * kernel) and returns false then.
+ */
+bool cfs_notifier_stop(struct cfs_notifier *n);
 
 /* Drop the cached content and attributes of an inode. */
 void cfs_notify_inode(struct cfs_notifier *n, uint64_t ino);

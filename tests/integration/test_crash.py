@@ -199,3 +199,37 @@ def test_kill9_right_after_close(cfs):
         cfs.start()
         for name, want in contents.items():
             assert read(cfs.path(name)) == want, f"round {i}: {name}"
+
+
+def test_a_mount_whose_daemon_does_not_answer_is_aborted_not_waited_for(make_cfs):
+    """A new droverfs finds a droverfs mount at its mount point whose daemon
+    does not answer (here: stopped; after a kill -9 it can be a zombie that a
+    thread of it, stuck in the kernel, keeps alive). It must neither hang on
+    it (a stat would) nor give up: it aborts that FUSE connection, mounts,
+    and the processes that waited on the old mount get an error instead of
+    waiting forever."""
+    import signal
+    old = make_cfs(subdir="old")
+    new = make_cfs(subdir="new", start=False)
+    new.mnt = old.mnt  # same mount point, another database
+    old.proc.send_signal(signal.SIGSTOP)
+    try:
+        waiter = subprocess.Popen(["stat", old.path("x")], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        assert waiter.poll() is None  # it waits for the stopped daemon
+        t0 = time.monotonic()
+        new.start(timeout=20)
+        took = time.monotonic() - t0
+        assert took < 10, f"took {took:.1f} s"
+        assert "does not answer; aborting its connection" in new.log()
+        waiter.wait(timeout=10)
+        assert waiter.returncode != 0
+        with open(new.path("fresh"), "w") as f:
+            f.write("mounted\n")
+        assert open(new.path("fresh")).read() == "mounted\n"
+    finally:
+        old.proc.send_signal(signal.SIGCONT)
+    # the old daemon's session was aborted: it ends by itself
+    assert old.proc.wait(timeout=10) is not None
+    old.proc = None
