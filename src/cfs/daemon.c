@@ -18,8 +18,8 @@
 
 #include "cluster.h"
 #include "fuse_fs.h"
-#include "fusectl.h"
 #include "ipc_server.h"
+#include "lib/fusectl.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mountpoint.h"
@@ -80,7 +80,7 @@ static bool end_hung_holder(struct cfs_daemon *d, const char *pid)
 	log_warn("droverfs pid %s was killed but hangs in the kernel; aborting the FUSE "
 		 "connection of %s",
 		 pid, d->opt.mountpoint);
-	r = cfs_fusectl_abort_mount(d->opt.mountpoint);
+	r = fusectl_abort_mount("/proc/self/mountinfo", d->opt.mountpoint);
 	if (r < 0) {
 		log_err("%s: cannot abort its FUSE connection: %s", d->opt.mountpoint,
 			strerror(-r));

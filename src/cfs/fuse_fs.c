@@ -23,8 +23,8 @@
 
 #include "cluster.h"
 #include "fuse_internal.h"
-#include "fusectl.h"
 #include "layout.h"
+#include "lib/fusectl.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "submit.h"
@@ -872,7 +872,7 @@ void cfs_fuse_stop(struct cfs_fuse *f)
 	 * wait forever (fusectl.h). End the connection first then.
 	 */
 	if (!cfs_notifier_stop(&f->notifier) && f->mounted)
-		cfs_fusectl_abort_mount(f->d->opt.mountpoint);
+		fusectl_abort_mount("/proc/self/mountinfo", f->d->opt.mountpoint);
 	sd_event_source_disable_unref(f->source);
 	if (f->mounted)
 		fuse_session_unmount(f->se);

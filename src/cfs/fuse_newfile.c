@@ -132,8 +132,12 @@ static void created(struct cfs_daemon *d, void *ctx, int result, const struct cf
 		h->dirty = false;
 		log_debug("create of %s failed: %s", nf->name, strerror(-result));
 	}
-	/* The kernel holds the name with the provisional inode: look it up again. */
-	cfs_notify_entry(&nf->f->notifier, nf->parent, nf->name);
+	/*
+	 * The kernel holds the name with the provisional inode, but never
+	 * trusts it (timeouts 0): its next lookup finds the tree's inode. No
+	 * invalidation: it would wait in the kernel for the directory's lock,
+	 * which a request of this very moment may hold (lib/fusectl.h).
+	 */
 	/* The create's reference keeps h (and so nf) alive through the waiters. */
 	run_waiters(nf);
 	if (h) {

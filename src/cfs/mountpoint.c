@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fusectl.h"
+#include "lib/fusectl.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -33,49 +33,6 @@ static int mkdir_p(const char *dir)
 	}
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	return 0;
-}
-
-/* Undo the octal escapes of /proc/self/mountinfo (\040 for a space). */
-static void unescape(char *s)
-{
-	char *o = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
-}
-
-int cfs_mount_lookup(const char *dir, char *type, size_t len, unsigned *minor)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-
-	type[0] = '\0';
-	*minor = 0;
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[PATH_MAX], fstype[256];
-		const char *sep = strstr(line, " - ");
-		unsigned maj, min;
-
-		if (!sep || sscanf(line, "%*s %*s %u:%u %*s %4095s", &maj, &min, mnt) != 3 ||
-		    sscanf(sep + 3, "%255s", fstype) != 1)
-			continue;
-		unescape(mnt);
-		if (streq(mnt, dir)) { /* the last one is on top */
-			snprintf(type, len, "%s", fstype);
-			*minor = min;
-		}
-	}
-	fclose(f);
 	return 0;
 }
 
@@ -134,7 +91,7 @@ static int clear_droverfs(const char *dir, unsigned minor)
 	if (r == -ETIMEDOUT) {
 		log_warn("%s: the droverfs mounted there does not answer; aborting its connection",
 			 dir);
-		r = cfs_fusectl_abort(minor);
+		r = fusectl_abort(minor);
 		if (r < 0)
 			log_err("%s: cannot abort FUSE connection %u: %s", dir, minor,
 				strerror(-r));
@@ -151,7 +108,7 @@ int cfs_mountpoint_prepare(const char *dir)
 	struct stat st;
 
 	/* Look before touching it: a stat() on a hung mount would hang too. */
-	cfs_mount_lookup(dir, type, sizeof(type), &minor);
+	mountinfo_lookup("/proc/self/mountinfo", dir, type, sizeof(type), &minor);
 	if (str_has_prefix(type, "fuse.droverfs"))
 		return clear_droverfs(dir, minor);
 	if (type[0]) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "lib/corosync_conf.h"
+#include "lib/fusectl.h"
 #include "lib/process.h"
 #include "lib/service.h"
 #include "lib/util.h"
@@ -203,6 +204,32 @@ static pid_t start_process(const struct sandbox *sb, unsigned node, const char *
 	return r < 0 ? r : pid;
 }
 
+/*
+ * A droverfs killed while a thread of it waited in the kernel cannot end
+ * (lib/fusectl.h): after 2 s, abort its connection, as the next droverfs
+ * would; that ends it.
+ */
+static void end_hung_fuse(pid_t pid)
+{
+	char dir[64], mountinfo[64 + 256 + 16];
+	struct dirent *e;
+	DIR *d;
+
+	/* the main thread is gone: its mount table is read through a live thread */
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(mountinfo, sizeof(mountinfo), "%s/%s/mountinfo", dir, e->d_name);
+		if (fusectl_abort_mount(mountinfo, "/etc/drover") == 0)
+			break;
+	}
+	closedir(d);
+}
+
 int sb_stop_process(const struct sandbox *sb, unsigned node, const char *tag, bool kill9)
 {
 	char path[PATH_MAX];
@@ -213,8 +240,11 @@ int sb_stop_process(const struct sandbox *sb, unsigned node, const char *tag, bo
 	if (pid > 0) {
 		if (kill9) {
 			kill(pid, SIGKILL);
-			for (int i = 0; i < 500 && process_alive(pid); i++)
+			for (int i = 0; i < 500 && process_alive(pid); i++) {
+				if (i == 200 && streq(tag, "droverfs"))
+					end_hung_fuse(pid);
 				sleep_ms(10);
+			}
 			r = process_alive(pid) ? -ETIMEDOUT : 0;
 		} else {
 			r = process_stop(pid, 15000);

@@ -21,6 +21,23 @@ DROVERFS = os.path.join(BUILD, "src", "cfs", "droverfs")
 DROVER = os.path.join(BUILD, "src", "cli", "drover")
 
 
+def abort_fuse_connection(path):
+    """Abort the FUSE connection of the file system mounted at path."""
+    minor = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if fields[4] == path:
+                minor = fields[2].split(":")[1]
+    if minor is None:
+        return
+    ctl = "/sys/fs/fuse/connections"
+    if not os.path.exists(f"{ctl}/{minor}"):
+        subprocess.run(["mount", "-t", "fusectl", "fusectl", ctl], check=False)
+    with open(f"{ctl}/{minor}/abort", "w") as f:
+        f.write("1")
+
+
 def is_mounted(path):
     with open("/proc/self/mountinfo") as f:
         return any(line.split()[4] == path for line in f)
@@ -86,7 +103,13 @@ class Droverfs:
         if self.proc is None:
             return
         self.proc.kill()
-        self.proc.wait()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            # a thread of it hangs in the kernel on its own FUSE connection
+            # (src/lib/fusectl.h): end the connection, as the next droverfs would
+            abort_fuse_connection(self.mnt)
+            self.proc.wait(timeout=10)
         self.proc = None
 
     def log(self):
