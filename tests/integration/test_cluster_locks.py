@@ -6,19 +6,24 @@ import time
 import pytest
 
 CONTEND = (
-    # argv: node, lock path, holders dir, rounds, start time
-    # Each round: try mkdir LOCK; on success note the hold as a file
-    # HOLDERS/NODE-ROUND in the host's /tmp (shared by the nodes) with the time
-    # taken and released, check that no other holder's file is open (the
-    # 'current' marker), then rmdir LOCK. Prints counts.
-    "import os, sys, time, errno\n"
-    "node, lock, holders, rounds, start = sys.argv[1], sys.argv[2], sys.argv[3], "
-    "int(sys.argv[4]), float(sys.argv[5])\n"
+    # argv: node, lock path, holders dir, seconds, start time
+    # Each round until the end time: try mkdir LOCK; on success note the hold
+    # as a file HOLDERS/NODE-ROUND in the host's /tmp (shared by the nodes)
+    # with the time taken and released, check that no other holder's file is
+    # open (the 'current' marker), then rmdir LOCK and do something else for a
+    # few ms, as a real lock user would (a holder that asks again at once
+    # would win every free moment, and the test would measure start-up order).
+    # Prints counts.
+    "import os, sys, time, errno, random\n"
+    "node, lock, holders, seconds, start = sys.argv[1], sys.argv[2], sys.argv[3], "
+    "float(sys.argv[4]), float(sys.argv[5])\n"
     "while time.time() < start: time.sleep(0.001)\n"
     "got = busy = other = 0\n"
     "overlap, errors = [], []\n"
     "cur = os.path.join(holders, 'current')\n"
-    "for r in range(rounds):\n"
+    "r = -1\n"
+    "while time.time() < start + seconds:\n"
+    "    r += 1\n"
     "    try:\n"
     "        os.mkdir(lock)\n"
     "    except OSError as e:\n"
@@ -39,6 +44,7 @@ CONTEND = (
     "    t1 = time.monotonic_ns()\n"
     "    with open(os.path.join(holders, f'{node}-{r}'), 'w') as f: f.write(f'{t0} {t1}')\n"
     "    os.rmdir(lock)\n"
+    "    time.sleep(random.uniform(0.002, 0.008))\n"
     "print('got', got, 'busy', busy, 'other', other)\n"
     "for o in overlap: print('overlap', o)\n"
     "for e in errors: print(e)\n")
@@ -66,11 +72,11 @@ def test_lock_contention_from_all_nodes(sb, tmp_path):
     holders = tmp_path / "holders"
     holders.mkdir()
     lock = "/etc/drover/priv/lock/contended"
-    rounds = 150
-    start = time.time() + 1.0
+    seconds = 4.0
+    start = time.time() + 1.5
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         futures = {n: pool.submit(sb.exec, n, "/usr/bin/python3", "-c", CONTEND, n, lock,
-                                  str(holders), rounds, start, timeout=60)
+                                  str(holders), seconds, start, timeout=60)
                    for n in sb.node_names}
         try:
             outputs = {n: f.result().stdout for n, f in futures.items()}
