@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "blob.h"
 
-#include "lib/hash.h"
+#include "basic/hash.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -18,12 +18,12 @@
 #include <unistd.h>
 
 #include "conf_install.h"
-#include "lib/corosync_conf.h"
-#include "lib/hash.h"
-#include "lib/hmap.h"
-#include "lib/log.h"
-#include "lib/util.h"
-#include "lib/wire.h"
+#include "libdrover/format/corosync_conf.h"
+#include "basic/hash.h"
+#include "basic/hmap.h"
+#include "basic/log.h"
+#include "basic/util.h"
+#include "basic/wire.h"
 #include "replica.h"
 #include "store.h"
 #include "submit.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/util.h"
+#include "basic/util.h"
 
 int clusterlog_init(struct cfs_clusterlog *log, size_t capacity)
 {

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lib/wire.h"
+#include "basic/wire.h"
 
 int cmsg_begin(struct buf *out, uint16_t type, uint64_t epoch)
 {

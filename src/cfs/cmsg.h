@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/buf.h"
+#include "basic/buf.h"
 #include "state.h"
 
 #define CMSG_MAGIC 0x43565244u /* "DRVC" */

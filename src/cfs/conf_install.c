@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/corosync_conf.h"
-#include "lib/util.h"
+#include "libdrover/format/corosync_conf.h"
+#include "basic/util.h"
 
 #define CONF_MAX_SIZE (1u << 20)
 

@@ -19,9 +19,9 @@
 #include "cluster.h"
 #include "fuse_fs.h"
 #include "ipc_server.h"
-#include "lib/fusectl.h"
-#include "lib/log.h"
-#include "lib/util.h"
+#include "basic/fusectl.h"
+#include "basic/log.h"
+#include "basic/util.h"
 #include "mountpoint.h"
 #include "submit.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "layout.h"
-#include "lib/util.h"
+#include "basic/util.h"
 
 static const char *const observed[] = {
 	"corosync.conf",

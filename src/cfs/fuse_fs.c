@@ -24,9 +24,9 @@
 #include "cluster.h"
 #include "fuse_internal.h"
 #include "layout.h"
-#include "lib/fusectl.h"
-#include "lib/log.h"
-#include "lib/util.h"
+#include "basic/fusectl.h"
+#include "basic/log.h"
+#include "basic/util.h"
 #include "submit.h"
 #include "virtual.h"
 

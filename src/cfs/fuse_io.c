@@ -14,8 +14,8 @@
 
 #include "fuse_internal.h"
 #include "layout.h"
-#include "lib/log.h"
-#include "lib/util.h"
+#include "basic/log.h"
+#include "basic/util.h"
 #include "submit.h"
 #include "virtual.h"
 

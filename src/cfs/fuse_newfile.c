@@ -8,8 +8,8 @@
 
 #include "fuse_internal.h"
 #include "layout.h"
-#include "lib/log.h"
-#include "lib/util.h"
+#include "basic/log.h"
+#include "basic/util.h"
 #include "submit.h"
 
 struct cfs_new_file_wait {

@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "lib/hash.h"
-#include "lib/util.h"
+#include "basic/hash.h"
+#include "basic/util.h"
 
 struct opened {
 	struct hmap_node node;

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "lib/hmap.h"
+#include "basic/hmap.h"
 
 /* One more open file of inode ino, whose attributes are st now. 0 or -ENOMEM. */
 int cfs_opened_add(struct hmap *opened, uint64_t ino, const struct stat *st);

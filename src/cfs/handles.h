@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "blob.h"
-#include "lib/buf.h"
+#include "basic/buf.h"
 #include "op.h"
 
 enum cfs_handle_kind {

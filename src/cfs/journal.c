@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/crc32c.h"
-#include "lib/log.h"
-#include "lib/util.h"
-#include "lib/wire.h"
+#include "basic/crc32c.h"
+#include "basic/log.h"
+#include "basic/util.h"
+#include "basic/wire.h"
 
 #define HEADER_MAGIC "DRVJRNL"
 #define FORMAT 1

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/buf.h"
+#include "basic/buf.h"
 
 #define CFS_JOURNAL_HEADER_SIZE 64
 #define CFS_JOURNAL_RECORD_HEADER_SIZE 24

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/hash.h"
-#include "lib/util.h"
+#include "basic/hash.h"
+#include "basic/util.h"
 
 static uint64_t key_hash(const char *nodename, const char *key)
 {

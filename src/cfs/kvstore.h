@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/hmap.h"
+#include "basic/hmap.h"
 
 #define KV_KEY_MAX 255
 #define KV_VALUE_MAX (32u << 10)

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/util.h"
+#include "basic/util.h"
 
 static bool is_root(const struct cfs_entry *e)
 {

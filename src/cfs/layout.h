@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lib/names.h"
+#include "libdrover/format/names.h"
 #include "tree.h"
 
 /* priv/ and nodes/<node>/priv/, and everything below them. */

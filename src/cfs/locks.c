@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 #include "layout.h"
-#include "lib/hash.h"
-#include "lib/util.h"
+#include "basic/hash.h"
+#include "basic/util.h"
 
 struct lock_age {
 	struct hmap_node node;

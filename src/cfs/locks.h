@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lib/hmap.h"
+#include "basic/hmap.h"
 #include "tree.h"
 
 #define CFS_LOCK_LIFETIME_NS (120ull * 1000000000ull)

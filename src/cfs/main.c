@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "lib/log.h"
+#include "basic/log.h"
 #include "options.h"
 
 /*

@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/fusectl.h"
-#include "lib/log.h"
-#include "lib/util.h"
+#include "basic/fusectl.h"
+#include "basic/log.h"
+#include "basic/util.h"
 
 #define PROBE_MS 3000
 

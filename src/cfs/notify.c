@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/log.h"
+#include "basic/log.h"
 
 struct cfs_notify_item {
 	struct cfs_notify_item *next;

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lib/wire.h"
+#include "basic/wire.h"
 
 const char *cfs_op_kind_name(uint8_t kind)
 {

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/buf.h"
+#include "basic/buf.h"
 #include "tree.h"
 
 enum cfs_op_kind {

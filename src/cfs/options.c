@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "lib/ipc_proto.h"
-#include "lib/names.h"
-#include "lib/util.h"
+#include "libdrover/cfs/ipc_proto.h"
+#include "libdrover/format/names.h"
+#include "basic/util.h"
 
 static void usage(FILE *f)
 {

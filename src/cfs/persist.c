@@ -10,8 +10,8 @@
 #include <sys/statvfs.h>
 
 #include "journal.h"
-#include "lib/log.h"
-#include "lib/util.h"
+#include "basic/log.h"
+#include "basic/util.h"
 #include "store.h"
 
 void cfs_persist_config_default(struct cfs_persist_config *cfg, const char *db_path)

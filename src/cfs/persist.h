@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/buf.h"
+#include "basic/buf.h"
 #include "state.h"
 
 struct cfs_persist_config {

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "lib/hash.h"
-#include "lib/log.h"
-#include "lib/util.h"
-#include "lib/wire.h"
+#include "basic/hash.h"
+#include "basic/log.h"
+#include "basic/util.h"
+#include "basic/wire.h"
 #include "store.h"
 #include "xfer.h"
 

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "layout.h"
-#include "lib/hash.h"
-#include "lib/util.h"
+#include "basic/hash.h"
+#include "basic/util.h"
 
 void cfs_limits_default(struct cfs_limits *l)
 {

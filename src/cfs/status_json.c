@@ -10,7 +10,7 @@
 #include "cluster.h"
 #include "daemon.h"
 #include "ipc_server.h"
-#include "lib/util.h"
+#include "basic/util.h"
 #include "store.h"
 
 static char *finish(struct json_object *o)

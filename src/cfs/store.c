@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "layout.h"
-#include "lib/log.h"
-#include "lib/util.h"
+#include "basic/log.h"
+#include "basic/util.h"
 
 #define SCHEMA_VERSION 1
 #define DEFAULT_TOMBSTONE_LIMIT 100000

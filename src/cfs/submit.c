@@ -9,8 +9,8 @@
 #include "fuse_fs.h"
 #include "ipc_server.h"
 #include "layout.h"
-#include "lib/log.h"
-#include "lib/util.h"
+#include "basic/log.h"
+#include "basic/util.h"
 
 static void add_pending(struct cfs_daemon *d, cfs_done_fn done, void *ctx, int result,
 			const struct cfs_result *res)

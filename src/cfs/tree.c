@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/hash.h"
-#include "lib/util.h"
+#include "basic/hash.h"
+#include "basic/util.h"
 
 static uint64_t inode_hash(uint64_t inode)
 {

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "blob.h"
-#include "lib/hmap.h"
+#include "basic/hmap.h"
 
 #define CFS_ROOT_INODE 1
 #define CFS_NAME_MAX 255

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "daemon.h"
-#include "lib/log.h"
-#include "lib/util.h"
+#include "basic/log.h"
+#include "basic/util.h"
 #include "status_json.h"
 
 static const struct {

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/hash.h"
-#include "lib/log.h"
-#include "lib/util.h"
+#include "basic/hash.h"
+#include "basic/log.h"
+#include "basic/util.h"
 
 void vmlist_init(struct vmlist *vl)
 {

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "layout.h"
-#include "lib/hmap.h"
+#include "basic/hmap.h"
 
 struct vmlist_guest {
 	struct hmap_node node;

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/hash.h"
-#include "lib/util.h"
-#include "lib/wire.h"
+#include "basic/hash.h"
+#include "basic/util.h"
+#include "basic/wire.h"
 
 /* ---- the leader's side ---- */
 

@@ -15,13 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cluster/corosync_info.h"
-#include "cluster/join.h"
-#include "cluster/node_setup.h"
-#include "cluster/ssh.h"
+#include "libdrover/cluster/corosync_info.h"
+#include "libdrover/cluster/join.h"
+#include "libdrover/cluster/node_setup.h"
+#include "libdrover/cluster/ssh.h"
 #include "cluster_cli.h"
-#include "lib/service.h"
-#include "lib/util.h"
+#include "libdrover/sys/service.h"
+#include "basic/util.h"
 
 #define JOIN_TIMEOUT_MS 120000
 #define OPT_FINGERPRINT 0x200

@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cluster/join.h"
-#include "cluster/node_setup.h"
-#include "cluster/ssh.h"
+#include "libdrover/cluster/join.h"
+#include "libdrover/cluster/node_setup.h"
+#include "libdrover/cluster/ssh.h"
 #include "cluster_cli.h"
-#include "lib/util.h"
+#include "basic/util.h"
 
 #define REQUEST_MAX (64u * 1024)
 

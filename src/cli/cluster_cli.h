@@ -5,8 +5,8 @@
 #include <stdbool.h>
 
 #include "cli.h"
-#include "cluster/cfs.h"
-#include "cluster/conf.h"
+#include "libdrover/cluster/cfs.h"
+#include "libdrover/cluster/conf.h"
 
 extern const struct cli_command cluster_create_cmd;
 extern const struct cli_command cluster_add_cmd;

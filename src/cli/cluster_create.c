@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cluster/corosync_info.h"
-#include "cluster/node_setup.h"
+#include "libdrover/cluster/corosync_info.h"
+#include "libdrover/cluster/node_setup.h"
 #include "cluster_cli.h"
-#include "lib/service.h"
-#include "lib/util.h"
+#include "libdrover/sys/service.h"
+#include "basic/util.h"
 
 #define QUORUM_TIMEOUT_MS 60000
 

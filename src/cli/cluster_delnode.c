@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cluster/corosync_info.h"
+#include "libdrover/cluster/corosync_info.h"
 #include "cluster_cli.h"
-#include "lib/util.h"
+#include "basic/util.h"
 
 /* Replication jobs that still name the node as target would stay behind for ever. */
 static void warn_replication(const struct cfs_brief *b, const char *node)

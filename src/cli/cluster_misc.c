@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/join.h"
-#include "cluster/nextid.h"
-#include "cluster/node_setup.h"
-#include "cluster/ssh.h"
+#include "libdrover/cluster/join.h"
+#include "libdrover/cluster/nextid.h"
+#include "libdrover/cluster/node_setup.h"
+#include "libdrover/cluster/ssh.h"
 #include "cluster_cli.h"
-#include "lib/ipc_client.h"
-#include "lib/ipc_proto.h"
-#include "lib/util.h"
+#include "libdrover/cfs/ipc_client.h"
+#include "libdrover/cfs/ipc_proto.h"
+#include "basic/util.h"
 
 static int cmd_joininfo(struct cli_context *ctx, int argc, char **argv)
 {

@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/corosync_info.h"
-#include "cluster/qdevice.h"
-#include "cluster/qnetd.h"
+#include "libdrover/cluster/corosync_info.h"
+#include "libdrover/cluster/qdevice.h"
+#include "libdrover/cluster/qnetd.h"
 #include "cluster_cli.h"
-#include "lib/util.h"
+#include "basic/util.h"
 
 #define VOTE_TIMEOUT_MS 30000
 #define CONFIG_TIMEOUT_MS 30000

@@ -17,12 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cluster/qdevice.h"
-#include "cluster/qnetd.h"
-#include "cluster/ssh.h"
+#include "libdrover/cluster/qdevice.h"
+#include "libdrover/cluster/qnetd.h"
+#include "libdrover/cluster/ssh.h"
 #include "cluster_cli.h"
-#include "lib/service.h"
-#include "lib/util.h"
+#include "libdrover/sys/service.h"
+#include "basic/util.h"
 
 #define BUNDLE_MAX (1u << 20)
 #define REACH_TIMEOUT_MS 5000

@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cluster/node_setup.h"
+#include "libdrover/cluster/node_setup.h"
 #include "cluster_cli.h"
-#include "lib/process.h"
-#include "lib/service.h"
-#include "lib/util.h"
+#include "basic/process.h"
+#include "libdrover/sys/service.h"
+#include "basic/util.h"
 
 #define LOCAL_TIMEOUT_MS 30000
 

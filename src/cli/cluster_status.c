@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster/corosync_info.h"
+#include "libdrover/cluster/corosync_info.h"
 #include "cluster_cli.h"
-#include "lib/util.h"
+#include "basic/util.h"
 
 struct view_args {
 	bool json;

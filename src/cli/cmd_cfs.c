@@ -11,9 +11,9 @@
 #include <time.h>
 
 #include "cli.h"
-#include "lib/ipc_client.h"
-#include "lib/util.h"
-#include "lib/wire.h"
+#include "libdrover/cfs/ipc_client.h"
+#include "basic/util.h"
+#include "basic/wire.h"
 
 enum output_format {
 	OUTPUT_TEXT,

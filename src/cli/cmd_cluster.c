@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include "cluster_cli.h"
-#include "cluster/localnet.h"
-#include "lib/ipc_client.h"
-#include "lib/service.h"
-#include "lib/util.h"
+#include "libdrover/cluster/localnet.h"
+#include "libdrover/cfs/ipc_client.h"
+#include "libdrover/sys/service.h"
+#include "basic/util.h"
 
 void cluster_step(const char *fmt, ...)
 {

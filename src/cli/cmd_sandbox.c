@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "lib/util.h"
+#include "basic/util.h"
 #include "sandbox/sandbox.h"
 
 #define UP_TIMEOUT_S 60

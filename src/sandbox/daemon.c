@@ -21,11 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/corosync_conf.h"
-#include "lib/fusectl.h"
-#include "lib/process.h"
-#include "lib/service.h"
-#include "lib/util.h"
+#include "libdrover/format/corosync_conf.h"
+#include "basic/fusectl.h"
+#include "basic/process.h"
+#include "libdrover/sys/service.h"
+#include "basic/util.h"
 #include "sandbox.h"
 
 #define EXTRA_MAX 32

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/process.h"
-#include "lib/util.h"
+#include "basic/process.h"
+#include "basic/util.h"
 #include "sandbox.h"
 
 static int keygen(const char *path, const char *comment)

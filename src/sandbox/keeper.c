@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/process.h"
-#include "lib/util.h"
+#include "basic/process.h"
+#include "basic/util.h"
 #include "sandbox.h"
 
 #define REQUEST_MAX 65536

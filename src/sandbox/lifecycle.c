@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/util.h"
+#include "basic/util.h"
 #include "sandbox.h"
 
 static bool netns_exists(const struct sandbox *sb, unsigned node)

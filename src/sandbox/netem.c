@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/util.h"
+#include "basic/util.h"
 #include "sandbox.h"
 
 static void state_path(const struct sandbox *sb, unsigned node, unsigned net, char *out, size_t len)

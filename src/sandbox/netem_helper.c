@@ -24,7 +24,7 @@
 
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
-#include "lib/util.h"
+#include "basic/util.h"
 #include "sandbox.h"
 
 #define QUEUE_MAXLEN 65536

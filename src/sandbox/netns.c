@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/process.h"
-#include "lib/util.h"
+#include "basic/process.h"
+#include "basic/util.h"
 #include "sandbox.h"
 
 #define IP "ip"

@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/process.h"
-#include "lib/util.h"
+#include "basic/process.h"
+#include "basic/util.h"
 #include "sandbox.h"
 
 extern char **environ;

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/util.h"
+#include "basic/util.h"
 #include "sandbox.h"
 
 bool sb_name_valid(const char *name)

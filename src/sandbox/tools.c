@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/util.h"
+#include "basic/util.h"
 #include "sandbox.h"
 
 static int find_in_path(const char *prog, char *out, size_t len)

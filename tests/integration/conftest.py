@@ -107,7 +107,7 @@ class Droverfs:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             # a thread of it hangs in the kernel on its own FUSE connection
-            # (src/lib/fusectl.h): end the connection, as the next droverfs would
+            # (src/basic/fusectl.h): end the connection, as the next droverfs would
             abort_fuse_connection(self.mnt)
             self.proc.wait(timeout=10)
         self.proc = None

@@ -1,4 +1,4 @@
-"""A small client of the droverfs IPC protocol (src/lib/ipc_proto.h), for tests."""
+"""A small client of the droverfs IPC protocol (src/libdrover/cfs/ipc_proto.h), for tests."""
 import socket
 import struct
 

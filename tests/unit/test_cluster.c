@@ -15,12 +15,12 @@
 
 #include <cmocka.h>
 
-#include "cluster/conf.h"
-#include "cluster/join.h"
-#include "cluster/nextid.h"
-#include "lib/base64.h"
-#include "lib/buf.h"
-#include "lib/corosync_conf.h"
+#include "libdrover/cluster/conf.h"
+#include "libdrover/cluster/join.h"
+#include "libdrover/cluster/nextid.h"
+#include "basic/base64.h"
+#include "basic/buf.h"
+#include "libdrover/format/corosync_conf.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

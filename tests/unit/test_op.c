@@ -4,7 +4,7 @@
 
 #include "helpers.h"
 
-#include "lib/buf.h"
+#include "basic/buf.h"
 
 static void test_roundtrip(void **ctx)
 {

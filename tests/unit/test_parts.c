@@ -10,10 +10,10 @@
 #include "cfs/access.h"
 #include "cfs/clusterlog.h"
 #include "cfs/kvstore.h"
-#include "lib/ipc_proto.h"
-#include "lib/names.h"
-#include "lib/util.h"
-#include "lib/wire.h"
+#include "libdrover/cfs/ipc_proto.h"
+#include "libdrover/format/names.h"
+#include "basic/util.h"
+#include "basic/wire.h"
 
 static void test_kvstore(void **ctx)
 {

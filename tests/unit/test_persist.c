@@ -18,7 +18,7 @@
 #include "cfs/persist.h"
 #include "cfs/store.h"
 #include "cfs/xfer.h"
-#include "lib/log.h"
+#include "basic/log.h"
 
 struct fixture {
 	char dir[64];

@@ -17,10 +17,10 @@
 
 #include <cmocka.h>
 
-#include "cluster/conf.h"
-#include "cluster/qdevice.h"
-#include "lib/buf.h"
-#include "lib/corosync_conf.h"
+#include "libdrover/cluster/conf.h"
+#include "libdrover/cluster/qdevice.h"
+#include "basic/buf.h"
+#include "libdrover/format/corosync_conf.h"
 
 /* A cluster of n nodes as create and add write it (node K at 10.0.0.K; config_version n). */
 static struct cc_node *cluster_of(unsigned n)

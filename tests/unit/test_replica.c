@@ -45,7 +45,7 @@
 #include "cfs/persist.h"
 #include "cfs/replica.h"
 #include "cfs/store.h"
-#include "lib/log.h"
+#include "basic/log.h"
 
 #define MAX_NODES 4
 #define MAX_REQS 4096

@@ -7,7 +7,7 @@
 #include "helpers.h"
 
 #include "cfs/layout.h"
-#include "lib/util.h"
+#include "basic/util.h"
 
 static int setup(void **ctx)
 {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "ssh.h"
-#include "lib/util.h"
+#include "basic/util.h"
 
 #define QNETD_DB "/etc/corosync/qnetd/nssdb"
 #define EXIT_NOT_INSTALLED 10 /* our scripts' own code: no corosync-qnetd there */

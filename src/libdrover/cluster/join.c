@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/base64.h"
-#include "lib/util.h"
+#include "basic/base64.h"
+#include "basic/util.h"
 
 #define INFO_PREFIX "drover-join-1:"
 

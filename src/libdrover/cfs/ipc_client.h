@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "basic/buf.h"
 #include "ipc_proto.h"
 
 struct ipc_client {

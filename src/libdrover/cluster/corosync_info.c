@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/util.h"
+#include "basic/util.h"
 
 static int cs_errno(cs_error_t e)
 {

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "conf.h"
-#include "lib/buf.h"
+#include "basic/buf.h"
 
 #define QDEVICE_DB_DIR "/etc/corosync/qdevice/net/nssdb"
 

@@ -13,7 +13,7 @@
 
 #include "cfs.h"
 #include "conf.h"
-#include "lib/buf.h"
+#include "basic/buf.h"
 
 #define SSH_ROOT_DIR "/root/.ssh"
 #define SSH_KNOWN_HOSTS_LINK "/etc/ssh/ssh_known_hosts"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/util.h"
+#include "basic/util.h"
 
 /* "lower=N" or "upper=N" inside the value; -EINVAL for anything else. */
 static int range_item(const char *item, size_t n, uint32_t *lower, uint32_t *upper)

@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/ipc_client.h"
-#include "lib/ipc_proto.h"
-#include "lib/util.h"
+#include "libdrover/cfs/ipc_client.h"
+#include "libdrover/cfs/ipc_proto.h"
+#include "basic/util.h"
 
 #define CONF_MAX (1u << 20)
 

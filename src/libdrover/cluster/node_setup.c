@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "certs.h"
-#include "lib/util.h"
+#include "basic/util.h"
 #include "ssh.h"
 
 int node_make_authkey(unsigned char *key, size_t len)

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/names.h"
-#include "lib/util.h"
+#include "libdrover/format/names.h"
+#include "basic/util.h"
 
 int cluster_fail(struct cluster_err *err, int r, const char *fmt, ...)
 {

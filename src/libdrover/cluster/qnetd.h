@@ -10,7 +10,7 @@
 #include <stdbool.h>
 
 #include "conf.h"
-#include "lib/buf.h"
+#include "basic/buf.h"
 
 #define QNETD_PORT 5403
 

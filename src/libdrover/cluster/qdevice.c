@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "corosync_info.h"
-#include "lib/base64.h"
-#include "lib/process.h"
-#include "lib/util.h"
+#include "basic/base64.h"
+#include "basic/process.h"
+#include "basic/util.h"
 
 #define CERTUTIL "corosync-qdevice-net-certutil"
 #define FILE_MAX (1u << 20)

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/corosync_conf.h"
+#include "libdrover/format/corosync_conf.h"
 
 #define CLUSTER_LINKS_MAX 8 /* knet: link0 ... link7 */
 #define CLUSTER_NAME_MAX 15 /* corosync's cluster_name limit */

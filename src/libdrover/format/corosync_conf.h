@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "basic/buf.h"
 
 struct cc_node {
 	char *name;

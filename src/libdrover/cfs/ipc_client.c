@@ -8,7 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "basic/util.h"
 
 const char *ipc_client_default_path(void)
 {

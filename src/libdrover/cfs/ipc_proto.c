@@ -3,7 +3,7 @@
 
 #include <errno.h>
 
-#include "wire.h"
+#include "basic/wire.h"
 
 size_t ipc_frame_begin(struct buf *b, uint16_t type, uint32_t seq, int32_t status, int *error)
 {

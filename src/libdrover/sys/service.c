@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "process.h"
-#include "util.h"
+#include "basic/process.h"
+#include "basic/util.h"
 
 #define ARGS_MAX 24
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "conf.h"
-#include "lib/buf.h"
+#include "basic/buf.h"
 
 struct cfs_brief {
 	char node[64];

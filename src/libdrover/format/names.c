@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "util.h"
+#include "basic/util.h"
 
 static bool is_ldh(char c)
 {

@@ -10,8 +10,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "lib/process.h"
-#include "lib/util.h"
+#include "basic/process.h"
+#include "basic/util.h"
 
 #define CA_DAYS "3650"
 #define NODE_DAYS "730"

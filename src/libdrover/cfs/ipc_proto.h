@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "basic/buf.h"
 
 #define IPC_PROTO_VERSION 1
 #define IPC_HEADER_SIZE 16

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 
 #include "conf.h"
-#include "lib/buf.h"
+#include "basic/buf.h"
 
 #define JOIN_PROTOCOL "drover-join"
 #define JOIN_PROTOCOL_VERSION 1
