@@ -46,7 +46,7 @@ static int parse_args(int argc, char **argv, struct add_args *a)
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct cluster_err err;
+	struct drover_err err;
 	int c;
 
 	a->node.votes = 1;
@@ -138,7 +138,7 @@ static int check_joinable(const struct add_args *a, const struct cfs_brief *b)
 /* Pin the member's host key: from the fingerprint, or asked for on a terminal. */
 static int pin_host(const struct add_args *a, char *known_hosts, size_t len)
 {
-	struct cluster_err err;
+	struct drover_err err;
 	char tmpl[] = "/tmp/drover-join-XXXXXX";
 	int r;
 
@@ -173,7 +173,7 @@ static int ask_member(const struct add_args *a, const char *known_hosts, struct 
 {
 	struct join_request req = { .node = a->node, .force = a->force };
 	struct buf in = BUF_INIT, out = BUF_INIT;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	char *args[] = { "cluster", "_addnode", NULL };
 	int r;
 
@@ -253,7 +253,7 @@ static int backup_database(const struct cfs_brief *b)
 static int switch_over(struct cli_context *ctx, const struct cfs_brief *old,
 		       const struct join_response *resp, struct cfs_brief *b)
 {
-	struct cluster_err err;
+	struct drover_err err;
 	int r;
 
 	cluster_step("stopping droverfs");
@@ -288,7 +288,7 @@ static int switch_over(struct cli_context *ctx, const struct cfs_brief *old,
 static int finish(const struct add_args *a, const struct cfs_brief *b)
 {
 	const char *addrs[CLUSTER_LINKS_MAX];
-	struct cluster_err err;
+	struct drover_err err;
 	size_t n = cluster_node_spec_addrs(&a->node, addrs);
 	int r;
 

@@ -47,7 +47,7 @@ static void make_node_dirs(const struct cfs_brief *b, const char *node)
 }
 
 static int share_keys(const struct cfs_brief *b, const struct join_request *req,
-		      struct cluster_err *err)
+		      struct drover_err *err)
 {
 	const char *addrs[CLUSTER_LINKS_MAX];
 	size_t n = cluster_node_spec_addrs(&req->node, addrs);
@@ -62,7 +62,7 @@ static int share_keys(const struct cfs_brief *b, const struct join_request *req,
 
 /* Under the lock: the new nodelist, written back with config_version + 1. */
 static int add_locked(const struct cfs_brief *b, struct join_request *req,
-		      struct join_response *resp, struct cluster_err *err)
+		      struct join_response *resp, struct drover_err *err)
 {
 	struct cc_node *conf = cfs_read_corosync_conf(b, err);
 	uint64_t version;
@@ -101,7 +101,7 @@ static int add_locked(const struct cfs_brief *b, struct join_request *req,
 }
 
 static int add_node(struct cli_context *ctx, struct join_request *req, struct join_response *resp,
-		    struct cluster_err *err)
+		    struct drover_err *err)
 {
 	struct cfs_brief b;
 	char *key = NULL;
@@ -143,7 +143,7 @@ static int cmd_addnode(struct cli_context *ctx, int argc, char **argv)
 	struct buf in = BUF_INIT, out = BUF_INIT;
 	struct join_request req;
 	struct join_response resp;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	int r;
 
 	if (argc != 1) {

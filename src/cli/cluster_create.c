@@ -72,7 +72,7 @@ static int write_config(const struct create_args *a, const struct cfs_brief *b)
 	unsigned char key[COROSYNC_AUTHKEY_SIZE];
 	struct cc_node *conf = cluster_conf_new(a->name, &a->node);
 	struct buf text = BUF_INIT;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	int r = conf ? cc_write(conf, &text) : -ENOMEM;
 
 	if (r == 0)
@@ -99,7 +99,7 @@ static int write_config(const struct create_args *a, const struct cfs_brief *b)
 static int setup_tree(const struct create_args *a, const struct cfs_brief *b)
 {
 	const char *addrs[CLUSTER_LINKS_MAX];
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	size_t n = cluster_node_spec_addrs(&a->node, addrs);
 	int r;
 

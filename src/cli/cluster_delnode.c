@@ -29,7 +29,7 @@ static void warn_replication(const struct cfs_brief *b, const char *node)
 static int remove_locked(const struct cfs_brief *b, const char *who, char *name, size_t len,
 			 unsigned *nodeid)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct cc_node *conf = cfs_read_corosync_conf(b, &err);
 	uint64_t version = 0;
 	int r;
@@ -78,7 +78,7 @@ static int remove_locked(const struct cfs_brief *b, const char *who, char *name,
 
 static int cmd_delnode(struct cli_context *ctx, int argc, char **argv)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct cfs_brief b;
 	char name[64] = "";
 	unsigned nodeid = 0;

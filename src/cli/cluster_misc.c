@@ -18,7 +18,7 @@
 static int cmd_joininfo(struct cli_context *ctx, int argc, char **argv)
 {
 	struct join_info info = { 0 };
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct buf out = BUF_INIT;
 	struct cfs_brief b;
 	struct cc_node *conf, *self;
@@ -101,7 +101,7 @@ static int used_vmids(struct cli_context *ctx, uint32_t **ids, size_t *n)
 
 static int cmd_nextid(struct cli_context *ctx, int argc, char **argv)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct buf dc = BUF_INIT;
 	struct cfs_brief b;
 	uint32_t lower, upper, id, *ids;
@@ -166,7 +166,7 @@ const struct cli_command cluster_nextid_cmd = {
 
 static int cmd_updatecerts(struct cli_context *ctx, int argc, char **argv)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	const char *addrs[CLUSTER_LINKS_MAX];
 	struct cc_node *conf, *self;
 	struct cfs_brief b;

@@ -102,7 +102,7 @@ static const struct qdevice_target *local_node(const struct qd_cluster *c)
 static int load(struct cli_context *ctx, const char *command, struct qd_cluster *c,
 		struct cc_node **conf)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	int r;
 
 	memset(c, 0, sizeof(*c));
@@ -218,7 +218,7 @@ static int parse_setup(int argc, char **argv, struct setup_args *a)
  */
 static int plan(const struct setup_args *a, struct cc_node *conf, const char **algo)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	unsigned nodes = cluster_conf_node_count(conf);
 	bool odd = nodes % 2 && !cluster_conf_qdevice_host(conf);
 	int r = cluster_conf_add_qdevice(conf, a->addr, a->force, algo, &err);
@@ -238,7 +238,7 @@ static int plan(const struct setup_args *a, struct cc_node *conf, const char **a
 /* The QNetd host: log in, its CA. */
 static int prepare_qnetd(const char *addr, struct buf *ca)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	bool created = false;
 	int r;
 
@@ -259,7 +259,7 @@ static int prepare_qnetd(const char *addr, struct buf *ca)
 static int make_certificates(const struct qd_cluster *c, const char *addr, const struct buf *ca)
 {
 	struct buf crq = BUF_INIT, crt = BUF_INIT, p12 = BUF_INIT, bundle = BUF_INIT;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	const struct qdevice_target *self = local_node(c);
 	int r = qdevice_db_init(ca, &err);
 
@@ -300,7 +300,7 @@ struct add_device {
 	const char *algo;
 };
 
-static int add_device(struct cc_node *conf, void *ctx, struct cluster_err *err)
+static int add_device(struct cc_node *conf, void *ctx, struct drover_err *err)
 {
 	struct add_device *ad = ctx;
 
@@ -310,7 +310,7 @@ static int add_device(struct cc_node *conf, void *ctx, struct cluster_err *err)
 /* Under the cluster-wide lock: corosync.conf with the device and config_version + 1. */
 static int write_conf(const struct qd_cluster *c, const struct setup_args *a, uint64_t *version)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct add_device ad = { a, NULL };
 	int r = cfs_edit_corosync_conf(&c->b, add_device, &ad, version, &err);
 
@@ -325,7 +325,7 @@ static int write_conf(const struct qd_cluster *c, const struct setup_args *a, ui
 
 static int start_everywhere(const struct qd_cluster *c, uint64_t version)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	char arg[32];
 	int r;
 
@@ -353,7 +353,7 @@ static int cmd_setup(struct cli_context *ctx, int argc, char **argv)
 	struct buf ca = BUF_INIT;
 	struct qd_cluster *c = malloc(sizeof(*c));
 	struct cc_node *conf = NULL;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	const char *algo = NULL;
 	uint64_t version = 0;
 	int r;
@@ -404,21 +404,21 @@ static int cmd_setup(struct cli_context *ctx, int argc, char **argv)
 
 /* ---- remove ----------------------------------------------------------------- */
 
-static int remove_device(struct cc_node *conf, void *ctx, struct cluster_err *err)
+static int remove_device(struct cc_node *conf, void *ctx, struct drover_err *err)
 {
 	int r = cluster_conf_remove_qdevice(conf, NULL, 0);
 
 	if (r == -ENOENT)
-		return cluster_fail(err, r, "the QDevice is gone from corosync.conf already");
+		return drover_fail(err, r, "the QDevice is gone from corosync.conf already");
 	if (r < 0)
-		return cluster_fail(err, r, "removing the QDevice from corosync.conf: %s",
+		return drover_fail(err, r, "removing the QDevice from corosync.conf: %s",
 				    strerror(-r));
 	return 0;
 }
 
 static int remove_from_conf(const struct qd_cluster *c, uint64_t *version)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	int r = cfs_edit_corosync_conf(&c->b, remove_device, NULL, version, &err);
 
 	if (r < 0)
@@ -455,7 +455,7 @@ static int cmd_remove(struct cli_context *ctx, int argc, char **argv)
 {
 	struct qd_cluster *c = malloc(sizeof(*c));
 	struct cc_node *conf = NULL;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	const char *host;
 	uint64_t version = 0;
 	unsigned failed = 0;

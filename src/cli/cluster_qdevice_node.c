@@ -44,7 +44,7 @@ static int read_stdin(struct buf *in)
 	return 0;
 }
 
-static int step_import(const struct buf *in, struct cluster_err *err)
+static int step_import(const struct buf *in, struct drover_err *err)
 {
 	struct buf ca = BUF_INIT, p12 = BUF_INIT;
 	int r = qdevice_bundle_parse((const char *)in->data, in->len, &ca, &p12, err);
@@ -58,7 +58,7 @@ static int step_import(const struct buf *in, struct cluster_err *err)
 	return r;
 }
 
-static int service(enum service_action a, struct cluster_err *err)
+static int service(enum service_action a, struct drover_err *err)
 {
 	int r = service_control(SERVICE_QDEVICE, a, NULL, err->text, sizeof(err->text));
 
@@ -70,7 +70,7 @@ static int service(enum service_action a, struct cluster_err *err)
 	return r;
 }
 
-static int step_start(const char *arg, struct cluster_err *err)
+static int step_start(const char *arg, struct drover_err *err)
 {
 	uint64_t version;
 	int r;
@@ -87,7 +87,7 @@ static int step_start(const char *arg, struct cluster_err *err)
 
 /* One step on this node. arg: check's address, start's version; in: import's bundle. */
 static int local_step(const char *step, const char *arg, const struct buf *in,
-		      struct cluster_err *err)
+		      struct drover_err *err)
 {
 	if (streq(step, "check")) {
 		int r = arg ? qdevice_tools_check(err) : -EINVAL;
@@ -127,7 +127,7 @@ static int remote_step(const struct qdevice_target *t, const char *step, const c
 int qdevice_node_step(const struct qdevice_target *t, const char *step, const char *arg,
 		      const struct buf *in)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	int r;
 
 	if (!t->local)

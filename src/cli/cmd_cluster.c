@@ -58,7 +58,7 @@ int cluster_cfs(struct cli_context *ctx, struct cfs_brief *b)
 
 int cluster_node_option(int c, const char *arg, struct cluster_node_spec *spec)
 {
-	struct cluster_err err;
+	struct drover_err err;
 	uint64_t v;
 
 	if (c >= CLUSTER_OPT_LINK && c < CLUSTER_OPT_LINK + CLUSTER_LINKS_MAX) {

@@ -18,7 +18,7 @@
 #define FILE_MAX (64u * 1024)
 
 /* Run openssl; its complaint goes to err. */
-static int openssl(char *const argv[], struct cluster_err *err)
+static int openssl(char *const argv[], struct drover_err *err)
 {
 	struct buf out = BUF_INIT;
 	int r = process_run_io(argv, NULL, 0, &out, &out);
@@ -37,7 +37,7 @@ static int openssl(char *const argv[], struct cluster_err *err)
 
 /* Copy a file of the work directory into the tree. */
 static int store(const struct cfs_brief *b, const char *from, const char *rel, mode_t mode,
-		 struct cluster_err *err)
+		 struct drover_err *err)
 {
 	char *data;
 	size_t len;
@@ -71,7 +71,7 @@ static void cleanup(const char *dir)
 	process_run(argv, NULL, 0, NULL, NULL);
 }
 
-int certs_ensure_ca(const struct cfs_brief *b, const char *cluster_name, struct cluster_err *err)
+int certs_ensure_ca(const struct cfs_brief *b, const char *cluster_name, struct drover_err *err)
 {
 	char dir[] = "/tmp/drover-ca-XXXXXX", key[PATH_MAX], crt[PATH_MAX], path[PATH_MAX];
 	char subj[128];
@@ -132,7 +132,7 @@ static bool node_cert_valid(const struct cfs_brief *b, const char *rel, const ch
 }
 
 int certs_issue_node(const struct cfs_brief *b, const char *node, const char *const addrs[],
-		     size_t naddrs, bool force, struct cluster_err *err)
+		     size_t naddrs, bool force, struct drover_err *err)
 {
 	char dir[] = "/tmp/drover-cert-XXXXXX", key[PATH_MAX], csr[PATH_MAX], crt[PATH_MAX];
 	char cakey[PATH_MAX], cacrt[PATH_MAX], ext[PATH_MAX], subj[128], rel_crt[PATH_MAX],

@@ -16,11 +16,11 @@
 #define CERTS_CA_CERT "drover-root-ca.pem"
 
 /* Create the CA unless the tree has one. */
-int certs_ensure_ca(const struct cfs_brief *b, const char *cluster_name, struct cluster_err *err);
+int certs_ensure_ca(const struct cfs_brief *b, const char *cluster_name, struct drover_err *err);
 
 /*
  * Issue this node's certificate (names: node name, localhost, the given
  * addresses) signed by the CA, unless it has a valid one and !force.
  */
 int certs_issue_node(const struct cfs_brief *b, const char *node, const char *const addrs[],
-		     size_t naddrs, bool force, struct cluster_err *err);
+		     size_t naddrs, bool force, struct drover_err *err);

@@ -176,7 +176,7 @@ void cfs_unlock(const struct cfs_brief *b, const char *name)
 #define CONF_LOCK "file-corosync_conf"
 #define CONF_LOCK_TIMEOUT_MS 10000
 
-int cfs_lock_corosync_conf(const struct cfs_brief *b, struct cluster_err *err)
+int cfs_lock_corosync_conf(const struct cfs_brief *b, struct drover_err *err)
 {
 	int r = cfs_lock(b, CONF_LOCK, CONF_LOCK_TIMEOUT_MS);
 
@@ -192,7 +192,7 @@ void cfs_unlock_corosync_conf(const struct cfs_brief *b)
 	cfs_unlock(b, CONF_LOCK);
 }
 
-struct cc_node *cfs_read_corosync_conf(const struct cfs_brief *b, struct cluster_err *err)
+struct cc_node *cfs_read_corosync_conf(const struct cfs_brief *b, struct drover_err *err)
 {
 	struct buf text = BUF_INIT;
 	struct cc_error perr;
@@ -225,8 +225,8 @@ int cfs_write_corosync_conf(const struct cfs_brief *b, const struct cc_node *roo
 }
 
 int cfs_edit_corosync_conf(const struct cfs_brief *b,
-			   int (*edit)(struct cc_node *conf, void *ctx, struct cluster_err *err),
-			   void *ctx, uint64_t *version, struct cluster_err *err)
+			   int (*edit)(struct cc_node *conf, void *ctx, struct drover_err *err),
+			   void *ctx, uint64_t *version, struct drover_err *err)
 {
 	struct cc_node *conf;
 	int r = cfs_lock_corosync_conf(b, err);
@@ -236,9 +236,9 @@ int cfs_edit_corosync_conf(const struct cfs_brief *b,
 	conf = cfs_read_corosync_conf(b, err);
 	r = conf ? edit(conf, ctx, err) : -EINVAL;
 	if (r == 0 && !(*version = cluster_conf_bump_version(conf)))
-		r = cluster_fail(err, -ENOMEM, "corosync.conf has no config_version to raise");
+		r = drover_fail(err, -ENOMEM, "corosync.conf has no config_version to raise");
 	if (r == 0 && (r = cfs_write_corosync_conf(b, conf)) < 0)
-		cluster_fail(err, r, "writing corosync.conf: %s", strerror(-r));
+		drover_fail(err, r, "writing corosync.conf: %s", strerror(-r));
 	cfs_unlock_corosync_conf(b);
 	cc_free(conf);
 	return r;

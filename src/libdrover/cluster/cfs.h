@@ -58,11 +58,11 @@ void cfs_unlock(const struct cfs_brief *b, const char *name);
  * The cluster-wide lock every change of corosync.conf holds (waits up to
  * 10 s). On failure err says why, in words for the user.
  */
-int cfs_lock_corosync_conf(const struct cfs_brief *b, struct cluster_err *err);
+int cfs_lock_corosync_conf(const struct cfs_brief *b, struct drover_err *err);
 void cfs_unlock_corosync_conf(const struct cfs_brief *b);
 
 /* The tree's corosync.conf, parsed (NULL with err set: missing or invalid). */
-struct cc_node *cfs_read_corosync_conf(const struct cfs_brief *b, struct cluster_err *err);
+struct cc_node *cfs_read_corosync_conf(const struct cfs_brief *b, struct drover_err *err);
 
 /* Write corosync.conf into the tree (config_version must already be bumped). */
 int cfs_write_corosync_conf(const struct cfs_brief *b, const struct cc_node *root);
@@ -74,5 +74,5 @@ int cfs_write_corosync_conf(const struct cfs_brief *b, const struct cc_node *roo
  * it back. *version: the new config_version. On failure err says why.
  */
 int cfs_edit_corosync_conf(const struct cfs_brief *b,
-			   int (*edit)(struct cc_node *conf, void *ctx, struct cluster_err *err),
-			   void *ctx, uint64_t *version, struct cluster_err *err);
+			   int (*edit)(struct cc_node *conf, void *ctx, struct drover_err *err),
+			   void *ctx, uint64_t *version, struct drover_err *err);

@@ -13,18 +13,6 @@
 #include "libdrover/format/names.h"
 #include "basic/util.h"
 
-int cluster_fail(struct cluster_err *err, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->text, sizeof(err->text), fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 bool cluster_name_valid(const char *name)
 {
 	return node_name_valid(name) && strlen(name) <= CLUSTER_NAME_MAX;
@@ -38,7 +26,7 @@ static bool address_valid(const char *addr)
 }
 
 int cluster_link_parse(const char *text, unsigned number, struct cluster_node_spec *spec,
-		       struct cluster_err *err)
+		       struct drover_err *err)
 {
 	const char *comma = strchr(text, ',');
 	size_t alen = comma ? (size_t)(comma - text) : strlen(text);
@@ -46,19 +34,19 @@ int cluster_link_parse(const char *text, unsigned number, struct cluster_node_sp
 	uint64_t prio = 0;
 
 	if (number >= CLUSTER_LINKS_MAX)
-		return cluster_fail(err, -EINVAL, "link%u: links are numbered 0 to 7", number);
+		return drover_fail(err, -EINVAL, "link%u: links are numbered 0 to 7", number);
 	l = &spec->links[number];
 	if (alen == 0 || alen >= sizeof(l->addr))
-		return cluster_fail(err, -EINVAL, "--link%u: no address in '%s'", number, text);
+		return drover_fail(err, -EINVAL, "--link%u: no address in '%s'", number, text);
 	memcpy(l->addr, text, alen);
 	l->addr[alen] = '\0';
 	if (!address_valid(l->addr))
-		return cluster_fail(err, -EINVAL, "--link%u: '%s' is not an IPv4 or IPv6 address",
+		return drover_fail(err, -EINVAL, "--link%u: '%s' is not an IPv4 or IPv6 address",
 				    number, l->addr);
 	if (comma) {
 		if (!str_has_prefix(comma + 1, "priority=") ||
 		    parse_u64(comma + 1 + strlen("priority="), 255, &prio) < 0)
-			return cluster_fail(err, -EINVAL,
+			return drover_fail(err, -EINVAL,
 					    "--link%u: '%s' is not 'priority=N' (N from 0 to 255)",
 					    number, comma + 1);
 	}
@@ -171,42 +159,42 @@ static unsigned node_id(const struct cc_node *n)
 	return v && parse_u64(v, UINT32_MAX, &id) == 0 ? (unsigned)id : 0;
 }
 
-int cluster_conf_verify(const struct cc_node *root, struct cluster_err *err)
+int cluster_conf_verify(const struct cc_node *root, struct drover_err *err)
 {
 	unsigned ifaces = interface_links(root), first = 0, count = 0;
 
 	if (!cc_child(root, "totem"))
-		return cluster_fail(err, -EINVAL, "corosync.conf has no totem section");
+		return drover_fail(err, -EINVAL, "corosync.conf has no totem section");
 	for_each_node (root, n) {
 		const char *name = cc_get(n, NULL, "name");
 		unsigned links = node_links(n);
 
 		if (!name)
-			return cluster_fail(err, -EINVAL, "corosync.conf:%u: a node without a name",
+			return drover_fail(err, -EINVAL, "corosync.conf:%u: a node without a name",
 					    n->line);
 		if (!node_id(n))
-			return cluster_fail(err, -EINVAL,
+			return drover_fail(err, -EINVAL,
 					    "corosync.conf:%u: node %s has no valid nodeid",
 					    n->line, name);
 		if (!links)
-			return cluster_fail(err, -EINVAL,
+			return drover_fail(err, -EINVAL,
 					    "corosync.conf:%u: node %s has no ring0_addr", n->line,
 					    name);
 		if (ifaces && links != ifaces)
-			return cluster_fail(
+			return drover_fail(
 				err, -EINVAL,
 				"corosync.conf:%u: the links of node %s do not match the totem interfaces",
 				n->line, name);
 		if (count++ == 0)
 			first = links;
 		else if (links != first)
-			return cluster_fail(
+			return drover_fail(
 				err, -EINVAL,
 				"corosync.conf:%u: node %s has other links than the first node",
 				n->line, name);
 	}
 	if (count == 0)
-		return cluster_fail(err, -EINVAL, "corosync.conf has no nodes in its nodelist");
+		return drover_fail(err, -EINVAL, "corosync.conf has no nodes in its nodelist");
 	return 0;
 }
 
@@ -335,7 +323,7 @@ static void describe_links(unsigned mask, char *out, size_t len)
 
 /* A re-add with --force keeps the node's id and votes; anything else is a conflict. */
 static int check_existing(struct cc_node *root, struct cluster_node_spec *spec, bool force,
-			  struct cc_node **existing, struct cluster_err *err)
+			  struct cc_node **existing, struct drover_err *err)
 {
 	struct cc_node *old = cluster_conf_node(root, spec->name);
 	const char *votes;
@@ -344,19 +332,19 @@ static int check_existing(struct cc_node *root, struct cluster_node_spec *spec, 
 	if (!old) {
 		for_each_node (root, n)
 			if (spec->nodeid && node_id(n) == spec->nodeid)
-				return cluster_fail(err, -EEXIST, "node id %u is taken by %s",
+				return drover_fail(err, -EEXIST, "node id %u is taken by %s",
 						    spec->nodeid, cc_get(n, NULL, "name"));
 		return 0;
 	}
 	if (!force)
-		return cluster_fail(
+		return drover_fail(
 			err, -EEXIST,
 			"a node named %s is in the cluster already (re-adding it needs --force)",
 			spec->name);
 	votes = cc_get(old, NULL, "quorum_votes");
 	if ((spec->nodeid && spec->nodeid != node_id(old)) ||
 	    (votes && spec->votes != (unsigned)atoi(votes)))
-		return cluster_fail(
+		return drover_fail(
 			err, -EEXIST,
 			"node %s is in the cluster with node id %u: a re-add must keep its id and votes",
 			spec->name, node_id(old));
@@ -365,7 +353,7 @@ static int check_existing(struct cc_node *root, struct cluster_node_spec *spec, 
 }
 
 int cluster_conf_add_node(struct cc_node *root, struct cluster_node_spec *spec, bool force,
-			  struct cluster_err *err)
+			  struct drover_err *err)
 {
 	struct cc_node *nodelist = cc_child(root, "nodelist"), *existing;
 	unsigned have = cluster_conf_links(root);
@@ -373,16 +361,16 @@ int cluster_conf_add_node(struct cc_node *root, struct cluster_node_spec *spec, 
 	int r;
 
 	if (!node_name_valid(spec->name))
-		return cluster_fail(
+		return drover_fail(
 			err, -EINVAL,
 			"'%s' is not a valid node name (letters, digits and '-', at most 63)",
 			spec->name);
 	if (!nodelist)
-		return cluster_fail(err, -EINVAL, "corosync.conf has no nodelist");
+		return drover_fail(err, -EINVAL, "corosync.conf has no nodelist");
 	if (spec->link_mask != have) {
 		describe_links(have, a, sizeof(a));
 		describe_links(spec->link_mask, b, sizeof(b));
-		return cluster_fail(
+		return drover_fail(
 			err, -EINVAL,
 			"the cluster uses link(s) %s, the new node gives link(s) %s: they must match",
 			a, b[0] ? b : "none");
@@ -395,7 +383,7 @@ int cluster_conf_add_node(struct cc_node *root, struct cluster_node_spec *spec, 
 
 		if ((spec->link_mask & (1u << l)) &&
 		    address_taken(root, spec->links[l].addr, existing, &who))
-			return cluster_fail(
+			return drover_fail(
 				err, -EEXIST,
 				"address %s is already used by node %s: a reused address can crash the whole cluster",
 				spec->links[l].addr, who ? who : "?");
@@ -446,16 +434,16 @@ uint64_t cluster_conf_bump_version(struct cc_node *root)
 /* ---- the QDevice ------------------------------------------------------------ */
 
 int cluster_qdevice_algorithm(unsigned nodes, bool force, const char **algorithm,
-			      struct cluster_err *err)
+			      struct drover_err *err)
 {
 	if (nodes == 0)
-		return cluster_fail(err, -EINVAL, "corosync.conf has no nodes in its nodelist");
+		return drover_fail(err, -EINVAL, "corosync.conf has no nodes in its nodelist");
 	if (nodes % 2 == 0) {
 		*algorithm = "ffsplit";
 		return 0;
 	}
 	if (!force)
-		return cluster_fail(
+		return drover_fail(
 			err, -EINVAL,
 			"the cluster has an odd number of nodes (%u): a QDevice is meant for an even count; --force sets one up anyway (algorithm lms), read its drawbacks first",
 			nodes);
@@ -497,21 +485,21 @@ const char *cluster_conf_qdevice_host(const struct cc_node *root)
 }
 
 /* Options votequorum(5) says turn a quorum device off, or cannot go with one. */
-static int check_quorum_options(const struct cc_node *quorum, struct cluster_err *err)
+static int check_quorum_options(const struct cc_node *quorum, struct drover_err *err)
 {
 	static const char *const exclusive[] = { "two_node", "last_man_standing",
 						 "auto_tie_breaker" };
 	const char *provider = cc_get(quorum, NULL, "provider");
 
 	if (!provider || !streq(provider, "corosync_votequorum"))
-		return cluster_fail(
+		return drover_fail(
 			err, -EINVAL,
 			"corosync.conf has no 'quorum { provider: corosync_votequorum }': a QDevice votes through votequorum");
 	for (size_t i = 0; i < ARRAY_SIZE(exclusive); i++) {
 		const char *v = cc_get(quorum, NULL, exclusive[i]);
 
 		if (v && !streq(v, "0"))
-			return cluster_fail(
+			return drover_fail(
 				err, -EINVAL,
 				"corosync.conf sets quorum.%s: corosync does not combine it with a QDevice; remove it first",
 				exclusive[i]);
@@ -520,13 +508,13 @@ static int check_quorum_options(const struct cc_node *quorum, struct cluster_err
 }
 
 /* ffsplit hands out one vote and needs every node to have exactly one too. */
-static int check_one_vote_each(const struct cc_node *root, struct cluster_err *err)
+static int check_one_vote_each(const struct cc_node *root, struct drover_err *err)
 {
 	for_each_node (root, n) {
 		const char *votes = cc_get(n, NULL, "quorum_votes");
 
 		if (votes && !streq(votes, "1"))
-			return cluster_fail(
+			return drover_fail(
 				err, -EINVAL,
 				"node %s has %s votes: the QDevice algorithm ffsplit needs one vote per node",
 				cc_get(n, NULL, "name") ?: "?", votes);
@@ -552,21 +540,21 @@ static int add_device_section(struct cc_node *quorum, const char *host, const ch
 }
 
 int cluster_conf_add_qdevice(struct cc_node *root, const char *host, bool force,
-			     const char **algorithm, struct cluster_err *err)
+			     const char **algorithm, struct drover_err *err)
 {
 	struct cc_node *quorum = cc_child(root, "quorum");
 	const char *have = cluster_conf_qdevice_host(root);
 	int r;
 
 	if (have)
-		return cluster_fail(
+		return drover_fail(
 			err, -EEXIST,
 			"a QDevice is configured already (QNetd host %s): remove it first with 'drover cluster qdevice remove'",
 			have[0] ? have : "unknown");
 	if (!cluster_qnetd_host_valid(host))
-		return cluster_fail(err, -EINVAL, "'%s' is not an IP address or a host name", host);
+		return drover_fail(err, -EINVAL, "'%s' is not an IP address or a host name", host);
 	if (!quorum || quorum->value)
-		return cluster_fail(err, -EINVAL, "corosync.conf has no quorum section");
+		return drover_fail(err, -EINVAL, "corosync.conf has no quorum section");
 	r = check_quorum_options(quorum, err);
 	if (r == 0)
 		r = cluster_qdevice_algorithm(cluster_conf_node_count(root), force, algorithm, err);
@@ -575,18 +563,18 @@ int cluster_conf_add_qdevice(struct cc_node *root, const char *host, bool force,
 	if (r == 0)
 		r = add_device_section(quorum, host, *algorithm);
 	if (r == -ENOMEM)
-		cluster_fail(err, r, "out of memory");
+		drover_fail(err, r, "out of memory");
 	return r;
 }
 
 int cluster_conf_check_no_qdevice(const struct cc_node *root, const char *change,
-				  struct cluster_err *err)
+				  struct drover_err *err)
 {
 	const char *host = cluster_conf_qdevice_host(root);
 
 	if (!host)
 		return 0;
-	return cluster_fail(
+	return drover_fail(
 		err, -EBUSY,
 		"%s: the cluster has a QDevice (QNetd host %s), set up for the present nodes; remove it first with 'drover cluster qdevice remove', then set it up again with 'drover cluster qdevice setup %s' once the node count is even",
 		change, host[0] ? host : "unknown", host[0] ? host : "ADDR");

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libdrover/error.h"
 #include "libdrover/format/corosync_conf.h"
 
 #define CLUSTER_LINKS_MAX 8 /* knet: link0 ... link7 */
@@ -32,17 +33,6 @@ struct cluster_node_spec {
 	struct cluster_link links[CLUSTER_LINKS_MAX];
 };
 
-/* Error text for a user: what is wrong, and where. */
-struct cluster_err {
-	char text[512];
-};
-
-/*
- * Describe what went wrong in err (printf-like; err may be NULL) and return
- * r, for `return cluster_fail(err, -EINVAL, "...")`.
- */
-int cluster_fail(struct cluster_err *err, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* A cluster name: a node-name-like label of at most 15 characters. */
 bool cluster_name_valid(const char *name);
@@ -52,7 +42,7 @@ bool cluster_name_valid(const char *name);
  * The address must be an IPv4 or IPv6 literal. Returns 0 or -EINVAL.
  */
 int cluster_link_parse(const char *text, unsigned number, struct cluster_node_spec *spec,
-		       struct cluster_err *err);
+		       struct drover_err *err);
 
 /* The spec's link addresses in link order; returns how many. */
 size_t cluster_node_spec_addrs(const struct cluster_node_spec *spec,
@@ -65,7 +55,7 @@ struct cc_node *cluster_conf_new(const char *cluster_name, const struct cluster_
 unsigned cluster_conf_links(const struct cc_node *root);
 
 /* Checks a parsed file must pass before drover edits it (nodes, totem, link consistency). */
-int cluster_conf_verify(const struct cc_node *root, struct cluster_err *err);
+int cluster_conf_verify(const struct cc_node *root, struct drover_err *err);
 
 /*
  * Add node to the nodelist: refuses a bad name, a name or node id that is
@@ -75,7 +65,7 @@ int cluster_conf_verify(const struct cc_node *root, struct cluster_err *err);
  * -EINVAL or -ENOMEM.
  */
 int cluster_conf_add_node(struct cc_node *root, struct cluster_node_spec *spec, bool force,
-			  struct cluster_err *err);
+			  struct drover_err *err);
 
 /*
  * Remove the node named `who` (or whose ringN_addr is `who`). Its name and
@@ -107,7 +97,7 @@ const char *cluster_conf_node_addr(const struct cc_node *node, unsigned link);
  * told. Returns 0 or -EINVAL (err says why).
  */
 int cluster_qdevice_algorithm(unsigned nodes, bool force, const char **algorithm,
-			      struct cluster_err *err);
+			      struct drover_err *err);
 
 /* A QNetd host as the user names it: an IPv4/IPv6 literal or a DNS name. */
 bool cluster_qnetd_host_valid(const char *host);
@@ -125,7 +115,7 @@ const char *cluster_conf_qdevice_host(const struct cc_node *root);
  * caller's to bump. Returns 0, -EEXIST, -EINVAL or -ENOMEM.
  */
 int cluster_conf_add_qdevice(struct cc_node *root, const char *host, bool force,
-			     const char **algorithm, struct cluster_err *err);
+			     const char **algorithm, struct drover_err *err);
 
 /*
  * Nodes are added and deleted only while no QDevice is configured (as the
@@ -136,7 +126,7 @@ int cluster_conf_add_qdevice(struct cc_node *root, const char *host, bool force,
  * node3"). Returns 0, or -EBUSY with err saying what to run.
  */
 int cluster_conf_check_no_qdevice(const struct cc_node *root, const char *change,
-				  struct cluster_err *err);
+				  struct drover_err *err);
 
 /* Remove quorum.device; its host goes to host (if given). Returns 0 or -ENOENT (none). */
 int cluster_conf_remove_qdevice(struct cc_node *root, char *host, size_t len);

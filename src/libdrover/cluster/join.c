@@ -11,11 +11,11 @@
 
 #define INFO_PREFIX "drover-join-1:"
 
-typedef int (*field_fn)(const char *key, const char *value, void *arg, struct cluster_err *err);
+typedef int (*field_fn)(const char *key, const char *value, void *arg, struct drover_err *err);
 
 /* Split "key=value" lines after the version line; call fn for each. */
 static int parse_lines(const char *text, size_t len, field_fn fn, void *arg,
-		       struct cluster_err *err)
+		       struct drover_err *err)
 {
 	char *copy, *save = NULL, *line;
 	bool first = true;
@@ -65,7 +65,7 @@ static int parse_lines(const char *text, size_t len, field_fn fn, void *arg,
 }
 
 static int copy_field(char *dst, size_t len, const char *key, const char *value,
-		      struct cluster_err *err)
+		      struct drover_err *err)
 {
 	if (strlen(value) >= len) {
 		snprintf(err->text, sizeof(err->text), "%s is too long", key);
@@ -76,7 +76,7 @@ static int copy_field(char *dst, size_t len, const char *key, const char *value,
 }
 
 static int number_field(unsigned *dst, unsigned max, const char *key, const char *value,
-			struct cluster_err *err)
+			struct drover_err *err)
 {
 	uint64_t v;
 
@@ -114,7 +114,7 @@ int join_request_write(const struct join_request *req, struct buf *out)
 	return r;
 }
 
-static int request_field(const char *key, const char *value, void *arg, struct cluster_err *err)
+static int request_field(const char *key, const char *value, void *arg, struct drover_err *err)
 {
 	struct join_request *req = arg;
 	int link = link_key(key);
@@ -142,7 +142,7 @@ static int request_field(const char *key, const char *value, void *arg, struct c
 }
 
 int join_request_parse(const char *text, size_t len, struct join_request *req,
-		       struct cluster_err *err)
+		       struct drover_err *err)
 {
 	memset(req, 0, sizeof(*req));
 	req->node.votes = 1;
@@ -185,7 +185,7 @@ int join_response_write(const struct join_response *resp, struct buf *out)
 	return r;
 }
 
-static int response_field(const char *key, const char *value, void *arg, struct cluster_err *err)
+static int response_field(const char *key, const char *value, void *arg, struct drover_err *err)
 {
 	struct join_response *resp = arg;
 	size_t wl = strlen(resp->warnings);
@@ -210,7 +210,7 @@ static int response_field(const char *key, const char *value, void *arg, struct 
 }
 
 int join_response_parse(const char *text, size_t len, struct join_response *resp,
-			struct cluster_err *err)
+			struct drover_err *err)
 {
 	int r = parse_lines(text, len, response_field, resp, err);
 
@@ -238,7 +238,7 @@ int join_info_encode(const struct join_info *info, struct buf *out)
 	return r;
 }
 
-static int info_field(const char *key, const char *value, void *arg, struct cluster_err *err)
+static int info_field(const char *key, const char *value, void *arg, struct drover_err *err)
 {
 	struct join_info *info = arg;
 	int link = link_key(key);
@@ -256,7 +256,7 @@ static int info_field(const char *key, const char *value, void *arg, struct clus
 	return 0;
 }
 
-int join_info_decode(const char *text, struct join_info *info, struct cluster_err *err)
+int join_info_decode(const char *text, struct join_info *info, struct drover_err *err)
 {
 	struct buf lines = BUF_INIT;
 	int r;

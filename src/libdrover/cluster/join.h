@@ -46,13 +46,13 @@ struct join_info {
 
 int join_request_write(const struct join_request *req, struct buf *out);
 int join_request_parse(const char *text, size_t len, struct join_request *req,
-		       struct cluster_err *err);
+		       struct drover_err *err);
 
 void join_response_init(struct join_response *resp);
 void join_response_free(struct join_response *resp);
 int join_response_write(const struct join_response *resp, struct buf *out);
 int join_response_parse(const char *text, size_t len, struct join_response *resp,
-			struct cluster_err *err);
+			struct drover_err *err);
 
 int join_info_encode(const struct join_info *info, struct buf *out);
-int join_info_decode(const char *text, struct join_info *info, struct cluster_err *err);
+int join_info_decode(const char *text, struct join_info *info, struct drover_err *err);

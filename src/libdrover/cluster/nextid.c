@@ -30,7 +30,7 @@ static int range_item(const char *item, size_t n, uint32_t *lower, uint32_t *upp
 }
 
 static int parse_value(const char *v, size_t n, unsigned line, uint32_t *lower, uint32_t *upper,
-		       struct cluster_err *err)
+		       struct drover_err *err)
 {
 	size_t i = 0;
 
@@ -51,7 +51,7 @@ static int parse_value(const char *v, size_t n, unsigned line, uint32_t *lower, 
 }
 
 int nextid_range(const char *text, size_t len, uint32_t *lower, uint32_t *upper,
-		 struct cluster_err *err)
+		 struct drover_err *err)
 {
 	unsigned line = 0;
 	size_t pos = 0;

@@ -19,7 +19,7 @@
  * defaults). Errors name the line. Returns 0 or -EINVAL.
  */
 int nextid_range(const char *text, size_t len, uint32_t *lower, uint32_t *upper,
-		 struct cluster_err *err);
+		 struct drover_err *err);
 
 /* Lowest id in [lower, upper) not in used[0..n) (any order). -ENOSPC when none is free. */
 int nextid_pick(uint32_t lower, uint32_t upper, const uint32_t *used, size_t n, uint32_t *id);

@@ -29,7 +29,7 @@ int node_make_authkey(unsigned char *key, size_t len)
 }
 
 int node_install_corosync(const void *conf, size_t conf_len, const void *authkey, size_t key_len,
-			  struct cluster_err *err)
+			  struct drover_err *err)
 {
 	int r = 0;
 
@@ -49,7 +49,7 @@ int node_install_corosync(const void *conf, size_t conf_len, const void *authkey
 }
 
 int node_setup_tree(const struct cfs_brief *b, const char *cluster_name, const char *const addrs[],
-		    size_t naddrs, bool make_ca, bool force_cert, struct cluster_err *err)
+		    size_t naddrs, bool make_ca, bool force_cert, struct drover_err *err)
 {
 	char host_key[1100];
 	int r = ssh_share_authorized_keys(b, NULL, err);

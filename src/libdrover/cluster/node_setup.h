@@ -21,7 +21,7 @@ int node_make_authkey(unsigned char *key, size_t len);
 
 /* Write authkey (0400) and corosync.conf (0644) into COROSYNC_DIR, each atomically. */
 int node_install_corosync(const void *conf, size_t conf_len, const void *authkey, size_t key_len,
-			  struct cluster_err *err);
+			  struct drover_err *err);
 
 /*
  * This node in the tree: root's key in priv/authorized_keys (the local
@@ -29,4 +29,4 @@ int node_install_corosync(const void *conf, size_t conf_len, const void *authkey
  * (and the CA first, if make_ca).
  */
 int node_setup_tree(const struct cfs_brief *b, const char *cluster_name, const char *const addrs[],
-		    size_t naddrs, bool make_ca, bool force_cert, struct cluster_err *err);
+		    size_t naddrs, bool make_ca, bool force_cert, struct drover_err *err);

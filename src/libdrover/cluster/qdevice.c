@@ -37,17 +37,17 @@ static bool installed(const char *prog)
 	return false;
 }
 
-int qdevice_tools_check(struct cluster_err *err)
+int qdevice_tools_check(struct drover_err *err)
 {
 	if (installed("corosync-qdevice") && installed(CERTUTIL))
 		return 0;
-	return cluster_fail(
+	return drover_fail(
 		err, -ENOPKG,
 		"corosync-qdevice is not installed on this node: install it on every node first ('apt install corosync-qdevice')");
 }
 
 /* The certutil with args; on failure err holds its last words. */
-static int certutil(const char *what, char *const args[], struct cluster_err *err)
+static int certutil(const char *what, char *const args[], struct drover_err *err)
 {
 	char *argv[8] = { CERTUTIL };
 	struct buf out = BUF_INIT;
@@ -66,7 +66,7 @@ static int certutil(const char *what, char *const args[], struct cluster_err *er
 			*--end = '\0';
 		while (end > text && end[-1] != '\n')
 			end--;
-		cluster_fail(err, r < 0 ? r : -EIO, "%s (%s): %s", what, CERTUTIL,
+		drover_fail(err, r < 0 ? r : -EIO, "%s (%s): %s", what, CERTUTIL,
 			     r < 0    ? strerror(-r)
 			     : end[0] ? end
 				      : "failed");
@@ -82,17 +82,17 @@ struct scratch {
 };
 
 static int scratch_file(struct scratch *s, const char *name, const struct buf *data,
-			struct cluster_err *err)
+			struct drover_err *err)
 {
 	int r;
 
 	snprintf(s->dir, sizeof(s->dir), "/tmp/drover-qdevice-XXXXXX");
 	s->path[0] = '\0';
 	if (!mkdtemp(s->dir))
-		return cluster_fail(err, -errno, "mkdtemp: %s", strerror(errno));
+		return drover_fail(err, -errno, "mkdtemp: %s", strerror(errno));
 	snprintf(s->path, sizeof(s->path), "%s/%s", s->dir, name);
 	r = write_file_atomic(s->path, data->data, data->len, 0600);
-	return r < 0 ? cluster_fail(err, r, "%s: %s", s->path, strerror(-r)) : 0;
+	return r < 0 ? drover_fail(err, r, "%s: %s", s->path, strerror(-r)) : 0;
 }
 
 static void scratch_done(struct scratch *s)
@@ -102,7 +102,7 @@ static void scratch_done(struct scratch *s)
 	rmdir(s->dir);
 }
 
-static int read_db_file(const char *name, struct buf *out, struct cluster_err *err)
+static int read_db_file(const char *name, struct buf *out, struct drover_err *err)
 {
 	char path[PATH_MAX], *data = NULL;
 	size_t len;
@@ -111,13 +111,13 @@ static int read_db_file(const char *name, struct buf *out, struct cluster_err *e
 	snprintf(path, sizeof(path), QDEVICE_DB_DIR "/%s", name);
 	r = read_file_max(path, FILE_MAX, &data, &len);
 	if (r < 0)
-		return cluster_fail(err, r, "%s: %s", path, strerror(-r));
+		return drover_fail(err, r, "%s: %s", path, strerror(-r));
 	r = buf_append(out, data, len);
 	free(data);
 	return r;
 }
 
-int qdevice_db_remove(struct cluster_err *err)
+int qdevice_db_remove(struct drover_err *err)
 {
 	DIR *d = opendir(QDEVICE_DB_DIR);
 	struct dirent *e;
@@ -125,19 +125,19 @@ int qdevice_db_remove(struct cluster_err *err)
 	if (!d)
 		return errno == ENOENT
 			       ? 0
-			       : cluster_fail(err, -errno, QDEVICE_DB_DIR ": %s", strerror(errno));
+			       : drover_fail(err, -errno, QDEVICE_DB_DIR ": %s", strerror(errno));
 	/* the certutil keeps every file of the database in this one directory */
 	while ((e = readdir(d)))
 		if (!streq(e->d_name, ".") && !streq(e->d_name, ".."))
 			unlinkat(dirfd(d), e->d_name, 0);
 	closedir(d);
 	if (rmdir(QDEVICE_DB_DIR) < 0 && errno != ENOENT)
-		return cluster_fail(err, -errno, "removing " QDEVICE_DB_DIR ": %s",
+		return drover_fail(err, -errno, "removing " QDEVICE_DB_DIR ": %s",
 				    strerror(errno));
 	return 0;
 }
 
-int qdevice_db_init(const struct buf *ca, struct cluster_err *err)
+int qdevice_db_init(const struct buf *ca, struct drover_err *err)
 {
 	struct scratch s;
 	int r = qdevice_db_remove(err);
@@ -154,7 +154,7 @@ int qdevice_db_init(const struct buf *ca, struct cluster_err *err)
 	return r;
 }
 
-int qdevice_db_request(const char *cluster, struct buf *crq, struct cluster_err *err)
+int qdevice_db_request(const char *cluster, struct buf *crq, struct drover_err *err)
 {
 	char *args[] = { "-r", "-n", (char *)cluster, NULL };
 	int r = certutil("making the cluster's certificate request", args, err);
@@ -162,7 +162,7 @@ int qdevice_db_request(const char *cluster, struct buf *crq, struct cluster_err 
 	return r < 0 ? r : read_db_file("qdevice-net-node.crq", crq, err);
 }
 
-int qdevice_db_import_signed(const struct buf *crt, struct buf *p12, struct cluster_err *err)
+int qdevice_db_import_signed(const struct buf *crt, struct buf *p12, struct drover_err *err)
 {
 	struct scratch s;
 	int r = scratch_file(&s, "cluster.crt", crt, err);
@@ -176,7 +176,7 @@ int qdevice_db_import_signed(const struct buf *crt, struct buf *p12, struct clus
 	return r < 0 ? r : read_db_file("qdevice-net-node.p12", p12, err);
 }
 
-int qdevice_db_import_p12(const struct buf *p12, struct cluster_err *err)
+int qdevice_db_import_p12(const struct buf *p12, struct drover_err *err)
 {
 	struct scratch s;
 	int r = scratch_file(&s, "qdevice-net-node.p12", p12, err);
@@ -218,7 +218,7 @@ static const char *bundle_value(const char *text, const char *key, size_t *len)
 }
 
 int qdevice_bundle_parse(const char *text, size_t len, struct buf *ca, struct buf *p12,
-			 struct cluster_err *err)
+			 struct drover_err *err)
 {
 	const char *v;
 	size_t n;
@@ -226,7 +226,7 @@ int qdevice_bundle_parse(const char *text, size_t len, struct buf *ca, struct bu
 	int r;
 
 	if (len < strlen(BUNDLE_HEADER) || strncmp(text, BUNDLE_HEADER, strlen(BUNDLE_HEADER)))
-		return cluster_fail(
+		return drover_fail(
 			err, -EPROTO,
 			"not a drover-qdevice 1 bundle (is drover on this node of another version?)");
 	copy = strndup(text, len);
@@ -241,7 +241,7 @@ int qdevice_bundle_parse(const char *text, size_t len, struct buf *ca, struct bu
 	free(copy);
 	if (r == 0 && (ca->len == 0 || p12->len == 0))
 		r = -EINVAL;
-	return r < 0 ? cluster_fail(err, r,
+	return r < 0 ? drover_fail(err, r,
 				    "the QDevice bundle lacks the CA or the pk12, or is damaged")
 		     : 0;
 }
@@ -253,7 +253,7 @@ static void pause_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-int qdevice_wait_config(uint64_t version, unsigned timeout_ms, struct cluster_err *err)
+int qdevice_wait_config(uint64_t version, unsigned timeout_ms, struct drover_err *err)
 {
 	uint64_t deadline = now_monotonic_ns() + (uint64_t)timeout_ms * 1000000ull, have = 0;
 	char why[256] = "";
@@ -262,7 +262,7 @@ int qdevice_wait_config(uint64_t version, unsigned timeout_ms, struct cluster_er
 		if (cs_config_version(&have, why, sizeof(why)) == 0 && have >= version)
 			return 0;
 		if (now_monotonic_ns() >= deadline)
-			return cluster_fail(
+			return drover_fail(
 				err, -ETIMEDOUT,
 				"corosync here has not loaded corosync.conf version %llu after %u s (it has %llu%s%s)",
 				(unsigned long long)version, timeout_ms / 1000,
@@ -271,7 +271,7 @@ int qdevice_wait_config(uint64_t version, unsigned timeout_ms, struct cluster_er
 	}
 }
 
-int qdevice_wait_vote(bool want, unsigned timeout_ms, struct cluster_err *err)
+int qdevice_wait_vote(bool want, unsigned timeout_ms, struct drover_err *err)
 {
 	const unsigned voting = VOTEQUORUM_INFO_QDEVICE_REGISTERED | VOTEQUORUM_INFO_QDEVICE_ALIVE |
 				VOTEQUORUM_INFO_QDEVICE_CAST_VOTE;
@@ -295,7 +295,7 @@ int qdevice_wait_vote(bool want, unsigned timeout_ms, struct cluster_err *err)
 			pause_ms(250);
 	}
 	if (r < 0)
-		cluster_fail(err, r, "votequorum here shows %s after %u s",
+		drover_fail(err, r, "votequorum here shows %s after %u s",
 			     want ? "no voting QDevice" : "a QDevice still", timeout_ms / 1000);
 	free(s);
 	return r;

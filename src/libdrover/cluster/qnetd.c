@@ -46,7 +46,7 @@ static int try_login(const char *host, struct buf *why)
 	return ssh_run_command(host, "true", NULL, 0, NULL, why);
 }
 
-int qnetd_login(const char *host, struct cluster_err *err)
+int qnetd_login(const char *host, struct drover_err *err)
 {
 	struct buf why = BUF_INIT;
 	int r = try_login(host, &why);
@@ -66,15 +66,15 @@ int qnetd_login(const char *host, struct cluster_err *err)
 	}
 	reason = last_line(&why);
 	if (r == 255 && refused(reason))
-		r = cluster_fail(
+		r = drover_fail(
 			err, -EACCES,
 			"root@%s refuses this node (%s): install root's key there with 'ssh-copy-id root@%s', or run this command on a terminal to give root's password once",
 			host, reason, host);
 	else if (r == 255)
-		r = cluster_fail(err, -EHOSTUNREACH, "cannot reach root@%s over SSH: %s", host,
+		r = drover_fail(err, -EHOSTUNREACH, "cannot reach root@%s over SSH: %s", host,
 				 reason);
 	else if (r != 0)
-		r = cluster_fail(err, r < 0 ? r : -EIO, "ssh root@%s: %s", host,
+		r = drover_fail(err, r < 0 ? r : -EIO, "ssh root@%s: %s", host,
 				 r < 0 ? strerror(-r) : reason);
 	buf_free(&why);
 	return r;
@@ -91,23 +91,23 @@ static const char ca_script[] = "command -v corosync-qnetd >/dev/null 2>&1 && "
 				"fi\n"
 				"cat \"$db/qnetd-cacert.crt\"\n";
 
-int qnetd_ca(const char *host, bool *created, struct buf *ca, struct cluster_err *err)
+int qnetd_ca(const char *host, bool *created, struct buf *ca, struct drover_err *err)
 {
 	struct buf out = BUF_INIT, why = BUF_INIT;
 	const char *nl;
 	int r = ssh_run_command(host, ca_script, NULL, 0, &out, &why);
 
 	if (r == EXIT_NOT_INSTALLED) {
-		r = cluster_fail(
+		r = drover_fail(
 			err, -ENOPKG,
 			"corosync-qnetd is not installed on %s: install it there first ('apt install corosync-qnetd')",
 			host);
 	} else if (r != 0) {
-		r = cluster_fail(err, r < 0 ? r : -EIO, "preparing the QNetd CA on %s: %s", host,
+		r = drover_fail(err, r < 0 ? r : -EIO, "preparing the QNetd CA on %s: %s", host,
 				 r < 0 ? strerror(-r) : last_line(&why));
 	} else if (buf_terminate(&out) < 0 || !(nl = strchr((char *)out.data, '\n')) ||
 		   !strstr(nl, "-----BEGIN CERTIFICATE-----")) {
-		r = cluster_fail(err, -EPROTO, "%s sent no QNetd CA certificate (%s)", host,
+		r = drover_fail(err, -EPROTO, "%s sent no QNetd CA certificate (%s)", host,
 				 QNETD_DB "/qnetd-cacert.crt");
 	} else {
 		*created = str_has_prefix((char *)out.data, "created");
@@ -119,14 +119,14 @@ int qnetd_ca(const char *host, bool *created, struct buf *ca, struct cluster_err
 }
 
 int qnetd_sign(const char *host, const char *cluster, const struct buf *crq, struct buf *crt,
-	       struct cluster_err *err)
+	       struct drover_err *err)
 {
 	struct buf why = BUF_INIT, script = BUF_INIT;
 	int r;
 
 	/* the name goes into a shell command: only what a cluster name may hold */
 	if (!cluster_name_valid(cluster))
-		return cluster_fail(err, -EINVAL, "'%s' is not a valid cluster name", cluster);
+		return drover_fail(err, -EINVAL, "'%s' is not a valid cluster name", cluster);
 	r = buf_printf(&script,
 		       "set -e\n"
 		       "d=$(mktemp -d)\n"
@@ -139,7 +139,7 @@ int qnetd_sign(const char *host, const char *cluster, const struct buf *crq, str
 		r = ssh_run_command(host, (const char *)script.data, crq->data, crq->len, crt,
 				    &why);
 	if (r != 0)
-		r = cluster_fail(err, r < 0 ? r : -EIO, "signing the cluster certificate on %s: %s",
+		r = drover_fail(err, r < 0 ? r : -EIO, "signing the cluster certificate on %s: %s",
 				 host, r < 0 ? strerror(-r) : last_line(&why));
 	buf_free(&why);
 	buf_free(&script);
@@ -169,7 +169,7 @@ static int connect_within(const struct addrinfo *ai, unsigned timeout_ms)
 	return r;
 }
 
-int qnetd_reachable(const char *host, unsigned timeout_ms, struct cluster_err *err)
+int qnetd_reachable(const char *host, unsigned timeout_ms, struct drover_err *err)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
 	char port[8];
@@ -178,13 +178,13 @@ int qnetd_reachable(const char *host, unsigned timeout_ms, struct cluster_err *e
 	snprintf(port, sizeof(port), "%d", QNETD_PORT);
 	r = getaddrinfo(host, port, &hints, &res);
 	if (r != 0)
-		return cluster_fail(err, -EHOSTUNREACH, "%s: %s", host, gai_strerror(r));
+		return drover_fail(err, -EHOSTUNREACH, "%s: %s", host, gai_strerror(r));
 	r = -EHOSTUNREACH;
 	for (const struct addrinfo *ai = res; ai && r < 0; ai = ai->ai_next)
 		r = connect_within(ai, timeout_ms);
 	freeaddrinfo(res);
 	if (r < 0)
-		cluster_fail(
+		drover_fail(
 			err, r,
 			"corosync-qnetd on %s does not answer on TCP port %d (%s): is it running there ('systemctl start corosync-qnetd'), and may this node reach it?",
 			host, QNETD_PORT, strerror(-r));

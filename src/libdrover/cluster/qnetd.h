@@ -20,22 +20,22 @@
  * password once. Returns 0, -EHOSTUNREACH (ssh cannot connect) or -EACCES
  * (refused); err gives ssh's own words.
  */
-int qnetd_login(const char *host, struct cluster_err *err);
+int qnetd_login(const char *host, struct drover_err *err);
 
 /*
  * Check that corosync-qnetd is installed (-ENOPKG if not), make the QNetd
  * CA if it has none (*created: it was made now), and fetch its CA
  * certificate into ca.
  */
-int qnetd_ca(const char *host, bool *created, struct buf *ca, struct cluster_err *err);
+int qnetd_ca(const char *host, bool *created, struct buf *ca, struct drover_err *err);
 
 /* Have the QNetd CA sign the cluster's certificate request; the certificate goes to crt. */
 int qnetd_sign(const char *host, const char *cluster, const struct buf *crq, struct buf *crt,
-	       struct cluster_err *err);
+	       struct drover_err *err);
 
 /*
  * Can this host open a TCP connection to host:QNETD_PORT within timeout_ms
  * (corosync-qdevice's own path to corosync-qnetd)? Returns 0 or -errno
  * (err says why).
  */
-int qnetd_reachable(const char *host, unsigned timeout_ms, struct cluster_err *err);
+int qnetd_reachable(const char *host, unsigned timeout_ms, struct drover_err *err);

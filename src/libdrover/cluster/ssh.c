@@ -14,7 +14,7 @@
 
 #define KEYS_MAX (256u * 1024)
 
-static int fail(struct cluster_err *err, int r, const char *what, const char *detail)
+static int fail(struct drover_err *err, int r, const char *what, const char *detail)
 {
 	snprintf(err->text, sizeof(err->text), "%s: %s", what, detail);
 	return r;
@@ -60,7 +60,7 @@ static int root_key_path(char *path, size_t len)
 	return -ENOENT;
 }
 
-int ssh_root_key(char *pub, size_t len, struct cluster_err *err)
+int ssh_root_key(char *pub, size_t len, struct drover_err *err)
 {
 	char path[PATH_MAX];
 	int r;
@@ -89,7 +89,7 @@ int ssh_root_key(char *pub, size_t len, struct cluster_err *err)
 	return r < 0 ? fail(err, r, SSH_ROOT_DIR "/id_ed25519.pub", strerror(-r)) : 0;
 }
 
-int ssh_host_key(char *key, size_t len, struct cluster_err *err)
+int ssh_host_key(char *key, size_t len, struct drover_err *err)
 {
 	static const char *const paths[] = { "/etc/ssh/ssh_host_ed25519_key.pub",
 					     "/etc/ssh/ssh_host_ecdsa_key.pub",
@@ -105,7 +105,7 @@ int ssh_host_key(char *key, size_t len, struct cluster_err *err)
 		    "no ssh host key (is openssh-server installed?)");
 }
 
-int ssh_fingerprint(const char *key, char *fp, size_t len, struct cluster_err *err)
+int ssh_fingerprint(const char *key, char *fp, size_t len, struct drover_err *err)
 {
 	char *argv[] = { "ssh-keygen", "-l", "-E", "sha256", "-f", "-", NULL };
 	struct buf out = BUF_INIT;
@@ -126,7 +126,7 @@ int ssh_fingerprint(const char *key, char *fp, size_t len, struct cluster_err *e
 	return -EINVAL;
 }
 
-int ssh_pin_host_key(const char *host, const char *fp, const char *path, struct cluster_err *err)
+int ssh_pin_host_key(const char *host, const char *fp, const char *path, struct drover_err *err)
 {
 	char *argv[] = { "ssh-keyscan", "-T", "10", (char *)host, NULL };
 	struct buf out = BUF_INIT, pinned = BUF_INIT;
@@ -142,7 +142,7 @@ int ssh_pin_host_key(const char *host, const char *fp, const char *path, struct 
 	for (char *l = strtok_r((char *)out.data, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
 		char got[1100];
-		struct cluster_err e;
+		struct drover_err e;
 		const char *key = strchr(l, ' ');
 
 		if (l[0] == '#' || !key || ssh_fingerprint(key + 1, got, sizeof(got), &e) < 0)
@@ -225,7 +225,7 @@ int ssh_run_command(const char *host, const char *command, const void *in, size_
 	return process_run_io(argv, in, in_len, out, err);
 }
 
-int ssh_copy_id(const char *host, struct cluster_err *err)
+int ssh_copy_id(const char *host, struct drover_err *err)
 {
 	char pub[PATH_MAX], target[300];
 	char *argv[] = { "ssh-copy-id", "-i", pub, "-o", "ConnectTimeout=10", target, NULL };
@@ -289,7 +289,7 @@ static int link_to(const char *local, const char *target)
 	return symlink(target, local) < 0 ? -errno : 0;
 }
 
-int ssh_share_authorized_keys(const struct cfs_brief *b, const char *extra, struct cluster_err *err)
+int ssh_share_authorized_keys(const struct cfs_brief *b, const char *extra, struct drover_err *err)
 {
 	struct buf keys = BUF_INIT;
 	char target[PATH_MAX], pub[1100];
@@ -328,7 +328,7 @@ static bool line_is_host(const char *line, size_t n, const char *name)
 }
 
 int ssh_share_known_host(const struct cfs_brief *b, const char *name, const char *const addrs[],
-			 size_t naddrs, const char *host_key, struct cluster_err *err)
+			 size_t naddrs, const char *host_key, struct drover_err *err)
 {
 	struct buf old = BUF_INIT, out = BUF_INIT;
 	char target[PATH_MAX];

@@ -19,20 +19,20 @@
 #define SSH_KNOWN_HOSTS_LINK "/etc/ssh/ssh_known_hosts"
 
 /* Root's public key ("type base64 comment"), made (ed25519) when root has none. */
-int ssh_root_key(char *pub, size_t len, struct cluster_err *err);
+int ssh_root_key(char *pub, size_t len, struct drover_err *err);
 
 /* This host's sshd ed25519 (else ecdsa, rsa) public key as "type base64". */
-int ssh_host_key(char *key, size_t len, struct cluster_err *err);
+int ssh_host_key(char *key, size_t len, struct drover_err *err);
 
 /* "SHA256:..." of a public key line. */
-int ssh_fingerprint(const char *key, char *fp, size_t len, struct cluster_err *err);
+int ssh_fingerprint(const char *key, char *fp, size_t len, struct drover_err *err);
 
 /*
  * Fetch host's keys (ssh-keyscan) and keep those whose fingerprint is fp.
  * Writes them as a known_hosts file at path. Returns 0, -EKEYREJECTED (no
  * key matches: with what was offered in err) or -errno.
  */
-int ssh_pin_host_key(const char *host, const char *fp, const char *path, struct cluster_err *err);
+int ssh_pin_host_key(const char *host, const char *fp, const char *path, struct drover_err *err);
 
 /*
  * Run "drover ARGS..." on root@host with `in` on its stdin; its stdout goes
@@ -56,7 +56,7 @@ int ssh_run_command(const char *host, const char *command, const void *in, size_
  * Install root's public key on root@host with ssh-copy-id: ssh asks on the
  * terminal for root's password there (and about an unknown host key).
  */
-int ssh_copy_id(const char *host, struct cluster_err *err);
+int ssh_copy_id(const char *host, struct drover_err *err);
 
 /*
  * Merge root's current authorized_keys and `extra` (a key line or NULL)
@@ -64,11 +64,11 @@ int ssh_copy_id(const char *host, struct cluster_err *err);
  * a link to it (what was there is kept as authorized_keys.drover-old).
  */
 int ssh_share_authorized_keys(const struct cfs_brief *b, const char *extra,
-			      struct cluster_err *err);
+			      struct drover_err *err);
 
 /*
  * Put "name,addr... key" into priv/known_hosts in the tree (replacing the
  * node's old lines) and link SSH_KNOWN_HOSTS_LINK to it.
  */
 int ssh_share_known_host(const struct cfs_brief *b, const char *name, const char *const addrs[],
-			 size_t naddrs, const char *host_key, struct cluster_err *err);
+			 size_t naddrs, const char *host_key, struct drover_err *err);

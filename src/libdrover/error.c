@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int drover_fail(struct drover_err *err, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->text, sizeof(err->text), fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+int drover_fail_prefix(struct drover_err *err, int r, const char *fmt, ...)
+{
+	char old[DROVER_ERR_MAX];
+	size_t n;
+	va_list ap;
+	int w;
+
+	if (!err)
+		return r;
+	memcpy(old, err->text, sizeof(old));
+	va_start(ap, fmt);
+	w = vsnprintf(err->text, sizeof(err->text), fmt, ap);
+	va_end(ap);
+	n = w < 0 ? 0 : (size_t)w;
+	if (n + 2 < sizeof(err->text)) {
+		/* Long texts are cut at the end: the step named first matters most. */
+		memcpy(err->text + n, ": ", 3);
+		strncat(err->text, old, sizeof(err->text) - n - 3);
+	}
+	return r;
+}

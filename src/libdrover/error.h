@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How libdrover reports failure: a function returns a negative errno and,
+ * when the caller passed a struct drover_err, a sentence for the user that
+ * says what went wrong and where ("storage.cfg:12: unknown key 'pth'",
+ * "export of local-btrfs:100/vm-100-disk-0.raw: btrfs send exited with 1").
+ * The text never ends with a newline; front ends print it as they like.
+ */
+#pragma once
+
+#define DROVER_ERR_MAX 512
+
+struct drover_err {
+	char text[DROVER_ERR_MAX];
+};
+
+/*
+ * Describe what went wrong in err (printf-like; err may be NULL) and return
+ * r, for `return drover_fail(err, -EINVAL, "...")`.
+ */
+int drover_fail(struct drover_err *err, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Put "what: " in front of the text already in err (err may be NULL) and
+ * return r: for adding the step to an error from a lower layer.
+ */
+int drover_fail_prefix(struct drover_err *err, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
