@@ -79,6 +79,7 @@ struct cfs_cluster {
 	bool cpg_ring_valid;
 	struct quorum_ring_id quorum_ring;
 	bool quorum_valid, quorate, forced;
+	unsigned expected_votes; /* votequorum's, for safe acks (0: unknown) */
 
 	/* The nodelist of the tree's corosync.conf, reparsed when it changes. */
 	struct node_info *nodes;
@@ -291,6 +292,12 @@ static int on_send(sd_event_source *s, void *userdata)
 {
 	cfs_cluster_flush(userdata);
 	return 0;
+}
+
+void cfs_cluster_committed(struct cfs_cluster *c)
+{
+	if (c->cpg_up)
+		cfs_replica_committed(c->replica);
 }
 
 void cfs_cluster_flush(struct cfs_cluster *c)
@@ -712,7 +719,23 @@ static void replica_stopped(void *ctx)
 		log_err("cluster: cannot leave the group");
 }
 
+static unsigned replica_node_votes(void *ctx, uint32_t nodeid)
+{
+	const struct node_info *n = node_by_id(ctx, nodeid);
+
+	return n ? n->votes : 1;
+}
+
+static unsigned replica_expected_votes(void *ctx)
+{
+	struct cfs_cluster *c = ctx;
+
+	return c->expected_votes;
+}
+
 static const struct cfs_replica_ops replica_ops = {
+	.node_votes = replica_node_votes,
+	.expected_votes = replica_expected_votes,
 	.stopped = replica_stopped,
 	.send = replica_send,
 	.flush_soon = replica_flush_soon,
@@ -737,28 +760,36 @@ static bool quorum_known(const struct cfs_cluster *c)
 	       c->quorum_ring.nodeid == c->cpg_ring.nodeid;
 }
 
+static void read_votequorum(struct cfs_cluster *c, bool *forced);
+
 static void update_quorum(struct cfs_cluster *c, bool force_known)
 {
-	bool known = quorum_known(c);
+	bool known = quorum_known(c), forced;
+
+	read_votequorum(c, &forced); /* expected votes may have changed without a quorum event */
 
 	cfs_replica_quorum(c->replica, known || (force_known && c->quorum_valid), c->quorate,
 			   c->forced);
 }
 
-static bool quorum_forced(struct cfs_cluster *c)
+/* Expected votes as votequorum sees them now; forced: lowered below the configured votes. */
+static void read_votequorum(struct cfs_cluster *c, bool *forced)
 {
 	struct votequorum_info info;
 	unsigned configured = configured_votes(c);
 
+	*forced = false;
 	if (!c->vq_up || votequorum_getinfo(c->vq, c->nodeid, &info) != CS_OK)
-		return false;
-	return configured > 0 && info.node_expected_votes < configured;
+		return;
+	c->expected_votes = info.node_expected_votes;
+	*forced = configured > 0 && info.node_expected_votes < configured;
 }
 
 static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring, uint32_t n,
 		      const uint32_t *members)
 {
 	struct cfs_cluster *c = NULL;
+	bool forced;
 
 	quorum_context_get(h, (const void **)&c);
 	if (!c)
@@ -766,7 +797,8 @@ static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id
 	c->quorum_ring = ring;
 	c->quorum_valid = true;
 	c->quorate = quorate;
-	c->forced = quorate && quorum_forced(c);
+	read_votequorum(c, &forced);
+	c->forced = quorate && forced;
 	log_info("cluster: quorum %s (ring %" PRIu32 ".%" PRIu64 ", %" PRIu32 " nodes%s)",
 		 quorate ? "yes" : "no", ring.nodeid, ring.seq, n, c->forced ? ", forced" : "");
 	update_quorum(c, false);
@@ -1166,6 +1198,13 @@ void cfs_cluster_status_json(struct cfs_cluster *c, struct json_object *o)
 	json_object_object_add(o, "in_flight",
 			       json_object_new_int64((int64_t)hmap_count(&c->inflight)));
 	json_object_object_add(o, "send_queue", json_object_new_int64((int64_t)c->outq_len));
+	json_object_object_add(o, "unconfirmed", json_object_new_int64((int64_t)s.unconfirmed));
+	json_object_object_add(o, "unconfirmed_failed",
+			       json_object_new_int64((int64_t)s.unconfirmed_failed));
+	json_object_object_add(o, "acks_sent", json_object_new_int64((int64_t)s.acks_sent));
+	json_object_object_add(o, "acks_piggybacked",
+			       json_object_new_int64((int64_t)s.acks_piggybacked));
+	json_object_object_add(o, "expected_votes", json_object_new_int64(c->expected_votes));
 	json_object_object_add(o, "verifications", json_object_new_int64((int64_t)s.verifications));
 	json_object_object_add(o, "verify_failures",
 			       json_object_new_int64((int64_t)s.verify_failures));
