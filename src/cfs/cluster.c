@@ -66,6 +66,7 @@ struct cfs_cluster {
 	sd_event_source *cpg_io, *quorum_io;
 	sd_event_source *retry_timer, *reconnect_timer, *verify_timer, *quorum_wait_timer;
 	sd_event_source *conf_timer;
+	sd_event_source *ack_timer; /* own ops wait for their acks: ask everyone if too long */
 	sd_event_source *send_source; /* sends the batch of own ops */
 
 	/* Multicasts corosync could not take yet, in order. */
@@ -897,6 +898,34 @@ static void connection_lost(struct cfs_cluster *c, const char *what)
 	sd_event_source_set_enabled(c->reconnect_timer, SD_EVENT_ONESHOT);
 }
 
+/*
+ * The members asked to acknowledge an own op answer within milliseconds; if
+ * one is stuck or slow, every member is asked after ACK_OVERDUE_US.
+ */
+#define ACK_OVERDUE_US 100000
+
+static void arm_ack_timer(struct cfs_cluster *c)
+{
+	int enabled = SD_EVENT_OFF;
+	uint64_t now;
+
+	sd_event_source_get_enabled(c->ack_timer, &enabled);
+	if (enabled != SD_EVENT_OFF)
+		return;
+	sd_event_now(c->d->event, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(c->ack_timer, now + ACK_OVERDUE_US / 2);
+	sd_event_source_set_enabled(c->ack_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_ack_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct cfs_cluster *c = userdata;
+
+	if (c->cpg_up && cfs_replica_check_acks(c->replica, ACK_OVERDUE_US * 1000) > 0)
+		arm_ack_timer(c);
+	return 0;
+}
+
 static int on_cpg_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct cfs_cluster *c = userdata;
@@ -905,10 +934,18 @@ static int on_cpg_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	/* Ops of other nodes were applied too: they need a commit as well. */
 	if (cfs_persist_batch_open(c->d->persist))
 		cfs_submit_schedule_commit(c->d);
-	if (e != CS_OK && e != CS_ERR_TRY_AGAIN)
+	if (e != CS_OK && e != CS_ERR_TRY_AGAIN) {
 		connection_lost(c, "cpg");
-	else
-		cfs_cluster_flush(c); /* our message came back: the next batch may go */
+		return 0;
+	}
+	cfs_cluster_flush(c); /* our message came back: the next batch may go */
+	{
+		struct cfs_replica_status st;
+
+		cfs_replica_status(c->replica, &st);
+		if (st.unconfirmed)
+			arm_ack_timer(c);
+	}
 	return 0;
 }
 
@@ -1107,7 +1144,8 @@ int cfs_cluster_start(struct cfs_daemon *d, struct cfs_cluster **out)
 	    (r = add_timer(c, &c->reconnect_timer, on_reconnect)) < 0 ||
 	    (r = add_timer(c, &c->verify_timer, on_verify)) < 0 ||
 	    (r = add_timer(c, &c->quorum_wait_timer, on_quorum_wait)) < 0 ||
-	    (r = add_timer(c, &c->conf_timer, on_conf_timer)) < 0 || (r = add_send_source(c)) < 0) {
+	    (r = add_timer(c, &c->conf_timer, on_conf_timer)) < 0 ||
+	    (r = add_timer(c, &c->ack_timer, on_ack_timer)) < 0 || (r = add_send_source(c)) < 0) {
 		cfs_cluster_stop(c);
 		return r;
 	}
@@ -1155,6 +1193,7 @@ void cfs_cluster_stop(struct cfs_cluster *c)
 	c->verify_timer = sd_event_source_disable_unref(c->verify_timer);
 	c->quorum_wait_timer = sd_event_source_disable_unref(c->quorum_wait_timer);
 	c->conf_timer = sd_event_source_disable_unref(c->conf_timer);
+	c->ack_timer = sd_event_source_disable_unref(c->ack_timer);
 	c->send_source = sd_event_source_disable_unref(c->send_source);
 	hmap_destroy_all(&c->inflight, free_inflight_node);
 	cfs_replica_free(c->replica);

@@ -26,7 +26,8 @@
 #define CMSG_HEADER_SIZE 16
 
 enum cmsg_type {
-	CMSG_OP = 1, /* u64 ack (as CMSG_ACK), then ops: {u32 len, u64 request id, op}... */
+	/* u64 ack (as CMSG_ACK), u16 n, n u32 node ids asked to ack, ops {u32 len, u64 reqid, op}... */
+	CMSG_OP = 1,
 	CMSG_SYNC_START = 2, /* lowest member: a sync round begins (epoch in the header) */
 	CMSG_STATE = 3, /* every member: what it has */
 	CMSG_UPDATE = 4, /* leader: entries and tombstones */
@@ -38,8 +39,9 @@ enum cmsg_type {
 	CMSG_SYNC_REQ = 10, /* anyone: please start a new sync round */
 	CMSG_CONF_WRITTEN = 11, /* corosync.conf of this version is written here */
 	CMSG_ACK = 12, /* u64: the sender holds every op up to this version (round's epoch) */
+	CMSG_ACK_REQ = 13, /* every member: send your ack (an op waits too long for its ackers) */
 };
-#define CMSG_TYPE_MAX CMSG_ACK
+#define CMSG_TYPE_MAX CMSG_ACK_REQ
 
 struct cmsg_header {
 	uint16_t protocol;

@@ -47,6 +47,7 @@ struct member_state {
 struct unconfirmed {
 	uint64_t reqid;
 	uint64_t version; /* members must hold the history up to this version */
+	uint64_t applied_ns; /* when it was applied here (monotonic) */
 	int result;
 	struct cfs_result res;
 };
@@ -108,9 +109,11 @@ struct cfs_replica {
 	size_t nunconf, unconf_cap;
 	/* Acknowledgements: what this node holds durably and has told the round. */
 	uint64_t committed; /* tree version at the last commit */
-	uint64_t ack_owed; /* the members should hear that we hold this version */
+	uint64_t ack_owed; /* the members may hear that we hold this version (with our ops) */
+	uint64_t ack_wanted; /* a sender asked us for an ack of this version: send it alone */
 	uint64_t ack_sent; /* the highest version announced in this round */
 	bool ack_in_flight; /* an own ACK message is on its way */
+	uint64_t ack_req_ns; /* when this node last asked everyone for acks */
 
 	struct verify_round verify;
 	uint64_t verify_counter;
@@ -320,7 +323,8 @@ static int unconfirmed_push(struct cfs_replica *r, uint64_t reqid, uint64_t vers
 		r->unconf = n;
 		r->unconf_cap = cap;
 	}
-	r->unconf[r->nunconf++] = (struct unconfirmed){ reqid, version, result, *res };
+	r->unconf[r->nunconf++] =
+		(struct unconfirmed){ reqid, version, now_monotonic_ns(), result, *res };
 	return 0;
 }
 
@@ -424,7 +428,7 @@ static void maybe_send_ack(struct cfs_replica *r)
 	unsigned char v[8];
 	uint64_t version;
 
-	if (r->ack_in_flight || r->ack_owed <= r->ack_sent || r->nbatch)
+	if (r->ack_in_flight || r->ack_wanted <= r->ack_sent || r->nbatch)
 		return;
 	version = ack_to_announce(r);
 	if (!version)
@@ -515,17 +519,64 @@ static void rehold_pending(struct cfs_replica *r)
 
 static void batch_fail(struct cfs_replica *r, int err);
 
-/* The OP message carries the round's epoch and what this node holds (0: nothing to say). */
-static void fill_batch_ack(struct cfs_replica *r)
+/*
+ * Which members should acknowledge the ops of this message alone: the ones
+ * after this node in the ring's order, until they and this node carry more
+ * than half of the votes (the others' acks come for free, on their own
+ * messages). All of them when the ring cannot make that majority.
+ */
+static size_t choose_ackers(struct cfs_replica *r, uint32_t *ids)
+{
+	unsigned expected = r->ops->expected_votes ? r->ops->expected_votes(r->ctx) : 0;
+	unsigned ring = 0, have = 0, need;
+	size_t self = 0, n = 0;
+
+	for (size_t i = 0; i < r->nmembers; i++) {
+		ring += member_votes(r, r->members[i].id.nodeid);
+		if (member_eq(r->members[i].id, r->self))
+			self = i;
+	}
+	need = MAX(expected, ring);
+	have = member_votes(r, r->self.nodeid);
+	for (size_t k = 1; k < r->nmembers && have * 2 <= need; k++) {
+		const struct member_state *m = &r->members[(self + k) % r->nmembers];
+
+		ids[n++] = m->id.nodeid;
+		have += member_votes(r, m->id.nodeid);
+	}
+	return n;
+}
+
+/*
+ * The OP message: the round's epoch, what this node holds (u64, 0: nothing
+ * to say), the members asked to acknowledge (u16 count, u32 node ids), the
+ * batch of ops.
+ */
+static int build_op_message(struct cfs_replica *r, struct buf *out)
 {
 	uint64_t version = ack_to_announce(r);
+	uint32_t ids[MAX_MEMBERS];
+	size_t nids = choose_ackers(r, ids);
+	unsigned char head[8 + 2], id[4];
+	int rc;
 
-	le_put64(r->batch.data + 8, version ? r->epoch : 0);
-	le_put64(r->batch.data + CMSG_HEADER_SIZE, version);
-	if (version) {
+	buf_clear(out);
+	rc = cmsg_begin(out, CMSG_OP, r->epoch);
+	le_put64(head, version);
+	le_put16(head + 8, (uint16_t)nids);
+	if (rc == 0)
+		rc = buf_append(out, head, sizeof(head));
+	for (size_t i = 0; rc == 0 && i < nids; i++) {
+		le_put32(id, ids[i]);
+		rc = buf_append(out, id, sizeof(id));
+	}
+	if (rc == 0)
+		rc = buf_append(out, r->batch.data, r->batch.len);
+	if (rc == 0 && version) {
 		r->ack_sent = version;
 		r->stats.acks_piggybacked++;
 	}
+	return rc;
 }
 
 /* Multicast the batch. 0 or -errno (then its ops are answered with it). */
@@ -535,8 +586,9 @@ static int batch_send(struct cfs_replica *r)
 
 	if (r->nbatch == 0)
 		return 0;
-	fill_batch_ack(r);
-	rc = send_msg(r, &r->batch);
+	rc = build_op_message(r, &r->out);
+	if (rc == 0)
+		rc = send_msg(r, &r->out);
 	if (rc < 0) {
 		batch_fail(r, rc);
 		return rc;
@@ -564,16 +616,8 @@ static int batch_add(struct cfs_replica *r, const void *unit, size_t len)
 		if (rc < 0)
 			return rc;
 	}
-	if (r->nbatch == 0) {
-		static const unsigned char no_ack[8];
-
+	if (r->nbatch == 0)
 		buf_clear(&r->batch);
-		rc = cmsg_begin(&r->batch, CMSG_OP, 0);
-		if (rc == 0)
-			rc = buf_append(&r->batch, no_ack, sizeof(no_ack));
-		if (rc < 0)
-			return rc;
-	}
 	undo = r->batch.len;
 	le_put32(n, (uint32_t)len);
 	rc = buf_append(&r->batch, n, sizeof(n));
@@ -626,16 +670,13 @@ static int next_unit(const unsigned char **p, size_t *left, const void **unit, s
 static void batch_drain(struct cfs_replica *r, int err)
 {
 	struct cfs_result res = { 0 };
-	const void *payload, *unit;
-	const unsigned char *p;
-	size_t plen, len;
-	struct cmsg_header h;
+	const unsigned char *p = r->batch.data;
+	size_t plen = r->batch.len, len;
+	const void *unit;
 
 	if (r->nbatch == 0)
 		return;
-	if (cmsg_parse_header(r->batch.data, r->batch.len, &h, &payload, &plen) == 0 && plen >= 8) {
-		p = (const unsigned char *)payload + 8;
-		plen -= 8;
+	{
 		while (next_unit(&p, &plen, &unit, &len) == 1) {
 			uint64_t reqid = op_reqid(unit, len);
 			int rc = err;
@@ -907,6 +948,7 @@ static void become_synced(struct cfs_replica *r)
 		send_held(r);
 		/* Own ops still unconfirmed went on with this history: the round confirms them. */
 		r->ack_owed = state_of(r)->tree.version;
+		r->ack_wanted = r->ack_owed; /* everyone: own ops of earlier rounds wait */
 		maybe_send_ack(r);
 		confirm_unconfirmed(r);
 	} else {
@@ -1399,18 +1441,21 @@ static void deliver_ops(struct cfs_replica *r, struct cfs_member from, uint64_t 
 	const unsigned char *p = payload;
 	const void *unit;
 	size_t ulen;
+	bool asked = false;
 	int rc;
 
 	if (member_eq(from, r->self))
 		batch_returned(r);
-	if (len < 8) {
+	if (len < 10 || len - 10 < (size_t)le_get16(p + 8) * 4) {
 		log_err("replica: operation batch without its header from node %" PRIu32,
 			from.nodeid);
 		return;
 	}
 	note_ack(r, from, epoch, le_get64(p));
-	p += 8;
-	len -= 8;
+	for (size_t i = 0, n = le_get16(p + 8); i < n; i++)
+		asked |= le_get32(p + 10 + 4 * i) == r->self.nodeid;
+	len -= 10 + (size_t)le_get16(p + 8) * 4;
+	p += 10 + (size_t)le_get16(p + 8) * 4;
 	while ((rc = next_unit(&p, &len, &unit, &ulen)) == 1) {
 		if (member_eq(from, r->self))
 			inflight_drop(r, op_reqid(unit, ulen));
@@ -1422,6 +1467,9 @@ static void deliver_ops(struct cfs_replica *r, struct cfs_member from, uint64_t 
 	if (rc < 0)
 		log_err("replica: malformed operation batch from node %" PRIu32 "; rest ignored",
 			from.nodeid);
+	/* The sender waits for this node's word: it goes alone after the commit. */
+	if (asked && r->mode == CFS_REPLICA_SYNCED)
+		r->ack_wanted = MAX(r->ack_wanted, state_of(r)->tree.version);
 }
 
 void cfs_replica_deliver(struct cfs_replica *r, struct cfs_member from, const void *data,
@@ -1452,6 +1500,12 @@ void cfs_replica_deliver(struct cfs_replica *r, struct cfs_member from, const vo
 	switch (h.type) {
 	case CMSG_OP:
 		deliver_ops(r, from, h.epoch, payload, plen);
+		break;
+	case CMSG_ACK_REQ:
+		if (h.epoch == r->epoch && r->mode == CFS_REPLICA_SYNCED) {
+			r->ack_wanted = state_of(r)->tree.version;
+			maybe_send_ack(r);
+		}
 		break;
 	case CMSG_ACK:
 		if (member_eq(from, r->self)) {
@@ -1551,6 +1605,18 @@ void cfs_replica_committed(struct cfs_replica *r)
 		return;
 	r->committed = state_of(r)->tree.version;
 	maybe_send_ack(r);
+}
+
+size_t cfs_replica_check_acks(struct cfs_replica *r, uint64_t after_ns)
+{
+	uint64_t now = now_monotonic_ns();
+
+	if (!r->nunconf || r->mode != CFS_REPLICA_SYNCED || !r->ring_writable)
+		return r->nunconf;
+	if (now - r->unconf[0].applied_ns >= after_ns && now - r->ack_req_ns >= after_ns &&
+	    send_simple(r, CMSG_ACK_REQ, r->epoch, NULL, 0) == 0)
+		r->ack_req_ns = now;
+	return r->nunconf;
 }
 
 void cfs_replica_flush(struct cfs_replica *r)

@@ -162,6 +162,13 @@ int cfs_replica_submit(struct cfs_replica *r, const struct cfs_op *op, uint64_t 
  */
 void cfs_replica_committed(struct cfs_replica *r);
 
+/*
+ * Own ops unconfirmed for longer than after_ns (the members asked to
+ * acknowledge them are slow or stuck): ask every member for its ack. Returns
+ * how many own ops are still unconfirmed; call again later while not 0.
+ */
+size_t cfs_replica_check_acks(struct cfs_replica *r, uint64_t after_ns);
+
 /* Send the batch of own ops submitted since the last flush (one message). */
 void cfs_replica_flush(struct cfs_replica *r);
 
