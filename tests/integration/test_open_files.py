@@ -276,3 +276,22 @@ def test_replaced_while_open_with_nothing_written(cfs):
         assert os.fstat(r.fileno()).st_nlink == 0
         assert r.read() == b"version 1\n"
     assert read_file(path) == "version 2\n"
+
+
+def test_new_file_replaced_by_rename_while_open(cfs):
+    """The same for a file still being created here: its create goes first (the
+    rename must replace something), and its creator keeps its own copy."""
+    path = cfs.path("n.conf")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o640)
+    try:
+        os.write(fd, b"mine\n")
+        write_file(cfs.path("n.tmp"), "theirs\n")
+        os.rename(cfs.path("n.tmp"), path)
+        st = os.fstat(fd)
+        assert (st.st_size, st.st_nlink) == (5, 0)
+        assert os.pread(fd, 100, 0) == b"mine\n"
+        os.write(fd, b"more")
+        assert os.pread(fd, 100, 0) == b"mine\nmore"
+    finally:
+        os.close(fd)
+    assert read_file(path) == "theirs\n"
