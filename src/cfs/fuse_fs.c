@@ -275,10 +275,13 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	/* Removed while open here: fstat still works (fuse_opened.h). */
+	/*
+	 * Removed while open here, fstat still works (fuse_opened.h); a removed
+	 * inode the kernel still names otherwise gets ESTALE: the kernel looks
+	 * the name up again.
+	 */
 	r = cfs_fuse_attr(req, ino, fi_handle(fi), &a);
 	if (r < 0)
-		/* a removed inode the kernel still names: ESTALE makes it look the name up again */
 		fuse_reply_err(req, r == -ENOENT ? ESTALE : -r);
 	else
 		fuse_reply_attr(req, &a.st, a.timeout);

@@ -295,8 +295,6 @@ def test_watch_on_one_node_sees_changes_made_on_another(sb):
          "watch", "watched", "-n", "3", "--output-format", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)  # the watch is registered
-    # (not the shell: `echo > f` dups the descriptor and closes the first copy
-    # before writing, so its new file is created empty, then written)
     sb.exec("node1", "/usr/bin/python3", "-c",
             "import os\n"
             "p = '/etc/drover/watched/f'\n"

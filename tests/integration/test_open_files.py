@@ -55,6 +55,24 @@ def test_seek_end_after_fstat_existing_file(cfs, other):
     assert other(path) == 65
 
 
+def test_writer_size_seen_by_its_other_threads(cfs, other):
+    """FUSE names the thread that asks; the process is what counts."""
+    import threading
+    path = cfs.path("f")
+    write_file(path, "abc")
+    fd = os.open(path, os.O_RDWR | os.O_APPEND)
+    try:
+        os.write(fd, b"defg")
+        seen = []
+        t = threading.Thread(target=lambda: seen.append(os.fstat(fd).st_size))
+        t.start()
+        t.join()
+        assert seen == [7]
+        assert other(path) == 3
+    finally:
+        os.close(fd)
+
+
 def test_stdio_append_after_fstat(cfs):
     """stdio calls fstat on its own: fopen("r+"), write, fseek(END), write."""
     path = cfs.path("f")
