@@ -104,3 +104,15 @@ int cfs_fuse_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, struct cfs
 		set_size(&a->st, cfs_handle_size(handles));
 	return 0;
 }
+
+void cfs_fuse_reply_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, int error)
+{
+	struct cfs_attr a;
+
+	if (error == 0)
+		error = cfs_fuse_attr(req, ino, h, &a);
+	if (error < 0)
+		fuse_reply_err(req, -error);
+	else
+		fuse_reply_attr(req, &a.st, a.timeout);
+}

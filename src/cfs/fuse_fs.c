@@ -561,7 +561,6 @@ static void setattr_new_file(fuse_req_t req, fuse_ino_t ino, struct stat *attr, 
 {
 	struct cfs_daemon *d = req_daemon(req);
 	struct cfs_new_file *nf = cfs_new_file_by_ino(d->fuse, ino);
-	struct cfs_attr a;
 	int r = 0;
 
 	if (!nf || (nf->state == CFS_NEW_DONE && nf->error)) {
@@ -584,12 +583,7 @@ static void setattr_new_file(fuse_req_t req, fuse_ino_t ino, struct stat *attr, 
 	}
 	if (r == 0 && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)))
 		nf->mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_wall_s() : attr->st_mtime;
-	if (r == 0)
-		r = cfs_fuse_attr(req, ino, fi_handle(fi), &a);
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else
-		fuse_reply_attr(req, &a.st, 0);
+	cfs_fuse_reply_attr(req, ino, fi_handle(fi), r);
 }
 
 /*
@@ -601,7 +595,6 @@ static void setattr_gone(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h,
 {
 	struct cfs_daemon *d = req_daemon(req);
 	struct stat *saved = cfs_opened_stat(&d->fuse->opened, ino);
-	struct cfs_attr a;
 	int r = 0;
 
 	if (to_set & FUSE_SET_ATTR_SIZE) {
@@ -617,12 +610,7 @@ static void setattr_gone(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h,
 		saved->st_mtim.tv_nsec = 0;
 		saved->st_atim = saved->st_ctim = saved->st_mtim;
 	}
-	if (r == 0)
-		r = cfs_fuse_attr(req, ino, h, &a);
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else
-		fuse_reply_attr(req, &a.st, a.timeout);
+	cfs_fuse_reply_attr(req, ino, h, r);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,

@@ -62,6 +62,9 @@ struct cfs_attr {
  */
 int cfs_fuse_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, struct cfs_attr *a);
 
+/* Answer req with those attributes, or with `error` (negative) if there is one. */
+void cfs_fuse_reply_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, int error);
+
 /* Fill an entry reply for an inode; 0 or -ENOENT. */
 int cfs_fuse_entry(struct cfs_daemon *d, uint64_t ino, struct fuse_entry_param *e);
 

@@ -574,17 +574,11 @@ void cfs_fuse_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 void cfs_fuse_truncate_handle(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h, uint64_t size)
 {
 	struct cfs_daemon *d = req_daemon(req);
-	struct cfs_attr a;
 	int r = cfs_state_check_size(cfs_daemon_state(d), h->inode, size);
 
 	if (r == 0 || r == -ENOENT)
 		r = cfs_handle_truncate(h, size, cfs_daemon_state(d)->limits.max_file_size);
-	if (r == 0)
-		r = cfs_fuse_attr(req, ino, h, &a);
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else
-		fuse_reply_attr(req, &a.st, a.timeout);
+	cfs_fuse_reply_attr(req, ino, h, r);
 }
 
 /*

@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from fsutil import fails_with, read_file, write_file
 
 MIB = 1 << 20
@@ -265,21 +267,29 @@ def test_existing_file_unlinked_while_open(cfs):
     assert not os.path.exists(path)
 
 
-def test_file_replaced_by_rename_while_open(cfs):
+@pytest.mark.parametrize("new", [False, True], ids=["existing", "being-created"])
+def test_file_replaced_by_rename_while_open(cfs, new):
     """A save by temp file + rename over a file another descriptor is still
     writing: that descriptor goes on working and its close succeeds; its
-    writes belonged to the replaced file, so they are gone with it."""
+    writes belonged to the replaced file, so they are gone with it. The same
+    for a file still being created here (its create goes first: the rename
+    must replace something)."""
     path = cfs.path("a.conf")
-    write_file(path, "version 1\n")
-    fd = os.open(path, os.O_RDWR)
+    if new:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o640)
+    else:
+        write_file(path, "version 1\n")
+        fd = os.open(path, os.O_RDWR)
     try:
-        os.pwrite(fd, b"from the old descriptor\n", 0)
+        os.pwrite(fd, b"mine\n", 0)
         write_file(cfs.path("a.tmp"), "version 2\n")
         os.rename(cfs.path("a.tmp"), path)
         st = os.fstat(fd)
-        assert (st.st_size, st.st_nlink) == (24, 0)
-        assert os.pread(fd, 100, 0) == b"from the old descriptor\n"
+        assert (st.st_size, st.st_nlink) == (5 if new else 10, 0)
+        os.ftruncate(fd, 5)
+        assert os.lseek(fd, 0, os.SEEK_END) == 5
         os.write(fd, b"more")
+        assert os.pread(fd, 100, 0) == b"mine\nmore"
     finally:
         os.close(fd)
     assert read_file(path) == "version 2\n"
@@ -294,22 +304,3 @@ def test_replaced_while_open_with_nothing_written(cfs):
         assert os.fstat(r.fileno()).st_nlink == 0
         assert r.read() == b"version 1\n"
     assert read_file(path) == "version 2\n"
-
-
-def test_new_file_replaced_by_rename_while_open(cfs):
-    """The same for a file still being created here: its create goes first (the
-    rename must replace something), and its creator keeps its own copy."""
-    path = cfs.path("n.conf")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o640)
-    try:
-        os.write(fd, b"mine\n")
-        write_file(cfs.path("n.tmp"), "theirs\n")
-        os.rename(cfs.path("n.tmp"), path)
-        st = os.fstat(fd)
-        assert (st.st_size, st.st_nlink) == (5, 0)
-        assert os.pread(fd, 100, 0) == b"mine\n"
-        os.write(fd, b"more")
-        assert os.pread(fd, 100, 0) == b"mine\nmore"
-    finally:
-        os.close(fd)
-    assert read_file(path) == "theirs\n"
