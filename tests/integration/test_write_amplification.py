@@ -114,6 +114,14 @@ def amplification(fs, how, directory, nfiles, size):
     return ratio
 
 
+def check(ratio, bound, how, size_text):
+    print(f"{how.__name__} of {size_text} files: {ratio:.3f}x")
+    # Every byte reaches the WAL at least once: less means the measurement is broken.
+    assert ratio >= 1.0, f"{ratio:.2f}x: write_bytes does not count droverfs's writes"
+    assert ratio <= bound, \
+        f"{how.__name__} of {size_text} files wrote {ratio:.2f}x their size (at most {bound}x)"
+
+
 def populate(fs, name, nfiles, size):
     directory = fs.path(name)
     os.mkdir(directory)
@@ -130,12 +138,7 @@ def test_1mib_files(disk_cfs, how):
         os.mkdir(directory)
     else:
         directory = populate(disk_cfs, f"{how.__name__}-1m", 5, MIB)
-    ratio = amplification(disk_cfs, how, directory, 5, MIB)
-    print(f"{how.__name__}: {ratio:.3f}x")
-    # Every byte reaches the WAL at least once: less means the measurement is broken.
-    assert ratio >= 1.0, f"{ratio:.2f}x: write_bytes does not count droverfs's writes"
-    assert ratio <= BOUND_1M, \
-        f"{how.__name__} of 1 MiB files wrote {ratio:.2f}x their size (at most {BOUND_1M}x)"
+    check(amplification(disk_cfs, how, directory, 5, MIB), BOUND_1M, how, "1 MiB")
 
 
 @pytest.mark.parametrize("how,bound", [(overwrite, BOUND_1K_OVERWRITE), (save, BOUND_1K_SAVE)],
@@ -143,8 +146,4 @@ def test_1mib_files(disk_cfs, how):
 def test_1kib_files(disk_cfs, how, bound):
     """300 files of 1 KiB, each replaced once, folded by one flush."""
     directory = populate(disk_cfs, f"{how.__name__}-1k", 300, KIB)
-    ratio = amplification(disk_cfs, how, directory, 300, KIB)
-    print(f"{how.__name__}: {ratio:.3f}x")
-    assert ratio >= 1.0, f"{ratio:.2f}x: write_bytes does not count droverfs's writes"
-    assert ratio <= bound, \
-        f"{how.__name__} of 1 KiB files wrote {ratio:.2f}x their size (at most {bound}x)"
+    check(amplification(disk_cfs, how, directory, 300, KIB), bound, how, "1 KiB")
