@@ -1244,6 +1244,11 @@ void cfs_cluster_status_json(struct cfs_cluster *c, struct json_object *o)
 	json_object_object_add(o, "acks_piggybacked",
 			       json_object_new_int64((int64_t)s.acks_piggybacked));
 	json_object_object_add(o, "expected_votes", json_object_new_int64(c->expected_votes));
+	json_object_object_add(o, "confirmed", json_object_new_int64((int64_t)s.confirmed));
+	json_object_object_add(o, "confirm_wait_us",
+			       json_object_new_int64((int64_t)(s.confirmed ? s.confirm_wait_ns /
+									       s.confirmed / 1000
+									 : 0)));
 	json_object_object_add(o, "verifications", json_object_new_int64((int64_t)s.verifications));
 	json_object_object_add(o, "verify_failures",
 			       json_object_new_int64((int64_t)s.verify_failures));

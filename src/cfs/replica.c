@@ -381,6 +381,7 @@ static bool version_safe(struct cfs_replica *r, uint64_t version)
 static void confirm_unconfirmed(struct cfs_replica *r)
 {
 	size_t done = 0;
+	uint64_t now;
 
 	if (r->mode != CFS_REPLICA_SYNCED || !r->ring_writable)
 		return;
@@ -388,8 +389,12 @@ static void confirm_unconfirmed(struct cfs_replica *r)
 		done++;
 	if (done == 0)
 		return;
-	for (size_t i = 0; i < done; i++)
+	now = now_monotonic_ns();
+	for (size_t i = 0; i < done; i++) {
+		r->stats.confirmed++;
+		r->stats.confirm_wait_ns += now - r->unconf[i].applied_ns;
 		r->ops->op_done(r->ctx, r->unconf[i].reqid, r->unconf[i].result, &r->unconf[i].res);
+	}
 	memmove(r->unconf, r->unconf + done, (r->nunconf - done) * sizeof(*r->unconf));
 	r->nunconf -= done;
 }

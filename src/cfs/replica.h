@@ -120,6 +120,7 @@ struct cfs_replica_status {
 	size_t held; /* own ops waiting to be sent */
 	size_t unconfirmed; /* own ops applied, waiting for the members' acks */
 	uint64_t acks_sent, acks_piggybacked, unconfirmed_failed;
+	uint64_t confirmed, confirm_wait_ns; /* own ops confirmed, and their waits in all */
 	uint64_t verifications, verify_failures;
 	char error[200];
 };
