@@ -11,7 +11,11 @@
 
 /* The groups; later milestones add vm, ct, storage, mirror. */
 static const struct cli_command *const groups[] = {
-	&cli_cluster_group, &cli_cfs_group, &cli_replication_group, &cli_sandbox_group, NULL,
+	&cli_cluster_group,
+	&cli_cfs_group,
+	&cli_replication_group,
+	&cli_sandbox_group,
+	NULL,
 };
 
 static const struct cli_command top = {
