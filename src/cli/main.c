@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "config.h"
 
-/* The groups; later milestones add vm, ct, storage, mirror. */
+/* The groups; later milestones add cluster, replication, vm, ct, storage, mirror. */
 static const struct cli_command *const groups[] = {
 	&cli_cluster_group,
 	&cli_cfs_group,
