@@ -26,19 +26,6 @@
 #define T2 1717411500
 #define T3 1717412400
 
-/* A ZFS-like snapshot: the guid travels, so id is the same on both sides. */
-static struct storage_snapshot zsnap(const char *name, int64_t ctime, const char *guid)
-{
-	struct storage_snapshot s;
-
-	memset(&s, 0, sizeof(s));
-	snprintf(s.name, sizeof(s.name), "%s", name);
-	s.ctime = ctime;
-	snprintf(s.id, sizeof(s.id), "%s", guid);
-	snprintf(s.origin_id, sizeof(s.origin_id), "%s", guid);
-	return s;
-}
-
 /* A btrfs-like snapshot: its own UUID, and the UUID it was received from ("" if made here). */
 static struct storage_snapshot bsnap(const char *name, int64_t ctime, const char *uuid,
 				     const char *received)
@@ -51,6 +38,12 @@ static struct storage_snapshot bsnap(const char *name, int64_t ctime, const char
 	snprintf(s.id, sizeof(s.id), "%s", uuid);
 	snprintf(s.origin_id, sizeof(s.origin_id), "%s", received);
 	return s;
+}
+
+/* A ZFS-like snapshot: the guid travels, so it is the same on both sides. */
+static struct storage_snapshot zsnap(const char *name, int64_t ctime, const char *guid)
+{
+	return bsnap(name, ctime, guid, guid);
 }
 
 static const char *rs(int64_t t)

@@ -140,30 +140,32 @@ static int parse_number(struct parser *p, size_t stop, const char *what, unsigne
 	return 0;
 }
 
-static int parse_value(struct parser *p, enum cal_field f, size_t stop, unsigned *v)
+/* A number in lo..hi; what: "hour" or "hour step", for the error. */
+static int parse_bounded(struct parser *p, size_t stop, const char *expected, const char *what,
+			 unsigned lo, unsigned hi, unsigned *v)
 {
-	const struct field_desc *d = &fields[f];
 	size_t start = p->pos;
-	int r = parse_number(p, stop, "a number or '*'", v);
+	int r = parse_number(p, stop, expected, v);
 
 	if (r < 0)
 		return r;
-	if (*v < d->lo || *v > d->hi)
-		return fail_at(p, start, "%s %u out of range %u..%u", d->name, *v, d->lo, d->hi);
+	if (*v < lo || *v > hi)
+		return fail_at(p, start, "%s %u out of range %u..%u", what, *v, lo, hi);
 	return 0;
+}
+
+static int parse_value(struct parser *p, enum cal_field f, size_t stop, unsigned *v)
+{
+	return parse_bounded(p, stop, "a number or '*'", fields[f].name, fields[f].lo, fields[f].hi,
+			     v);
 }
 
 static int parse_step(struct parser *p, enum cal_field f, size_t stop, unsigned *step)
 {
-	const struct field_desc *d = &fields[f];
-	size_t start = p->pos;
-	int r = parse_number(p, stop, "a step after '/'", step);
+	char what[32];
 
-	if (r < 0)
-		return r;
-	if (*step < 1 || *step > d->hi)
-		return fail_at(p, start, "%s step %u out of range 1..%u", d->name, *step, d->hi);
-	return 0;
+	snprintf(what, sizeof(what), "%s step", fields[f].name);
+	return parse_bounded(p, stop, "a step after '/'", what, 1, fields[f].hi, step);
 }
 
 /* Every value from `from` to `to` (inclusive), `step` apart. */
