@@ -272,7 +272,8 @@ static void print_json(const struct calendar_event *ev, const int64_t *events, u
 	for (uint64_t i = 0; i < n; i++)
 		json_object_array_add(list, json_object_new_int64(events[i]));
 	json_object_object_add(o, "events", list);
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 

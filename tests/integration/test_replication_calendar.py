@@ -51,6 +51,7 @@ def test_words_are_joined_and_options_go_anywhere():
 
 def test_json_output():
     out = calendar("*/15", "-n", "4", "--from", "@1596153600", "-o", "json").stdout
+    assert '"original":"*/15"' in out  # no "\/" escapes
     doc = json.loads(out)
     assert doc == {"original": "*/15", "normalized": "*-*-* *:00/15:00", "utc": False,
                    "events": [1596154500, 1596155400, 1596156300, 1596157200]}
