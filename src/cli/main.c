@@ -13,6 +13,7 @@
 static const struct cli_command *const groups[] = {
 	&cli_cluster_group,
 	&cli_cfs_group,
+	&cli_replication_group,
 	&cli_sandbox_group,
 	NULL,
 };
