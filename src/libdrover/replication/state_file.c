@@ -31,7 +31,7 @@ int repl_state_load(const char *path, struct repl_state *s, struct drover_err *e
 
 int repl_state_save(const char *path, const struct repl_state *s, struct drover_err *err)
 {
-	char *text, tmp[4096];
+	char *text;
 	size_t len;
 	int r = repl_state_to_json(s, &text);
 
@@ -44,15 +44,6 @@ int repl_state_save(const char *path, const struct repl_state *s, struct drover_
 				   REPL_STATE_FILE_MAX);
 	}
 	r = write_file_atomic(path, text, len, 0600);
-	if (r == -EEXIST) {
-		/*
-		 * A temporary file of our PID is left from a process that
-		 * crashed with the same PID (PIDs repeat, in namespaces soon).
-		 */
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-		unlink(tmp);
-		r = write_file_atomic(path, text, len, 0600);
-	}
 	free(text);
 	if (r < 0)
 		return drover_fail(err, r, "%s: %s", path, strerror(-r));
