@@ -22,7 +22,11 @@
 #include "state.h"
 
 #define CMSG_MAGIC 0x43565244u /* "DRVC" */
-#define CMSG_PROTOCOL 2 /* 2: an OP message carries a batch of ops */
+/*
+ * 2: an OP message carries a batch of ops. 3: ops of codec version 3 (times
+ * in nanoseconds, directory times), UPDATE items with ctime and atime.
+ */
+#define CMSG_PROTOCOL 3
 #define CMSG_HEADER_SIZE 16
 
 enum cmsg_type {
@@ -100,11 +104,14 @@ struct cmsg_item {
 	uint64_t parent;
 	uint64_t version;
 	uint32_t writer;
-	int64_t mtime;
+	struct cfs_times times;
 	char name[CFS_NAME_MAX + 1];
 	const void *data; /* points into the message */
 	size_t size;
 };
+
+/* The most an item takes besides its data. */
+#define CMSG_ITEM_MAX_OVERHEAD (1 + 8 + 8 + 8 + 4 + 3 * 8 + 2 + CFS_NAME_MAX + 4)
 
 /* Append one item to an UPDATE being built (after a u32 count placeholder). */
 int cmsg_put_item(struct buf *out, const struct cmsg_item *it);

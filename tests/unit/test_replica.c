@@ -454,7 +454,7 @@ static void node_start(struct sim *s, int i, bool wipe)
 	if (wipe)
 		wipe_db(nd);
 	cfs_persist_config_default(&cfg, nd->db);
-	assert_int_equal(cfs_persist_open(&cfg, T0, &nd->p), 0);
+	assert_int_equal(cfs_persist_open(&cfg, T0_NS, &nd->p), 0);
 	nd->r = cfs_replica_new(nd->p, &ops, nd);
 	assert_non_null(nd->r);
 	nd->self = (struct cfs_member){ (uint32_t)i + 1, ++s->pids };
@@ -538,7 +538,7 @@ static struct req *submit_rc(struct sim *s, int i, struct cfs_op *op, int *rc)
 	q = &s->reqs[s->nreqs++];
 	*q = (struct req){ .reqid = (uint64_t)(i + 1) * 1000000 + s->nreqs, .node = i };
 	op->writer = nd->self.nodeid;
-	op->time = ++s->clock;
+	op->time_ns = ++s->clock;
 	*rc = cfs_replica_submit(nd->r, op, q->reqid);
 	q->accepted = *rc == 0;
 	if (!s->batching && nd->kicked) {
@@ -1176,7 +1176,7 @@ static void test_error_fails_in_flight(void **ctx)
 static void test_verify_repairs(void **ctx)
 {
 	struct sim *s = *ctx;
-	struct cfs_op op = { .kind = CFS_OP_WRITE, .flags = CFS_WRITE_REPLACE, .time = T0 };
+	struct cfs_op op = { .kind = CFS_OP_WRITE, .flags = CFS_WRITE_REPLACE, .time_ns = T0_NS };
 	struct cfs_entry *e;
 	struct cfs_blob *evil;
 
@@ -1236,7 +1236,7 @@ static void test_verify_repairs(void **ctx)
 static void test_ops_during_exchange_of_an_updated_node(void **ctx)
 {
 	struct sim *s = *ctx;
-	struct cfs_op op = { .kind = CFS_OP_WRITE, .flags = CFS_WRITE_REPLACE, .time = T0 };
+	struct cfs_op op = { .kind = CFS_OP_WRITE, .flags = CFS_WRITE_REPLACE, .time_ns = T0_NS };
 	struct req *fresh, *dup;
 
 	start_cluster(s, 3);
