@@ -431,6 +431,22 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	submit_named(req, CFS_OP_MKDIR, parent, name, REPLY_ENTRY);
 }
 
+/* mknod(2) of a regular file is a creat(2); device files, fifos and sockets have no place here. */
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	if (!S_ISREG(mode)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	submit_named(req, CFS_OP_CREATE, parent, name, REPLY_ENTRY);
+}
+
+/* No symbolic links but the generated ones: EPERM, as symlink(2) says for such file systems. */
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EPERM);
+}
+
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	submit_named(req, CFS_OP_UNLINK, parent, name, REPLY_ERR);
@@ -833,7 +849,9 @@ static const struct fuse_lowlevel_ops cfs_fuse_ops = {
 	.getattr = op_getattr,
 	.setattr = op_setattr,
 	.readlink = op_readlink,
+	.mknod = op_mknod,
 	.mkdir = op_mkdir,
+	.symlink = op_symlink,
 	.unlink = op_unlink,
 	.rmdir = op_rmdir,
 	.rename = op_rename,
@@ -938,8 +956,27 @@ void cfs_fuse_stop(struct cfs_fuse *f)
 	free(f);
 }
 
+static bool changes_names(uint8_t kind)
+{
+	return kind == CFS_OP_CREATE || kind == CFS_OP_MKDIR || kind == CFS_OP_UNLINK ||
+	       kind == CFS_OP_RMDIR || kind == CFS_OP_RENAME || kind == CFS_OP_UNLOCK;
+}
+
 void cfs_fuse_changed(struct cfs_fuse *f, const struct cfs_change *c)
 {
+	/*
+	 * A directory's times and link count change with its names. The
+	 * kernel forgets a directory's attributes after its own requests, but
+	 * not for what other nodes change, nor for a new file that enters the
+	 * tree at its first close (long after the create request), nor for a
+	 * released lock (a utime of the lock, not of priv/lock).
+	 */
+	if (changes_names(c->kind) && (c->writer != cfs_daemon_writer(f->d) ||
+				       c->kind == CFS_OP_CREATE || c->kind == CFS_OP_UNLOCK)) {
+		cfs_notify_inode(&f->notifier, c->parent);
+		if (c->kind == CFS_OP_RENAME && c->old_parent != c->parent)
+			cfs_notify_inode(&f->notifier, c->old_parent);
+	}
 	/* Readers that have the file open may hold its old pages. */
 	if (c->content)
 		cfs_notify_inode(&f->notifier, c->inode);
