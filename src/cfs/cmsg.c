@@ -31,7 +31,8 @@ int cmsg_parse_header(const void *data, size_t len, struct cmsg_header *h, const
 	h->epoch = wire_get_u64(&r);
 	if (r.error)
 		return -EBADMSG;
-	if (h->protocol > CMSG_PROTOCOL)
+	/* another layout: an older one is not guessed at either */
+	if (h->protocol != CMSG_PROTOCOL && h->protocol != 0)
 		return -EPROTO;
 	if (h->protocol == 0 || h->type == 0 || h->type > CMSG_TYPE_MAX)
 		return -EBADMSG;

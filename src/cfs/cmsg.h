@@ -9,8 +9,8 @@
  * a round starts with the SYNC_START of the lowest member, and sync
  * messages of any other round are ignored, even if they arrive late.
  *
- * A node that receives a message of a newer protocol stops replicating
- * rather than misapply it.
+ * A node that receives a message of another protocol stops replicating
+ * rather than misapply it: all nodes of a cluster run the same protocol.
  */
 #pragma once
 
@@ -55,7 +55,7 @@ int cmsg_begin(struct buf *out, uint16_t type, uint64_t epoch);
 
 /*
  * Parse the header; payload and plen get the rest. Returns 0, -EBADMSG (not
- * ours, truncated, unknown type) or -EPROTO (a newer protocol: h->protocol
+ * ours, truncated, unknown type) or -EPROTO (another protocol: h->protocol
  * tells which).
  */
 int cmsg_parse_header(const void *data, size_t len, struct cmsg_header *h, const void **payload,

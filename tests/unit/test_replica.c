@@ -1364,6 +1364,31 @@ static void test_newer_protocol(void **ctx)
 	finish(s);
 }
 
+/* An older protocol is refused as well: its layout is not guessed at (UPDATE items changed in 3). */
+static void test_older_protocol(void **ctx)
+{
+	struct sim *s = *ctx;
+	struct buf b = BUF_INIT;
+	struct cfs_replica_status st;
+	char want[32];
+
+	start_cluster(s, 3);
+	assert_int_equal(cmsg_begin(&b, CMSG_KV, 0), 0);
+	b.data[4] = CMSG_PROTOCOL - 1;
+	b.data[5] = 0;
+	cfs_replica_deliver(s->nodes[1].r, s->nodes[0].self, b.data, b.len);
+	buf_free(&b);
+	st = status(s, 1);
+	assert_int_equal(st.mode, CFS_REPLICA_ERROR);
+	snprintf(want, sizeof(want), "protocol %d,", CMSG_PROTOCOL - 1);
+	assert_non_null(strstr(st.error, want));
+	node_stop(s, 1);
+	regroup_all(s);
+	run(s);
+	assert_all_synced(s);
+	finish(s);
+}
+
 /* (10) Restarts: with the old database an incremental update, with an empty one a full one. */
 static void test_restart(void **ctx)
 {
@@ -1711,6 +1736,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ops_during_exchange_of_an_updated_node, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_newer_protocol, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_older_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_update_raises_tombstone_floor, setup,
 						teardown),
