@@ -310,3 +310,17 @@ def test_tool_usage(tool, tmp_path):
                               capture_output=True, text=True)
         assert proc.returncode == 2, (bad, proc.stdout, proc.stderr)
         assert proc.stderr, bad
+
+
+def test_error_table_is_documented():
+    """docs/posix.md names every errno of the error table, and droverfs(8) and the
+    README point to it."""
+    from conftest import ROOT
+    with open(os.path.join(ROOT, "docs", "posix.md")) as f:
+        table = f.read()
+    for name, expected, _ in ERROR_CASES:
+        aliases = [n for n in dir(errno) if n.startswith("E") and getattr(errno, n) == expected]
+        assert any(f"`{n}`" in table for n in aliases), name
+    for doc in ("README.md", os.path.join("docs", "droverfs.8")):
+        with open(os.path.join(ROOT, doc)) as f:
+            assert "docs/posix.md" in f.read(), doc

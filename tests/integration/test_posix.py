@@ -263,18 +263,27 @@ def test_rsync_a_in_and_out(cfs, tmp_path):
 
 @pytest.mark.skipif(not shutil.which("rsync"), reason="rsync is not installed")
 def test_rsync_of_a_root_owned_0644_tree(cfs, tmp_path):
-    """A tree of root:root 0644 files: plain rsync -a cannot give them their
-    modes and group (exit 23, as documented); the documented options copy it."""
+    """A tree of root:root 0644 files: plain rsync -a copies the content but
+    cannot give modes and group (exit 23, as documented); with the documented
+    options it copies all, times included, anywhere (also below priv/)."""
     src = tmp_path / "src"
     (src / "d").mkdir(parents=True)
     (src / "d" / "a.cfg").write_text("a\n")
     (src / "b.cfg").write_text("b\n")
     for p in (src / "d" / "a.cfg", src / "b.cfg"):
         p.chmod(0o644)
-    os.mkdir(cfs.path("y"))
-    proc = subprocess.run(["rsync", "-a", "--chmod=D755,F640", "--chown=root:www-data",
-                           f"{src}/", cfs.path("y/")], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert read_file(cfs.path("y/d/a.cfg")) == "a\n"
-    assert read_file(cfs.path("y/b.cfg")) == "b\n"
-    assert os.stat(cfs.path("y/b.cfg")).st_mtime_ns == (src / "b.cfg").stat().st_mtime_ns
+        os.utime(p, ns=(NS, 1_500_000_000 * NS + 250_000_000))
+    os.makedirs(cfs.path("priv"), exist_ok=True)
+    for target in ("y", "priv/y"):
+        os.mkdir(cfs.path(target))
+        proc = subprocess.run(["rsync", "-a", "--chmod=D700,F600", "--chown=root:www-data",
+                               f"{src}/", cfs.path(target + "/")], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert read_file(cfs.path(target + "/d/a.cfg")) == "a\n"
+        assert read_file(cfs.path(target + "/b.cfg")) == "b\n"
+        assert os.stat(cfs.path(target + "/b.cfg")).st_mtime_ns == 1_500_000_000 * NS + 250_000_000
+    os.mkdir(cfs.path("z"))
+    proc = subprocess.run(["rsync", "-a", f"{src}/", cfs.path("z/")], capture_output=True,
+                          text=True)
+    assert proc.returncode == 23, proc.stderr
+    assert read_file(cfs.path("z/d/a.cfg")) == "a\n"
