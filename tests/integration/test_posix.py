@@ -287,3 +287,45 @@ def test_rsync_of_a_root_owned_0644_tree(cfs, tmp_path):
                           text=True)
     assert proc.returncode == 23, proc.stderr
     assert read_file(cfs.path("z/d/a.cfg")) == "a\n"
+
+
+def test_mmap_as_documented(cfs):
+    """MAP_SHARED of a file open for writing: ENODEV; MAP_PRIVATE, and MAP_SHARED
+    of a file open read-only, work (droverfs(8))."""
+    import mmap
+    write_file(cfs.path("m"), "A" * 5000)
+    fd = os.open(cfs.path("m"), os.O_RDWR)
+    try:
+        fails_with(errno.ENODEV, mmap.mmap, fd, 5000, mmap.MAP_SHARED,
+                   mmap.PROT_READ | mmap.PROT_WRITE)
+        with mmap.mmap(fd, 5000, mmap.MAP_PRIVATE, mmap.PROT_READ | mmap.PROT_WRITE) as m:
+            m[:1] = b"B"  # a private copy: the file keeps its content
+    finally:
+        os.close(fd)
+    fd = os.open(cfs.path("m"), os.O_RDONLY)
+    try:
+        with mmap.mmap(fd, 5000, mmap.MAP_SHARED, mmap.PROT_READ) as m:
+            assert m[:] == b"A" * 5000
+    finally:
+        os.close(fd)
+
+
+def test_sqlite_inside_the_mount(cfs):
+    """The documented workaround: SQLite with journal_mode=DELETE works inside the
+    mount; WAL fails (it needs a shared writable mapping)."""
+    import sqlite3
+    con = sqlite3.connect(cfs.path("ok.db"))
+    assert con.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    con.execute("CREATE TABLE t(x)")
+    con.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(100)])
+    con.commit()
+    con.close()
+    con = sqlite3.connect(cfs.path("ok.db"))
+    assert con.execute("SELECT count(*), sum(x) FROM t").fetchone() == (100, 4950)
+    con.close()
+    con = sqlite3.connect(cfs.path("wal.db"))
+    with pytest.raises(sqlite3.OperationalError):
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("CREATE TABLE t(x)")
+        con.commit()
+    con.close()
