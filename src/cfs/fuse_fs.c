@@ -909,6 +909,7 @@ int cfs_fuse_start(struct cfs_daemon *d, struct cfs_fuse **out)
 	f->d = d;
 	hmap_init(&f->opened);
 	f->se = fuse_session_new(&args, &cfs_fuse_ops, sizeof(cfs_fuse_ops), f);
+	fuse_opt_free_args(&args); /* the session keeps copies of what it took */
 	if (!f->se) {
 		hmap_destroy(&f->opened);
 		free(f);
