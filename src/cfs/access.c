@@ -42,9 +42,9 @@ mode_t cfs_mode_bits(enum cfs_mode_kind kind, bool private_path, bool quorate)
 	return m;
 }
 
-bool cfs_chmod_allowed(mode_t requested, mode_t current)
+bool cfs_chmod_allowed(mode_t requested, mode_t canonical)
 {
-	return (requested & 07777) == (current & 07777);
+	return (requested & 07777 & ~(canonical & 07777)) == 0;
 }
 
 bool cfs_chown_allowed(uid_t uid, gid_t gid, gid_t readonly_gid)

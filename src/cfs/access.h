@@ -34,6 +34,11 @@ enum cfs_mode_kind {
 /* Permission bits for an entry of this kind. */
 mode_t cfs_mode_bits(enum cfs_mode_kind kind, bool private_path, bool quorate);
 
-/* chmod/chown are accepted only when they change nothing. */
-bool cfs_chmod_allowed(mode_t requested, mode_t current);
+/*
+ * Modes and owners never change. A chmod is accepted (and changes
+ * nothing) when it asks for no more than the canonical mode allows: no
+ * bit that mode lacks, so no set-id or sticky bit. A chown only to root
+ * and the read-only group (-1: unchanged).
+ */
+bool cfs_chmod_allowed(mode_t requested, mode_t canonical);
 bool cfs_chown_allowed(uid_t uid, gid_t gid, gid_t readonly_gid);

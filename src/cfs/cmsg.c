@@ -31,7 +31,8 @@ int cmsg_parse_header(const void *data, size_t len, struct cmsg_header *h, const
 	h->epoch = wire_get_u64(&r);
 	if (r.error)
 		return -EBADMSG;
-	if (h->protocol > CMSG_PROTOCOL)
+	/* another layout: an older one is not guessed at either */
+	if (h->protocol != CMSG_PROTOCOL && h->protocol != 0)
 		return -EPROTO;
 	if (h->protocol == 0 || h->type == 0 || h->type > CMSG_TYPE_MAX)
 		return -EBADMSG;
@@ -167,7 +168,9 @@ int cmsg_put_item(struct buf *out, const struct cmsg_item *it)
 	if (it->type != 0) {
 		wire_put_u64(&w, it->parent);
 		wire_put_u32(&w, it->writer);
-		wire_put_u64(&w, (uint64_t)it->mtime);
+		wire_put_u64(&w, (uint64_t)it->times.mtime);
+		wire_put_u64(&w, (uint64_t)it->times.ctime);
+		wire_put_u64(&w, (uint64_t)it->times.atime);
 		wire_put_str(&w, it->name);
 		wire_put_blob(&w, it->data, it->size);
 	}
@@ -203,7 +206,9 @@ int cmsg_items_next(struct cmsg_items *it, struct cmsg_item *item)
 	if (item->type != 0) {
 		item->parent = wire_get_u64(&r);
 		item->writer = wire_get_u32(&r);
-		item->mtime = (int64_t)wire_get_u64(&r);
+		item->times.mtime = (int64_t)wire_get_u64(&r);
+		item->times.ctime = (int64_t)wire_get_u64(&r);
+		item->times.atime = (int64_t)wire_get_u64(&r);
 		n = wire_get_u16(&r);
 		name = wire_get_bytes(&r, n);
 		/* Only the root has no name. */

@@ -9,8 +9,8 @@
  * a round starts with the SYNC_START of the lowest member, and sync
  * messages of any other round are ignored, even if they arrive late.
  *
- * A node that receives a message of a newer protocol stops replicating
- * rather than misapply it.
+ * A node that receives a message of another protocol stops replicating
+ * rather than misapply it: all nodes of a cluster run the same protocol.
  */
 #pragma once
 
@@ -22,7 +22,12 @@
 #include "state.h"
 
 #define CMSG_MAGIC 0x43565244u /* "DRVC" */
-#define CMSG_PROTOCOL 3 /* 2: an OP message carries a batch of ops; 3: acknowledgements */
+/*
+ * 2: an OP message carries a batch of ops. 3: ops of codec version 3 (times
+ * in nanoseconds, directory times), UPDATE items with ctime and atime;
+ * acknowledgements (ACK, ACK_REQ, and the OP header that carries them).
+ */
+#define CMSG_PROTOCOL 3
 #define CMSG_HEADER_SIZE 16
 
 enum cmsg_type {
@@ -54,7 +59,7 @@ int cmsg_begin(struct buf *out, uint16_t type, uint64_t epoch);
 
 /*
  * Parse the header; payload and plen get the rest. Returns 0, -EBADMSG (not
- * ours, truncated, unknown type) or -EPROTO (a newer protocol: h->protocol
+ * ours, truncated, unknown type) or -EPROTO (another protocol: h->protocol
  * tells which).
  */
 int cmsg_parse_header(const void *data, size_t len, struct cmsg_header *h, const void **payload,
@@ -103,11 +108,14 @@ struct cmsg_item {
 	uint64_t parent;
 	uint64_t version;
 	uint32_t writer;
-	int64_t mtime;
+	struct cfs_times times;
 	char name[CFS_NAME_MAX + 1];
 	const void *data; /* points into the message */
 	size_t size;
 };
+
+/* The most an item takes besides its data. */
+#define CMSG_ITEM_MAX_OVERHEAD (1 + 8 + 8 + 8 + 4 + 3 * 8 + 2 + CFS_NAME_MAX + 4)
 
 /* Append one item to an UPDATE being built (after a u32 count placeholder). */
 int cmsg_put_item(struct buf *out, const struct cmsg_item *it);

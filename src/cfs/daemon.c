@@ -22,6 +22,7 @@
 #include "basic/fusectl.h"
 #include "basic/log.h"
 #include "basic/util.h"
+#include "basic/nstime.h"
 #include "mountpoint.h"
 #include "submit.h"
 
@@ -143,7 +144,7 @@ static bool ensure_dir(struct cfs_daemon *d, const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	struct cfs_state *st = cfs_daemon_state(d);
-	struct cfs_op op = { .kind = CFS_OP_MKDIR, .time = now_wall_s() };
+	struct cfs_op op = { .kind = CFS_OP_MKDIR, .time_ns = now_wall_ns() };
 	struct cfs_entry *dir;
 	char parent[CFS_PATH_MAX];
 
@@ -187,7 +188,9 @@ void cfs_daemon_ensure_layout(struct cfs_daemon *d)
 static void import_corosync_conf(struct cfs_daemon *d)
 {
 	struct cfs_state *st = cfs_daemon_state(d);
-	struct cfs_op op = { .kind = CFS_OP_CREATE, .time = now_wall_s(), .ino = CFS_ROOT_INODE };
+	struct cfs_op op = { .kind = CFS_OP_CREATE,
+			     .time_ns = now_wall_ns(),
+			     .ino = CFS_ROOT_INODE };
 	struct cfs_result res = { 0 };
 	char *text = NULL;
 	size_t len = 0;
@@ -203,7 +206,7 @@ static void import_corosync_conf(struct cfs_daemon *d)
 	if (r == 0) {
 		struct cfs_op w = { .kind = CFS_OP_WRITE,
 				    .flags = CFS_WRITE_REPLACE,
-				    .time = op.time,
+				    .time_ns = op.time_ns,
 				    .ino = res.inode,
 				    .data = text,
 				    .size = len };
@@ -241,7 +244,7 @@ static int open_state(struct cfs_daemon *d)
 	}
 	cfs_persist_config_default(&cfg, d->opt.db_path);
 	cfg.limits = d->opt.limits;
-	r = cfs_persist_open(&cfg, now_wall_s(), &d->persist);
+	r = cfs_persist_open(&cfg, now_wall_ns(), &d->persist);
 	if (r < 0) {
 		log_err("cannot open the database %s: %s", d->opt.db_path, strerror(-r));
 		return r;

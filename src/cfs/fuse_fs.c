@@ -28,11 +28,16 @@
 #include "basic/fusectl.h"
 #include "basic/log.h"
 #include "basic/util.h"
+#include "basic/nstime.h"
 #include "submit.h"
 #include "virtual.h"
 
 #define ENTRY_TIMEOUT 1.0
 #define MAX_BATCH 64
+
+#define SET_ATTR_TIMES                                                         \
+	(FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_ATIME | \
+	 FUSE_SET_ATTR_ATIME_NOW)
 
 enum cfs_caller req_caller(fuse_req_t req)
 {
@@ -73,21 +78,26 @@ bool cfs_fuse_private(struct cfs_daemon *d, uint64_t ino)
 	return e && layout_is_private(e);
 }
 
-static void common_attr(struct cfs_daemon *d, struct stat *st, uint64_t ino, int64_t mtime)
+void cfs_fuse_common_attr(struct cfs_daemon *d, struct stat *st, uint64_t ino,
+			  const struct cfs_times *times)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
 	st->st_uid = 0;
 	st->st_gid = d->gid;
 	st->st_blksize = 4096;
-	st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = mtime;
+	st->st_mtim = nstime_to_timespec(times->mtime);
+	st->st_ctim = nstime_to_timespec(times->ctime);
+	st->st_atim = nstime_to_timespec(times->atime);
 }
 
 static int virtual_stat(struct cfs_daemon *d, int id, struct stat *st)
 {
 	enum cfs_mode_kind kind = cfs_virtual_mode_kind(id);
+	int64_t start = nstime_from_s(d->starttime);
 
-	common_attr(d, st, cfs_virtual_ino(id), d->starttime);
+	cfs_fuse_common_attr(d, st, cfs_virtual_ino(id),
+			     &(struct cfs_times){ start, start, start });
 	st->st_nlink = 1;
 	if (cfs_virtual_is_symlink(id)) {
 		char target[CFS_PATH_MAX];
@@ -140,10 +150,10 @@ int cfs_fuse_stat(struct cfs_daemon *d, uint64_t ino, struct stat *st)
 	if (!e)
 		return -ENOENT;
 	priv = layout_is_private(e);
-	common_attr(d, st, ino, e->mtime);
+	cfs_fuse_common_attr(d, st, ino, &e->times);
 	if (e->type == CFS_DIR) {
 		st->st_mode = S_IFDIR | cfs_mode_bits(CFS_MODE_DIR, priv, d->quorate);
-		st->st_nlink = 2;
+		st->st_nlink = 2 + e->nsubdirs; /* "." and its name, and each subdirectory's ".." */
 		st->st_size = 4096;
 	} else {
 		st->st_mode = S_IFREG | cfs_mode_bits(CFS_MODE_FILE, priv, d->quorate);
@@ -354,8 +364,8 @@ static void req_wait_done(struct cfs_daemon *d, void *ctx, int result, const str
 static void submit_for(struct cfs_daemon *d, struct req_wait *w, struct cfs_op *op)
 {
 	op->writer = cfs_daemon_writer(d);
-	if (op->time == 0)
-		op->time = now_wall_s();
+	if (op->time_ns == 0)
+		op->time_ns = now_wall_ns();
 	w->pending++;
 	cfs_submit(d, op, req_wait_done, w);
 }
@@ -412,6 +422,22 @@ static void submit_named(fuse_req_t req, uint8_t kind, fuse_ino_t parent, const 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	submit_named(req, CFS_OP_MKDIR, parent, name, REPLY_ENTRY);
+}
+
+/* mknod(2) of a regular file is a creat(2); device files, fifos and sockets have no place here. */
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	if (!S_ISREG(mode)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	submit_named(req, CFS_OP_CREATE, parent, name, REPLY_ENTRY);
+}
+
+/* No symbolic links but the generated ones: EPERM, as symlink(2) says for such file systems. */
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EPERM);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -478,11 +504,31 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		submit_for(d, w, &op);
 }
 
-/* Changes of mode and owner are accepted only when they change nothing. */
-static int check_mode_owner(struct cfs_daemon *d, const struct stat *attr, int to_set,
+/* The permission bits ino has with quorum: the most a chmod may ask for. */
+static mode_t canonical_mode(struct cfs_daemon *d, uint64_t ino, const struct stat *now)
+{
+	int id = cfs_virtual_id(ino);
+	struct cfs_entry *e;
+
+	if (id >= 0)
+		return cfs_mode_bits(cfs_virtual_mode_kind(id), false, true);
+	/* a new file's directory tells whether it is private as well as the file */
+	e = entry_of(d, ino);
+	return cfs_mode_bits(S_ISDIR(now->st_mode) ? CFS_MODE_DIR : CFS_MODE_FILE,
+			     e && layout_is_private(e), true);
+}
+
+/*
+ * Modes and owners are fixed. A chmod that asks for no more than the
+ * canonical mode (rsync's 0600 for its temporary files, 0640, 0750 for a
+ * directory) is accepted and leaves the canonical mode; so is a chown to
+ * root and the read-only group.
+ */
+static int check_mode_owner(struct cfs_daemon *d, uint64_t ino, const struct stat *attr, int to_set,
 			    const struct stat *now)
 {
-	if ((to_set & FUSE_SET_ATTR_MODE) && !cfs_chmod_allowed(attr->st_mode, now->st_mode))
+	if ((to_set & FUSE_SET_ATTR_MODE) &&
+	    !cfs_chmod_allowed(attr->st_mode, canonical_mode(d, ino, now)))
 		return -EPERM;
 	if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
 	    !cfs_chown_allowed((to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
@@ -492,18 +538,41 @@ static int check_mode_owner(struct cfs_daemon *d, const struct stat *attr, int t
 }
 
 /*
+ * The times a setattr gives, into op (its flags, mtime_ns, atime_ns); the
+ * *_NOW ones are op->time_ns. ctime is never taken from the caller: the
+ * change itself sets it.
+ */
+static void requested_times(struct cfs_op *op, const struct stat *attr, int to_set)
+{
+	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+		op->flags |= CFS_OP_SET_MTIME;
+		op->mtime_ns = (to_set & FUSE_SET_ATTR_MTIME_NOW)
+				       ? op->time_ns
+				       : nstime_from_timespec(&attr->st_mtim);
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
+		op->flags |= CFS_OP_SET_ATIME;
+		op->atime_ns = (to_set & FUSE_SET_ATTR_ATIME_NOW)
+				       ? op->time_ns
+				       : nstime_from_timespec(&attr->st_atim);
+	}
+}
+
+/*
  * utime(0) on a lock is a request to release it: granted when the lock has
  * gone unrefreshed for its whole lifetime, as this node measured it.
  */
-static int submit_mtime(struct cfs_daemon *d, struct req_wait *w, struct cfs_entry *e,
-			int64_t mtime)
+static int submit_times(struct cfs_daemon *d, struct req_wait *w, struct cfs_entry *e,
+			const struct stat *attr, int to_set)
 {
-	struct cfs_op op = { .kind = CFS_OP_MTIME, .ino = e->inode, .arg = (uint64_t)mtime };
+	struct cfs_op op = { .kind = CFS_OP_MTIME, .ino = e->inode, .time_ns = now_wall_ns() };
 
-	if (layout_is_lock_dir(e) && mtime == 0) {
+	requested_times(&op, attr, to_set);
+	if (layout_is_lock_dir(e) && (op.flags & CFS_OP_SET_MTIME) && op.mtime_ns == 0) {
 		if (!cfs_locks_expired(&d->locks, e->inode, e->version))
 			return -EACCES;
 		op.kind = CFS_OP_UNLOCK;
+		op.flags = 0;
 		op.arg = e->version;
 		w->have_saved = cfs_fuse_stat(d, e->inode, &w->saved) == 0;
 	}
@@ -581,14 +650,18 @@ static void setattr_new_file(fuse_req_t req, fuse_ino_t ino, struct stat *attr, 
 			r = cfs_handle_truncate(nf->h, (uint64_t)attr->st_size,
 						cfs_daemon_state(d)->limits.max_file_size);
 	}
-	if (r == 0 && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)))
-		nf->mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_wall_s() : attr->st_mtime;
+	if (r == 0 && (to_set & SET_ATTR_TIMES)) {
+		struct cfs_op t = { .time_ns = now_wall_ns() };
+
+		requested_times(&t, attr, to_set);
+		cfs_new_file_set_times(nf, &t);
+	}
 	cfs_fuse_reply_attr(req, ino, fi_handle(fi), r);
 }
 
 /*
  * A file removed while open here: only the open copies change. Its size
- * through the handle that asks (ftruncate); its time where fstat finds it.
+ * through the handle that asks (ftruncate); its times where fstat finds them.
  */
 static void setattr_gone(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h,
 			 const struct stat *attr, int to_set)
@@ -604,11 +677,15 @@ static void setattr_gone(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h,
 			r = cfs_handle_truncate(h, (uint64_t)attr->st_size,
 						cfs_daemon_state(d)->limits.max_file_size);
 	}
-	if (r == 0 && saved && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
-		saved->st_mtim.tv_sec =
-			(to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_wall_s() : attr->st_mtime;
-		saved->st_mtim.tv_nsec = 0;
-		saved->st_atim = saved->st_ctim = saved->st_mtim;
+	if (r == 0 && saved && (to_set & SET_ATTR_TIMES)) {
+		struct cfs_op t = { .time_ns = now_wall_ns() };
+
+		requested_times(&t, attr, to_set);
+		if (t.flags & CFS_OP_SET_MTIME)
+			saved->st_mtim = nstime_to_timespec(t.mtime_ns);
+		if (t.flags & CFS_OP_SET_ATIME)
+			saved->st_atim = nstime_to_timespec(t.atime_ns);
+		saved->st_ctim = nstime_to_timespec(t.time_ns);
 	}
 	cfs_fuse_reply_attr(req, ino, h, r);
 }
@@ -627,7 +704,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (r == 0)
 		r = cfs_fuse_attr(req, ino, h, &now);
 	if (r == 0)
-		r = check_mode_owner(d, attr, to_set, &now.st);
+		r = check_mode_owner(d, ino, attr, to_set, &now.st);
 	if (r == 0 && cfs_virtual_id(ino) >= 0) {
 		/* only `> .debug` truncates a generated file; nothing to do */
 		if ((to_set & FUSE_SET_ATTR_SIZE) && cfs_virtual_id(ino) != CFS_VIRT_DEBUG)
@@ -641,8 +718,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	}
 	if (cfs_virtual_id(ino) >= 0)
 		return;
-	if (!(to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
-		fuse_reply_attr(req, &now.st, now.timeout); /* atime, or a no-op chmod/chown */
+	if (!(to_set & (FUSE_SET_ATTR_SIZE | SET_ATTR_TIMES))) {
+		fuse_reply_attr(req, &now.st, now.timeout); /* a chmod/chown that changes nothing */
 		return;
 	}
 	if (!d->quorate) {
@@ -658,7 +735,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		return;
 	}
 	if ((to_set & FUSE_SET_ATTR_SIZE) && h && h->kind == CFS_HANDLE_FILE && h->writable &&
-	    !(to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
+	    !(to_set & SET_ATTR_TIMES)) {
 		cfs_fuse_truncate_handle(req, ino, h, (uint64_t)attr->st_size);
 		return;
 	}
@@ -682,10 +759,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			submit_for(d, w, &op);
 		}
 	}
-	if (r == 0 && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)))
-		r = submit_mtime(d, w, e,
-				 (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_wall_s()
-								    : attr->st_mtime);
+	if (r == 0 && (to_set & SET_ATTR_TIMES))
+		r = submit_times(d, w, e, attr, to_set);
 	req_wait_done(d, w, r, &(struct cfs_result){ 0 });
 }
 
@@ -818,7 +893,9 @@ static const struct fuse_lowlevel_ops cfs_fuse_ops = {
 	.getattr = op_getattr,
 	.setattr = op_setattr,
 	.readlink = op_readlink,
+	.mknod = op_mknod,
 	.mkdir = op_mkdir,
+	.symlink = op_symlink,
 	.unlink = op_unlink,
 	.rmdir = op_rmdir,
 	.rename = op_rename,
@@ -891,6 +968,7 @@ int cfs_fuse_start(struct cfs_daemon *d, struct cfs_fuse **out)
 	f->d = d;
 	hmap_init(&f->opened);
 	f->se = fuse_session_new(&args, &cfs_fuse_ops, sizeof(cfs_fuse_ops), f);
+	fuse_opt_free_args(&args); /* the session keeps copies of what it took */
 	if (!f->se) {
 		hmap_destroy(&f->opened);
 		free(f);
@@ -943,8 +1021,27 @@ void cfs_fuse_stop(struct cfs_fuse *f)
 	free(f);
 }
 
+static bool changes_names(uint8_t kind)
+{
+	return kind == CFS_OP_CREATE || kind == CFS_OP_MKDIR || kind == CFS_OP_UNLINK ||
+	       kind == CFS_OP_RMDIR || kind == CFS_OP_RENAME || kind == CFS_OP_UNLOCK;
+}
+
 void cfs_fuse_changed(struct cfs_fuse *f, const struct cfs_change *c)
 {
+	/*
+	 * A directory's times and link count change with its names. The
+	 * kernel forgets a directory's attributes after its own requests, but
+	 * not for what other nodes change, nor for a new file that enters the
+	 * tree at its first close (long after the create request), nor for a
+	 * released lock (a utime of the lock, not of priv/lock).
+	 */
+	if (changes_names(c->kind) && (c->writer != cfs_daemon_writer(f->d) ||
+				       c->kind == CFS_OP_CREATE || c->kind == CFS_OP_UNLOCK)) {
+		cfs_notify_inode(&f->notifier, c->parent);
+		if (c->kind == CFS_OP_RENAME && c->old_parent != c->parent)
+			cfs_notify_inode(&f->notifier, c->old_parent);
+	}
 	/* Readers that have the file open may hold its old pages. */
 	if (c->content)
 		cfs_notify_inode(&f->notifier, c->inode);

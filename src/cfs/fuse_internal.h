@@ -46,6 +46,10 @@ static inline struct cfs_handle *fi_handle(const struct fuse_file_info *fi)
 
 enum cfs_caller req_caller(fuse_req_t req);
 
+/* What every inode shows: its number, owner root:<read-only group>, its times. */
+void cfs_fuse_common_attr(struct cfs_daemon *d, struct stat *st, uint64_t ino,
+			  const struct cfs_times *times);
+
 /* Attributes of any inode (tree or virtual). Returns 0 or -ENOENT. */
 int cfs_fuse_stat(struct cfs_daemon *d, uint64_t ino, struct stat *st);
 

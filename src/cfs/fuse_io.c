@@ -17,6 +17,7 @@
 #include "basic/log.h"
 #include "basic/util.h"
 #include "basic/procinfo.h"
+#include "basic/nstime.h"
 #include "submit.h"
 #include "virtual.h"
 
@@ -115,7 +116,7 @@ static bool submit_write(struct cfs_commit_wait *w)
 	if (!cfs_handle_commit_op(w->h, &op))
 		return false;
 	op.writer = cfs_daemon_writer(w->d);
-	op.time = now_wall_s();
+	op.time_ns = now_wall_ns();
 	w->h->inflight++;
 	cfs_submit(w->d, &op, commit_done, w);
 	return true;
@@ -441,7 +442,7 @@ static bool create_later(fuse_req_t req, uint64_t parent, const char *name,
 		return true;
 	}
 	h = cfs_handle_new(CFS_HANDLE_FILE, 0, NULL);
-	nf = h ? cfs_new_file_start(f, h, parent, name, fi->flags & O_EXCL, now_wall_s()) : NULL;
+	nf = h ? cfs_new_file_start(f, h, parent, name, fi->flags & O_EXCL, now_wall_ns()) : NULL;
 	if (!nf) {
 		cfs_handle_free(h);
 		fuse_reply_err(req, ENOMEM);
@@ -491,7 +492,7 @@ void cfs_fuse_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	w->parent = parent;
 	strcpy(w->name, op.name);
 	op.writer = cfs_daemon_writer(d);
-	op.time = now_wall_s();
+	op.time_ns = now_wall_ns();
 	cfs_submit(d, &op, create_done, w);
 }
 

@@ -19,7 +19,7 @@ struct cfs_new_file_wait {
 };
 
 struct cfs_new_file *cfs_new_file_start(struct cfs_fuse *f, struct cfs_handle *h, uint64_t parent,
-					const char *name, bool excl, int64_t mtime)
+					const char *name, bool excl, int64_t time_ns)
 {
 	struct cfs_new_file *nf = calloc(1, sizeof(*nf));
 
@@ -31,7 +31,7 @@ struct cfs_new_file *cfs_new_file_start(struct cfs_fuse *f, struct cfs_handle *h
 	nf->parent = parent;
 	snprintf(nf->name, sizeof(nf->name), "%s", name);
 	nf->excl = excl;
-	nf->mtime = mtime;
+	nf->time_ns = time_ns;
 	nf->state = CFS_NEW_UNSENT;
 	nf->next = f->new_files;
 	f->new_files = nf;
@@ -67,17 +67,26 @@ void cfs_new_file_stat(struct cfs_new_file *nf, struct stat *st)
 {
 	struct cfs_daemon *d = nf->f->d;
 	struct cfs_entry *dir = cfs_tree_lookup(&cfs_daemon_state(d)->tree, nf->parent);
+	struct cfs_times times = { nf->time_ns, nf->time_ns, nf->time_ns };
 
-	memset(st, 0, sizeof(*st));
-	st->st_ino = nf->ino;
-	st->st_uid = 0;
-	st->st_gid = d->gid;
-	st->st_blksize = 4096;
-	st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = nf->mtime;
+	if (nf->time_flags & CFS_OP_SET_MTIME)
+		times.mtime = nf->mtime_ns;
+	if (nf->time_flags & CFS_OP_SET_ATIME)
+		times.atime = nf->atime_ns;
+	cfs_fuse_common_attr(d, st, nf->ino, &times);
 	st->st_mode =
 		S_IFREG | cfs_mode_bits(CFS_MODE_FILE, dir && layout_is_private(dir), d->quorate);
 	/* Nothing is committed yet; the creator's own handle shows its size (getattr). */
 	st->st_nlink = 1;
+}
+
+void cfs_new_file_set_times(struct cfs_new_file *nf, const struct cfs_op *t)
+{
+	nf->time_flags |= t->flags & (CFS_OP_SET_MTIME | CFS_OP_SET_ATIME);
+	if (t->flags & CFS_OP_SET_MTIME)
+		nf->mtime_ns = t->mtime_ns;
+	if (t->flags & CFS_OP_SET_ATIME)
+		nf->atime_ns = t->atime_ns;
 }
 
 static void unlink_from_session(struct cfs_new_file *nf)
@@ -176,12 +185,14 @@ static void submit_create(struct cfs_new_file *nf)
 		memset(&op, 0, sizeof(op)); /* nothing written: an empty file */
 	op.kind = CFS_OP_CREATE;
 	op.flags = CFS_CREATE_DATA | (nf->excl ? CFS_CREATE_EXCL : 0) |
-		   (h && h->append ? CFS_CREATE_APPEND : 0);
+		   (h && h->append ? CFS_CREATE_APPEND : 0) | nf->time_flags;
+	op.mtime_ns = nf->mtime_ns;
+	op.atime_ns = nf->atime_ns;
 	op.ino = nf->parent;
 	op.arg = 0;
 	snprintf(op.name, sizeof(op.name), "%s", nf->name);
 	op.writer = cfs_daemon_writer(d);
-	op.time = nf->mtime;
+	op.time_ns = nf->time_ns;
 	nf->state = CFS_NEW_SENT;
 	if (h)
 		h->inflight++;

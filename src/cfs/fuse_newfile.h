@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "handles.h"
+#include "op.h"
 #include "tree.h"
 
 /* Provisional inode numbers: above every tree inode, below the virtual ones. */
@@ -47,7 +48,9 @@ struct cfs_new_file {
 	uint64_t parent;
 	char name[CFS_NAME_MAX + 1];
 	bool excl;
-	int64_t mtime;
+	int64_t time_ns; /* when it was created: its create's time */
+	uint32_t time_flags; /* CFS_OP_SET_MTIME/ATIME: times set before its create was sent */
+	int64_t mtime_ns, atime_ns;
 	enum cfs_new_file_state state;
 	int error; /* CFS_NEW_DONE: the create's result */
 	uint64_t real_ino; /* CFS_NEW_DONE without error */
@@ -65,7 +68,7 @@ static inline bool cfs_new_file_ino(uint64_t ino)
  * (ENOMEM). The session owns it; h->newfile points to it.
  */
 struct cfs_new_file *cfs_new_file_start(struct cfs_fuse *f, struct cfs_handle *h, uint64_t parent,
-					const char *name, bool excl, int64_t mtime);
+					const char *name, bool excl, int64_t time_ns);
 
 struct cfs_new_file *cfs_new_file_by_ino(struct cfs_fuse *f, uint64_t ino);
 
@@ -77,6 +80,9 @@ bool cfs_new_file_in(struct cfs_fuse *f, uint64_t parent);
 
 /* Attributes of a new file that is not in the tree yet: empty, as nothing is committed. */
 void cfs_new_file_stat(struct cfs_new_file *nf, struct stat *st);
+
+/* utimensat() before the create was sent: t's times (flags CFS_OP_SET_*) go with the create. */
+void cfs_new_file_set_times(struct cfs_new_file *nf, const struct cfs_op *t);
 
 /*
  * Send the create now, with what was written so far, unless it was sent.

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "basic/wire.h"
+#include "basic/nstime.h"
 
 const char *cfs_op_kind_name(uint8_t kind)
 {
@@ -36,9 +37,16 @@ int cfs_op_set_name(char dst[CFS_NAME_MAX + 1], const char *name)
 /* Fixed part: version, kind, flags, writer, time, ino, ino2, arg. */
 #define FIXED_SIZE (1 + 1 + 4 + 4 + 8 + 8 + 8 + 8)
 
+/* Flags version 2 knew. */
+#define V2_FLAGS                                                                         \
+	(CFS_WRITE_REPLACE | CFS_WRITE_APPEND | CFS_RENAME_NOREPLACE | CFS_CREATE_DATA | \
+	 CFS_CREATE_EXCL | CFS_CREATE_APPEND)
+
 size_t cfs_op_encoded_size(const struct cfs_op *op)
 {
-	return FIXED_SIZE + 2 + strlen(op->name) + 2 + strlen(op->name2) + 4 + op->size;
+	return FIXED_SIZE + (op->flags & CFS_OP_SET_MTIME ? 8 : 0) +
+	       (op->flags & CFS_OP_SET_ATIME ? 8 : 0) + 2 + strlen(op->name) + 2 +
+	       strlen(op->name2) + 4 + op->size;
 }
 
 int cfs_op_encode(const struct cfs_op *op, struct buf *out)
@@ -50,10 +58,14 @@ int cfs_op_encode(const struct cfs_op *op, struct buf *out)
 	wire_put_u8(&w, op->kind);
 	wire_put_u32(&w, op->flags);
 	wire_put_u32(&w, op->writer);
-	wire_put_u64(&w, (uint64_t)op->time);
+	wire_put_u64(&w, (uint64_t)op->time_ns);
 	wire_put_u64(&w, op->ino);
 	wire_put_u64(&w, op->ino2);
 	wire_put_u64(&w, op->arg);
+	if (op->flags & CFS_OP_SET_MTIME)
+		wire_put_u64(&w, (uint64_t)op->mtime_ns);
+	if (op->flags & CFS_OP_SET_ATIME)
+		wire_put_u64(&w, (uint64_t)op->atime_ns);
 	wire_put_str(&w, op->name);
 	wire_put_str(&w, op->name2);
 	wire_put_blob(&w, op->data, op->size);
@@ -70,6 +82,17 @@ static int get_name(struct wire_reader *r, char dst[CFS_NAME_MAX + 1])
 	memcpy(dst, p, len);
 	dst[len] = '\0';
 	return 0;
+}
+
+/* Before version 3 times were whole seconds, and MTIME carried its time in `arg`. */
+static void upgrade_v2(struct cfs_op *op)
+{
+	op->time_ns = nstime_from_s(op->time_ns);
+	if (op->kind == CFS_OP_MTIME) {
+		op->flags |= CFS_OP_SET_MTIME;
+		op->mtime_ns = nstime_from_s((int64_t)op->arg);
+		op->arg = 0;
+	}
 }
 
 int cfs_op_decode(const void *data, size_t len, struct cfs_op *op)
@@ -89,10 +112,16 @@ int cfs_op_decode(const void *data, size_t len, struct cfs_op *op)
 	op->kind = wire_get_u8(&r);
 	op->flags = wire_get_u32(&r);
 	op->writer = wire_get_u32(&r);
-	op->time = (int64_t)wire_get_u64(&r);
+	op->time_ns = (int64_t)wire_get_u64(&r);
 	op->ino = wire_get_u64(&r);
 	op->ino2 = wire_get_u64(&r);
 	op->arg = wire_get_u64(&r);
+	if (version < 3 && (op->flags & ~V2_FLAGS))
+		return -EBADMSG;
+	if (op->flags & CFS_OP_SET_MTIME)
+		op->mtime_ns = (int64_t)wire_get_u64(&r);
+	if (op->flags & CFS_OP_SET_ATIME)
+		op->atime_ns = (int64_t)wire_get_u64(&r);
 	if (get_name(&r, op->name) < 0 || get_name(&r, op->name2) < 0)
 		return -EBADMSG;
 	op->data = wire_get_blob(&r, &op->size);
@@ -100,5 +129,7 @@ int cfs_op_decode(const void *data, size_t len, struct cfs_op *op)
 		return -EBADMSG;
 	if (op->kind == 0 || op->kind > CFS_OP_KIND_MAX || (op->flags & ~CFS_OP_FLAGS_ALL))
 		return -EBADMSG;
+	if (version < 3)
+		upgrade_v2(op);
 	return 0;
 }

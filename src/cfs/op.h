@@ -25,7 +25,7 @@ enum cfs_op_kind {
 	CFS_OP_UNLINK = 5, /* file `name` in directory `ino` */
 	CFS_OP_RMDIR = 6, /* empty directory `name` in directory `ino` */
 	CFS_OP_RENAME = 7, /* `ino`/`name` to `ino2`/`name2` */
-	CFS_OP_MTIME = 8, /* entry `ino`: mtime := `arg` (lock refresh) */
+	CFS_OP_MTIME = 8, /* entry `ino`: set its times (see CFS_OP_SET_MTIME); lock refresh */
 	CFS_OP_UNLOCK = 9, /* lock directory `ino`, removed if still at version `arg` */
 };
 #define CFS_OP_KIND_MAX CFS_OP_UNLOCK
@@ -43,19 +43,41 @@ enum cfs_op_flags {
 	CFS_CREATE_DATA = 1 << 3,
 	CFS_CREATE_EXCL = 1 << 4,
 	CFS_CREATE_APPEND = 1 << 5,
+	/*
+	 * MTIME, CREATE: the entry's mtime (atime) becomes `mtime_ns`
+	 * (`atime_ns`), a time given by utimensat() (for CREATE: before the new
+	 * file's create was sent). Without them MTIME leaves that time alone,
+	 * and CREATE uses `time_ns`.
+	 */
+	CFS_OP_SET_MTIME = 1 << 6,
+	CFS_OP_SET_ATIME = 1 << 7,
 };
 #define CFS_OP_FLAGS_ALL                                                                 \
 	(CFS_WRITE_REPLACE | CFS_WRITE_APPEND | CFS_RENAME_NOREPLACE | CFS_CREATE_DATA | \
-	 CFS_CREATE_EXCL | CFS_CREATE_APPEND)
+	 CFS_CREATE_EXCL | CFS_CREATE_APPEND | CFS_OP_SET_MTIME | CFS_OP_SET_ATIME)
 
-/* Version of the encoding below; a decoder refuses anything newer. 2: CREATE with data. */
-#define CFS_OP_CODEC_VERSION 2
+/*
+ * Version of the encoding below; a decoder refuses anything newer and reads
+ * older ones (journals written before an upgrade). 2: CREATE with data.
+ * 3: times in nanoseconds; mtime_ns/atime_ns follow `arg` when their flag
+ * is set (version 2 carried an MTIME's mtime, in seconds, in `arg`).
+ */
+#define CFS_OP_CODEC_VERSION 3
 
 struct cfs_op {
 	uint8_t kind;
 	uint32_t flags;
 	uint32_t writer; /* node id of the originator, 0 in local mode */
-	int64_t time; /* originator's wall clock (s): the new mtime */
+	/*
+	 * The originator's wall clock (ns since the epoch) when it made the op:
+	 * the ctime of the entry it changes, the mtime and ctime of the
+	 * directories whose names it changes, and the mtime of new content.
+	 * Every node applies the op with this time, so times are identical on
+	 * every node.
+	 */
+	int64_t time_ns;
+	int64_t mtime_ns; /* with CFS_OP_SET_MTIME */
+	int64_t atime_ns; /* with CFS_OP_SET_ATIME */
 	uint64_t ino;
 	uint64_t ino2;
 	uint64_t arg;

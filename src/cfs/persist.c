@@ -12,6 +12,7 @@
 #include "journal.h"
 #include "basic/log.h"
 #include "basic/util.h"
+#include "basic/nstime.h"
 #include "store.h"
 
 void cfs_persist_config_default(struct cfs_persist_config *cfg, const char *db_path)
@@ -48,7 +49,7 @@ static int reinit_state(struct cfs_persist *p)
 	bool record = p->state.record_changes;
 
 	cfs_state_destroy(&p->state);
-	if (cfs_state_init(&p->state, &p->cfg.limits, now_wall_s()) < 0)
+	if (cfs_state_init(&p->state, &p->cfg.limits, now_wall_ns()) < 0)
 		return -ENOMEM;
 	p->state.record_changes = record;
 	return 0;
@@ -170,7 +171,7 @@ static int open_store(struct cfs_persist *p)
 	return r;
 }
 
-int cfs_persist_open(const struct cfs_persist_config *cfg, int64_t now, struct cfs_persist **out)
+int cfs_persist_open(const struct cfs_persist_config *cfg, int64_t now_ns, struct cfs_persist **out)
 {
 	struct cfs_persist *p = calloc(1, sizeof(*p));
 	int r;
@@ -185,7 +186,7 @@ int cfs_persist_open(const struct cfs_persist_config *cfg, int64_t now, struct c
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = cfs_state_init(&p->state, &cfg->limits, now);
+	r = cfs_state_init(&p->state, &cfg->limits, now_ns);
 	if (r < 0)
 		goto fail;
 	r = open_store(p);

@@ -76,7 +76,8 @@ struct cfs_persist {
  * what cannot be handled (I/O, permissions, a database from a newer
  * version: -EPROTONOSUPPORT).
  */
-int cfs_persist_open(const struct cfs_persist_config *cfg, int64_t now, struct cfs_persist **out);
+int cfs_persist_open(const struct cfs_persist_config *cfg, int64_t now_ns,
+		     struct cfs_persist **out);
 
 /*
  * Flush everything into the database, checkpoint it and close. Returns 0,

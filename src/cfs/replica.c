@@ -1492,8 +1492,8 @@ void cfs_replica_deliver(struct cfs_replica *r, struct cfs_member from, const vo
 		char why[120];
 
 		snprintf(why, sizeof(why),
-			 "node %" PRIu32 " speaks protocol %u, newer than this "
-			 "droverfs (%u)",
+			 "node %" PRIu32 " speaks protocol %u, this droverfs %u "
+			 "(every node must run the same)",
 			 from.nodeid, h.protocol, CMSG_PROTOCOL);
 		enter_error(r, why);
 		return;

@@ -9,6 +9,7 @@
 #include "layout.h"
 #include "basic/hash.h"
 #include "basic/util.h"
+#include "basic/nstime.h"
 
 void cfs_limits_default(struct cfs_limits *l)
 {
@@ -17,12 +18,12 @@ void cfs_limits_default(struct cfs_limits *l)
 	l->max_entries = CFS_DEFAULT_MAX_ENTRIES;
 }
 
-int cfs_state_init(struct cfs_state *st, const struct cfs_limits *limits, int64_t now)
+int cfs_state_init(struct cfs_state *st, const struct cfs_limits *limits, int64_t now_ns)
 {
 	memset(st, 0, sizeof(*st));
 	st->limits = *limits;
 	vmlist_init(&st->vmlist);
-	return cfs_tree_init(&st->tree, 1, now);
+	return cfs_tree_init(&st->tree, 1, now_ns);
 }
 
 void cfs_state_destroy(struct cfs_state *st)
@@ -164,6 +165,31 @@ static int check_place(const struct cfs_entry *dir, const char *name, enum cfs_t
 
 static int apply_write(struct cfs_state *st, const struct cfs_op *op, struct cfs_result *res);
 
+/*
+ * A directory whose names an op changed: its mtime and ctime become the
+ * op's time, and it is part of the change (a sync carries it).
+ */
+static void touch_dir(struct cfs_state *st, struct cfs_entry *dir, uint64_t version,
+		      const struct cfs_op *op)
+{
+	struct cfs_times times = dir->times;
+
+	times.mtime = times.ctime = op->time_ns;
+	cfs_tree_stamp(&st->tree, dir, version, op->writer, &times);
+}
+
+/* The times an op gives to what it writes: now, or what utimensat() asked for. */
+static struct cfs_times written_times(const struct cfs_op *op, const struct cfs_times *old)
+{
+	struct cfs_times times = { op->time_ns, op->time_ns, old ? old->atime : op->time_ns };
+
+	if (op->flags & CFS_OP_SET_MTIME)
+		times.mtime = op->mtime_ns;
+	if (op->flags & CFS_OP_SET_ATIME)
+		times.atime = op->atime_ns;
+	return times;
+}
+
 /* Room for one more entry of `size` bytes, and no VMID clash for a file. */
 static int check_new_entry(const struct cfs_state *st, const struct cfs_entry *dir,
 			   const char *name, enum cfs_type type, uint64_t size)
@@ -203,7 +229,8 @@ static int replace_existing(struct cfs_state *st, const struct cfs_op *op, struc
 	if (e->type != CFS_FILE)
 		return -EISDIR;
 	w.kind = CFS_OP_WRITE;
-	w.flags = (op->flags & CFS_CREATE_APPEND) ? CFS_WRITE_APPEND : CFS_WRITE_REPLACE;
+	w.flags = ((op->flags & CFS_CREATE_APPEND) ? CFS_WRITE_APPEND : CFS_WRITE_REPLACE) |
+		  (op->flags & (CFS_OP_SET_MTIME | CFS_OP_SET_ATIME));
 	w.ino = e->inode;
 	w.arg = 0;
 	return apply_write(st, &w, res);
@@ -218,6 +245,7 @@ static int apply_create(struct cfs_state *st, const struct cfs_op *op, enum cfs_
 	int r;
 
 	bool with_data = type == CFS_FILE && (op->flags & CFS_CREATE_DATA);
+	struct cfs_times times = written_times(op, NULL);
 	struct cfs_change *c;
 	struct cfs_blob *data = NULL;
 
@@ -250,13 +278,14 @@ static int apply_create(struct cfs_state *st, const struct cfs_op *op, enum cfs_
 	cfs_tree_set_content(&st->tree, e, data, version);
 	e->version = e->content_version = version;
 	e->writer = op->writer;
-	e->mtime = op->time;
+	e->times = times;
 	r = cfs_tree_link(&st->tree, dir, e);
 	if (r < 0) {
 		cfs_entry_free(e);
 		return r;
 	}
-	cfs_tree_stamp(&st->tree, e, version, op->writer, op->time);
+	cfs_tree_stamp(&st->tree, e, version, op->writer, &times);
+	touch_dir(st, dir, version, op);
 	if (type == CFS_FILE && layout_guest_position(dir, op->name, &ref)) {
 		r = vmlist_set(&st->vmlist, &ref, e->inode, version);
 		if (r < 0)
@@ -352,9 +381,10 @@ static void set_content(struct cfs_state *st, const struct cfs_op *op, struct cf
 {
 	uint64_t version = st->tree.version + 1;
 	struct cfs_change *c = record(st, op, e, version);
+	struct cfs_times times = written_times(op, &e->times);
 
 	cfs_tree_set_content(&st->tree, e, data, version);
-	cfs_tree_stamp(&st->tree, e, version, op->writer, op->time);
+	cfs_tree_stamp(&st->tree, e, version, op->writer, &times);
 	touch_guest(st, e);
 	if (c)
 		c->content = true;
@@ -446,7 +476,7 @@ static int apply_remove(struct cfs_state *st, const struct cfs_op *op, struct cf
 	record(st, op, e, version);
 	res->inode = e->inode;
 	remove_entry(st, e);
-	st->tree.version = version;
+	touch_dir(st, dir, version, op);
 	return 0;
 }
 
@@ -589,6 +619,7 @@ static int apply_rename(struct cfs_state *st, const struct cfs_op *op, struct cf
 	uint64_t version = st->tree.version + 1;
 	struct cfs_entry *srcdir, *dstdir, *src, *dst;
 	struct cfs_change *c;
+	struct cfs_times times;
 	struct guest_ref ref;
 	uint64_t replaced = 0;
 	char *old_path = NULL;
@@ -627,7 +658,12 @@ static int apply_rename(struct cfs_state *st, const struct cfs_op *op, struct cf
 	r = cfs_tree_move(&st->tree, src, dstdir, op->name2);
 	if (r < 0)
 		goto fail;
-	cfs_tree_stamp(&st->tree, src, version, op->writer, src->mtime);
+	times = src->times;
+	times.ctime = op->time_ns;
+	cfs_tree_stamp(&st->tree, src, version, op->writer, &times);
+	touch_dir(st, srcdir, version, op);
+	if (dstdir != srcdir)
+		touch_dir(st, dstdir, version, op);
 	if (src->type == CFS_FILE && layout_guest_position(dstdir, src->name, &ref))
 		r = vmlist_set(&st->vmlist, &ref, src->inode, version);
 	else if (src->type == CFS_DIR)
@@ -653,7 +689,7 @@ fail:
 static int apply_mtime(struct cfs_state *st, const struct cfs_op *op, struct cfs_result *res)
 {
 	struct cfs_entry *e = cfs_tree_lookup(&st->tree, op->ino);
-	int64_t mtime = (int64_t)op->arg;
+	struct cfs_times times;
 
 	if (!e)
 		return -ENOENT;
@@ -662,10 +698,17 @@ static int apply_mtime(struct cfs_state *st, const struct cfs_op *op, struct cfs
 	 * holds it may, and its time may not go back (utime(0) is the release
 	 * request, handled before an op is made).
 	 */
-	if (layout_is_lock_dir(e) && (mtime < e->mtime || op->writer != e->writer))
+	if (layout_is_lock_dir(e) && (!(op->flags & CFS_OP_SET_MTIME) ||
+				      op->mtime_ns < e->times.mtime || op->writer != e->writer))
 		return -EACCES;
+	times = e->times;
+	if (op->flags & CFS_OP_SET_MTIME)
+		times.mtime = op->mtime_ns;
+	if (op->flags & CFS_OP_SET_ATIME)
+		times.atime = op->atime_ns;
+	times.ctime = op->time_ns;
 	record(st, op, e, st->tree.version + 1);
-	cfs_tree_stamp(&st->tree, e, st->tree.version + 1, op->writer, mtime);
+	cfs_tree_stamp(&st->tree, e, st->tree.version + 1, op->writer, &times);
 	touch_guest(st, e);
 	res->inode = e->inode;
 	return 0;
@@ -674,7 +717,7 @@ static int apply_mtime(struct cfs_state *st, const struct cfs_op *op, struct cfs
 static int apply_unlock(struct cfs_state *st, const struct cfs_op *op, struct cfs_result *res)
 {
 	uint64_t version = st->tree.version + 1;
-	struct cfs_entry *e = cfs_tree_lookup(&st->tree, op->ino);
+	struct cfs_entry *e = cfs_tree_lookup(&st->tree, op->ino), *dir;
 	int r;
 
 	if (!e)
@@ -691,9 +734,16 @@ static int apply_unlock(struct cfs_state *st, const struct cfs_op *op, struct cf
 		return r;
 	record(st, op, e, version);
 	res->inode = e->inode;
+	dir = e->parent;
 	remove_entry(st, e);
-	st->tree.version = version;
+	touch_dir(st, dir, version, op);
 	return 0;
+}
+
+/* The op's time in whole seconds: what names a lineage (as before times had nanoseconds). */
+static int64_t op_seconds(const struct cfs_op *op)
+{
+	return (int64_t)nstime_to_timespec(op->time_ns).tv_sec;
 }
 
 int cfs_state_apply(struct cfs_state *st, const struct cfs_op *op, struct cfs_result *res)
@@ -738,9 +788,10 @@ int cfs_state_apply(struct cfs_state *st, const struct cfs_op *op, struct cfs_re
 		st->auth_version = st->tree.version;
 		/* Named by its first op: the same on every node that applies it. */
 		if (st->lineage == 0)
-			st->lineage = hash_add64(hash_mix64(st->tree.version ^ (uint64_t)op->time),
-						 ((uint64_t)op->writer << 8) | op->kind) |
-				      1;
+			st->lineage =
+				hash_add64(hash_mix64(st->tree.version ^ (uint64_t)op_seconds(op)),
+					   ((uint64_t)op->writer << 8) | op->kind) |
+				1;
 	}
 	return r;
 }

@@ -83,8 +83,11 @@ struct cfs_result {
 	uint64_t version; /* the global version after the op */
 };
 
-/* A state holding only the root directory, at version 1. Returns 0 or -ENOMEM. */
-int cfs_state_init(struct cfs_state *st, const struct cfs_limits *limits, int64_t now);
+/*
+ * A state holding only the root directory, at version 1, with times now_ns.
+ * Returns 0 or -ENOMEM.
+ */
+int cfs_state_init(struct cfs_state *st, const struct cfs_limits *limits, int64_t now_ns);
 void cfs_state_destroy(struct cfs_state *st);
 
 /*

@@ -15,9 +15,17 @@
 #include "layout.h"
 #include "basic/log.h"
 #include "basic/util.h"
+#include "basic/nstime.h"
 
-#define SCHEMA_VERSION 1
+/* 2: ctime, atime and the nanoseconds of the three times (see migrate()). */
+#define SCHEMA_VERSION 2
 #define DEFAULT_TOMBSTONE_LIMIT 100000
+
+/* Times are stored as struct stat has them: seconds, and nanoseconds 0..999999999. */
+#define SEC_COLUMN(c) c " INTEGER NOT NULL DEFAULT 0 CHECK (typeof(" c ") = 'integer')"
+#define NSEC_COLUMN(c)                                                          \
+	c " INTEGER NOT NULL DEFAULT 0 CHECK (typeof(" c ") = 'integer' AND " c \
+	  " BETWEEN 0 AND 999999999)"
 
 /*
  * The schema keeps itself consistent: every column is type-checked, names
@@ -26,6 +34,7 @@
  * that still has entries, deleting a live row). The loader checks the rest
  * (reachability from the root, the stored digest).
  */
+/* clang-format off */
 static const char schema_sql[] =
 	"CREATE TABLE meta ("
 	"  key TEXT PRIMARY KEY NOT NULL,"
@@ -39,6 +48,11 @@ static const char schema_sql[] =
 	"  version INTEGER NOT NULL CHECK (typeof(version) = 'integer' AND version >= 1),"
 	"  writer INTEGER NOT NULL CHECK (typeof(writer) = 'integer' AND writer BETWEEN 0 AND 4294967295),"
 	"  mtime INTEGER NOT NULL CHECK (typeof(mtime) = 'integer'),"
+	"  " NSEC_COLUMN("mtime_nsec") ","
+	"  " SEC_COLUMN("ctime") ","
+	"  " NSEC_COLUMN("ctime_nsec") ","
+	"  " SEC_COLUMN("atime") ","
+	"  " NSEC_COLUMN("atime_nsec") ","
 	"  CHECK (type != 0 OR parent IS NULL),"
 	"  CHECK (type = 0 OR inode = 1 OR (length(name) >= 1 AND instr(name, '/') = 0"
 	"         AND name != '.' AND name != '..')),"
@@ -69,6 +83,7 @@ static const char schema_sql[] =
 	"CREATE TRIGGER content_of_file BEFORE INSERT ON content"
 	"  WHEN (SELECT type FROM entry WHERE inode = NEW.inode) IS NOT 2"
 	"  BEGIN SELECT RAISE(ABORT, 'only files have content'); END;";
+/* clang-format on */
 
 enum stmt_id {
 	STMT_META_SET,
@@ -84,17 +99,22 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_META_SET] = "INSERT INTO meta(key, value) VALUES (?1, ?2)"
 			  " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	[STMT_DETACH] = "UPDATE entry SET parent = NULL WHERE inode = ?1",
-	[STMT_UPSERT] = "INSERT INTO entry(inode, parent, name, type, version, writer, mtime)"
-			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(inode) DO UPDATE SET"
+	[STMT_UPSERT] = "INSERT INTO entry(inode, parent, name, type, version, writer, mtime,"
+			" mtime_nsec, ctime, ctime_nsec, atime, atime_nsec)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+			" ON CONFLICT(inode) DO UPDATE SET"
 			" parent = excluded.parent, name = excluded.name, type = excluded.type,"
 			" version = excluded.version, writer = excluded.writer,"
-			" mtime = excluded.mtime",
+			" mtime = excluded.mtime, mtime_nsec = excluded.mtime_nsec,"
+			" ctime = excluded.ctime, ctime_nsec = excluded.ctime_nsec,"
+			" atime = excluded.atime, atime_nsec = excluded.atime_nsec",
 	[STMT_CONTENT_SET] = "INSERT OR REPLACE INTO content(inode, data) VALUES (?1, ?2)",
 	[STMT_CONTENT_DELETE] = "DELETE FROM content WHERE inode = ?1",
 	[STMT_TOMBSTONE] = "INSERT INTO entry(inode, parent, name, type, version, writer, mtime)"
 			   " VALUES (?1, NULL, '', 0, ?2, 0, 0) ON CONFLICT(inode) DO UPDATE SET"
 			   " parent = NULL, name = '', type = 0, version = excluded.version,"
-			   " writer = 0, mtime = 0",
+			   " writer = 0, mtime = 0, mtime_nsec = 0, ctime = 0, ctime_nsec = 0,"
+			   " atime = 0, atime_nsec = 0",
 };
 
 struct cfs_store {
@@ -221,6 +241,35 @@ static bool has_table(struct cfs_store *s, const char *name)
 	return found;
 }
 
+/* Bind an entry's times to the UPSERT's parameters 7 to 12. */
+static void bind_times(sqlite3_stmt *up, const struct cfs_times *t)
+{
+	const int64_t ns[3] = { t->mtime, t->ctime, t->atime };
+
+	for (int i = 0; i < 3; i++) {
+		struct timespec ts = nstime_to_timespec(ns[i]);
+
+		sqlite3_bind_int64(up, 7 + 2 * i, (int64_t)ts.tv_sec);
+		sqlite3_bind_int64(up, 8 + 2 * i, ts.tv_nsec);
+	}
+}
+
+/* The times in columns `col` to `col` + 5 of a row (mtime, ctime, atime; seconds, nanoseconds). */
+static struct cfs_times column_times(sqlite3_stmt *q, int col)
+{
+	int64_t ns[3];
+
+	for (int i = 0; i < 3; i++) {
+		struct timespec ts = {
+			.tv_sec = (time_t)sqlite3_column_int64(q, col + 2 * i),
+			.tv_nsec = (long)sqlite3_column_int64(q, col + 2 * i + 1),
+		};
+
+		ns[i] = nstime_from_timespec(&ts);
+	}
+	return (struct cfs_times){ .mtime = ns[0], .ctime = ns[1], .atime = ns[2] };
+}
+
 static int write_root_and_meta(struct cfs_store *s, const struct cfs_state *st)
 {
 	const struct cfs_entry *root = st->tree.root;
@@ -237,7 +286,7 @@ static int write_root_and_meta(struct cfs_store *s, const struct cfs_state *st)
 	sqlite3_bind_int(up, 4, CFS_DIR);
 	sqlite3_bind_int64(up, 5, (int64_t)root->version);
 	sqlite3_bind_int64(up, 6, root->writer);
-	sqlite3_bind_int64(up, 7, root->mtime);
+	bind_times(up, &root->times);
 	rc = sqlite3_step(up);
 	sqlite3_reset(up);
 	if (rc != SQLITE_DONE)
@@ -307,6 +356,9 @@ static int check_name(const char *name, size_t len)
 	return 0;
 }
 
+/* Columns of the loader's query (load_rows()). */
+enum { COL_TIMES = 6, COL_DATA = 12 };
+
 static int read_row(sqlite3_stmt *q, struct load_row *row, const struct cfs_limits *limits,
 		    struct cfs_store_problem *p)
 {
@@ -314,15 +366,15 @@ static int read_row(sqlite3_stmt *q, struct load_row *row, const struct cfs_limi
 	const char *name = (const char *)sqlite3_column_text(q, 2);
 	size_t len = (size_t)sqlite3_column_bytes(q, 2);
 	int type = sqlite3_column_int(q, 3);
-	const void *data = sqlite3_column_blob(q, 7);
-	size_t size = (size_t)sqlite3_column_bytes(q, 7);
+	const void *data = sqlite3_column_blob(q, COL_DATA);
+	size_t size = (size_t)sqlite3_column_bytes(q, COL_DATA);
 	struct cfs_entry *e;
 
 	if (!name || check_name(name, len) < 0)
 		return problem(p, "entry %" PRIu64 ": invalid name", inode);
 	if (type != CFS_DIR && type != CFS_FILE)
 		return problem(p, "entry %" PRIu64 " '%s': invalid type %d", inode, name, type);
-	if (type == CFS_DIR && sqlite3_column_type(q, 7) != SQLITE_NULL)
+	if (type == CFS_DIR && sqlite3_column_type(q, COL_DATA) != SQLITE_NULL)
 		return problem(p, "directory %" PRIu64 " '%s' has content", inode, name);
 	if (sqlite3_column_type(q, 1) == SQLITE_NULL)
 		return problem(p, "entry %" PRIu64 " '%s' has no parent", inode, name);
@@ -335,7 +387,7 @@ static int read_row(sqlite3_stmt *q, struct load_row *row, const struct cfs_limi
 	e->version = (uint64_t)sqlite3_column_int64(q, 4);
 	e->content_version = e->version;
 	e->writer = (uint32_t)sqlite3_column_int64(q, 5);
-	e->mtime = sqlite3_column_int64(q, 6);
+	e->times = column_times(q, COL_TIMES);
 	if (size) {
 		e->data = cfs_blob_new(data, size);
 		if (!e->data) {
@@ -355,11 +407,13 @@ static int load_rows(struct cfs_store *s, struct cfs_state *st, struct loader *l
 	sqlite3_stmt *q;
 	int rc, r = 0;
 
-	rc = sqlite3_prepare_v2(s->db,
-				"SELECT e.inode, e.parent, e.name, e.type, e.version, e.writer,"
-				" e.mtime, c.data FROM entry e LEFT JOIN content c USING (inode)"
-				" WHERE e.type != 0 ORDER BY e.parent",
-				-1, &q, NULL);
+	rc = sqlite3_prepare_v2(
+		s->db,
+		"SELECT e.inode, e.parent, e.name, e.type, e.version, e.writer,"
+		" e.mtime, e.mtime_nsec, e.ctime, e.ctime_nsec, e.atime, e.atime_nsec,"
+		" c.data FROM entry e LEFT JOIN content c USING (inode)"
+		" WHERE e.type != 0 ORDER BY e.parent",
+		-1, &q, NULL);
 	if (rc != SQLITE_OK)
 		return errno_of(rc) == -EIO ? problem(p, "%s", sqlite3_errmsg(s->db))
 					    : errno_of(rc);
@@ -368,12 +422,12 @@ static int load_rows(struct cfs_store *s, struct cfs_state *st, struct loader *l
 
 		if (inode == CFS_ROOT_INODE) {
 			struct cfs_entry *root = st->tree.root;
+			struct cfs_times times = column_times(q, COL_TIMES);
 
 			if (sqlite3_column_int(q, 3) != CFS_DIR)
 				r = problem(p, "the root is not a directory");
 			cfs_tree_stamp(&st->tree, root, (uint64_t)sqlite3_column_int64(q, 4),
-				       (uint32_t)sqlite3_column_int64(q, 5),
-				       sqlite3_column_int64(q, 6));
+				       (uint32_t)sqlite3_column_int64(q, 5), &times);
 			if (r < 0)
 				break;
 			continue;
@@ -662,6 +716,50 @@ static bool closed_cleanly(struct cfs_store *s)
 	return meta_get(s, "clean", &clean, &found) == 0 && found && clean == 1;
 }
 
+/*
+ * Schema 1 had only mtime, in seconds. Version 2 adds the nanoseconds,
+ * ctime and atime; an old entry gets ctime = atime = mtime, which keeps
+ * its digest (cfs_entry_digest()), so the stored digest still checks the
+ * migrated tree.
+ */
+/* clang-format off */
+static const char migrate_1_to_2_sql[] =
+	"ALTER TABLE entry ADD COLUMN " NSEC_COLUMN("mtime_nsec") ";"
+	"ALTER TABLE entry ADD COLUMN " SEC_COLUMN("ctime") ";"
+	"ALTER TABLE entry ADD COLUMN " NSEC_COLUMN("ctime_nsec") ";"
+	"ALTER TABLE entry ADD COLUMN " SEC_COLUMN("atime") ";"
+	"ALTER TABLE entry ADD COLUMN " NSEC_COLUMN("atime_nsec") ";"
+	"UPDATE entry SET ctime = mtime, atime = mtime;"
+	"UPDATE meta SET value = 2 WHERE key = 'schema';";
+/* clang-format on */
+
+/* Bring an older schema up to date, in one transaction. Newer ones are left to load_meta(). */
+static int migrate(struct cfs_store *s, struct cfs_store_problem *p)
+{
+	int64_t schema = 0;
+	bool found = false;
+	int r = meta_get(s, "schema", &schema, &found);
+
+	if (r == -EIO || r == -EUCLEAN)
+		return problem(p, "reading meta 'schema': %s", sqlite3_errmsg(s->db));
+	if (r < 0 || !found || schema != 1)
+		return r;
+	r = exec(s, "BEGIN IMMEDIATE");
+	if (r == 0)
+		r = exec(s, migrate_1_to_2_sql);
+	if (r == 0)
+		r = exec(s, "COMMIT");
+	if (r < 0) {
+		rollback(s);
+		return r == -EIO || r == -EUCLEAN
+			       ? problem(p, "migrating schema 1 to 2: %s", sqlite3_errmsg(s->db))
+			       : r;
+	}
+	log_notice("database %s: schema 1 migrated to 2 (times with nanoseconds, ctime, atime)",
+		   s->path);
+	return 0;
+}
+
 static int open_and_load(struct cfs_store *s, struct cfs_state *st, struct cfs_store_problem *p)
 {
 	bool clean;
@@ -681,6 +779,9 @@ static int open_and_load(struct cfs_store *s, struct cfs_state *st, struct cfs_s
 		if (r < 0)
 			return r;
 	}
+	r = migrate(s, p);
+	if (r < 0)
+		return r;
 	r = prepare_all(s);
 	if (r == -EIO || r == -EUCLEAN)
 		return problem(p, "schema: %s", sqlite3_errmsg(s->db));
@@ -781,7 +882,7 @@ static int write_entry(struct cfs_store *s, const struct cfs_entry *e)
 	sqlite3_bind_int(up, 4, e->type);
 	sqlite3_bind_int64(up, 5, (int64_t)e->version);
 	sqlite3_bind_int64(up, 6, e->writer);
-	sqlite3_bind_int64(up, 7, e->mtime);
+	bind_times(up, &e->times);
 	r = step_done(up);
 	if (r < 0 || e->type != CFS_FILE || !(e->flags & CFS_ENTRY_CONTENT_DIRTY))
 		return r;

@@ -7,6 +7,7 @@
 
 #include "basic/hash.h"
 #include "basic/util.h"
+#include "basic/nstime.h"
 
 static uint64_t inode_hash(uint64_t inode)
 {
@@ -20,6 +21,7 @@ static uint64_t name_hash(uint64_t parent, const char *name)
 
 uint64_t cfs_entry_digest(const struct cfs_entry *e)
 {
+	struct timespec ts = nstime_to_timespec(e->times.mtime);
 	uint64_t h = hash_mix64(e->inode);
 
 	h = hash_add64(h, e->version);
@@ -27,7 +29,19 @@ uint64_t cfs_entry_digest(const struct cfs_entry *e)
 	h = hash_add64(h, e->type);
 	h = hash_add64(h, cfs_blob_size(e->data));
 	h = hash_add64(h, e->content_hash);
-	h = hash_add64(h, (uint64_t)e->mtime);
+	h = hash_add64(h, (uint64_t)ts.tv_sec);
+	/*
+	 * What whole-second times with ctime = atime = mtime lack is hashed
+	 * only where it is there: such an entry (all of them, before times
+	 * had nanoseconds) keeps the digest it had, so digests stored by older
+	 * versions still check.
+	 */
+	if (ts.tv_nsec)
+		h = hash_add64(h, (uint64_t)ts.tv_nsec ^ 0x6e73);
+	if (e->times.ctime != e->times.mtime)
+		h = hash_add64(h, (uint64_t)e->times.ctime ^ 0x63);
+	if (e->times.atime != e->times.mtime)
+		h = hash_add64(h, (uint64_t)e->times.atime ^ 0x61);
 	h = hash_add64(h, e->writer);
 	return hash_str(h, e->name);
 }
@@ -73,7 +87,7 @@ void cfs_entry_free(struct cfs_entry *e)
 	free(e);
 }
 
-int cfs_tree_init(struct cfs_tree *t, uint64_t version, int64_t root_mtime)
+int cfs_tree_init(struct cfs_tree *t, uint64_t version, int64_t root_time_ns)
 {
 	memset(t, 0, sizeof(*t));
 	hmap_init(&t->by_inode);
@@ -83,7 +97,7 @@ int cfs_tree_init(struct cfs_tree *t, uint64_t version, int64_t root_mtime)
 		return -ENOMEM;
 	t->root->version = version;
 	t->root->content_version = version;
-	t->root->mtime = root_mtime;
+	t->root->times = (struct cfs_times){ root_time_ns, root_time_ns, root_time_ns };
 	if (hmap_insert(&t->by_inode, &t->root->by_inode, inode_hash(CFS_ROOT_INODE)) < 0) {
 		cfs_entry_free(t->root);
 		t->root = NULL;
@@ -167,6 +181,8 @@ static void sibling_insert(struct cfs_entry *dir, struct cfs_entry *e)
 		dir->children->prev = e;
 	dir->children = e;
 	dir->nchildren++;
+	if (e->type == CFS_DIR)
+		dir->nsubdirs++;
 	e->parent = dir;
 }
 
@@ -181,6 +197,8 @@ static void sibling_remove(struct cfs_entry *e)
 	if (e->next)
 		e->next->prev = e->prev;
 	dir->nchildren--;
+	if (e->type == CFS_DIR)
+		dir->nsubdirs--;
 	e->prev = e->next = NULL;
 	e->parent = NULL;
 }
@@ -267,7 +285,7 @@ void cfs_tree_set_content(struct cfs_tree *t, struct cfs_entry *e, struct cfs_bl
 }
 
 void cfs_tree_stamp(struct cfs_tree *t, struct cfs_entry *e, uint64_t version, uint32_t writer,
-		    int64_t mtime)
+		    const struct cfs_times *times)
 {
 	bool linked = e->parent != NULL || e == t->root;
 
@@ -275,7 +293,7 @@ void cfs_tree_stamp(struct cfs_tree *t, struct cfs_entry *e, uint64_t version, u
 		digest_remove(t, e);
 	e->version = version;
 	e->writer = writer;
-	e->mtime = mtime;
+	e->times = *times;
 	if (linked)
 		digest_add(t, e);
 	t->version = version;

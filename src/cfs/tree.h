@@ -33,6 +33,16 @@ enum cfs_entry_flags {
 	CFS_ENTRY_CONTENT_DIRTY = 1 << 2, /* content changed since the last flush */
 };
 
+/*
+ * An entry's times, in nanoseconds since the epoch, all from the clocks of
+ * the nodes that made the changes (they travel in the ops).
+ */
+struct cfs_times {
+	int64_t mtime; /* content (directories: names) last changed, or set */
+	int64_t ctime; /* the entry last changed in any way */
+	int64_t atime; /* set at creation and by utimensat(); reads do not change it */
+};
+
 struct cfs_entry {
 	struct hmap_node by_inode;
 	struct hmap_node by_name;
@@ -43,10 +53,11 @@ struct cfs_entry {
 	uint64_t inode;
 	uint64_t version; /* global version of the entry's last change */
 	uint64_t content_version; /* global version of the last change of the content */
-	uint64_t content_hash;    /* cfs_blob_hash(data): content is part of the digest */
-	int64_t mtime; /* seconds, from the writer's clock */
+	uint64_t content_hash; /* cfs_blob_hash(data): content is part of the digest */
+	struct cfs_times times;
 	uint32_t writer; /* node id of the last writer (0: local mode) */
 	uint32_t nchildren;
+	uint32_t nsubdirs; /* directories among the children (link count - 2) */
 	uint8_t type;
 	uint8_t flags;
 	char *name;
@@ -75,8 +86,11 @@ struct cfs_tree {
 	struct cfs_entry *dirty; /* entries changed since the last flush */
 };
 
-/* Empty tree with a root directory at version `version`. Returns 0 or -ENOMEM. */
-int cfs_tree_init(struct cfs_tree *t, uint64_t version, int64_t root_mtime);
+/*
+ * Empty tree with a root directory at version `version`, all its times
+ * `root_time_ns`. Returns 0 or -ENOMEM.
+ */
+int cfs_tree_init(struct cfs_tree *t, uint64_t version, int64_t root_time_ns);
 void cfs_tree_destroy(struct cfs_tree *t);
 
 struct cfs_entry *cfs_tree_lookup(const struct cfs_tree *t, uint64_t inode);
@@ -111,7 +125,7 @@ void cfs_tree_set_content(struct cfs_tree *t, struct cfs_entry *e, struct cfs_bl
 
 /* Stamp an entry as changed by the change `version` (also sets tree->version). */
 void cfs_tree_stamp(struct cfs_tree *t, struct cfs_entry *e, uint64_t version, uint32_t writer,
-		    int64_t mtime);
+		    const struct cfs_times *times);
 
 /* Digest contribution of one entry; exposed for the tests. */
 uint64_t cfs_entry_digest(const struct cfs_entry *e);

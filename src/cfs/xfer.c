@@ -83,7 +83,7 @@ static int stream_put(struct stream *s, const struct cmsg_item *it)
 {
 	int r;
 
-	if (s->cur && s->cur->len + it->size + 300 > s->max_msg && s->count > 0)
+	if (s->cur && s->cur->len + it->size + CMSG_ITEM_MAX_OVERHEAD > s->max_msg && s->count > 0)
 		stream_close(s);
 	if (!s->cur) {
 		r = stream_open(s);
@@ -104,7 +104,7 @@ static void item_of(const struct cfs_entry *e, struct cmsg_item *it)
 	it->parent = e->parent ? e->parent->inode : 0;
 	it->version = e->version;
 	it->writer = e->writer;
-	it->mtime = e->mtime;
+	it->times = e->times;
 	snprintf(it->name, sizeof(it->name), "%s", e->name);
 	it->data = e->data ? e->data->data : NULL;
 	it->size = cfs_blob_size(e->data);
@@ -460,7 +460,7 @@ static int set_fields(struct cfs_state *st, struct cfs_entry *e, const struct cm
 	cfs_tree_set_content(&st->tree, e, data, it->version);
 	e->version = it->version;
 	e->writer = it->writer;
-	e->mtime = it->mtime;
+	e->times = it->times;
 	e->kernel_cached = 0;
 	return 0;
 }
@@ -477,7 +477,7 @@ static int place(struct apply_ctx *a, struct incoming *in)
 		/* The root stays linked: stamp it in place (this keeps the digest right). */
 		if (it->type != CFS_DIR)
 			return fail(a, -EBADMSG, "the root must be a directory");
-		cfs_tree_stamp(&st->tree, st->tree.root, it->version, it->writer, it->mtime);
+		cfs_tree_stamp(&st->tree, st->tree.root, it->version, it->writer, &it->times);
 		return 0;
 	}
 	dir = cfs_tree_lookup(&st->tree, it->parent);

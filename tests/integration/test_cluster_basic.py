@@ -360,3 +360,39 @@ def test_file_removed_elsewhere_while_written_here(sb, tmp_path, how):
     assert out == "0 16 b'from the writer\\n' closed ok", out
     for n in sb.node_names:
         assert sb.exec(n, "cat", path, check=False).stdout == want
+
+
+STAT_SCRIPT = (
+    "import json, os, sys\n"
+    "print(json.dumps({p: [os.stat(p).st_mtime_ns, os.stat(p).st_ctime_ns,\n"
+    "                      os.stat(p).st_atime_ns, os.stat(p).st_nlink]\n"
+    "                  for p in sys.argv[1:]}))\n")
+
+
+def test_times_are_the_same_on_every_node(sb):
+    """Directory times changed by mkdir, create, rename and rmdir made on different
+    nodes, a nanosecond mtime and an atime set on others: every node shows the same
+    times and link counts (the times travel with the ops)."""
+    d = "/etc/drover/times"
+    sb.exec("node1", "mkdir", "-p", f"{d}/a/sub", f"{d}/b")
+    sb.write_file("node2", f"{d}/a/f", "x\n")
+    sb.exec("node3", "mv", f"{d}/a/f", f"{d}/b/g")
+    sb.exec("node1", "touch", "-m", "-d", "@1600000000.5", f"{d}/b/g")
+    sb.exec("node2", "touch", "-a", "-d", "@5", f"{d}/b/g")
+    sb.exec("node3", "rmdir", f"{d}/a/sub")
+    paths = [d, f"{d}/a", f"{d}/b", f"{d}/b/g"]
+    sb.wait_synced()
+    # (the kernel may keep a directory's attributes up to its 1 s timeout)
+    deadline = time.time() + 10
+    while True:
+        seen = {n: json.loads(sb.exec(n, "/usr/bin/python3", "-c", STAT_SCRIPT, *paths).stdout)
+                for n in sb.node_names}
+        if all(seen[n] == seen["node1"] for n in sb.node_names):
+            break
+        assert time.time() < deadline, seen
+        time.sleep(0.3)
+    times = seen["node1"]
+    assert times[f"{d}/b/g"][0] == 1_600_000_000_500_000_000
+    assert times[f"{d}/b/g"][2] == 5_000_000_000
+    assert times[f"{d}/a"][0] == times[f"{d}/a"][1] > times[f"{d}/b"][0]  # rmdir came last
+    assert [times[p][3] for p in paths] == [4, 2, 2, 1]

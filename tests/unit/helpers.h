@@ -14,6 +14,8 @@
 #include "cfs/state.h"
 
 #define T0 1700000000
+#define T0_NS (T0 * 1000000000LL) /* ops carry times in nanoseconds */
+#define SEC_NS 1000000000LL
 
 static inline struct cfs_entry *at(struct cfs_state *st, const char *path)
 {
@@ -46,7 +48,7 @@ static inline void split(struct cfs_state *st, const char *path, uint64_t *dir, 
 
 static inline int op_named(struct cfs_state *st, uint8_t kind, const char *path, uint32_t writer)
 {
-	struct cfs_op op = { .kind = kind, .writer = writer, .time = T0 };
+	struct cfs_op op = { .kind = kind, .writer = writer, .time_ns = T0_NS };
 
 	split(st, path, &op.ino, op.name);
 	return cfs_state_apply(st, &op, NULL);
@@ -75,7 +77,7 @@ static inline int do_rmdir(struct cfs_state *st, const char *path)
 static inline int do_write_at(struct cfs_state *st, const char *path, uint64_t off,
 			      const char *data, uint32_t flags)
 {
-	struct cfs_op op = { .kind = CFS_OP_WRITE, .time = T0 + 1, .flags = flags };
+	struct cfs_op op = { .kind = CFS_OP_WRITE, .time_ns = T0_NS + SEC_NS, .flags = flags };
 
 	op.ino = ino_of(st, path);
 	op.arg = off;
@@ -99,7 +101,7 @@ static inline int do_put(struct cfs_state *st, const char *path, const char *dat
 static inline int do_rename_flags(struct cfs_state *st, const char *from, const char *to,
 				  uint32_t flags)
 {
-	struct cfs_op op = { .kind = CFS_OP_RENAME, .time = T0, .flags = flags };
+	struct cfs_op op = { .kind = CFS_OP_RENAME, .time_ns = T0_NS, .flags = flags };
 
 	split(st, from, &op.ino, op.name);
 	split(st, to, &op.ino2, op.name2);
@@ -134,5 +136,5 @@ static inline void init_state(struct cfs_state *st)
 	struct cfs_limits l;
 
 	cfs_limits_default(&l);
-	assert_int_equal(cfs_state_init(st, &l, T0), 0);
+	assert_int_equal(cfs_state_init(st, &l, T0_NS), 0);
 }

@@ -11,7 +11,7 @@ static void test_roundtrip(void **ctx)
 	struct cfs_op op = { .kind = CFS_OP_RENAME,
 			     .flags = CFS_RENAME_NOREPLACE,
 			     .writer = 3,
-			     .time = -5,
+			     .time_ns = -5,
 			     .ino = 10,
 			     .ino2 = 1ull << 40,
 			     .arg = UINT64_MAX };
@@ -29,7 +29,7 @@ static void test_roundtrip(void **ctx)
 	assert_int_equal(out.kind, op.kind);
 	assert_int_equal(out.flags, op.flags);
 	assert_int_equal(out.writer, 3);
-	assert_int_equal(out.time, -5);
+	assert_int_equal(out.time_ns, -5);
 	assert_int_equal(out.ino, 10);
 	assert_int_equal(out.ino2, 1ull << 40);
 	assert_true(out.arg == UINT64_MAX);

@@ -67,7 +67,7 @@ static struct cfs_persist *open_db(struct fixture *f)
 	struct cfs_persist *p = NULL;
 
 	cfs_persist_config_default(&cfg, f->db);
-	assert_int_equal(cfs_persist_open(&cfg, T0, &p), 0);
+	assert_int_equal(cfs_persist_open(&cfg, T0_NS, &p), 0);
 	return p;
 }
 
@@ -86,7 +86,7 @@ static int p_op(struct cfs_persist *p, struct cfs_op *op)
 
 static int p_named(struct cfs_persist *p, uint8_t kind, const char *path)
 {
-	struct cfs_op op = { .kind = kind, .time = T0 };
+	struct cfs_op op = { .kind = kind, .time_ns = T0_NS };
 
 	split(&p->state, path, &op.ino, op.name);
 	return p_op(p, &op);
@@ -94,7 +94,7 @@ static int p_named(struct cfs_persist *p, uint8_t kind, const char *path)
 
 static int p_write(struct cfs_persist *p, const char *path, const void *data, size_t size)
 {
-	struct cfs_op op = { .kind = CFS_OP_WRITE, .flags = CFS_WRITE_REPLACE, .time = T0 };
+	struct cfs_op op = { .kind = CFS_OP_WRITE, .flags = CFS_WRITE_REPLACE, .time_ns = T0_NS };
 
 	op.ino = ino_of(&p->state, path);
 	op.data = data;
@@ -104,7 +104,7 @@ static int p_write(struct cfs_persist *p, const char *path, const void *data, si
 
 static int p_rename(struct cfs_persist *p, const char *from, const char *to)
 {
-	struct cfs_op op = { .kind = CFS_OP_RENAME, .time = T0 };
+	struct cfs_op op = { .kind = CFS_OP_RENAME, .time_ns = T0_NS };
 
 	split(&p->state, from, &op.ino, op.name);
 	split(&p->state, to, &op.ino2, op.name2);
@@ -257,7 +257,7 @@ static void test_foreign_journal(void **ctx)
 		struct cfs_persist_config cfg;
 
 		cfs_persist_config_default(&cfg, other);
-		assert_int_equal(cfs_persist_open(&cfg, T0, &p), 0);
+		assert_int_equal(cfs_persist_open(&cfg, T0_NS, &p), 0);
 		cfs_persist_close(p);
 	}
 	remove_db(f);
@@ -333,7 +333,7 @@ static void test_tree_checks(void **ctx)
 			SQLITE_OK);
 		assert_int_not_equal(sqlite3_exec(h,
 						  "INSERT INTO entry VALUES (9999, 1, 'a/b', 2, 5, "
-						  "0, 0)",
+						  "0, 0, 0, 0, 0, 0, 0)",
 						  NULL, NULL, NULL),
 				     SQLITE_OK);
 		sqlite3_close(h);
@@ -369,7 +369,7 @@ static void test_newer_schema(void **ctx)
 	cfs_persist_close(p);
 	sql(f->db, "UPDATE meta SET value = 99 WHERE key = 'schema'");
 	cfs_persist_config_default(&cfg, f->db);
-	assert_int_equal(cfs_persist_open(&cfg, T0, &p), -EPROTONOSUPPORT);
+	assert_int_equal(cfs_persist_open(&cfg, T0_NS, &p), -EPROTONOSUPPORT);
 }
 
 static void test_direct_write(void **ctx)
@@ -441,7 +441,7 @@ static void test_tombstones(void **ctx)
 
 	cfs_persist_config_default(&cfg, f->db);
 	cfg.tombstone_limit = 10;
-	assert_int_equal(cfs_persist_open(&cfg, T0, &p), 0);
+	assert_int_equal(cfs_persist_open(&cfg, T0_NS, &p), 0);
 	for (int i = 0; i < 30; i++) {
 		snprintf(name, sizeof(name), "f%d", i);
 		COMMIT(p, p_named(p, CFS_OP_CREATE, name));

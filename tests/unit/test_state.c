@@ -41,7 +41,7 @@ static void test_create_and_versions(void **ctx)
 	e = at(st, "nodes/a.cfg");
 	assert_int_equal(e->inode, 3);
 	assert_int_equal(e->version, 3);
-	assert_int_equal(e->mtime, T0);
+	assert_int_equal(e->times.mtime, T0_NS);
 	assert_int_equal(st->tree.nentries, 3);
 	assert_int_equal(st->tree.nbytes, 0);
 }
@@ -206,7 +206,7 @@ static void test_rename(void **ctx)
 	assert_null(at(st, "x.tmp.123"));
 	assert_null(cfs_tree_lookup(&st->tree, old));
 	assert_int_equal(st->tree.nbytes, 3);
-	assert_int_equal(at(st, "x")->mtime, T0 + 1); /* rename keeps the mtime */
+	assert_int_equal(at(st, "x")->times.mtime, T0_NS + SEC_NS); /* rename keeps the mtime */
 	/* onto itself: nothing happens, not even a version */
 	v = st->tree.version;
 	assert_int_equal(do_rename(st, "x", "x"), 0);
@@ -377,7 +377,7 @@ static void test_guest_names_are_files(void **ctx)
 static void test_locks(void **ctx)
 {
 	struct cfs_state *st = *ctx;
-	struct cfs_op op = { .kind = CFS_OP_MTIME, .time = T0 };
+	struct cfs_op op = { .kind = CFS_OP_MTIME, .flags = CFS_OP_SET_MTIME, .time_ns = T0_NS };
 	struct cfs_entry *lock;
 
 	assert_int_equal(do_mkdir(st, "priv"), 0);
@@ -406,12 +406,17 @@ static void test_locks(void **ctx)
 	/* refresh: only the holder, only forward in time */
 	op.ino = lock->inode;
 	op.writer = 7;
-	op.arg = T0 + 10;
+	op.mtime_ns = T0_NS + 10;
 	assert_int_equal(cfs_state_apply(st, &op, NULL), 0);
-	assert_int_equal(lock->mtime, T0 + 10);
-	op.arg = T0 + 5;
+	assert_int_equal(lock->times.mtime, T0_NS + 10);
+	op.mtime_ns = T0_NS + 5;
 	assert_int_equal(cfs_state_apply(st, &op, NULL), -EACCES);
-	op.arg = T0 + 20;
+	/* setting only the atime is no refresh */
+	op.flags = CFS_OP_SET_ATIME;
+	op.atime_ns = T0_NS + 30;
+	assert_int_equal(cfs_state_apply(st, &op, NULL), -EACCES);
+	op.flags = CFS_OP_SET_MTIME;
+	op.mtime_ns = T0_NS + 20;
 	op.writer = 8;
 	assert_int_equal(cfs_state_apply(st, &op, NULL), -EACCES);
 	/* release: only if unchanged since the decision */
@@ -424,9 +429,12 @@ static void test_locks(void **ctx)
 	op.arg = at(st, "elsewhere")->version;
 	assert_int_equal(cfs_state_apply(st, &op, NULL), -EINVAL);
 	/* other directories' mtime can be set freely */
-	op = (struct cfs_op){ .kind = CFS_OP_MTIME, .ino = ino_of(st, "elsewhere"), .arg = 5 };
+	op = (struct cfs_op){ .kind = CFS_OP_MTIME,
+			      .flags = CFS_OP_SET_MTIME,
+			      .ino = ino_of(st, "elsewhere"),
+			      .mtime_ns = 5 };
 	assert_int_equal(cfs_state_apply(st, &op, NULL), 0);
-	assert_int_equal(at(st, "elsewhere")->mtime, 5);
+	assert_int_equal(at(st, "elsewhere")->times.mtime, 5);
 }
 
 static void test_private_paths(void **ctx)
@@ -494,7 +502,7 @@ static void test_digest(void **ctx)
 
 static int do_create_data(struct cfs_state *st, const char *path, const char *data, uint32_t flags)
 {
-	struct cfs_op op = { .kind = CFS_OP_CREATE, .time = T0 + 2, .writer = 7 };
+	struct cfs_op op = { .kind = CFS_OP_CREATE, .time_ns = T0_NS + 2 * SEC_NS, .writer = 7 };
 
 	split(st, path, &op.ino, op.name);
 	op.flags = CFS_CREATE_DATA | flags;
