@@ -31,10 +31,13 @@ int drover_fail_prefix(struct drover_err *err, int r, const char *fmt, ...)
 	w = vsnprintf(err->text, sizeof(err->text), fmt, ap);
 	va_end(ap);
 	n = w < 0 ? 0 : (size_t)w;
-	if (n + 2 < sizeof(err->text)) {
+	if (n + 3 < sizeof(err->text)) {
 		/* Long texts are cut at the end: the step named first matters most. */
-		memcpy(err->text + n, ": ", 3);
-		strncat(err->text, old, sizeof(err->text) - n - 3);
+		size_t room = sizeof(err->text) - n - 3, len = strnlen(old, room);
+
+		memcpy(err->text + n, ": ", 2);
+		memcpy(err->text + n + 2, old, len);
+		err->text[n + 2 + len] = '\0';
 	}
 	return r;
 }
