@@ -4,11 +4,12 @@
  * agent), VMID.pid, VMID.serialN (serial consoles, and VMID.serialN.log
  * when logged). RUN_DIR is /run/drover/qemu-server on a node (a sandbox
  * node has its own /run). The directory is root's alone (0700) and QEMU
- * is started with umask 077, so every socket and file in it is 0600.
+ * is started with umask 0177, so every socket and file in it is 0600.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "libdrover/error.h"
@@ -39,9 +40,20 @@ int qemu_paths_init(const char *run_dir, uint32_t vmid, struct qemu_paths *p,
  */
 int qemu_run_dir_prepare(const char *run_dir, struct drover_err *err);
 
+#define QEMU_KVM_SMOKE_MAX_MS 300
+
 /*
- * Does hardware virtualisation work here: /dev/kvm opens, speaks API
- * version 12 and creates a VM? (It can exist and still not work, as on a
- * kernel that is itself a KVM guest without nesting.)
+ * Does hardware virtualisation work here? /dev/kvm must open, speak API
+ * version 12, and run a small guest in a fresh VM (in a child process):
+ * from real mode through its own switch to long mode with paging, then
+ * write 16 MiB, in at most QEMU_KVM_SMOKE_MAX_MS (a working KVM takes a
+ * few ms). /dev/kvm can exist, create VMs and run code, yet be useless:
+ * on a host that is itself a guest without nested paging, every page a
+ * guest touches costs a fraction of a millisecond and a kernel takes
+ * minutes to boot, far slower than TCG. why says what was found (for a
+ * log line). The probe takes ~10 ms where KVM works, at most 2 s.
  */
+bool qemu_kvm_probe(char *why, size_t len);
+
+/* qemu_kvm_probe() without the reason. */
 bool qemu_kvm_usable(void);

@@ -3,8 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <net/if.h>
+#include <linux/ethtool.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 #include <stdio.h>
@@ -12,39 +12,39 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "basic/process.h"
 #include "basic/util.h"
 
-/* Read /sys/class/net/IF/ATTR into buf (trailing newline cut). */
-static int sys_attr(const char *ifname, const char *attr, char *buf, size_t len)
-{
-	char path[128];
-	char *data = NULL;
-	size_t n = 0;
-	int r;
+/*
+ * Everything here asks the kernel through ioctls (or `ip`) in the caller's
+ * network namespace: /sys/class/net shows the namespace /sys was mounted
+ * in, which need not be ours (nsenter --net, a sandbox node).
+ */
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, attr);
-	r = read_file_max(path, len - 1, &data, &n);
-	if (r < 0)
-		return r;
-	while (n > 0 && data[n - 1] == '\n')
-		n--;
-	memcpy(buf, data, n);
-	buf[n] = '\0';
-	free(data);
-	return 0;
+/* An ioctl on an interface through a datagram socket. */
+static int if_ioctl(unsigned long req, struct ifreq *ifr)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (s < 0)
+		return -errno;
+	if (ioctl(s, req, ifr) < 0)
+		r = -errno;
+	close(s);
+	return r;
 }
 
+/* Is name a bridge (its driver says "bridge")? */
 static bool is_bridge(const char *name)
 {
-	char path[128];
-	struct stat st;
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { 0 };
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", name);
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_data = (void *)&info;
+	return if_ioctl(SIOCETHTOOL, &ifr) == 0 && streq(info.driver, "bridge");
 }
 
 /* Open the tap (creating it when missing) and make it persistent. */
@@ -73,36 +73,11 @@ static int tap_persist(const char *name, bool multiqueue, bool persist, struct d
 	return r;
 }
 
-/* An ioctl on an interface through a datagram socket. */
-static int if_ioctl(unsigned long req, struct ifreq *ifr)
-{
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
-
-	if (s < 0)
-		return -errno;
-	if (ioctl(s, req, ifr) < 0)
-		r = -errno;
-	close(s);
-	return r;
-}
-
 static int attach(const char *name, const char *bridge, struct drover_err *err)
 {
 	struct ifreq ifr = { 0 };
-	char master[PATH_MAX], link[128];
-	ssize_t n;
 	int r;
 
-	snprintf(link, sizeof(link), "/sys/class/net/%s/master", name);
-	n = readlink(link, master, sizeof(master) - 1);
-	if (n > 0) {
-		master[n] = '\0';
-		if (streq(strrchr(master, '/') + 1, bridge))
-			return 0; /* already there */
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", strrchr(master, '/') + 1);
-		ifr.ifr_ifindex = (int)if_nametoindex(name);
-		if_ioctl(SIOCBRDELIF, &ifr);
-	}
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", bridge);
 	ifr.ifr_ifindex = (int)if_nametoindex(name);
 	r = if_ioctl(SIOCBRADDIF, &ifr);
@@ -113,11 +88,11 @@ static int attach(const char *name, const char *bridge, struct drover_err *err)
 static int mtu_and_up(const char *name, const char *bridge, unsigned mtu, struct drover_err *err)
 {
 	struct ifreq ifr = { 0 };
-	char brmtu[32];
 	int r;
 
-	if (mtu == 0 && sys_attr(bridge, "mtu", brmtu, sizeof(brmtu)) == 0)
-		mtu = (unsigned)atoi(brmtu);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", bridge);
+	if (mtu == 0 && if_ioctl(SIOCGIFMTU, &ifr) == 0)
+		mtu = (unsigned)ifr.ifr_mtu;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	ifr.ifr_mtu = (int)mtu;
 	r = mtu ? if_ioctl(SIOCSIFMTU, &ifr) : 0;
@@ -130,15 +105,24 @@ static int mtu_and_up(const char *name, const char *bridge, unsigned mtu, struct
 	return r < 0 ? drover_fail(err, r, "%s: up: %s", name, strerror(-r)) : 0;
 }
 
+/* Does the bridge filter VLANs? `ip -d -j link` says so in the caller's namespace. */
+static bool vlan_aware(const char *bridge)
+{
+	char *argv[] = { "ip", "-d", "-j", "link", "show", "dev", (char *)bridge, NULL };
+	char out[16384];
+
+	return process_run(argv, out, sizeof(out), NULL, NULL) == 0 &&
+	       strstr(out, "\"vlan_filtering\":1");
+}
+
 static int vlan(const char *name, const char *bridge, unsigned tag, struct drover_err *err)
 {
-	char filtering[8] = "", vid[16], out[512];
+	char vid[16], out[512];
 	char *argv[] = { "bridge", "vlan", "add",  "dev",      (char *)name,
 			 "vid",	   vid,	   "pvid", "untagged", NULL };
 	int r;
 
-	if (sys_attr(bridge, "bridge/vlan_filtering", filtering, sizeof(filtering)) < 0 ||
-	    !streq(filtering, "1"))
+	if (!vlan_aware(bridge))
 		return drover_fail(err, -EINVAL, "bridge %s is not VLAN aware (tag=%u)", bridge,
 				   tag);
 	snprintf(vid, sizeof(vid), "%u", tag);
@@ -158,7 +142,10 @@ int qemu_tap_create(const char *name, const char *bridge, unsigned mtu, unsigned
 		return drover_fail(err, -EINVAL, "tap name '%s' is too long", name);
 	if (!is_bridge(bridge))
 		return drover_fail(err, -ENODEV, "bridge '%s' does not exist", bridge);
-	r = tap_persist(name, multiqueue, true, err);
+	/* One left by a QEMU that died is made anew: no old bridge, MTU or VLANs. */
+	r = qemu_tap_delete(name, err);
+	if (r == 0)
+		r = tap_persist(name, multiqueue, true, err);
 	if (r == 0)
 		r = attach(name, bridge, err);
 	if (r == 0)
@@ -170,11 +157,12 @@ int qemu_tap_create(const char *name, const char *bridge, unsigned mtu, unsigned
 
 int qemu_tap_delete(const char *name, struct drover_err *err)
 {
-	char flags[32];
-	unsigned long f;
+	int r;
 
-	if (sys_attr(name, "tun_flags", flags, sizeof(flags)) < 0)
+	if (if_nametoindex(name) == 0)
 		return 0; /* no such tap */
-	f = strtoul(flags, NULL, 16);
-	return tap_persist(name, f & IFF_MULTI_QUEUE, false, err);
+	r = tap_persist(name, false, false, err);
+	if (r == -EINVAL)
+		r = tap_persist(name, true, false, err); /* a multiqueue tap */
+	return r;
 }
