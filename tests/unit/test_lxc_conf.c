@@ -190,7 +190,9 @@ static void test_refusals(void **state)
 		0);
 	assert_int_equal(lxc_conf_generate(vm2, 999999999, &o, &b, &err), -EINVAL);
 	assert_non_null(strstr(err.text, "longer than 15 characters"));
+	assert_int_equal(b.len, 0);
 	guest_conf_free(vm2);
+	buf_free(&b);
 	assert_int_equal(lxc_conf_generate(vm, 100, &o, &b, &err), -EINVAL);
 	assert_string_equal(err.text, "100 is not a container");
 	guest_conf_free(vm);

@@ -78,6 +78,7 @@ int qga_connect(const char *path, int timeout_ms, struct qga **out, struct drove
 	struct qga *g = calloc(1, sizeof(*g));
 	int r;
 
+	*out = NULL;
 	if (!g)
 		return drover_fail(err, -ENOMEM, "out of memory");
 	r = jchan_connect(&g->ch, path, deadline, err);

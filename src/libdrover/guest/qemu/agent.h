@@ -20,7 +20,7 @@
 
 struct qga;
 
-/* Connect and resynchronise. -ENOENT/-ECONNREFUSED (no VM), -ETIMEDOUT (no agent). */
+/* Connect and resynchronise; *out NULL on failure. -ENOENT/-ECONNREFUSED (no VM), -ETIMEDOUT (no agent). */
 int qga_connect(const char *path, int timeout_ms, struct qga **out, struct drover_err *err);
 void qga_close(struct qga *g);
 

@@ -196,6 +196,7 @@ static int cpus(struct qemu_build *b)
 	const char *v = guest_get(b->cur, "cpu");
 	struct guest_cpu c = { .type = "" };
 	struct buf arg = BUF_INIT;
+	char *save = NULL;
 	int r;
 
 	if (vcpus > total)
@@ -211,8 +212,8 @@ static int cpus(struct qemu_build *b)
 				   "cpu: host needs KVM, and this VM runs under TCG");
 	r = buf_printf(&arg, "%s", c.type);
 	/* "+aes;-pcid" -> ",+aes,-pcid" */
-	for (char *f = c.flags; r == 0 && *f; f += strcspn(f, ";"), f += *f == ';')
-		r = buf_printf(&arg, ",%.*s", (int)strcspn(f, ";"), f);
+	for (char *f = strtok_r(c.flags, ";", &save); r == 0 && f; f = strtok_r(NULL, ";", &save))
+		r = buf_printf(&arg, ",%s", f);
 	if (r == 0 && c.hidden)
 		r = buf_printf(&arg, ",kvm=off");
 	if (r == 0)

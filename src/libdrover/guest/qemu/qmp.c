@@ -106,6 +106,7 @@ int qmp_connect(const char *path, int timeout_ms, struct qmp **out, struct drove
 	struct qmp *q = calloc(1, sizeof(*q));
 	int r;
 
+	*out = NULL;
 	if (!q)
 		return drover_fail(err, -ENOMEM, "out of memory");
 	r = jchan_connect(&q->ch, path, deadline, err);
