@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "basic/shellwords.h"
+#include "basic/util.h"
 #include "libdrover/format/guest_drive.h"
 #include "libdrover/format/guest_net.h"
 #include "libdrover/format/guest_options.h"
@@ -439,6 +440,27 @@ static void test_schema(void **state)
 	assert_false(guest_key_syntax_ok(GUEST_QEMU, "1net"));
 }
 
+/* Every key of the schema is described in docs/guest-config.md. */
+static void test_keys_documented(void **state)
+{
+	size_t n, len;
+	const struct guest_key *keys = guest_keys(&n);
+	char *doc = NULL;
+
+	assert_int_equal(
+		read_file_max(DROVER_SOURCE_ROOT "/docs/guest-config.md", 1 << 20, &doc, &len), 0);
+	for (size_t i = 0; i < n; i++) {
+		char plain[64], numbered[64], line[64];
+
+		snprintf(plain, sizeof(plain), "`%s`", keys[i].name);
+		snprintf(numbered, sizeof(numbered), "`%sN`", keys[i].name);
+		snprintf(line, sizeof(line), "`%s:", keys[i].name);
+		if (!strstr(doc, keys[i].count ? numbered : plain) && !strstr(doc, line))
+			fail_msg("key '%s' is not in docs/guest-config.md", keys[i].name);
+	}
+	free(doc);
+}
+
 static void test_shellwords(void **state)
 {
 	struct strv w = STRV_INIT;
@@ -472,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_small_checks),
 		cmocka_unit_test(test_schema),
 		cmocka_unit_test(test_shellwords),
+		cmocka_unit_test(test_keys_documented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
