@@ -358,6 +358,24 @@ const char *guest_get(const struct guest_section *s, const char *key)
 	return l ? l->value : NULL;
 }
 
+int guest_each_numbered(struct guest_section *s, const char *prefix, unsigned count,
+			int (*fn)(void *ctx, const char *key, const char *value, unsigned index),
+			void *ctx)
+{
+	int r = 0;
+
+	for (unsigned i = 0; i < count && r >= 0; i++) {
+		char key[64];
+		const char *v;
+
+		snprintf(key, sizeof(key), "%s%u", prefix, i);
+		v = guest_get(s, key);
+		if (v)
+			r = fn(ctx, key, v, i);
+	}
+	return r < 0 ? r : 0;
+}
+
 size_t guest_section_size(const struct guest_section *s)
 {
 	return s->lines.n;
@@ -519,6 +537,19 @@ static int hexdigit(char c)
 	return -1;
 }
 
+/* The text of b as a new C string in *out (b is emptied); on r < 0 just free b. */
+static int take_string(struct buf *b, int r, char **out)
+{
+	if (r == 0)
+		r = buf_terminate(b);
+	if (r < 0) {
+		buf_free(b);
+		return r;
+	}
+	*out = (char *)buf_steal(b, NULL);
+	return 0;
+}
+
 /* Append text with %XX decoded. */
 static int decode_append(struct buf *b, const char *text)
 {
@@ -553,14 +584,7 @@ int guest_description(const struct guest_section *s, char **out)
 		r = decode_append(&b, key_value);
 	while (b.len > 0 && strchr(" \t\r\n", b.data[b.len - 1]))
 		b.len--;
-	if (r == 0)
-		r = buf_terminate(&b);
-	if (r < 0) {
-		buf_free(&b);
-		return r;
-	}
-	*out = (char *)buf_steal(&b, NULL);
-	return 0;
+	return take_string(&b, r, out);
 }
 
 /* One line of a description, encoded as Proxmox does (plus '%', so that it decodes back). */
@@ -577,14 +601,7 @@ static int encode_line(const char *text, size_t len, char **out)
 		else
 			r = buf_append(&b, &ch, 1);
 	}
-	if (r == 0)
-		r = buf_terminate(&b);
-	if (r < 0) {
-		buf_free(&b);
-		return r;
-	}
-	*out = (char *)buf_steal(&b, NULL);
-	return 0;
+	return take_string(&b, r, out);
 }
 
 /* The new comment lines for text, at the top of s. */

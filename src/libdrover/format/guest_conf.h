@@ -145,6 +145,15 @@ int guest_add_raw_lxc(struct guest_section *s, const char *key, const char *valu
 int guest_delete(struct guest_section *s, const char *key);
 
 /*
+ * Call fn for each numbered key PREFIX0 .. PREFIX<count-1> that s holds, in
+ * the order of the numbers, with the key, its value and its number. Stops
+ * at the first negative return of fn and returns it; 0 otherwise.
+ */
+int guest_each_numbered(struct guest_section *s, const char *prefix, unsigned count,
+			int (*fn)(void *ctx, const char *key, const char *value, unsigned index),
+			void *ctx);
+
+/*
  * Key lines of s in file order: guest_section_size() lines, of which
  * guest_line_key() gives the key (and the value into *value) or NULL for
  * comment and blank lines.

@@ -22,6 +22,7 @@ struct lxc_build {
 	struct guest_section *cur;
 	uint32_t ctid;
 	const struct lxc_conf_opts *o;
+	unsigned nets; /* lxc.net.N entries written so far */
 	struct drover_err *err;
 };
 
@@ -219,8 +220,10 @@ static int cpu_limits(struct lxc_build *b)
 	return r;
 }
 
-static int nic(struct lxc_build *b, unsigned i, const char *key, const char *value)
+static int nic(void *ctx, const char *key, const char *value, unsigned index)
 {
+	struct lxc_build *b = ctx;
+	unsigned i = b->nets++;
 	struct guest_ct_nic n;
 	char veth[16], k[64];
 	int r;
@@ -266,20 +269,10 @@ static int nic(struct lxc_build *b, unsigned i, const char *key, const char *val
 
 static int nics(struct lxc_build *b)
 {
-	unsigned slot = 0;
-	int r = 0;
+	int r = guest_each_numbered(b->cur, "net", GUEST_NET_COUNT, nic, b);
 
-	for (unsigned i = 0; i < GUEST_NET_COUNT && r == 0; i++) {
-		char key[16];
-		const char *v;
-
-		snprintf(key, sizeof(key), "net%u", i);
-		v = guest_get(b->cur, key);
-		if (v)
-			r = nic(b, slot++, key, v);
-	}
 	/* No NIC: a network namespace with loopback only (never the host's). */
-	if (r == 0 && slot == 0)
+	if (r == 0 && b->nets == 0)
 		r = line(b, "lxc.net.0.type", "empty");
 	return r;
 }
@@ -298,8 +291,9 @@ static void fstab_escape(const char *in, char *out, size_t len)
 	out[o] = '\0';
 }
 
-static int mount_point(struct lxc_build *b, const char *key, const char *value)
+static int mount_point(void *ctx, const char *key, const char *value, unsigned index)
 {
+	struct lxc_build *b = ctx;
 	char path[4096], src[8192], opts[256];
 	struct guest_mount m;
 	int r;
@@ -321,18 +315,7 @@ static int mount_point(struct lxc_build *b, const char *key, const char *value)
 
 static int mount_points(struct lxc_build *b)
 {
-	int r = 0;
-
-	for (unsigned i = 0; i < GUEST_MP_COUNT && r == 0; i++) {
-		char key[16];
-		const char *v;
-
-		snprintf(key, sizeof(key), "mp%u", i);
-		v = guest_get(b->cur, key);
-		if (v)
-			r = mount_point(b, key, v);
-	}
-	return r;
+	return guest_each_numbered(b->cur, "mp", GUEST_MP_COUNT, mount_point, b);
 }
 
 static int features(struct lxc_build *b)

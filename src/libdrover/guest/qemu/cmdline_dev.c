@@ -34,8 +34,9 @@ int qb_agent(struct qemu_build *b)
 	return r;
 }
 
-static int serial(struct qemu_build *b, unsigned i, const char *v)
+static int serial(void *ctx, const char *key, const char *v, unsigned i)
 {
+	struct qemu_build *b = ctx;
 	char esc[2 * QEMU_SOCK_PATH_MAX], logesc[2 * QEMU_SOCK_PATH_MAX + 8];
 	int r;
 
@@ -59,18 +60,7 @@ static int serial(struct qemu_build *b, unsigned i, const char *v)
 
 int qb_serials(struct qemu_build *b)
 {
-	int r = 0;
-
-	for (unsigned i = 0; i < QEMU_SERIAL_COUNT && r == 0; i++) {
-		char key[16];
-		const char *v;
-
-		snprintf(key, sizeof(key), "serial%u", i);
-		v = guest_get(b->cur, key);
-		if (v)
-			r = serial(b, i, v);
-	}
-	return r;
+	return guest_each_numbered(b->cur, "serial", QEMU_SERIAL_COUNT, serial, b);
 }
 
 static const char *nic_device(const char *model)
@@ -105,8 +95,9 @@ static int nic_netdev(struct qemu_build *b, const struct guest_nic *n)
 		       tap);
 }
 
-static int nic(struct qemu_build *b, const char *key, const char *value)
+static int nic(void *ctx, const char *key, const char *value, unsigned index)
 {
+	struct qemu_build *b = ctx;
 	const char *dev;
 	struct guest_nic n;
 	char opts[256] = "";
@@ -135,16 +126,5 @@ static int nic(struct qemu_build *b, const char *key, const char *value)
 
 int qb_nics(struct qemu_build *b)
 {
-	int r = 0;
-
-	for (unsigned i = 0; i < GUEST_NET_COUNT && r == 0; i++) {
-		char key[16];
-		const char *v;
-
-		snprintf(key, sizeof(key), "net%u", i);
-		v = guest_get(b->cur, key);
-		if (v)
-			r = nic(b, key, v);
-	}
-	return r;
+	return guest_each_numbered(b->cur, "net", GUEST_NET_COUNT, nic, b);
 }

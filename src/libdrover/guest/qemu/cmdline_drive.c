@@ -42,32 +42,6 @@ static const char *scsihw_of(const struct qemu_build *b)
 	return hw ? hw : "virtio-scsi-pci";
 }
 
-/* One key after the other, in bus order (ide, sata, scsi, virtio) and index. */
-static int each_drive(struct qemu_build *b,
-		      int (*fn)(struct qemu_build *, const struct guest_drive *))
-{
-	static const enum guest_bus order[] = { GUEST_BUS_IDE, GUEST_BUS_SATA, GUEST_BUS_SCSI,
-						GUEST_BUS_VIRTIO };
-	int r = 0;
-
-	for (size_t k = 0; k < ARRAY_SIZE(order) && r == 0; k++) {
-		for (unsigned i = 0; i < guest_bus_count(order[k]) && r == 0; i++) {
-			struct guest_drive d;
-			char key[16];
-			const char *v;
-
-			snprintf(key, sizeof(key), "%s%u", guest_bus_name(order[k]), i);
-			v = guest_get(b->cur, key);
-			if (!v)
-				continue;
-			r = guest_drive_parse(key, v, &d, b->err);
-			if (r == 0)
-				r = fn(b, &d);
-		}
-	}
-	return r;
-}
-
 /* The controllers the drives need, each once: AHCI for SATA, the SCSI controllers. */
 static int controllers(struct qemu_build *b)
 {
@@ -278,9 +252,26 @@ static int drive(struct qemu_build *b, const struct guest_drive *d)
 	return r;
 }
 
+/* Each drive of the VM: parsed, then added. */
+static int drive_key(void *ctx, const char *key, const char *value, unsigned index)
+{
+	struct qemu_build *b = ctx;
+	struct guest_drive d;
+
+	if (guest_drive_parse(key, value, &d, b->err) < 0)
+		return -EINVAL;
+	return drive(b, &d);
+}
+
+/* Controllers first; then the drives in bus order (ide, sata, scsi, virtio) and index. */
 int qb_drives(struct qemu_build *b)
 {
+	static const enum guest_bus order[] = { GUEST_BUS_IDE, GUEST_BUS_SATA, GUEST_BUS_SCSI,
+						GUEST_BUS_VIRTIO };
 	int r = controllers(b);
 
-	return r < 0 ? r : each_drive(b, drive);
+	for (size_t k = 0; k < ARRAY_SIZE(order) && r == 0; k++)
+		r = guest_each_numbered(b->cur, guest_bus_name(order[k]), guest_bus_count(order[k]),
+					drive_key, b);
+	return r;
 }
