@@ -193,11 +193,14 @@ static int qmp_line(struct qmp *q, char *line, int timeout, struct drover_err *e
 			return drover_fail(err, -EINVAL, "bad JSON arguments: %s", space);
 		r = qmp_execute(q, line, args, timeout, &ret, err);
 	}
-	if (r == 0)
+	if (r == 0) {
 		printf("%s\n", json_object_to_json_string_ext(ret, JSON_C_TO_STRING_PLAIN));
-	else
-		printf("{\"error\": %d, \"text\": %s}\n", r,
-		       json_object_to_json_string(json_object_new_string(err->text)));
+	} else {
+		struct json_object *text = json_object_new_string(err->text);
+
+		printf("{\"error\": %d, \"text\": %s}\n", r, json_object_to_json_string(text));
+		json_object_put(text);
+	}
 	fflush(stdout);
 	json_object_put(args);
 	json_object_put(ret);
