@@ -6,7 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan check demo unit integration soak bench bench-cluster bench-cluster-manager format clean
+.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager format clean
 
 all: build
 
@@ -25,8 +25,14 @@ build: $(BUILD)/build.ninja
 build-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
+# The test guest (a Debian cloud kernel and a busybox initramfs, from Debian
+# packages), cached in the build directory: rebuilt only when its script or
+# the packages change.
+test-guest: $(BUILD)/build.ninja
+	scripts/make-test-guest --build $(BUILD)
+
 # Everything: unit tests, the same under ASan+UBSan, integration tests on real mounts.
-check: deps build build-asan
+check: deps build build-asan test-guest
 	scripts/run-tests --build $(BUILD) --asan-build $(ASAN_BUILD)
 
 unit: build
