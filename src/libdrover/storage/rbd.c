@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,21 +44,6 @@ bool rbd_all_zero(const void *data, size_t len)
 
 	/* compare the buffer with itself shifted by one: zero iff the first byte is */
 	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-}
-
-int rbd_new_uuid(char out[STORAGE_UUID_MAX])
-{
-	uint8_t b[16];
-
-	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-		return -EIO;
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	snprintf(out, STORAGE_UUID_MAX,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-		 b[15]);
-	return 0;
 }
 
 unsigned rbd_name_owner(const char *name)
@@ -456,8 +440,15 @@ int rbd_image_remove(struct storage *s, const char *name, struct drover_err *err
 	r = rbd_image_open(s, name, NULL, false, &img, err);
 	if (r < 0)
 		return r;
-	r = rbd_snap_infos(img, &snaps, &n);
-	if (r < 0)
+	/* before any snapshot goes: a guest's disk stays whole */
+	r = rbd_image_in_use(img);
+	if (r > 0)
+		r = drover_fail(err, -EBUSY,
+				"rbd: removing %s/%s: the image is in use (it has watchers)",
+				s->props.pool, name);
+	else if (r == 0)
+		r = rbd_snap_infos(img, &snaps, &n);
+	if (r < 0 && r != -EBUSY)
 		drover_fail(err, r, "rbd: listing the snapshots of %s/%s: %s", s->props.pool, name,
 			    strerror(-r));
 	for (int i = 0; r == 0 && i < n; i++)

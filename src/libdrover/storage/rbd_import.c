@@ -26,6 +26,7 @@
 
 #define READ_BUF (1u << 20) /* bytes read from the stream at once */
 #define ZERO_BLOCK 4096 /* granularity of the zero runs skipped */
+#define RBD_IMPORT_PREFIX "drover-import." /* a new image until it is complete */
 
 struct slot {
 	rbd_completion_t c;
@@ -37,7 +38,8 @@ struct importer {
 	struct storage *s;
 	const struct storage_import_opts *o;
 	const char *volname; /* as asked for */
-	char name[STORAGE_VOLNAME_MAX]; /* the image written */
+	char final[STORAGE_VOLNAME_MAX]; /* the volume's name in the end */
+	char name[STORAGE_VOLNAME_MAX + sizeof(RBD_IMPORT_PREFIX)]; /* the image written */
 	rbd_image_t img;
 	bool open; /* img is open */
 	bool created; /* the image is ours: on failure it goes */
@@ -206,6 +208,36 @@ static int stage_data(struct importer *x, const uint8_t *data, size_t len)
 
 /* ---- the target image ----------------------------------------------------- */
 
+/*
+ * A new volume is written under a name no volume has ("drover-import.NAME")
+ * and renamed only once complete: an importer killed half-way leaves no
+ * half-written volume, and the next import into NAME clears its leftover.
+ */
+static int leftover_name(struct importer *x)
+{
+	if ((size_t)snprintf(x->name, sizeof(x->name), RBD_IMPORT_PREFIX "%s", x->final) >=
+	    sizeof(x->name))
+		return failf(x, -ENAMETOOLONG, "name too long");
+	return 0;
+}
+
+static int clear_leftover(struct importer *x)
+{
+	int r = rbd_image_exists(x->s, x->name);
+
+	if (r > 0) {
+		drover_report_log(x->rep, "removing %s, left by an import that did not finish",
+				  x->name);
+		r = rbd_image_remove(x->s, x->name, x->err);
+		if (r == -EBUSY)
+			return failf(x, r,
+				     "%s, left by another import, is still open: that import is "
+				     "running, or died less than 30 s ago",
+				     x->name);
+	}
+	return r < 0 ? failf(x, r, "%s: %s", x->name, strerror(-r)) : 0;
+}
+
 static int create_image(struct importer *x, uint64_t size)
 {
 	rbd_image_options_t opts;
@@ -215,16 +247,21 @@ static int create_image(struct importer *x, uint64_t size)
 		return failf(x, r, "%s", strerror(-r));
 	if (r && !x->o->allow_rename)
 		return failf(x, -EEXIST, "the volume exists already");
-	snprintf(x->name, sizeof(x->name), "%s", x->volname);
+	snprintf(x->final, sizeof(x->final), "%s", x->volname);
 	if (r) {
 		unsigned vmid = rbd_name_owner(x->volname);
 
 		if (!vmid)
 			return failf(x, -EINVAL, "no owner in the name to pick a free one for");
-		r = rbd_free_name(x->s, vmid, x->name, sizeof(x->name), x->err);
+		r = rbd_free_name(x->s, vmid, x->final, sizeof(x->final), x->err);
 		if (r < 0)
 			return r;
 	}
+	r = leftover_name(x);
+	if (r == 0)
+		r = clear_leftover(x);
+	if (r < 0)
+		return r;
 	rbd_image_options_create(&opts);
 	r = rbd_create4(rbd_store_of(x->s)->io, x->name, size, opts);
 	rbd_image_options_destroy(opts);
@@ -274,6 +311,7 @@ static int open_incremental(struct importer *x)
 	int r;
 
 	snprintf(x->name, sizeof(x->name), "%s", x->volname);
+	snprintf(x->final, sizeof(x->final), "%s", x->volname);
 	r = rbd_image_open(x->s, x->name, NULL, false, &x->img, x->err);
 	if (r == -ENOENT)
 		return failf(x, r, "the volume does not exist (an incremental stream needs it)");
@@ -570,17 +608,27 @@ int rbd_import(struct storage *s, const char *volname, enum storage_format fmt,
 		return r;
 	}
 	report(&x, true);
-	if (o->delete_snapshot &&
-	    (r = rbd_snap_remove_with_ident(x.img, x.name, o->delete_snapshot, err)) < 0)
-		drover_fail_prefix(err, r, "rbd import into %s/%s: imported, but", s->props.pool,
-				   x.name);
+	if (o->delete_snapshot)
+		r = rbd_snap_remove_with_ident(x.img, x.name, o->delete_snapshot, err);
 	rbd_close(x.img);
+	x.open = false;
 	free(x.stage);
+	if (r < 0 && x.created) {
+		undo(&x);
+		return drover_fail_prefix(err, r, "rbd import into %s/%s", s->props.pool, volname);
+	}
+	if (r < 0)
+		return drover_fail_prefix(err, r, "rbd import into %s/%s: imported, but",
+					  s->props.pool, x.final);
+	if (x.created && (r = rbd_rename(rbd_store_of(s)->io, x.name, x.final)) < 0) {
+		undo(&x);
+		return drover_fail(err, r, "rbd import into %s/%s: renaming %s to %s: %s",
+				   s->props.pool, volname, x.name, x.final, strerror(-r));
+	}
 	if (imported)
-		snprintf(imported, len, "%s", x.name);
-	if (r == 0)
-		drover_report_log(rep, "imported %s/%s (%s%s%s%s%s)", s->props.pool, x.name,
-				  rbd_format_name(fmt), x.from[0] ? " from " : "", x.from,
-				  x.to[0] ? " to " : "", x.to);
+		snprintf(imported, len, "%s", x.final);
+	drover_report_log(rep, "imported %s/%s (%s%s%s%s%s)", s->props.pool, x.final,
+			  rbd_format_name(fmt), x.from[0] ? " from " : "", x.from,
+			  x.to[0] ? " to " : "", x.to);
 	return r;
 }

@@ -89,9 +89,6 @@ int rbd_snapshot_list(struct storage *s, const char *volname, struct storage_sna
 /* A librbd progress callback that wants no progress. */
 int rbd_no_progress(uint64_t done, uint64_t total, void *arg);
 
-/* A new random (version 4) UUID as text. */
-int rbd_new_uuid(char out[STORAGE_UUID_MAX]);
-
 /* Is every byte zero? */
 bool rbd_all_zero(const void *data, size_t len);
 

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "basic/util.h"
+#include "basic/uuid.h"
 #include "rbd_priv.h"
 
 #define META_PREFIX "drover.snapshot." /* + rbd's snapshot id */
@@ -91,7 +92,7 @@ int rbd_snap_create_with_ident(rbd_image_t img, const char *volname, const char 
 	int r;
 
 	if (!id || !id[0]) {
-		r = rbd_new_uuid(fresh);
+		r = uuid_random_text(fresh);
 		if (r < 0)
 			return drover_fail(err, r, "rbd: no random bytes for a snapshot id");
 		id = fresh;
