@@ -603,3 +603,17 @@ def test_killed_sender_and_receiver(src, dst, streams):
         in proc.stderr
     assert dst.sha("vm-155-disk-0@s1") == streams["s1"]
     assert "drover-import.vm-155-disk-0" not in dst.images()
+
+
+# -- last: down ------------------------------------------------------------------------
+
+def test_down_leaves_nothing(sb):
+    """The Ceph host's daemons, namespaces and data go with the sandbox."""
+    pids = [sb.pid("ceph", d) for d in ("ceph-mon", "ceph-osd", "ceph-mgr")]
+    assert all(pids)
+    assert f"dsb-{sb.name}-ceph" in sb.netns()
+    sb.down()
+    assert sb.netns() == [] and sb.mounts() == []
+    assert not os.path.exists(sb.state_dir)
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}/ns/net"), f"ceph daemon {pid} still there"
