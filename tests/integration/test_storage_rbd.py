@@ -88,13 +88,13 @@ def storage_cfg_section(sb, node, header="rbd: ceph"):
 class Store:
     """The rbd storage "ceph" as `node` sees it (its storage.cfg), in `pool`."""
 
-    def __init__(self, sb, node, pool=None):
+    def __init__(self, sb, node, pool=None, user=None, keyring=KEYRING):
         props = storage_cfg_section(sb, node)
         self.sb, self.node = sb, node
         self.pool = pool or props["pool"]
-        self.mon, self.user = props["monhost"], props["username"]
+        self.mon, self.user = props["monhost"], user or props["username"]
         self.args = ["--id", "ceph", "--pool", self.pool, "--monhost", self.mon,
-                     "--username", self.user, "--keyring", KEYRING]
+                     "--username", self.user, "--keyring", keyring]
 
     # the plugin
     def argv(self, *args):
@@ -248,6 +248,11 @@ def test_bad_properties(sb, src):
     assert "pool 'nosuchpool' does not exist" in err
     err = Store(sb, "node1", pool="a/b").fails("EINVAL", "status")
     assert "is not a plain name" in err
+    err = Store(sb, "node1", keyring="/etc/drover/priv/ceph/nosuch.keyring").fails(
+        "EOPNOTSUPP", "status")
+    assert "the cluster wants cephx" in err
+    err = Store(sb, "node1", user="nobody").fails("EPERM", "status")
+    assert "as client.nobody" in err
 
 
 # -- volumes -------------------------------------------------------------------------

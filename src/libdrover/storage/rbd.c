@@ -178,6 +178,21 @@ static int configure(rados_t cluster, const struct storage_props *p, struct drov
 	return 0;
 }
 
+/* Why a connection failed, when the error alone does not say. */
+static const char *connect_hint(const struct storage_props *p, int r)
+{
+	if (r == -EOPNOTSUPP && !keyring_usable(p))
+		return " (the cluster wants cephx; no keyring could be read from the storage's"
+		       " keyring file)";
+	if (r == -EIO && keyring_usable(p))
+		return " (is the keyring file a Ceph keyring with this user's key?)";
+	if (r == -EACCES || r == -EPERM)
+		return " (the keyring's key is not this user's)";
+	if (r == -ETIMEDOUT)
+		return " (no monitor answered within 15 s)";
+	return "";
+}
+
 static int rbd_open_store(struct storage *s, struct drover_err *err)
 {
 	const struct storage_props *p = &s->props;
@@ -198,9 +213,10 @@ static int rbd_open_store(struct storage *s, struct drover_err *err)
 	if (r == 0) {
 		r = rados_connect(st->cluster);
 		if (r < 0)
-			drover_fail(err, r, "rbd storage '%s': connecting to Ceph at %s as %s: %s",
-				    p->id, p->monhost[0] ? p->monhost : "(ceph.conf's monitors)",
-				    client, strerror(-r));
+			drover_fail(err, r,
+				    "rbd storage '%s': connecting to Ceph at %s as %s: %s%s", p->id,
+				    p->monhost[0] ? p->monhost : "(ceph.conf's monitors)", client,
+				    strerror(-r), connect_hint(p, r));
 	}
 	if (r == 0) {
 		r = rados_ioctx_create(st->cluster, p->pool, &st->io);
