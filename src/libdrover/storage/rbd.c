@@ -181,15 +181,15 @@ static int configure(rados_t cluster, const struct storage_props *p, struct drov
 /* Why a connection failed, when the error alone does not say. */
 static const char *connect_hint(const struct storage_props *p, int r)
 {
-	if (r == -EOPNOTSUPP && !keyring_usable(p))
-		return " (the cluster wants cephx; no keyring could be read from the storage's"
-		       " keyring file)";
-	if (r == -EIO && keyring_usable(p))
-		return " (is the keyring file a Ceph keyring with this user's key?)";
-	if (r == -EACCES || r == -EPERM)
-		return " (the keyring's key is not this user's)";
 	if (r == -ETIMEDOUT)
 		return " (no monitor answered within 15 s)";
+	if ((r == -EOPNOTSUPP || r == -EACCES || r == -EPERM) && !keyring_usable(p))
+		return " (no keyring could be read from the storage's keyring file, so drover"
+		       " tried without cephx)";
+	if (r == -EACCES || r == -EPERM)
+		return " (the keyring's key is not this user's)";
+	if (r == -EIO && keyring_usable(p))
+		return " (is the keyring file a Ceph keyring with this user's key?)";
 	return "";
 }
 
