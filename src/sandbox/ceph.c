@@ -423,7 +423,7 @@ int sb_ceph_storage(const struct sandbox *sb, bool bare)
 	sb_address(SB_CEPH_HOST, 0, addr, sizeof(addr));
 	snprintf(section, sizeof(section),
 		 "rbd: " CEPH_STORAGE_ID "\n"
-		 "\tcontent images,rootdir\n"
+		 "\tcontent images\n"
 		 "\tkrbd 0\n"
 		 "\tmonhost %s\n"
 		 "\tpool " CEPH_POOL "\n"

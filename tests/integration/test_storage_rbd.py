@@ -231,7 +231,7 @@ def test_sandbox_ceph_host(sb):
     # the storage, replicated by droverfs: the same section and keyring on both nodes
     for node in sb.node_names:
         props = storage_cfg_section(sb, node)
-        assert props == {"content": "images,rootdir", "krbd": "0", "monhost": "10.99.0.253",
+        assert props == {"content": "images", "krbd": "0", "monhost": "10.99.0.253",
                          "pool": "rbd", "username": "admin"}
         assert sb.read_file(node, KEYRING).startswith("[client.admin]\n\tkey = ")
     # a node has its own empty /etc/ceph: it knows the cluster from storage.cfg only

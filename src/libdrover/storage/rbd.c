@@ -707,7 +707,8 @@ static unsigned rbd_import_formats(struct storage *s, const char *volname,
 
 const struct storage_plugin storage_plugin_rbd = {
 	.type = "rbd",
-	.content = STORAGE_CONTENT_IMAGES | STORAGE_CONTENT_ROOTDIR,
+	/* a container root would need a mapped block device: krbd, which drover leaves out */
+	.content = STORAGE_CONTENT_IMAGES,
 	.snapshots = true,
 	.check = rbd_check,
 	.open = rbd_open_store,
