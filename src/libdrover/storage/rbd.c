@@ -46,6 +46,18 @@ bool rbd_all_zero(const void *data, size_t len)
 	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
 }
 
+void rbd_progress(const struct drover_reporter *rep, uint64_t done, uint64_t total,
+		  uint64_t start_ns, uint64_t *last_ns, bool force)
+{
+	uint64_t now = now_monotonic_ns(), elapsed = MAX(now - start_ns, 1ull);
+
+	if (!force && now - *last_ns < 200000000ull)
+		return;
+	*last_ns = now;
+	drover_report_bytes(rep, done, total, (uint64_t)((double)done * 1e9 / (double)elapsed),
+			    elapsed);
+}
+
 unsigned rbd_name_owner(const char *name)
 {
 	const char *p;

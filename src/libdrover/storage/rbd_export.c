@@ -42,7 +42,7 @@ struct exporter {
 	size_t head, count;
 	/* progress */
 	const struct drover_reporter *rep;
-	uint64_t done, total, start_ns;
+	uint64_t done, total, start_ns, last_report_ns;
 	struct drover_err *err;
 };
 
@@ -161,9 +161,8 @@ static int emit_piece(struct exporter *x, struct piece *p)
 					   x->volname, strerror(-r));
 	}
 	x->done += p->len;
-	drover_report_bytes(x->rep, x->done, x->total,
-			    x->done * 1000000000ull / MAX(now_monotonic_ns() - x->start_ns, 1ull),
-			    now_monotonic_ns() - x->start_ns);
+	rbd_progress(x->rep, x->done, x->total, x->start_ns, &x->last_report_ns,
+		     x->done == x->total);
 	return r;
 }
 

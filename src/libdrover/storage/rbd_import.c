@@ -80,17 +80,6 @@ static int failf(struct importer *x, int r, const char *fmt, ...)
 			   text);
 }
 
-static void report(struct importer *x, bool force)
-{
-	uint64_t now = now_monotonic_ns(), elapsed = MAX(now - x->start_ns, 1ull);
-
-	if (!force && now - x->last_report_ns < 200000000ull)
-		return;
-	x->last_report_ns = now;
-	drover_report_bytes(x->rep, x->bytes_in, x->total, x->bytes_in * 1000000000ull / elapsed,
-			    elapsed);
-}
-
 /* ---- writes in flight --------------------------------------------------- */
 
 static int reap_one(struct importer *x)
@@ -429,103 +418,112 @@ static ssize_t read_some(int fd, void *buf, size_t len)
 	}
 }
 
-static int import_diff(struct importer *x, int fd)
+/* Read the stream to its end, handing each piece to eat (which fails with <0). */
+static int read_stream(struct importer *x, int fd,
+		       int (*eat)(struct importer *x, const uint8_t *in, size_t n, void *ctx),
+		       void *ctx)
 {
-	struct rbd_diff_decoder d;
 	uint8_t *buf = malloc(READ_BUF);
 	int r = 0;
 
 	if (!buf)
 		return failf(x, -ENOMEM, "out of memory");
-	rbd_diff_decoder_init(&d, 0);
-	for (;;) {
+	while (r == 0) {
 		ssize_t n = read_some(fd, buf, READ_BUF);
-		size_t pos = 0;
 
-		if (n < 0) {
+		if (n < 0)
 			r = failf(x, (int)n, "reading the stream: %s", strerror((int)-n));
-			break;
-		}
-		if (n == 0)
+		if (n <= 0)
 			break;
 		x->bytes_in += (uint64_t)n;
-		report(x, false);
-		while (r == 0 && pos < (size_t)n) {
-			struct rbd_diff_event ev;
-			size_t used;
-			int e = rbd_diff_decode(&d, buf + pos, (size_t)n - pos, &used, &ev);
-
-			pos += used;
-			if (e < 0)
-				r = failf(x, e, "bad stream: %s", d.error);
-			else if (e == 1)
-				r = on_event(x, &ev);
-		}
-		if (r < 0)
-			break;
+		rbd_progress(x->rep, x->bytes_in, x->total, x->start_ns, &x->last_report_ns, false);
+		r = eat(x, buf, (size_t)n, ctx);
 	}
 	free(buf);
+	return r;
+}
+
+static int eat_diff(struct importer *x, const uint8_t *in, size_t n, void *ctx)
+{
+	struct rbd_diff_decoder *d = ctx;
+	size_t pos = 0;
+	int r = 0;
+
+	while (r == 0 && pos < n) {
+		struct rbd_diff_event ev;
+		size_t used;
+		int e = rbd_diff_decode(d, in + pos, n - pos, &used, &ev);
+
+		pos += used;
+		if (e < 0)
+			r = failf(x, e, "bad stream: %s", d->error);
+		else if (e == 1)
+			r = on_event(x, &ev);
+	}
+	return r;
+}
+
+static int import_diff(struct importer *x, int fd)
+{
+	struct rbd_diff_decoder d;
+	int r;
+
+	rbd_diff_decoder_init(&d, 0);
+	r = read_stream(x, fd, eat_diff, &d);
 	if (r == 0 && (r = rbd_diff_decode_finish(&d)) < 0)
 		r = failf(x, r, "bad stream: %s", d.error);
-	if (r == 0 && !x->begun)
-		r = failf(x, -EBADMSG, "bad stream: no end record");
 	return r;
+}
+
+/* raw+size: a little-endian u64 size, then exactly that many bytes. */
+struct raw_state {
+	uint8_t le[8];
+	size_t have; /* bytes of le read */
+	uint64_t got; /* bytes of data read */
+};
+
+/* The size is known: check it, create the image. */
+static int raw_begin(struct importer *x, const struct raw_state *st)
+{
+	for (int i = 7; i >= 0; i--)
+		x->size = x->size << 8 | st->le[i];
+	if (x->size > RBD_DIFF_SIZE_MAX)
+		return failf(x, -EBADMSG, "bad stream: a size of %" PRIu64 " bytes (at most %llu)",
+			     x->size, (unsigned long long)RBD_DIFF_SIZE_MAX);
+	x->total = x->size + sizeof(st->le);
+	x->stage_off = 0;
+	return begin(x);
+}
+
+static int eat_raw(struct importer *x, const uint8_t *in, size_t n, void *ctx)
+{
+	struct raw_state *st = ctx;
+	size_t pos = 0;
+	int r = 0;
+
+	while (st->have < sizeof(st->le) && pos < n)
+		st->le[st->have++] = in[pos++];
+	if (st->have < sizeof(st->le))
+		return 0;
+	if (!x->begun && (r = raw_begin(x, st)) < 0)
+		return r;
+	if ((uint64_t)(n - pos) > x->size - st->got)
+		return failf(x, -EBADMSG, "bad stream: more data than its size of %" PRIu64,
+			     x->size);
+	st->got += n - pos;
+	return stage_data(x, in + pos, n - pos);
 }
 
 static int import_raw(struct importer *x, int fd)
 {
-	uint8_t *buf = malloc(READ_BUF), le[8];
-	size_t have = 0;
-	uint64_t got = 0;
-	int r = 0;
+	struct raw_state st = { .have = 0 };
+	int r = read_stream(x, fd, eat_raw, &st);
 
-	if (!buf)
-		return failf(x, -ENOMEM, "out of memory");
-	for (;;) {
-		ssize_t n = read_some(fd, buf, READ_BUF);
-		size_t pos = 0;
-
-		if (n < 0) {
-			r = failf(x, (int)n, "reading the stream: %s", strerror((int)-n));
-			break;
-		}
-		if (n == 0)
-			break;
-		x->bytes_in += (uint64_t)n;
-		report(x, false);
-		while (have < sizeof(le) && pos < (size_t)n)
-			le[have++] = buf[pos++];
-		if (have < sizeof(le))
-			continue;
-		if (!x->begun) {
-			for (int i = 7; i >= 0; i--)
-				x->size = x->size << 8 | le[i];
-			if (x->size > RBD_DIFF_SIZE_MAX) {
-				r = failf(x, -EBADMSG,
-					  "bad stream: a size of %" PRIu64 " bytes (at most %llu)",
-					  x->size, (unsigned long long)RBD_DIFF_SIZE_MAX);
-				break;
-			}
-			x->total = x->size + sizeof(le);
-			r = begin(x);
-			x->stage_off = 0;
-		}
-		if (r == 0 && (uint64_t)((size_t)n - pos) > x->size - got)
-			r = failf(x, -EBADMSG, "bad stream: more data than its size of %" PRIu64,
-				  x->size);
-		if (r == 0) {
-			got += (size_t)n - pos;
-			r = stage_data(x, buf + pos, (size_t)n - pos);
-		}
-		if (r < 0)
-			break;
-	}
-	free(buf);
-	if (r == 0 && have < sizeof(le))
+	if (r == 0 && st.have < sizeof(st.le))
 		r = failf(x, -EBADMSG, "bad stream: it ends inside its size field");
-	if (r == 0 && got < x->size)
+	if (r == 0 && st.got < x->size)
 		r = failf(x, -EBADMSG, "bad stream: it ends after %" PRIu64 " of %" PRIu64 " bytes",
-			  got, x->size);
+			  st.got, x->size);
 	if (r == 0 && (r = flush_stage(x)) == 0)
 		r = drain(x);
 	return r;
@@ -565,8 +563,10 @@ static int commit(struct importer *x)
 
 static void undo(struct importer *x)
 {
-	struct drover_err ignored;
+	struct drover_err ignored, *err = x->err;
 
+	/* what went wrong first is the error: the cleaning up says nothing */
+	x->err = &ignored;
 	drain(x);
 	if (x->open && x->snap_made)
 		rbd_snap_remove_with_ident(x->img, x->name, x->to, &ignored);
@@ -578,6 +578,7 @@ static void undo(struct importer *x)
 	}
 	if (x->created)
 		rbd_image_remove(x->s, x->name, &ignored);
+	x->err = err;
 }
 
 int rbd_import(struct storage *s, const char *volname, enum storage_format fmt,
@@ -607,7 +608,7 @@ int rbd_import(struct storage *s, const char *volname, enum storage_format fmt,
 		free(x.stage);
 		return r;
 	}
-	report(&x, true);
+	rbd_progress(rep, x.bytes_in, x.total, x.start_ns, &x.last_report_ns, true);
 	if (o->delete_snapshot)
 		r = rbd_snap_remove_with_ident(x.img, x.name, o->delete_snapshot, err);
 	rbd_close(x.img);

@@ -89,6 +89,10 @@ int rbd_snapshot_list(struct storage *s, const char *volname, struct storage_sna
 /* A librbd progress callback that wants no progress. */
 int rbd_no_progress(uint64_t done, uint64_t total, void *arg);
 
+/* Bytes moved so far to rep: at most every 200 ms, unless force (the end). */
+void rbd_progress(const struct drover_reporter *rep, uint64_t done, uint64_t total,
+		  uint64_t start_ns, uint64_t *last_ns, bool force);
+
 /* Is every byte zero? */
 bool rbd_all_zero(const void *data, size_t len);
 
