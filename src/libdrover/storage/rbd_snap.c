@@ -20,7 +20,7 @@
 
 #define META_PREFIX "drover.snapshot." /* + rbd's snapshot id */
 
-/* The image's snapshots in creation order; the caller calls rbd_snap_list_end and free. */
+/* The image's snapshots in creation order (see rbd_priv.h). */
 int rbd_snap_infos(rbd_image_t img, rbd_snap_info_t **out, int *n)
 {
 	int max = 16, r;
