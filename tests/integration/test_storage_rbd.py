@@ -283,6 +283,11 @@ def test_volumes(src):
 
     src.tool("resize", "vm-110-disk-0", "8M")
     assert src.json("info", "vm-110-disk-0")["size"] == 8 * MiB
+    if shutil.which("qemu-img"):
+        # QEMU's rbd driver opens that path (qemu-block-extra)
+        info = json.loads(run(src.sb, src.node, "qemu-img", "info", "--output", "json", "-f",
+                              "raw", src.out("path", "vm-110-disk-0").strip()).stdout)
+        assert info["virtual-size"] == 8 * MiB
     assert "shrinking" in src.fails("EINVAL", "resize", "vm-110-disk-0", "4M")
 
     src.tool("free", "vm-110-disk-1")
@@ -293,7 +298,7 @@ def test_volumes(src):
 
 # -- snapshots -------------------------------------------------------------------------
 
-def test_snapshots(src):
+def test_snapshots(src, tmp_path):
     rng = random.Random(120)
     disk = bytearray(8 * MiB)
     src.tool("alloc", 120, "vm-120-disk-0", "8M")
@@ -312,6 +317,12 @@ def test_snapshots(src):
         assert t0 - 5 <= s["ctime"] <= time.time() + 5
     assert snaps[0]["id"] != snaps[1]["id"]
     assert src.sha("vm-120-disk-0@s1") == sha(at_s1)
+    if shutil.which("qemu-img"):
+        # what QEMU reads through a snapshot's path is the snapshot
+        copy = tmp_path / "s1.raw"
+        run(src.sb, src.node, "qemu-img", "convert", "-f", "raw", "-O", "raw",
+            src.out("path", "vm-120-disk-0", "s1").strip(), copy)
+        assert sha(copy.read_bytes()) == sha(at_s1)
 
     assert "exists already" in src.fails("EEXIST", "snapshot", "vm-120-disk-0", "s1")
     assert "'s2' is newer" in src.fails("EBUSY", "rollback", "vm-120-disk-0", "s1")
