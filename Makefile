@@ -6,7 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager format clean
+.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager bench-rbd format clean
 
 all: build
 
@@ -61,6 +61,11 @@ bench-cluster: build
 # drover cluster create/add/status on bare sandbox nodes (bench/README.md); not part of check.
 bench-cluster-manager: build
 	bench/run-cluster-manager-bench --build $(BUILD)
+
+# rbd streams between two sandbox nodes against rbd export-diff | rbd import-diff
+# (bench/README.md); not part of check.
+bench-rbd: build
+	bench/run-rbd-bench --build $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

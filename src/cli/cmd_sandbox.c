@@ -29,6 +29,7 @@ struct args {
 	bool all;
 	bool bare;
 	bool qnetd;
+	enum sb_ceph ceph;
 	bool realtime;
 	int nops;
 	char **ops; /* operands before "--" */
@@ -45,6 +46,7 @@ enum {
 	OPT_ALL,
 	OPT_BARE,
 	OPT_QNETD,
+	OPT_CEPH,
 	OPT_REALTIME,
 	OPT_QUEUE,
 	OPT_DELAY,
@@ -79,6 +81,7 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "bare", no_argument, NULL, OPT_BARE },
 		{ "qnetd", no_argument, NULL, OPT_QNETD },
+		{ "ceph", optional_argument, NULL, OPT_CEPH },
 		{ "realtime", no_argument, NULL, OPT_REALTIME },
 		{ "queue", required_argument, NULL, OPT_QUEUE },
 		{ "delay", required_argument, NULL, OPT_DELAY },
@@ -133,6 +136,13 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 			break;
 		case OPT_QNETD:
 			a->qnetd = true;
+			break;
+		case OPT_CEPH:
+			a->ceph = SB_CEPH_MEMSTORE;
+			if (optarg && sb_ceph_store_parse(optarg, &a->ceph) < 0) {
+				cli_error("--ceph: '%s' is not memstore or bluestore", optarg);
+				return -EINVAL;
+			}
 			break;
 		case OPT_REALTIME:
 			a->realtime = true;
@@ -195,12 +205,13 @@ static int parse_host(const struct sandbox *sb, const char *s, bool all_ok, unsi
 {
 	if (sb_parse_node(sb, s, host) == 0)
 		return 0;
-	cli_error("'%s' is not a node of sandbox %s (node1 to node%u%s%s)", s, sb->name, sb->nodes,
-		  sb->qnetd ? ", " SB_QNETD_NAME : "", all_ok ? ", or all" : "");
+	cli_error("'%s' is not a node of sandbox %s (node1 to node%u%s%s%s)", s, sb->name,
+		  sb->nodes, sb->qnetd ? ", " SB_QNETD_NAME : "", sb->ceph ? ", " SB_CEPH_NAME : "",
+		  all_ok ? ", or all" : "");
 	return -EINVAL;
 }
 
-/* NODE, qnetd or "all" (every node; not the QNetd host): the first and last host number. */
+/* NODE, qnetd, ceph or "all" (every node; not those hosts): the first and last host number. */
 static int parse_nodes(const struct sandbox *sb, const char *s, unsigned *first, unsigned *last)
 {
 	if (streq(s, "all")) {
@@ -235,6 +246,7 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 	sb.nodes = a.nodes;
 	sb.networks = a.networks;
 	sb.qnetd = a.qnetd;
+	sb.ceph = a.ceph;
 	sb.realtime = a.realtime;
 	lock = sb_lock(&sb);
 	if (lock < 0) {
@@ -246,6 +258,11 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 	/* unlocked: cluster create/add inside the nodes restart daemons through us */
 	if (r == 0 && !a.bare)
 		r = sb_form_cluster(&sb, UP_TIMEOUT_S);
+	if (r == 0 && sb.ceph && (r = sb_ceph_storage(&sb, a.bare)) < 0 &&
+	    !getenv("DROVER_SANDBOX_KEEP_FAILED")) {
+		fprintf(stderr, "drover: sandbox up failed: removing what was made\n");
+		sb_down(&sb);
+	}
 	if (r < 0)
 		return CLI_EXIT_FAIL;
 	if (a.bare)
@@ -263,8 +280,16 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 			sb_address(k, l, addr, sizeof(addr));
 			printf(" eth%u %-12s", l, addr);
 		}
-		printf("%s\n", k == SB_QNETD_HOST ? " (sshd, corosync-qnetd on TCP 5403)" : "");
+		if (k == SB_CEPH_HOST)
+			printf(" (ceph-mon, ceph-osd on %s, ceph-mgr; pool rbd)\n",
+			       sb_ceph_store_name(sb.ceph));
+		else
+			printf("%s\n",
+			       k == SB_QNETD_HOST ? " (sshd, corosync-qnetd on TCP 5403)" : "");
 	}
+	if (sb.ceph)
+		printf("Storage:        rbd storage 'ceph' on every node (pool rbd, keyring in\n"
+		       "                /etc/drover/priv/ceph/ceph.keyring)\n");
 	printf("State and logs: %s\n", sb.dir);
 	printf("Enter a node:   drover sandbox shell%s%s node1\n",
 	       streq(sb.name, SANDBOX_DEFAULT_NAME) ? "" : " --name ",
@@ -595,8 +620,9 @@ static int parse_daemons(const struct args *a, const char *cmd, unsigned *mask)
 
 		if (sb_daemon_parse(a->ops[i], &d) < 0) {
 			cli_error(
-				"'%s' is not a daemon: corosync, droverfs, sshd, corosync-qdevice or "
-				"corosync-qnetd (see 'drover sandbox %s --help')",
+				"'%s' is not a daemon: corosync, droverfs, sshd, corosync-qdevice, "
+				"corosync-qnetd, ceph-mon, ceph-osd or ceph-mgr (see 'drover "
+				"sandbox %s --help')",
 				a->ops[i], cmd);
 			return -EINVAL;
 		}
@@ -677,7 +703,9 @@ static int daemons(int argc, char **argv, const char *cmd, enum daemon_action wh
 	if (named & ~sb_host_daemons(first)) {
 		cli_error("%s does not run %s (see 'drover sandbox %s --help')", a.ops[0],
 			  first == SB_QNETD_HOST ? "that daemon: it has sshd and corosync-qnetd"
-						 : "corosync-qnetd: the QNetd host does",
+			  : first == SB_CEPH_HOST
+				  ? "that daemon: it has ceph-mon, ceph-osd and ceph-mgr"
+				  : "that daemon: the QNetd or Ceph host does",
 			  cmd);
 		return CLI_EXIT_USAGE;
 	}
@@ -753,8 +781,8 @@ static const struct cli_command cmd_up_def = {
 	.name = "up",
 	.summary = "make a sandbox cluster and start its daemons",
 	.usage =
-		"Usage: drover sandbox up [--nodes N] [--networks 1|2] [--bare] [--qnetd] [--realtime]\n"
-		"                         [--name NAME]\n"
+		"Usage: drover sandbox up [--nodes N] [--networks 1|2] [--bare] [--qnetd]\n"
+		"                         [--ceph[=memstore|bluestore]] [--realtime] [--name NAME]\n"
 		"\n"
 		"Make N nodes (default 3, at most 16), each in its own network, mount and\n"
 		"UTS namespaces, wired to a bridge; start droverfs (local mode) and sshd on\n"
@@ -768,6 +796,11 @@ static const struct cli_command cmd_up_def = {
 		"  --networks 1|2   networks per node: eth0 10.99.0.K, eth1 10.99.1.K\n"
 		"  --qnetd          also a QNetd host 'qnetd' (10.99.L.254) running sshd and\n"
 		"                   corosync-qnetd, for 'drover cluster qdevice setup 10.99.0.254'\n"
+		"  --ceph[=STORE]   also a Ceph host 'ceph' (10.99.L.253): one ceph-mon, one\n"
+		"                   ceph-osd (STORE memstore, the default, or bluestore on a\n"
+		"                   sparse file), a ceph-mgr and pool 'rbd'; every node gets the\n"
+		"                   rbd storage 'ceph' in storage.cfg, its keyring in\n"
+		"                   /etc/drover/priv/ceph/ceph.keyring\n"
 		"  --realtime       run corosync with its realtime priority, as on real hosts\n"
 		"                   (by default it runs without: the nodes share this machine's\n"
 		"                   CPUs, and a realtime corosync under load starves the others)\n" NAME_OPT,
@@ -792,7 +825,8 @@ static const struct cli_command cmd_status_def = {
 	.usage = "Usage: drover sandbox status [--name NAME]\n"
 		 "\n"
 		 "Per node: corosync, droverfs, sshd and, once configured, corosync-qdevice\n"
-		 "(pid, running or stopped); sshd and corosync-qnetd on the QNetd host; and\n"
+		 "(pid, running or stopped); sshd and corosync-qnetd on the QNetd host;\n"
+		 "ceph-mon, ceph-osd and ceph-mgr on the Ceph host; and\n"
 		 "each link's address, state (up or down) and the netem fault in force.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT,
@@ -839,7 +873,7 @@ static const struct cli_command cmd_cut_def = {
 	.usage = "Usage: drover sandbox cut [--name NAME] [--link 0|1] NODE|all\n"
 		 "\n"
 		 "Set the node's eth0 (--link 0), eth1 (--link 1) or all links down. NODE\n"
-		 "may be qnetd (the QNetd host); all means every node.\n"
+		 "may be qnetd or ceph (the QNetd or Ceph host); all means every node.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT "  --link L         only ethL\n",
 	.run = cmd_cut,
@@ -851,7 +885,7 @@ static const struct cli_command cmd_heal_def = {
 	.usage = "Usage: drover sandbox heal [--name NAME] [--link 0|1] NODE|all\n"
 		 "\n"
 		 "Set the node's eth0 (--link 0), eth1 (--link 1) or all links up. NODE\n"
-		 "may be qnetd (the QNetd host); all means every node.\n"
+		 "may be qnetd or ceph (the QNetd or Ceph host); all means every node.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT "  --link L         only ethL\n",
 	.run = cmd_heal,
@@ -875,7 +909,8 @@ static const struct cli_command cmd_netem_def = {
 
 #define DAEMON_HELP                                                                     \
 	"DAEMON is corosync, droverfs, sshd or corosync-qdevice on a node, sshd or\n"   \
-	"corosync-qnetd on the QNetd host (NODE qnetd). None named means all of the\n"  \
+	"corosync-qnetd on the QNetd host (NODE qnetd), ceph-mon, ceph-osd or\n"        \
+	"ceph-mgr on the Ceph host (NODE ceph). None named means all of the\n"          \
 	"host's daemons (start: corosync and corosync-qdevice only once configured).\n" \
 	"NODE may be all: every node.\n"
 

@@ -2,8 +2,9 @@
 /*
  * A host's daemons: corosync, droverfs, sshd and (once configured)
  * corosync-qdevice on a node, sshd and corosync-qnetd on the QNetd host,
- * each run in the foreground (so the pid we keep is the daemon's own) with
- * its output in the host's /var/log. Pid files live on the host side, in
+ * ceph-mon, ceph-osd and ceph-mgr on the Ceph host, each run in the
+ * foreground (so the pid we keep is the daemon's own) with its output in
+ * the host's /var/log. Pid files live on the host side, in
  * STATE/nodeK/pids, and a pid only counts while the process still sits in
  * the node's network namespace, so a recycled pid is never taken for ours.
  */
@@ -31,11 +32,18 @@
 #define EXTRA_MAX 32
 
 #define QNETD_PORT 5403
+#define CEPH_MON_PORT 3300 /* msgr2 */
 #define QDEVICE_SOCKET "run/corosync-qdevice/corosync-qdevice.sock" /* in the node's dir */
 
 static const char *const daemon_names[SB_DAEMONS] = {
-	[SB_COROSYNC] = "corosync",	   [SB_DROVERFS] = "droverfs",	  [SB_SSHD] = "sshd",
-	[SB_QDEVICE] = "corosync-qdevice", [SB_QNETD] = "corosync-qnetd",
+	[SB_COROSYNC] = "corosync",
+	[SB_DROVERFS] = "droverfs",
+	[SB_SSHD] = "sshd",
+	[SB_QDEVICE] = "corosync-qdevice",
+	[SB_QNETD] = "corosync-qnetd",
+	[SB_CEPH_MON] = "ceph-mon",
+	[SB_CEPH_OSD] = "ceph-osd",
+	[SB_CEPH_MGR] = "ceph-mgr",
 };
 
 const char *sb_daemon_name(enum sb_daemon d)
@@ -57,6 +65,8 @@ unsigned sb_host_daemons(unsigned host)
 {
 	if (host == SB_QNETD_HOST)
 		return 1u << SB_SSHD | 1u << SB_QNETD;
+	if (host == SB_CEPH_HOST)
+		return 1u << SB_CEPH_MON | 1u << SB_CEPH_OSD | 1u << SB_CEPH_MGR;
 	return 1u << SB_COROSYNC | 1u << SB_DROVERFS | 1u << SB_SSHD | 1u << SB_QDEVICE;
 }
 
@@ -337,6 +347,10 @@ static int wait_ready(const struct sandbox *sb, unsigned node, enum sb_daemon d,
 			if (tcp_listening(pid, QNETD_PORT))
 				return 0;
 			break;
+		case SB_CEPH_MON:
+			if (tcp_listening(pid, CEPH_MON_PORT))
+				return 0;
+			break;
 		case SB_QDEVICE: {
 			/* it answers on its socket once it has read the config and talks to corosync */
 			char path[PATH_MAX];
@@ -481,6 +495,14 @@ int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, c
 		argv[n++] = "corosync-qnetd";
 		argv[n++] = "-f";
 		break;
+	case SB_CEPH_MON:
+	case SB_CEPH_OSD:
+	case SB_CEPH_MGR:
+		r = sb_ceph_argv(d, argv, ARRAY_SIZE(argv));
+		if (r < 0)
+			return r;
+		n = (size_t)r;
+		break;
 	default:
 		/* sshd re-executes itself and so wants an absolute path */
 		argv[n++] = "/usr/sbin/sshd";
@@ -523,16 +545,16 @@ int sb_node_quorate(const struct sandbox *sb, unsigned node)
 /* Every process in one of the sandbox's namespaces gets sig; returns how many there were. */
 static int signal_all(const struct sandbox *sb, int sig)
 {
-	struct ns_id ns[2 * SANDBOX_NODES_MAX + 3], proc_ns = { 0 };
+	struct ns_id ns[2 * SANDBOX_NODES_MAX + 5], proc_ns = { 0 };
 	size_t nns = 0;
 	struct dirent *e;
 	char path[PATH_MAX], name[64];
 	int count = 0;
 	DIR *d;
 
-	/* every node there may be, and the QNetd host */
+	/* every node there may be, and the QNetd and Ceph hosts */
 	for (unsigned k = 0; k <= SB_QNETD_HOST && nns < ARRAY_SIZE(ns); k++) {
-		if (k > SANDBOX_NODES_MAX && k != SB_QNETD_HOST)
+		if (k > SANDBOX_NODES_MAX && k != SB_QNETD_HOST && k != SB_CEPH_HOST)
 			continue;
 		sb_netns_name(sb, k, name, sizeof(name));
 		snprintf(path, sizeof(path), "/run/netns/%s", name);

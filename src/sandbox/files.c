@@ -2,9 +2,9 @@
 /*
  * The files up writes before any daemon starts: ssh host keys, the
  * sandbox-wide root key pair, sshd and ssh configuration, known hosts and
- * /etc/hosts naming every node (and the QNetd host, which trusts the
- * nodes' root key as `ssh-copy-id` would have made it, but holds no key
- * to log in anywhere itself). corosync's files are not among them: the
+ * /etc/hosts naming every node (and the QNetd and Ceph hosts, which trust
+ * the nodes' root key as `ssh-copy-id` would have made it, but hold no key
+ * to log in anywhere themselves). corosync's files are not among them: the
  * nodes come up bare and `drover cluster create/add` write those, as they
  * would on real hosts.
  */
@@ -149,11 +149,11 @@ static int node_files(const struct sandbox *sb, unsigned node, const char *known
 		r = sb_write_file(path, known, strlen(known), 0600);
 	sb_path(sb, from, sizeof(from), "ssh/id_ed25519");
 	sb_node_path(sb, node, path, sizeof(path), "root-ssh/id_ed25519");
-	if (r == 0 && node != SB_QNETD_HOST)
+	if (r == 0 && node <= SANDBOX_NODES_MAX)
 		r = copy_file(from, path, 0600);
 	sb_path(sb, from, sizeof(from), "ssh/id_ed25519.pub");
 	sb_node_path(sb, node, path, sizeof(path), "root-ssh/id_ed25519.pub");
-	if (r == 0 && node != SB_QNETD_HOST)
+	if (r == 0 && node <= SANDBOX_NODES_MAX)
 		r = copy_file(from, path, 0644);
 	sb_node_path(sb, node, path, sizeof(path), "root-ssh/authorized_keys");
 	if (r == 0)

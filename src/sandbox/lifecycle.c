@@ -141,6 +141,8 @@ static int up(struct sandbox *sb, unsigned timeout_s)
 		r = qnetd_init(sb);
 	if (r == 0)
 		r = start_all(sb, SB_QNETD);
+	if (r == 0 && sb->ceph)
+		r = sb_ceph_init(sb);
 	return r;
 }
 
@@ -256,7 +258,11 @@ int sb_down(struct sandbox *sb)
 		sb->nodes = SANDBOX_NODES_MAX;
 		sb->networks = SANDBOX_NETS_MAX;
 		sb->qnetd = true;
+		sb->ceph = SB_CEPH_MEMSTORE;
 	}
+	/* its data goes anyway: spare a memstore OSD writing all of it out at SIGTERM */
+	if (sb->ceph)
+		sb_stop_process(sb, SB_CEPH_HOST, sb_daemon_name(SB_CEPH_OSD), true);
 	sb_kill_all(sb);
 	sb_nodens_destroy(sb);
 	sb_net_destroy(sb);

@@ -2,9 +2,10 @@
 /*
  * The sandbox's networks. Each network L is a bridge brL in the bridge
  * namespace; node K joins it with a veth pair whose bridge end is nK-L and
- * whose node end is ethL (10.99.L.K/24); the QNetd host is K = 254. Both ends live in sandbox
- * namespaces, so interface names never clash with the host's or another
- * sandbox's, and no sandbox packet ever crosses the host's own namespace.
+ * whose node end is ethL (10.99.L.K/24); the QNetd host is K = 254, the
+ * Ceph host K = 253. Both ends live in sandbox namespaces, so interface
+ * names never clash with the host's or another sandbox's, and no sandbox
+ * packet ever crosses the host's own namespace.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -155,8 +156,9 @@ void sb_net_destroy(const struct sandbox *sb)
 
 		if (!str_has_prefix(e->d_name, prefix))
 			continue;
-		/* dsb-a-node1 must not take dsb-a-b-node1 along: the rest is br, qnetd or nodeK */
+		/* dsb-a-node1 must not take dsb-a-b-node1 along: the rest is br, qnetd, ceph or nodeK */
 		if (!streq(rest, "br") && !streq(rest, SB_QNETD_NAME) &&
+		    !streq(rest, SB_CEPH_NAME) &&
 		    !(str_has_prefix(rest, "node") && rest[4] >= '1' && rest[4] <= '9' &&
 		      strspn(rest + 4, "0123456789") == strlen(rest + 4)))
 			continue;

@@ -33,15 +33,24 @@ static const struct {
 	const char *dir;
 	const char *target;
 	mode_t mode;
+	bool ceph_host_only;
 } private_dirs[] = {
-	{ "etc-corosync", "/etc/corosync", 0755 },
-	{ "etc-ssh", "/etc/ssh", 0755 },
-	{ "var-lib-drover", "/var/lib/drover", 0755 },
-	{ "var-lib-corosync", "/var/lib/corosync", 0755 },
-	{ "log", "/var/log", 0755 },
-	{ "root-ssh", "/root/.ssh", 0700 },
-	{ "run", "/run", 0755 },
+	{ "etc-corosync", "/etc/corosync", 0755, false },
+	{ "etc-ssh", "/etc/ssh", 0755, false },
+	{ "var-lib-drover", "/var/lib/drover", 0755, false },
+	{ "var-lib-corosync", "/var/lib/corosync", 0755, false },
+	{ "log", "/var/log", 0755, false },
+	{ "root-ssh", "/root/.ssh", 0700, false },
+	{ "run", "/run", 0755, false },
+	/* a node reaches Ceph through its storage.cfg, never through the machine's config */
+	{ "etc-ceph", "/etc/ceph", 0755, false },
+	{ "var-lib-ceph", "/var/lib/ceph", 0755, true },
 };
+
+static bool has_dir(unsigned node, size_t i)
+{
+	return !private_dirs[i].ceph_host_only || node == SB_CEPH_HOST;
+}
 
 /* Everything the node's mounts need, made on the host side first. */
 int sb_node_dirs_create(const struct sandbox *sb, unsigned node)
@@ -50,6 +59,8 @@ int sb_node_dirs_create(const struct sandbox *sb, unsigned node)
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(private_dirs); i++) {
+		if (!has_dir(node, i))
+			continue;
 		sb_node_path(sb, node, path, sizeof(path), private_dirs[i].dir);
 		r = sb_mkdir_p(path, private_dirs[i].mode);
 		if (r == 0)
@@ -118,6 +129,8 @@ static int populate(const struct sandbox *sb, unsigned node)
 	if (sethostname(host, strlen(host)) < 0)
 		return -errno;
 	for (size_t i = 0; i < ARRAY_SIZE(private_dirs); i++) {
+		if (!has_dir(node, i))
+			continue;
 		sb_node_path(sb, node, src, sizeof(src), private_dirs[i].dir);
 		if (mount(src, private_dirs[i].target, NULL, MS_BIND, NULL) < 0) {
 			fprintf(stderr, "drover: mount %s on %s: %s\n", src, private_dirs[i].target,

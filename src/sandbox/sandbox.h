@@ -11,7 +11,10 @@
  * A sandbox may also have a QNetd host ("qnetd", up --qnetd): built like a
  * node and on the same bridges, but running only sshd and corosync-qnetd,
  * the external vote a cluster's corosync-qdevice asks for. Internally it is
- * host number SB_QNETD_HOST; "host" below means a node or the QNetd host.
+ * host number SB_QNETD_HOST. And a Ceph host ("ceph", up --ceph), host
+ * number SB_CEPH_HOST: one ceph-mon, one ceph-osd and a ceph-mgr, the
+ * cluster behind every node's rbd storage. "host" below means a node or one
+ * of these.
  */
 #pragma once
 
@@ -28,6 +31,15 @@
 #define SANDBOX_SUBNET "10.99" /* node K on network L: 10.99.L.K/24 */
 #define SB_QNETD_HOST 254 /* the QNetd host: 10.99.L.254, named "qnetd" */
 #define SB_QNETD_NAME "qnetd"
+#define SB_CEPH_HOST 253 /* the Ceph host: 10.99.L.253, named "ceph" */
+#define SB_CEPH_NAME "ceph"
+
+/* The Ceph host's OSD store (up --ceph[=STORE]). */
+enum sb_ceph {
+	SB_CEPH_NONE, /* no Ceph host */
+	SB_CEPH_MEMSTORE, /* objects in the OSD's memory: quickest to start */
+	SB_CEPH_BLUESTORE, /* objects in a sparse file, as a real OSD keeps them */
+};
 
 /* In start order; stopped in reverse. */
 enum sb_daemon {
@@ -36,6 +48,9 @@ enum sb_daemon {
 	SB_SSHD,
 	SB_QDEVICE, /* nodes, once `drover cluster qdevice setup` configured it */
 	SB_QNETD, /* the QNetd host only */
+	SB_CEPH_MON, /* the Ceph host only */
+	SB_CEPH_OSD,
+	SB_CEPH_MGR,
 	SB_DAEMONS,
 };
 
@@ -45,6 +60,7 @@ struct sandbox {
 	unsigned nodes;
 	unsigned networks;
 	bool qnetd; /* has the QNetd host */
+	enum sb_ceph ceph; /* has the Ceph host, its OSD on this store */
 	/*
 	 * corosync with its realtime priority, as on real hosts. Off by default:
 	 * the nodes share this machine's CPUs, and a realtime corosync spinning
@@ -71,7 +87,7 @@ int sb_path(const struct sandbox *sb, char *out, size_t len, const char *fmt, ..
 int sb_node_path(const struct sandbox *sb, unsigned node, char *out, size_t len, const char *rel);
 void sb_node_name(unsigned node, char *out, size_t len);
 int sb_parse_node(const struct sandbox *sb, const char *s, unsigned *node);
-bool sb_host_valid(const struct sandbox *sb, unsigned host); /* a node, or the QNetd host */
+bool sb_host_valid(const struct sandbox *sb, unsigned host); /* a node, the QNetd or Ceph host */
 /* Every host: for (unsigned k = 1; k; k = sb_next_host(sb, k)) */
 unsigned sb_next_host(const struct sandbox *sb, unsigned host);
 void sb_netns_name(const struct sandbox *sb, unsigned node, char *out, size_t len); /* 0: bridge */
@@ -137,6 +153,20 @@ void sb_kill_all(const struct sandbox *sb);
 int sb_netem_get(const struct sandbox *sb, unsigned node, unsigned net, struct sb_netem *n);
 int sb_netem_set(const struct sandbox *sb, unsigned node, unsigned net, const struct sb_netem *n);
 int sb_netem_helper_main(unsigned queue, unsigned delay_ms, unsigned jitter_ms);
+
+/* ceph.c: the Ceph host */
+const char *sb_ceph_store_name(enum sb_ceph store);
+int sb_ceph_store_parse(const char *s, enum sb_ceph *store);
+/* Make the Ceph cluster (mon, OSD, mgr, pool "rbd") and start it; up calls this. */
+int sb_ceph_init(const struct sandbox *sb);
+/* argv of a Ceph daemon (foreground, its own config); -EINVAL for another daemon. */
+int sb_ceph_argv(enum sb_daemon d, char *argv[], size_t max);
+/*
+ * The rbd storage "ceph" in every node's view: its keyring in droverfs at
+ * priv/ceph/ceph.keyring and its section in storage.cfg, written on node1
+ * of a cluster (droverfs gives it to all) or on every bare node.
+ */
+int sb_ceph_storage(const struct sandbox *sb, bool bare);
 
 /* lifecycle.c: up and down */
 int sb_up(struct sandbox *sb, unsigned timeout_s); /* bare nodes: droverfs (local mode), sshd */

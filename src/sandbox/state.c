@@ -69,6 +69,8 @@ void sb_node_name(unsigned node, char *out, size_t len)
 {
 	if (node == SB_QNETD_HOST)
 		snprintf(out, len, SB_QNETD_NAME);
+	else if (node == SB_CEPH_HOST)
+		snprintf(out, len, SB_CEPH_NAME);
 	else
 		snprintf(out, len, "node%u", node);
 }
@@ -81,6 +83,10 @@ int sb_parse_node(const struct sandbox *sb, const char *s, unsigned *node)
 		*node = SB_QNETD_HOST;
 		return 0;
 	}
+	if (sb->ceph && streq(s, SB_CEPH_NAME)) {
+		*node = SB_CEPH_HOST;
+		return 0;
+	}
 	if (!str_has_prefix(s, "node") || parse_u64(s + 4, SANDBOX_NODES_MAX, &k) < 0 || k == 0 ||
 	    k > sb->nodes || s[4] == '0')
 		return -EINVAL;
@@ -90,13 +96,16 @@ int sb_parse_node(const struct sandbox *sb, const char *s, unsigned *node)
 
 bool sb_host_valid(const struct sandbox *sb, unsigned host)
 {
-	return (host >= 1 && host <= sb->nodes) || (sb->qnetd && host == SB_QNETD_HOST);
+	return (host >= 1 && host <= sb->nodes) || (sb->qnetd && host == SB_QNETD_HOST) ||
+	       (sb->ceph && host == SB_CEPH_HOST);
 }
 
 unsigned sb_next_host(const struct sandbox *sb, unsigned host)
 {
 	if (host < sb->nodes)
 		return host + 1;
+	if (sb->ceph && host < SB_CEPH_HOST)
+		return SB_CEPH_HOST;
 	return sb->qnetd && host < SB_QNETD_HOST ? SB_QNETD_HOST : 0;
 }
 
@@ -119,7 +128,7 @@ void sb_address(unsigned node, unsigned net, char *out, size_t len)
 int sb_load(struct sandbox *sb)
 {
 	char path[PATH_MAX], line[128];
-	unsigned nodes = 0, nets = 0, qnetd = 0, realtime = 0;
+	unsigned nodes = 0, nets = 0, qnetd = 0, realtime = 0, ceph = 0;
 	FILE *f;
 
 	sb_path(sb, path, sizeof(path), "sandbox.conf");
@@ -131,22 +140,26 @@ int sb_load(struct sandbox *sb)
 		sscanf(line, "networks=%u", &nets);
 		sscanf(line, "qnetd=%u", &qnetd);
 		sscanf(line, "realtime=%u", &realtime);
+		sscanf(line, "ceph=%u", &ceph);
 	}
 	fclose(f);
-	if (nodes < 1 || nodes > SANDBOX_NODES_MAX || nets < 1 || nets > SANDBOX_NETS_MAX)
+	if (nodes < 1 || nodes > SANDBOX_NODES_MAX || nets < 1 || nets > SANDBOX_NETS_MAX ||
+	    ceph > SB_CEPH_BLUESTORE)
 		return -EBADMSG;
 	sb->nodes = nodes;
 	sb->networks = nets;
 	sb->qnetd = qnetd == 1;
 	sb->realtime = realtime == 1;
+	sb->ceph = (enum sb_ceph)ceph;
 	return 0;
 }
 
 int sb_save(const struct sandbox *sb)
 {
 	char path[PATH_MAX], text[128];
-	int n = snprintf(text, sizeof(text), "nodes=%u\nnetworks=%u\nqnetd=%u\nrealtime=%u\n",
-			 sb->nodes, sb->networks, sb->qnetd ? 1 : 0, sb->realtime ? 1 : 0);
+	int n = snprintf(text, sizeof(text),
+			 "nodes=%u\nnetworks=%u\nqnetd=%u\nrealtime=%u\nceph=%u\n", sb->nodes,
+			 sb->networks, sb->qnetd ? 1 : 0, sb->realtime ? 1 : 0, (unsigned)sb->ceph);
 
 	sb_path(sb, path, sizeof(path), "sandbox.conf");
 	return sb_write_file(path, text, (size_t)n, 0644);

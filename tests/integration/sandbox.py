@@ -8,7 +8,9 @@
 
 Every node runs corosync, droverfs and sshd in its own namespaces; see
 drover-sandbox(1). Sandbox(..., qnetd=True) adds the QNetd host "qnetd"
-(10.99.0.254: sshd and corosync-qnetd). Needs root.
+(10.99.0.254: sshd and corosync-qnetd); Sandbox(..., ceph=True) (or
+ceph="bluestore") the Ceph host "ceph" (10.99.0.253: ceph-mon, ceph-osd,
+ceph-mgr, pool rbd) and the rbd storage "ceph" on every node. Needs root.
 """
 import os
 import shutil
@@ -56,13 +58,15 @@ class SandboxError(RuntimeError):
 
 class Sandbox:
     QNETD = "qnetd"
+    CEPH = "ceph"
 
-    def __init__(self, name, nodes=3, networks=1, drover=DROVER, qnetd=False):
+    def __init__(self, name, nodes=3, networks=1, drover=DROVER, qnetd=False, ceph=False):
         self.name = name
         self.nodes = nodes
         self.networks = networks
         self.drover = drover
         self.qnetd = qnetd
+        self.ceph = ceph  # False, True (memstore), "memstore" or "bluestore"
         self.is_up = False
 
     # -- the command line ----------------------------------------------------
@@ -82,6 +86,8 @@ class Sandbox:
     def address(self, node, net=0):
         if node == self.QNETD:
             return f"10.99.{net}.254"
+        if node == self.CEPH:
+            return f"10.99.{net}.253"
         return f"10.99.{net}.{int(str(node).removeprefix('node'))}"
 
     @property
@@ -91,9 +97,10 @@ class Sandbox:
     def up(self, timeout=120):
         # DROVER_SANDBOX_REALTIME=1: corosync keeps its realtime priority (up --realtime)
         realtime = os.environ.get("DROVER_SANDBOX_REALTIME") == "1"
+        ceph = [] if not self.ceph else ["--ceph"] if self.ceph is True else [f"--ceph={self.ceph}"]
         self.cmd("up", "--nodes", self.nodes, "--networks", self.networks,
-                 *(["--qnetd"] if self.qnetd else []), *(["--realtime"] if realtime else []),
-                 timeout=timeout)
+                 *(["--qnetd"] if self.qnetd else []), *ceph,
+                 *(["--realtime"] if realtime else []), timeout=timeout)
         self.is_up = True
         return self
 
@@ -175,7 +182,7 @@ class Sandbox:
         prefix = f"dsb-{self.name}-"
         return [line.split()[0] for line in out.splitlines()
                 if line.startswith(prefix) and
-                (line.split()[0][len(prefix):] in ("br", self.QNETD) or
+                (line.split()[0][len(prefix):] in ("br", self.QNETD, self.CEPH) or
                  line.split()[0][len(prefix):].removeprefix("node").isdigit())]
 
     def mounts(self):
