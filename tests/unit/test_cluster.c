@@ -29,7 +29,7 @@ static struct cluster_node_spec make_spec(const char *name, unsigned nodeid, con
 					  const char *link1)
 {
 	struct cluster_node_spec s;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	memset(&s, 0, sizeof(s));
 	snprintf(s.name, sizeof(s.name), "%s", name);
@@ -132,7 +132,7 @@ static void test_cluster_name_valid(void **ctx)
 static void test_link_parse_ok(void **ctx)
 {
 	struct cluster_node_spec s;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	(void)ctx;
 	memset(&s, 0, sizeof(s));
@@ -159,7 +159,7 @@ static void test_link_parse_ok(void **ctx)
 static void test_link_parse_errors(void **ctx)
 {
 	struct cluster_node_spec s;
-	struct cluster_err err;
+	struct drover_err err;
 	static const char *const bad[] = {
 		"", /* no address */
 		",priority=1", /* no address */
@@ -209,7 +209,7 @@ static void test_link_parse_errors(void **ctx)
 static void test_conf_new(void **ctx)
 {
 	struct cluster_node_spec s = make_spec("pve1", 1, "10.0.0.1", "fd00::1,priority=20");
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct buf text = BUF_INIT;
 	struct cc_node *root, *again, *totem, *i0, *i1, *node;
 
@@ -297,7 +297,7 @@ static void test_add_node_lowest_free_id(void **ctx)
 	struct cc_node *root = parse_text(two_links_conf);
 	struct cluster_node_spec s = make_spec("pve2", 0, "10.0.0.2", "10.1.0.2");
 	struct cluster_node_spec t = make_spec("pve4", 0, "10.0.0.4", "10.1.0.4");
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct buf text = BUF_INIT;
 	struct cc_node *again;
 
@@ -329,7 +329,7 @@ static void test_add_node_explicit_id(void **ctx)
 	struct cc_node *root = parse_text(two_links_conf);
 	struct cluster_node_spec s = make_spec("pve9", 9, "10.0.0.9", "10.1.0.9");
 	struct cluster_node_spec t = make_spec("pve2", 3, "10.0.0.2", "10.1.0.2");
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	(void)ctx;
 	assert_int_equal(cluster_conf_add_node(root, &s, false, &err), 0);
@@ -349,7 +349,7 @@ static void test_add_node_duplicate_name(void **ctx)
 {
 	struct cc_node *root = parse_text(two_links_conf);
 	struct cluster_node_spec s = make_spec("pve3", 0, "10.0.0.33", "10.1.0.33");
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	(void)ctx;
 	assert_int_equal(cluster_conf_add_node(root, &s, false, &err), -EEXIST);
@@ -365,7 +365,7 @@ static void test_add_node_force_readd(void **ctx)
 	struct cc_node *root = parse_text(two_links_conf);
 	struct cluster_node_spec s = make_spec("pve3", 0, "10.0.0.33", "10.1.0.33");
 	struct cluster_node_spec same = make_spec("pve3", 3, "10.0.0.3", "10.1.0.3");
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	(void)ctx;
 	/* a re-add (reinstalled node, new addresses) keeps its id */
@@ -388,7 +388,7 @@ static void test_add_node_force_other_id_or_votes(void **ctx)
 	struct cc_node *root = parse_text(two_links_conf);
 	struct cluster_node_spec s = make_spec("pve3", 4, "10.0.0.3", "10.1.0.3");
 	struct cluster_node_spec v = make_spec("pve3", 0, "10.0.0.3", "10.1.0.3");
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	(void)ctx;
 	assert_int_equal(cluster_conf_add_node(root, &s, true, &err), -EEXIST);
@@ -407,7 +407,7 @@ static void test_add_node_duplicate_address(void **ctx)
 	struct cluster_node_spec s = make_spec("pve2", 0, "10.0.0.2", "10.1.0.3");
 	struct cluster_node_spec t = make_spec("pve2", 0, "10.1.0.1", "10.1.0.2");
 	struct cluster_node_spec u = make_spec("pve1", 0, "10.0.0.3", "10.1.0.1");
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	(void)ctx;
 	/* link1 address of pve3 */
@@ -431,7 +431,7 @@ static void test_add_node_link_mismatch(void **ctx)
 	struct cluster_node_spec only0 = make_spec("pve2", 0, "10.0.0.2", NULL);
 	struct cluster_node_spec three = make_spec("pve2", 0, "10.0.0.2", "10.1.0.2");
 	struct cluster_node_spec none;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	(void)ctx;
 	assert_int_equal(cluster_conf_add_node(root, &only0, false, &err), -EINVAL);
@@ -452,7 +452,7 @@ static void test_add_node_bad_name(void **ctx)
 {
 	struct cc_node *root = parse_text(two_links_conf);
 	static const char *const bad[] = { "", "-pve2", "pve2-", "pve_2", "pve.2", "pve 2" };
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	(void)ctx;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -469,7 +469,7 @@ static void test_add_node_no_nodelist(void **ctx)
 {
 	struct cc_node *root = parse_text("totem {\n    cluster_name: x\n}\n");
 	struct cluster_node_spec s = make_spec("pve2", 0, "10.0.0.2", NULL);
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	(void)ctx;
 	assert_int_equal(cluster_conf_add_node(root, &s, false, &err), -EINVAL);
@@ -515,7 +515,7 @@ static void test_remove_then_add_reuses_id(void **ctx)
 {
 	struct cc_node *root = parse_text(two_links_conf);
 	struct cluster_node_spec s = make_spec("pve5", 0, "10.0.0.1", "10.1.0.1");
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	char name[64];
 	unsigned id;
 
@@ -605,7 +605,7 @@ static void test_conf_links(void **ctx)
 static void expect_verify_error(const char *text, const char *want, unsigned line)
 {
 	struct cc_node *root = parse_text(text);
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	char where[32];
 
 	if (cluster_conf_verify(root, &err) != -EINVAL)
@@ -623,7 +623,7 @@ static void expect_verify_error(const char *text, const char *want, unsigned lin
 static void test_verify(void **ctx)
 {
 	struct cc_node *root = parse_text(two_links_conf);
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	(void)ctx;
 	assert_int_equal(cluster_conf_verify(root, &err), 0);
@@ -731,7 +731,7 @@ static void test_verify(void **ctx)
 static void test_join_request_round_trip(void **ctx)
 {
 	struct join_request req, back;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct buf out = BUF_INIT;
 
 	(void)ctx;
@@ -778,7 +778,7 @@ static void test_join_request_parse_details(void **ctx)
 	static const char bad_force[] = "drover-join 1\nname=pve2\nforce=2\n";
 	static const char no_eq[] = "drover-join 1\nname pve2\n";
 	struct join_request req;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	char longname[128];
 
 	(void)ctx;
@@ -811,7 +811,7 @@ static void test_join_protocol_version(void **ctx)
 	static const char notfound[] = "bash: drover: command not found\n";
 	struct join_request req;
 	struct join_response resp;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	(void)ctx;
 	assert_int_equal(join_request_parse(http, strlen(http), &req, &err), -EPROTO);
@@ -838,7 +838,7 @@ static void test_join_response_round_trip(void **ctx)
 	static const unsigned char key[] = { 0x00, 0xff, 0x10, 0x00, 0x0a, 0x3d, 0xfe, 0x00, 0x80 };
 	static const char conf[] = "totem {\n    cluster_name: prod\n}\n";
 	struct join_response resp, back;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct buf out = BUF_INIT;
 
 	(void)ctx;
@@ -879,7 +879,7 @@ static void test_join_response_error(void **ctx)
 	static const char lacks[] = "drover-join 1\nnodeid=2\ncorosync_conf=eA==\n";
 	static const char bad64[] = "drover-join 1\nnodeid=2\ncorosync_conf=e!A=\nauthkey=AA==\n";
 	struct join_response resp, back;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct buf out = BUF_INIT;
 
 	(void)ctx;
@@ -912,7 +912,7 @@ static void test_join_response_error(void **ctx)
 static void test_join_info_round_trip(void **ctx)
 {
 	struct join_info info, back;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct buf out = BUF_INIT;
 
 	(void)ctx;
@@ -959,7 +959,7 @@ static void test_join_info_round_trip(void **ctx)
 static void test_join_info_errors(void **ctx)
 {
 	struct join_info info, back;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct buf out = BUF_INIT;
 	char *damaged;
 
@@ -1017,7 +1017,7 @@ static void test_join_info_errors(void **ctx)
 static void test_join_info_empty_payload(void **ctx)
 {
 	struct join_info back;
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	(void)ctx;
 	assert_int_equal(join_info_decode("drover-join-1:", &back, &err), -EINVAL);
@@ -1029,7 +1029,7 @@ static void test_join_info_empty_payload(void **ctx)
 static void test_nextid_range_defaults(void **ctx)
 {
 	static const char other[] = "keyboard: en-us\nmigration: secure\n# next-id: lower=5\n";
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	uint32_t lo = 0, hi = 0;
 
 	(void)ctx;
@@ -1049,7 +1049,7 @@ static void test_nextid_range_values(void **ctx)
 	static const char both[] = "keyboard: en-us\nnext-id: lower=200,upper=300\n";
 	static const char lower_only[] = "next-id: lower=5000";
 	static const char upper_only[] = "next-id: upper=50000\r\n";
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	uint32_t lo = 0, hi = 0;
 
 	(void)ctx;
@@ -1071,7 +1071,7 @@ static void test_nextid_range_values(void **ctx)
 
 static void expect_range_error(const char *text, const char *want)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	uint32_t lo, hi;
 
 	if (nextid_range(text, strlen(text), &lo, &hi, &err) != -EINVAL)

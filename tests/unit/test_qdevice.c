@@ -25,7 +25,7 @@
 /* A cluster of n nodes as create and add write it (node K at 10.0.0.K; config_version n). */
 static struct cc_node *cluster_of(unsigned n)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct cc_node *root = NULL;
 
 	for (unsigned k = 1; k <= n; k++) {
@@ -82,7 +82,7 @@ static const char *net_key(const struct cc_node *root, const char *key)
 
 static void test_algorithm_even_is_ffsplit(void **state)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	const char *algo = NULL;
 
 	for (unsigned n = 2; n <= 16; n += 2) {
@@ -96,7 +96,7 @@ static void test_algorithm_even_is_ffsplit(void **state)
 
 static void test_algorithm_odd_needs_force(void **state)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	const char *algo = NULL;
 
 	for (unsigned n = 1; n <= 15; n += 2) {
@@ -115,7 +115,7 @@ static void test_algorithm_odd_needs_force(void **state)
 
 static void test_add_two_nodes(void **state)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct cc_node *root = cluster_of(2), *again;
 	const char *algo = NULL;
 	char *text;
@@ -149,7 +149,7 @@ static void test_add_two_nodes(void **state)
 
 static void test_add_twice_is_refused(void **state)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct cc_node *root = cluster_of(2);
 	const char *algo = NULL;
 	char *before, *after;
@@ -170,7 +170,7 @@ static void test_add_twice_is_refused(void **state)
 
 static void test_add_odd_count(void **state)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct cc_node *root = cluster_of(3);
 	const char *algo = NULL;
 	char *before = text_of(root), *after;
@@ -194,7 +194,7 @@ static void test_add_refuses_bad_hosts(void **state)
 {
 	static const char *const bad[] = { "",	    "-oProxyCommand=x", "a b", "host;rm", ".lead",
 					   "x$(id)" };
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct cc_node *root = cluster_of(2);
 	const char *algo = NULL;
 
@@ -214,7 +214,7 @@ static void test_add_refuses_bad_hosts(void **state)
 static void test_add_refuses_exclusive_quorum_options(void **state)
 {
 	static const char *const keys[] = { "two_node", "last_man_standing", "auto_tie_breaker" };
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	const char *algo = NULL;
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -236,7 +236,7 @@ static void test_add_refuses_exclusive_quorum_options(void **state)
 
 static void test_add_ffsplit_needs_one_vote_per_node(void **state)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct cc_node *root = cluster_of(2);
 	const char *algo = NULL;
 
@@ -249,7 +249,7 @@ static void test_add_ffsplit_needs_one_vote_per_node(void **state)
 
 static void test_add_needs_votequorum(void **state)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct cc_node *root = cluster_of(2);
 	const char *algo = NULL;
 
@@ -266,7 +266,7 @@ static void test_add_needs_votequorum(void **state)
 
 static void test_remove_restores_plain_votequorum(void **state)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct cc_node *root = cluster_of(2);
 	const char *algo = NULL;
 	char host[CLUSTER_QDEVICE_HOST_MAX] = "";
@@ -318,7 +318,7 @@ static void test_remove_a_hand_written_device(void **state)
 
 static void test_node_changes_need_no_qdevice(void **state)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct cc_node *root = cluster_of(2), *hand;
 	const char *algo = NULL;
 
@@ -358,7 +358,7 @@ static void test_node_changes_need_no_qdevice(void **state)
 
 static void test_bundle_round_trip(void **state)
 {
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 	struct buf ca = BUF_INIT, p12 = BUF_INIT, text = BUF_INIT, ca2 = BUF_INIT, p122 = BUF_INIT;
 	unsigned char bin[300];
 
@@ -391,7 +391,7 @@ static void test_bundle_refusals(void **state)
 		"drover-qdevice 1\nca=Q!JD\np12=QUJD\n", /* not base64 */
 		"drover-qdevice 1\nca=\np12=QUJD\n", /* empty */
 	};
-	struct cluster_err err = { "" };
+	struct drover_err err = { "" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct buf ca = BUF_INIT, p12 = BUF_INIT;
