@@ -9,9 +9,10 @@
 #include "cli.h"
 #include "config.h"
 
-/* The groups; later milestones add cluster, replication, vm, ct, storage, mirror. */
+/* The groups; later milestones add replication, vm, ct, mirror. */
 static const struct cli_command *const groups[] = {
 	&cli_cluster_group,
+	&cli_storage_group,
 	&cli_cfs_group,
 	&cli_sandbox_group,
 	NULL,
