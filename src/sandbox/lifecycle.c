@@ -131,6 +131,9 @@ static int up(struct sandbox *sb, unsigned timeout_s)
 		if (r < 0)
 			return fail("making the mount and UTS namespaces", r);
 	}
+	r = sb_storage_create(sb);
+	if (r < 0)
+		return fail("making the nodes' storage", r);
 	r = sb_keeper_start(sb);
 	if (r < 0)
 		return fail("starting the keeper", r);
@@ -208,6 +211,8 @@ static int form_cluster(struct sandbox *sb, unsigned timeout_s)
 	}
 	if (r == 0)
 		r = wait_cluster(sb, timeout_s);
+	if (r == 0)
+		r = sb_storage_configure(sb, false);
 	return r;
 }
 
@@ -259,6 +264,7 @@ int sb_down(struct sandbox *sb)
 	}
 	sb_kill_all(sb);
 	sb_nodens_destroy(sb);
+	sb_storage_destroy(sb);
 	sb_net_destroy(sb);
 	r = sb_rm_rf(sb->dir);
 	if (r < 0)

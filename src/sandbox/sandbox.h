@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define SANDBOX_ROOT "/var/lib/drover-sandbox"
@@ -51,6 +52,7 @@ struct sandbox {
 	 * its token under load starves the other nodes' daemons.
 	 */
 	bool realtime;
+	uint64_t disk_size; /* bytes of each node's btrfs loop file */
 };
 
 /* A network fault in force on one link of a node (all zero: none). */
@@ -137,6 +139,17 @@ void sb_kill_all(const struct sandbox *sb);
 int sb_netem_get(const struct sandbox *sb, unsigned node, unsigned net, struct sb_netem *n);
 int sb_netem_set(const struct sandbox *sb, unsigned node, unsigned net, const struct sb_netem *n);
 int sb_netem_helper_main(unsigned queue, unsigned delay_ms, unsigned jitter_ms);
+
+/* storage.c: each node's btrfs on a loop file, the shared directory, their storage.cfg entries */
+#define SB_DISK_SIZE_DEFAULT (4ull << 30)
+#define SB_DISK_SIZE_MIN (128ull << 20) /* mkfs.btrfs wants at least about 110 MiB */
+#define SB_BTRFS_PATH "/var/lib/drover/local-btrfs"
+#define SB_BTRFS_STORAGE "local-btrfs"
+#define SB_SHARED_PATH "/var/lib/drover/shared"
+#define SB_SHARED_STORAGE "shared"
+int sb_storage_create(const struct sandbox *sb); /* after the node namespaces exist */
+int sb_storage_configure(const struct sandbox *sb, bool bare); /* once droverfs runs */
+void sb_storage_destroy(const struct sandbox *sb); /* detach this sandbox's loop devices */
 
 /* lifecycle.c: up and down */
 int sb_up(struct sandbox *sb, unsigned timeout_s); /* bare nodes: droverfs (local mode), sshd */

@@ -35,6 +35,7 @@ int sb_init(struct sandbox *sb, const char *name)
 		return -EINVAL;
 	snprintf(sb->name, sizeof(sb->name), "%s", name);
 	snprintf(sb->dir, sizeof(sb->dir), "%s/%s", SANDBOX_ROOT, name);
+	sb->disk_size = SB_DISK_SIZE_DEFAULT;
 	return 0;
 }
 
@@ -120,6 +121,7 @@ int sb_load(struct sandbox *sb)
 {
 	char path[PATH_MAX], line[128];
 	unsigned nodes = 0, nets = 0, qnetd = 0, realtime = 0;
+	unsigned long long disk = SB_DISK_SIZE_DEFAULT;
 	FILE *f;
 
 	sb_path(sb, path, sizeof(path), "sandbox.conf");
@@ -131,6 +133,7 @@ int sb_load(struct sandbox *sb)
 		sscanf(line, "networks=%u", &nets);
 		sscanf(line, "qnetd=%u", &qnetd);
 		sscanf(line, "realtime=%u", &realtime);
+		sscanf(line, "disk_size=%llu", &disk);
 	}
 	fclose(f);
 	if (nodes < 1 || nodes > SANDBOX_NODES_MAX || nets < 1 || nets > SANDBOX_NETS_MAX)
@@ -139,14 +142,17 @@ int sb_load(struct sandbox *sb)
 	sb->networks = nets;
 	sb->qnetd = qnetd == 1;
 	sb->realtime = realtime == 1;
+	sb->disk_size = disk;
 	return 0;
 }
 
 int sb_save(const struct sandbox *sb)
 {
-	char path[PATH_MAX], text[128];
-	int n = snprintf(text, sizeof(text), "nodes=%u\nnetworks=%u\nqnetd=%u\nrealtime=%u\n",
-			 sb->nodes, sb->networks, sb->qnetd ? 1 : 0, sb->realtime ? 1 : 0);
+	char path[PATH_MAX], text[160];
+	int n = snprintf(text, sizeof(text),
+			 "nodes=%u\nnetworks=%u\nqnetd=%u\nrealtime=%u\ndisk_size=%llu\n", sb->nodes,
+			 sb->networks, sb->qnetd ? 1 : 0, sb->realtime ? 1 : 0,
+			 (unsigned long long)sb->disk_size);
 
 	sb_path(sb, path, sizeof(path), "sandbox.conf");
 	return sb_write_file(path, text, (size_t)n, 0644);

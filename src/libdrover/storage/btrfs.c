@@ -872,6 +872,16 @@ static int import_btrfs(struct storage *s, const struct bvol *b,
 		if (r < 0)
 			return r;
 	}
+	if (o->snapshot) {
+		char have[PATH_MAX];
+
+		/* refused before a byte is received, not after */
+		pathf(have, sizeof(have), "%s/%s@%s", b->images, name, o->snapshot);
+		if (access(have, F_OK) == 0)
+			return drover_fail(err, -EEXIST,
+					   "snapshot '%s' of %u/%s exists already on %s",
+					   o->snapshot, b->v.vmid, name, s->props.id);
+	}
 	/* received under a temporary name beside its final place, renamed when whole */
 	fsutil_tmp_name(name, tmpname, sizeof(tmpname));
 	pathf(recv, sizeof(recv), "%s/%s", b->images, tmpname);
