@@ -436,7 +436,12 @@ int btrfs_stream_filter(int in, int out, struct btrfs_stream_check *c, struct dr
 			break;
 		}
 		if (n == 0) {
-			if (len || !p.ended)
+			if (len && p.ended)
+				r = drover_fail(
+					err, -EBADMSG,
+					"the btrfs stream is refused: %zu bytes after its end command",
+					len);
+			else if (len || !p.ended)
 				r = drover_fail(
 					err, -EPIPE,
 					"the btrfs stream ended after %llu bytes, before its end command (the sender died?)",
