@@ -144,8 +144,8 @@ static int cmd_export(struct cli_context *ctx, int argc, char **argv)
 	fd = streq(a.pos[2], "-") ? STDOUT_FILENO
 				  : open(a.pos[2], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		cli_error("%s: %s%s", a.pos[2], strerror(errno),
-			  errno == EEXIST ? " (it exists: remove it first)" : "");
+		cli_error("%s: %s", a.pos[2],
+			  errno == EEXIST ? "it exists: remove it first" : strerror(errno));
 		storage_env_close(&env);
 		return CLI_EXIT_FAIL;
 	}
@@ -226,7 +226,12 @@ static int cmd_import(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (storage_cli_env(ctx, &env) < 0)
 		return CLI_EXIT_FAIL;
-	if (streq(a.pos[2], "-"))
+	if (streq(a.pos[2], "-") && a.framed) {
+		/* storage copy waits for this before it starts the export */
+		printf("ready\n");
+		fflush(stdout);
+		fd = STDIN_FILENO;
+	} else if (streq(a.pos[2], "-"))
 		fd = STDIN_FILENO;
 	else if (str_has_prefix(a.pos[2], "tcp://"))
 		fd = listen_tcp(a.pos[2] + 6, &err);

@@ -621,7 +621,7 @@ static void test_btrfs_stream_hostile(void **state)
 		struct buf more = BUF_INIT;
 
 		command(&s, 21, &more);
-		expect_refused(&s, &c, -EBADMSG, "there is more after the end");
+		expect_refused(&s, &c, -EBADMSG, "there is more after its end command");
 	}
 
 	/* not a send stream */

@@ -212,8 +212,6 @@ static int check_cmd(struct parser *p, const unsigned char *h, uint32_t len)
 	int r;
 
 	p->ncmd++;
-	if (p->ended)
-		return bad(p, cmd, "there is more after the end (more than one subvolume)");
 	if (cmd == 0 || cmd > CMD_LAST)
 		return bad(p, cmd, "unknown command");
 	while (a < end) {
@@ -266,6 +264,11 @@ static int check_buffer(struct parser *p, const unsigned char *buf, size_t len, 
 	*used = 0;
 	while (r == 0 && len - pos >= CMD_HEADER) {
 		uint32_t n = le32(buf + pos);
+
+		if (p->ended)
+			return drover_fail(
+				p->err, -EBADMSG,
+				"the btrfs stream is refused: there is more after its end command (more than one subvolume?)");
 
 		if (n > CMD_MAX)
 			return bad(p, le16(buf + pos + 4), "longer than 32 MiB");

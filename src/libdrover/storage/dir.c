@@ -172,7 +172,9 @@ static int dir_free(struct storage *s, const char *volname, struct drover_err *e
 	if ((r = vol_path(s, &v, path, sizeof(path))) < 0)
 		return drover_fail(err, r, "%s: %s", volname, strerror(-r));
 	if (lstat(path, &st) < 0)
-		return drover_fail(err, -errno, "volume %s: %s", volname, strerror(errno));
+		return errno == ENOENT ? drover_fail(err, -ENOENT, "volume %s does not exist", volname)
+				       : drover_fail(err, -errno, "volume %s: %s", volname,
+						     strerror(errno));
 	r = S_ISDIR(st.st_mode) ? fsutil_rm_rf(path) : (unlink(path) < 0 ? -errno : 0);
 	if (r < 0)
 		return drover_fail(err, r, "removing %s: %s", path, strerror(-r));
@@ -204,7 +206,9 @@ static int fill_info(const char *path, const struct storage_volname *v, const ch
 
 	memset(out, 0, sizeof(*out));
 	if (lstat(path, &st) < 0)
-		return drover_fail(err, -errno, "volume %s: %s", volname, strerror(errno));
+		return errno == ENOENT ? drover_fail(err, -ENOENT, "volume %s does not exist", volname)
+				       : drover_fail(err, -errno, "volume %s: %s", volname,
+						     strerror(errno));
 	pathf(out->volname, sizeof(out->volname), "%s", volname);
 	out->vmid = v->vmid;
 	out->content = v->content;
@@ -405,7 +409,9 @@ static int dir_export(struct storage *s, const char *volname, enum storage_forma
 		return drover_fail(err, r, "%s: %s", volname, strerror(-r));
 	src = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (src < 0)
-		return drover_fail(err, -errno, "volume %s: %s", volname, strerror(errno));
+		return errno == ENOENT ? drover_fail(err, -ENOENT, "volume %s does not exist", volname)
+				       : drover_fail(err, -errno, "volume %s: %s", volname,
+						     strerror(errno));
 	r = fstat(src, &st) < 0 ? -errno : 0;
 	if (r == 0 && !S_ISREG(st.st_mode))
 		r = -EINVAL;

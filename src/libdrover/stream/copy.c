@@ -256,6 +256,20 @@ static int connect_insecure(struct copy *c, struct transport_ssh *t)
 	return transport_connect(addr, (int)p, 10000, c->err);
 }
 
+/* ssh: the receiver says "ready" once it runs, then the stream goes to its stdin. */
+static int wait_ready(struct copy *c, struct transport_ssh *t)
+{
+	char line[64];
+	int r = transport_ssh_line(t, line, sizeof(line), TRANSPORT_ACCEPT_MS, c->err);
+
+	if (r == 0 && !streq(line, "ready"))
+		r = drover_fail(c->err, -EPROTO, "the receiver on %s said '%.40s', not ready",
+				c->req->node, line);
+	if (r < 0)
+		return drover_fail_prefix(c->err, r, "the receiver on %s", c->req->node);
+	return t->in;
+}
+
 /* The volume ID in the receiver's "successfully imported 'VOLID'" line. */
 static int imported_volid(const char *out, char *volid, size_t len)
 {
@@ -324,10 +338,13 @@ static int transfer(struct copy *c)
 				c->err);
 	if (r < 0)
 		return r;
-	fd = c->o->insecure ? connect_insecure(c, &t) : t.in;
+	fd = c->o->insecure ? connect_insecure(c, &t) : wait_ready(c, &t);
 	if (fd < 0) {
-		transport_ssh_kill(&t);
-		return fd;
+		/* it ended before it was ready: its own words say why */
+		transport_ssh_finish(&t, &out, &status, errtext, sizeof(errtext));
+		r = status != 0 ? judge(c, 0, PUMP_OK, &xerr, status, errtext, "") : fd;
+		buf_free(&out);
+		return r < 0 ? r : fd;
 	}
 	drover_report_log(c->o->rep, "%s -> %s on %s: %s%s%s stream%s%s", c->req->volid, c->tvolid,
 			  c->req->node, storage_format_name(c->fmt),
