@@ -346,11 +346,11 @@ static int transfer(struct copy *c)
 		buf_free(&out);
 		return r < 0 ? r : fd;
 	}
-	drover_report_log(c->o->rep, "%s -> %s on %s: %s%s%s stream%s%s", c->req->volid, c->tvolid,
-			  c->req->node, storage_format_name(c->fmt),
-			  c->req->base ? " incremental from " : "",
+	drover_report_log(c->o->rep, "%s -> %s on %s: %s stream%s%s%s, %s", c->req->volid,
+			  c->tvolid, c->req->node, storage_format_name(c->fmt),
+			  c->req->base ? ", incremental from " : "",
 			  c->req->base ? c->req->base : "", c->o->compress ? ", zstd" : "",
-			  c->o->insecure ? ", plain TCP" : ", ssh");
+			  c->o->insecure ? "plain TCP" : "ssh");
 	xr = stream_export(c->env, c->req->volid, c->fmt, &c->eo, fd, &po, &c->res->stats, &side,
 			   &xerr);
 	if (c->o->insecure) {
