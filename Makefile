@@ -6,7 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan check demo unit integration bench bench-cluster bench-cluster-manager format clean
+.PHONY: all deps build build-asan check demo unit integration bench bench-cluster bench-cluster-manager bench-storage format clean
 
 all: build
 
@@ -48,6 +48,10 @@ bench-cluster: build
 # drover cluster create/add/status on bare sandbox nodes (bench/README.md); not part of check.
 bench-cluster-manager: build
 	bench/run-cluster-manager-bench --build $(BUILD)
+
+# drover storage copy against btrfs send | ssh | btrfs receive on a 2-node sandbox; not part of check.
+bench-storage: build
+	bench/run-storage-bench --build $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "basic/util.h"
@@ -299,8 +300,16 @@ static void print_result(const struct storage_copy_req *req, const struct storag
 	format_size(res->stats.wire_bytes, wire, sizeof(wire));
 	storage_cli_rate(secs > 0 ? (uint64_t)((double)res->stats.stream_bytes / secs) : 0, rate,
 			 sizeof(rate));
-	printf("copied %s to %s as %s: %s (%s) in %.1f s, %s; %s on the wire\n", req->volid,
-	       req->node, res->volid, size, storage_format_name(res->format), secs, rate, wire);
+	struct rusage ru;
+	double cpu = 0;
+
+	/* this process only (its threads, not btrfs send and the like): what drover costs */
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	printf("copied %s to %s as %s: %s (%s) in %.1f s, %s; %s on the wire; CPU %.2f s here\n",
+	       req->volid, req->node, res->volid, size, storage_format_name(res->format), secs, rate,
+	       wire, cpu);
 }
 
 static int cmd_copy(struct cli_context *ctx, int argc, char **argv)
