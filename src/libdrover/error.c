@@ -33,8 +33,11 @@ int drover_fail_prefix(struct drover_err *err, int r, const char *fmt, ...)
 	n = w < 0 ? 0 : (size_t)w;
 	if (n + 2 < sizeof(err->text)) {
 		/* Long texts are cut at the end: the step named first matters most. */
-		memcpy(err->text + n, ": ", 3);
-		strncat(err->text, old, sizeof(err->text) - n - 3);
+		size_t room = sizeof(err->text) - n - 3, k = strnlen(old, room);
+
+		memcpy(err->text + n, ": ", 2);
+		memcpy(err->text + n + 2, old, k);
+		err->text[n + 2 + k] = '\0';
 	}
 	return r;
 }
