@@ -6,7 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan check demo unit integration bench bench-cluster bench-cluster-manager bench-storage format clean
+.PHONY: all deps build build-asan check demo unit integration soak bench bench-cluster bench-cluster-manager bench-storage format clean
 
 all: build
 
@@ -34,6 +34,13 @@ unit: build
 
 integration: build
 	scripts/run-tests --build $(BUILD) --only integration
+
+# The no-lost-writes test under faults for minutes (not part of check, which runs it for 60 s).
+# SOAK_SECONDS sets the duration; DROVER_NOLOST_SEED=N repeats a run.
+SOAK_SECONDS ?= 600
+soak: build
+	DROVER_BUILD=$(CURDIR)/$(BUILD) DROVER_NOLOST_SECONDS=$(SOAK_SECONDS) \
+		/usr/bin/python3 -m pytest -v -s -p no:cacheprovider tests/integration/test_cluster_nolost.py
 
 demo: deps build
 	scripts/demo --build $(BUILD)

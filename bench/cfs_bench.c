@@ -14,6 +14,12 @@
  *		 of SIZE bytes (as left by `create` with the same -n/--dirs)
  *	chunked  open(O_CREAT|O_EXCL) + SIZE bytes in CHUNK-byte write()s +
  *		 close, of N new files
+ *	overwrite open(O_TRUNC) + write SIZE bytes + close, of N existing files
+ *		 (as left by `create` with the same -n/--dirs); each overwrite
+ *		 writes content other than the file's
+ *
+ * create, save and overwrite write SIZE bytes with one write(), or in
+ * CHUNK-byte write()s if -c is given.
  *
  * The N operations are shared by W writer processes (fork); each works on
  * its own files (file i is DIR/fNNNNNNN, or DIR/dNNNN/fNNNNNNN with --dirs,
@@ -43,14 +49,13 @@
 
 #define MAX_WRITERS 256
 #define MAX_DIRS 100000
+#define PATTERN 26 /* the content: letters, a..z again and again */
 
-enum mode { MODE_CREATE, MODE_SAVE, MODE_READ, MODE_CHUNKED, MODE_COUNT };
+enum mode { MODE_CREATE, MODE_SAVE, MODE_READ, MODE_CHUNKED, MODE_OVERWRITE, MODE_COUNT };
 
 static const char *const mode_names[] = {
-	[MODE_CREATE] = "create",
-	[MODE_SAVE] = "save",
-	[MODE_READ] = "read",
-	[MODE_CHUNKED] = "chunked",
+	[MODE_CREATE] = "create",   [MODE_SAVE] = "save",	    [MODE_READ] = "read",
+	[MODE_CHUNKED] = "chunked", [MODE_OVERWRITE] = "overwrite",
 };
 
 struct opts {
@@ -58,7 +63,7 @@ struct opts {
 	const char *dir;
 	long count; /* operations */
 	size_t size; /* bytes per file */
-	size_t chunk; /* chunked: bytes per write() */
+	size_t chunk; /* bytes per write(); 0: all in one (chunked: 4 KiB) */
 	int writers;
 	long dirs; /* 0: files directly in dir */
 	bool one_file; /* save: every save replaces the same file */
@@ -106,11 +111,11 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: cfs_bench MODE DIR [OPTIONS]\n"
 		   "\n"
-		   "MODE: create | save | read | chunked (see bench/README.md)\n"
+		   "MODE: create | save | read | chunked | overwrite (see bench/README.md)\n"
 		   "\n"
 		   "  -n, --count N      operations (files, saves, reads; default 1000)\n"
 		   "  -s, --size N       bytes per file, K/M suffixes allowed (default 1K)\n"
-		   "  -c, --chunk N      chunked: bytes per write() (default 4K)\n"
+		   "  -c, --chunk N      bytes per write() (default: all at once; chunked: 4K)\n"
 		   "  -w, --writers N    concurrent writer processes (default 1)\n"
 		   "  -d, --dirs N       spread the files over N subdirectories of DIR\n"
 		   "      --one-file     save: all saves replace one file (one per writer)\n"
@@ -161,7 +166,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	long v;
 	int c;
 
-	*o = (struct opts){ .count = 1000, .size = 1024, .chunk = 4096, .writers = 1, .label = "" };
+	*o = (struct opts){ .count = 1000, .size = 1024, .writers = 1, .label = "" };
 	while ((c = getopt_long(argc, argv, "n:s:c:w:d:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -211,8 +216,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		if (strcmp(argv[optind], mode_names[i]) == 0)
 			o->mode = (enum mode)i;
 	if (o->mode == MODE_COUNT)
-		die("unknown mode '%s' (create, save, read, chunked)", argv[optind]);
+		die("unknown mode '%s' (create, save, read, chunked, overwrite)", argv[optind]);
 	o->dir = argv[optind + 1];
+	if (o->mode == MODE_CHUNKED && o->chunk == 0)
+		o->chunk = 4096;
 	if (o->one_file && o->mode != MODE_SAVE)
 		die("--one-file is for the save mode");
 	if (o->writers > o->count)
@@ -274,6 +281,18 @@ static void write_all(int fd, const char *path, const char *data, size_t len)
 	}
 }
 
+/* SIZE bytes, in CHUNK-byte write()s if chunk is set. */
+static void write_content(const struct opts *o, int fd, const char *path, const char *data)
+{
+	size_t chunk = o->chunk ? o->chunk : o->size;
+
+	for (size_t done = 0; done < o->size; done += chunk) {
+		size_t n = o->size - done < chunk ? o->size - done : chunk;
+
+		write_all(fd, path, data + done, n);
+	}
+}
+
 static void close_checked(int fd, const char *path)
 {
 	/* A FUSE file system commits at close: its error is the write's error. */
@@ -281,27 +300,24 @@ static void close_checked(int fd, const char *path)
 		die("close %s: %s", path, strerror(errno));
 }
 
+/* create and chunked: a new file. */
 static void op_create(const struct opts *o, const char *path, const char *data)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 
 	if (fd < 0)
 		die("open %s: %s", path, strerror(errno));
-	write_all(fd, path, data, o->size);
+	write_content(o, fd, path, data);
 	close_checked(fd, path);
 }
 
-static void op_chunked(const struct opts *o, const char *path, const char *data)
+static void op_overwrite(const struct opts *o, const char *path, const char *data)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 
 	if (fd < 0)
 		die("open %s: %s", path, strerror(errno));
-	for (size_t done = 0; done < o->size; done += o->chunk) {
-		size_t n = o->size - done < o->chunk ? o->size - done : o->chunk;
-
-		write_all(fd, path, data + done, n);
-	}
+	write_content(o, fd, path, data);
 	close_checked(fd, path);
 }
 
@@ -314,7 +330,7 @@ static void op_save(const struct opts *o, const char *path, const char *data)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0)
 		die("open %s: %s", tmp, strerror(errno));
-	write_all(fd, tmp, data, o->size);
+	write_content(o, fd, tmp, data);
 	close_checked(fd, tmp);
 	if (rename(tmp, path) < 0)
 		die("rename %s to %s: %s", tmp, path, strerror(errno));
@@ -348,7 +364,8 @@ static void run_writer(const struct opts *o, int w, int start_fd, uint64_t *lat,
 		       struct writer_times *times)
 {
 	long first = o->count * w / o->writers, end = o->count * (w + 1) / o->writers;
-	size_t buflen = o->size + 1 > 65536 ? o->size + 1 : 65536;
+	/* + PATTERN: room to start the pattern elsewhere (overwrite) */
+	size_t buflen = o->size + PATTERN > 65536 ? o->size + PATTERN : 65536;
 	char *data = malloc(buflen), path[PATH_MAX];
 	char go;
 	ssize_t n;
@@ -356,7 +373,7 @@ static void run_writer(const struct opts *o, int w, int start_fd, uint64_t *lat,
 	if (!data)
 		die("out of memory");
 	for (size_t i = 0; i < buflen; i++)
-		data[i] = (char)('a' + (i + (size_t)w) % 26);
+		data[i] = (char)('a' + (i + (size_t)w) % PATTERN);
 	do
 		n = read(start_fd, &go, 1);
 	while (n < 0 && errno == EINTR);
@@ -370,6 +387,7 @@ static void run_writer(const struct opts *o, int w, int start_fd, uint64_t *lat,
 
 		switch (o->mode) {
 		case MODE_CREATE:
+		case MODE_CHUNKED:
 			op_create(o, path, data);
 			break;
 		case MODE_SAVE:
@@ -378,8 +396,9 @@ static void run_writer(const struct opts *o, int w, int start_fd, uint64_t *lat,
 		case MODE_READ:
 			op_read(o, path, data, buflen);
 			break;
-		case MODE_CHUNKED:
-			op_chunked(o, path, data);
+		case MODE_OVERWRITE:
+			/* Not what `create` wrote, nor the last overwrite: 1 to 25 letters on. */
+			op_overwrite(o, path, data + 1 + i % (PATTERN - 1));
 			break;
 		case MODE_COUNT:
 			die("no mode");
@@ -395,7 +414,7 @@ static void make_dirs(const struct opts *o)
 	char dir[PATH_MAX];
 	long n = o->dirs;
 
-	if (n == 0 || o->mode == MODE_READ)
+	if (n == 0 || o->mode == MODE_READ || o->mode == MODE_OVERWRITE)
 		return;
 	if (o->one_file)
 		n = o->writers < n ? o->writers : n;
@@ -467,8 +486,8 @@ static void report(const struct opts *o, uint64_t *lat, const struct writer_time
 	printf(",\"ops\":%ld,\"size\":%zu,\"chunk\":%zu,\"writers\":%d,\"dirs\":%ld,"
 	       "\"one_file\":%s,\"elapsed_s\":%.6f,\"ops_per_s\":%.1f,\"mib_per_s\":%.2f,"
 	       "\"mean_us\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}\n",
-	       o->count, o->size, o->mode == MODE_CHUNKED ? o->chunk : 0, o->writers, o->dirs,
-	       o->one_file ? "true" : "false", elapsed, (double)o->count / elapsed,
+	       o->count, o->size, o->chunk, o->writers, o->dirs, o->one_file ? "true" : "false",
+	       elapsed, (double)o->count / elapsed,
 	       (double)o->count * (double)o->size / elapsed / (1024.0 * 1024.0),
 	       sum / (double)o->count / 1000.0, pct_us(lat, o->count, 50),
 	       pct_us(lat, o->count, 99), (double)lat[o->count - 1] / 1000.0);

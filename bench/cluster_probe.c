@@ -10,10 +10,13 @@
  *		before each file instead). One line per file on stdout:
  *		"w I T_OPEN_NS T_CLOSED_NS" (CLOCK_REALTIME).
  *
- *	cluster_probe wait DIR -n N [-s SIZE] [-p POLL_US] [-t TIMEOUT_S]
+ *	cluster_probe wait DIR -n N [-s SIZE] [-p POLL_US] [-t TIMEOUT_S] [--read]
  *		For I = 0 .. N-1 in turn: stat(DIR/pI) every POLL_US until it
  *		exists with SIZE bytes, then (to be sure it is readable) reads
- *		it and checks the size read. One line per file on stdout:
+ *		it and checks the size read. With --read it polls with
+ *		open + read instead of stat (a file system that keeps stale
+ *		attributes, as pmxcfs does for a second, is measured by when its
+ *		data can be read). One line per file on stdout:
  *		"r I T_EXISTS_NS T_SEEN_NS FIRST PARTIAL": when a stat first found
  *		the file (any size), when with SIZE bytes; FIRST is 1 if the very
  *		first stat already found it (the sample is then meaningless: the file
@@ -146,7 +149,27 @@ static void do_write(const char *dir, long n, size_t size, long interval_us, boo
 	free(buf);
 }
 
-static void do_wait(const char *dir, long n, size_t size, long poll_us, long timeout_s)
+/* open + read: the size of what a reader gets now, -1 if the file is not there. */
+static ssize_t read_size(const char *path, char *buf, size_t cap)
+{
+	ssize_t r = 0, total = 0;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			die("open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((size_t)total < cap && (r = read(fd, buf + total, cap - (size_t)total)) > 0)
+		total += r;
+	if (r < 0)
+		die("read %s: %s", path, strerror(errno));
+	close(fd);
+	return total;
+}
+
+static void do_wait(const char *dir, long n, size_t size, long poll_us, long timeout_s,
+		    bool by_read)
 {
 	char *buf = malloc(size + 2);
 	char path[4096];
@@ -165,7 +188,15 @@ static void do_wait(const char *dir, long n, size_t size, long poll_us, long tim
 
 		snprintf(path, sizeof(path), "%s/p%07ld", dir, i);
 		for (;;) {
-			if (stat(path, &st) == 0) {
+			if (by_read) {
+				ssize_t got = read_size(path, buf, size + 1);
+
+				if (got >= 0 && !exist)
+					exist = now_ns(CLOCK_REALTIME);
+				if (got == (ssize_t)size)
+					break;
+				partial += got >= 0;
+			} else if (stat(path, &st) == 0) {
 				if (!exist)
 					exist = now_ns(CLOCK_REALTIME);
 				if ((size_t)st.st_size == size)
@@ -284,7 +315,8 @@ static void do_mutate(const char *dir, long n, size_t size, int writers, const c
 					break;
 				case 1:
 					snprintf(path, sizeof(path), "%s/%s-%ld",
-						 dirs.n ? dirs.paths[(size_t)k % dirs.n] : dir, tag, k);
+						 dirs.n ? dirs.paths[(size_t)k % dirs.n] : dir, tag,
+						 k);
 					write_file(path, buf, size, O_CREAT | O_EXCL);
 					break;
 				default:
@@ -323,11 +355,12 @@ int main(int argc, char **argv)
 		{ "writers", required_argument, NULL, 'w' },
 		{ "tag", required_argument, NULL, 'T' },
 		{ "sync", no_argument, NULL, 'S' },
+		{ "read", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long n = 100, size = 1024, interval_us = 20000, poll_us = 100, timeout_s = 30;
 	int writers = 1, c;
-	bool sync = false;
+	bool sync = false, by_read = false;
 	const char *tag = "m";
 
 	while ((c = getopt_long(argc, argv, "n:s:i:p:t:w:T:", longopts, NULL)) != -1) {
@@ -356,10 +389,14 @@ int main(int argc, char **argv)
 		case 'S':
 			sync = true;
 			break;
+		case 'R':
+			by_read = true;
+			break;
 		default:
-			fprintf(stderr, "usage: cluster_probe write|wait|mutate DIR [-n N] [-s SIZE] "
-					"[-i INTERVAL_US] [-p POLL_US] [-t TIMEOUT_S] [-w WRITERS] "
-					"[--tag TAG] [--sync]\n");
+			fprintf(stderr,
+				"usage: cluster_probe write|wait|mutate DIR [-n N] [-s SIZE] "
+				"[-i INTERVAL_US] [-p POLL_US] [-t TIMEOUT_S] [-w WRITERS] "
+				"[--tag TAG] [--sync] [--read]\n");
 			return 2;
 		}
 	}
@@ -368,7 +405,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[optind], "write") == 0)
 		do_write(argv[optind + 1], n, (size_t)size, sync ? 0 : interval_us, sync);
 	else if (strcmp(argv[optind], "wait") == 0)
-		do_wait(argv[optind + 1], n, (size_t)size, poll_us, timeout_s);
+		do_wait(argv[optind + 1], n, (size_t)size, poll_us, timeout_s, by_read);
 	else if (strcmp(argv[optind], "mutate") == 0)
 		do_mutate(argv[optind + 1], n, (size_t)size, writers, tag);
 	else

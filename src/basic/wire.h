@@ -64,6 +64,17 @@ const void *wire_get_blob(struct wire_reader *r, size_t *len);
 char *wire_get_str(struct wire_reader *r);
 
 /* Encode/decode helpers on raw memory. */
+static inline void le_put16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static inline uint16_t le_get16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
 static inline void le_put32(unsigned char *p, uint32_t v)
 {
 	p[0] = (unsigned char)v;

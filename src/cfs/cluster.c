@@ -66,6 +66,7 @@ struct cfs_cluster {
 	sd_event_source *cpg_io, *quorum_io;
 	sd_event_source *retry_timer, *reconnect_timer, *verify_timer, *quorum_wait_timer;
 	sd_event_source *conf_timer;
+	sd_event_source *ack_timer; /* own ops wait for their acks: ask everyone if too long */
 	sd_event_source *send_source; /* sends the batch of own ops */
 
 	/* Multicasts corosync could not take yet, in order. */
@@ -79,6 +80,7 @@ struct cfs_cluster {
 	bool cpg_ring_valid;
 	struct quorum_ring_id quorum_ring;
 	bool quorum_valid, quorate, forced;
+	unsigned expected_votes; /* votequorum's, for safe acks (0: unknown) */
 
 	/* The nodelist of the tree's corosync.conf, reparsed when it changes. */
 	struct node_info *nodes;
@@ -291,6 +293,12 @@ static int on_send(sd_event_source *s, void *userdata)
 {
 	cfs_cluster_flush(userdata);
 	return 0;
+}
+
+void cfs_cluster_committed(struct cfs_cluster *c)
+{
+	if (c->cpg_up)
+		cfs_replica_committed(c->replica);
 }
 
 void cfs_cluster_flush(struct cfs_cluster *c)
@@ -712,7 +720,23 @@ static void replica_stopped(void *ctx)
 		log_err("cluster: cannot leave the group");
 }
 
+static unsigned replica_node_votes(void *ctx, uint32_t nodeid)
+{
+	const struct node_info *n = node_by_id(ctx, nodeid);
+
+	return n ? n->votes : 1;
+}
+
+static unsigned replica_expected_votes(void *ctx)
+{
+	struct cfs_cluster *c = ctx;
+
+	return c->expected_votes;
+}
+
 static const struct cfs_replica_ops replica_ops = {
+	.node_votes = replica_node_votes,
+	.expected_votes = replica_expected_votes,
 	.stopped = replica_stopped,
 	.send = replica_send,
 	.flush_soon = replica_flush_soon,
@@ -737,28 +761,36 @@ static bool quorum_known(const struct cfs_cluster *c)
 	       c->quorum_ring.nodeid == c->cpg_ring.nodeid;
 }
 
+static void read_votequorum(struct cfs_cluster *c, bool *forced);
+
 static void update_quorum(struct cfs_cluster *c, bool force_known)
 {
-	bool known = quorum_known(c);
+	bool known = quorum_known(c), forced;
+
+	read_votequorum(c, &forced); /* expected votes may have changed without a quorum event */
 
 	cfs_replica_quorum(c->replica, known || (force_known && c->quorum_valid), c->quorate,
 			   c->forced);
 }
 
-static bool quorum_forced(struct cfs_cluster *c)
+/* Expected votes as votequorum sees them now; forced: lowered below the configured votes. */
+static void read_votequorum(struct cfs_cluster *c, bool *forced)
 {
 	struct votequorum_info info;
 	unsigned configured = configured_votes(c);
 
+	*forced = false;
 	if (!c->vq_up || votequorum_getinfo(c->vq, c->nodeid, &info) != CS_OK)
-		return false;
-	return configured > 0 && info.node_expected_votes < configured;
+		return;
+	c->expected_votes = info.node_expected_votes;
+	*forced = configured > 0 && info.node_expected_votes < configured;
 }
 
 static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring, uint32_t n,
 		      const uint32_t *members)
 {
 	struct cfs_cluster *c = NULL;
+	bool forced;
 
 	quorum_context_get(h, (const void **)&c);
 	if (!c)
@@ -766,7 +798,8 @@ static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id
 	c->quorum_ring = ring;
 	c->quorum_valid = true;
 	c->quorate = quorate;
-	c->forced = quorate && quorum_forced(c);
+	read_votequorum(c, &forced);
+	c->forced = quorate && forced;
 	log_info("cluster: quorum %s (ring %" PRIu32 ".%" PRIu64 ", %" PRIu32 " nodes%s)",
 		 quorate ? "yes" : "no", ring.nodeid, ring.seq, n, c->forced ? ", forced" : "");
 	update_quorum(c, false);
@@ -865,6 +898,34 @@ static void connection_lost(struct cfs_cluster *c, const char *what)
 	sd_event_source_set_enabled(c->reconnect_timer, SD_EVENT_ONESHOT);
 }
 
+/*
+ * The members asked to acknowledge an own op answer within milliseconds; if
+ * one is stuck or slow, every member is asked after ACK_OVERDUE_US.
+ */
+#define ACK_OVERDUE_US 100000
+
+static void arm_ack_timer(struct cfs_cluster *c)
+{
+	int enabled = SD_EVENT_OFF;
+	uint64_t now;
+
+	sd_event_source_get_enabled(c->ack_timer, &enabled);
+	if (enabled != SD_EVENT_OFF)
+		return;
+	sd_event_now(c->d->event, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(c->ack_timer, now + ACK_OVERDUE_US / 2);
+	sd_event_source_set_enabled(c->ack_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_ack_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct cfs_cluster *c = userdata;
+
+	if (c->cpg_up && cfs_replica_check_acks(c->replica, ACK_OVERDUE_US * 1000) > 0)
+		arm_ack_timer(c);
+	return 0;
+}
+
 static int on_cpg_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct cfs_cluster *c = userdata;
@@ -873,10 +934,18 @@ static int on_cpg_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	/* Ops of other nodes were applied too: they need a commit as well. */
 	if (cfs_persist_batch_open(c->d->persist))
 		cfs_submit_schedule_commit(c->d);
-	if (e != CS_OK && e != CS_ERR_TRY_AGAIN)
+	if (e != CS_OK && e != CS_ERR_TRY_AGAIN) {
 		connection_lost(c, "cpg");
-	else
-		cfs_cluster_flush(c); /* our message came back: the next batch may go */
+		return 0;
+	}
+	cfs_cluster_flush(c); /* our message came back: the next batch may go */
+	{
+		struct cfs_replica_status st;
+
+		cfs_replica_status(c->replica, &st);
+		if (st.unconfirmed)
+			arm_ack_timer(c);
+	}
 	return 0;
 }
 
@@ -1075,7 +1144,8 @@ int cfs_cluster_start(struct cfs_daemon *d, struct cfs_cluster **out)
 	    (r = add_timer(c, &c->reconnect_timer, on_reconnect)) < 0 ||
 	    (r = add_timer(c, &c->verify_timer, on_verify)) < 0 ||
 	    (r = add_timer(c, &c->quorum_wait_timer, on_quorum_wait)) < 0 ||
-	    (r = add_timer(c, &c->conf_timer, on_conf_timer)) < 0 || (r = add_send_source(c)) < 0) {
+	    (r = add_timer(c, &c->conf_timer, on_conf_timer)) < 0 ||
+	    (r = add_timer(c, &c->ack_timer, on_ack_timer)) < 0 || (r = add_send_source(c)) < 0) {
 		cfs_cluster_stop(c);
 		return r;
 	}
@@ -1123,6 +1193,7 @@ void cfs_cluster_stop(struct cfs_cluster *c)
 	c->verify_timer = sd_event_source_disable_unref(c->verify_timer);
 	c->quorum_wait_timer = sd_event_source_disable_unref(c->quorum_wait_timer);
 	c->conf_timer = sd_event_source_disable_unref(c->conf_timer);
+	c->ack_timer = sd_event_source_disable_unref(c->ack_timer);
 	c->send_source = sd_event_source_disable_unref(c->send_source);
 	hmap_destroy_all(&c->inflight, free_inflight_node);
 	cfs_replica_free(c->replica);
@@ -1166,6 +1237,18 @@ void cfs_cluster_status_json(struct cfs_cluster *c, struct json_object *o)
 	json_object_object_add(o, "in_flight",
 			       json_object_new_int64((int64_t)hmap_count(&c->inflight)));
 	json_object_object_add(o, "send_queue", json_object_new_int64((int64_t)c->outq_len));
+	json_object_object_add(o, "unconfirmed", json_object_new_int64((int64_t)s.unconfirmed));
+	json_object_object_add(o, "unconfirmed_failed",
+			       json_object_new_int64((int64_t)s.unconfirmed_failed));
+	json_object_object_add(o, "acks_sent", json_object_new_int64((int64_t)s.acks_sent));
+	json_object_object_add(o, "acks_piggybacked",
+			       json_object_new_int64((int64_t)s.acks_piggybacked));
+	json_object_object_add(o, "expected_votes", json_object_new_int64(c->expected_votes));
+	json_object_object_add(o, "confirmed", json_object_new_int64((int64_t)s.confirmed));
+	json_object_object_add(o, "confirm_wait_us",
+			       json_object_new_int64((int64_t)(s.confirmed ? s.confirm_wait_ns /
+									       s.confirmed / 1000
+									 : 0)));
 	json_object_object_add(o, "verifications", json_object_new_int64((int64_t)s.verifications));
 	json_object_object_add(o, "verify_failures",
 			       json_object_new_int64((int64_t)s.verify_failures));

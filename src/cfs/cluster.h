@@ -37,6 +37,9 @@ void cfs_cluster_submit(struct cfs_cluster *c, const struct cfs_op *op, cfs_done
  */
 void cfs_cluster_flush(struct cfs_cluster *c);
 
+/* The group-commit batch is durable: the replica may tell the members. */
+void cfs_cluster_committed(struct cfs_cluster *c);
+
 /* A change was committed here (from any node): react to corosync.conf. */
 void cfs_cluster_changed(struct cfs_cluster *c, const struct cfs_change *ch);
 

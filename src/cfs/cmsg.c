@@ -49,6 +49,8 @@ const char *cmsg_type_name(uint16_t type)
 		[CMSG_VERIFY] = "verify",	 [CMSG_KV] = "kv",
 		[CMSG_LOG] = "log",		 [CMSG_SYNC_REQ] = "sync-request",
 		[CMSG_CONF_WRITTEN] = "conf-written",
+		[CMSG_ACK] = "ack",
+		[CMSG_ACK_REQ] = "ack-req",
 	};
 
 	return type > 0 && type <= CMSG_TYPE_MAX ? names[type] : "unknown";

@@ -22,23 +22,26 @@
 #include "state.h"
 
 #define CMSG_MAGIC 0x43565244u /* "DRVC" */
-#define CMSG_PROTOCOL 2 /* 2: an OP message carries a batch of ops */
+#define CMSG_PROTOCOL 3 /* 2: an OP message carries a batch of ops; 3: acknowledgements */
 #define CMSG_HEADER_SIZE 16
 
 enum cmsg_type {
-	CMSG_OP = 1,           /* operations of the sender: {u32 len, u64 request id, op}... */
-	CMSG_SYNC_START = 2,   /* lowest member: a sync round begins (epoch in the header) */
-	CMSG_STATE = 3,        /* every member: what it has */
-	CMSG_UPDATE = 4,       /* leader: entries and tombstones */
-	CMSG_UPDATE_END = 5,   /* leader: what the receivers must end up with */
-	CMSG_VERIFY_REQ = 6,   /* lowest member: compare digests at this point */
-	CMSG_VERIFY = 7,       /* every member: its digest at the request */
-	CMSG_KV = 8,           /* node status value of the sender */
-	CMSG_LOG = 9,          /* a cluster log entry */
-	CMSG_SYNC_REQ = 10,    /* anyone: please start a new sync round */
+	/* u64 ack (as CMSG_ACK), u16 n, n u32 node ids asked to ack, ops {u32 len, u64 reqid, op}... */
+	CMSG_OP = 1,
+	CMSG_SYNC_START = 2, /* lowest member: a sync round begins (epoch in the header) */
+	CMSG_STATE = 3, /* every member: what it has */
+	CMSG_UPDATE = 4, /* leader: entries and tombstones */
+	CMSG_UPDATE_END = 5, /* leader: what the receivers must end up with */
+	CMSG_VERIFY_REQ = 6, /* lowest member: compare digests at this point */
+	CMSG_VERIFY = 7, /* every member: its digest at the request */
+	CMSG_KV = 8, /* node status value of the sender */
+	CMSG_LOG = 9, /* a cluster log entry */
+	CMSG_SYNC_REQ = 10, /* anyone: please start a new sync round */
 	CMSG_CONF_WRITTEN = 11, /* corosync.conf of this version is written here */
+	CMSG_ACK = 12, /* u64: the sender holds every op up to this version (round's epoch) */
+	CMSG_ACK_REQ = 13, /* every member: send your ack (an op waits too long for its ackers) */
 };
-#define CMSG_TYPE_MAX CMSG_CONF_WRITTEN
+#define CMSG_TYPE_MAX CMSG_ACK_REQ
 
 struct cmsg_header {
 	uint16_t protocol;
@@ -61,8 +64,8 @@ const char *cmsg_type_name(uint16_t type);
 
 /* What a node has, sent in its STATE. */
 struct cmsg_state {
-	bool quorate;  /* its quorum service says the current ring is quorate */
-	bool forced;   /* ... only because expected votes were lowered */
+	bool quorate; /* its quorum service says the current ring is quorate */
+	bool forced; /* ... only because expected votes were lowered */
 	bool diverged; /* it found itself different from the others: never the leader */
 	uint64_t version;
 	uint64_t auth_version;
@@ -78,7 +81,7 @@ int cmsg_get_state(const void *p, size_t len, struct cmsg_state *s);
 
 /* The end of an update stream: the state the receivers must reach. */
 struct cmsg_update_end {
-	bool full;      /* replace everything; else apply on top of version `since` */
+	bool full; /* replace everything; else apply on top of version `since` */
 	uint64_t since;
 	uint64_t version;
 	uint64_t auth_version;

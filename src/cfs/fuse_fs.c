@@ -15,6 +15,7 @@
 #include <string.h>
 #include <stdio.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #ifndef RENAME_NOREPLACE
@@ -31,7 +32,6 @@
 #include "virtual.h"
 
 #define ENTRY_TIMEOUT 1.0
-#define ATTR_TIMEOUT 1.0
 #define MAX_BATCH 64
 
 enum cfs_caller req_caller(fuse_req_t req)
@@ -165,7 +165,7 @@ int cfs_fuse_entry(struct cfs_daemon *d, uint64_t ino, struct fuse_entry_param *
 		return r;
 	ep->ino = ino;
 	ep->entry_timeout = ENTRY_TIMEOUT;
-	ep->attr_timeout = ATTR_TIMEOUT;
+	ep->attr_timeout = CFS_ATTR_TIMEOUT;
 	/*
 	 * Locks change under other hands (expiry, other nodes) and generated
 	 * files change size by themselves: never let the kernel trust those.
@@ -181,8 +181,15 @@ int cfs_fuse_entry(struct cfs_daemon *d, uint64_t ino, struct fuse_entry_param *
 static void reply_entry_for(fuse_req_t req, uint64_t ino)
 {
 	struct fuse_entry_param ep;
+	struct cfs_attr a;
 	int r = cfs_fuse_entry(req_daemon(req), ino, &ep);
 
+	/* An open file's size depends on who asks (fuse_attr.c). */
+	if (r == 0 && cfs_opened_handles(&req_fuse(req)->opened, ino)) {
+		r = cfs_fuse_attr(req, ino, NULL, &a);
+		ep.attr = a.st;
+		ep.attr_timeout = MIN(ep.attr_timeout, a.timeout);
+	}
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -256,9 +263,8 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cfs_daemon *d = req_daemon(req);
-	struct cfs_handle *h = fi_handle(fi);
 	enum cfs_caller caller = req_caller(req);
-	struct stat st;
+	struct cfs_attr a;
 	int r;
 
 	if (caller == CFS_CALLER_OTHER && ino != CFS_ROOT_INODE) {
@@ -269,38 +275,23 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	r = cfs_fuse_stat(d, ino, &st);
-	if (r == -ENOENT && cfs_opened_stat(&d->fuse->opened, ino)) {
-		/* removed or replaced (by another node) while open here: fstat must still work */
-		st = *cfs_opened_stat(&d->fuse->opened, ino);
-		st.st_nlink = 0;
-		fuse_reply_attr(req, &st, 0);
-		return;
-	}
-	if (r < 0) {
-		/* a removed inode the kernel still names: ESTALE makes it look the name up again */
-		fuse_reply_err(req, r == -ENOENT ? ESTALE : -r);
-		return;
-	}
 	/*
-	 * Asked through the writer's own handle (lseek SEEK_END), the size is
-	 * what it wrote; nobody else may see it before the commit, so the
-	 * kernel must not cache that answer. (fstat comes without a handle and
-	 * gets the committed size, like every other reader.)
+	 * Removed while open here, fstat still works (fuse_opened.h); a removed
+	 * inode the kernel still names otherwise gets ESTALE: the kernel looks
+	 * the name up again.
 	 */
-	if (h && h->kind == CFS_HANDLE_FILE && h->writable && h->dirty) {
-		st.st_size = (off_t)cfs_handle_size(h);
-		st.st_blocks = (st.st_size + 511) / 512;
-		fuse_reply_attr(req, &st, 0);
-		return;
-	}
-	fuse_reply_attr(req, &st, cfs_virtual_id(ino) >= 0 ? 0 : ATTR_TIMEOUT);
+	r = cfs_fuse_attr(req, ino, fi_handle(fi), &a);
+	if (r < 0)
+		fuse_reply_err(req, r == -ENOENT ? ESTALE : -r);
+	else
+		fuse_reply_attr(req, &a.st, a.timeout);
 }
 
 /* A request that waits for one or more submitted ops, then answers. */
 struct req_wait {
 	fuse_req_t req;
 	uint64_t ino;
+	struct cfs_handle *h; /* REPLY_ATTR: the handle it came through (the kernel holds it) */
 	unsigned pending;
 	int error;
 	uint64_t start_ns;
@@ -341,17 +332,19 @@ static void req_wait_done(struct cfs_daemon *d, void *ctx, int result, const str
 	} else if (w->reply == REPLY_ENTRY) {
 		reply_entry_for(w->req, w->ino);
 	} else if (w->reply == REPLY_ATTR) {
-		struct stat st;
-		int r = cfs_fuse_stat(d, w->ino, &st);
+		struct cfs_attr a;
+		int r = cfs_fuse_attr(w->req, w->ino, w->h, &a);
 
 		if (r < 0 && w->have_saved) {
-			st = w->saved;
+			a.st = w->saved;
 			r = 0;
 		}
+		if (w->have_saved)
+			a.timeout = 0;
 		if (r < 0)
 			fuse_reply_err(w->req, -r);
 		else
-			fuse_reply_attr(w->req, &st, r == 0 && w->have_saved ? 0 : ATTR_TIMEOUT);
+			fuse_reply_attr(w->req, &a.st, a.timeout);
 	} else {
 		fuse_reply_err(w->req, 0);
 	}
@@ -423,6 +416,27 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct cfs_daemon *d = req_daemon(req);
+	struct cfs_tree *t = &cfs_daemon_state(d)->tree;
+	struct cfs_new_file *nf = NULL;
+	struct cfs_entry *dir;
+
+	if (change_allowed(req) == 0 && strlen(name) <= CFS_NAME_MAX)
+		nf = cfs_new_file_by_name(d->fuse, parent, name);
+	/*
+	 * A new file this node has not sent is removed here alone: its create
+	 * never leaves, and its creator goes on with an orphan (the anonymous
+	 * temporary file: create, unlink, use). Should another node have made
+	 * the name meanwhile, that file is removed too, as usual.
+	 */
+	if (nf && nf->state == CFS_NEW_UNSENT) {
+		cfs_new_file_abandon(nf, -ENOENT);
+		dir = cfs_tree_lookup(t, parent);
+		if (!dir || !cfs_tree_child(t, dir, name)) {
+			fuse_reply_err(req, 0);
+			return;
+		}
+	}
 	submit_named(req, CFS_OP_UNLINK, parent, name, REPLY_ERR);
 }
 
@@ -547,7 +561,6 @@ static void setattr_new_file(fuse_req_t req, fuse_ino_t ino, struct stat *attr, 
 {
 	struct cfs_daemon *d = req_daemon(req);
 	struct cfs_new_file *nf = cfs_new_file_by_ino(d->fuse, ino);
-	struct stat st;
 	int r = 0;
 
 	if (!nf || (nf->state == CFS_NEW_DONE && nf->error)) {
@@ -570,12 +583,34 @@ static void setattr_new_file(fuse_req_t req, fuse_ino_t ino, struct stat *attr, 
 	}
 	if (r == 0 && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)))
 		nf->mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_wall_s() : attr->st_mtime;
-	if (r < 0) {
-		fuse_reply_err(req, -r);
-		return;
+	cfs_fuse_reply_attr(req, ino, fi_handle(fi), r);
+}
+
+/*
+ * A file removed while open here: only the open copies change. Its size
+ * through the handle that asks (ftruncate); its time where fstat finds it.
+ */
+static void setattr_gone(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h,
+			 const struct stat *attr, int to_set)
+{
+	struct cfs_daemon *d = req_daemon(req);
+	struct stat *saved = cfs_opened_stat(&d->fuse->opened, ino);
+	int r = 0;
+
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		/* (without a descriptor, through /proc/PID/fd: the name is gone) */
+		r = h && h->kind == CFS_HANDLE_FILE && h->writable ? 0 : -ESTALE;
+		if (r == 0)
+			r = cfs_handle_truncate(h, (uint64_t)attr->st_size,
+						cfs_daemon_state(d)->limits.max_file_size);
 	}
-	cfs_new_file_stat(nf, &st);
-	fuse_reply_attr(req, &st, 0);
+	if (r == 0 && saved && (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
+		saved->st_mtim.tv_sec =
+			(to_set & FUSE_SET_ATTR_MTIME_NOW) ? now_wall_s() : attr->st_mtime;
+		saved->st_mtim.tv_nsec = 0;
+		saved->st_atim = saved->st_ctim = saved->st_mtim;
+	}
+	cfs_fuse_reply_attr(req, ino, h, r);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -585,20 +620,20 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct cfs_handle *h = fi_handle(fi);
 	struct cfs_entry *e;
 	struct req_wait *w;
-	struct stat now;
+	struct cfs_attr now;
 	int r;
 
 	r = req_caller(req) == CFS_CALLER_ROOT ? 0 : -EACCES;
 	if (r == 0)
-		r = cfs_fuse_stat(d, ino, &now);
+		r = cfs_fuse_attr(req, ino, h, &now);
 	if (r == 0)
-		r = check_mode_owner(d, attr, to_set, &now);
+		r = check_mode_owner(d, attr, to_set, &now.st);
 	if (r == 0 && cfs_virtual_id(ino) >= 0) {
 		/* only `> .debug` truncates a generated file; nothing to do */
 		if ((to_set & FUSE_SET_ATTR_SIZE) && cfs_virtual_id(ino) != CFS_VIRT_DEBUG)
 			r = -EACCES;
 		if (r == 0)
-			fuse_reply_attr(req, &now, 0);
+			fuse_reply_attr(req, &now.st, 0);
 	}
 	if (r < 0) {
 		fuse_reply_err(req, -r);
@@ -607,11 +642,15 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (cfs_virtual_id(ino) >= 0)
 		return;
 	if (!(to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
-		fuse_reply_attr(req, &now, ATTR_TIMEOUT); /* atime, or a no-op chmod/chown */
+		fuse_reply_attr(req, &now.st, now.timeout); /* atime, or a no-op chmod/chown */
 		return;
 	}
 	if (!d->quorate) {
 		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if (now.gone) {
+		setattr_gone(req, ino, h, attr, to_set);
 		return;
 	}
 	if (cfs_new_file_ino(ino)) {
@@ -631,6 +670,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	}
 	if (!w)
 		return;
+	w->h = h;
 	w->pending = 1; /* held until every op is submitted */
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		r = cfs_state_check_size(cfs_daemon_state(d), ino, (uint64_t)attr->st_size);
@@ -823,12 +863,27 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userd
 	return 0;
 }
 
+/* The device of the file system mounted at dir, as stat(2) shows it; 0 if unknown. */
+static dev_t mount_device(const char *dir)
+{
+	char type[64];
+	unsigned minor;
+
+	if (mountinfo_lookup("/proc/self/mountinfo", dir, type, sizeof(type), &minor) < 0 ||
+	    !streq(type, "fuse.droverfs")) {
+		log_warn("cannot find the device of %s: closes of duplicates commit at once", dir);
+		return 0;
+	}
+	return makedev(0, minor); /* FUSE devices are anonymous: major 0 */
+}
+
 int cfs_fuse_start(struct cfs_daemon *d, struct cfs_fuse **out)
 {
 	char *argv[] = { "droverfs", "-o",
 			 "default_permissions,allow_other,fsname=droverfs,subtype=droverfs", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	struct cfs_fuse *f = calloc(1, sizeof(*f));
+	char *canonical;
 	int fd, r;
 
 	if (!f)
@@ -841,14 +896,19 @@ int cfs_fuse_start(struct cfs_daemon *d, struct cfs_fuse **out)
 		free(f);
 		return -EIO;
 	}
+	/* (before the mount: afterwards a path walk through it would wait for us) */
+	canonical = realpath(d->opt.mountpoint, NULL);
 	if (fuse_session_mount(f->se, d->opt.mountpoint) != 0) {
 		log_err("cannot mount droverfs on %s", d->opt.mountpoint);
+		free(canonical);
 		fuse_session_destroy(f->se);
 		hmap_destroy(&f->opened);
 		free(f);
 		return -EIO;
 	}
 	f->mounted = true;
+	f->dev = mount_device(canonical ? canonical : d->opt.mountpoint);
+	free(canonical);
 	fd = fuse_session_fd(f->se);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	r = sd_event_add_io(d->event, &f->source, fd, EPOLLIN, on_readable, f);

@@ -21,9 +21,13 @@ struct cfs_fuse {
 	struct cfs_notifier notifier;
 	bool mounted;
 	struct cfs_new_file *new_files; /* being created here (fuse_newfile.h) */
-	struct hmap opened; /* tree inodes with open files (fuse_opened.h) */
+	struct hmap opened; /* inodes with open files (fuse_opened.h) */
 	uint64_t new_file_counter;
+	dev_t dev; /* the mount's device, as the kernel shows it to processes; 0: unknown */
 };
+
+/* How long the kernel may keep attributes it was told (seconds). */
+#define CFS_ATTR_TIMEOUT 1.0
 
 static inline struct cfs_fuse *req_fuse(fuse_req_t req)
 {
@@ -44,6 +48,22 @@ enum cfs_caller req_caller(fuse_req_t req);
 
 /* Attributes of any inode (tree or virtual). Returns 0 or -ENOENT. */
 int cfs_fuse_stat(struct cfs_daemon *d, uint64_t ino, struct stat *st);
+
+/* The attributes a request is told (fuse_attr.c). */
+struct cfs_attr {
+	struct stat st;
+	double timeout; /* how long the kernel may keep them */
+	bool gone; /* removed while open here: known from its open files only */
+};
+
+/*
+ * The attributes of inode ino for request req, made through handle h (may
+ * be NULL): the committed ones, or the size a writer sees. 0 or -ENOENT.
+ */
+int cfs_fuse_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, struct cfs_attr *a);
+
+/* Answer req with those attributes, or with `error` (negative) if there is one. */
+void cfs_fuse_reply_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, int error);
 
 /* Fill an entry reply for an inode; 0 or -ENOENT. */
 int cfs_fuse_entry(struct cfs_daemon *d, uint64_t ino, struct fuse_entry_param *e);

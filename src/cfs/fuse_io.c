@@ -16,6 +16,7 @@
 #include "layout.h"
 #include "basic/log.h"
 #include "basic/util.h"
+#include "basic/procinfo.h"
 #include "submit.h"
 #include "virtual.h"
 
@@ -35,8 +36,8 @@ struct cfs_commit_wait {
 
 void cfs_fuse_handle_free(struct cfs_fuse *f, struct cfs_handle *h)
 {
-	if (h && h->opened_ino)
-		cfs_opened_drop(&f->opened, h->opened_ino);
+	if (h)
+		cfs_opened_drop(&f->opened, h);
 	cfs_handle_free(h);
 }
 
@@ -82,12 +83,18 @@ static void commit_done(struct cfs_daemon *d, void *ctx, int result, const struc
 {
 	struct cfs_commit_wait *w = ctx;
 	struct cfs_handle *h = w->h;
-	struct cfs_entry *e;
+	struct cfs_entry *e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, h->inode);
 
 	h->inflight--;
-	if (result == 0) {
-		e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, h->inode);
-		cfs_handle_committed(h, e ? e->data : NULL);
+	if (result == 0 && e) {
+		cfs_handle_committed(h, e->data);
+	} else if (result == 0 || result == -ENOENT) {
+		/*
+		 * Removed or replaced before (ENOENT) or right after the write:
+		 * it wrote to a file that is gone, as POSIX has it; not an error.
+		 */
+		cfs_handle_orphan(h);
+		result = 0;
 	} else {
 		log_debug("commit of inode %llu failed: %s", (unsigned long long)h->inode,
 			  strerror(-result));
@@ -101,6 +108,10 @@ static bool submit_write(struct cfs_commit_wait *w)
 {
 	struct cfs_op op;
 
+	/* Its file was removed meanwhile: nothing to write to (an inode never comes back). */
+	if (cfs_handle_pending(w->h) &&
+	    !cfs_tree_lookup(&cfs_daemon_state(w->d)->tree, w->h->inode))
+		cfs_handle_orphan(w->h);
 	if (!cfs_handle_commit_op(w->h, &op))
 		return false;
 	op.writer = cfs_daemon_writer(w->d);
@@ -127,7 +138,12 @@ static void commit_start(struct cfs_commit_wait *w)
 	struct cfs_new_file *nf = h->newfile;
 
 	h->committing = true;
-	if (nf && nf->state != CFS_NEW_DONE) {
+	if (h->error) {
+		cfs_new_file_abandon(nf, h->error); /* a failed new file is not created */
+		commit_finish(w, h->error);
+	} else if (h->orphan) {
+		commit_finish(w, 0);
+	} else if (nf && nf->state != CFS_NEW_DONE) {
 		h->inflight++;
 		cfs_new_file_send(nf, after_create, w);
 	} else if (nf && nf->error) {
@@ -137,15 +153,24 @@ static void commit_start(struct cfs_commit_wait *w)
 	}
 }
 
+/* Has a writable handle anything for a flush to do (commit, create, or report)? */
+static bool commit_needed(const struct cfs_handle *h)
+{
+	const struct cfs_new_file *nf = h->newfile;
+
+	if (h->committing || h->error)
+		return true;
+	if (h->orphan)
+		return false;
+	return h->dirty || (nf && (nf->state != CFS_NEW_DONE || nf->error));
+}
+
 /* Commit the handle's writes (or create its new file); false when there is nothing to do. */
 static bool commit_handle(fuse_req_t req, struct cfs_handle *h, int then)
 {
-	struct cfs_new_file *nf = h->newfile;
 	struct cfs_commit_wait *w, **tail;
 
-	if (h->kind != CFS_HANDLE_FILE || !h->writable)
-		return false;
-	if (!h->committing && !h->dirty && (!nf || (nf->state == CFS_NEW_DONE && nf->error == 0)))
+	if (h->kind != CFS_HANDLE_FILE || !h->writable || !commit_needed(h))
 		return false;
 	w = calloc(1, sizeof(*w));
 	if (!w) {
@@ -193,14 +218,28 @@ static int open_virtual(fuse_req_t req, int id, struct fuse_file_info *fi)
 	return 0;
 }
 
-/* Set up a handle for tree entry e; the caller replies. */
-static int open_entry(fuse_req_t req, struct cfs_entry *e, struct fuse_file_info *fi)
+/*
+ * List h among the open files of the kernel's inode ino (fuse_opened.h).
+ * Without memory it is not listed: fstat after a removal then fails, and
+ * its process sees the committed size.
+ */
+static void track_open(fuse_req_t req, struct cfs_handle *h, uint64_t ino)
+{
+	struct cfs_fuse *f = req_fuse(req);
+	struct stat st;
+
+	h->opener_tid = fuse_req_ctx(req)->pid;
+	if (cfs_fuse_stat(f->d, ino, &st) == 0)
+		(void)cfs_opened_add(&f->opened, ino, &st, h);
+}
+
+/* Set up a handle for tree entry e, which the kernel calls ino; the caller replies. */
+static int open_entry(fuse_req_t req, uint64_t ino, struct cfs_entry *e, struct fuse_file_info *fi)
 {
 	struct cfs_daemon *d = req_daemon(req);
 	enum cfs_caller caller = req_caller(req);
 	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
 	struct cfs_handle *h;
-	struct stat st;
 
 	if (e->type == CFS_DIR)
 		return -EISDIR;
@@ -211,9 +250,7 @@ static int open_entry(fuse_req_t req, struct cfs_entry *e, struct fuse_file_info
 	h = cfs_handle_new(CFS_HANDLE_FILE, e->inode, e->data);
 	if (!h)
 		return -ENOMEM;
-	if (cfs_fuse_stat(d, e->inode, &st) == 0 &&
-	    cfs_opened_add(&req_fuse(req)->opened, e->inode, &st) == 0)
-		h->opened_ino = e->inode;
+	track_open(req, h, ino);
 	h->writable = writing;
 	h->append = writing && (fi->flags & O_APPEND);
 	if (writing && (fi->flags & O_TRUNC))
@@ -250,7 +287,7 @@ static void open_after_create(void *ctx, int result)
 	if (result == 0)
 		e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, w->nf->real_ino);
 	/* Refused or gone: the kernel looks the name up again and finds whoever won. */
-	result = e ? open_entry(w->req, e, &w->fi) : -ESTALE;
+	result = e ? open_entry(w->req, w->nf->ino, e, &w->fi) : -ESTALE;
 	w->fi.direct_io = 1; /* the provisional inode's pages are never invalidated */
 	if (result < 0)
 		fuse_reply_err(w->req, -result);
@@ -274,7 +311,7 @@ static int open_new_file(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi
 		return -ESTALE; /* the kernel looks the name up again */
 	if (nf->state == CFS_NEW_DONE) {
 		struct cfs_entry *e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, nf->real_ino);
-		int r = e ? open_entry(req, e, fi) : -ESTALE;
+		int r = e ? open_entry(req, ino, e, fi) : -ESTALE;
 
 		fi->direct_io = 1; /* the provisional inode's pages are never invalidated */
 		return r;
@@ -299,6 +336,7 @@ static int open_new_file(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi
 	h = cfs_handle_new(CFS_HANDLE_FILE, 0, NULL);
 	if (!h)
 		return -ENOMEM;
+	track_open(req, h, ino);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	return 0;
@@ -324,7 +362,7 @@ void cfs_fuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		 * is older than our invalidation. ESTALE makes the kernel look the
 		 * name up again, so a file replaced by rename is never missing.
 		 */
-		r = e ? open_entry(req, e, fi) : -ESTALE;
+		r = e ? open_entry(req, ino, e, fi) : -ESTALE;
 	}
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -355,7 +393,7 @@ static void create_done(struct cfs_daemon *d, void *ctx, int result, const struc
 		e = dir ? cfs_tree_child(&st->tree, dir, w->name) : NULL;
 	}
 	if (e) {
-		result = open_entry(w->req, e, &w->fi);
+		result = open_entry(w->req, e->inode, e, &w->fi);
 		if (result == 0)
 			result = cfs_fuse_entry(d, e->inode, &ep);
 	} else if (result == 0) {
@@ -411,6 +449,7 @@ static bool create_later(fuse_req_t req, uint64_t parent, const char *name,
 	}
 	h->writable = true;
 	h->append = fi->flags & O_APPEND;
+	track_open(req, h, nf->ino);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	r = cfs_fuse_entry(d, nf->ino, &ep);
@@ -418,7 +457,7 @@ static bool create_later(fuse_req_t req, uint64_t parent, const char *name,
 		fuse_reply_err(req, -r);
 	if (r < 0 || fuse_reply_create(req, &ep, fi) == -ENOENT) {
 		cfs_new_file_forget_handle(nf);
-		cfs_handle_free(h);
+		cfs_fuse_handle_free(f, h);
 	}
 	return true;
 }
@@ -508,47 +547,67 @@ void cfs_fuse_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 			fuse_reply_write(req, size);
 		return;
 	}
-	if (!d->quorate) {
-		fuse_reply_err(req, EACCES);
-		return;
-	}
-	/* Fail now with the error the commit would give, not at close. */
+	/*
+	 * Fail now with the error the commit would give, not at close; and
+	 * then commit nothing of this handle. A write() bigger than a FUSE
+	 * write (1 MiB) reaches us in pieces: when a later piece fails, the
+	 * program sees a short count, then this error; either way the file
+	 * keeps its whole old content.
+	 */
+	r = d->quorate ? 0 : -EACCES;
 	end = h->append ? cfs_handle_size(h) + size : MAX(cfs_handle_size(h), (uint64_t)off + size);
-	r = cfs_state_check_size(cfs_daemon_state(d), h->inode, end);
-	if (r < 0 && r != -ENOENT) {
-		fuse_reply_err(req, -r);
-		return;
-	}
-	n = cfs_handle_write(h, (uint64_t)off, data, size,
-			     cfs_daemon_state(d)->limits.max_file_size);
-	if (n < 0)
+	if (r == 0 && !h->orphan)
+		r = cfs_state_check_size(cfs_daemon_state(d), h->inode, end);
+	if (r == -ENOENT)
+		r = 0; /* removed meanwhile: the handle finds out at its commit */
+	n = r < 0 ? r
+		  : cfs_handle_write(h, (uint64_t)off, data, size,
+				     cfs_daemon_state(d)->limits.max_file_size);
+	if (n < 0) {
+		cfs_handle_fail(h, (int)n);
 		fuse_reply_err(req, (int)-n);
-	else
+	} else {
 		fuse_reply_write(req, (size_t)n);
+	}
 }
 
 void cfs_fuse_truncate_handle(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h, uint64_t size)
 {
 	struct cfs_daemon *d = req_daemon(req);
-	struct stat st;
-	int r = cfs_state_check_size(cfs_daemon_state(d), ino, size);
+	int r = cfs_state_check_size(cfs_daemon_state(d), h->inode, size);
 
 	if (r == 0 || r == -ENOENT)
 		r = cfs_handle_truncate(h, size, cfs_daemon_state(d)->limits.max_file_size);
-	if (r == 0)
-		r = cfs_fuse_stat(d, ino, &st);
-	if (r < 0) {
-		fuse_reply_err(req, -r);
-		return;
-	}
-	st.st_size = (off_t)cfs_handle_size(h);
-	fuse_reply_attr(req, &st, 0);
+	cfs_fuse_reply_attr(req, ino, h, r);
+}
+
+/*
+ * Is this the close of a duplicate, before anything was written? A shell
+ * redirection (`cmd > f`) opens f, duplicates the descriptor onto 1 and
+ * closes the first one before cmd writes. Committing then would make the
+ * file empty (or create it empty) for everyone, and keep it so if cmd
+ * fails. When the closing process still holds the file open for writing,
+ * the open's truncation (or creation) waits for the close that comes
+ * after the writes, or for the last close.
+ */
+static bool duplicate_closed_before_writes(fuse_req_t req, struct cfs_handle *h)
+{
+	struct cfs_fuse *f = req_fuse(req);
+
+	if (h->kind != CFS_HANDLE_FILE || !h->writable || h->wrote || !commit_needed(h) ||
+	    h->error || h->committing || !h->opened_ino || !f->dev)
+		return false;
+	return proc_holds_for_writing(fuse_req_ctx(req)->pid, f->dev, h->opened_ino) == 1;
 }
 
 void cfs_fuse_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cfs_handle *h = fi_handle(fi);
 
+	if (h && duplicate_closed_before_writes(req, h)) {
+		fuse_reply_err(req, 0);
+		return;
+	}
 	if (!h || !commit_handle(req, h, AFTER_FLUSH))
 		fuse_reply_err(req, 0);
 }

@@ -126,7 +126,10 @@ static void created(struct cfs_daemon *d, void *ctx, int result, const struct cf
 		nf->real_ino = res->inode;
 	if (h && result == 0) {
 		h->inode = res->inode;
-		cfs_handle_committed(h, e ? e->data : NULL);
+		if (e)
+			cfs_handle_committed(h, e->data);
+		else
+			cfs_handle_orphan(h); /* removed already: it keeps what it wrote */
 	} else if (h) {
 		/* The writer hears of it at close: nothing of it may land later. */
 		h->dirty = false;
@@ -211,6 +214,16 @@ void cfs_new_file_send_named(struct cfs_fuse *f, uint64_t parent, const char *na
 		    (!name || streq(nf->name, name)))
 			submit_create(nf);
 	}
+}
+
+void cfs_new_file_abandon(struct cfs_new_file *nf, int error)
+{
+	if (!nf || nf->state != CFS_NEW_UNSENT)
+		return;
+	nf->state = CFS_NEW_DONE;
+	nf->error = error;
+	if (nf->h && error == -ENOENT)
+		cfs_handle_orphan(nf->h);
 }
 
 void cfs_new_file_forget_handle(struct cfs_new_file *nf)

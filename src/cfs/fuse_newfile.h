@@ -87,6 +87,14 @@ void cfs_new_file_send(struct cfs_new_file *nf, void (*done)(void *ctx, int resu
 /* Send the creates of whatever is being created in `parent` under `name` (NULL: any name). */
 void cfs_new_file_send_named(struct cfs_fuse *f, uint64_t parent, const char *name);
 
+/*
+ * Never send its create: its creator's write failed (`error`), or it was
+ * removed (-ENOENT: its creator's handle then goes on as an orphan,
+ * handles.h). Only for a file not sent yet; it is then no longer found by
+ * name. Nothing of it ever reaches the tree.
+ */
+void cfs_new_file_abandon(struct cfs_new_file *nf, int error);
+
 /* The creator's handle is gone; the new file goes when nothing waits for it. */
 void cfs_new_file_forget_handle(struct cfs_new_file *nf);
 

@@ -10,7 +10,7 @@
 struct opened {
 	struct hmap_node node;
 	uint64_t ino;
-	unsigned count;
+	struct cfs_handle *handles;
 	struct stat st;
 };
 
@@ -27,43 +27,58 @@ static struct opened *find(const struct hmap *m, uint64_t ino)
 	return NULL;
 }
 
-int cfs_opened_add(struct hmap *opened, uint64_t ino, const struct stat *st)
+int cfs_opened_add(struct hmap *opened, uint64_t ino, const struct stat *st, struct cfs_handle *h)
 {
 	struct opened *o = find(opened, ino);
 
-	if (o) {
-		o->count++;
-		o->st = *st;
-		return 0;
+	if (!o) {
+		o = calloc(1, sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		o->ino = ino;
+		if (hmap_insert(opened, &o->node, hash_mix64(ino)) < 0) {
+			free(o);
+			return -ENOMEM;
+		}
 	}
-	o = calloc(1, sizeof(*o));
-	if (!o)
-		return -ENOMEM;
-	o->ino = ino;
-	o->count = 1;
 	o->st = *st;
-	if (hmap_insert(opened, &o->node, hash_mix64(ino)) < 0) {
-		free(o);
-		return -ENOMEM;
-	}
+	h->opened_ino = ino;
+	h->opened_next = o->handles;
+	o->handles = h;
 	return 0;
 }
 
-void cfs_opened_drop(struct hmap *opened, uint64_t ino)
+void cfs_opened_drop(struct hmap *opened, struct cfs_handle *h)
 {
-	struct opened *o = find(opened, ino);
+	struct opened *o = h->opened_ino ? find(opened, h->opened_ino) : NULL;
 
-	if (!o || --o->count > 0)
+	if (!o)
+		return;
+	for (struct cfs_handle **p = &o->handles; *p; p = &(*p)->opened_next)
+		if (*p == h) {
+			*p = h->opened_next;
+			break;
+		}
+	h->opened_ino = 0;
+	h->opened_next = NULL;
+	if (o->handles)
 		return;
 	hmap_remove(opened, &o->node);
 	free(o);
 }
 
-const struct stat *cfs_opened_stat(const struct hmap *opened, uint64_t ino)
+struct stat *cfs_opened_stat(const struct hmap *opened, uint64_t ino)
 {
 	struct opened *o = find(opened, ino);
 
 	return o ? &o->st : NULL;
+}
+
+struct cfs_handle *cfs_opened_handles(const struct hmap *opened, uint64_t ino)
+{
+	struct opened *o = find(opened, ino);
+
+	return o ? o->handles : NULL;
 }
 
 static void free_node(struct hmap_node *n)

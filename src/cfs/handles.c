@@ -98,6 +98,8 @@ long cfs_handle_write(struct cfs_handle *h, uint64_t off, const void *data, size
 {
 	int r;
 
+	if (h->error)
+		return h->error;
 	if (h->append) {
 		/* The kernel's idea of the end may be stale; an append is an append. */
 		if (cfs_handle_size(h) + size > max_size)
@@ -123,7 +125,8 @@ long cfs_handle_write(struct cfs_handle *h, uint64_t off, const void *data, size
 		}
 		memcpy(h->buf.data + off, data, size);
 	}
-	h->dirty = true;
+	h->dirty = !h->orphan;
+	h->wrote = true;
 	h->write_gen++;
 	return (long)size;
 }
@@ -133,6 +136,8 @@ int cfs_handle_truncate(struct cfs_handle *h, uint64_t size, uint64_t max_size)
 	size_t old;
 	int r;
 
+	if (h->error)
+		return h->error;
 	if (size > max_size)
 		return -EFBIG;
 	r = materialize(h);
@@ -146,14 +151,28 @@ int cfs_handle_truncate(struct cfs_handle *h, uint64_t size, uint64_t max_size)
 		memset(h->buf.data + old, 0, (size_t)size - old);
 	}
 	h->buf.len = (size_t)size;
-	h->dirty = true;
+	h->dirty = !h->orphan;
+	h->wrote = true;
 	h->write_gen++;
 	return 0;
 }
 
+void cfs_handle_fail(struct cfs_handle *h, int error)
+{
+	if (error < 0 && !h->error)
+		h->error = error;
+	h->dirty = false;
+}
+
+void cfs_handle_orphan(struct cfs_handle *h)
+{
+	h->orphan = true;
+	h->dirty = false;
+}
+
 bool cfs_handle_commit_op(struct cfs_handle *h, struct cfs_op *op)
 {
-	if (!h->dirty)
+	if (!cfs_handle_pending(h))
 		return false;
 	memset(op, 0, sizeof(*op));
 	op->kind = CFS_OP_WRITE;

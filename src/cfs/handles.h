@@ -8,12 +8,24 @@
  *
  * A read-only handle pins the content it opened, so a reader never sees
  * a mix of two versions across its read() calls.
+ *
+ * A handle whose write failed (the file would grow past its limit, the
+ * quorum is gone...) is failed: it commits nothing at all, and every later
+ * write, ftruncate and close reports that error. A program that writes
+ * 5 MiB into a 4 MiB file gets a short count or EFBIG from write(), but
+ * the file keeps its whole old content, never a 4 MiB prefix of the new.
+ *
+ * A handle whose file was removed (or replaced by a rename) while it was
+ * open is an orphan: POSIX keeps such a file usable through its open
+ * descriptors, so the handle goes on reading and writing its own copy, and
+ * commits nothing (there is no file left to commit to).
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "blob.h"
 #include "basic/buf.h"
@@ -41,6 +53,9 @@ struct cfs_handle {
 	bool append; /* O_APPEND: commit as an append to the then current content */
 	bool materialized; /* buf holds the whole content */
 	bool dirty;
+	bool wrote; /* write() or ftruncate since open (the open's O_TRUNC is not one) */
+	bool orphan; /* its file is gone: it keeps its content, commits nothing */
+	int error; /* a write failed (-errno): it commits nothing and says so */
 	struct cfs_blob *base; /* the committed content this handle started from */
 	struct buf buf; /* !append: the whole new content once materialized */
 	struct buf appended; /* append: the bytes written */
@@ -53,7 +68,10 @@ struct cfs_handle {
 	bool released; /* the kernel is done with it; free when idle */
 	/* It creates this file (fuse_newfile.h); inode is 0 until then. */
 	struct cfs_new_file *newfile;
-	uint64_t opened_ino; /* counted among its inode's open files (fuse_opened.h); 0: not */
+	uint64_t opened_ino; /* the kernel's inode it is listed under (fuse_opened.h); 0: none */
+	struct cfs_handle *opened_next; /* the next handle open on that inode */
+	pid_t opener_tid; /* the thread that opened it (FUSE names threads) */
+	pid_t opener_pid; /* its process, once looked up (0: not yet) */
 	int virtual_id; /* CFS_HANDLE_VIRTUAL */
 	struct cfs_dirent *dirents; /* CFS_HANDLE_DIR: names at opendir */
 	size_t ndirents;
@@ -72,17 +90,33 @@ size_t cfs_handle_size(const struct cfs_handle *h);
 /* Copy up to size bytes at off as this handle sees the file. Returns the count. */
 size_t cfs_handle_read(const struct cfs_handle *h, uint64_t off, void *out, size_t size);
 
-/* Write; returns the count or -EFBIG (beyond max_size) / -ENOMEM. */
+/*
+ * Write; returns the count or -EFBIG (beyond max_size) / -ENOMEM, or the
+ * error of a failed handle. The caller fails the handle on any error.
+ */
 long cfs_handle_write(struct cfs_handle *h, uint64_t off, const void *data, size_t size,
 		      uint64_t max_size);
 
-/* ftruncate on the handle. Returns 0, -EFBIG or -ENOMEM. */
+/* ftruncate on the handle. Returns 0, -EFBIG, -ENOMEM or the error of a failed handle. */
 int cfs_handle_truncate(struct cfs_handle *h, uint64_t size, uint64_t max_size);
+
+/* A write failed with `error`: from now on the handle commits nothing and reports it. */
+void cfs_handle_fail(struct cfs_handle *h, int error);
+
+/* Its file is gone: keep what it shows, commit nothing from now on. */
+void cfs_handle_orphan(struct cfs_handle *h);
+
+/* Has it writes that are neither committed nor doomed (failed, orphaned)? */
+static inline bool cfs_handle_pending(const struct cfs_handle *h)
+{
+	return h->writable && h->dirty && !h->error && !h->orphan;
+}
 
 /*
  * Describe the pending writes as one WRITE op (op->data points into the
  * handle: submit it before touching the handle again) and remember what it
- * covers. Returns false when there is nothing to commit.
+ * covers. Returns false when there is nothing to commit (nothing written,
+ * or a failed or orphaned handle).
  */
 bool cfs_handle_commit_op(struct cfs_handle *h, struct cfs_op *op);
 

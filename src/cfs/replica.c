@@ -39,6 +39,17 @@ struct member_state {
 	uint64_t update_since;
 	bool verify_in;
 	struct cmsg_verify verify;
+	bool acked_in; /* it said, in this round, that it holds every op up to acked */
+	uint64_t acked;
+};
+
+/* An own op applied here, answered once members holding it carry enough votes. */
+struct unconfirmed {
+	uint64_t reqid;
+	uint64_t version; /* members must hold the history up to this version */
+	uint64_t applied_ns; /* when it was applied here (monotonic) */
+	int result;
+	struct cfs_result res;
 };
 
 struct verify_round {
@@ -92,6 +103,17 @@ struct cfs_replica {
 	/* Reqids of own OPs multicast and not delivered back yet, in send order. */
 	uint64_t *inflight;
 	size_t ninflight, inflight_cap;
+
+	/* Own ops applied and not yet safe, in version order. */
+	struct unconfirmed *unconf;
+	size_t nunconf, unconf_cap;
+	/* Acknowledgements: what this node holds durably and has told the round. */
+	uint64_t committed; /* tree version at the last commit */
+	uint64_t ack_owed; /* the members may hear that we hold this version (with our ops) */
+	uint64_t ack_wanted; /* a sender asked us for an ack of this version: send it alone */
+	uint64_t ack_sent; /* the highest version announced in this round */
+	bool ack_in_flight; /* an own ACK message is on its way */
+	uint64_t ack_req_ns; /* when this node last asked everyone for acks */
 
 	struct verify_round verify;
 	uint64_t verify_counter;
@@ -287,6 +309,143 @@ static void fail_inflight(struct cfs_replica *r, int err)
 		r->ops->op_done(r->ctx, r->inflight[i], err, &res);
 }
 
+/* ---- own ops applied, waiting to be safe ---- */
+
+static int unconfirmed_push(struct cfs_replica *r, uint64_t reqid, uint64_t version, int result,
+			    const struct cfs_result *res)
+{
+	if (r->nunconf == r->unconf_cap) {
+		size_t cap = r->unconf_cap ? r->unconf_cap * 2 : 32;
+		struct unconfirmed *n = realloc(r->unconf, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		r->unconf = n;
+		r->unconf_cap = cap;
+	}
+	r->unconf[r->nunconf++] =
+		(struct unconfirmed){ reqid, version, now_monotonic_ns(), result, *res };
+	return 0;
+}
+
+/* The result of these ops is unknown here: they may live on elsewhere, or not. */
+static void fail_unconfirmed(struct cfs_replica *r, int err)
+{
+	size_t n = r->nunconf;
+
+	r->nunconf = 0;
+	r->stats.unconfirmed_failed += n;
+	for (size_t i = 0; i < n; i++)
+		r->ops->op_done(r->ctx, r->unconf[i].reqid, err, &r->unconf[i].res);
+}
+
+static unsigned member_votes(struct cfs_replica *r, uint32_t nodeid)
+{
+	unsigned v = r->ops->node_votes ? r->ops->node_votes(r->ctx, nodeid) : 1;
+
+	return v ? v : 1;
+}
+
+/*
+ * Is the history up to `version` safe from the loss of any membership that
+ * may go on? Yes when the members holding it carry more than half of the
+ * votes the cluster expects (every quorate partition then has one of them,
+ * and it leads or is caught up without loss), or when every member of a
+ * quorate ring holds it (a partition that goes on without all of them
+ * would need votes that are not in this ring: only a QDevice can give
+ * those, see droverfs(8)).
+ */
+static bool version_safe(struct cfs_replica *r, uint64_t version)
+{
+	unsigned have = 0, ring = 0, expected;
+	bool all = true;
+
+	for (size_t i = 0; i < r->nmembers; i++) {
+		const struct member_state *m = &r->members[i];
+		unsigned votes = member_votes(r, m->id.nodeid);
+		bool holds = member_eq(m->id, r->self) || (m->acked_in && m->acked >= version);
+
+		ring += votes;
+		if (holds)
+			have += votes;
+		else
+			all = false;
+	}
+	if (all && r->ring_writable && !r->stale)
+		return true;
+	expected = r->ops->expected_votes ? r->ops->expected_votes(r->ctx) : 0;
+	return have * 2 > MAX(expected, ring);
+}
+
+/* Answer the own ops that became safe (they are in version order). */
+static void confirm_unconfirmed(struct cfs_replica *r)
+{
+	size_t done = 0;
+	uint64_t now;
+
+	if (r->mode != CFS_REPLICA_SYNCED || !r->ring_writable)
+		return;
+	while (done < r->nunconf && version_safe(r, r->unconf[done].version))
+		done++;
+	if (done == 0)
+		return;
+	now = now_monotonic_ns();
+	for (size_t i = 0; i < done; i++) {
+		r->stats.confirmed++;
+		r->stats.confirm_wait_ns += now - r->unconf[i].applied_ns;
+		r->ops->op_done(r->ctx, r->unconf[i].reqid, r->unconf[i].result, &r->unconf[i].res);
+	}
+	memmove(r->unconf, r->unconf + done, (r->nunconf - done) * sizeof(*r->unconf));
+	r->nunconf -= done;
+}
+
+/* A member said it holds every op of this round up to version. */
+static void note_ack(struct cfs_replica *r, struct cfs_member from, uint64_t epoch,
+		     uint64_t version)
+{
+	struct member_state *m = find_member(r, from);
+
+	/* Kept while this node is still being updated: it confirms once in sync. */
+	if (!m || epoch == 0 || epoch != r->epoch || version == 0)
+		return;
+	if (!m->acked_in || version > m->acked) {
+		m->acked = version;
+		m->acked_in = true;
+	}
+	confirm_unconfirmed(r);
+}
+
+/* The next version to announce, or 0: committed here and not told yet. */
+static uint64_t ack_to_announce(const struct cfs_replica *r)
+{
+	if (r->mode != CFS_REPLICA_SYNCED || !r->ring_writable || r->stale)
+		return 0;
+	return r->committed > r->ack_sent ? r->committed : 0;
+}
+
+/*
+ * Tell the round how far this node holds its ops, alone in an ACK message,
+ * when it owes that and no own message will carry it soon. One ACK on the
+ * wire at a time: under load the acks of many ops share one.
+ */
+static void maybe_send_ack(struct cfs_replica *r)
+{
+	unsigned char v[8];
+	uint64_t version;
+
+	if (r->ack_in_flight || r->ack_wanted <= r->ack_sent || r->nbatch)
+		return;
+	version = ack_to_announce(r);
+	if (!version)
+		return;
+	le_put64(v, version);
+	if (send_simple(r, CMSG_ACK, r->epoch, v, sizeof(v)) == 0) {
+		r->ack_sent = version;
+		r->ack_in_flight = true;
+		r->stats.acks_sent++;
+	}
+}
+
 /* ---- completing own ops that cannot be applied here ---- */
 
 static void fail_own(struct cfs_replica *r, const struct queued *q, int err)
@@ -365,6 +524,66 @@ static void rehold_pending(struct cfs_replica *r)
 
 static void batch_fail(struct cfs_replica *r, int err);
 
+/*
+ * Which members should acknowledge the ops of this message alone: the ones
+ * after this node in the ring's order, until they and this node carry more
+ * than half of the votes (the others' acks come for free, on their own
+ * messages). All of them when the ring cannot make that majority.
+ */
+static size_t choose_ackers(struct cfs_replica *r, uint32_t *ids)
+{
+	unsigned expected = r->ops->expected_votes ? r->ops->expected_votes(r->ctx) : 0;
+	unsigned ring = 0, have = 0, need;
+	size_t self = 0, n = 0;
+
+	for (size_t i = 0; i < r->nmembers; i++) {
+		ring += member_votes(r, r->members[i].id.nodeid);
+		if (member_eq(r->members[i].id, r->self))
+			self = i;
+	}
+	need = MAX(expected, ring);
+	have = member_votes(r, r->self.nodeid);
+	for (size_t k = 1; k < r->nmembers && have * 2 <= need; k++) {
+		const struct member_state *m = &r->members[(self + k) % r->nmembers];
+
+		ids[n++] = m->id.nodeid;
+		have += member_votes(r, m->id.nodeid);
+	}
+	return n;
+}
+
+/*
+ * The OP message: the round's epoch, what this node holds (u64, 0: nothing
+ * to say), the members asked to acknowledge (u16 count, u32 node ids), the
+ * batch of ops.
+ */
+static int build_op_message(struct cfs_replica *r, struct buf *out)
+{
+	uint64_t version = ack_to_announce(r);
+	uint32_t ids[MAX_MEMBERS];
+	size_t nids = choose_ackers(r, ids);
+	unsigned char head[8 + 2], id[4];
+	int rc;
+
+	buf_clear(out);
+	rc = cmsg_begin(out, CMSG_OP, r->epoch);
+	le_put64(head, version);
+	le_put16(head + 8, (uint16_t)nids);
+	if (rc == 0)
+		rc = buf_append(out, head, sizeof(head));
+	for (size_t i = 0; rc == 0 && i < nids; i++) {
+		le_put32(id, ids[i]);
+		rc = buf_append(out, id, sizeof(id));
+	}
+	if (rc == 0)
+		rc = buf_append(out, r->batch.data, r->batch.len);
+	if (rc == 0 && version) {
+		r->ack_sent = version;
+		r->stats.acks_piggybacked++;
+	}
+	return rc;
+}
+
 /* Multicast the batch. 0 or -errno (then its ops are answered with it). */
 static int batch_send(struct cfs_replica *r)
 {
@@ -372,7 +591,9 @@ static int batch_send(struct cfs_replica *r)
 
 	if (r->nbatch == 0)
 		return 0;
-	rc = send_msg(r, &r->batch);
+	rc = build_op_message(r, &r->out);
+	if (rc == 0)
+		rc = send_msg(r, &r->out);
 	if (rc < 0) {
 		batch_fail(r, rc);
 		return rc;
@@ -400,12 +621,8 @@ static int batch_add(struct cfs_replica *r, const void *unit, size_t len)
 		if (rc < 0)
 			return rc;
 	}
-	if (r->nbatch == 0) {
+	if (r->nbatch == 0)
 		buf_clear(&r->batch);
-		rc = cmsg_begin(&r->batch, CMSG_OP, 0);
-		if (rc < 0)
-			return rc;
-	}
 	undo = r->batch.len;
 	le_put32(n, (uint32_t)len);
 	rc = buf_append(&r->batch, n, sizeof(n));
@@ -458,15 +675,13 @@ static int next_unit(const unsigned char **p, size_t *left, const void **unit, s
 static void batch_drain(struct cfs_replica *r, int err)
 {
 	struct cfs_result res = { 0 };
-	const void *payload, *unit;
-	const unsigned char *p;
-	size_t plen, len;
-	struct cmsg_header h;
+	const unsigned char *p = r->batch.data;
+	size_t plen = r->batch.len, len;
+	const void *unit;
 
 	if (r->nbatch == 0)
 		return;
-	if (cmsg_parse_header(r->batch.data, r->batch.len, &h, &payload, &plen) == 0) {
-		p = payload;
+	{
 		while (next_unit(&p, &plen, &unit, &len) == 1) {
 			uint64_t reqid = op_reqid(unit, len);
 			int rc = err;
@@ -538,6 +753,16 @@ static void apply_op(struct cfs_replica *r, struct cfs_member from, const void *
 		op.writer = from.nodeid;
 		rc = cfs_persist_apply(r->p, &op, &res);
 		st->authoritative = false;
+		if (!own) {
+			r->ack_owed = st->tree.version;
+			return;
+		}
+		/* Its result stands on the history up to here: answered once that is safe. */
+		if (unconfirmed_push(r, reqid, st->tree.version, rc, &res) < 0)
+			r->ops->op_done(r->ctx, reqid, -EIO, &res);
+		else
+			confirm_unconfirmed(r);
+		return;
 	}
 	if (own)
 		r->ops->op_done(r->ctx, reqid, rc, &res);
@@ -575,12 +800,16 @@ static void abandon_round(struct cfs_replica *r)
 	batch_to_held(r);
 	/* What is still out comes back in the new ring, or never: do not wait for it. */
 	r->msgs_in_flight = 0;
+	r->ack_in_flight = false;
+	r->ack_sent = 0;
 	cancel_verify(r);
 	r->epoch = 0;
 	r->state_sent = false;
 	for (size_t i = 0; i < r->nmembers; i++) {
 		r->members[i].have_state = false;
 		r->members[i].synced = false;
+		r->members[i].acked_in = false;
+		r->members[i].acked = 0;
 	}
 	if (r->mode != CFS_REPLICA_ERROR) {
 		if (r->mode == CFS_REPLICA_SYNCED || r->mode == CFS_REPLICA_OFFLINE)
@@ -720,10 +949,17 @@ static void become_synced(struct cfs_replica *r)
 	r->diverged = false;
 	r->stats.last_sync_ns = now_monotonic_ns() - r->round_start_ns;
 	tell_writable(r);
-	if (r->ring_writable)
+	if (r->ring_writable) {
 		send_held(r);
-	else
+		/* Own ops still unconfirmed went on with this history: the round confirms them. */
+		r->ack_owed = state_of(r)->tree.version;
+		r->ack_wanted = r->ack_owed; /* everyone: own ops of earlier rounds wait */
+		maybe_send_ack(r);
+		confirm_unconfirmed(r);
+	} else {
 		fail_held(r, -EACCES);
+		fail_unconfirmed(r, -EIO);
+	}
 	r->ops->synced(r->ctx);
 }
 
@@ -922,6 +1158,8 @@ static void finish_update(struct cfs_replica *r, const struct cmsg_update_end *e
 
 	r->ops->commit(r->ctx);
 	if (end->full) {
+		/* This node's history is replaced: whether its own ops live on is unknown. */
+		fail_unconfirmed(r, -EIO);
 		rc = r->ops->backup(r->ctx);
 		if (rc < 0)
 			log_warn("replica: cannot back up the state before a full update: %s",
@@ -934,6 +1172,8 @@ static void finish_update(struct cfs_replica *r, const struct cmsg_update_end *e
 			"reloading and asking for a full update",
 			r->leader.nodeid, err[0] ? err : strerror(-rc));
 		r->ops->reload(r->ctx);
+		r->committed = state_of(r)->tree.version;
+		fail_unconfirmed(r, -EIO);
 		fail_queue(r, &r->updates, -EIO);
 		r->mode = CFS_REPLICA_SYNCING;
 		r->epoch = 0;
@@ -948,6 +1188,8 @@ static void finish_update(struct cfs_replica *r, const struct cmsg_update_end *e
 	rc = r->ops->resynced(r->ctx, end->full);
 	if (rc < 0)
 		log_err("replica: the update is in memory but cannot be stored: %s", strerror(-rc));
+	else
+		r->committed = state_of(r)->tree.version;
 	/* Removals before a full update are unknown here: never serve them incrementally. */
 	if (rc == 0 && end->full && cfs_store_set_tombstone_floor(r->p->store, end->version) < 0)
 		log_warn("replica: cannot record the tombstone floor");
@@ -1091,6 +1333,7 @@ void cfs_replica_free(struct cfs_replica *r)
 		buf_free(&r->held[i]);
 	free(r->held);
 	free(r->inflight);
+	free(r->unconf);
 	buf_free(&r->batch);
 	buf_free(&r->out);
 	free(r);
@@ -1104,6 +1347,7 @@ void cfs_replica_joined(struct cfs_replica *r, struct cfs_member self)
 	r->mode = CFS_REPLICA_SYNCING;
 	r->round_start_ns = now_monotonic_ns();
 	r->current = false;
+	r->committed = state_of(r)->tree.version; /* loaded from disk */
 }
 
 void cfs_replica_left(struct cfs_replica *r)
@@ -1114,6 +1358,7 @@ void cfs_replica_left(struct cfs_replica *r)
 	fail_queue(r, &r->pending, -EIO);
 	fail_held(r, -EIO);
 	fail_inflight(r, -EIO);
+	fail_unconfirmed(r, -EIO);
 	r->joined = false;
 	r->nmembers = 0;
 	r->ring_writable = false;
@@ -1158,6 +1403,7 @@ static void enter_error(struct cfs_replica *r, const char *why)
 	fail_queue(r, &r->pending, -EIO);
 	fail_held(r, -EIO);
 	fail_inflight(r, -EIO);
+	fail_unconfirmed(r, -EIO);
 	r->mode = CFS_REPLICA_ERROR;
 	r->ring_writable = false;
 	tell_writable(r);
@@ -1194,16 +1440,27 @@ static void deliver_op(struct cfs_replica *r, struct cfs_member from, const void
 	}
 }
 
-static void deliver_ops(struct cfs_replica *r, struct cfs_member from, const void *payload,
-			size_t len)
+static void deliver_ops(struct cfs_replica *r, struct cfs_member from, uint64_t epoch,
+			const void *payload, size_t len)
 {
 	const unsigned char *p = payload;
 	const void *unit;
 	size_t ulen;
+	bool asked = false;
 	int rc;
 
 	if (member_eq(from, r->self))
 		batch_returned(r);
+	if (len < 10 || len - 10 < (size_t)le_get16(p + 8) * 4) {
+		log_err("replica: operation batch without its header from node %" PRIu32,
+			from.nodeid);
+		return;
+	}
+	note_ack(r, from, epoch, le_get64(p));
+	for (size_t i = 0, n = le_get16(p + 8); i < n; i++)
+		asked |= le_get32(p + 10 + 4 * i) == r->self.nodeid;
+	len -= 10 + (size_t)le_get16(p + 8) * 4;
+	p += 10 + (size_t)le_get16(p + 8) * 4;
 	while ((rc = next_unit(&p, &len, &unit, &ulen)) == 1) {
 		if (member_eq(from, r->self))
 			inflight_drop(r, op_reqid(unit, ulen));
@@ -1215,6 +1472,9 @@ static void deliver_ops(struct cfs_replica *r, struct cfs_member from, const voi
 	if (rc < 0)
 		log_err("replica: malformed operation batch from node %" PRIu32 "; rest ignored",
 			from.nodeid);
+	/* The sender waits for this node's word: it goes alone after the commit. */
+	if (asked && r->mode == CFS_REPLICA_SYNCED)
+		r->ack_wanted = MAX(r->ack_wanted, state_of(r)->tree.version);
 }
 
 void cfs_replica_deliver(struct cfs_replica *r, struct cfs_member from, const void *data,
@@ -1244,7 +1504,21 @@ void cfs_replica_deliver(struct cfs_replica *r, struct cfs_member from, const vo
 	}
 	switch (h.type) {
 	case CMSG_OP:
-		deliver_ops(r, from, payload, plen);
+		deliver_ops(r, from, h.epoch, payload, plen);
+		break;
+	case CMSG_ACK_REQ:
+		if (h.epoch == r->epoch && r->mode == CFS_REPLICA_SYNCED) {
+			r->ack_wanted = state_of(r)->tree.version;
+			maybe_send_ack(r);
+		}
+		break;
+	case CMSG_ACK:
+		if (member_eq(from, r->self)) {
+			r->ack_in_flight = false;
+			maybe_send_ack(r);
+		} else if (plen >= 8) {
+			note_ack(r, from, h.epoch, le_get64(payload));
+		}
 		break;
 	case CMSG_SYNC_START:
 		on_sync_start(r, from, h.epoch);
@@ -1330,6 +1604,26 @@ int cfs_replica_submit(struct cfs_replica *r, const struct cfs_op *op, uint64_t 
 	return batch_add(r, r->out.data, r->out.len);
 }
 
+void cfs_replica_committed(struct cfs_replica *r)
+{
+	if (!r->joined || r->mode == CFS_REPLICA_ERROR)
+		return;
+	r->committed = state_of(r)->tree.version;
+	maybe_send_ack(r);
+}
+
+size_t cfs_replica_check_acks(struct cfs_replica *r, uint64_t after_ns)
+{
+	uint64_t now = now_monotonic_ns();
+
+	if (!r->nunconf || r->mode != CFS_REPLICA_SYNCED || !r->ring_writable)
+		return r->nunconf;
+	if (now - r->unconf[0].applied_ns >= after_ns && now - r->ack_req_ns >= after_ns &&
+	    send_simple(r, CMSG_ACK_REQ, r->epoch, NULL, 0) == 0)
+		r->ack_req_ns = now;
+	return r->nunconf;
+}
+
 void cfs_replica_flush(struct cfs_replica *r)
 {
 	if (batch_may_go(r))
@@ -1377,6 +1671,7 @@ void cfs_replica_status(const struct cfs_replica *r, struct cfs_replica_status *
 	s->epoch = r->epoch;
 	s->queued = r->pending.n + r->updates.n;
 	s->held = r->nheld;
+	s->unconfirmed = r->nunconf;
 }
 
 size_t cfs_replica_member_count(const struct cfs_replica *r)

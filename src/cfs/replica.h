@@ -24,6 +24,22 @@
  * Operations delivered during the exchange wait and are applied right after
  * the decision; members being updated keep them until their update is in.
  * Operations of this node are held back while it is not in sync.
+ *
+ * An own operation is answered only once it is safe: held (applied and
+ * committed) by members that carry more than half of the cluster's expected
+ * votes, or by every member of a ring that has quorum. corosync delivers in
+ * agreed order, not in safe order: a node can deliver its own message just
+ * before it drops out of the membership while the others never receive it,
+ * and the majority goes on without it. So every member tells the others how
+ * far it holds the ops of the round (ACK: a version, in the round's epoch;
+ * it rides on the member's own OP messages, and goes alone only when the
+ * member has nothing else to send). Since every member applies the same ops
+ * in the same order within a round, a version names the same history on
+ * each of them. An op still unconfirmed when the membership changes waits
+ * for the acks of the next round if this node's history goes on there (it
+ * is in sync, or caught up incrementally with an equal digest), and fails
+ * with -EIO (result unknown) when the round ends without quorum or replaces
+ * this node's state.
  */
 #pragma once
 
@@ -81,6 +97,13 @@ struct cfs_replica_ops {
 	void (*stopped)(void *ctx);
 	/* The ring became writable or read-only (quorum). */
 	void (*writable)(void *ctx, bool writable);
+	/*
+	 * Votes: a member's (NULL or 0: 1) and what the quorum service expects
+	 * of the whole cluster (NULL or 0: unknown, then a majority of the
+	 * ring's votes). Used to decide when an own op is safe.
+	 */
+	unsigned (*node_votes)(void *ctx, uint32_t nodeid);
+	unsigned (*expected_votes)(void *ctx);
 };
 
 struct cfs_replica_status {
@@ -95,6 +118,9 @@ struct cfs_replica_status {
 	uint64_t last_sync_ns; /* duration of the last round, start to in sync */
 	size_t queued; /* ops waiting for the round (or the update) */
 	size_t held; /* own ops waiting to be sent */
+	size_t unconfirmed; /* own ops applied, waiting for the members' acks */
+	uint64_t acks_sent, acks_piggybacked, unconfirmed_failed;
+	uint64_t confirmed, confirm_wait_ns; /* own ops confirmed, and their waits in all */
 	uint64_t verifications, verify_failures;
 	char error[200];
 };
@@ -125,11 +151,24 @@ void cfs_replica_deliver(struct cfs_replica *r, struct cfs_member from, const vo
 void cfs_replica_quorum(struct cfs_replica *r, bool known, bool quorate, bool forced);
 
 /*
- * Submit an op of this node; op_done(reqid) comes after it was applied
- * everywhere. Returns 0, or -EACCES when the ring may not write (nothing
+ * Submit an op of this node; op_done(reqid) comes once it is safe (see
+ * above) or has failed. Returns 0, or -EACCES when the ring may not write (nothing
  * is sent), -ENOTCONN when not in the group.
  */
 int cfs_replica_submit(struct cfs_replica *r, const struct cfs_op *op, uint64_t reqid);
+
+/*
+ * The ops applied so far are committed (durable here): the members may be
+ * told. Call after every commit of the group-commit batch.
+ */
+void cfs_replica_committed(struct cfs_replica *r);
+
+/*
+ * Own ops unconfirmed for longer than after_ns (the members asked to
+ * acknowledge them are slow or stuck): ask every member for its ack. Returns
+ * how many own ops are still unconfirmed; call again later while not 0.
+ */
+size_t cfs_replica_check_acks(struct cfs_replica *r, uint64_t after_ns);
 
 /* Send the batch of own ops submitted since the last flush (one message). */
 void cfs_replica_flush(struct cfs_replica *r);

@@ -146,6 +146,22 @@ static int check_guest_free(const struct cfs_state *st, const struct cfs_entry *
 	return 0;
 }
 
+/*
+ * May an entry of this type be made as dir/name? A lock directory holds
+ * nothing (its release, rmdir, would fail): EACCES, as for renames into
+ * the lock area. A guest config name is a file's, never a directory's: a
+ * directory there is no guest, and it would block the guest's move to
+ * that node later (EINVAL).
+ */
+static int check_place(const struct cfs_entry *dir, const char *name, enum cfs_type type)
+{
+	if (layout_in_lock_area(dir) && !layout_is_lock_root(dir))
+		return -EACCES;
+	if (type == CFS_DIR && layout_guest_position(dir, name, NULL))
+		return -EINVAL;
+	return 0;
+}
+
 static int apply_write(struct cfs_state *st, const struct cfs_op *op, struct cfs_result *res);
 
 /* Room for one more entry of `size` bytes, and no VMID clash for a file. */
@@ -171,6 +187,8 @@ int cfs_state_check_new_file(const struct cfs_state *st, uint64_t parent, const 
 		r = check_new_name(dir, name);
 	if (r == 0 && cfs_tree_child(&st->tree, dir, name))
 		r = -EEXIST;
+	if (r == 0)
+		r = check_place(dir, name, CFS_FILE);
 	if (r == 0)
 		r = check_new_entry(st, dir, name, CFS_FILE, size);
 	return r;
@@ -214,7 +232,9 @@ static int apply_create(struct cfs_state *st, const struct cfs_op *op, enum cfs_
 		return replace_existing(st, op, e, res);
 	if (e)
 		return -EEXIST;
-	r = check_new_entry(st, dir, op->name, type, with_data ? op->size : 0);
+	r = check_place(dir, op->name, type);
+	if (r == 0)
+		r = check_new_entry(st, dir, op->name, type, with_data ? op->size : 0);
 	if (r < 0)
 		return r;
 	if (with_data && op->size) {
@@ -486,6 +506,8 @@ static void scan_moved(struct guest_scan *s, const struct cfs_entry *e, char *wh
 			scan_add(s, ref.vmid, e->inode);
 		return;
 	}
+	if (depth == 4 && layout_guest_path(where, NULL) && !s->error)
+		s->error = -EINVAL; /* a directory named as a guest config (check_place) */
 	if (depth >= 4)
 		return;
 	for (const struct cfs_entry *c = e->children; c; c = c->next) {

@@ -617,6 +617,25 @@ static int open_db(struct cfs_store *s, struct cfs_store_problem *p)
 		r = exec(s, "PRAGMA foreign_keys = OFF");
 	if (r == 0)
 		r = exec(s, "PRAGMA cache_size = -8192");
+	/*
+	 * Debian builds SQLite with SECURE_DELETE on: every page freed is
+	 * overwritten with zeros. Replacing a big file frees its old overflow
+	 * pages only after the new ones are allocated, so the zeros were one
+	 * more copy of the file into the WAL and another at the checkpoint
+	 * (4.7x the file's size per overwrite instead of 2.1x). FAST still
+	 * zeroes what is deleted from pages that are written anyway.
+	 */
+	if (r == 0)
+		r = exec(s, "PRAGMA secure_delete = FAST");
+	/*
+	 * A statement that may abort (the triggers) keeps the pages it
+	 * overwrites in a statement journal, a temporary file once it passes
+	 * 64 KiB: a file's new content reusing the pages its old content just
+	 * freed wrote the old content there once more. In memory it is one
+	 * statement's pages at most (a file is at most a few MiB).
+	 */
+	if (r == 0)
+		r = exec(s, "PRAGMA temp_store = MEMORY");
 	return r;
 }
 
@@ -841,6 +860,13 @@ static int prune_tombstones(struct cfs_store *s, uint64_t excess)
 	return r;
 }
 
+static int write_tombstone(struct cfs_store *s, const struct cfs_removal *rm)
+{
+	sqlite3_bind_int64(s->stmt[STMT_TOMBSTONE], 1, (int64_t)rm->inode);
+	sqlite3_bind_int64(s->stmt[STMT_TOMBSTONE], 2, (int64_t)rm->version);
+	return step_done(s->stmt[STMT_TOMBSTONE]);
+}
+
 static int flush_rows(struct cfs_store *s, struct cfs_state *st)
 {
 	struct dirty_ref *refs;
@@ -860,18 +886,19 @@ static int flush_rows(struct cfs_store *s, struct cfs_state *st)
 			r = run1(s, STMT_DETACH, (int64_t)refs[i].e->inode);
 	for (size_t i = 0; i < st->nremoved && r == 0; i++)
 		r = run1(s, STMT_DETACH, (int64_t)st->removed[i].inode);
+	/*
+	 * Content that went away before the new content comes in: the pages
+	 * it frees take the new rows. The other way round (a save replaces
+	 * files by new inodes), the new rows grew the table at its end and
+	 * the old ones left holes in pages that were written again: 1.4x the
+	 * data into the WAL per fold instead of 2.1x for 1 KiB saves.
+	 */
+	for (size_t i = 0; i < st->nremoved && r == 0; i++)
+		r = run1(s, STMT_CONTENT_DELETE, (int64_t)st->removed[i].inode);
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = write_entry(s, refs[i].e);
-	for (size_t i = 0; i < st->nremoved && r == 0; i++) {
-		r = run1(s, STMT_CONTENT_DELETE, (int64_t)st->removed[i].inode);
-		if (r == 0) {
-			sqlite3_bind_int64(s->stmt[STMT_TOMBSTONE], 1,
-					   (int64_t)st->removed[i].inode);
-			sqlite3_bind_int64(s->stmt[STMT_TOMBSTONE], 2,
-					   (int64_t)st->removed[i].version);
-			r = step_done(s->stmt[STMT_TOMBSTONE]);
-		}
-	}
+	for (size_t i = 0; i < st->nremoved && r == 0; i++)
+		r = write_tombstone(s, &st->removed[i]);
 	free(refs);
 	return r;
 }

@@ -119,6 +119,8 @@ void cfs_submit_commit(struct cfs_daemon *d)
 	} else {
 		for (size_t i = 0; i < st->nchanges; i++)
 			observe_change(d, &st->changes[i]);
+		if (d->cluster)
+			cfs_cluster_committed(d->cluster);
 	}
 	cfs_state_clear_changes(st);
 

@@ -38,4 +38,5 @@ int cli_dispatch(struct cli_context *ctx, const struct cli_command *cmd, const c
 extern const struct cli_command cli_cfs_group;
 extern const struct cli_command cli_sandbox_group;
 extern const struct cli_command cli_cluster_group;
+extern const struct cli_command cli_replication_group;
 extern const struct cli_command cli_storage_group;

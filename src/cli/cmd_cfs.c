@@ -166,6 +166,11 @@ static void print_replication(struct json_object *s)
 	printf("Queue:            %" PRIu64 " waiting, %" PRIu64 " in flight, %" PRIu64
 	       " to send\n",
 	       ju64(s, "queue"), ju64(s, "in_flight"), ju64(s, "send_queue"));
+	printf("Acknowledgements: %" PRIu64 " writes confirmed (waited %" PRIu64
+	       " us on average), %" PRIu64 " waiting, %" PRIu64 " failed as unknown; %" PRIu64
+	       " acks sent alone, %" PRIu64 " with ops\n",
+	       ju64(s, "confirmed"), ju64(s, "confirm_wait_us"), ju64(s, "unconfirmed"),
+	       ju64(s, "unconfirmed_failed"), ju64(s, "acks_sent"), ju64(s, "acks_piggybacked"));
 	printf("Verifications:    %" PRIu64 " (%" PRIu64 " mismatches)\n", ju64(s, "verifications"),
 	       ju64(s, "verify_failures"));
 	printf("\n");

@@ -9,11 +9,12 @@
 #include "cli.h"
 #include "config.h"
 
-/* The groups; later milestones add replication, vm, ct, mirror. */
+/* The groups; later milestones add cluster, replication, vm, ct, storage, mirror. */
 static const struct cli_command *const groups[] = {
 	&cli_cluster_group,
 	&cli_storage_group,
 	&cli_cfs_group,
+	&cli_replication_group,
 	&cli_sandbox_group,
 	NULL,
 };

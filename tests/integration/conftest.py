@@ -186,6 +186,30 @@ def cfs(make_cfs):
     return make_cfs()
 
 
+STATTER = (
+    "import os, sys\n"
+    "for line in sys.stdin:\n"
+    "    print(os.stat(line.rstrip('\\n')).st_size, flush=True)\n")
+
+
+@pytest.fixture
+def other():
+    """Another process, started before the test opens anything (a child
+    started later would close the test's descriptors, a commit each):
+    other(path) is st_size as it sees it."""
+    proc = subprocess.Popen(["/usr/bin/python3", "-c", STATTER], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+
+    def size(path):
+        proc.stdin.write(path + "\n")
+        proc.stdin.flush()
+        return int(proc.stdout.readline())
+
+    yield size
+    proc.stdin.close()
+    proc.wait(timeout=10)
+
+
 # --- drover sandbox clusters (see sandbox.py) ---------------------------------
 
 _sandbox_serial = iter(range(1, 1000000))

@@ -295,8 +295,6 @@ def test_watch_on_one_node_sees_changes_made_on_another(sb):
          "watch", "watched", "-n", "3", "--output-format", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)  # the watch is registered
-    # (not the shell: `echo > f` dups the descriptor and closes the first copy
-    # before writing, so its new file is created empty, then written)
     sb.exec("node1", "/usr/bin/python3", "-c",
             "import os\n"
             "p = '/etc/drover/watched/f'\n"
@@ -310,3 +308,55 @@ def test_watch_on_one_node_sees_changes_made_on_another(sb):
         ("create", "watched/f"), ("write", "watched/f"), ("unlink", "watched/f")], evs
     versions = [e["version"] for e in evs]
     assert versions == sorted(versions)
+
+
+HOLD_WRITER = (
+    # argv: path, go-file: open path for writing, write, wait for go-file, then
+    # use the descriptor (fstat, pread, write) and close it
+    "import errno, os, sys, time\n"
+    "path, go = sys.argv[1], sys.argv[2]\n"
+    "fd = os.open(path, os.O_RDWR)\n"
+    "os.pwrite(fd, b'from the writer\\n', 0)\n"
+    "print('written', flush=True)\n"
+    "while not os.path.exists(go): time.sleep(0.01)\n"
+    "st = os.fstat(fd)\n"
+    "data = os.pread(fd, 100, 0)\n"
+    "os.write(fd, b'more')\n"
+    "try:\n"
+    "    os.close(fd)\n"
+    "    res = 'closed ok'\n"
+    "except OSError as e:\n"
+    "    res = 'close ' + errno.errorcode[e.errno]\n"
+    "print(st.st_nlink, st.st_size, repr(data), res, flush=True)\n")
+
+
+@pytest.mark.parametrize("how", ["replace", "unlink"])
+def test_file_removed_elsewhere_while_written_here(sb, tmp_path, how):
+    """node2 replaces (save by rename) or removes a file that a program on node1
+    is writing: the program's descriptor keeps working on its own copy and its
+    close succeeds; its writes went to the file that is gone, as in POSIX."""
+    import subprocess
+    path = f"/etc/drover/held-{how}.conf"
+    sb.write_file("node1", path, "version 1\n")
+    sb.wait_synced()
+    go = tmp_path / "go"
+    holder = subprocess.Popen(
+        [sb.drover, "sandbox", "exec", "--name", sb.name, "node1", "--", "/usr/bin/python3",
+         "-c", HOLD_WRITER, path, str(go)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "written"
+        if how == "replace":
+            sb.exec("node2", "sh", "-c", f'echo "version 2" > {path}.new && mv {path}.new {path}')
+        else:
+            sb.exec("node2", "rm", path)
+        want = "version 2\n" if how == "replace" else ""
+        deadline = time.time() + 10
+        while sb.exec("node1", "cat", path, check=False).stdout != want:
+            assert time.time() < deadline
+            time.sleep(0.1)
+    finally:
+        go.touch()
+    out = holder.communicate(timeout=30)[0].strip()
+    assert out == "0 16 b'from the writer\\n' closed ok", out
+    for n in sb.node_names:
+        assert sb.exec(n, "cat", path, check=False).stdout == want

@@ -215,7 +215,7 @@ def test_chunked_write_reads_back(cfs):
     assert read_file(cfs.path("blob"), "rb") == data
 
 
-def test_content_visible_only_after_close(cfs):
+def test_content_visible_only_after_close(cfs, other):
     """While a writer has not closed, other readers see the old content; afterwards the new."""
     write_file(cfs.path("f"), "old\n")
     assert read_file(cfs.path("f")) == "old\n"  # cached by the kernel now
@@ -224,24 +224,28 @@ def test_content_visible_only_after_close(cfs):
         w.write("new content\n")
         w.flush()  # reaches droverfs as write(), not close
         assert read_file(cfs.path("f")) == "old\n"
-        assert os.stat(cfs.path("f")).st_size == 4
+        assert other(cfs.path("f")) == 4
     finally:
         w.close()
     assert read_file(cfs.path("f")) == "new content\n"
 
 
-def test_writer_size_private_until_close(cfs):
-    """The writer's fd sees its own size (lseek SEEK_END); others see the committed size."""
+def test_writer_size_private_until_close(cfs, other):
+    """The writer sees its own size (lseek SEEK_END, fstat, stat); others see the
+    committed size."""
     with open(cfs.path("f"), "wb") as f:
         f.write(b"old")
     fd = os.open(cfs.path("f"), os.O_WRONLY | os.O_TRUNC)
     try:
         os.write(fd, b"x" * 12345)
         assert os.lseek(fd, 0, os.SEEK_END) == 12345
-        # another reader, right after: the whole old file, size included
-        assert os.stat(cfs.path("f")).st_size == 3
+        assert os.fstat(fd).st_size == 12345
+        # another process, right after: the whole old file, size included
+        assert other(cfs.path("f")) == 3
+        # a reader in the writing process too: the whole old content
         with open(cfs.path("f"), "rb") as r:
             assert r.read() == b"old"
+        assert os.lseek(fd, 0, os.SEEK_END) == 12345
     finally:
         os.close(fd)
     assert os.stat(cfs.path("f")).st_size == 12345

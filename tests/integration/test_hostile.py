@@ -36,7 +36,9 @@ def test_name_255_works(cfs):
 
 
 def test_file_too_big_fails_at_write(cfs):
-    """Writing 5 MiB: the write() that goes past 4 MiB fails with EFBIG, earlier ones work."""
+    """Writing 5 MiB: the write() that goes past 4 MiB fails with EFBIG, earlier
+    ones work; then the descriptor is failed: close() reports EFBIG and nothing
+    it wrote lands (the file, made at open, stays empty)."""
     fd = os.open(cfs.path("big"), os.O_WRONLY | os.O_CREAT, 0o640)
     chunk = b"z" * (256 * 1024)
     written = 0
@@ -51,8 +53,8 @@ def test_file_too_big_fails_at_write(cfs):
         assert err is not None and err.errno == errno.EFBIG
         assert written == 4 * MiB
     finally:
-        os.close(fd)
-    assert os.stat(cfs.path("big")).st_size <= 4 * MiB
+        fails_with(errno.EFBIG, os.close, fd)
+    assert os.stat(cfs.path("big")).st_size == 0
 
 
 def test_file_exactly_max_size(cfs):
@@ -64,7 +66,7 @@ def test_file_exactly_max_size(cfs):
     try:
         fails_with(errno.EFBIG, os.write, fd, b"!")
     finally:
-        os.close(fd)
+        fails_with(errno.EFBIG, os.close, fd)
     assert os.stat(cfs.path("max")).st_size == 4 * MiB
 
 
@@ -83,7 +85,8 @@ def test_max_file_size_option(make_cfs):
         assert os.write(fd, b"a" * 65536) == 65536
         fails_with(errno.EFBIG, os.write, fd, b"b")
     finally:
-        os.close(fd)
+        fails_with(errno.EFBIG, os.close, fd)
+    assert os.stat(cfs.path("f")).st_size == 0
 
 
 def test_total_limit_enospc_at_write(make_cfs):
@@ -95,7 +98,7 @@ def test_total_limit_enospc_at_write(make_cfs):
         assert os.write(fd, b"b" * 4000) == 4000
         fails_with(errno.ENOSPC, os.write, fd, b"b" * 4000)
     finally:
-        os.close(fd)
+        fails_with(errno.ENOSPC, os.close, fd)
     with cfs.client() as c:
         assert c.status()["bytes"] <= 64 * 1024
 
@@ -386,7 +389,7 @@ def test_total_limit_append(make_cfs):
     try:
         fails_with(errno.ENOSPC, os.write, fd, b"b" * 8000)
     finally:
-        os.close(fd)
+        fails_with(errno.ENOSPC, os.close, fd)
     assert os.stat(cfs.path("f")).st_size == 60000
 
 

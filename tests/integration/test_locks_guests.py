@@ -175,13 +175,40 @@ def test_vmlist_after_restart(guest):
         {k: (v["node"], v["type"]) for k, v in before.items()}
 
 
-def test_lock_with_content_not_removable(cfs):
-    """A lock directory with a file in it cannot be removed (ENOTEMPTY)."""
+def test_nothing_is_made_inside_a_lock(cfs):
+    """A lock directory holds nothing: files and directories in it are refused
+    with EACCES (as renames into it are), so its release never fails."""
     os.mkdir(cfs.path("priv/lock/foo"))
-    write_file(cfs.path("priv/lock/foo/owner"), "node1\n")
-    fails_with(errno.ENOTEMPTY, os.rmdir, cfs.path("priv/lock/foo"))
-    os.unlink(cfs.path("priv/lock/foo/owner"))
+    for flags in (os.O_WRONLY | os.O_CREAT | os.O_TRUNC, os.O_WRONLY | os.O_CREAT,
+                  os.O_RDONLY | os.O_CREAT, os.O_WRONLY | os.O_CREAT | os.O_EXCL):
+        fails_with(errno.EACCES, os.open, cfs.path("priv/lock/foo/owner"), flags, 0o600)
+    fails_with(errno.EACCES, write_file, cfs.path("priv/lock/foo/owner"), "node1\n")
+    fails_with(errno.EACCES, os.mkdir, cfs.path("priv/lock/foo/sub"))
+    write_file(cfs.path("priv/elsewhere"), "x\n")
+    fails_with(errno.EACCES, os.rename, cfs.path("priv/elsewhere"),
+               cfs.path("priv/lock/foo/owner"))
+    assert os.listdir(cfs.path("priv/lock/foo")) == []
     os.rmdir(cfs.path("priv/lock/foo"))
+
+
+@pytest.mark.parametrize("where", ["nodes/node2/qemu-server", "nodes/node2/lxc",
+                                   "nodes/node1/qemu-server"])
+def test_guest_config_name_is_no_directory(guest, where):
+    """mkdir of <vmid>.conf in a guest directory is refused (EINVAL), whether the
+    VMID is free, taken elsewhere or taken there; so is a directory renamed there."""
+    for vmid in (100, 101):
+        path = guest.path(f"{where}/{vmid}.conf")
+        if not os.path.exists(path):
+            fails_with(errno.EINVAL, os.mkdir, path)
+            assert not os.path.exists(path)
+    os.mkdir(guest.path("nodes/node2/qemu-server/snapshots"))
+    fails_with(errno.EINVAL, os.rename, guest.path("nodes/node2/qemu-server/snapshots"),
+               guest.path(f"{where}/102.conf"))
+    assert set(vmlist(guest)) == {"100"}
+    # the guest can still move to node2
+    os.rename(guest.path("nodes/node1/qemu-server/100.conf"),
+              guest.path("nodes/node2/qemu-server/100.conf"))
+    assert vmlist(guest)["100"]["node"] == "node2"
 
 
 def test_lock_attrs_not_cached(cfs):

@@ -129,7 +129,7 @@ static void test_truncate_and_limits(void **ctx)
 	struct cfs_op op;
 
 	(void)ctx;
-	h->writable = true;
+	h->writable = e->writable = true;
 	h->append = true;
 	assert_int_equal(cfs_handle_write(h, 0, "gh", 2, 100), 2);
 	/* truncating an append handle makes its content whole */
@@ -155,6 +155,68 @@ static void test_truncate_and_limits(void **ctx)
 	cfs_handle_free(e);
 }
 
+/* A failed write fails the handle: nothing of it is committed, ever. */
+static void test_failed_write_commits_nothing(void **ctx)
+{
+	struct cfs_blob *b = blob("old");
+	struct cfs_handle *h = cfs_handle_new(CFS_HANDLE_FILE, 5, b);
+	struct cfs_op op;
+
+	(void)ctx;
+	h->writable = true;
+	cfs_handle_truncate_at_open(h);
+	assert_false(h->wrote); /* the open's O_TRUNC is not a write */
+	assert_int_equal(cfs_handle_write(h, 0, "1234", 4, 8), 4);
+	assert_true(h->wrote);
+	assert_true(cfs_handle_pending(h));
+	assert_int_equal(cfs_handle_write(h, 4, "56789", 5, 8), -EFBIG);
+	cfs_handle_fail(h, -EFBIG);
+	assert_false(cfs_handle_pending(h));
+	assert_false(cfs_handle_commit_op(h, &op));
+	/* later writes and truncations report it; a second error does not replace it */
+	assert_int_equal(cfs_handle_write(h, 0, "x", 1, 8), -EFBIG);
+	assert_int_equal(cfs_handle_truncate(h, 0, 8), -EFBIG);
+	cfs_handle_fail(h, -ENOSPC);
+	assert_int_equal(h->error, -EFBIG);
+	assert_false(cfs_handle_commit_op(h, &op));
+	/* the committed content was never touched */
+	assert_memory_equal(b->data, "old", 3);
+	cfs_blob_unref(b);
+	cfs_handle_free(h);
+}
+
+/* An orphan (its file removed while open) keeps working on its own copy, commits nothing. */
+static void test_orphan_keeps_its_content(void **ctx)
+{
+	struct cfs_blob *b = blob("committed");
+	struct cfs_handle *h = cfs_handle_new(CFS_HANDLE_FILE, 5, b);
+	struct cfs_handle *a = cfs_handle_new(CFS_HANDLE_FILE, 5, b);
+	struct cfs_op op;
+
+	(void)ctx;
+	cfs_blob_unref(b);
+	h->writable = a->writable = true;
+	a->append = true;
+	assert_int_equal(cfs_handle_write(h, 0, "C", 1, 100), 1);
+	assert_int_equal(cfs_handle_write(a, 0, "+1", 2, 100), 2);
+	cfs_handle_orphan(h);
+	cfs_handle_orphan(a);
+	assert_false(cfs_handle_pending(h));
+	assert_string_equal(view(h), "Committed");
+	assert_string_equal(view(a), "committed+1");
+	assert_int_equal(cfs_handle_truncate(h, 3, 100), 0);
+	assert_int_equal(cfs_handle_write(h, 3, "!", 1, 100), 1);
+	assert_int_equal(cfs_handle_write(a, 0, "2", 1, 100), 1);
+	assert_string_equal(view(h), "Com!");
+	assert_string_equal(view(a), "committed+12");
+	assert_false(cfs_handle_commit_op(h, &op));
+	assert_false(cfs_handle_commit_op(a, &op));
+	/* the limit still holds for its writes */
+	assert_int_equal(cfs_handle_write(h, 99, "ab", 2, 100), -EFBIG);
+	cfs_handle_free(h);
+	cfs_handle_free(a);
+}
+
 static void test_dirents(void **ctx)
 {
 	struct cfs_handle *h = cfs_handle_new(CFS_HANDLE_DIR, 1, NULL);
@@ -178,6 +240,8 @@ int main(void)
 		cmocka_unit_test(test_write_during_commit_stays_dirty),
 		cmocka_unit_test(test_append),
 		cmocka_unit_test(test_truncate_and_limits),
+		cmocka_unit_test(test_failed_write_commits_nothing),
+		cmocka_unit_test(test_orphan_keeps_its_content),
 		cmocka_unit_test(test_dirents),
 	};
 

@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Smaller parts: kvstore, cluster log, access rules, IPC framing, wire encoding, names. */
+/*
+ * Smaller parts: kvstore, cluster log, access rules, IPC framing, wire
+ * encoding, names, what /proc tells of processes.
+ */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -14,6 +20,7 @@
 #include "libdrover/format/names.h"
 #include "basic/util.h"
 #include "basic/wire.h"
+#include "basic/procinfo.h"
 
 static void test_kvstore(void **ctx)
 {
@@ -247,6 +254,46 @@ static void test_names(void **ctx)
 	assert_string_equal(format_size(12, buf, sizeof(buf)), "12 B");
 }
 
+static void *tgid_in_thread(void *arg)
+{
+	*(pid_t *)arg = proc_tgid(gettid());
+	return NULL;
+}
+
+static void test_procinfo(void **ctx)
+{
+	char path[] = "/tmp/drover-test-procinfo-XXXXXX";
+	pid_t from_thread = 0;
+	pthread_t t;
+	struct stat st;
+	int fd = mkstemp(path), ro, wo;
+
+	(void)ctx;
+	assert_true(fd >= 0);
+	assert_int_equal(proc_tgid(getpid()), getpid());
+	assert_int_equal(pthread_create(&t, NULL, tgid_in_thread, &from_thread), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(from_thread, getpid()); /* a thread's id names its process */
+	assert_int_equal(proc_tgid(-5), -5); /* unknown: itself */
+
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(proc_holds_for_writing(getpid(), st.st_dev, st.st_ino), 1);
+	close(fd);
+	assert_int_equal(proc_holds_for_writing(getpid(), st.st_dev, st.st_ino), 0);
+	ro = open(path, O_RDONLY);
+	assert_true(ro >= 0);
+	assert_int_equal(proc_holds_for_writing(getpid(), st.st_dev, st.st_ino), 0);
+	wo = open(path, O_WRONLY | O_APPEND);
+	assert_true(wo >= 0);
+	assert_int_equal(proc_holds_for_writing(getpid(), st.st_dev, st.st_ino), 1);
+	/* the same inode number on another device is another file */
+	assert_int_equal(proc_holds_for_writing(getpid(), st.st_dev + 1, st.st_ino), 0);
+	close(ro);
+	close(wo);
+	unlink(path);
+	assert_true(proc_holds_for_writing(-5, st.st_dev, st.st_ino) < 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_ipc_frames),
 		cmocka_unit_test(test_wire),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_procinfo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -269,7 +269,16 @@ static void cb_writable(void *ctx, bool writable)
 	nd->ever_writable |= writable;
 }
 
+/* Every configured node has one vote, as the bus's quorum rule says. */
+static unsigned cb_expected_votes(void *ctx)
+{
+	struct node *nd = ctx;
+
+	return (unsigned)nd->sim->n;
+}
+
 static const struct cfs_replica_ops ops = {
+	.expected_votes = cb_expected_votes,
 	.send = cb_send,
 	.flush_soon = cb_flush_soon,
 	.op_done = cb_op_done,
@@ -308,6 +317,7 @@ static void commit_all(struct sim *s)
 			continue;
 		if (cfs_persist_batch_open(nd->p))
 			assert_int_equal(cfs_persist_commit(nd->p), 0);
+		cfs_replica_committed(nd->r);
 	}
 }
 
@@ -376,11 +386,71 @@ static bool deliver_next(struct sim *s)
 	return true;
 }
 
-static void run(struct sim *s)
+/*
+ * The head of the bus is a message that only its sender delivers: the
+ * others never receive it (corosync delivers in agreed order, so a sender
+ * may deliver its own message and drop out of the membership before the
+ * others have it; they go on without it).
+ */
+static void deliver_head_to_sender_only(struct sim *s)
+{
+	struct event ev;
+
+	assert_true(s->head < s->tail);
+	ev = s->q[s->head++];
+	if (s->head == s->tail)
+		s->head = s->tail = 0;
+	assert_int_equal(ev.kind, EV_MSG);
+	for (int i = 0; i < s->n; i++) {
+		struct node *nd = &s->nodes[i];
+
+		if (nd->up && nd->ring == ev.ring && member_same(nd->self, ev.sender))
+			cfs_replica_deliver(nd->r, ev.sender, ev.data, ev.len);
+	}
+	free(ev.data);
+	commit_all(s);
+}
+
+static void drain(struct sim *s)
 {
 	for (unsigned i = 0; step(s); i++)
 		if (i > MAX_STEPS)
 			fail_msg("the bus never drains (a message loop?)");
+}
+
+static size_t unconfirmed_total(struct sim *s)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < s->n; i++) {
+		struct cfs_replica_status st;
+
+		if (!s->nodes[i].up)
+			continue;
+		cfs_replica_status(s->nodes[i].r, &st);
+		n += st.unconfirmed;
+	}
+	return n;
+}
+
+/*
+ * Deliver everything. Then, as the daemon's timer does when own ops wait too
+ * long for the members asked to acknowledge them, every node with such ops
+ * asks everyone; repeated while that confirms some.
+ */
+static void run(struct sim *s)
+{
+	size_t before;
+
+	drain(s);
+	while ((before = unconfirmed_total(s)) > 0) {
+		for (int i = 0; i < s->n; i++)
+			if (s->nodes[i].up)
+				cfs_replica_check_acks(s->nodes[i].r, 0);
+		drain(s);
+		if (unconfirmed_total(s) >= before)
+			break;
+	}
 }
 
 /*
@@ -1035,13 +1105,19 @@ static void test_ops_across_confchg(void **ctx)
 
 	start_cluster(s, 3);
 
-	/* Sent in the old ring: delivered there before the confchg, on all three. */
+	/*
+	 * Sent in the old ring: delivered there before the confchg, on all
+	 * three. Node 1's op is confirmed by node 2's ack in the new ring. Node
+	 * 3 cannot know that the others hold its op (their acks go to a ring
+	 * it is not in) and its round ends without quorum: the result is
+	 * unknown to it (-EIO), although the op lives on.
+	 */
 	a = sub_create(s, 0, CFS_ROOT_INODE, "a");
 	b = sub_create(s, 2, CFS_ROOT_INODE, "b");
 	regroup(s, (int[]){ 0, 0, 1 });
 	run(s);
 	expect_result(a, 0);
-	expect_result(b, 0);
+	expect_result(b, -EIO);
 	assert_same(s, 0x7);
 
 	/*
@@ -1124,6 +1200,107 @@ static void test_ops_across_confchg(void **ctx)
  * the node leaves the group is never answered (cfs_replica_left() promises
  * -EIO for "own ops in flight", but only the held and queued ones are failed).
  */
+/*
+ * The write lost by the outside fault test: node 2 delivers its own op and
+ * drops out of the membership; nodes 1 and 3 never receive it and go on.
+ * Node 2 must not report success: it never heard that anyone else holds the
+ * op. After the heal the op exists nowhere, and the writer was told -EIO.
+ */
+static void test_own_op_lost_is_not_acknowledged(void **ctx)
+{
+	struct sim *s = *ctx;
+	struct req *lost, *other;
+
+	start_cluster(s, 3);
+	lost = sub_create(s, 1, CFS_ROOT_INODE, "w-node2-11832");
+	deliver_head_to_sender_only(s);
+	assert_non_null(at(state(s, 1), "w-node2-11832"));
+	assert_int_equal(lost->done, 0); /* applied on node 2, but nobody else has it */
+	assert_int_equal(status(s, 1).unconfirmed, 1);
+
+	regroup(s, (int[]){ 0, 1, 0 });
+	run(s);
+	expect_result(lost, -EIO);
+	other = sub_create(s, 0, CFS_ROOT_INODE, "after");
+	run(s);
+	expect_result(other, 0);
+
+	regroup_all(s);
+	run(s);
+	assert_all_synced(s);
+	assert_same(s, 0x7);
+	for (int i = 0; i < 3; i++) {
+		assert_null(at(state(s, i), "w-node2-11832"));
+		assert_non_null(at(state(s, i), "after"));
+	}
+	assert_int_equal(status(s, 1).unconfirmed_failed, 1);
+	check_reqs(s);
+}
+
+/* An own op is answered only once another member said it holds it (2 of 3 votes). */
+static void test_own_op_waits_for_a_majority(void **ctx)
+{
+	struct sim *s = *ctx;
+	struct req *a;
+
+	uint64_t acks2, acks3;
+
+	start_cluster(s, 3);
+	acks2 = status(s, 1).acks_sent;
+	acks3 = status(s, 2).acks_sent;
+	a = sub_create(s, 0, CFS_ROOT_INODE, "a");
+	assert_true(step(s)); /* delivered and applied everywhere */
+	for (int i = 0; i < 3; i++)
+		assert_non_null(at(state(s, i), "a"));
+	assert_int_equal(a->done, 0); /* the acks of nodes 2 and 3 are still on the bus */
+	assert_true(step(s)); /* the ack of node 2, the one node 1 asked */
+	expect_result(a, 0);
+	run(s);
+	expect_result(a, 0);
+	/* One ack message for the op: node 3 was not asked (2 of 3 votes suffice). */
+	assert_int_equal(status(s, 1).acks_sent - acks2, 1);
+	assert_int_equal(status(s, 2).acks_sent - acks3, 0);
+	finish(s);
+}
+
+/*
+ * Applied everywhere, then the membership changes before the acks arrive:
+ * the op waits for the acks of the next round, in which its history goes on.
+ */
+static void test_own_op_confirmed_in_next_round(void **ctx)
+{
+	struct sim *s = *ctx;
+	struct req *a;
+
+	start_cluster(s, 3);
+	a = sub_create(s, 0, CFS_ROOT_INODE, "a");
+	assert_true(step(s));
+	assert_int_equal(a->done, 0);
+	regroup(s, (int[]){ 0, 0, 1 }); /* node 3 leaves; 1 and 2 keep quorum */
+	run(s);
+	expect_result(a, 0);
+	assert_int_equal(status(s, 0).unconfirmed, 0);
+	finish(s);
+}
+
+/* Two nodes out of four never make a majority alone: a write waits until one more holds it. */
+static void test_own_op_needs_expected_majority(void **ctx)
+{
+	struct sim *s = *ctx;
+	struct req *a;
+
+	start_cluster(s, 4);
+	s->nodes[2].forced = false;
+	a = sub_create(s, 0, CFS_ROOT_INODE, "a");
+	assert_true(step(s)); /* applied on all four */
+	assert_int_equal(a->done, 0);
+	assert_true(step(s)); /* one ack: 2 of 4 votes, not more than half */
+	assert_int_equal(a->done, 0);
+	run(s);
+	expect_result(a, 0);
+	finish(s);
+}
+
 static void test_left_fails_in_flight(void **ctx)
 {
 	struct sim *s = *ctx;
@@ -1705,6 +1882,13 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ops_across_confchg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_left_fails_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_op_lost_is_not_acknowledged, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_own_op_waits_for_a_majority, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_op_confirmed_in_next_round, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_own_op_needs_expected_majority, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_error_fails_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_repairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batches, setup, teardown),

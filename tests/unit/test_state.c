@@ -341,6 +341,39 @@ static void test_vmid_directory_moves(void **ctx)
 	assert_int_equal(do_create(st, "nodes/-bad/qemu-server/100.conf"), 0);
 }
 
+/* A guest config name is a file's: no directory is made or moved there. */
+static void test_guest_names_are_files(void **ctx)
+{
+	struct cfs_state *st = *ctx;
+	uint64_t v;
+
+	make_guest_dirs(st);
+	assert_int_equal(do_put(st, "nodes/n1/qemu-server/100.conf", "a"), 0);
+	v = st->tree.version;
+	assert_int_equal(do_mkdir(st, "nodes/n2/qemu-server/100.conf"), -EINVAL);
+	assert_int_equal(do_mkdir(st, "nodes/n2/qemu-server/101.conf"), -EINVAL);
+	assert_int_equal(do_mkdir(st, "nodes/n1/lxc/102.conf"), -EINVAL);
+	assert_int_equal(do_mkdir(st, "nodes/n1/qemu-server/100.conf"), -EEXIST);
+	assert_int_equal(st->tree.version, v);
+	/* not guest config names: ordinary directories */
+	assert_int_equal(do_mkdir(st, "nodes/n2/qemu-server/0100.conf"), 0);
+	assert_int_equal(do_mkdir(st, "nodes/n2/qemu-server/snapshots"), 0);
+	/* nor renamed there, alone or inside a directory that moves */
+	assert_int_equal(
+		do_rename(st, "nodes/n2/qemu-server/snapshots", "nodes/n2/qemu-server/103.conf"),
+		-EINVAL);
+	assert_int_equal(do_mkdir(st, "stash"), 0);
+	assert_int_equal(do_mkdir(st, "stash/qemu-server"), 0);
+	assert_int_equal(do_mkdir(st, "stash/qemu-server/104.conf"), 0);
+	assert_int_equal(do_rename(st, "stash", "nodes/n3"), -EINVAL);
+	assert_int_equal(do_rmdir(st, "stash/qemu-server/104.conf"), 0);
+	assert_int_equal(do_rename(st, "stash", "nodes/n3"), 0);
+	/* the guest itself still moves between nodes */
+	assert_int_equal(
+		do_rename(st, "nodes/n1/qemu-server/100.conf", "nodes/n3/qemu-server/100.conf"), 0);
+	assert_string_equal(vmlist_get(&st->vmlist, 100)->nodename, "n3");
+}
+
 static void test_locks(void **ctx)
 {
 	struct cfs_state *st = *ctx;
@@ -361,6 +394,15 @@ static void test_locks(void **ctx)
 	assert_int_equal(do_rename(st, "elsewhere", "priv/lock/elsewhere"), -EACCES);
 	assert_int_equal(do_rename(st, "priv", "private"), -EACCES);
 	assert_int_equal(do_rename(st, "priv/lock", "priv/locks"), -EACCES);
+	/* a lock holds nothing, so its release never fails for what is in it */
+	assert_int_equal(do_create(st, "priv/lock/file-storage_cfg/f"), -EACCES);
+	assert_int_equal(do_mkdir(st, "priv/lock/file-storage_cfg/d"), -EACCES);
+	assert_int_equal(
+		cfs_state_check_new_file(st, ino_of(st, "priv/lock/file-storage_cfg"), "f", 0),
+		-EACCES);
+	assert_null(lock->children);
+	/* (files beside the locks are allowed, as before) */
+	assert_int_equal(cfs_state_check_new_file(st, ino_of(st, "priv/lock"), "f", 0), 0);
 	/* refresh: only the holder, only forward in time */
 	op.ino = lock->inode;
 	op.writer = 7;
@@ -602,6 +644,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rename_records_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmid_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmid_directory_moves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_names_are_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
