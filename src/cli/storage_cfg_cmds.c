@@ -312,21 +312,34 @@ static int run_edit(struct cli_context *ctx, struct edit *e,
 	return CLI_EXIT_OK;
 }
 
-static int cmd_add(struct cli_context *ctx, int argc, char **argv)
+/*
+ * add (TYPE STOREID), set (STOREID, --delete) and remove (STOREID, only
+ * --digest): parse, edit storage.cfg under the lock, say what was done.
+ */
+static int edit_cmd(struct cli_context *ctx, int argc, char **argv, int npos, bool may_delete,
+		    bool keys, int (*fn)(struct storage_cfg *, void *, struct drover_err *),
+		    const char *done)
 {
-	struct edit e = { 0 };
+	struct edit e = { .may_delete = may_delete };
 	char *pos[2];
-	int r;
+	int r = CLI_EXIT_USAGE;
 
-	if (parse_edit(argc, argv, &e, pos, 2) < 0) {
-		edit_free(&e);
-		return CLI_EXIT_USAGE;
+	if (parse_edit(argc, argv, &e, pos, npos) == 0) {
+		if (!keys && e.nset) {
+			cli_error("storage %s takes only --digest (see --help)", argv[0]);
+		} else {
+			e.type = npos == 2 ? pos[0] : NULL;
+			e.id = pos[npos - 1];
+			r = run_edit(ctx, &e, fn, done);
+		}
 	}
-	e.type = pos[0];
-	e.id = pos[1];
-	r = run_edit(ctx, &e, do_add, "added");
 	edit_free(&e);
 	return r;
+}
+
+static int cmd_add(struct cli_context *ctx, int argc, char **argv)
+{
+	return edit_cmd(ctx, argc, argv, 2, false, true, do_add, "added");
 }
 
 #define KEYS_HELP                                                                           \
@@ -363,18 +376,7 @@ const struct cli_command storage_add_cmd = {
 
 static int cmd_set(struct cli_context *ctx, int argc, char **argv)
 {
-	struct edit e = { .may_delete = true };
-	char *pos[1];
-	int r;
-
-	if (parse_edit(argc, argv, &e, pos, 1) < 0) {
-		edit_free(&e);
-		return CLI_EXIT_USAGE;
-	}
-	e.id = pos[0];
-	r = run_edit(ctx, &e, do_set, "changed");
-	edit_free(&e);
-	return r;
+	return edit_cmd(ctx, argc, argv, 1, true, true, do_set, "changed");
 }
 
 const struct cli_command storage_set_cmd = {
@@ -392,20 +394,7 @@ const struct cli_command storage_set_cmd = {
 
 static int cmd_remove(struct cli_context *ctx, int argc, char **argv)
 {
-	struct edit e = { 0 };
-	char *pos[1];
-	int r;
-
-	if (parse_edit(argc, argv, &e, pos, 1) < 0 || e.nset) {
-		if (e.nset)
-			cli_error("storage remove takes only --digest (see --help)");
-		edit_free(&e);
-		return CLI_EXIT_USAGE;
-	}
-	e.id = pos[0];
-	r = run_edit(ctx, &e, do_remove, "removed");
-	edit_free(&e);
-	return r;
+	return edit_cmd(ctx, argc, argv, 1, false, false, do_remove, "removed");
 }
 
 const struct cli_command storage_remove_cmd = {

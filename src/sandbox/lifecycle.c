@@ -148,7 +148,7 @@ static int up(struct sandbox *sb, unsigned timeout_s)
 }
 
 /* Run a drover command in a node; its output is shown only when it fails. */
-static int run_drover(const struct sandbox *sb, unsigned node, char *const args[])
+int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[])
 {
 	char self[PATH_MAX], out[16384];
 	char *argv[24];
@@ -198,7 +198,7 @@ static int form_cluster(struct sandbox *sb, unsigned timeout_s)
 	argv[n++] = sb->name;
 	n += link_args(sb, 1, argv + n, addrs);
 	argv[n] = NULL;
-	r = run_drover(sb, 1, argv);
+	r = sb_run_drover(sb, 1, argv);
 	sb_address(1, 0, first, sizeof(first));
 	for (unsigned k = 2; r == 0 && k <= sb->nodes; k++) {
 		n = 0;
@@ -207,7 +207,7 @@ static int form_cluster(struct sandbox *sb, unsigned timeout_s)
 		argv[n++] = first;
 		n += link_args(sb, k, argv + n, addrs);
 		argv[n] = NULL;
-		r = run_drover(sb, k, argv);
+		r = sb_run_drover(sb, k, argv);
 	}
 	if (r == 0)
 		r = wait_cluster(sb, timeout_s);

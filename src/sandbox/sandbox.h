@@ -153,6 +153,8 @@ void sb_storage_destroy(const struct sandbox *sb); /* detach this sandbox's loop
 
 /* lifecycle.c: up and down */
 int sb_up(struct sandbox *sb, unsigned timeout_s); /* bare nodes: droverfs (local mode), sshd */
+/* `drover ARGS` run in node; its output is shown only when it fails. */
+int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[]);
 /* cluster create on node1, cluster add on the others; takes the sandbox down on failure */
 int sb_form_cluster(struct sandbox *sb, unsigned timeout_s);
 int sb_down(struct sandbox *sb);

@@ -256,30 +256,6 @@ void sb_storage_destroy(const struct sandbox *sb)
 	}
 }
 
-/* Run `drover ARGS` in node; its output shown only when it fails. */
-static int drover_in(const struct sandbox *sb, unsigned node, char *const args[])
-{
-	char self[PATH_MAX], out[8192];
-	char *argv[24];
-	size_t n = 0;
-	int r;
-
-	if (self_exe_path(self, sizeof(self)) < 0)
-		return -ENOEXEC;
-	argv[n++] = self;
-	for (; *args && n < ARRAY_SIZE(argv) - 1; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	r = sb_run_in_node(sb, node, argv, out, sizeof(out));
-	if (r != 0) {
-		fprintf(stderr, "drover: sandbox up: on node%u, 'drover", node);
-		for (size_t i = 1; i < n; i++)
-			fprintf(stderr, " %s", argv[i]);
-		fprintf(stderr, "' failed:\n%s", out);
-	}
-	return r == 0 ? 0 : r < 0 ? r : -EIO;
-}
-
 int sb_storage_configure(const struct sandbox *sb, bool bare)
 {
 	char *btrfs[] = { "storage", "add",	    "btrfs",	 SB_BTRFS_STORAGE,
@@ -295,9 +271,9 @@ int sb_storage_configure(const struct sandbox *sb, bool bare)
 
 	/* a cluster shares storage.cfg; bare nodes each have their own tree */
 	for (unsigned k = 1; r == 0 && k <= (bare ? sb->nodes : 1); k++) {
-		r = drover_in(sb, k, btrfs);
+		r = sb_run_drover(sb, k, btrfs);
 		if (r == 0)
-			r = drover_in(sb, k, shared);
+			r = sb_run_drover(sb, k, shared);
 	}
 	return r;
 }

@@ -103,11 +103,6 @@ static int btrfs_open(struct storage *s, struct drover_err *err)
 	return r < 0 ? drover_fail(err, r, "%s: %s", images, strerror(-r)) : 0;
 }
 
-static void btrfs_close(struct storage *s)
-{
-	(void)s;
-}
-
 static int btrfs_status(struct storage *s, struct storage_status *st, struct drover_err *err)
 {
 	return fsutil_status(s->props.path, st, err);
@@ -623,8 +618,7 @@ static int export_btrfs(const struct bvol *b, const char *volname,
 	char snap[PATH_MAX], base[PATH_MAX];
 	char *argv[8];
 	struct btrfs_sub_info info;
-	int n = 0, errfd, status, r;
-	pid_t pid;
+	int n = 0, r;
 
 	r = need_snapshot(b, volname, o->snapshot, "snapshot", err);
 	if (r == 0 && o->base)
@@ -644,14 +638,7 @@ static int export_btrfs(const struct bvol *b, const char *volname,
 	}
 	argv[n++] = snap;
 	argv[n] = NULL;
-	errfd = spawn_errfd();
-	if (errfd < 0)
-		return drover_fail(err, errfd, "memfd: %s", strerror(-errfd));
-	pid = spawn_fds(argv, -1, fd, errfd);
-	status = pid < 0 ? (int)pid : spawn_wait(pid);
-	r = status ? storage_run_fail(err, status < 0 ? status : -EIO, argv, status, errfd) : 0;
-	close(errfd);
-	return r;
+	return storage_run_to(argv, fd, err);
 }
 
 static int btrfs_export(struct storage *s, const char *volname, enum storage_format fmt,
@@ -941,23 +928,8 @@ static int btrfs_import(struct storage *s, const char *volname, enum storage_for
 /* Each images/VMID directory (or the one of vmid) swept of stale temporary names. */
 static int btrfs_sweep(struct storage *s, unsigned vmid, struct drover_err *err)
 {
-	char images[PATH_MAX], dir[PATH_MAX];
-	struct dirent *e;
-	DIR *d;
-
 	(void)err;
-	if (vmid) {
-		if (fsutil_images_dir(s->props.path, vmid, false, dir, sizeof(dir)) == 0)
-			fsutil_sweep(dir, remove_tmp, NULL);
-		return 0;
-	}
-	pathf(images, sizeof(images), "%s/images", s->props.path);
-	d = opendir(images);
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.' && pathf(dir, sizeof(dir), "%s/%s", images, e->d_name) == 0)
-			fsutil_sweep(dir, remove_tmp, NULL);
-	if (d)
-		closedir(d);
+	fsutil_sweep_images(s->props.path, vmid, remove_tmp, NULL);
 	return 0;
 }
 
@@ -966,7 +938,6 @@ const struct storage_plugin storage_plugin_btrfs = {
 	.content = STORAGE_CONTENT_IMAGES | STORAGE_CONTENT_ROOTDIR,
 	.snapshots = true,
 	.open = btrfs_open,
-	.close = btrfs_close,
 	.status = btrfs_status,
 	.alloc = btrfs_alloc,
 	.free = btrfs_free,

@@ -10,6 +10,7 @@
 #include "basic/crc32c.h"
 #include "basic/fdio.h"
 #include "basic/util.h"
+#include "basic/wire.h"
 
 #define MAGIC "btrfs-stream"
 #define MAGIC_LEN 13 /* with its NUL */
@@ -89,16 +90,6 @@ int btrfs_uuid_parse(const char *s, unsigned char u[BTRFS_UUID_LEN])
 		n++;
 	}
 	return n == 2 * BTRFS_UUID_LEN && !*s ? 0 : -EINVAL;
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t le16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
 }
 
 struct parser {
@@ -208,7 +199,7 @@ static int check_cmd(struct parser *p, const unsigned char *h, uint32_t len)
 {
 	const unsigned char *a = h + CMD_HEADER, *end = a + len;
 	const unsigned char *uuid = NULL, *clone_uuid = NULL;
-	unsigned cmd = le16(h + 4);
+	unsigned cmd = le_get16(h + 4);
 	int r;
 
 	p->ncmd++;
@@ -220,8 +211,8 @@ static int check_cmd(struct parser *p, const unsigned char *h, uint32_t len)
 
 		if (end - a < 4)
 			return bad(p, cmd, "an attribute is cut short");
-		type = le16(a);
-		n = le16(a + 2);
+		type = le_get16(a);
+		n = le_get16(a + 2);
 		/* DATA is the last attribute; in v2 and later its length is the rest */
 		if (type == A_DATA)
 			break;
@@ -263,7 +254,7 @@ static int check_buffer(struct parser *p, const unsigned char *buf, size_t len, 
 	*need = 0;
 	*used = 0;
 	while (r == 0 && len - pos >= CMD_HEADER) {
-		uint32_t n = le32(buf + pos);
+		uint32_t n = le_get32(buf + pos);
 
 		if (p->ended)
 			return drover_fail(
@@ -271,7 +262,7 @@ static int check_buffer(struct parser *p, const unsigned char *buf, size_t len, 
 				"the btrfs stream is refused: there is more after its end command (more than one subvolume?)");
 
 		if (n > CMD_MAX)
-			return bad(p, le16(buf + pos + 4), "longer than 32 MiB");
+			return bad(p, le_get16(buf + pos + 4), "longer than 32 MiB");
 		if (len - pos < CMD_HEADER + (size_t)n) {
 			*need = CMD_HEADER + (size_t)n;
 			break;
@@ -295,7 +286,7 @@ static int check_header(struct parser *p, int in, int out)
 		return drover_fail(p->err, -EBADMSG,
 				   "not a btrfs send stream (no btrfs-stream magic%s)",
 				   n < (ssize_t)sizeof(h) ? ": it is too short" : "");
-	p->c->version = le32(h + MAGIC_LEN);
+	p->c->version = le_get32(h + MAGIC_LEN);
 	if (p->c->version < 1 || p->c->version > 3)
 		return drover_fail(p->err, -EBADMSG, "btrfs send stream version %u is not known",
 				   p->c->version);
@@ -314,18 +305,6 @@ static uint32_t btrfs_crc(const unsigned char *data, size_t len)
 	return ~crc32c(0xffffffffu, data, len);
 }
 
-static void put_le16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
 /* The first command again with its PATH replaced by name, checksum and all. */
 static int rename_first(const unsigned char *cmd, uint32_t len, const char *name,
 			unsigned char **out, size_t *out_len)
@@ -338,11 +317,11 @@ static int rename_first(const unsigned char *cmd, uint32_t len, const char *name
 		return -ENOMEM;
 	memcpy(b, cmd, CMD_HEADER);
 	while (a + 4 <= end) {
-		unsigned type = le16(a), alen = le16(a + 2);
+		unsigned type = le_get16(a), alen = le_get16(a + 2);
 
 		if (type == A_PATH) {
-			put_le16(b + pos, A_PATH);
-			put_le16(b + pos + 2, (uint16_t)n);
+			le_put16(b + pos, A_PATH);
+			le_put16(b + pos + 2, (uint16_t)n);
 			memcpy(b + pos + 4, name, n);
 			pos += 4 + n;
 		} else {
@@ -351,9 +330,9 @@ static int rename_first(const unsigned char *cmd, uint32_t len, const char *name
 		}
 		a += 4 + alen;
 	}
-	put_le32(b, (uint32_t)(pos - CMD_HEADER));
-	put_le32(b + 6, 0);
-	put_le32(b + 6, btrfs_crc(b, pos));
+	le_put32(b, (uint32_t)(pos - CMD_HEADER));
+	le_put32(b + 6, 0);
+	le_put32(b + 6, btrfs_crc(b, pos));
 	*out = b;
 	*out_len = pos;
 	return 0;
@@ -374,10 +353,10 @@ static int first_command(struct parser *p, int in, int out)
 		return drover_fail(
 			p->err, -EPIPE,
 			"the btrfs stream ended inside its first command (the sender died?)");
-	len = le32(h);
+	len = le_get32(h);
 	/* a subvolume's first command is small: its name and a few ids */
 	if (len > 64 * 1024)
-		return bad(p, le16(h + 4), "longer than a first command can be");
+		return bad(p, le_get16(h + 4), "longer than a first command can be");
 	n = CMD_HEADER + len;
 	cmd = malloc(n);
 	if (!cmd)

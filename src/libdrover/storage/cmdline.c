@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "run.h"
+
 void cmdline_init(struct cmdline *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -42,4 +44,12 @@ void cmdline_join(const struct cmdline *c, char *out, size_t len)
 		out[0] = '\0';
 	for (size_t i = 0; i < c->argc && used < len; i++)
 		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? " " : "", c->argv[i]);
+}
+
+int cmdline_run(const struct cmdline *c, int in, struct buf *out, struct drover_err *err)
+{
+	if (c->error)
+		return drover_fail(err, c->error, "%s: command line too long",
+				   c->argc ? c->argv[0] : "?");
+	return storage_run(c->argv, in, out, err);
 }

@@ -8,6 +8,9 @@
 
 #include <stddef.h>
 
+#include "basic/buf.h"
+#include "libdrover/error.h"
+
 #define CMDLINE_ARGS 40
 #define CMDLINE_BYTES 4096
 
@@ -24,3 +27,6 @@ void cmdline_init(struct cmdline *c);
 void cmdline_add(struct cmdline *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The arguments joined by spaces (for tests and error messages). */
 void cmdline_join(const struct cmdline *c, char *out, size_t len);
+
+/* storage_run() of the command line (refused if it did not fit). */
+int cmdline_run(const struct cmdline *c, int in, struct buf *out, struct drover_err *err);

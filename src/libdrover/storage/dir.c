@@ -64,11 +64,6 @@ static int dir_open(struct storage *s, struct drover_err *err)
 	return 0;
 }
 
-static void dir_close(struct storage *s)
-{
-	(void)s;
-}
-
 static int dir_status(struct storage *s, struct storage_status *st, struct drover_err *err)
 {
 	return fsutil_status(s->props.path, st, err);
@@ -172,9 +167,10 @@ static int dir_free(struct storage *s, const char *volname, struct drover_err *e
 	if ((r = vol_path(s, &v, path, sizeof(path))) < 0)
 		return drover_fail(err, r, "%s: %s", volname, strerror(-r));
 	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? drover_fail(err, -ENOENT, "volume %s does not exist", volname)
-				       : drover_fail(err, -errno, "volume %s: %s", volname,
-						     strerror(errno));
+		return errno == ENOENT
+			       ? drover_fail(err, -ENOENT, "volume %s does not exist", volname)
+			       : drover_fail(err, -errno, "volume %s: %s", volname,
+					     strerror(errno));
 	r = S_ISDIR(st.st_mode) ? fsutil_rm_rf(path) : (unlink(path) < 0 ? -errno : 0);
 	if (r < 0)
 		return drover_fail(err, r, "removing %s: %s", path, strerror(-r));
@@ -206,9 +202,10 @@ static int fill_info(const char *path, const struct storage_volname *v, const ch
 
 	memset(out, 0, sizeof(*out));
 	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? drover_fail(err, -ENOENT, "volume %s does not exist", volname)
-				       : drover_fail(err, -errno, "volume %s: %s", volname,
-						     strerror(errno));
+		return errno == ENOENT
+			       ? drover_fail(err, -ENOENT, "volume %s does not exist", volname)
+			       : drover_fail(err, -errno, "volume %s: %s", volname,
+					     strerror(errno));
 	pathf(out->volname, sizeof(out->volname), "%s", volname);
 	out->vmid = v->vmid;
 	out->content = v->content;
@@ -409,9 +406,10 @@ static int dir_export(struct storage *s, const char *volname, enum storage_forma
 		return drover_fail(err, r, "%s: %s", volname, strerror(-r));
 	src = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (src < 0)
-		return errno == ENOENT ? drover_fail(err, -ENOENT, "volume %s does not exist", volname)
-				       : drover_fail(err, -errno, "volume %s: %s", volname,
-						     strerror(errno));
+		return errno == ENOENT
+			       ? drover_fail(err, -ENOENT, "volume %s does not exist", volname)
+			       : drover_fail(err, -errno, "volume %s: %s", volname,
+					     strerror(errno));
 	r = fstat(src, &st) < 0 ? -errno : 0;
 	if (r == 0 && !S_ISREG(st.st_mode))
 		r = -EINVAL;
@@ -515,23 +513,8 @@ static int dir_import(struct storage *s, const char *volname, enum storage_forma
 /* Each images/VMID directory (or the one of vmid) swept of stale temporary names. */
 static int dir_sweep(struct storage *s, unsigned vmid, struct drover_err *err)
 {
-	char images[PATH_MAX], dir[PATH_MAX];
-	struct dirent *e;
-	DIR *d;
-
 	(void)err;
-	if (vmid) {
-		if (fsutil_images_dir(s->props.path, vmid, false, dir, sizeof(dir)) == 0)
-			fsutil_sweep(dir, remove_tmp, NULL);
-		return 0;
-	}
-	pathf(images, sizeof(images), "%s/images", s->props.path);
-	d = opendir(images);
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.' && pathf(dir, sizeof(dir), "%s/%s", images, e->d_name) == 0)
-			fsutil_sweep(dir, remove_tmp, NULL);
-	if (d)
-		closedir(d);
+	fsutil_sweep_images(s->props.path, vmid, remove_tmp, NULL);
 	return 0;
 }
 
@@ -541,7 +524,6 @@ const struct storage_plugin storage_plugin_dir = {
 		   STORAGE_CONTENT_VZTMPL,
 	.snapshots = false,
 	.open = dir_open,
-	.close = dir_close,
 	.status = dir_status,
 	.alloc = dir_alloc,
 	.free = dir_free,

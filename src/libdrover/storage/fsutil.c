@@ -125,6 +125,26 @@ void fsutil_sweep(const char *dir, int (*remove)(const char *path, void *ctx), v
 	closedir(d);
 }
 
+void fsutil_sweep_images(const char *root, unsigned vmid,
+			 int (*remove)(const char *path, void *ctx), void *ctx)
+{
+	char images[PATH_MAX], dir[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	if (vmid) {
+		if (fsutil_images_dir(root, vmid, false, dir, sizeof(dir)) == 0)
+			fsutil_sweep(dir, remove, ctx);
+		return;
+	}
+	if (pathf(images, sizeof(images), "%s/images", root) < 0 || !(d = opendir(images)))
+		return;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && pathf(dir, sizeof(dir), "%s/%s", images, e->d_name) == 0)
+			fsutil_sweep(dir, remove, ctx);
+	closedir(d);
+}
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

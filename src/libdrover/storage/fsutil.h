@@ -43,5 +43,9 @@ bool fsutil_is_tmp_name(const char *name);
  */
 void fsutil_sweep(const char *dir, int (*remove)(const char *path, void *ctx), void *ctx);
 
+/* fsutil_sweep() of root/images/VMID, or of every directory in root/images when vmid is 0. */
+void fsutil_sweep_images(const char *root, unsigned vmid,
+			 int (*remove)(const char *path, void *ctx), void *ctx);
+
 /* rm -rf on one file system. 0 or -errno. */
 int fsutil_rm_rf(const char *path);

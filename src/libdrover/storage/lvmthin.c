@@ -255,13 +255,6 @@ int lvm_parse_lvs(const char *out, struct lvm_lv **lvs, size_t *n, struct drover
 
 /* ---- the plugin ------------------------------------------------------- */
 
-static int run(struct cmdline *c, int in, struct buf *out, struct drover_err *err)
-{
-	if (c->error)
-		return drover_fail(err, c->error, "%s: command line too long", c->argv[0]);
-	return storage_run(c->argv, in, out, err);
-}
-
 static int get_lvs(struct storage *s, struct lvm_lv **lvs, size_t *n, struct drover_err *err)
 {
 	struct buf out = BUF_INIT;
@@ -269,7 +262,7 @@ static int get_lvs(struct storage *s, struct lvm_lv **lvs, size_t *n, struct dro
 	int r;
 
 	lvm_cmd_lvs(&s->props, &c);
-	r = run(&c, -1, &out, err);
+	r = cmdline_run(&c, -1, &out, err);
 	if (r == 0)
 		r = lvm_parse_lvs(out.data ? (char *)out.data : "", lvs, n, err);
 	buf_free(&out);
@@ -309,7 +302,7 @@ static int lvm_status(struct storage *s, struct storage_status *st, struct drove
 	int r;
 
 	lvm_cmd_status(&s->props, &c);
-	r = run(&c, -1, &out, err);
+	r = cmdline_run(&c, -1, &out, err);
 	if (r == 0)
 		r = lvm_parse_status(out.data ? (char *)out.data : "", st, err);
 	buf_free(&out);
@@ -393,7 +386,7 @@ static int lvm_alloc(struct storage *s, const struct storage_alloc_req *req, cha
 		if (r != -ENOENT)
 			return r;
 		lvm_cmd_alloc(&s->props, name, req->size, &c);
-		r = run(&c, -1, NULL, err);
+		r = cmdline_run(&c, -1, NULL, err);
 		if (r == 0)
 			snprintf(volname, len, "%s", name);
 		return r;
@@ -460,12 +453,12 @@ static int lvm_free(struct storage *s, const char *volname, struct drover_err *e
 
 		lvm_snap_lv(volname, snaps[i].name, lv, sizeof(lv));
 		lvm_cmd_remove(&s->props, lv, &c);
-		r = run(&c, -1, NULL, err);
+		r = cmdline_run(&c, -1, NULL, err);
 	}
 	free(snaps);
 	if (r == 0) {
 		lvm_cmd_remove(&s->props, volname, &c);
-		r = run(&c, -1, NULL, err);
+		r = cmdline_run(&c, -1, NULL, err);
 	}
 	return r;
 }
@@ -493,7 +486,7 @@ static int lvm_resize(struct storage *s, const char *volname, uint64_t size, str
 	if (size < v.size)
 		return drover_fail(err, -EINVAL, "shrinking %s is refused", volname);
 	lvm_cmd_resize(&s->props, volname, size, &c);
-	return run(&c, -1, NULL, err);
+	return cmdline_run(&c, -1, NULL, err);
 }
 
 static int lvm_snapshot_create(struct storage *s, const char *volname, const char *snap,
@@ -502,7 +495,7 @@ static int lvm_snapshot_create(struct storage *s, const char *volname, const cha
 	struct cmdline c;
 
 	lvm_cmd_snapshot(&s->props, volname, snap, &c);
-	return run(&c, -1, NULL, err);
+	return cmdline_run(&c, -1, NULL, err);
 }
 
 static int lvm_snapshot_delete(struct storage *s, const char *volname, const char *snap,
@@ -513,7 +506,7 @@ static int lvm_snapshot_delete(struct storage *s, const char *volname, const cha
 
 	lvm_snap_lv(volname, snap, lv, sizeof(lv));
 	lvm_cmd_remove(&s->props, lv, &c);
-	return run(&c, -1, NULL, err);
+	return cmdline_run(&c, -1, NULL, err);
 }
 
 static int lvm_snapshot_rollback(struct storage *s, const char *volname, const char *snap,
@@ -533,10 +526,10 @@ static int lvm_snapshot_rollback(struct storage *s, const char *volname, const c
 	if (r < 0)
 		return r;
 	lvm_cmd_remove(&s->props, volname, &c);
-	r = run(&c, -1, NULL, err);
+	r = cmdline_run(&c, -1, NULL, err);
 	if (r == 0) {
 		lvm_cmd_rollback(&s->props, volname, snap, &c);
-		r = run(&c, -1, NULL, err);
+		r = cmdline_run(&c, -1, NULL, err);
 	}
 	return r;
 }
@@ -579,7 +572,7 @@ static int lvm_export(struct storage *s, const char *volname, enum storage_forma
 		/* thin snapshots are made inactive (-kn): activate to read */
 		lvm_snap_lv(volname, o->snapshot, lv, sizeof(lv));
 		lvm_cmd_activate(&s->props, lv, &c);
-		r = run(&c, -1, NULL, err);
+		r = cmdline_run(&c, -1, NULL, err);
 		if (r < 0)
 			return r;
 	}
@@ -630,7 +623,7 @@ static int lvm_import(struct storage *s, const char *volname, enum storage_forma
 		struct drover_err ignore;
 
 		lvm_cmd_remove(&s->props, name, &c);
-		run(&c, -1, NULL, &ignore);
+		cmdline_run(&c, -1, NULL, &ignore);
 		return r;
 	}
 	snprintf(imported, len, "%s", name);

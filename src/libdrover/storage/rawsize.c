@@ -9,22 +9,20 @@
 
 #include "basic/fdio.h"
 #include "basic/util.h"
+#include "basic/wire.h"
 
 #define BLOCK (64u * 1024)
 #define CHUNK (1u << 20)
 
 void rawsize_encode(unsigned char out[RAWSIZE_HEADER], uint64_t size)
 {
-	for (int i = 0; i < RAWSIZE_HEADER; i++)
-		out[i] = (unsigned char)(size >> (8 * i));
+	le_put64(out, size);
 }
 
 int rawsize_decode(const unsigned char in[RAWSIZE_HEADER], uint64_t *size, struct drover_err *err)
 {
-	uint64_t v = 0;
+	uint64_t v = le_get64(in);
 
-	for (int i = RAWSIZE_HEADER - 1; i >= 0; i--)
-		v = v << 8 | in[i];
 	if (v > RAWSIZE_MAX)
 		return drover_fail(
 			err, -EBADMSG,

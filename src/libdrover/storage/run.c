@@ -60,3 +60,17 @@ int storage_run(char *const argv[], int in, struct buf *out, struct drover_err *
 	close(errfd);
 	return r;
 }
+
+int storage_run_to(char *const argv[], int fd, struct drover_err *err)
+{
+	int errfd = spawn_errfd(), status, r;
+	pid_t pid;
+
+	if (errfd < 0)
+		return drover_fail(err, errfd, "memfd: %s", strerror(-errfd));
+	pid = spawn_fds(argv, -1, fd, errfd);
+	status = pid < 0 ? (int)pid : spawn_wait(pid);
+	r = status ? storage_run_fail(err, status < 0 ? status : -EIO, argv, status, errfd) : 0;
+	close(errfd);
+	return r;
+}

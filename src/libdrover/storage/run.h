@@ -16,5 +16,11 @@
  */
 int storage_run(char *const argv[], int in, struct buf *out, struct drover_err *err);
 
+/*
+ * Run argv with its stdout on fd (a stream: btrfs send, zfs send), its
+ * stderr kept for the error. 0 when it exited with 0, else as above.
+ */
+int storage_run_to(char *const argv[], int fd, struct drover_err *err);
+
 /* The error of a finished child: "NAME exited with N: STDERR". Returns r. */
 int storage_run_fail(struct drover_err *err, int r, char *const argv[], int status, int errfd);

@@ -403,13 +403,6 @@ int zfs_parse_resume_token(const char *out, char *token, size_t len)
 
 /* ---- the plugin ------------------------------------------------------- */
 
-static int run(struct cmdline *c, int in, struct buf *out, struct drover_err *err)
-{
-	if (c->error)
-		return drover_fail(err, c->error, "%s: command line too long", c->argv[0]);
-	return storage_run(c->argv, in, out, err);
-}
-
 static int block_name(const char *volname, struct storage_volname *v, struct drover_err *err)
 {
 	return storage_volname_parse(volname, STORAGE_NAMING_BLOCK, v, err);
@@ -422,7 +415,7 @@ static int zfs_status(struct storage *s, struct storage_status *st, struct drove
 	int r;
 
 	zfs_cmd_status(&s->props, &c);
-	r = run(&c, -1, &out, err);
+	r = cmdline_run(&c, -1, &out, err);
 	if (r == 0)
 		r = zfs_parse_status((char *)out.data, st, err);
 	buf_free(&out);
@@ -438,7 +431,7 @@ static int zfs_list(struct storage *s, unsigned vmid, struct storage_volume **vo
 
 	(void)vmid; /* the layer filters */
 	zfs_cmd_list(&s->props, &c);
-	r = run(&c, -1, &out, err);
+	r = cmdline_run(&c, -1, &out, err);
 	if (r == 0)
 		r = zfs_parse_list(&s->props, (char *)out.data, vols, n, err);
 	buf_free(&out);
@@ -490,7 +483,7 @@ static int zfs_alloc(struct storage *s, const struct storage_alloc_req *req, cha
 		if (r != -ENOENT)
 			return r;
 		zfs_cmd_alloc(&s->props, name, req->format, req->size, &c);
-		r = run(&c, -1, NULL, err);
+		r = cmdline_run(&c, -1, NULL, err);
 		if (r < 0)
 			return r;
 		snprintf(volname, len, "%s", name);
@@ -509,7 +502,7 @@ static int zfs_free(struct storage *s, const char *volname, struct drover_err *e
 	if (r < 0)
 		return r;
 	zfs_cmd_destroy(&s->props, volname, NULL, &c);
-	return run(&c, -1, NULL, err);
+	return cmdline_run(&c, -1, NULL, err);
 }
 
 static int zfs_info(struct storage *s, const char *volname, struct storage_volume *v,
@@ -538,7 +531,7 @@ static int zfs_path(struct storage *s, const char *volname, const char *snap, ch
 		return 0;
 	}
 	zfs_cmd_mountpoint(&s->props, volname, &c);
-	r = run(&c, -1, &mp, err);
+	r = cmdline_run(&c, -1, &mp, err);
 	if (r == 0) {
 		((char *)mp.data)[strcspn((char *)mp.data, "\n")] = '\0';
 		if (snap)
@@ -561,7 +554,7 @@ static int zfs_resize(struct storage *s, const char *volname, uint64_t size, str
 	if (size < v.size)
 		return drover_fail(err, -EINVAL, "shrinking %s is refused", volname);
 	zfs_cmd_resize(&s->props, volname, v.format, size, &c);
-	return run(&c, -1, NULL, err);
+	return cmdline_run(&c, -1, NULL, err);
 }
 
 static int zfs_snapshot_create(struct storage *s, const char *volname, const char *snap,
@@ -570,7 +563,7 @@ static int zfs_snapshot_create(struct storage *s, const char *volname, const cha
 	struct cmdline c;
 
 	zfs_cmd_snapshot(&s->props, volname, snap, &c);
-	return run(&c, -1, NULL, err);
+	return cmdline_run(&c, -1, NULL, err);
 }
 
 static int zfs_snapshot_delete(struct storage *s, const char *volname, const char *snap,
@@ -579,7 +572,7 @@ static int zfs_snapshot_delete(struct storage *s, const char *volname, const cha
 	struct cmdline c;
 
 	zfs_cmd_destroy(&s->props, volname, snap, &c);
-	return run(&c, -1, NULL, err);
+	return cmdline_run(&c, -1, NULL, err);
 }
 
 static int zfs_snapshot_list(struct storage *s, const char *volname,
@@ -590,7 +583,7 @@ static int zfs_snapshot_list(struct storage *s, const char *volname,
 	int r;
 
 	zfs_cmd_snapshots(&s->props, volname, &c);
-	r = run(&c, -1, &out, err);
+	r = cmdline_run(&c, -1, &out, err);
 	if (r == 0)
 		r = zfs_parse_snapshots(&s->props, volname, (char *)out.data, snaps, n, err);
 	buf_free(&out);
@@ -622,7 +615,7 @@ static int zfs_snapshot_rollback(struct storage *s, const char *volname, const c
 	if (r < 0)
 		return r;
 	zfs_cmd_rollback(&s->props, volname, snap, &c);
-	return run(&c, -1, NULL, err);
+	return cmdline_run(&c, -1, NULL, err);
 }
 
 static unsigned zfs_export_formats(struct storage *s, const char *volname,
@@ -649,8 +642,6 @@ static int zfs_export(struct storage *s, const char *volname, enum storage_forma
 		      const struct drover_reporter *rep, struct drover_err *err)
 {
 	struct cmdline c;
-	int errfd, status, r;
-	pid_t pid;
 
 	(void)rep;
 	if (fmt != STORAGE_FORMAT_ZFS || !o->snapshot)
@@ -659,14 +650,7 @@ static int zfs_export(struct storage *s, const char *volname, enum storage_forma
 	zfs_cmd_send(&s->props, volname, o->snapshot, o->base, o->with_snapshots, &c);
 	if (c.error)
 		return drover_fail(err, c.error, "zfs send: command line too long");
-	errfd = spawn_errfd();
-	if (errfd < 0)
-		return drover_fail(err, errfd, "memfd: %s", strerror(-errfd));
-	pid = spawn_fds(c.argv, -1, fd, errfd);
-	status = pid < 0 ? (int)pid : spawn_wait(pid);
-	r = status ? storage_run_fail(err, status < 0 ? status : -EIO, c.argv, status, errfd) : 0;
-	close(errfd);
-	return r;
+	return storage_run_to(c.argv, fd, err);
 }
 
 /* After a failed receive: nothing half-made stays (the resume state is aborted too). */
@@ -676,7 +660,7 @@ static void undo_recv(struct storage *s, const char *name, const char *base, boo
 	struct cmdline c;
 
 	zfs_cmd_recv_abort(&s->props, name, &c);
-	run(&c, -1, NULL, &ignore);
+	cmdline_run(&c, -1, NULL, &ignore);
 	if (base) {
 		cmdline_init(&c);
 		cmdline_add(&c, "zfs");
@@ -684,10 +668,10 @@ static void undo_recv(struct storage *s, const char *name, const char *base, boo
 		cmdline_add(&c, "-r");
 		cmdline_add(&c, "--");
 		cmdline_add(&c, "%s/%s@%s", s->props.pool, name, base);
-		run(&c, -1, NULL, &ignore);
+		cmdline_run(&c, -1, NULL, &ignore);
 	} else if (!existed) {
 		zfs_cmd_destroy(&s->props, name, NULL, &c);
-		run(&c, -1, NULL, &ignore);
+		cmdline_run(&c, -1, NULL, &ignore);
 	}
 }
 
@@ -724,7 +708,7 @@ static int zfs_import(struct storage *s, const char *volname, enum storage_forma
 		}
 	}
 	zfs_cmd_recv(&s->props, name, &c);
-	r = run(&c, fd, NULL, err);
+	r = cmdline_run(&c, fd, NULL, err);
 	if (r < 0) {
 		undo_recv(s, name, o->base, o->base != NULL);
 		return r;
@@ -733,7 +717,7 @@ static int zfs_import(struct storage *s, const char *volname, enum storage_forma
 		struct drover_err ignore;
 
 		zfs_cmd_destroy(&s->props, name, o->delete_snapshot, &c);
-		run(&c, -1, NULL, &ignore);
+		cmdline_run(&c, -1, NULL, &ignore);
 	}
 	snprintf(imported, len, "%s", name);
 	return 0;

@@ -15,6 +15,7 @@
 #include "basic/fdio.h"
 #include "basic/ratelimit.h"
 #include "basic/util.h"
+#include "basic/wire.h"
 
 #define IO_CHUNK (1u << 20)
 #define NS_PER_S 1000000000ull
@@ -108,15 +109,10 @@ static int out_write(struct pump *p, int out, const void *data, size_t n)
 
 static int put_le32(struct pump *p, int out, uint32_t v)
 {
-	unsigned char b[4] = { (unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-			       (unsigned char)(v >> 24) };
+	unsigned char b[4];
 
+	le_put32(b, v);
 	return out_write(p, out, b, 4);
-}
-
-static uint32_t get_le32(const unsigned char *b)
-{
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
 /* Move exactly n bytes from in to out with splice (one of them a pipe). */
@@ -487,7 +483,7 @@ static int recv_framed(struct pump *p, ZSTD_DCtx *z, int in, struct hold *h, int
 			"it ended without its end record (the sender or the connection died)");
 		if (r < 0)
 			return r;
-		n = get_le32(b);
+		n = le_get32(b);
 		if (n == 0)
 			break;
 		if (n > PUMP_CHUNK_MAX)
@@ -517,7 +513,7 @@ static int recv_framed(struct pump *p, ZSTD_DCtx *z, int in, struct hold *h, int
 	r = recv_exact(p, in, b, 4, "it ended inside its end record");
 	if (r < 0)
 		return r;
-	*status = (int32_t)get_le32(b);
+	*status = (int32_t)le_get32(b);
 	return 0;
 }
 
