@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -308,8 +309,27 @@ static void print_result(const struct storage_copy_req *req, const struct storag
 		cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 		      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	printf("copied %s to %s as %s: %s (%s) in %.1f s, %s; %s on the wire; CPU %.2f s here\n",
-	       req->volid, req->node, res->volid, size, storage_format_name(res->format), secs, rate,
-	       wire, cpu);
+	       req->volid, req->node, res->volid, size, storage_format_name(res->format), secs,
+	       rate, wire, cpu);
+}
+
+/* Set by SIGINT, SIGTERM or SIGHUP during a copy: it stops and cleans up, both nodes. */
+static volatile int copy_cancelled;
+
+static void on_cancel(int sig)
+{
+	(void)sig;
+	copy_cancelled = 1;
+}
+
+static void catch_cancel(void)
+{
+	struct sigaction sa = { .sa_handler = on_cancel, .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 static int cmd_copy(struct cli_context *ctx, int argc, char **argv)
@@ -345,9 +365,12 @@ static int cmd_copy(struct cli_context *ctx, int argc, char **argv)
 					 .allow_rename = a.allow_rename,
 					 .delete_snapshot = a.delete_snapshot };
 	storage_progress_init(&prog);
-	o = (struct storage_copy_opts){
-		.rate = a.rate, .compress = a.compress, .insecure = a.insecure, .rep = &prog.rep
-	};
+	o = (struct storage_copy_opts){ .rate = a.rate,
+					.compress = a.compress,
+					.insecure = a.insecure,
+					.rep = &prog.rep,
+					.cancel = &copy_cancelled };
+	catch_cancel();
 	r = storage_copy(&env, &req, &o, &res, &err);
 	storage_progress_done(&prog);
 	storage_env_close(&env);

@@ -567,6 +567,24 @@ def test_receiver_killed(sb, victim):
     st(sb, "node1", "free", vol)
 
 
+def test_copy_cancelled(sb):
+    """SIGTERM to the copy: it stops, and neither node keeps anything of it
+    (not the temporary snapshot on node1, not the half volume on node2)."""
+    vol = big_volume(sb, 320, 96)
+    st(sb, "node1", "delsnapshot", vol, "s1")
+    proc = start_copy(sb, vol, "--rate", "16M")
+    find_in_node(sb, "node2", "btrfs receive", lambda a: a[:2] == ["btrfs", "receive"])
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out
+    assert "copy to node2 cancelled: nothing was kept there" in err, err
+    assert snapshots(sb, "node1", vol) == []
+    wait_for("node2 clean", lambda: entries(sb, "node2", f"{BTRFS}/images/320") == [], timeout=30)
+    nothing_half_made(sb, 320)
+    st(sb, "node1", "free", vol)
+
+
 def test_target_file_system_full(sb):
     img = f"{sb.state_dir}/node2/tiny.img"
     tiny = "/var/lib/drover/tiny"

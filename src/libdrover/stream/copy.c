@@ -293,6 +293,9 @@ static int judge(struct copy *c, int xr, enum pump_side side, struct drover_err 
 	const char *node = c->req->node, *here = c->env->cfs.node;
 	int r;
 
+	if (xr < 0 && (side == PUMP_CANCELLED || (c->o->cancel && *c->o->cancel)))
+		return drover_fail(c->err, xr, "copy to %s cancelled: nothing was kept there",
+				   node);
 	if (xr < 0 && side == PUMP_SENDER)
 		return drover_fail(c->err, xr, "export on %s: %s", here, xerr->text);
 	if (status == 255)
@@ -322,9 +325,11 @@ static uint64_t expected_bytes(struct copy *c)
 
 static int transfer(struct copy *c)
 {
-	struct pump_opts po = {
-		.rate = c->o->rate, .compress = c->o->compress, .framed = true, .rep = c->o->rep
-	};
+	struct pump_opts po = { .rate = c->o->rate,
+				.compress = c->o->compress,
+				.framed = true,
+				.rep = c->o->rep,
+				.cancel = c->o->cancel };
 	struct drover_err xerr = { "" };
 	struct transport_ssh t;
 	struct buf out = BUF_INIT;

@@ -44,6 +44,8 @@ struct storage_copy_opts {
 	bool compress; /* zstd on the wire */
 	const char *insecure; /* a CIDR: plain TCP in this network; NULL: through SSH */
 	const struct drover_reporter *rep; /* progress and log lines (may be NULL) */
+	/* non-zero: stop, clean up on both nodes, fail with -ECANCELED (see pump.h) */
+	const volatile int *cancel;
 };
 
 struct storage_copy_result {

@@ -73,6 +73,14 @@ static void report(struct pump *p, bool final)
 			    p->st->elapsed_ns);
 }
 
+/* Was the transfer called off? Then fail, so the caller stops at once. */
+static int check_cancel(struct pump *p)
+{
+	if (!p->o->cancel || !*p->o->cancel)
+		return 0;
+	return fail(p, PUMP_CANCELLED, -ECANCELED, "%s", "cancelled");
+}
+
 /* Account n bytes written to the output, and wait as the rate limit says. */
 static void wrote(struct pump *p, uint64_t n)
 {
@@ -314,7 +322,7 @@ int pump_send(int in, int out, const struct pump_opts *o, int (*finish)(void *ct
 		r = fail(&p, PUMP_INPUT, -ENOMEM, "%s", "zstd: out of memory");
 	if (r == 0 && o->framed)
 		r = out_write(&p, out, PUMP_MAGIC, strlen(PUMP_MAGIC));
-	while (r == 0 && !ended) {
+	while (r == 0 && !ended && (r = check_cancel(&p)) == 0) {
 		r = z ? send_zstd(&p, z, in, out, &ended) : send_plain(&p, in, out, &ended);
 		report(&p, false);
 	}
@@ -478,6 +486,9 @@ static int recv_framed(struct pump *p, ZSTD_DCtx *z, int in, struct hold *h, int
 	for (;;) {
 		uint32_t n;
 
+		if ((r = check_cancel(p)) < 0)
+			return r;
+
 		r = recv_exact(
 			p, in, b, 4,
 			"it ended without its end record (the sender or the connection died)");
@@ -521,9 +532,12 @@ static int recv_framed(struct pump *p, ZSTD_DCtx *z, int in, struct hold *h, int
 static int recv_plain(struct pump *p, ZSTD_DCtx *z, int in, struct hold *h, bool *frame_done)
 {
 	for (;;) {
-		ssize_t n = read(in, p->buf, IO_CHUNK);
-		int r;
+		ssize_t n;
+		int r = check_cancel(p);
 
+		if (r < 0)
+			return r;
+		n = read(in, p->buf, IO_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

@@ -38,6 +38,12 @@ struct pump_opts {
 	uint64_t total; /* stream bytes expected (progress), 0: unknown */
 	const struct drover_reporter *rep;
 	uint64_t report_ns; /* between progress reports (0: 1 s) */
+	/*
+	 * When *cancel becomes non-zero (a signal handler's flag, say), the pump
+	 * stops at the next chunk and fails with -ECANCELED; the stream is then
+	 * cut short, without its end record. NULL: never.
+	 */
+	const volatile int *cancel;
 };
 
 struct pump_stats {
@@ -52,6 +58,7 @@ enum pump_side {
 	PUMP_INPUT, /* reading in, or what it held (bad framing, bad zstd) */
 	PUMP_OUTPUT, /* writing out (the receiver went away: EPIPE) */
 	PUMP_SENDER, /* the end record said the sender failed, or there was none */
+	PUMP_CANCELLED, /* *cancel was set */
 };
 
 /*
