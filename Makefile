@@ -6,7 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager bench-rbd format clean
+.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager bench-rbd bench-storage format clean
 
 all: build
 
@@ -66,6 +66,10 @@ bench-cluster-manager: build
 # (bench/README.md); not part of check.
 bench-rbd: build
 	bench/run-rbd-bench --build $(BUILD)
+
+# drover storage copy against btrfs send | ssh | btrfs receive on a 2-node sandbox; not part of check.
+bench-storage: build
+	bench/run-storage-bench --build $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -9,6 +9,7 @@
 #include "libdrover/cluster/corosync_info.h"
 #include "libdrover/cluster/node_setup.h"
 #include "cluster_cli.h"
+#include "libdrover/storage/storage.h"
 #include "libdrover/sys/service.h"
 #include "basic/util.h"
 
@@ -132,6 +133,19 @@ static int start_cluster(struct cli_context *ctx, struct cfs_brief *b)
 	return r;
 }
 
+/* A fresh cluster has the `local` dir storage (an existing storage.cfg is kept). */
+static int setup_storage(const struct cfs_brief *b)
+{
+	struct drover_err err = { "" };
+	int r;
+
+	cluster_step("storage.cfg: the local dir storage (%s), unless there is one", STORAGE_LOCAL_PATH);
+	r = storage_cfg_ensure(b, &err);
+	if (r < 0)
+		cli_error("%s", err.text);
+	return r;
+}
+
 static int cmd_create(struct cli_context *ctx, int argc, char **argv)
 {
 	struct create_args a = { 0 };
@@ -148,7 +162,8 @@ static int cmd_create(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	cluster_step("creating cluster %s: node %s, node id %u, link0 %s", a.name, a.node.name,
 		     a.node.nodeid, a.node.links[0].addr[0] ? a.node.links[0].addr : "-");
-	if (setup_tree(&a, &b) < 0 || write_config(&a, &b) < 0 || start_cluster(ctx, &b) < 0)
+	if (setup_tree(&a, &b) < 0 || write_config(&a, &b) < 0 || start_cluster(ctx, &b) < 0 ||
+	    setup_storage(&b) < 0)
 		return CLI_EXIT_FAIL;
 	cluster_step("cluster %s created: add nodes with 'drover cluster add %s' on them", a.name,
 		     a.node.links[0].addr[0] ? a.node.links[0].addr : a.node.name);

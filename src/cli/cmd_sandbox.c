@@ -31,6 +31,7 @@ struct args {
 	bool qnetd;
 	enum sb_ceph ceph;
 	bool realtime;
+	uint64_t disk_size;
 	int nops;
 	char **ops; /* operands before "--" */
 	int nextra;
@@ -51,6 +52,7 @@ enum {
 	OPT_QUEUE,
 	OPT_DELAY,
 	OPT_JITTER,
+	OPT_DISK_SIZE,
 };
 
 static int parse_uint(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -86,6 +88,7 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 		{ "queue", required_argument, NULL, OPT_QUEUE },
 		{ "delay", required_argument, NULL, OPT_DELAY },
 		{ "jitter", required_argument, NULL, OPT_JITTER },
+		{ "disk-size", required_argument, NULL, OPT_DISK_SIZE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int end = argc, c;
@@ -98,6 +101,7 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 	a->nodes = 3;
 	a->networks = 1;
 	a->link = -1;
+	a->disk_size = SB_DISK_SIZE_DEFAULT;
 	for (int i = 1; i < argc; i++)
 		if (streq(argv[i], "--")) {
 			end = i;
@@ -146,6 +150,13 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 			break;
 		case OPT_REALTIME:
 			a->realtime = true;
+			break;
+		case OPT_DISK_SIZE:
+			if (parse_size(optarg, &a->disk_size) < 0 || a->disk_size < SB_DISK_SIZE_MIN) {
+				cli_error("--disk-size: '%s' is not a size of at least 128M (K, M, G)",
+					  optarg);
+				return -EINVAL;
+			}
 			break;
 		case OPT_QUEUE:
 		case OPT_DELAY:
@@ -248,6 +259,7 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 	sb.qnetd = a.qnetd;
 	sb.ceph = a.ceph;
 	sb.realtime = a.realtime;
+	sb.disk_size = a.disk_size;
 	lock = sb_lock(&sb);
 	if (lock < 0) {
 		cli_error("locking sandbox %s: %s", sb.name, strerror(-lock));
@@ -258,8 +270,11 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 	/* unlocked: cluster create/add inside the nodes restart daemons through us */
 	if (r == 0 && !a.bare)
 		r = sb_form_cluster(&sb, UP_TIMEOUT_S);
-	if (r == 0 && sb.ceph && (r = sb_ceph_storage(&sb, a.bare)) < 0 &&
-	    !getenv("DROVER_SANDBOX_KEEP_FAILED")) {
+	if (r == 0 && a.bare)
+		r = sb_storage_configure(&sb, true);
+	if (r == 0 && sb.ceph)
+		r = sb_ceph_storage(&sb, a.bare);
+	if (r < 0 && !getenv("DROVER_SANDBOX_KEEP_FAILED")) {
 		fprintf(stderr, "drover: sandbox up failed: removing what was made\n");
 		sb_down(&sb);
 	}
@@ -782,13 +797,20 @@ static const struct cli_command cmd_up_def = {
 	.summary = "make a sandbox cluster and start its daemons",
 	.usage =
 		"Usage: drover sandbox up [--nodes N] [--networks 1|2] [--bare] [--qnetd]\n"
-		"                         [--ceph[=memstore|bluestore]] [--realtime] [--name NAME]\n"
+		"                         [--ceph[=memstore|bluestore]] [--realtime]\n"
+		"                         [--disk-size SIZE] [--name NAME]\n"
 		"\n"
 		"Make N nodes (default 3, at most 16), each in its own network, mount and\n"
 		"UTS namespaces, wired to a bridge; start droverfs (local mode) and sshd on\n"
 		"each, then build the cluster as a user would: 'drover cluster create NAME'\n"
 		"on node1 and 'drover cluster add 10.99.0.1' on every other node, one after\n"
 		"the other, and wait until all are quorate (at most 60 s).\n"
+		"\n"
+		"Every node gets a btrfs file system of its own on a sparse loop file\n"
+		"(STATE/nodeK/btrfs.img), mounted at " SB_BTRFS_PATH " in the node and\n"
+		"configured as storage '" SB_BTRFS_STORAGE "'; one directory of the host\n"
+		"(STATE/shared) is mounted at " SB_SHARED_PATH " in every node as storage\n"
+		"'" SB_SHARED_STORAGE "' (shared, as NFS would be). down detaches the loop devices.\n"
 		"\n"
 		"Options:\n"
 		"  --nodes N        number of nodes, node1..nodeN (default 3)\n"
@@ -803,7 +825,8 @@ static const struct cli_command cmd_up_def = {
 		"                   /etc/drover/priv/ceph/ceph.keyring\n"
 		"  --realtime       run corosync with its realtime priority, as on real hosts\n"
 		"                   (by default it runs without: the nodes share this machine's\n"
-		"                   CPUs, and a realtime corosync under load starves the others)\n" NAME_OPT,
+		"                   CPUs, and a realtime corosync under load starves the others)\n"
+		"  --disk-size SIZE each node's btrfs file system (default 4G, at least 128M)\n" NAME_OPT,
 	.run = cmd_up,
 };
 

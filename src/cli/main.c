@@ -12,6 +12,7 @@
 /* The groups; later milestones add cluster, replication, vm, ct, storage, mirror. */
 static const struct cli_command *const groups[] = {
 	&cli_cluster_group,
+	&cli_storage_group,
 	&cli_cfs_group,
 	&cli_replication_group,
 	&cli_sandbox_group,

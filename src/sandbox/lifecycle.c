@@ -131,6 +131,9 @@ static int up(struct sandbox *sb, unsigned timeout_s)
 		if (r < 0)
 			return fail("making the mount and UTS namespaces", r);
 	}
+	r = sb_storage_create(sb);
+	if (r < 0)
+		return fail("making the nodes' storage", r);
 	r = sb_keeper_start(sb);
 	if (r < 0)
 		return fail("starting the keeper", r);
@@ -147,7 +150,7 @@ static int up(struct sandbox *sb, unsigned timeout_s)
 }
 
 /* Run a drover command in a node; its output is shown only when it fails. */
-static int run_drover(const struct sandbox *sb, unsigned node, char *const args[])
+int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[])
 {
 	char self[PATH_MAX], out[16384];
 	char *argv[24];
@@ -197,7 +200,7 @@ static int form_cluster(struct sandbox *sb, unsigned timeout_s)
 	argv[n++] = sb->name;
 	n += link_args(sb, 1, argv + n, addrs);
 	argv[n] = NULL;
-	r = run_drover(sb, 1, argv);
+	r = sb_run_drover(sb, 1, argv);
 	sb_address(1, 0, first, sizeof(first));
 	for (unsigned k = 2; r == 0 && k <= sb->nodes; k++) {
 		n = 0;
@@ -206,10 +209,12 @@ static int form_cluster(struct sandbox *sb, unsigned timeout_s)
 		argv[n++] = first;
 		n += link_args(sb, k, argv + n, addrs);
 		argv[n] = NULL;
-		r = run_drover(sb, k, argv);
+		r = sb_run_drover(sb, k, argv);
 	}
 	if (r == 0)
 		r = wait_cluster(sb, timeout_s);
+	if (r == 0)
+		r = sb_storage_configure(sb, false);
 	return r;
 }
 
@@ -265,6 +270,7 @@ int sb_down(struct sandbox *sb)
 		sb_stop_process(sb, SB_CEPH_HOST, sb_daemon_name(SB_CEPH_OSD), true);
 	sb_kill_all(sb);
 	sb_nodens_destroy(sb);
+	sb_storage_destroy(sb);
 	sb_net_destroy(sb);
 	r = sb_rm_rf(sb->dir);
 	if (r < 0)

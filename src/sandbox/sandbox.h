@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define SANDBOX_ROOT "/var/lib/drover-sandbox"
@@ -67,6 +68,7 @@ struct sandbox {
 	 * its token under load starves the other nodes' daemons.
 	 */
 	bool realtime;
+	uint64_t disk_size; /* bytes of each node's btrfs loop file */
 };
 
 /* A network fault in force on one link of a node (all zero: none). */
@@ -167,9 +169,21 @@ int sb_ceph_argv(enum sb_daemon d, char *argv[], size_t max);
  * of a cluster (droverfs gives it to all) or on every bare node.
  */
 int sb_ceph_storage(const struct sandbox *sb, bool bare);
+/* storage.c: each node's btrfs on a loop file, the shared directory, their storage.cfg entries */
+#define SB_DISK_SIZE_DEFAULT (4ull << 30)
+#define SB_DISK_SIZE_MIN (128ull << 20) /* mkfs.btrfs wants at least about 110 MiB */
+#define SB_BTRFS_PATH "/var/lib/drover/local-btrfs"
+#define SB_BTRFS_STORAGE "local-btrfs"
+#define SB_SHARED_PATH "/var/lib/drover/shared"
+#define SB_SHARED_STORAGE "shared"
+int sb_storage_create(const struct sandbox *sb); /* after the node namespaces exist */
+int sb_storage_configure(const struct sandbox *sb, bool bare); /* once droverfs runs */
+void sb_storage_destroy(const struct sandbox *sb); /* detach this sandbox's loop devices */
 
 /* lifecycle.c: up and down */
 int sb_up(struct sandbox *sb, unsigned timeout_s); /* bare nodes: droverfs (local mode), sshd */
+/* `drover ARGS` run in node; its output is shown only when it fails. */
+int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[]);
 /* cluster create on node1, cluster add on the others; takes the sandbox down on failure */
 int sb_form_cluster(struct sandbox *sb, unsigned timeout_s);
 int sb_down(struct sandbox *sb);

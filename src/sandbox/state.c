@@ -35,6 +35,7 @@ int sb_init(struct sandbox *sb, const char *name)
 		return -EINVAL;
 	snprintf(sb->name, sizeof(sb->name), "%s", name);
 	snprintf(sb->dir, sizeof(sb->dir), "%s/%s", SANDBOX_ROOT, name);
+	sb->disk_size = SB_DISK_SIZE_DEFAULT;
 	return 0;
 }
 
@@ -129,6 +130,7 @@ int sb_load(struct sandbox *sb)
 {
 	char path[PATH_MAX], line[128];
 	unsigned nodes = 0, nets = 0, qnetd = 0, realtime = 0, ceph = 0;
+	unsigned long long disk = SB_DISK_SIZE_DEFAULT;
 	FILE *f;
 
 	sb_path(sb, path, sizeof(path), "sandbox.conf");
@@ -141,6 +143,7 @@ int sb_load(struct sandbox *sb)
 		sscanf(line, "qnetd=%u", &qnetd);
 		sscanf(line, "realtime=%u", &realtime);
 		sscanf(line, "ceph=%u", &ceph);
+		sscanf(line, "disk_size=%llu", &disk);
 	}
 	fclose(f);
 	if (nodes < 1 || nodes > SANDBOX_NODES_MAX || nets < 1 || nets > SANDBOX_NETS_MAX ||
@@ -151,15 +154,17 @@ int sb_load(struct sandbox *sb)
 	sb->qnetd = qnetd == 1;
 	sb->realtime = realtime == 1;
 	sb->ceph = (enum sb_ceph)ceph;
+	sb->disk_size = disk;
 	return 0;
 }
 
 int sb_save(const struct sandbox *sb)
 {
-	char path[PATH_MAX], text[128];
+	char path[PATH_MAX], text[192];
 	int n = snprintf(text, sizeof(text),
-			 "nodes=%u\nnetworks=%u\nqnetd=%u\nrealtime=%u\nceph=%u\n", sb->nodes,
-			 sb->networks, sb->qnetd ? 1 : 0, sb->realtime ? 1 : 0, (unsigned)sb->ceph);
+			 "nodes=%u\nnetworks=%u\nqnetd=%u\nrealtime=%u\nceph=%u\ndisk_size=%llu\n",
+			 sb->nodes, sb->networks, sb->qnetd ? 1 : 0, sb->realtime ? 1 : 0,
+			 (unsigned)sb->ceph, (unsigned long long)sb->disk_size);
 
 	sb_path(sb, path, sizeof(path), "sandbox.conf");
 	return sb_write_file(path, text, (size_t)n, 0644);

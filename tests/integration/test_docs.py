@@ -8,7 +8,7 @@ import pytest
 from conftest import DROVER, DROVERFS, ROOT
 
 MAN_PAGES = ["droverfs.8", "drover.1", "drover-cfs.1", "drover-sandbox.1", "drover-cluster.1",
-             "drover-replication.1"]
+             "drover-replication.1", "drover-storage.1"]
 COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["cfs", "flush"],
             ["sandbox"]] + [["sandbox", c] for c in (
                 "up", "down", "status", "list", "shell", "exec", "cut", "heal", "netem",
@@ -16,7 +16,11 @@ COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["
                     "create", "add", "join-info", "status", "nodes", "expected", "delnode",
                     "nextid", "updatecerts", "separate", "qdevice")] + [
                         ["cluster", "qdevice", c] for c in ("setup", "remove")] + [
-                            ["replication"], ["replication", "calendar"]]
+                            ["replication"], ["replication", "calendar"]] + [
+                                ["storage"]] + [["storage", c] for c in (
+                                    "status", "config", "add", "set", "remove", "list", "alloc",
+                                    "free", "path", "resize", "snapshot", "delsnapshot", "rollback",
+                                    "snapshots", "export", "import", "copy")]
 
 
 @pytest.mark.parametrize("page", MAN_PAGES)

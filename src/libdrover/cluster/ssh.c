@@ -172,8 +172,7 @@ int ssh_pin_host_key(const char *host, const char *fp, const char *path, struct 
 	return r < 0 ? r : 0;
 }
 
-/* The drover to run on the other side: ours, wherever it was installed. */
-static void remote_drover(char *out, size_t len)
+void ssh_remote_drover(char *out, size_t len)
 {
 	if (self_exe_path(out, len) < 0 || str_has_prefix(out, "/usr/"))
 		snprintf(out, len, "drover");
@@ -187,7 +186,7 @@ int ssh_run_drover(const char *host, const char *known_hosts, char *const args[]
 	size_t n = 0;
 
 	snprintf(target, sizeof(target), "root@%s", host);
-	remote_drover(drover, sizeof(drover));
+	ssh_remote_drover(drover, sizeof(drover));
 	argv[n++] = "ssh";
 	argv[n++] = "-o";
 	argv[n++] = "StrictHostKeyChecking=yes";

@@ -35,6 +35,12 @@ int ssh_fingerprint(const char *key, char *fp, size_t len, struct drover_err *er
 int ssh_pin_host_key(const char *host, const char *fp, const char *path, struct drover_err *err);
 
 /*
+ * The drover to run on another node: this one's path when it is not
+ * installed under /usr (a build tree, the sandbox), else "drover" from PATH.
+ */
+void ssh_remote_drover(char *out, size_t len);
+
+/*
  * Run "drover ARGS..." on root@host with `in` on its stdin; its stdout goes
  * to out, its stderr to ours. known_hosts: a pinned file, or NULL for the
  * usual ones (then an unknown host key is refused). Returns drover's exit

@@ -181,7 +181,12 @@ struct storage_plugin {
 	int (*snapshot_list)(struct storage *s, const char *volname,
 			     struct storage_snapshot **snaps, size_t *n, struct drover_err *err);
 
-	/* Bit (1u << enum storage_format) per format this volume can be exported/imported in. */
+	/*
+	 * Bit (1u << enum storage_format) per format this volume can be
+	 * exported/imported in. import_formats is also asked on the sending node
+	 * about the target's storage, which is not open there (s->priv NULL):
+	 * answer from the props and the name alone.
+	 */
 	unsigned (*export_formats)(struct storage *s, const char *volname,
 				   const struct storage_export_opts *o);
 	unsigned (*import_formats)(struct storage *s, const char *volname,
@@ -204,6 +209,15 @@ struct storage_plugin {
 	int (*import)(struct storage *s, const char *volname, enum storage_format fmt,
 		      const struct storage_import_opts *o, int fd, char *imported, size_t len,
 		      const struct drover_reporter *rep, struct drover_err *err);
+
+	/*
+	 * Optional. Remove what imports on this node left half-made when their
+	 * process was killed (temporary names whose process is gone), for vmid
+	 * (0: every VMID). An import does it for its VMID before it starts;
+	 * the sender of a failed copy asks for it too, so nothing waits for
+	 * the next import to go.
+	 */
+	int (*sweep)(struct storage *s, unsigned vmid, struct drover_err *err);
 };
 
 extern const struct storage_plugin storage_plugin_dir;

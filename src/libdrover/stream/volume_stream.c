@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+#include "volume_stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PIPE_SIZE (1 << 20)
+
+/* The plugin's side, run in a thread. */
+struct job {
+	const struct storage_env *env;
+	const char *volid;
+	enum storage_format fmt;
+	const struct storage_export_opts *eo;
+	const struct storage_import_opts *io;
+	int fd; /* its end of the pipe; closed by the thread when done */
+	char imported[STORAGE_VOLID_MAX];
+	int r;
+	struct drover_err err;
+	pthread_t thread;
+	bool running;
+	int other; /* the pump's end, closed by finish() */
+};
+
+static void *export_thread(void *arg)
+{
+	struct job *j = arg;
+
+	j->r = storage_export(j->env, j->volid, j->fmt, j->eo, j->fd, NULL, &j->err);
+	close(j->fd);
+	return NULL;
+}
+
+static void *import_thread(void *arg)
+{
+	struct job *j = arg;
+
+	j->r = storage_import(j->env, j->volid, j->fmt, j->io, j->fd, j->imported,
+			      sizeof(j->imported), NULL, &j->err);
+	close(j->fd);
+	return NULL;
+}
+
+static int start(struct job *j, void *(*fn)(void *), bool plugin_reads, struct drover_err *err)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return drover_fail(err, -errno, "pipe: %s", strerror(errno));
+	fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE);
+	j->fd = plugin_reads ? p[0] : p[1];
+	j->other = plugin_reads ? p[1] : p[0];
+	j->r = 0;
+	j->err.text[0] = '\0';
+	if (pthread_create(&j->thread, NULL, fn, j) != 0) {
+		close(p[0]);
+		close(p[1]);
+		return drover_fail(err, -EAGAIN, "cannot start a thread");
+	}
+	j->running = true;
+	return 0;
+}
+
+/* Stop reading from (or writing to) the plugin and wait for it: its result. */
+static int join(struct job *j)
+{
+	if (j->other >= 0) {
+		close(j->other);
+		j->other = -1;
+	}
+	if (j->running) {
+		pthread_join(j->thread, NULL);
+		j->running = false;
+	}
+	return j->r;
+}
+
+static int finish_export(void *ctx)
+{
+	return join(ctx);
+}
+
+int stream_export(const struct storage_env *env, const char *volid, enum storage_format fmt,
+		  const struct storage_export_opts *eo, int out, const struct pump_opts *po,
+		  struct pump_stats *st, enum pump_side *sidep, struct drover_err *err)
+{
+	struct job j = { .env = env, .volid = volid, .fmt = fmt, .eo = eo, .other = -1 };
+	struct drover_err perr = { "" };
+	enum pump_side side = PUMP_SENDER;
+	int r = start(&j, export_thread, false, err);
+
+	if (sidep)
+		*sidep = PUMP_SENDER;
+	if (r < 0)
+		return r;
+	r = pump_send(j.other, out, po, finish_export, &j, st, &side, &perr);
+	join(&j);
+	if (sidep)
+		*sidep = side;
+	if (r == 0)
+		return 0;
+	/* the export's own failure names its step; a pump failure is the stream's */
+	if (side == PUMP_SENDER || (j.r < 0 && side == PUMP_INPUT)) {
+		if (sidep)
+			*sidep = PUMP_SENDER;
+		return drover_fail(err, j.r < 0 ? j.r : r, "%s", j.err.text);
+	}
+	return drover_fail(err, r, "%s", perr.text);
+}
+
+int stream_import(const struct storage_env *env, const char *volid, enum storage_format fmt,
+		  const struct storage_import_opts *io, int in, const struct pump_opts *po,
+		  char *imported, size_t len, struct pump_stats *st, struct drover_err *err)
+{
+	struct job j = { .env = env, .volid = volid, .fmt = fmt, .io = io, .other = -1 };
+	struct drover_err perr = { "" };
+	enum pump_side side;
+	int r = start(&j, import_thread, true, err), ir;
+
+	if (r < 0)
+		return r;
+	r = pump_recv(in, j.other, po, st, &side, &perr);
+	ir = join(&j);
+	if (r == 0 && ir == 0) {
+		snprintf(imported, len, "%s", j.imported);
+		return 0;
+	}
+	if (r < 0 && ir == 0) {
+		/* cannot happen while the pump holds back the last byte; never keep it anyway */
+		struct drover_err ignore;
+
+		if (!io->base)
+			storage_free_volume(env, j.imported, &ignore);
+		return drover_fail(err, r, "%s (the import was undone)", perr.text);
+	}
+	if (r < 0 && side != PUMP_OUTPUT)
+		return drover_fail(err, r, "%s; nothing was imported", perr.text);
+	return drover_fail(err, ir, "%s", j.err.text);
+}
