@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basic/process.h"
+
 #define MAX_WRITERS 256
 #define MAX_DIRS 100000
 
@@ -258,7 +260,7 @@ static void file_path(const struct opts *o, long i, char *out, size_t len)
 		path_fmt(out, len, "%s/f%07ld", dir, i);
 }
 
-static void write_all(int fd, const char *path, const char *data, size_t len)
+static void write_or_die(int fd, const char *path, const char *data, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, data, len);
@@ -287,7 +289,7 @@ static void op_create(const struct opts *o, const char *path, const char *data)
 
 	if (fd < 0)
 		die("open %s: %s", path, strerror(errno));
-	write_all(fd, path, data, o->size);
+	write_or_die(fd, path, data, o->size);
 	close_checked(fd, path);
 }
 
@@ -300,7 +302,7 @@ static void op_chunked(const struct opts *o, const char *path, const char *data)
 	for (size_t done = 0; done < o->size; done += o->chunk) {
 		size_t n = o->size - done < o->chunk ? o->size - done : o->chunk;
 
-		write_all(fd, path, data + done, n);
+		write_or_die(fd, path, data + done, n);
 	}
 	close_checked(fd, path);
 }
@@ -314,7 +316,7 @@ static void op_save(const struct opts *o, const char *path, const char *data)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0)
 		die("open %s: %s", tmp, strerror(errno));
-	write_all(fd, tmp, data, o->size);
+	write_or_die(fd, tmp, data, o->size);
 	close_checked(fd, tmp);
 	if (rename(tmp, path) < 0)
 		die("rename %s to %s: %s", tmp, path, strerror(errno));
@@ -516,15 +518,14 @@ int main(int argc, char **argv)
 	if (close(start[1]) < 0)
 		die("close: %s", strerror(errno));
 	for (int w = 0; w < o.writers; w++) {
-		int status;
+		int status = process_wait(pids[w]);
 
-		while (waitpid(pids[w], &status, 0) < 0)
-			if (errno != EINTR)
-				die("waitpid: %s", strerror(errno));
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			if (WIFSIGNALED(status))
+		if (status < 0)
+			die("waitpid: %s", strerror(-status));
+		if (status != 0) {
+			if (status > 128)
 				fprintf(stderr, "%s: writer %d killed by signal %d\n", prog, w,
-					WTERMSIG(status));
+					status - 128);
 			failed++;
 		}
 	}

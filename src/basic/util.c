@@ -234,3 +234,22 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		fsync_dir_of(path);
 	return r;
 }
+
+int mkdir_p(const char *dir, mode_t mode)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s", dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}

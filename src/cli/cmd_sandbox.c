@@ -182,14 +182,6 @@ static int open_sandbox(const struct args *a, struct sandbox *sb)
 	return r;
 }
 
-static bool must_be_root(void)
-{
-	if (geteuid() == 0)
-		return true;
-	cli_error("sandbox commands must run as root");
-	return false;
-}
-
 /* A host's name, or why not: "'x' is not a node of sandbox s (node1 to node3, qnetd)". */
 static int parse_host(const struct sandbox *sb, const char *s, bool all_ok, unsigned *host)
 {
@@ -230,8 +222,6 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 			  a.name, SANDBOX_NAME_MAX);
 		return CLI_EXIT_USAGE;
 	}
-	if (!must_be_root())
-		return CLI_EXIT_FAIL;
 	sb.nodes = a.nodes;
 	sb.networks = a.networks;
 	sb.qnetd = a.qnetd;
@@ -308,8 +298,6 @@ static int cmd_down(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (a.nops > 0)
 		return usage_error("down", "unexpected argument");
-	if (!must_be_root())
-		return CLI_EXIT_FAIL;
 	if (!a.all) {
 		if (!sb_name_valid(a.name))
 			return usage_error("down", "invalid sandbox name");
@@ -373,7 +361,7 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (a.nops > 0)
 		return usage_error("status", "unexpected argument");
-	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
+	if (open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	keeper = sb_keeper_pid(&sb);
 	printf("Sandbox %s: %u node%s, %u network%s, state in %s\n", sb.name, sb.nodes,
@@ -448,7 +436,7 @@ static int cmd_exec(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (a.nops != 1 || a.nextra < 1)
 		return usage_error("exec", "expected NODE -- COMMAND [ARGS...]");
-	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
+	if (open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	if (parse_host(&sb, a.ops[0], false, &node) < 0)
 		return CLI_EXIT_USAGE;
@@ -466,7 +454,7 @@ static int cmd_shell(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (a.nops != 1)
 		return usage_error("shell", "expected NODE");
-	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
+	if (open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	if (parse_host(&sb, a.ops[0], false, &node) < 0)
 		return CLI_EXIT_USAGE;
@@ -485,7 +473,7 @@ static int set_links(int argc, char **argv, const char *cmd, bool up)
 		return CLI_EXIT_USAGE;
 	if (a.nops != 1)
 		return usage_error(cmd, "expected NODE");
-	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
+	if (open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	if (parse_nodes(&sb, a.ops[0], &first, &last) < 0)
 		return CLI_EXIT_USAGE;
@@ -548,7 +536,7 @@ static int cmd_netem(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (streq(action, "loss") && parse_number("loss", a.ops[2], 100, &v) < 0)
 		return CLI_EXIT_USAGE;
-	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
+	if (open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	if (parse_nodes(&sb, a.ops[0], &first, &last) < 0)
 		return CLI_EXIT_USAGE;
@@ -670,7 +658,7 @@ static int daemons(int argc, char **argv, const char *cmd, enum daemon_action wh
 		return usage_error(cmd, "expected NODE [DAEMON...]");
 	if (a.nextra > 0 && what == DO_STOP)
 		return usage_error(cmd, "extra droverfs arguments only go with start and restart");
-	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
+	if (open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	if (parse_nodes(&sb, a.ops[0], &first, &last) < 0 || parse_daemons(&a, cmd, &named) < 0)
 		return CLI_EXIT_USAGE;
@@ -771,6 +759,7 @@ static const struct cli_command cmd_up_def = {
 		"  --realtime       run corosync with its realtime priority, as on real hosts\n"
 		"                   (by default it runs without: the nodes share this machine's\n"
 		"                   CPUs, and a realtime corosync under load starves the others)\n" NAME_OPT,
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_up,
 };
 
@@ -783,6 +772,7 @@ static const struct cli_command cmd_down_def = {
 		 "and its state directory. Works on half-broken sandboxes too.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT "  --all            every sandbox\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_down,
 };
 
@@ -796,6 +786,7 @@ static const struct cli_command cmd_status_def = {
 		 "each link's address, state (up or down) and the netem fault in force.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT,
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_status,
 };
 
@@ -817,6 +808,7 @@ static const struct cli_command cmd_shell_def = {
 		 "and the node.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT,
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_shell,
 };
 
@@ -830,6 +822,7 @@ static const struct cli_command cmd_exec_def = {
 		 "directories of drover and droverfs.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT,
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_exec,
 };
 
@@ -842,6 +835,7 @@ static const struct cli_command cmd_cut_def = {
 		 "may be qnetd (the QNetd host); all means every node.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT "  --link L         only ethL\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_cut,
 };
 
@@ -854,6 +848,7 @@ static const struct cli_command cmd_heal_def = {
 		 "may be qnetd (the QNetd host); all means every node.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT "  --link L         only ethL\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_heal,
 };
 
@@ -870,6 +865,7 @@ static const struct cli_command cmd_netem_def = {
 		"it receives; clear removes both. Delay and loss combine.\n"
 		"\n"
 		"Options:\n" NAME_OPT "  --link L         only ethL (default: all links)\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_netem,
 };
 
@@ -889,6 +885,7 @@ static const struct cli_command cmd_start_def = {
 		"Arguments after -- are added to droverfs's command line (e.g. -l).\n" DAEMON_HELP
 		"\n"
 		"Options:\n" NAME_OPT,
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_start,
 };
 
@@ -900,6 +897,7 @@ static const struct cli_command cmd_stop_def = {
 		 "SIGTERM and wait for the daemons to end, or SIGKILL with --kill. The node's\n"
 		 "data stays: start brings the daemons back on it.\n" DAEMON_HELP "\n"
 		 "Options:\n" NAME_OPT "  --kill           SIGKILL, as a crash would\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_stop,
 };
 
@@ -911,6 +909,7 @@ static const struct cli_command cmd_restart_def = {
 		"\n"
 		"stop, then start.\n" DAEMON_HELP "\n"
 		"Options:\n" NAME_OPT "  --kill           stop with SIGKILL\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_restart,
 };
 

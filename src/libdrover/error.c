@@ -38,3 +38,17 @@ int drover_fail_prefix(struct drover_err *err, int r, const char *fmt, ...)
 	}
 	return r;
 }
+
+int drover_fail_append(struct drover_err *err, int r, const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+
+	if (!err)
+		return r;
+	n = strnlen(err->text, sizeof(err->text) - 1);
+	va_start(ap, fmt);
+	vsnprintf(err->text + n, sizeof(err->text) - n, fmt, ap);
+	va_end(ap);
+	return r;
+}

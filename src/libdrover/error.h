@@ -27,3 +27,10 @@ int drover_fail(struct drover_err *err, int r, const char *fmt, ...)
  */
 int drover_fail_prefix(struct drover_err *err, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Add text after the text already in err (err may be NULL) and return r:
+ * for what the user can do about an error from a lower layer.
+ */
+int drover_fail_append(struct drover_err *err, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));

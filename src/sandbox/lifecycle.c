@@ -59,7 +59,7 @@ static int qnetd_init(const struct sandbox *sb)
 
 	/* the package's directory: certutil gives its files the owner of this one */
 	sb_node_path(sb, SB_QNETD_HOST, dir, sizeof(dir), "etc-corosync/qnetd");
-	r = sb_mkdir_p(dir, 0755);
+	r = mkdir_p(dir, 0755);
 	if (r == 0)
 		r = sb_run_in_node(sb, SB_QNETD_HOST, argv, out, sizeof(out));
 	if (r != 0) {
@@ -232,7 +232,7 @@ int sb_up(struct sandbox *sb, unsigned timeout_s)
 			sb->name, sb->name);
 		return -EEXIST;
 	}
-	r = sb_mkdir_p(SANDBOX_ROOT, 0755);
+	r = mkdir_p(SANDBOX_ROOT, 0755);
 	if (r == 0 && mkdir(sb->dir, 0755) < 0)
 		r = -errno;
 	if (r < 0)

@@ -157,7 +157,7 @@ int sb_netem_set(const struct sandbox *sb, unsigned node, unsigned net, const st
 	} else {
 		snprintf(text, sizeof(text), "%u %u %.6f\n", n->delay_ms, n->jitter_ms,
 			 n->loss_pct);
-		r = sb_write_file(path, text, strlen(text), 0644);
+		r = write_file_atomic(path, text, strlen(text), 0644);
 		if (r < 0)
 			return r;
 	}

@@ -51,19 +51,19 @@ int sb_node_dirs_create(const struct sandbox *sb, unsigned node)
 
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(private_dirs); i++) {
 		sb_node_path(sb, node, path, sizeof(path), private_dirs[i].dir);
-		r = sb_mkdir_p(path, private_dirs[i].mode);
+		r = mkdir_p(path, private_dirs[i].mode);
 		if (r == 0)
-			r = sb_mkdir_p(private_dirs[i].target, private_dirs[i].mode);
+			r = mkdir_p(private_dirs[i].target, private_dirs[i].mode);
 	}
 	/* sshd wants its privilege separation directory in /run */
 	if (r == 0)
-		r = sb_mkdir_p("/etc/drover", 0755);
+		r = mkdir_p("/etc/drover", 0755);
 	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "run/sshd") == 0)
-		r = sb_mkdir_p(path, 0755);
+		r = mkdir_p(path, 0755);
 	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "run/drover") == 0)
-		r = sb_mkdir_p(path, 0755);
+		r = mkdir_p(path, 0755);
 	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "pids") == 0)
-		r = sb_mkdir_p(path, 0755);
+		r = mkdir_p(path, 0755);
 	/* tells drover's service control inside the node who runs its daemons: "NAME K HOST" */
 	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "run/drover-sandbox") == 0) {
 		char marker[64], host[16];
@@ -71,7 +71,7 @@ int sb_node_dirs_create(const struct sandbox *sb, unsigned node)
 
 		sb_node_name(node, host, sizeof(host));
 		n = snprintf(marker, sizeof(marker), "%s %u %s\n", sb->name, node, host);
-		r = sb_write_file(path, marker, (size_t)n, 0644);
+		r = write_file_atomic(path, marker, (size_t)n, 0644);
 	}
 	return r;
 }
@@ -82,7 +82,7 @@ int sb_nodens_prepare(const struct sandbox *sb)
 	int r;
 
 	sb_path(sb, dir, sizeof(dir), "ns");
-	r = sb_mkdir_p(dir, 0755);
+	r = mkdir_p(dir, 0755);
 	if (r < 0)
 		return r;
 	if (mount(dir, dir, NULL, MS_BIND, NULL) < 0 ||
@@ -156,7 +156,7 @@ static int bind_ns_file(pid_t pid, const char *type, const char *target)
 int sb_nodens_create(const struct sandbox *sb, unsigned node)
 {
 	char mnt[PATH_MAX], uts[PATH_MAX];
-	int ready[2], go[2], status, r;
+	int ready[2], go[2], r;
 	pid_t pid;
 
 	sb_path(sb, mnt, sizeof(mnt), "ns/node%u.mnt", node);
@@ -199,8 +199,7 @@ int sb_nodens_create(const struct sandbox *sb, unsigned node)
 		r = bind_ns_file(pid, "uts", uts);
 	close(go[1]);
 	close(ready[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	process_wait(pid);
 	return r;
 out_go:
 	close(go[0]);
