@@ -208,6 +208,7 @@ static int parse_nodes(const struct sandbox *sb, const char *s, unsigned *first,
 
 static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 {
+	struct drover_err err = { "" };
 	struct sandbox sb;
 	struct args a;
 	int lock, r;
@@ -231,13 +232,13 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 		cli_error("locking sandbox %s: %s", sb.name, strerror(-lock));
 		return CLI_EXIT_FAIL;
 	}
-	r = sb_up(&sb, UP_TIMEOUT_S);
+	r = sb_up(&sb, UP_TIMEOUT_S, &err);
 	close(lock);
 	/* unlocked: cluster create/add inside the nodes restart daemons through us */
 	if (r == 0 && !a.bare)
-		r = sb_form_cluster(&sb, UP_TIMEOUT_S);
+		r = sb_form_cluster(&sb, UP_TIMEOUT_S, &err);
 	if (r < 0)
-		return CLI_EXIT_FAIL;
+		return cli_fail(&err, r);
 	if (a.bare)
 		printf("Sandbox %s is up: %u bare node%s (droverfs in local mode, sshd; no cluster yet).\n",
 		       sb.name, sb.nodes, sb.nodes == 1 ? "" : "s");
@@ -267,6 +268,7 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 
 static int down_one(const char *name)
 {
+	struct drover_err err = { "" };
 	struct sandbox sb;
 	int lock, r;
 
@@ -277,7 +279,9 @@ static int down_one(const char *name)
 		cli_error("locking sandbox %s: %s", name, strerror(-lock));
 		return lock;
 	}
-	r = sb_down(&sb);
+	r = sb_down(&sb, &err);
+	if (r < 0)
+		cli_fail(&err, r);
 	{
 		char path[PATH_MAX];
 
@@ -462,6 +466,16 @@ static int cmd_shell(struct cli_context *ctx, int argc, char **argv)
 	return enter_and_exec(&sb, node, shell);
 }
 
+static int set_link(const struct sandbox *sb, unsigned node, unsigned net, bool up)
+{
+	struct drover_err err = { "" };
+	int r = sb_link_set(sb, node, net, up, &err);
+
+	if (r < 0)
+		cli_fail(&err, r);
+	return r;
+}
+
 static int set_links(int argc, char **argv, const char *cmd, bool up)
 {
 	struct sandbox sb;
@@ -485,7 +499,7 @@ static int set_links(int argc, char **argv, const char *cmd, bool up)
 	for (unsigned k = first; k <= last; k++)
 		for (unsigned l = 0; l < sb.networks; l++)
 			if (a.link < 0 || (unsigned)a.link == l)
-				failed |= sb_link_set(&sb, k, l, up) < 0;
+				failed |= set_link(&sb, k, l, up) < 0;
 	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
@@ -514,6 +528,7 @@ static int parse_number(const char *what, const char *s, double max, double *out
 
 static int cmd_netem(struct cli_context *ctx, int argc, char **argv)
 {
+	struct drover_err err = { "" };
 	struct sandbox sb;
 	struct args a;
 	unsigned first, last;
@@ -562,12 +577,13 @@ static int cmd_netem(struct cli_context *ctx, int argc, char **argv)
 			} else {
 				memset(&n, 0, sizeof(n));
 			}
-			r = sb_netem_set(&sb, k, l, &n);
+			r = sb_netem_set(&sb, k, l, &n, &err);
 			if (r < 0) {
 				char host[16];
 
 				sb_node_name(k, host, sizeof(host));
-				cli_error("netem on %s eth%u: %s", host, l, strerror(-r));
+				cli_error("netem on %s eth%u: %s", host, l,
+					  err.text[0] ? err.text : strerror(-r));
 				failed = 1;
 			}
 		}

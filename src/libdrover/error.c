@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,4 +52,22 @@ int drover_fail_append(struct drover_err *err, int r, const char *fmt, ...)
 	vsnprintf(err->text + n, sizeof(err->text) - n, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+int drover_fail_run(struct drover_err *err, int status, const char *output, const char *fmt, ...)
+{
+	int r = status < 0 ? status : -EIO;
+	char what[DROVER_ERR_MAX];
+	size_t n = output ? strlen(output) : 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	while (n && output[n - 1] == '\n')
+		n--;
+	if (status < 0 || !n)
+		return drover_fail(err, r, "%s: %s", what,
+				   status < 0 ? strerror(-status) : "failed without a word");
+	return drover_fail(err, r, "%s: %.*s", what, (int)n, output);
 }

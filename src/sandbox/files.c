@@ -18,7 +18,7 @@
 #include "basic/util.h"
 #include "sandbox.h"
 
-static int keygen(const char *path, const char *comment)
+static int keygen(const char *path, const char *comment, struct drover_err *err)
 {
 	char *argv[] = { "ssh-keygen",	  "-q", "-t",	      "ed25519", "-N", "", "-C",
 			 (char *)comment, "-f", (char *)path, NULL };
@@ -27,9 +27,7 @@ static int keygen(const char *path, const char *comment)
 
 	unlink(path);
 	r = process_run(argv, out, sizeof(out), NULL, NULL);
-	if (r != 0)
-		fprintf(stderr, "drover: ssh-keygen %s: %s\n", path, r < 0 ? strerror(-r) : out);
-	return r == 0 ? 0 : r < 0 ? r : -EIO;
+	return r == 0 ? 0 : drover_fail_run(err, r, out, "ssh-keygen %s", path);
 }
 
 static int read_text(const char *path, char *out, size_t len)
@@ -180,7 +178,7 @@ static int hosts_file(const struct sandbox *sb)
 	return write_file_atomic(path, text, n, 0644);
 }
 
-int sb_files_create(const struct sandbox *sb)
+int sb_files_create(const struct sandbox *sb, struct drover_err *err)
 {
 	char path[PATH_MAX], comment[64], known[16384];
 	int r;
@@ -192,11 +190,11 @@ int sb_files_create(const struct sandbox *sb)
 	sb_path(sb, path, sizeof(path), "ssh/id_ed25519");
 	snprintf(comment, sizeof(comment), "root@sandbox-%s", sb->name);
 	if (r == 0)
-		r = keygen(path, comment);
+		r = keygen(path, comment, err);
 	for (unsigned k = 1; r == 0 && k; k = sb_next_host(sb, k)) {
 		sb_node_path(sb, k, path, sizeof(path), "etc-ssh/ssh_host_ed25519_key");
 		sb_node_name(k, comment, sizeof(comment));
-		r = keygen(path, comment);
+		r = keygen(path, comment, err);
 	}
 	if (r == 0)
 		r = known_hosts(sb, known, sizeof(known));

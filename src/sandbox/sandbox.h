@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "libdrover/error.h"
+
 #define SANDBOX_ROOT "/var/lib/drover-sandbox"
 #define SANDBOX_NAME_MAX 15 /* corosync's cluster_name is at most 15 bytes */
 #define SANDBOX_NODES_MAX 16
@@ -85,9 +87,10 @@ int sb_droverfs_path(char *out, size_t len);
 void sb_node_env_path(char *out, size_t len);
 
 /* netns.c: network namespaces, bridges, links */
-int sb_net_create(const struct sandbox *sb);
+int sb_net_create(const struct sandbox *sb, struct drover_err *err);
 void sb_net_destroy(const struct sandbox *sb);
-int sb_link_set(const struct sandbox *sb, unsigned node, unsigned net, bool up);
+int sb_link_set(const struct sandbox *sb, unsigned node, unsigned net, bool up,
+		struct drover_err *err);
 int sb_link_up(const struct sandbox *sb, unsigned node, unsigned net); /* 1, 0 or -errno */
 int sb_run_in_netns(const struct sandbox *sb, unsigned node, char *const argv[], char *out,
 		    size_t len);
@@ -95,8 +98,8 @@ int sb_run_in_netns(const struct sandbox *sb, unsigned node, char *const argv[],
 /* nodens.c: the mount and UTS namespaces of a node, entering a node */
 int sb_nodens_prepare(const struct sandbox *sb);
 int sb_node_dirs_create(const struct sandbox *sb, unsigned node);
-int sb_nodens_create(const struct sandbox *sb, unsigned node);
-void sb_nodens_destroy(const struct sandbox *sb);
+int sb_nodens_create(const struct sandbox *sb, unsigned node, struct drover_err *err);
+int sb_nodens_destroy(const struct sandbox *sb, struct drover_err *err);
 int sb_node_enter(const struct sandbox *sb, unsigned node);
 char **sb_node_environ(const struct sandbox *sb, unsigned node, bool inherit);
 void sb_environ_free(char **env);
@@ -104,7 +107,7 @@ int sb_run_in_node(const struct sandbox *sb, unsigned node, char *const argv[], 
 		   size_t len);
 
 /* files.c: configuration and keys written by up */
-int sb_files_create(const struct sandbox *sb);
+int sb_files_create(const struct sandbox *sb, struct drover_err *err);
 
 /* spawn.c and keeper.c: starting processes inside a node */
 pid_t sb_spawn(const struct sandbox *sb, unsigned node, char *const argv[], const char *log_path);
@@ -133,11 +136,18 @@ void sb_kill_all(const struct sandbox *sb);
 
 /* netem.c: delay and loss with iptables and an NFQUEUE helper */
 int sb_netem_get(const struct sandbox *sb, unsigned node, unsigned net, struct sb_netem *n);
-int sb_netem_set(const struct sandbox *sb, unsigned node, unsigned net, const struct sb_netem *n);
+int sb_netem_set(const struct sandbox *sb, unsigned node, unsigned net, const struct sb_netem *n,
+		 struct drover_err *err);
 int sb_netem_helper_main(unsigned queue, unsigned delay_ms, unsigned jitter_ms);
 
 /* lifecycle.c: up and down */
-int sb_up(struct sandbox *sb, unsigned timeout_s); /* bare nodes: droverfs (local mode), sshd */
+/*
+ * The sandbox library never prints: a failure comes back as -errno with err
+ * saying what failed (the command's own output included); the front end
+ * prints it.
+ */
+/* bare nodes: droverfs (local mode), sshd; a failed up takes down what it made */
+int sb_up(struct sandbox *sb, unsigned timeout_s, struct drover_err *err);
 /* cluster create on node1, cluster add on the others; takes the sandbox down on failure */
-int sb_form_cluster(struct sandbox *sb, unsigned timeout_s);
-int sb_down(struct sandbox *sb);
+int sb_form_cluster(struct sandbox *sb, unsigned timeout_s, struct drover_err *err);
+int sb_down(struct sandbox *sb, struct drover_err *err);

@@ -205,7 +205,7 @@ static int prepare_qnetd(const struct qd_cluster *c, const char *addr, struct bu
 	int r;
 
 	drover_report_log(c->rep, "logging in to root@%s", addr);
-	r = qnetd_login(addr, err);
+	r = qnetd_login(addr, c->rep, err);
 	if (r == 0)
 		r = qnetd_ca(addr, &created, ca, err);
 	if (r == 0)
