@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/util.h"
 
@@ -22,7 +23,9 @@ int db_files_move(const char *from, const char *to, struct drover_err *err)
 			    sizeof(dst))
 			return drover_fail(err, -ENAMETOOLONG, "moving %s: %s", from,
 					   strerror(ENAMETOOLONG));
-		if (rename(src, dst) < 0 && errno != ENOENT)
+		if (access(src, F_OK) < 0 && errno == ENOENT)
+			continue; /* not every database has all of them */
+		if (rename(src, dst) < 0)
 			return drover_fail(err, -errno, "moving %s to %s: %s", src, dst,
 					   strerror(errno));
 	}
