@@ -2,22 +2,9 @@
 #include "require.h"
 
 #include <errno.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "libdrover/cfs/ipc_client.h"
-
-static int require_cfs(const char *socket, struct cfs_brief *b, struct drover_err *err)
-{
-	int r = cfs_brief_get(socket, b);
-
-	if (r < 0)
-		return drover_fail(err, r, "cannot reach droverfs at %s: %s%s",
-				   socket ? socket : ipc_client_default_path(), strerror(-r),
-				   r == -ENOENT || r == -ECONNREFUSED ? " (is droverfs running?)"
-								      : "");
-	return 0;
-}
 
 int drover_require(unsigned needs, const char *what, const char *socket, struct cfs_brief *b,
 		   struct drover_err *err)
@@ -28,9 +15,9 @@ int drover_require(unsigned needs, const char *what, const char *socket, struct 
 		return drover_fail(err, -EPERM, "%s changes this host: run it as root", what);
 	if (!(needs & (DROVER_NEED_CFS | DROVER_NEED_CLUSTER | DROVER_NEED_QUORATE)))
 		return 0;
-	r = require_cfs(socket, b, err);
+	r = cfs_brief_get(socket, b);
 	if (r < 0)
-		return r;
+		return ipc_client_unreachable(err, socket, r);
 	if ((needs & DROVER_NEED_CLUSTER) && !b->cluster_mode)
 		return drover_fail(err, -ENOTCONN, "this node is in no cluster");
 	if ((needs & DROVER_NEED_QUORATE) && !b->writable)
