@@ -32,11 +32,10 @@ int drover_fail_prefix(struct drover_err *err, int r, const char *fmt, ...)
 	w = vsnprintf(err->text, sizeof(err->text), fmt, ap);
 	va_end(ap);
 	n = w < 0 ? 0 : (size_t)w;
-	if (n + 2 < sizeof(err->text)) {
-		/* Long texts are cut at the end: the step named first matters most. */
-		memcpy(err->text + n, ": ", 3);
-		strncat(err->text, old, sizeof(err->text) - n - 3);
-	}
+	/* Long texts are cut at the end: the step named first matters most. */
+	if (n < sizeof(err->text))
+		snprintf(err->text + n, sizeof(err->text) - n, ": %.*s",
+			 (int)(sizeof(err->text) - n), old);
 	return r;
 }
 
