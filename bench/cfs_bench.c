@@ -47,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basic/process.h"
+
 #define MAX_WRITERS 256
 #define MAX_DIRS 100000
 #define PATTERN 26 /* the content: letters, a..z again and again */
@@ -265,7 +267,7 @@ static void file_path(const struct opts *o, long i, char *out, size_t len)
 		path_fmt(out, len, "%s/f%07ld", dir, i);
 }
 
-static void write_all(int fd, const char *path, const char *data, size_t len)
+static void write_or_die(int fd, const char *path, const char *data, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, data, len);
@@ -289,7 +291,7 @@ static void write_content(const struct opts *o, int fd, const char *path, const 
 	for (size_t done = 0; done < o->size; done += chunk) {
 		size_t n = o->size - done < chunk ? o->size - done : chunk;
 
-		write_all(fd, path, data + done, n);
+		write_or_die(fd, path, data + done, n);
 	}
 }
 
@@ -535,15 +537,14 @@ int main(int argc, char **argv)
 	if (close(start[1]) < 0)
 		die("close: %s", strerror(errno));
 	for (int w = 0; w < o.writers; w++) {
-		int status;
+		int status = process_wait(pids[w]);
 
-		while (waitpid(pids[w], &status, 0) < 0)
-			if (errno != EINTR)
-				die("waitpid: %s", strerror(errno));
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			if (WIFSIGNALED(status))
+		if (status < 0)
+			die("waitpid: %s", strerror(-status));
+		if (status != 0) {
+			if (status > 128)
 				fprintf(stderr, "%s: writer %d killed by signal %d\n", prog, w,
-					WTERMSIG(status));
+					status - 128);
 			failed++;
 		}
 	}

@@ -52,6 +52,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basic/array.h"
+#include "basic/process.h"
+
 #define MAX_WRITERS 256
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -235,12 +238,8 @@ struct file_list {
 
 static void list_add(struct file_list *l, const char *path)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 1024;
-		l->paths = realloc(l->paths, l->cap * sizeof(*l->paths));
-		if (!l->paths)
-			die("out of memory");
-	}
+	if (ARRAY_GROW(l->paths, l->cap, l->n + 1) < 0)
+		die("out of memory");
 	l->paths[l->n] = strdup(path);
 	if (!l->paths[l->n])
 		die("out of memory");
@@ -329,9 +328,7 @@ static void do_mutate(const char *dir, long n, size_t size, int writers, const c
 		pids[w] = pid;
 	}
 	for (int w = 0; w < writers; w++) {
-		int st;
-
-		if (waitpid(pids[w], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		if (process_wait(pids[w]) != 0)
 			failed = 1;
 	}
 	t1 = now_ns(CLOCK_MONOTONIC);

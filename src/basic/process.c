@@ -31,12 +31,10 @@ static void child_exec(char *const argv[], int out_fd, int (*before_exec)(void *
 	_exit(127);
 }
 
-int process_run(char *const argv[], char *output, size_t len, int (*before_exec)(void *),
-		void *arg)
+int process_run(char *const argv[], char *output, size_t len, int (*before_exec)(void *), void *arg)
 {
 	int fds[2] = { -1, -1 };
 	size_t got = 0;
-	int status;
 	pid_t pid;
 
 	if (output && pipe2(fds, O_CLOEXEC) < 0)
@@ -72,6 +70,13 @@ int process_run(char *const argv[], char *output, size_t len, int (*before_exec)
 		if (len > 0)
 			output[got] = '\0';
 	}
+	return process_wait(pid);
+}
+
+int process_wait(pid_t pid)
+{
+	int status;
+
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
@@ -148,18 +153,6 @@ pid_t pid_from_file(const char *path)
 	return (pid_t)pid;
 }
 
-static int wait_status(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + WTERMSIG(status);
-}
-
 /* Feed stdin and drain stdout/stderr together, so neither side can block the other. */
 static int pump(int in_fd, const unsigned char *in, size_t in_len, int out_fd, struct buf *out,
 		int err_fd, struct buf *err)
@@ -172,7 +165,8 @@ static int pump(int in_fd, const unsigned char *in, size_t in_len, int out_fd, s
 		in_fd = -1;
 	}
 	while (in_fd >= 0 || out_fd >= 0 || err_fd >= 0) {
-		struct pollfd p[3] = { { in_fd, POLLOUT, 0 }, { out_fd, POLLIN, 0 },
+		struct pollfd p[3] = { { in_fd, POLLOUT, 0 },
+				       { out_fd, POLLIN, 0 },
 				       { err_fd, POLLIN, 0 } };
 		unsigned char chunk[4096];
 
@@ -251,7 +245,7 @@ int process_run_io(char *const argv[], const void *in, size_t in_len, struct buf
 	sigaction(SIGPIPE, &ign, &old);
 	r = pump(pin[1], in, in ? in_len : 0, out ? pout[0] : -1, out, err ? perr[0] : -1, err);
 	sigaction(SIGPIPE, &old, NULL);
-	st = wait_status(pid);
+	st = process_wait(pid);
 	return r < 0 ? r : st;
 close_all:
 	for (int i = 0; i < 2; i++) {

@@ -26,6 +26,12 @@ int process_run(char *const argv[], char *output, size_t len, int (*before_exec)
 int process_run_io(char *const argv[], const void *in, size_t in_len, struct buf *out,
 		   struct buf *err);
 
+/*
+ * Wait for the child pid to end (retrying on EINTR). Returns its exit
+ * status (0-255), 128+signal if killed, or -errno.
+ */
+int process_wait(pid_t pid);
+
 /* Start argv in the background (no wait); returns the pid or -errno. */
 pid_t process_spawn(char *const argv[], int (*before_exec)(void *), void *arg);
 

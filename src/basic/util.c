@@ -39,17 +39,24 @@ int64_t now_wall_s(void)
 	return ts.tv_sec;
 }
 
+/* The decimal number s starts with (no sign, no space); *end: what follows it. */
+static int leading_u64(const char *s, unsigned long long *v, char **end)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, end, 10);
+	return errno == ERANGE ? -ERANGE : 0;
+}
+
 int parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
+	int r = leading_u64(s, &v, &end);
 
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
+	if (r < 0)
+		return r;
 	if (*end != '\0')
 		return -EINVAL;
 	if (v > max)
@@ -69,13 +76,10 @@ int parse_size(const char *s, uint64_t *out)
 	};
 	char *end;
 	unsigned long long v;
+	int r = leading_u64(s, &v, &end);
 
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (!streq(end, units[i].suffix))
 			continue;
@@ -234,4 +238,23 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	else
 		fsync_dir_of(path);
 	return r;
+}
+
+int mkdir_p(const char *dir, mode_t mode)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s", dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
 }

@@ -50,10 +50,10 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* Format a byte count as "12.3 KiB". Returns buf. */
 char *format_size(uint64_t bytes, char *buf, size_t len);
 
-/* write() the whole buffer, retrying on EINTR and short writes. Returns 0 or -errno. */
 /* Read a whole file of at most max bytes into a new NUL-terminated buffer. 0, -EFBIG or -errno. */
 int read_file_max(const char *path, size_t max, char **out, size_t *len);
 
+/* write() the whole buffer, retrying on EINTR and short writes. Returns 0 or -errno. */
 int write_all(int fd, const void *data, size_t len);
 
 /*
@@ -64,5 +64,11 @@ int write_all(int fd, const void *data, size_t len);
  */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
-/* The same with pwrite() at offset off. */
+/* write_all() with pwrite() at offset off. */
 int pwrite_all(int fd, const void *data, size_t len, long long off);
+
+/*
+ * mkdir -p: dir and every missing parent (parents 0755, dir itself mode).
+ * Directories that exist are fine. Returns 0 or -errno.
+ */
+int mkdir_p(const char *dir, mode_t mode);

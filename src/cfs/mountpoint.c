@@ -18,24 +18,6 @@
 
 #define PROBE_MS 3000
 
-static int mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s", dir);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int clear_stale(const char *dir)
 {
 	if (umount2(dir, MNT_DETACH) < 0)
@@ -120,7 +102,7 @@ int cfs_mountpoint_prepare(const char *dir)
 		if (errno == ENOTCONN)
 			return clear_stale(dir);
 		if (errno == ENOENT)
-			return mkdir_p(dir);
+			return mkdir_p(dir, 0755);
 		return -errno;
 	}
 	if (!S_ISDIR(st.st_mode)) {

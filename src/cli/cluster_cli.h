@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* The `drover cluster` commands, one file per command or small family. */
+/*
+ * The `drover cluster` commands, one file per command or small family:
+ * each parses its arguments, calls its operation in libdrover/cluster/
+ * and prints.
+ */
 #pragma once
 
+#include <getopt.h>
 #include <stdbool.h>
 
+#include "basic/buf.h"
 #include "cli.h"
-#include "libdrover/cluster/cfs.h"
 #include "libdrover/cluster/conf.h"
 
 extern const struct cli_command cluster_create_cmd;
@@ -21,18 +26,6 @@ extern const struct cli_command cluster_updatecerts_cmd;
 extern const struct cli_command cluster_separate_cmd;
 extern const struct cli_command cluster_qdevice_group;
 extern const struct cli_command cluster_qdevice_node_cmd;
-
-/* One progress line of a long command ("step: what"), flushed at once. */
-void cluster_step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* The commands that change a node must run as root. */
-int cluster_require_root(const char *command);
-
-/* service_control() with its error printed for the user. */
-int cluster_service(int unit, int action, char *const extra[]);
-
-/* droverfs's state, or an error printed for the user. */
-int cluster_cfs(struct cli_context *ctx, struct cfs_brief *b);
 
 /* getopt codes of the options create and add share (--link0..7, --nodeid, --votes). */
 #define CLUSTER_OPT_LINK 0x100 /* + link number */
@@ -59,24 +52,7 @@ int cluster_cfs(struct cli_context *ctx, struct cfs_brief *b);
 int cluster_node_option(int c, const char *arg, struct cluster_node_spec *spec);
 
 /*
- * Every link address must be configured here; without any link, link0 is
- * the address the host name resolves to. Prints what is wrong.
+ * Read all of stdin, at most max bytes (a request or bundle another node
+ * sends over SSH). Returns 0, -EFBIG or -errno.
  */
-int cluster_local_links(struct cluster_node_spec *spec);
-
-/* A node as qdevice setup and remove reach it: this one, or another over SSH. */
-struct qdevice_target {
-	char name[64];
-	char addr[CLUSTER_ADDR_MAX];
-	unsigned nodeid;
-	bool local;
-	bool online;
-};
-
-/*
- * One step of qdevice setup/remove on a node (cluster_qdevice_node.c: check
- * ADDR, import, start VERSION, stop, clean). in: import's bundle. Errors
- * are printed, naming the node.
- */
-int qdevice_node_step(const struct qdevice_target *t, const char *step, const char *arg,
-		      const struct buf *in);
+int cluster_read_stdin(struct buf *in, size_t max);

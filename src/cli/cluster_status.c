@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * drover cluster status | nodes | expected: what corosync says about the
- * cluster, in the layout of `pvecm status` / `pvecm nodes`, or as JSON.
+ * cluster, in the layout of `pvecm status` / `pvecm nodes`, or as JSON
+ * (libdrover/cluster/status.h).
  */
-#include <corosync/votequorum.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "libdrover/cluster/corosync_info.h"
-#include "cluster_cli.h"
 #include "basic/util.h"
+#include "cluster_cli.h"
+#include "libdrover/cluster/status.h"
 
 struct view_args {
 	bool json;
@@ -64,37 +64,9 @@ static void heading(const char *title)
 	putchar('\n');
 }
 
-static void flag_names(unsigned flags, char *out, size_t len)
-{
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} names[] = {
-		{ VOTEQUORUM_INFO_TWONODE, "2Node" },
-		{ VOTEQUORUM_INFO_QUORATE, "Quorate" },
-		{ VOTEQUORUM_INFO_WAIT_FOR_ALL, "WaitForAll" },
-		{ VOTEQUORUM_INFO_LAST_MAN_STANDING, "LastManStanding" },
-		{ VOTEQUORUM_INFO_AUTO_TIE_BREAKER, "AutoTieBreaker" },
-		{ VOTEQUORUM_INFO_ALLOW_DOWNSCALE, "AllowDownscale" },
-		{ VOTEQUORUM_INFO_QDEVICE_REGISTERED, "Qdevice" },
-	};
-	size_t n = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (flags & names[i].bit)
-			n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", n ? " " : "",
-					      names[i].name);
-}
-
 static const char *member_label(const struct cs_member *m)
 {
 	return m->name[0] ? m->name : m->addr;
-}
-
-static bool qdevice_registered(const struct cs_status *s)
-{
-	return s->flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED;
 }
 
 /*
@@ -104,7 +76,7 @@ static bool qdevice_registered(const struct cs_status *s)
  */
 static void print_membership(const struct cs_status *s, bool with_addr)
 {
-	bool qdevice = qdevice_registered(s);
+	bool qdevice = cluster_status_qdevice_registered(s);
 
 	heading("Membership information");
 	printf("    Nodeid      Votes %sName\n", qdevice ? "   Qdevice " : "");
@@ -166,7 +138,7 @@ static void print_status(const struct cs_status *s)
 
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm);
-	flag_names(s->flags, flags, sizeof(flags));
+	cluster_status_flag_names(s->flags, flags, sizeof(flags));
 	heading("Cluster information");
 	printf("Name:             %s\n", s->cluster_name[0] ? s->cluster_name : "(none)");
 	printf("Config Version:   %" PRIu64 "\n", s->config_version);
@@ -190,83 +162,9 @@ static void print_status(const struct cs_status *s)
 	print_links(s);
 }
 
-/* The configured device and what votequorum says of it; null when there is none. */
-static struct json_object *qdevice_json(const struct cs_status *s)
-{
-	struct json_object *q;
-
-	if (!s->qdevice_model[0])
-		return NULL;
-	q = json_object_new_object();
-	json_object_object_add(q, "model", json_object_new_string(s->qdevice_model));
-	json_object_object_add(q, "host", json_object_new_string(s->qdevice_host));
-	json_object_object_add(q, "algorithm", json_object_new_string(s->qdevice_algorithm));
-	json_object_object_add(q, "registered", json_object_new_boolean(qdevice_registered(s)));
-	json_object_object_add(q, "alive",
-			       json_object_new_boolean(s->flags & VOTEQUORUM_INFO_QDEVICE_ALIVE));
-	json_object_object_add(
-		q, "cast_vote",
-		json_object_new_boolean(s->flags & VOTEQUORUM_INFO_QDEVICE_CAST_VOTE));
-	json_object_object_add(q, "votes", json_object_new_int64(s->qdevice_votes));
-	json_object_object_add(q, "name", json_object_new_string(s->qdevice_name));
-	return q;
-}
-
-static struct json_object *status_json(const struct cs_status *s)
-{
-	struct json_object *o = json_object_new_object(), *nodes = json_object_new_array();
-	char flags[160];
-
-	flag_names(s->flags, flags, sizeof(flags));
-	json_object_object_add(o, "cluster_name", json_object_new_string(s->cluster_name));
-	json_object_object_add(o, "config_version",
-			       json_object_new_int64((int64_t)s->config_version));
-	json_object_object_add(o, "transport", json_object_new_string(s->transport));
-	json_object_object_add(o, "secauth", json_object_new_boolean(s->secauth));
-	json_object_object_add(o, "quorate", json_object_new_boolean(s->quorate));
-	json_object_object_add(o, "nodeid", json_object_new_int64(s->local_nodeid));
-	json_object_object_add(o, "members", json_object_new_int64(s->nmembers));
-	json_object_object_add(o, "expected_votes", json_object_new_int64(s->expected_votes));
-	json_object_object_add(o, "highest_expected", json_object_new_int64(s->highest_expected));
-	json_object_object_add(o, "total_votes", json_object_new_int64(s->total_votes));
-	json_object_object_add(o, "quorum", json_object_new_int64(s->quorum));
-	json_object_object_add(o, "flags", json_object_new_string(flags));
-	json_object_object_add(o, "qdevice", qdevice_json(s));
-	for (unsigned i = 0; i < s->nnodes; i++) {
-		const struct cs_member *m = &s->nodes[i];
-		struct json_object *n = json_object_new_object(), *links = json_object_new_object();
-
-		json_object_object_add(n, "nodeid", json_object_new_int64(m->nodeid));
-		json_object_object_add(n, "name", json_object_new_string(m->name));
-		json_object_object_add(n, "address", json_object_new_string(m->addr));
-		json_object_object_add(n, "votes", json_object_new_int64(m->votes));
-		json_object_object_add(n, "online", json_object_new_boolean(m->online));
-		json_object_object_add(n, "local", json_object_new_boolean(m->local));
-		if (s->qdevice_model[0]) {
-			char qflags[16];
-
-			cs_qdevice_flags(m->flags, qflags, sizeof(qflags));
-			json_object_object_add(n, "qdevice", json_object_new_string(qflags));
-		}
-		for (unsigned l = 0; l < CS_LINKS_MAX; l++) {
-			char key[16];
-
-			if (!(m->link_mask & (1u << l)))
-				continue;
-			snprintf(key, sizeof(key), "link%u", l);
-			json_object_object_add(links, key,
-					       json_object_new_boolean((m->link_up >> l) & 1));
-		}
-		json_object_object_add(n, "links", links);
-		json_object_array_add(nodes, n);
-	}
-	json_object_object_add(o, "nodes", nodes);
-	return o;
-}
-
 static int print_json(const struct cs_status *s)
 {
-	struct json_object *o = status_json(s);
+	struct json_object *o = cluster_status_json(s);
 
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 	json_object_put(o);
@@ -314,8 +212,6 @@ static int cmd_expected(struct cli_context *ctx, int argc, char **argv)
 		cli_error("cluster expected takes one number of votes, at least 1 (see --help)");
 		return CLI_EXIT_USAGE;
 	}
-	if (cluster_require_root("expected") < 0)
-		return CLI_EXIT_FAIL;
 	if (cs_set_expected((unsigned)votes, err, sizeof(err)) < 0) {
 		cli_error("%s", err);
 		return CLI_EXIT_FAIL;
@@ -366,5 +262,6 @@ const struct cli_command cluster_expected_cmd = {
 		 "writable on its own. If the other part of the cluster is also writable\n"
 		 "(it is not dead, only unreachable), both will change the configuration\n"
 		 "independently. Use it only when you know the other nodes are down.\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_expected,
 };

@@ -35,16 +35,11 @@ static int parse_format(const char *s, enum output_format *f)
 
 static int connect_cfs(struct cli_context *ctx, struct ipc_client *c)
 {
+	struct drover_err err;
 	int r = ipc_client_connect(c, ctx->socket_path);
 
 	if (r < 0)
-		cli_error("cannot reach droverfs at %s: %s%s",
-			  ctx->socket_path ? ctx->socket_path : ipc_client_default_path(),
-			  strerror(-r),
-			  r == -ENOENT || r == -ECONNREFUSED ? " (is droverfs running?)"
-			  : r == -ECONNRESET || r == -EPIPE
-				  ? " (only root and the read-only group may connect)"
-				  : "");
+		cli_fail(&err, ipc_client_unreachable(&err, ctx->socket_path, r));
 	return r;
 }
 

@@ -1,60 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* drover cluster: the group, and what its commands share. See drover-cluster(1). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cluster_cli.h"
-#include "libdrover/cluster/localnet.h"
-#include "libdrover/cfs/ipc_client.h"
-#include "libdrover/sys/service.h"
 #include "basic/util.h"
-
-void cluster_step(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-int cluster_require_root(const char *command)
-{
-	if (geteuid() == 0)
-		return 0;
-	cli_error("cluster %s changes this node's configuration: run it as root", command);
-	return -EPERM;
-}
-
-int cluster_service(int unit, int action, char *const extra[])
-{
-	char err[512];
-	int r = service_control(unit, action, extra, err, sizeof(err));
-
-	if (r < 0)
-		cli_error("%s %s: %s",
-			  action == SERVICE_STOP || action == SERVICE_DISABLE ? "stopping"
-									      : "starting",
-			  service_unit_name(unit), err[0] ? err : strerror(-r));
-	return r;
-}
-
-int cluster_cfs(struct cli_context *ctx, struct cfs_brief *b)
-{
-	int r = cfs_brief_get(ctx->socket_path, b);
-
-	if (r < 0)
-		cli_error("cannot reach droverfs at %s: %s%s",
-			  ctx->socket_path ? ctx->socket_path : ipc_client_default_path(),
-			  strerror(-r),
-			  r == -ENOENT || r == -ECONNREFUSED ? " (is droverfs running?)" : "");
-	return r;
-}
+#include "cluster_cli.h"
 
 int cluster_node_option(int c, const char *arg, struct cluster_node_spec *spec)
 {
@@ -85,23 +37,18 @@ int cluster_node_option(int c, const char *arg, struct cluster_node_spec *spec)
 	return 0;
 }
 
-int cluster_local_links(struct cluster_node_spec *spec)
+int cluster_read_stdin(struct buf *in, size_t max)
 {
-	if (!spec->link_mask) {
-		if (localnet_hostname_address(spec->links[0].addr, sizeof(spec->links[0].addr)) <
-		    0) {
-			cli_error(
-				"the host name does not resolve to an address of this host: give --link0 ADDRESS");
-			return -EADDRNOTAVAIL;
-		}
-		spec->link_mask = 1;
-	}
-	for (unsigned l = 0; l < CLUSTER_LINKS_MAX; l++) {
-		if ((spec->link_mask & (1u << l)) && !localnet_has_address(spec->links[l].addr)) {
-			cli_error("link%u: %s is not an address of this host (see 'ip address')", l,
-				  spec->links[l].addr);
-			return -EADDRNOTAVAIL;
-		}
+	unsigned char chunk[4096];
+	ssize_t n;
+
+	while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (in->len + (size_t)n > max || buf_append(in, chunk, (size_t)n) < 0)
+			return -EFBIG;
 	}
 	return 0;
 }

@@ -203,14 +203,6 @@ static int open_sandbox(const struct args *a, struct sandbox *sb)
 	return r;
 }
 
-static bool must_be_root(void)
-{
-	if (geteuid() == 0)
-		return true;
-	cli_error("sandbox commands must run as root");
-	return false;
-}
-
 /* A host's name, or why not: "'x' is not a node of sandbox s (node1 to node3, qnetd)". */
 static int parse_host(const struct sandbox *sb, const char *s, bool all_ok, unsigned *host)
 {
@@ -238,6 +230,7 @@ static int parse_nodes(const struct sandbox *sb, const char *s, unsigned *first,
 
 static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 {
+	struct drover_err err = { "" };
 	struct sandbox sb;
 	struct args a;
 	int lock, r;
@@ -252,8 +245,6 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 			  a.name, SANDBOX_NAME_MAX);
 		return CLI_EXIT_USAGE;
 	}
-	if (!must_be_root())
-		return CLI_EXIT_FAIL;
 	sb.nodes = a.nodes;
 	sb.networks = a.networks;
 	sb.qnetd = a.qnetd;
@@ -265,21 +256,17 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 		cli_error("locking sandbox %s: %s", sb.name, strerror(-lock));
 		return CLI_EXIT_FAIL;
 	}
-	r = sb_up(&sb, UP_TIMEOUT_S);
+	r = sb_up(&sb, UP_TIMEOUT_S, &err);
 	close(lock);
 	/* unlocked: cluster create/add inside the nodes restart daemons through us */
 	if (r == 0 && !a.bare)
-		r = sb_form_cluster(&sb, UP_TIMEOUT_S);
+		r = sb_form_cluster(&sb, UP_TIMEOUT_S, &err);
 	if (r == 0 && a.bare)
-		r = sb_storage_configure(&sb, true);
+		r = sb_storage_configure(&sb, true, &err);
 	if (r == 0 && sb.ceph)
-		r = sb_ceph_storage(&sb, a.bare);
-	if (r < 0 && !getenv("DROVER_SANDBOX_KEEP_FAILED")) {
-		fprintf(stderr, "drover: sandbox up failed: removing what was made\n");
-		sb_down(&sb);
-	}
+		r = sb_ceph_storage(&sb, a.bare, &err);
 	if (r < 0)
-		return CLI_EXIT_FAIL;
+		return cli_fail(&err, r);
 	if (a.bare)
 		printf("Sandbox %s is up: %u bare node%s (droverfs in local mode, sshd; no cluster yet).\n",
 		       sb.name, sb.nodes, sb.nodes == 1 ? "" : "s");
@@ -317,6 +304,7 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 
 static int down_one(const char *name)
 {
+	struct drover_err err = { "" };
 	struct sandbox sb;
 	int lock, r;
 
@@ -327,7 +315,9 @@ static int down_one(const char *name)
 		cli_error("locking sandbox %s: %s", name, strerror(-lock));
 		return lock;
 	}
-	r = sb_down(&sb);
+	r = sb_down(&sb, &err);
+	if (r < 0)
+		cli_fail(&err, r);
 	{
 		char path[PATH_MAX];
 
@@ -348,8 +338,6 @@ static int cmd_down(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (a.nops > 0)
 		return usage_error("down", "unexpected argument");
-	if (!must_be_root())
-		return CLI_EXIT_FAIL;
 	if (!a.all) {
 		if (!sb_name_valid(a.name))
 			return usage_error("down", "invalid sandbox name");
@@ -413,7 +401,7 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (a.nops > 0)
 		return usage_error("status", "unexpected argument");
-	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
+	if (open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	keeper = sb_keeper_pid(&sb);
 	printf("Sandbox %s: %u node%s, %u network%s, state in %s\n", sb.name, sb.nodes,
@@ -488,7 +476,7 @@ static int cmd_exec(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (a.nops != 1 || a.nextra < 1)
 		return usage_error("exec", "expected NODE -- COMMAND [ARGS...]");
-	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
+	if (open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	if (parse_host(&sb, a.ops[0], false, &node) < 0)
 		return CLI_EXIT_USAGE;
@@ -506,12 +494,22 @@ static int cmd_shell(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (a.nops != 1)
 		return usage_error("shell", "expected NODE");
-	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
+	if (open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	if (parse_host(&sb, a.ops[0], false, &node) < 0)
 		return CLI_EXIT_USAGE;
 	/* bash's own startup files would set PS1 again: the prompt comes from debian_chroot */
 	return enter_and_exec(&sb, node, shell);
+}
+
+static int set_link(const struct sandbox *sb, unsigned node, unsigned net, bool up)
+{
+	struct drover_err err = { "" };
+	int r = sb_link_set(sb, node, net, up, &err);
+
+	if (r < 0)
+		cli_fail(&err, r);
+	return r;
 }
 
 static int set_links(int argc, char **argv, const char *cmd, bool up)
@@ -525,7 +523,7 @@ static int set_links(int argc, char **argv, const char *cmd, bool up)
 		return CLI_EXIT_USAGE;
 	if (a.nops != 1)
 		return usage_error(cmd, "expected NODE");
-	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
+	if (open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	if (parse_nodes(&sb, a.ops[0], &first, &last) < 0)
 		return CLI_EXIT_USAGE;
@@ -537,7 +535,7 @@ static int set_links(int argc, char **argv, const char *cmd, bool up)
 	for (unsigned k = first; k <= last; k++)
 		for (unsigned l = 0; l < sb.networks; l++)
 			if (a.link < 0 || (unsigned)a.link == l)
-				failed |= sb_link_set(&sb, k, l, up) < 0;
+				failed |= set_link(&sb, k, l, up) < 0;
 	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
@@ -566,6 +564,7 @@ static int parse_number(const char *what, const char *s, double max, double *out
 
 static int cmd_netem(struct cli_context *ctx, int argc, char **argv)
 {
+	struct drover_err err = { "" };
 	struct sandbox sb;
 	struct args a;
 	unsigned first, last;
@@ -588,7 +587,7 @@ static int cmd_netem(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (streq(action, "loss") && parse_number("loss", a.ops[2], 100, &v) < 0)
 		return CLI_EXIT_USAGE;
-	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
+	if (open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	if (parse_nodes(&sb, a.ops[0], &first, &last) < 0)
 		return CLI_EXIT_USAGE;
@@ -614,12 +613,13 @@ static int cmd_netem(struct cli_context *ctx, int argc, char **argv)
 			} else {
 				memset(&n, 0, sizeof(n));
 			}
-			r = sb_netem_set(&sb, k, l, &n);
+			r = sb_netem_set(&sb, k, l, &n, &err);
 			if (r < 0) {
 				char host[16];
 
 				sb_node_name(k, host, sizeof(host));
-				cli_error("netem on %s eth%u: %s", host, l, strerror(-r));
+				cli_error("netem on %s eth%u: %s", host, l,
+					  err.text[0] ? err.text : strerror(-r));
 				failed = 1;
 			}
 		}
@@ -711,7 +711,7 @@ static int daemons(int argc, char **argv, const char *cmd, enum daemon_action wh
 		return usage_error(cmd, "expected NODE [DAEMON...]");
 	if (a.nextra > 0 && what == DO_STOP)
 		return usage_error(cmd, "extra droverfs arguments only go with start and restart");
-	if (!must_be_root() || open_sandbox(&a, &sb) < 0)
+	if (open_sandbox(&a, &sb) < 0)
 		return CLI_EXIT_FAIL;
 	if (parse_nodes(&sb, a.ops[0], &first, &last) < 0 || parse_daemons(&a, cmd, &named) < 0)
 		return CLI_EXIT_USAGE;
@@ -827,6 +827,7 @@ static const struct cli_command cmd_up_def = {
 		"                   (by default it runs without: the nodes share this machine's\n"
 		"                   CPUs, and a realtime corosync under load starves the others)\n"
 		"  --disk-size SIZE each node's btrfs file system (default 4G, at least 128M)\n" NAME_OPT,
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_up,
 };
 
@@ -839,6 +840,7 @@ static const struct cli_command cmd_down_def = {
 		 "and its state directory. Works on half-broken sandboxes too.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT "  --all            every sandbox\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_down,
 };
 
@@ -853,6 +855,7 @@ static const struct cli_command cmd_status_def = {
 		 "each link's address, state (up or down) and the netem fault in force.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT,
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_status,
 };
 
@@ -874,6 +877,7 @@ static const struct cli_command cmd_shell_def = {
 		 "and the node.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT,
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_shell,
 };
 
@@ -887,6 +891,7 @@ static const struct cli_command cmd_exec_def = {
 		 "directories of drover and droverfs.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT,
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_exec,
 };
 
@@ -899,6 +904,7 @@ static const struct cli_command cmd_cut_def = {
 		 "may be qnetd or ceph (the QNetd or Ceph host); all means every node.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT "  --link L         only ethL\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_cut,
 };
 
@@ -911,6 +917,7 @@ static const struct cli_command cmd_heal_def = {
 		 "may be qnetd or ceph (the QNetd or Ceph host); all means every node.\n"
 		 "\n"
 		 "Options:\n" NAME_OPT "  --link L         only ethL\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_heal,
 };
 
@@ -927,6 +934,7 @@ static const struct cli_command cmd_netem_def = {
 		"it receives; clear removes both. Delay and loss combine.\n"
 		"\n"
 		"Options:\n" NAME_OPT "  --link L         only ethL (default: all links)\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_netem,
 };
 
@@ -947,6 +955,7 @@ static const struct cli_command cmd_start_def = {
 		"Arguments after -- are added to droverfs's command line (e.g. -l).\n" DAEMON_HELP
 		"\n"
 		"Options:\n" NAME_OPT,
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_start,
 };
 
@@ -958,6 +967,7 @@ static const struct cli_command cmd_stop_def = {
 		 "SIGTERM and wait for the daemons to end, or SIGKILL with --kill. The node's\n"
 		 "data stays: start brings the daemons back on it.\n" DAEMON_HELP "\n"
 		 "Options:\n" NAME_OPT "  --kill           SIGKILL, as a crash would\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_stop,
 };
 
@@ -969,6 +979,7 @@ static const struct cli_command cmd_restart_def = {
 		"\n"
 		"stop, then start.\n" DAEMON_HELP "\n"
 		"Options:\n" NAME_OPT "  --kill           stop with SIGKILL\n",
+	.needs = CLI_NEED_ROOT,
 	.run = cmd_restart,
 };
 

@@ -6,10 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/util.h"
 #include "cli.h"
 #include "config.h"
 
-/* The groups; later milestones add cluster, replication, vm, ct, storage, mirror. */
+/* The command groups, one a line, in the order of 'drover --help'. */
 static const struct cli_command *const groups[] = {
 	&cli_cluster_group,
 	&cli_storage_group,
@@ -65,6 +66,16 @@ static void group_help(const struct cli_command *cmd, const char *prefix, FILE *
 	fprintf(f, "\nRun '%s COMMAND --help' for the options of a command.\n", prefix);
 }
 
+/* The command's preconditions, once for all commands (prefix: "drover cluster add"). */
+static int check_needs(struct cli_context *ctx, const struct cli_command *cmd, const char *prefix)
+{
+	struct drover_err err = { "" };
+	const char *what = str_has_prefix(prefix, "drover ") ? prefix + 7 : prefix;
+	int r = drover_require(cmd->needs, what, ctx->socket_path, &ctx->cfs, &err);
+
+	return r < 0 ? cli_fail(&err, r) : 0;
+}
+
 int cli_dispatch(struct cli_context *ctx, const struct cli_command *cmd, const char *prefix,
 		 int argc, char **argv)
 {
@@ -75,6 +86,8 @@ int cli_dispatch(struct cli_context *ctx, const struct cli_command *cmd, const c
 			fputs(cmd->usage, stdout);
 			return CLI_EXIT_OK;
 		}
+		if (cmd->needs && check_needs(ctx, cmd, prefix) != 0)
+			return CLI_EXIT_FAIL;
 		return cmd->run(ctx, argc, argv);
 	}
 	if (argc < 2) {
@@ -98,7 +111,7 @@ int cli_dispatch(struct cli_context *ctx, const struct cli_command *cmd, const c
 
 int main(int argc, char **argv)
 {
-	struct cli_context ctx = { NULL };
+	struct cli_context ctx = { .socket_path = NULL };
 	int i = 1;
 
 	/* Global options come before the command. */

@@ -27,3 +27,18 @@ int drover_fail(struct drover_err *err, int r, const char *fmt, ...)
  */
 int drover_fail_prefix(struct drover_err *err, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Add text after the text already in err (err may be NULL) and return r:
+ * for what the user can do about an error from a lower layer.
+ */
+int drover_fail_append(struct drover_err *err, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * A program that failed: "WHAT: OUTPUT" with what it printed (its last
+ * newline cut), or "WHAT: strerror" when it could not run (status < 0).
+ * Returns status as -errno: itself when negative, else -EIO.
+ */
+int drover_fail_run(struct drover_err *err, int status, const char *output, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));

@@ -92,7 +92,7 @@ static void host_path(const struct sandbox *sb, const char *rel, char *out, size
 
 /* Run argv in the Ceph host; on failure say what failed and show its output. */
 static int run(const struct sandbox *sb, const char *what, char *const argv[], char *out,
-	       size_t len)
+	       size_t len, struct drover_err *err)
 {
 	char buf[OUT_MAX];
 	int r;
@@ -102,12 +102,10 @@ static int run(const struct sandbox *sb, const char *what, char *const argv[], c
 		len = sizeof(buf);
 	}
 	r = sb_run_in_node(sb, SB_CEPH_HOST, argv, out, len);
-	if (r != 0) {
-		fprintf(stderr, "drover: sandbox up: ceph: %s failed (%s %s): %s%s", what, argv[0],
-			r < 0 ? "did not run" : "exited", r < 0 ? strerror(-r) : out,
-			r < 0 ? "\n" : "");
-		return r < 0 ? r : -EIO;
-	}
+	if (r != 0)
+		return drover_fail(err, r < 0 ? r : -EIO, "ceph: %s failed (%s %s): %s", what,
+				   argv[0], r < 0 ? "did not run" : "exited",
+				   r < 0 ? strerror(-r) : out);
 	return 0;
 }
 
@@ -155,7 +153,7 @@ static int write_conf(const struct sandbox *sb, const char *fsid)
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -ENAMETOOLONG;
 	host_path(sb, "etc-ceph/ceph.conf", path, sizeof(path));
-	return sb_write_file(path, text, (size_t)n, 0644);
+	return write_file_atomic(path, text, (size_t)n, 0644);
 }
 
 /* The directories the daemons expect, made on the host side. */
@@ -172,14 +170,14 @@ static int make_dirs(const struct sandbox *sb)
 
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(dirs); i++) {
 		host_path(sb, dirs[i], path, sizeof(path));
-		r = sb_mkdir_p(path, 0755);
+		r = mkdir_p(path, 0755);
 	}
 	return r;
 }
 
 /* A keyring with a new key for name and its capabilities, imported into the monitors' keyring. */
 static int make_key(const struct sandbox *sb, const char *keyring, const char *name,
-		    char *const caps[])
+		    char *const caps[], struct drover_err *err)
 {
 	char *argv[16] = { "ceph-authtool", "--create-keyring", (char *)keyring, "--gen-key", "-n",
 			   (char *)name };
@@ -194,13 +192,13 @@ static int make_key(const struct sandbox *sb, const char *keyring, const char *n
 		argv[n++] = caps[1];
 	}
 	argv[n] = NULL;
-	r = run(sb, name, argv, NULL, 0);
+	r = run(sb, name, argv, NULL, 0, err);
 	if (r == 0 && !streq(name, "mon."))
-		r = run(sb, "importing a key into the monitors' keyring", import, NULL, 0);
+		r = run(sb, "importing a key into the monitors' keyring", import, NULL, 0, err);
 	return r;
 }
 
-static int make_keys(const struct sandbox *sb)
+static int make_keys(const struct sandbox *sb, struct drover_err *err)
 {
 	static char *const mon[] = { "mon", "allow *", NULL };
 	static char *const admin[] = { "mon",	  "allow *", "osd",	"allow *", "mgr",
@@ -209,18 +207,18 @@ static int make_keys(const struct sandbox *sb)
 				     "osd", "allow *",		 NULL };
 	static char *const mgr[] = { "mon", "allow profile mgr", "osd", "allow *",
 				     "mds", "allow *",		 NULL };
-	int r = make_key(sb, "/etc/ceph/ceph.mon.keyring", "mon.", mon);
+	int r = make_key(sb, "/etc/ceph/ceph.mon.keyring", "mon.", mon, err);
 
 	if (r == 0)
-		r = make_key(sb, "/etc/ceph/ceph.client.admin.keyring", "client.admin", admin);
+		r = make_key(sb, "/etc/ceph/ceph.client.admin.keyring", "client.admin", admin, err);
 	if (r == 0)
-		r = make_key(sb, "/var/lib/ceph/osd/ceph-0/keyring", "osd.0", osd);
+		r = make_key(sb, "/var/lib/ceph/osd/ceph-0/keyring", "osd.0", osd, err);
 	if (r == 0)
-		r = make_key(sb, "/var/lib/ceph/mgr/ceph-x/keyring", "mgr.x", mgr);
+		r = make_key(sb, "/var/lib/ceph/mgr/ceph-x/keyring", "mgr.x", mgr, err);
 	return r;
 }
 
-static int mon_mkfs(const struct sandbox *sb, const char *fsid)
+static int mon_mkfs(const struct sandbox *sb, const char *fsid, struct drover_err *err)
 {
 	char addr[32], addrv[96];
 	char *monmap[] = { "monmaptool", "--create", "--fsid", (char *)fsid,
@@ -235,13 +233,13 @@ static int mon_mkfs(const struct sandbox *sb, const char *fsid)
 
 	sb_address(SB_CEPH_HOST, 0, addr, sizeof(addr));
 	snprintf(addrv, sizeof(addrv), "[v2:%s:3300,v1:%s:6789]", addr, addr);
-	r = run(sb, "making the monitor map", monmap, NULL, 0);
+	r = run(sb, "making the monitor map", monmap, NULL, 0, err);
 	if (r == 0)
-		r = run(sb, "making the monitor's store", mkfs, NULL, 0);
+		r = run(sb, "making the monitor's store", mkfs, NULL, 0, err);
 	return r;
 }
 
-static int osd_mkfs(const struct sandbox *sb)
+static int osd_mkfs(const struct sandbox *sb, struct drover_err *err)
 {
 	char uuid[UUID_TEXT_LEN];
 	char *create[] = { "ceph", "--connect-timeout", "30", "osd", "new", uuid, "0", NULL };
@@ -249,15 +247,15 @@ static int osd_mkfs(const struct sandbox *sb)
 	int r = uuid_random_text(uuid);
 
 	if (r == 0)
-		r = run(sb, "registering the OSD", create, NULL, 0);
+		r = run(sb, "registering the OSD", create, NULL, 0, err);
 	if (r == 0)
-		r = run(sb, "making the OSD's store", mkfs, NULL, 0);
+		r = run(sb, "making the OSD's store", mkfs, NULL, 0, err);
 	return r;
 }
 
 /* Run a ceph command until its output contains want (or lacks it, when absent is set). */
 static int wait_output(const struct sandbox *sb, char *const argv[], const char *want,
-		       const char *absent, const char *what)
+		       const char *absent, const char *what, struct drover_err *err)
 {
 	uint64_t deadline = now_monotonic_ns() + CEPH_TIMEOUT_S * 1000000000ull;
 	char out[OUT_MAX];
@@ -267,41 +265,37 @@ static int wait_output(const struct sandbox *sb, char *const argv[], const char 
 
 		if (r == 0 && strstr(out, want) && !(absent && strstr(out, absent)))
 			return 0;
-		if (now_monotonic_ns() > deadline) {
-			fprintf(stderr,
-				"drover: sandbox up: ceph: %s after %d s (see %s/%s/log/ceph)\n",
-				what, CEPH_TIMEOUT_S, sb->dir, SB_CEPH_NAME);
-			return -ETIMEDOUT;
-		}
+		if (now_monotonic_ns() > deadline)
+			return drover_fail(err, -ETIMEDOUT, "ceph: %s after %d s (see %s/%s/log/ceph)",
+					   what, CEPH_TIMEOUT_S, sb->dir, SB_CEPH_NAME);
 		sleep_ms(250);
 	}
 }
 
-static int make_pool(const struct sandbox *sb)
+static int make_pool(const struct sandbox *sb, struct drover_err *err)
 {
 	char *create[] = { "ceph",   "--connect-timeout", "30", "osd", "pool",
 			   "create", CEPH_POOL,		  "8",	"8",   NULL };
 	char *init[] = { "rbd", "pool", "init", CEPH_POOL, NULL };
-	int r = run(sb, "creating pool " CEPH_POOL, create, NULL, 0);
+	int r = run(sb, "creating pool " CEPH_POOL, create, NULL, 0, err);
 
 	if (r == 0)
-		r = run(sb, "initialising pool " CEPH_POOL " for rbd", init, NULL, 0);
+		r = run(sb, "initialising pool " CEPH_POOL " for rbd", init, NULL, 0, err);
 	return r;
 }
 
-static int start(const struct sandbox *sb, enum sb_daemon d)
+static int start(const struct sandbox *sb, enum sb_daemon d, struct drover_err *err)
 {
 	int r = sb_daemon_start(sb, SB_CEPH_HOST, d, NULL);
 
 	if (r < 0)
-		fprintf(stderr,
-			"drover: sandbox up: starting %s on %s: %s (see %s/%s/log/%s.log)\n",
-			sb_daemon_name(d), SB_CEPH_NAME, strerror(-r), sb->dir, SB_CEPH_NAME,
-			sb_daemon_name(d));
-	return r;
+		return drover_fail(err, r, "starting %s on %s: %s (see %s/%s/log/%s.log)",
+				   sb_daemon_name(d), SB_CEPH_NAME, strerror(-r), sb->dir,
+				   SB_CEPH_NAME, sb_daemon_name(d));
+	return 0;
 }
 
-int sb_ceph_init(const struct sandbox *sb)
+int sb_ceph_init(const struct sandbox *sb, struct drover_err *err)
 {
 	char *osd_stat[] = { "ceph", "--connect-timeout", "30", "osd", "stat", "-f", "json", NULL };
 	char *df[] = { "ceph", "--connect-timeout", "30", "df", "-f", "json", NULL };
@@ -314,33 +308,30 @@ int sb_ceph_init(const struct sandbox *sb)
 		r = make_dirs(sb);
 	if (r == 0)
 		r = write_conf(sb, fsid);
-	if (r < 0) {
-		fprintf(stderr, "drover: sandbox up: ceph: writing the configuration: %s\n",
-			strerror(-r));
-		return r;
-	}
-	r = make_keys(sb);
+	if (r < 0)
+		return drover_fail(err, r, "ceph: writing the configuration: %s", strerror(-r));
+	r = make_keys(sb, err);
 	if (r == 0)
-		r = mon_mkfs(sb, fsid);
+		r = mon_mkfs(sb, fsid, err);
 	if (r == 0)
-		r = start(sb, SB_CEPH_MON);
+		r = start(sb, SB_CEPH_MON, err);
 	if (r == 0)
-		r = osd_mkfs(sb);
+		r = osd_mkfs(sb, err);
 	if (r == 0)
-		r = start(sb, SB_CEPH_OSD);
+		r = start(sb, SB_CEPH_OSD, err);
 	if (r == 0)
-		r = start(sb, SB_CEPH_MGR);
+		r = start(sb, SB_CEPH_MGR, err);
 	if (r == 0)
-		r = wait_output(sb, osd_stat, "\"num_up_osds\":1", NULL, "the OSD is not up");
+		r = wait_output(sb, osd_stat, "\"num_up_osds\":1", NULL, "the OSD is not up", err);
 	if (r == 0)
-		r = make_pool(sb);
+		r = make_pool(sb, err);
 	/* the modules switched off count as failed: no news for `ceph health` */
 	if (r == 0)
-		r = run(sb, "muting the failed manager modules", mute, NULL, 0);
+		r = run(sb, "muting the failed manager modules", mute, NULL, 0, err);
 	/* the manager has reported the pool's usage: `ceph df` (and rbd status) tell the truth */
 	if (r == 0)
 		r = wait_output(sb, df, "\"name\":\"" CEPH_POOL "\"", "\"total_bytes\":0,",
-				"the manager reports no usage");
+				"the manager reports no usage", err);
 	return r;
 }
 
@@ -358,7 +349,7 @@ static int put_file(const char *path, const char *text, bool append)
 	slash = strrchr(dir, '/');
 	if (slash) {
 		*slash = '\0';
-		r = sb_mkdir_p(dir, 0755);
+		r = mkdir_p(dir, 0755);
 		if (r < 0)
 			return r;
 	}
@@ -408,7 +399,7 @@ static int storage_in_node(const struct sandbox *sb, unsigned node, const char *
 	return -WEXITSTATUS(status);
 }
 
-int sb_ceph_storage(const struct sandbox *sb, bool bare)
+int sb_ceph_storage(const struct sandbox *sb, bool bare, struct drover_err *err)
 {
 	char path[PATH_MAX], addr[32], section[512], *keyring = NULL;
 	size_t len;
@@ -416,10 +407,8 @@ int sb_ceph_storage(const struct sandbox *sb, bool bare)
 
 	host_path(sb, "etc-ceph/ceph.client.admin.keyring", path, sizeof(path));
 	r = read_file_max(path, 1u << 16, &keyring, &len);
-	if (r < 0) {
-		fprintf(stderr, "drover: sandbox up: ceph: reading %s: %s\n", path, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return drover_fail(err, r, "ceph: reading %s: %s", path, strerror(-r));
 	sb_address(SB_CEPH_HOST, 0, addr, sizeof(addr));
 	snprintf(section, sizeof(section),
 		 "rbd: " CEPH_STORAGE_ID "\n"
@@ -432,9 +421,9 @@ int sb_ceph_storage(const struct sandbox *sb, bool bare)
 	for (unsigned k = 1; r == 0 && k <= sb->nodes; k++) {
 		r = storage_in_node(sb, k, keyring, section);
 		if (r < 0)
-			fprintf(stderr,
-				"drover: sandbox up: ceph: writing the rbd storage into node%u's /etc/drover: %s\n",
-				k, strerror(-r));
+			drover_fail(err, r,
+				    "ceph: writing the rbd storage into node%u's /etc/drover: %s", k,
+				    strerror(-r));
 		/* a cluster shares one /etc/drover: node1's is everyone's */
 		if (!bare)
 			break;

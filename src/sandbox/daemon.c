@@ -210,7 +210,7 @@ static pid_t start_process(const struct sandbox *sb, unsigned node, const char *
 		return pid;
 	pid_file(sb, node, tag, path, sizeof(path));
 	snprintf(text, sizeof(text), "%d\n", (int)pid);
-	r = sb_write_file(path, text, strlen(text), 0644);
+	r = write_file_atomic(path, text, strlen(text), 0644);
 	return r < 0 ? r : pid;
 }
 

@@ -18,7 +18,7 @@
 #include "basic/util.h"
 #include "sandbox.h"
 
-static int keygen(const char *path, const char *comment)
+static int keygen(const char *path, const char *comment, struct drover_err *err)
 {
 	char *argv[] = { "ssh-keygen",	  "-q", "-t",	      "ed25519", "-N", "", "-C",
 			 (char *)comment, "-f", (char *)path, NULL };
@@ -27,9 +27,7 @@ static int keygen(const char *path, const char *comment)
 
 	unlink(path);
 	r = process_run(argv, out, sizeof(out), NULL, NULL);
-	if (r != 0)
-		fprintf(stderr, "drover: ssh-keygen %s: %s\n", path, r < 0 ? strerror(-r) : out);
-	return r == 0 ? 0 : r < 0 ? r : -EIO;
+	return r == 0 ? 0 : drover_fail_run(err, r, out, "ssh-keygen %s", path);
 }
 
 static int read_text(const char *path, char *out, size_t len)
@@ -57,7 +55,7 @@ static int copy_file(const char *from, const char *to, mode_t mode)
 		return -errno;
 	n = fread(data, 1, sizeof(data), f);
 	fclose(f);
-	return sb_write_file(to, data, n, mode);
+	return write_file_atomic(to, data, n, mode);
 }
 
 static int sshd_config(const struct sandbox *sb, unsigned node, char *out, size_t len)
@@ -132,21 +130,21 @@ static int node_files(const struct sandbox *sb, unsigned node, const char *known
 	int r;
 
 	sb_node_path(sb, node, path, sizeof(path), "log/corosync");
-	r = sb_mkdir_p(path, 0755);
+	r = mkdir_p(path, 0755);
 	if (r == 0)
 		r = sshd_config(sb, node, text, sizeof(text));
 	sb_node_path(sb, node, path, sizeof(path), "etc-ssh/sshd_config");
 	if (r == 0)
-		r = sb_write_file(path, text, strlen(text), 0644);
+		r = write_file_atomic(path, text, strlen(text), 0644);
 	sb_node_path(sb, node, path, sizeof(path), "etc-ssh/ssh_config");
 	if (r == 0)
-		r = sb_write_file(path, ssh_config, strlen(ssh_config), 0644);
+		r = write_file_atomic(path, ssh_config, strlen(ssh_config), 0644);
 	sb_node_path(sb, node, path, sizeof(path), "etc-ssh/ssh_known_hosts");
 	if (r == 0)
-		r = sb_write_file(path, known, strlen(known), 0644);
+		r = write_file_atomic(path, known, strlen(known), 0644);
 	sb_node_path(sb, node, path, sizeof(path), "root-ssh/known_hosts");
 	if (r == 0)
-		r = sb_write_file(path, known, strlen(known), 0600);
+		r = write_file_atomic(path, known, strlen(known), 0600);
 	sb_path(sb, from, sizeof(from), "ssh/id_ed25519");
 	sb_node_path(sb, node, path, sizeof(path), "root-ssh/id_ed25519");
 	if (r == 0 && node <= SANDBOX_NODES_MAX)
@@ -161,7 +159,7 @@ static int node_files(const struct sandbox *sb, unsigned node, const char *known
 	sb_node_name(node, name, sizeof(name));
 	sb_node_path(sb, node, path, sizeof(path), "hostname");
 	if (r == 0)
-		r = sb_write_file(path, name, strlen(name), 0644);
+		r = write_file_atomic(path, name, strlen(name), 0644);
 	return r;
 }
 
@@ -177,10 +175,10 @@ static int hosts_file(const struct sandbox *sb)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\t%s\n", addr, name);
 	}
 	sb_path(sb, path, sizeof(path), "hosts");
-	return sb_write_file(path, text, n, 0644);
+	return write_file_atomic(path, text, n, 0644);
 }
 
-int sb_files_create(const struct sandbox *sb)
+int sb_files_create(const struct sandbox *sb, struct drover_err *err)
 {
 	char path[PATH_MAX], comment[64], known[16384];
 	int r;
@@ -188,15 +186,15 @@ int sb_files_create(const struct sandbox *sb)
 	r = hosts_file(sb);
 	sb_path(sb, path, sizeof(path), "ssh");
 	if (r == 0)
-		r = sb_mkdir_p(path, 0700);
+		r = mkdir_p(path, 0700);
 	sb_path(sb, path, sizeof(path), "ssh/id_ed25519");
 	snprintf(comment, sizeof(comment), "root@sandbox-%s", sb->name);
 	if (r == 0)
-		r = keygen(path, comment);
+		r = keygen(path, comment, err);
 	for (unsigned k = 1; r == 0 && k; k = sb_next_host(sb, k)) {
 		sb_node_path(sb, k, path, sizeof(path), "etc-ssh/ssh_host_ed25519_key");
 		sb_node_name(k, comment, sizeof(comment));
-		r = keygen(path, comment);
+		r = keygen(path, comment, err);
 	}
 	if (r == 0)
 		r = known_hosts(sb, known, sizeof(known));

@@ -202,7 +202,7 @@ int sb_keeper_start(const struct sandbox *sb)
 		_exit(127);
 	}
 	snprintf(text, sizeof(text), "%d\n", (int)pid);
-	r = sb_write_file(pidfile, text, strlen(text), 0644);
+	r = write_file_atomic(pidfile, text, strlen(text), 0644);
 	if (r < 0)
 		return r;
 	for (int i = 0; i < 250; i++) {

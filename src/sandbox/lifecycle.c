@@ -20,14 +20,16 @@ static bool netns_exists(const struct sandbox *sb, unsigned node)
 	return access(path, F_OK) == 0;
 }
 
-static int fail(const char *what, int r)
+/* "sandbox up: WHAT: why" (the step's own words in err, when it left some). */
+static int fail(struct drover_err *err, const char *what, int r)
 {
-	fprintf(stderr, "drover: sandbox up: %s: %s\n", what, strerror(-r));
-	return r;
+	if (err && err->text[0])
+		return drover_fail_prefix(err, r, "sandbox up: %s", what);
+	return drover_fail(err, r, "sandbox up: %s: %s", what, strerror(-r));
 }
 
 /* Start d on every host that runs it (and has it configured: not corosync on a bare node). */
-static int start_all(const struct sandbox *sb, enum sb_daemon d)
+static int start_all(const struct sandbox *sb, enum sb_daemon d, struct drover_err *err)
 {
 	for (unsigned k = 1; k; k = sb_next_host(sb, k)) {
 		char what[128], host[16];
@@ -40,7 +42,7 @@ static int start_all(const struct sandbox *sb, enum sb_daemon d)
 			sb_node_name(k, host, sizeof(host));
 			snprintf(what, sizeof(what), "starting %s on %s (see %s/log/%s.log)",
 				 sb_daemon_name(d), host, host, sb_daemon_name(d));
-			return fail(what, r);
+			return fail(err, what, r);
 		}
 	}
 	return 0;
@@ -51,7 +53,7 @@ static int start_all(const struct sandbox *sb, enum sb_daemon d)
  * server certificate made (the package's postinst runs the same command),
  * so corosync-qnetd can start.
  */
-static int qnetd_init(const struct sandbox *sb)
+static int qnetd_init(const struct sandbox *sb, struct drover_err *err)
 {
 	char *argv[] = { "corosync-qnetd-certutil", "-i", NULL };
 	char out[4096], dir[PATH_MAX];
@@ -59,19 +61,18 @@ static int qnetd_init(const struct sandbox *sb)
 
 	/* the package's directory: certutil gives its files the owner of this one */
 	sb_node_path(sb, SB_QNETD_HOST, dir, sizeof(dir), "etc-corosync/qnetd");
-	r = sb_mkdir_p(dir, 0755);
+	r = mkdir_p(dir, 0755);
 	if (r == 0)
 		r = sb_run_in_node(sb, SB_QNETD_HOST, argv, out, sizeof(out));
-	if (r != 0) {
-		fprintf(stderr, "drover: sandbox up: corosync-qnetd-certutil -i on %s failed: %s\n",
-			SB_QNETD_NAME, r < 0 ? strerror(-r) : out);
-		return r < 0 ? r : -EIO;
-	}
+	if (r != 0)
+		return drover_fail_run(err, r, out,
+				       "sandbox up: corosync-qnetd-certutil -i on %s failed",
+				       SB_QNETD_NAME);
 	return 0;
 }
 
 /* Wait until every node's corosync is quorate and its droverfs is mounted. */
-static int wait_cluster(const struct sandbox *sb, unsigned timeout_s)
+static int wait_cluster(const struct sandbox *sb, unsigned timeout_s, struct drover_err *err)
 {
 	uint64_t deadline = now_monotonic_ns() + timeout_s * 1000000000ull;
 	struct timespec ts = { 0, 250 * 1000 * 1000 };
@@ -91,87 +92,103 @@ static int wait_cluster(const struct sandbox *sb, unsigned timeout_s)
 		}
 		if (ok == sb->nodes)
 			return 0;
-		if (now_monotonic_ns() > deadline) {
-			fprintf(stderr,
-				"drover: sandbox up: node%u is not ready after %u s: %s (see %s/node%u/log)\n",
+		if (now_monotonic_ns() > deadline)
+			return drover_fail(
+				err, -ETIMEDOUT,
+				"sandbox up: node%u is not ready after %u s: %s (see %s/node%u/log)",
 				bad, timeout_s,
 				q < 0	 ? "corosync does not answer"
 				: q == 0 ? "corosync is not quorate"
 					 : "droverfs is not mounted",
 				sb->dir, bad);
-			return -ETIMEDOUT;
-		}
 		nanosleep(&ts, NULL);
 	}
 }
 
-static int up(struct sandbox *sb, unsigned timeout_s)
+static int up(struct sandbox *sb, unsigned timeout_s, struct drover_err *err)
 {
 	int r;
 
 	r = sb_save(sb);
 	if (r < 0)
-		return fail("writing the state file", r);
+		return fail(err, "writing the state file", r);
 	for (unsigned k = 1; k; k = sb_next_host(sb, k)) {
 		r = sb_node_dirs_create(sb, k);
 		if (r < 0)
-			return fail("making the node directories", r);
+			return fail(err, "making the node directories", r);
 	}
-	r = sb_files_create(sb);
+	r = sb_files_create(sb, err);
 	if (r < 0)
-		return fail("writing configuration and keys", r);
-	r = sb_net_create(sb);
+		return fail(err, "writing configuration and keys", r);
+	r = sb_net_create(sb, err);
 	if (r < 0)
-		return fail("making the networks", r);
+		return fail(err, "making the networks", r);
 	r = sb_nodens_prepare(sb);
 	if (r < 0)
-		return fail("preparing the namespace directory", r);
+		return fail(err, "preparing the namespace directory", r);
 	for (unsigned k = 1; k; k = sb_next_host(sb, k)) {
-		r = sb_nodens_create(sb, k);
+		r = sb_nodens_create(sb, k, err);
 		if (r < 0)
-			return fail("making the mount and UTS namespaces", r);
+			return fail(err, "making the mount and UTS namespaces", r);
 	}
-	r = sb_storage_create(sb);
+	r = sb_storage_create(sb, err);
 	if (r < 0)
-		return fail("making the nodes' storage", r);
+		return fail(err, "making the nodes' storage", r);
 	r = sb_keeper_start(sb);
 	if (r < 0)
-		return fail("starting the keeper", r);
-	r = start_all(sb, SB_DROVERFS);
+		return fail(err, "starting the keeper", r);
+	r = start_all(sb, SB_DROVERFS, err);
 	if (r == 0)
-		r = start_all(sb, SB_SSHD);
+		r = start_all(sb, SB_SSHD, err);
 	if (r == 0 && sb->qnetd)
-		r = qnetd_init(sb);
+		r = qnetd_init(sb, err);
 	if (r == 0)
-		r = start_all(sb, SB_QNETD);
+		r = start_all(sb, SB_QNETD, err);
 	if (r == 0 && sb->ceph)
-		r = sb_ceph_init(sb);
+		r = sb_ceph_init(sb, err);
 	return r;
 }
 
-/* Run a drover command in a node; its output is shown only when it fails. */
-int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[])
+/* The last lines of a command's output that fit in max bytes (its reason is at the end). */
+static const char *output_tail(char *out, size_t max)
 {
-	char self[PATH_MAX], out[16384];
+	size_t n = strlen(out);
+	const char *tail;
+
+	while (n && out[n - 1] == '\n')
+		out[--n] = '\0';
+	if (n <= max)
+		return out;
+	tail = strchr(out + n - max, '\n');
+	return tail ? tail + 1 : out + n - max;
+}
+
+/* Run a drover command in a node; its output goes to err only when it fails. */
+int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[],
+		  struct drover_err *err)
+{
+	char self[PATH_MAX], out[16384], cmd[256] = "";
 	char *argv[24];
-	size_t n = 0;
+	size_t n = 0, len = 0;
 	int r;
 
 	if (self_exe_path(self, sizeof(self)) < 0)
-		return -ENOEXEC;
+		return drover_fail(err, -ENOEXEC, "sandbox up: cannot find drover itself");
 	argv[n++] = self;
 	for (; *args && n < ARRAY_SIZE(argv) - 1; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
 	r = sb_run_in_node(sb, node, argv, out, sizeof(out));
-	if (r != 0) {
-		fprintf(stderr, "drover: sandbox up: on node%u, '", node);
-		for (size_t i = 1; i < n; i++)
-			fprintf(stderr, "%s%s", i > 1 ? " " : "", argv[i]);
-		fprintf(stderr, "' failed:\n%s", out);
-		return r < 0 ? r : -EIO;
-	}
-	return 0;
+	if (r == 0)
+		return 0;
+	for (size_t i = 1; i < n && len < sizeof(cmd); i++)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, "%s%s", i > 1 ? " " : "",
+					argv[i]);
+	if (r < 0)
+		return drover_fail(err, r, "sandbox up: on node%u, '%s' failed: %s", node, cmd,
+				   strerror(-r));
+	return drover_fail(err, -EIO, "sandbox up: on node%u, '%s' failed:\n%s", node, cmd,
+			   output_tail(out, DROVER_ERR_MAX / 2));
 }
 
 /* The --linkN options of a node: one per sandbox network. */
@@ -188,7 +205,7 @@ static size_t link_args(const struct sandbox *sb, unsigned node, char *argv[], c
 	return n;
 }
 
-static int form_cluster(struct sandbox *sb, unsigned timeout_s)
+static int form_cluster(struct sandbox *sb, unsigned timeout_s, struct drover_err *err)
 {
 	char addrs[SANDBOX_NETS_MAX][32], first[32];
 	char *argv[16];
@@ -200,7 +217,7 @@ static int form_cluster(struct sandbox *sb, unsigned timeout_s)
 	argv[n++] = sb->name;
 	n += link_args(sb, 1, argv + n, addrs);
 	argv[n] = NULL;
-	r = sb_run_drover(sb, 1, argv);
+	r = sb_run_drover(sb, 1, argv, err);
 	sb_address(1, 0, first, sizeof(first));
 	for (unsigned k = 2; r == 0 && k <= sb->nodes; k++) {
 		n = 0;
@@ -209,53 +226,57 @@ static int form_cluster(struct sandbox *sb, unsigned timeout_s)
 		argv[n++] = first;
 		n += link_args(sb, k, argv + n, addrs);
 		argv[n] = NULL;
-		r = sb_run_drover(sb, k, argv);
+		r = sb_run_drover(sb, k, argv, err);
 	}
 	if (r == 0)
-		r = wait_cluster(sb, timeout_s);
+		r = wait_cluster(sb, timeout_s, err);
 	if (r == 0)
-		r = sb_storage_configure(sb, false);
+		r = sb_storage_configure(sb, false, err);
 	return r;
 }
 
-int sb_form_cluster(struct sandbox *sb, unsigned timeout_s)
+/* After a failed up: what was made goes, unless DROVER_SANDBOX_KEEP_FAILED keeps it to look at. */
+static int undo_up(struct sandbox *sb, int r, struct drover_err *err)
 {
-	int r = form_cluster(sb, timeout_s);
-
-	if (r < 0 && !getenv("DROVER_SANDBOX_KEEP_FAILED")) {
-		fprintf(stderr, "drover: sandbox up failed: removing what was made\n");
-		sb_down(sb);
-	}
-	return r;
+	if (getenv("DROVER_SANDBOX_KEEP_FAILED"))
+		return drover_fail_append(err, r, " (kept as it is: DROVER_SANDBOX_KEEP_FAILED)");
+	sb_down(sb, NULL);
+	return drover_fail_append(err, r, " (what was made is removed)");
 }
 
-int sb_up(struct sandbox *sb, unsigned timeout_s)
+int sb_form_cluster(struct sandbox *sb, unsigned timeout_s, struct drover_err *err)
 {
 	int r;
 
-	if (sb_exists(sb) || netns_exists(sb, 0) || netns_exists(sb, 1)) {
-		fprintf(stderr,
-			"drover: sandbox %s exists already (remove it with 'drover sandbox down --name %s')\n",
+	if (err)
+		err->text[0] = '\0';
+	r = form_cluster(sb, timeout_s, err);
+	return r < 0 ? undo_up(sb, r, err) : 0;
+}
+
+int sb_up(struct sandbox *sb, unsigned timeout_s, struct drover_err *err)
+{
+	int r;
+
+	if (err)
+		err->text[0] = '\0';
+	if (sb_exists(sb) || netns_exists(sb, 0) || netns_exists(sb, 1))
+		return drover_fail(
+			err, -EEXIST,
+			"sandbox %s exists already (remove it with 'drover sandbox down --name %s')",
 			sb->name, sb->name);
-		return -EEXIST;
-	}
-	r = sb_mkdir_p(SANDBOX_ROOT, 0755);
+	r = mkdir_p(SANDBOX_ROOT, 0755);
 	if (r == 0 && mkdir(sb->dir, 0755) < 0)
 		r = -errno;
 	if (r < 0)
-		return fail(sb->dir, r);
-	r = up(sb, timeout_s);
-	if (r < 0) {
-		if (getenv("DROVER_SANDBOX_KEEP_FAILED"))
-			return r;
-		fprintf(stderr, "drover: sandbox up failed: removing what was made\n");
-		sb_down(sb);
-	}
-	return r;
+		return fail(err, sb->dir, r);
+	r = up(sb, timeout_s, err);
+	return r < 0 ? undo_up(sb, r, err) : 0;
 }
 
-int sb_down(struct sandbox *sb)
+int sb_down(struct sandbox *sb, struct drover_err *err)
 {
+	struct drover_err umount_err = { "" };
 	int r;
 
 	/* What we know of: with no state file, the most a sandbox can have. */
@@ -269,11 +290,13 @@ int sb_down(struct sandbox *sb)
 	if (sb->ceph)
 		sb_stop_process(sb, SB_CEPH_HOST, sb_daemon_name(SB_CEPH_OSD), true);
 	sb_kill_all(sb);
-	sb_nodens_destroy(sb);
+	sb_nodens_destroy(sb, &umount_err);
 	sb_storage_destroy(sb);
 	sb_net_destroy(sb);
 	r = sb_rm_rf(sb->dir);
+	if (r < 0 && umount_err.text[0])
+		return drover_fail(err, r, "sandbox down: %s", umount_err.text);
 	if (r < 0)
-		fprintf(stderr, "drover: sandbox down: removing %s: %s\n", sb->dir, strerror(-r));
-	return r;
+		return drover_fail(err, r, "sandbox down: removing %s: %s", sb->dir, strerror(-r));
+	return 0;
 }

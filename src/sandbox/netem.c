@@ -44,7 +44,9 @@ int sb_netem_get(const struct sandbox *sb, unsigned node, unsigned net, struct s
 	return 0;
 }
 
-static int iptables(const struct sandbox *sb, unsigned node, bool quiet, const char *a, ...)
+/* iptables -w A ... in the node; err NULL: a failure that is expected (a test, a cleanup). */
+static int iptables(const struct sandbox *sb, unsigned node, struct drover_err *err, const char *a,
+		    ...)
 {
 	char *argv[32] = { "iptables", "-w" };
 	char out[1024];
@@ -59,14 +61,14 @@ static int iptables(const struct sandbox *sb, unsigned node, bool quiet, const c
 	va_end(ap);
 	argv[n] = NULL;
 	r = sb_run_in_netns(sb, node, argv, out, sizeof(out));
-	if (r != 0 && !quiet)
-		fprintf(stderr, "drover: iptables %s %s in node%u failed: %s", a, argv[3], node,
-			r < 0 ? strerror(-r) : out);
-	return r == 0 ? 0 : r < 0 ? r : -EIO;
+	if (r != 0)
+		return drover_fail_run(err, r, out, "iptables %s %s in node%u failed", a, argv[3],
+				       node);
+	return 0;
 }
 
 static int rules_for_link(const struct sandbox *sb, unsigned node, unsigned net,
-			  const struct sb_netem *n)
+			  const struct sb_netem *n, struct drover_err *err)
 {
 	char eth[24], prob[32], queue[16];
 	int r = 0;
@@ -74,25 +76,24 @@ static int rules_for_link(const struct sandbox *sb, unsigned node, unsigned net,
 	snprintf(eth, sizeof(eth), "eth%u", net);
 	snprintf(queue, sizeof(queue), "%u", net);
 	if (n->loss_pct >= 100.0) {
-		r = iptables(sb, node, false, "-A", "DSB-OUT", "-o", eth, "-j", "DROP", NULL);
+		r = iptables(sb, node, err, "-A", "DSB-OUT", "-o", eth, "-j", "DROP", NULL);
 		if (r == 0)
-			r = iptables(sb, node, false, "-A", "DSB-IN", "-i", eth, "-j", "DROP",
-				     NULL);
+			r = iptables(sb, node, err, "-A", "DSB-IN", "-i", eth, "-j", "DROP", NULL);
 	} else if (n->loss_pct > 0) {
 		snprintf(prob, sizeof(prob), "%.6f", n->loss_pct / 100.0);
-		r = iptables(sb, node, false, "-A", "DSB-OUT", "-o", eth, "-m", "statistic",
-			     "--mode", "random", "--probability", prob, "-j", "DROP", NULL);
+		r = iptables(sb, node, err, "-A", "DSB-OUT", "-o", eth, "-m", "statistic", "--mode",
+			     "random", "--probability", prob, "-j", "DROP", NULL);
 		if (r == 0)
-			r = iptables(sb, node, false, "-A", "DSB-IN", "-i", eth, "-m", "statistic",
+			r = iptables(sb, node, err, "-A", "DSB-IN", "-i", eth, "-m", "statistic",
 				     "--mode", "random", "--probability", prob, "-j", "DROP", NULL);
 	}
 	if (r == 0 && n->delay_ms > 0)
-		r = iptables(sb, node, false, "-A", "DSB-OUT", "-o", eth, "-j", "NFQUEUE",
+		r = iptables(sb, node, err, "-A", "DSB-OUT", "-o", eth, "-j", "NFQUEUE",
 			     "--queue-num", queue, "--queue-bypass", NULL);
 	return r;
 }
 
-static int rebuild_rules(const struct sandbox *sb, unsigned node)
+static int rebuild_rules(const struct sandbox *sb, unsigned node, struct drover_err *err)
 {
 	struct sb_netem n[SANDBOX_NETS_MAX];
 	bool any = false;
@@ -102,23 +103,23 @@ static int rebuild_rules(const struct sandbox *sb, unsigned node)
 		sb_netem_get(sb, node, l, &n[l]);
 		any = any || n[l].delay_ms > 0 || n[l].loss_pct > 0;
 	}
-	iptables(sb, node, true, "-N", "DSB-IN", NULL);
-	iptables(sb, node, true, "-N", "DSB-OUT", NULL);
-	iptables(sb, node, true, "-F", "DSB-IN", NULL);
-	iptables(sb, node, true, "-F", "DSB-OUT", NULL);
+	iptables(sb, node, NULL, "-N", "DSB-IN", NULL);
+	iptables(sb, node, NULL, "-N", "DSB-OUT", NULL);
+	iptables(sb, node, NULL, "-F", "DSB-IN", NULL);
+	iptables(sb, node, NULL, "-F", "DSB-OUT", NULL);
 	if (!any) {
-		iptables(sb, node, true, "-D", "INPUT", "-j", "DSB-IN", NULL);
-		iptables(sb, node, true, "-D", "OUTPUT", "-j", "DSB-OUT", NULL);
-		iptables(sb, node, true, "-X", "DSB-IN", NULL);
-		iptables(sb, node, true, "-X", "DSB-OUT", NULL);
+		iptables(sb, node, NULL, "-D", "INPUT", "-j", "DSB-IN", NULL);
+		iptables(sb, node, NULL, "-D", "OUTPUT", "-j", "DSB-OUT", NULL);
+		iptables(sb, node, NULL, "-X", "DSB-IN", NULL);
+		iptables(sb, node, NULL, "-X", "DSB-OUT", NULL);
 		return 0;
 	}
-	if (iptables(sb, node, true, "-C", "INPUT", "-j", "DSB-IN", NULL) < 0)
-		r = iptables(sb, node, false, "-I", "INPUT", "1", "-j", "DSB-IN", NULL);
-	if (r == 0 && iptables(sb, node, true, "-C", "OUTPUT", "-j", "DSB-OUT", NULL) < 0)
-		r = iptables(sb, node, false, "-I", "OUTPUT", "1", "-j", "DSB-OUT", NULL);
+	if (iptables(sb, node, NULL, "-C", "INPUT", "-j", "DSB-IN", NULL) < 0)
+		r = iptables(sb, node, err, "-I", "INPUT", "1", "-j", "DSB-IN", NULL);
+	if (r == 0 && iptables(sb, node, NULL, "-C", "OUTPUT", "-j", "DSB-OUT", NULL) < 0)
+		r = iptables(sb, node, err, "-I", "OUTPUT", "1", "-j", "DSB-OUT", NULL);
 	for (unsigned l = 0; r == 0 && l < sb->networks; l++)
-		r = rules_for_link(sb, node, l, &n[l]);
+		r = rules_for_link(sb, node, l, &n[l], err);
 	return r;
 }
 
@@ -145,7 +146,8 @@ static int start_helper(const struct sandbox *sb, unsigned node, unsigned net,
 	return sb_daemon_pid(sb, node, tag) > 0 ? 0 : -ECHILD;
 }
 
-int sb_netem_set(const struct sandbox *sb, unsigned node, unsigned net, const struct sb_netem *n)
+int sb_netem_set(const struct sandbox *sb, unsigned node, unsigned net, const struct sb_netem *n,
+		 struct drover_err *err)
 {
 	char path[PATH_MAX], tag[32], text[64];
 	int r;
@@ -157,19 +159,19 @@ int sb_netem_set(const struct sandbox *sb, unsigned node, unsigned net, const st
 	} else {
 		snprintf(text, sizeof(text), "%u %u %.6f\n", n->delay_ms, n->jitter_ms,
 			 n->loss_pct);
-		r = sb_write_file(path, text, strlen(text), 0644);
+		r = write_file_atomic(path, text, strlen(text), 0644);
 		if (r < 0)
-			return r;
+			return drover_fail(err, r, "%s: %s", path, strerror(-r));
 	}
 	/* Rules first when removing (nothing is queued any more), helper first when adding. */
 	if (n->delay_ms == 0) {
-		r = rebuild_rules(sb, node);
+		r = rebuild_rules(sb, node, err);
 		sb_stop_process(sb, node, tag, false);
 		return r;
 	}
 	sb_stop_process(sb, node, tag, false);
 	r = start_helper(sb, node, net, n);
-	if (r == 0)
-		r = rebuild_rules(sb, node);
-	return r;
+	if (r < 0)
+		return drover_fail(err, r, "starting the delay helper: %s", strerror(-r));
+	return rebuild_rules(sb, node, err);
 }

@@ -24,6 +24,7 @@
 
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 #include "sandbox.h"
 
@@ -63,15 +64,8 @@ static int heap_push(struct netem *ne, struct held h)
 {
 	size_t i;
 
-	if (ne->len == ne->cap) {
-		size_t cap = ne->cap ? ne->cap * 2 : 256;
-		struct held *p = realloc(ne->heap, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		ne->heap = p;
-		ne->cap = cap;
-	}
+	if (ARRAY_GROW(ne->heap, ne->cap, ne->len + 1) < 0)
+		return -ENOMEM;
 	i = ne->len++;
 	ne->heap[i] = h;
 	while (i > 0 && ne->heap[(i - 1) / 2].due_ns > ne->heap[i].due_ns) {

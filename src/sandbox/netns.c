@@ -22,23 +22,19 @@
 
 #define IP "ip"
 
-static int run(char *const argv[])
+static int run(char *const argv[], struct drover_err *err)
 {
 	char out[1024];
 	int r = process_run(argv, out, sizeof(out), NULL, NULL);
 
-	if (r != 0) {
-		fprintf(stderr, "drover: '%s %s %s %s ...' failed: %s", argv[0], argv[1], argv[2],
-			argv[3] ? argv[3] : "", r < 0 ? strerror(-r) : out);
-		if (r < 0)
-			fputc('\n', stderr);
-		return r < 0 ? r : -EIO;
-	}
+	if (r != 0)
+		return drover_fail_run(err, r, out, "'%s %s %s %s ...' failed", argv[0], argv[1],
+				       argv[2], argv[3] ? argv[3] : "");
 	return 0;
 }
 
 /* `ip -n NS ARGS...` (NULL-terminated). */
-static int ip_in(const char *ns, ...)
+static int ip_in(struct drover_err *err, const char *ns, ...)
 {
 	char *argv[24] = { IP, "-n", (char *)ns };
 	size_t n = 3;
@@ -49,14 +45,14 @@ static int ip_in(const char *ns, ...)
 		n++;
 	va_end(ap);
 	argv[n] = NULL;
-	return run(argv);
+	return run(argv, err);
 }
 
-static int netns_add(const char *ns)
+static int netns_add(const char *ns, struct drover_err *err)
 {
 	char *argv[] = { IP, "netns", "add", (char *)ns, NULL };
 
-	return run(argv);
+	return run(argv, err);
 }
 
 /* before_exec: move into the network namespace named arg. */
@@ -87,53 +83,54 @@ static void disable_ipv6(const char *ns)
 	process_run(argv, NULL, 0, enter_netns, (void *)ns);
 }
 
-static int wire_node(const struct sandbox *sb, unsigned node, const char *br)
+static int wire_node(const struct sandbox *sb, unsigned node, const char *br,
+		     struct drover_err *err)
 {
 	char ns[64], veth[32], eth[16], addr[40], brname[16];
 	int r;
 
 	sb_netns_name(sb, node, ns, sizeof(ns));
-	r = netns_add(ns);
+	r = netns_add(ns, err);
 	if (r < 0)
 		return r;
 	disable_ipv6(ns);
-	r = ip_in(ns, "link", "set", "lo", "up", NULL);
+	r = ip_in(err, ns, "link", "set", "lo", "up", NULL);
 	for (unsigned l = 0; r == 0 && l < sb->networks; l++) {
 		snprintf(veth, sizeof(veth), "n%u-%u", node, l);
 		snprintf(eth, sizeof(eth), "eth%u", l);
 		snprintf(brname, sizeof(brname), "br%u", l);
 		sb_address(node, l, addr, sizeof(addr));
 		strcat(addr, "/24");
-		r = ip_in(br, "link", "add", veth, "type", "veth", "peer", "name", eth, "netns", ns,
-			  NULL);
+		r = ip_in(err, br, "link", "add", veth, "type", "veth", "peer", "name", eth,
+			  "netns", ns, NULL);
 		if (r == 0)
-			r = ip_in(br, "link", "set", veth, "master", brname, "up", NULL);
+			r = ip_in(err, br, "link", "set", veth, "master", brname, "up", NULL);
 		if (r == 0)
-			r = ip_in(ns, "addr", "add", addr, "dev", eth, NULL);
+			r = ip_in(err, ns, "addr", "add", addr, "dev", eth, NULL);
 		if (r == 0)
-			r = ip_in(ns, "link", "set", eth, "up", NULL);
+			r = ip_in(err, ns, "link", "set", eth, "up", NULL);
 	}
 	return r;
 }
 
-int sb_net_create(const struct sandbox *sb)
+int sb_net_create(const struct sandbox *sb, struct drover_err *err)
 {
 	char br[64], brname[16];
 	int r;
 
 	sb_netns_name(sb, 0, br, sizeof(br));
-	r = netns_add(br);
+	r = netns_add(br, err);
 	if (r < 0)
 		return r;
 	disable_ipv6(br);
 	for (unsigned l = 0; r == 0 && l < sb->networks; l++) {
 		snprintf(brname, sizeof(brname), "br%u", l);
-		r = ip_in(br, "link", "add", brname, "type", "bridge", NULL);
+		r = ip_in(err, br, "link", "add", brname, "type", "bridge", NULL);
 		if (r == 0)
-			r = ip_in(br, "link", "set", brname, "up", NULL);
+			r = ip_in(err, br, "link", "set", brname, "up", NULL);
 	}
 	for (unsigned k = 1; r == 0 && k; k = sb_next_host(sb, k))
-		r = wire_node(sb, k, br);
+		r = wire_node(sb, k, br, err);
 	return r;
 }
 
@@ -168,13 +165,14 @@ void sb_net_destroy(const struct sandbox *sb)
 	closedir(d);
 }
 
-int sb_link_set(const struct sandbox *sb, unsigned node, unsigned net, bool up)
+int sb_link_set(const struct sandbox *sb, unsigned node, unsigned net, bool up,
+		struct drover_err *err)
 {
 	char ns[64], eth[16];
 
 	sb_netns_name(sb, node, ns, sizeof(ns));
 	snprintf(eth, sizeof(eth), "eth%u", net);
-	return ip_in(ns, "link", "set", eth, up ? "up" : "down", NULL);
+	return ip_in(err, ns, "link", "set", eth, up ? "up" : "down", NULL);
 }
 
 int sb_link_up(const struct sandbox *sb, unsigned node, unsigned net)

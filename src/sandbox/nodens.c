@@ -62,19 +62,19 @@ int sb_node_dirs_create(const struct sandbox *sb, unsigned node)
 		if (!has_dir(node, i))
 			continue;
 		sb_node_path(sb, node, path, sizeof(path), private_dirs[i].dir);
-		r = sb_mkdir_p(path, private_dirs[i].mode);
+		r = mkdir_p(path, private_dirs[i].mode);
 		if (r == 0)
-			r = sb_mkdir_p(private_dirs[i].target, private_dirs[i].mode);
+			r = mkdir_p(private_dirs[i].target, private_dirs[i].mode);
 	}
 	/* sshd wants its privilege separation directory in /run */
 	if (r == 0)
-		r = sb_mkdir_p("/etc/drover", 0755);
+		r = mkdir_p("/etc/drover", 0755);
 	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "run/sshd") == 0)
-		r = sb_mkdir_p(path, 0755);
+		r = mkdir_p(path, 0755);
 	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "run/drover") == 0)
-		r = sb_mkdir_p(path, 0755);
+		r = mkdir_p(path, 0755);
 	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "pids") == 0)
-		r = sb_mkdir_p(path, 0755);
+		r = mkdir_p(path, 0755);
 	/* tells drover's service control inside the node who runs its daemons: "NAME K HOST" */
 	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "run/drover-sandbox") == 0) {
 		char marker[64], host[16];
@@ -82,7 +82,7 @@ int sb_node_dirs_create(const struct sandbox *sb, unsigned node)
 
 		sb_node_name(node, host, sizeof(host));
 		n = snprintf(marker, sizeof(marker), "%s %u %s\n", sb->name, node, host);
-		r = sb_write_file(path, marker, (size_t)n, 0644);
+		r = write_file_atomic(path, marker, (size_t)n, 0644);
 	}
 	return r;
 }
@@ -93,7 +93,7 @@ int sb_nodens_prepare(const struct sandbox *sb)
 	int r;
 
 	sb_path(sb, dir, sizeof(dir), "ns");
-	r = sb_mkdir_p(dir, 0755);
+	r = mkdir_p(dir, 0755);
 	if (r < 0)
 		return r;
 	if (mount(dir, dir, NULL, MS_BIND, NULL) < 0 ||
@@ -111,8 +111,14 @@ static int open_netns(const struct sandbox *sb, unsigned node)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
+/* What the child that builds a node's namespaces tells its parent. */
+struct populated {
+	int32_t res; /* 0 or -errno */
+	char why[256]; /* with res: what failed */
+};
+
 /* In the child: build the node's view of the file system. Returns 0 or -errno. */
-static int populate(const struct sandbox *sb, unsigned node)
+static int populate(const struct sandbox *sb, unsigned node, char *why, size_t len)
 {
 	char src[PATH_MAX], host[24];
 	int fd = open_netns(sb, node);
@@ -133,8 +139,7 @@ static int populate(const struct sandbox *sb, unsigned node)
 			continue;
 		sb_node_path(sb, node, src, sizeof(src), private_dirs[i].dir);
 		if (mount(src, private_dirs[i].target, NULL, MS_BIND, NULL) < 0) {
-			fprintf(stderr, "drover: mount %s on %s: %s\n", src, private_dirs[i].target,
-				strerror(errno));
+			snprintf(why, len, "mount %.200s on %s", src, private_dirs[i].target);
 			return -errno;
 		}
 	}
@@ -166,31 +171,32 @@ static int bind_ns_file(pid_t pid, const char *type, const char *target)
 	return mount(src, target, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
 }
 
-int sb_nodens_create(const struct sandbox *sb, unsigned node)
+int sb_nodens_create(const struct sandbox *sb, unsigned node, struct drover_err *err)
 {
+	struct populated p = { -EIO, "" };
 	char mnt[PATH_MAX], uts[PATH_MAX];
-	int ready[2], go[2], status, r;
+	int ready[2], go[2], r;
 	pid_t pid;
 
 	sb_path(sb, mnt, sizeof(mnt), "ns/node%u.mnt", node);
 	sb_path(sb, uts, sizeof(uts), "ns/node%u.uts", node);
 	if (pipe2(ready, O_CLOEXEC) < 0)
-		return -errno;
+		return drover_fail(err, -errno, "pipe: %s", strerror(errno));
 	if (pipe2(go, O_CLOEXEC) < 0) {
-		r = -errno;
+		r = drover_fail(err, -errno, "pipe: %s", strerror(errno));
 		goto out_ready;
 	}
 	pid = fork();
 	if (pid < 0) {
-		r = -errno;
+		r = drover_fail(err, -errno, "fork: %s", strerror(errno));
 		goto out_go;
 	}
 	if (pid == 0) {
-		int32_t res = populate(sb, node);
 		char c;
 
+		p.res = populate(sb, node, p.why, sizeof(p.why));
 		/* Tell the parent, then stay until it has kept our namespaces. */
-		if (write(ready[1], &res, sizeof(res)) != sizeof(res))
+		if (write(ready[1], &p, sizeof(p)) != sizeof(p))
 			_exit(1);
 		close(go[1]);
 		while (read(go[0], &c, 1) < 0 && errno == EINTR)
@@ -199,21 +205,21 @@ int sb_nodens_create(const struct sandbox *sb, unsigned node)
 	}
 	close(ready[1]);
 	close(go[0]);
-	{
-		int32_t res = -EIO;
-
-		if (read(ready[0], &res, sizeof(res)) != sizeof(res))
-			res = -EIO;
-		r = res;
-	}
+	if (read(ready[0], &p, sizeof(p)) != sizeof(p))
+		p = (struct populated){ -EIO, "" };
+	r = p.res;
+	if (r < 0)
+		drover_fail(err, r, "node%u: %s%s%s", node, p.why, p.why[0] ? ": " : "",
+			    strerror(-r));
 	if (r == 0)
 		r = bind_ns_file(pid, "mnt", mnt);
 	if (r == 0)
 		r = bind_ns_file(pid, "uts", uts);
+	if (r < 0 && p.res == 0)
+		drover_fail(err, r, "node%u: keeping its namespaces: %s", node, strerror(-r));
 	close(go[1]);
 	close(ready[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	process_wait(pid);
 	return r;
 out_go:
 	close(go[0]);
@@ -225,7 +231,7 @@ out_ready:
 }
 
 /* Unmount everything under the state directory, deepest first. */
-void sb_nodens_destroy(const struct sandbox *sb)
+int sb_nodens_destroy(const struct sandbox *sb, struct drover_err *err)
 {
 	char prefix[PATH_MAX + 1];
 
@@ -235,19 +241,19 @@ void sb_nodens_destroy(const struct sandbox *sb)
 		char line[4096], mnt[PATH_MAX], best[PATH_MAX] = "";
 
 		if (!f)
-			return;
+			return drover_fail(err, -errno, "/proc/self/mountinfo: %s",
+					   strerror(errno));
 		while (fgets(line, sizeof(line), f))
 			if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
 			    str_has_prefix(mnt, prefix) && strlen(mnt) > strlen(best))
 				snprintf(best, sizeof(best), "%s", mnt);
 		fclose(f);
 		if (!best[0])
-			return;
-		if (umount2(best, MNT_DETACH) < 0) {
-			fprintf(stderr, "drover: umount %s: %s\n", best, strerror(errno));
-			return;
-		}
+			return 0;
+		if (umount2(best, MNT_DETACH) < 0)
+			return drover_fail(err, -errno, "umount %s: %s", best, strerror(errno));
 	}
+	return drover_fail(err, -EBUSY, "%s: mounts keep coming back", sb->dir);
 }
 
 int sb_node_enter(const struct sandbox *sb, unsigned node)

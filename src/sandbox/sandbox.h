@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "libdrover/error.h"
+
 #define SANDBOX_ROOT "/var/lib/drover-sandbox"
 #define SANDBOX_NAME_MAX 15 /* corosync's cluster_name is at most 15 bytes */
 #define SANDBOX_NODES_MAX 16
@@ -96,8 +98,6 @@ void sb_netns_name(const struct sandbox *sb, unsigned node, char *out, size_t le
 void sb_address(unsigned node, unsigned net, char *out, size_t len);
 int sb_list(char names[][SANDBOX_NAME_MAX + 1], int max);
 int sb_lock(const struct sandbox *sb); /* an flock'ed fd, or -errno */
-int sb_mkdir_p(const char *dir, mode_t mode);
-int sb_write_file(const char *path, const void *data, size_t len, mode_t mode);
 int sb_rm_rf(const char *path);
 
 /* tools.c: where our own binaries are */
@@ -105,9 +105,10 @@ int sb_droverfs_path(char *out, size_t len);
 void sb_node_env_path(char *out, size_t len);
 
 /* netns.c: network namespaces, bridges, links */
-int sb_net_create(const struct sandbox *sb);
+int sb_net_create(const struct sandbox *sb, struct drover_err *err);
 void sb_net_destroy(const struct sandbox *sb);
-int sb_link_set(const struct sandbox *sb, unsigned node, unsigned net, bool up);
+int sb_link_set(const struct sandbox *sb, unsigned node, unsigned net, bool up,
+		struct drover_err *err);
 int sb_link_up(const struct sandbox *sb, unsigned node, unsigned net); /* 1, 0 or -errno */
 int sb_run_in_netns(const struct sandbox *sb, unsigned node, char *const argv[], char *out,
 		    size_t len);
@@ -115,8 +116,8 @@ int sb_run_in_netns(const struct sandbox *sb, unsigned node, char *const argv[],
 /* nodens.c: the mount and UTS namespaces of a node, entering a node */
 int sb_nodens_prepare(const struct sandbox *sb);
 int sb_node_dirs_create(const struct sandbox *sb, unsigned node);
-int sb_nodens_create(const struct sandbox *sb, unsigned node);
-void sb_nodens_destroy(const struct sandbox *sb);
+int sb_nodens_create(const struct sandbox *sb, unsigned node, struct drover_err *err);
+int sb_nodens_destroy(const struct sandbox *sb, struct drover_err *err);
 int sb_node_enter(const struct sandbox *sb, unsigned node);
 char **sb_node_environ(const struct sandbox *sb, unsigned node, bool inherit);
 void sb_environ_free(char **env);
@@ -124,7 +125,7 @@ int sb_run_in_node(const struct sandbox *sb, unsigned node, char *const argv[], 
 		   size_t len);
 
 /* files.c: configuration and keys written by up */
-int sb_files_create(const struct sandbox *sb);
+int sb_files_create(const struct sandbox *sb, struct drover_err *err);
 
 /* spawn.c and keeper.c: starting processes inside a node */
 pid_t sb_spawn(const struct sandbox *sb, unsigned node, char *const argv[], const char *log_path);
@@ -153,14 +154,15 @@ void sb_kill_all(const struct sandbox *sb);
 
 /* netem.c: delay and loss with iptables and an NFQUEUE helper */
 int sb_netem_get(const struct sandbox *sb, unsigned node, unsigned net, struct sb_netem *n);
-int sb_netem_set(const struct sandbox *sb, unsigned node, unsigned net, const struct sb_netem *n);
+int sb_netem_set(const struct sandbox *sb, unsigned node, unsigned net, const struct sb_netem *n,
+		 struct drover_err *err);
 int sb_netem_helper_main(unsigned queue, unsigned delay_ms, unsigned jitter_ms);
 
 /* ceph.c: the Ceph host */
 const char *sb_ceph_store_name(enum sb_ceph store);
 int sb_ceph_store_parse(const char *s, enum sb_ceph *store);
 /* Make the Ceph cluster (mon, OSD, mgr, pool "rbd") and start it; up calls this. */
-int sb_ceph_init(const struct sandbox *sb);
+int sb_ceph_init(const struct sandbox *sb, struct drover_err *err);
 /* argv of a Ceph daemon (foreground, its own config); -EINVAL for another daemon. */
 int sb_ceph_argv(enum sb_daemon d, char *argv[], size_t max);
 /*
@@ -168,7 +170,7 @@ int sb_ceph_argv(enum sb_daemon d, char *argv[], size_t max);
  * priv/ceph/ceph.keyring and its section in storage.cfg, written on node1
  * of a cluster (droverfs gives it to all) or on every bare node.
  */
-int sb_ceph_storage(const struct sandbox *sb, bool bare);
+int sb_ceph_storage(const struct sandbox *sb, bool bare, struct drover_err *err);
 /* storage.c: each node's btrfs on a loop file, the shared directory, their storage.cfg entries */
 #define SB_DISK_SIZE_DEFAULT (4ull << 30)
 #define SB_DISK_SIZE_MIN (128ull << 20) /* mkfs.btrfs wants at least about 110 MiB */
@@ -176,14 +178,23 @@ int sb_ceph_storage(const struct sandbox *sb, bool bare);
 #define SB_BTRFS_STORAGE "local-btrfs"
 #define SB_SHARED_PATH "/var/lib/drover/shared"
 #define SB_SHARED_STORAGE "shared"
-int sb_storage_create(const struct sandbox *sb); /* after the node namespaces exist */
-int sb_storage_configure(const struct sandbox *sb, bool bare); /* once droverfs runs */
+/* after the node namespaces exist */
+int sb_storage_create(const struct sandbox *sb, struct drover_err *err);
+/* once droverfs runs */
+int sb_storage_configure(const struct sandbox *sb, bool bare, struct drover_err *err);
 void sb_storage_destroy(const struct sandbox *sb); /* detach this sandbox's loop devices */
 
 /* lifecycle.c: up and down */
-int sb_up(struct sandbox *sb, unsigned timeout_s); /* bare nodes: droverfs (local mode), sshd */
-/* `drover ARGS` run in node; its output is shown only when it fails. */
-int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[]);
+/*
+ * The sandbox library never prints: a failure comes back as -errno with err
+ * saying what failed (the command's own output included); the front end
+ * prints it.
+ */
+/* bare nodes: droverfs (local mode), sshd; a failed up takes down what it made */
+int sb_up(struct sandbox *sb, unsigned timeout_s, struct drover_err *err);
+/* `drover ARGS` run in node; on failure err holds the command's output. */
+int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[],
+		  struct drover_err *err);
 /* cluster create on node1, cluster add on the others; takes the sandbox down on failure */
-int sb_form_cluster(struct sandbox *sb, unsigned timeout_s);
-int sb_down(struct sandbox *sb);
+int sb_form_cluster(struct sandbox *sb, unsigned timeout_s, struct drover_err *err);
+int sb_down(struct sandbox *sb, struct drover_err *err);

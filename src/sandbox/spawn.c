@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "basic/process.h"
 #include "sandbox.h"
 
 static void child(const struct sandbox *sb, unsigned node, char *const argv[], const char *log_path,
@@ -79,7 +80,7 @@ pid_t sb_spawn(const struct sandbox *sb, unsigned node, char *const argv[], cons
 		;
 	close(fds[0]);
 	if (n == sizeof(e)) {
-		waitpid(pid, NULL, 0);
+		process_wait(pid);
 		return e > 0 ? -e : -EIO;
 	}
 	return pid;

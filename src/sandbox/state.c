@@ -167,7 +167,7 @@ int sb_save(const struct sandbox *sb)
 			 (unsigned)sb->ceph, (unsigned long long)sb->disk_size);
 
 	sb_path(sb, path, sizeof(path), "sandbox.conf");
-	return sb_write_file(path, text, (size_t)n, 0644);
+	return write_file_atomic(path, text, (size_t)n, 0644);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -210,7 +210,7 @@ int sb_lock(const struct sandbox *sb)
 	char path[PATH_MAX];
 	int fd, r;
 
-	r = sb_mkdir_p(SANDBOX_ROOT, 0755);
+	r = mkdir_p(SANDBOX_ROOT, 0755);
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/.%s.lock", SANDBOX_ROOT, sb->name);
@@ -224,30 +224,6 @@ int sb_lock(const struct sandbox *sb)
 			return r;
 		}
 	return fd;
-}
-
-int sb_mkdir_p(const char *dir, mode_t mode)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s", dir);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* Write a whole file through a temporary name, so a reader never sees half of it. */
-int sb_write_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	return write_file_atomic(path, data, len, mode);
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -37,7 +37,7 @@ static void image_path(const struct sandbox *sb, unsigned node, char *out, size_
 }
 
 /* A sparse file of the sandbox's disk size with a fresh btrfs on it. */
-static int make_image(const struct sandbox *sb, unsigned node)
+static int make_image(const struct sandbox *sb, unsigned node, struct drover_err *err)
 {
 	char img[PATH_MAX], out[2048];
 	char *argv[] = { "mkfs.btrfs", "-q", "-f", img, NULL };
@@ -46,17 +46,18 @@ static int make_image(const struct sandbox *sb, unsigned node)
 	image_path(sb, node, img, sizeof(img));
 	fd = open(img, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return -errno;
+		{
+		r = -errno;
+		return drover_fail(err, r, "creating %s: %s", img, strerror(-r));
+	}
 	r = ftruncate(fd, (off_t)sb->disk_size) < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0)
-		return r;
+		return drover_fail(err, r, "sizing %s: %s", img, strerror(-r));
 	r = process_run(argv, out, sizeof(out), NULL, NULL);
-	if (r != 0) {
-		fprintf(stderr, "drover: sandbox up: mkfs.btrfs %s: %s\n", img,
-			r < 0 ? strerror(-r) : out);
-		return r < 0 ? r : -EIO;
-	}
+	if (r != 0)
+		return drover_fail(err, r < 0 ? r : -EIO, "mkfs.btrfs %s: %s", img,
+				   r < 0 ? strerror(-r) : out);
 	return 0;
 }
 
@@ -122,20 +123,22 @@ static int mount_in_node(void *arg)
 	r = sb_node_enter(a->sb, a->node);
 	if (r < 0)
 		return r;
+	/* (a child: what it prints on stderr is the output process_run collects) */
 	if (mount(a->dev, SB_BTRFS_PATH, "btrfs", MS_NOATIME, NULL) < 0) {
-		fprintf(stderr, "drover: mount %s on %s: %s\n", a->dev, SB_BTRFS_PATH,
-			strerror(errno));
-		return -errno;
+		r = -errno;
+		fprintf(stderr, "mount %s on %s: %s\n", a->dev, SB_BTRFS_PATH, strerror(-r));
+		return r;
 	}
 	if (mount(shared, SB_SHARED_PATH, NULL, MS_BIND, NULL) < 0) {
-		fprintf(stderr, "drover: bind %s on %s: %s\n", shared, SB_SHARED_PATH,
-			strerror(errno));
-		return -errno;
+		r = -errno;
+		fprintf(stderr, "bind %s on %s: %s\n", shared, SB_SHARED_PATH, strerror(-r));
+		return r;
 	}
 	return 0;
 }
 
-static int mount_node(const struct sandbox *sb, unsigned node, const char *dev)
+static int mount_node(const struct sandbox *sb, unsigned node, const char *dev,
+		      struct drover_err *err)
 {
 	struct mount_arg a = { sb, node, dev };
 	char *argv[] = { "true", NULL };
@@ -143,9 +146,9 @@ static int mount_node(const struct sandbox *sb, unsigned node, const char *dev)
 	int r = process_run(argv, out, sizeof(out), mount_in_node, &a);
 
 	if (r != 0)
-		fprintf(stderr, "drover: sandbox up: mounting node%u's storage: %s\n", node,
-			r < 0 ? strerror(-r) : out);
-	return r == 0 ? 0 : r < 0 ? r : -EIO;
+		return drover_fail(err, r < 0 ? r : -EIO, "mounting node%u's storage: %s", node,
+				   r < 0 ? strerror(-r) : out);
+	return 0;
 }
 
 /* The mount points, as the node sees them (its /var/lib/drover is STATE/nodeK/var-lib-drover). */
@@ -155,50 +158,52 @@ static int make_mount_points(const struct sandbox *sb, unsigned node)
 	int r;
 
 	sb_node_path(sb, node, dir, sizeof(dir), "var-lib-drover/local-btrfs");
-	r = sb_mkdir_p(dir, 0755);
+	r = mkdir_p(dir, 0755);
 	if (r == 0) {
 		sb_node_path(sb, node, dir, sizeof(dir), "var-lib-drover/shared");
-		r = sb_mkdir_p(dir, 0755);
+		r = mkdir_p(dir, 0755);
 	}
 	return r;
 }
 
-static int node_storage(const struct sandbox *sb, unsigned node)
+static int node_storage(const struct sandbox *sb, unsigned node, struct drover_err *err)
 {
 	char img[PATH_MAX], dev[64], rec[PATH_MAX], line[PATH_MAX + 80];
 	int fd, r, n;
 
 	r = make_mount_points(sb, node);
-	if (r == 0)
-		r = make_image(sb, node);
+	if (r < 0)
+		return drover_fail(err, r, "node%u's mount points: %s", node, strerror(-r));
+	r = make_image(sb, node, err);
 	if (r < 0)
 		return r;
 	image_path(sb, node, img, sizeof(img));
 	fd = attach_loop(img, dev, sizeof(dev));
-	if (fd < 0) {
-		fprintf(stderr, "drover: sandbox up: no loop device for %s: %s\n", img,
-			strerror(-fd));
-		return fd;
-	}
+	if (fd < 0)
+		return drover_fail(err, fd, "no loop device for %s: %s", img, strerror(-fd));
 	/* recorded before the mount: down must find it whatever happens next */
 	sb_node_path(sb, node, rec, sizeof(rec), "loop");
 	n = snprintf(line, sizeof(line), "%s %s\n", dev, img);
-	r = sb_write_file(rec, line, (size_t)n, 0644);
-	if (r == 0)
-		r = mount_node(sb, node, dev);
+	r = write_file_atomic(rec, line, (size_t)n, 0644);
+	if (r < 0)
+		drover_fail(err, r, "recording %s: %s", rec, strerror(-r));
+	else
+		r = mount_node(sb, node, dev, err);
 	close(fd); /* the mount holds the device now; unmounted, it detaches */
 	return r;
 }
 
-int sb_storage_create(const struct sandbox *sb)
+int sb_storage_create(const struct sandbox *sb, struct drover_err *err)
 {
 	char shared[PATH_MAX];
 	int r;
 
 	sb_path(sb, shared, sizeof(shared), "shared");
-	r = sb_mkdir_p(shared, 0755);
+	r = mkdir_p(shared, 0755);
+	if (r < 0)
+		return drover_fail(err, r, "%s: %s", shared, strerror(-r));
 	for (unsigned k = 1; r == 0 && k <= sb->nodes; k++)
-		r = node_storage(sb, k);
+		r = node_storage(sb, k, err);
 	return r;
 }
 
@@ -250,13 +255,11 @@ void sb_storage_destroy(const struct sandbox *sb)
 			if (loop_is_ours(dev, img))
 				usleep(100 * 1000);
 		}
-		if (loop_is_ours(dev, img))
-			fprintf(stderr, "drover: sandbox down: %s (%s) is still attached\n", dev,
-				img);
+		/* (down goes on: the next down tries again; the device detaches when unused) */
 	}
 }
 
-int sb_storage_configure(const struct sandbox *sb, bool bare)
+int sb_storage_configure(const struct sandbox *sb, bool bare, struct drover_err *err)
 {
 	char *btrfs[] = { "storage", "add",	    "btrfs",	 SB_BTRFS_STORAGE,
 			  "--path",  SB_BTRFS_PATH, "--content", "images,rootdir",
@@ -271,9 +274,9 @@ int sb_storage_configure(const struct sandbox *sb, bool bare)
 
 	/* a cluster shares storage.cfg; bare nodes each have their own tree */
 	for (unsigned k = 1; r == 0 && k <= (bare ? sb->nodes : 1); k++) {
-		r = sb_run_drover(sb, k, btrfs);
+		r = sb_run_drover(sb, k, btrfs, err);
 		if (r == 0)
-			r = sb_run_drover(sb, k, shared);
+			r = sb_run_drover(sb, k, shared, err);
 	}
 	return r;
 }

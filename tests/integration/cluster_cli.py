@@ -1,6 +1,5 @@
 """Helpers for the tests of `drover cluster` on sandbox nodes."""
 import json
-import time
 
 
 def drover(sb, node, *args, check=True, timeout=150):
@@ -16,13 +15,3 @@ def status_json(sb, node):
     return json.loads(drover(sb, node, "cluster", "status", "--output-format", "json").stdout)
 
 
-def wait_for(what, predicate, timeout=60, interval=0.2):
-    """Poll predicate() until it returns something true, and return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)

@@ -257,3 +257,10 @@ def sandbox3():
         yield sb
     finally:
         sb.down(check=False)
+
+
+@pytest.fixture(scope="module")
+def sb(sandbox3):
+    """sandbox3 once every node is in sync (a module may extend it: `def sb(sb)`)."""
+    sandbox3.wait_synced(timeout=60)
+    return sandbox3

@@ -3,7 +3,6 @@ import ctypes
 import errno
 import os
 import pickle
-import time
 
 import pytest
 
@@ -52,16 +51,6 @@ def write_file(path, data, mode="w"):
 def read_file(path, mode="r"):
     with open(path, mode) as f:
         return f.read()
-
-
-def wait_until(pred, timeout=5.0, interval=0.01):
-    """Poll pred() until it is true; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(interval)
 
 
 def tree_snapshot(root):

@@ -129,6 +129,14 @@ class Sandbox:
     def cut(self, node, link=None):
         self.cmd("cut", node, *self._link(link))
 
+    def heal_all(self, *nodes):
+        """Heal the nodes' links, then wait until every node is quorate and in sync."""
+        for node in nodes:
+            self.heal(node)
+        for node in self.node_names:
+            self.wait_quorate(node, True)
+        self.wait_synced()
+
     def heal(self, node, link=None):
         self.cmd("heal", node, *self._link(link))
 

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import DROVER, NOBODY, READER, as_user, run_as
 from drover_ipc import FLUSH, Client, IpcError
-from fsutil import as_user_call, fails_with, read_file, user_errno, wait_until, write_file
+from fsutil import as_user_call, fails_with, read_file, user_errno, write_file
+from polling import wait_until
 
 
 @pytest.fixture

@@ -22,12 +22,6 @@ def run_on_all(sb, fn, nodes=None):
         return {n: f.result() for n, f in futures.items()}
 
 
-@pytest.fixture(scope="module")
-def sb(sandbox3):
-    sandbox3.wait_synced(timeout=60)
-    return sandbox3
-
-
 def test_every_node_has_its_directories(sb):
     """Every node makes nodes/<itself>/{qemu-server,lxc,priv} (and priv/lock) once
     quorate; all nodes see all of them."""

@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from polling import wait_for
+
 RELOAD = "asking corosync to reload"
 
 
@@ -29,20 +31,6 @@ def installed(sb, node):
     return sb.read_file(node, "/etc/corosync/corosync.conf")
 
 
-def wait_until(cond, timeout, what, sb=None):
-    deadline = time.time() + timeout
-    while not cond():
-        assert time.time() < deadline, (f"timed out ({timeout} s) waiting for {what}" +
-                                        (f"\n{sb.debug_dump()}" if sb else ""))
-        time.sleep(0.3)
-
-
-@pytest.fixture(scope="module")
-def sb(sandbox3):
-    sandbox3.wait_synced(timeout=60)
-    return sandbox3
-
-
 def test_higher_config_version_installed_everywhere_one_reload(sb):
     tree_conf = sb.read_file("node1", "/etc/drover/corosync.conf")
     for node in sb.node_names:
@@ -54,22 +42,22 @@ def test_higher_config_version_installed_everywhere_one_reload(sb):
 
     write_conf(sb, "node2", new_text)
     for node in sb.node_names:
-        wait_until(lambda: installed(sb, node) == new_text, 30,
-                   f"corosync.conf version {old + 1} on {node}", sb)
+        wait_for(f"corosync.conf version {old + 1} on {node}",
+                 lambda: installed(sb, node) == new_text, 30, dump=sb.debug_dump)
         # (polled: a file replaced by rename on another node is briefly ENOENT
         # here, see test_cluster_basic.py::test_rename_over_is_atomic_on_other_nodes)
-        wait_until(lambda: sb.exec(node, "cat", "/etc/drover/corosync.conf",
-                                   check=False).stdout == new_text, 10, f"the tree on {node}", sb)
+        wait_for(f"the tree on {node}", lambda: sb.exec(node, "cat", "/etc/drover/corosync.conf",
+                 check=False).stdout == new_text, 10, dump=sb.debug_dump)
 
     def reloads():
         return {n: sb.log(n)[logs_before[n]:].count(RELOAD) for n in sb.node_names}
 
-    wait_until(lambda: sum(reloads().values()) >= 1, 30, f"'{RELOAD}' in a droverfs log")
+    wait_for(f"'{RELOAD}' in a droverfs log", lambda: sum(reloads().values()) >= 1, 30)
     # corosync has the new version (the reload went through) ...
     for node in sb.node_names:
-        wait_until(lambda: sb.exec(node, "corosync-cmapctl", "-g", "totem.config_version",
-                                   check=False).stdout.strip().endswith(f"= {old + 1}"),
-                   30, f"corosync of {node} to run config_version {old + 1}")
+        wait_for(f"corosync of {node} to run config_version {old + 1}",
+                 lambda: sb.exec(node, "corosync-cmapctl", "-g", "totem.config_version",
+                                 check=False).stdout.strip().endswith(f"= {old + 1}"), 30)
     # ... and nobody else asks again
     time.sleep(2)
     counts = reloads()
@@ -91,17 +79,17 @@ def test_lower_config_version_refused(sb):
     write_conf(sb, "node3", lower)
     sb.wait_synced()
     for node in sb.node_names:
-        wait_until(lambda: sb.exec(node, "cat", "/etc/drover/corosync.conf",
-                                   check=False).stdout == lower, 10, f"the tree on {node}", sb)
+        wait_for(f"the tree on {node}", lambda: sb.exec(node, "cat", "/etc/drover/corosync.conf",
+                 check=False).stdout == lower, 10, dump=sb.debug_dump)
     # every node refuses it and says so
     for node in sb.node_names:
-        wait_until(lambda: "corosync.conf from the tree not installed" in
-                   sb.log(node)[logs_before[node]:], 30, f"the refusal in {node}'s log", sb)
+        wait_for(f"the refusal in {node}'s log", lambda: "corosync.conf from the tree not installed"
+                 in sb.log(node)[logs_before[node]:], 30, dump=sb.debug_dump)
     for node in sb.node_names:
         assert installed(sb, node) == current, node
         assert RELOAD not in sb.log(node)[logs_before[node]:]
-    wait_until(lambda: "not installed" in sb.read_file("node1", "/etc/drover/.clusterlog") or
-               str(version - 1) in sb.read_file("node1", "/etc/drover/.clusterlog"), 30,
-               "the refusal in the cluster log")
+    wait_for("the refusal in the cluster log",
+             lambda: "not installed" in sb.read_file("node1", "/etc/drover/.clusterlog") or
+             str(version - 1) in sb.read_file("node1", "/etc/drover/.clusterlog"), 30)
     for node in sb.node_names:
         assert sb.quorate(node)

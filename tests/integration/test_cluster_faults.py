@@ -4,9 +4,10 @@ import glob
 import os
 import sqlite3
 import subprocess
-import time
 
 import pytest
+
+from polling import wait_for
 
 WRITE_MANY = (
     # argv: directory, prefix, count -- writes DIR/PREFIX-I with "PREFIX I\n"
@@ -38,13 +39,6 @@ def count_files(sb, node, directory):
     return int(proc.stdout.strip() or 0)
 
 
-def wait_until(cond, timeout, what):
-    deadline = time.time() + timeout
-    while not cond():
-        assert time.time() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 def check_written(tree, directory, prefix, count):
     import hashlib
     for i in range(1, count + 1):
@@ -57,8 +51,7 @@ def test_kill_droverfs_during_writes_then_catch_up(make_sandbox):
     sb.wait_synced()
     sb.exec("node1", "mkdir", "/etc/drover/k")
     writers = [start_writer(sb, n, "/etc/drover/k", n, 150) for n in ("node1", "node2")]
-    wait_until(lambda: count_files(sb, "node3", "/etc/drover/k") >= 20, 30,
-               "the writers to start")
+    wait_for("the writers to start", lambda: count_files(sb, "node3", "/etc/drover/k") >= 20, 30)
     sb.stop("node3", "droverfs", kill=True)
     assert sb.pid("node3", "droverfs") is None
     for w in writers:
@@ -77,15 +70,15 @@ def test_kill_corosync_then_restart_catches_up(make_sandbox):
     sb.wait_synced()
     sb.exec("node1", "mkdir", "/etc/drover/c")
     writers = [start_writer(sb, n, "/etc/drover/c", n, 100) for n in ("node1", "node2")]
-    wait_until(lambda: count_files(sb, "node3", "/etc/drover/c") >= 10, 30,
-               "the writers to start")
+    wait_for("the writers to start", lambda: count_files(sb, "node3", "/etc/drover/c") >= 10, 30)
     sb.stop("node3", "corosync", kill=True)
     for w in writers:
         finish(w, sb)
     # node3's droverfs has lost corosync: read-only, reads still work
-    wait_until(lambda: "read-only" in sb.cfs_status("node3").get("State", "") or
-               sb.exec("node3", "sh", "-c", "echo x > /etc/drover/c/node3-nocs",
-                       check=False).returncode != 0, 30, "node3 to become read-only")
+    wait_for("node3 to become read-only",
+             lambda: "read-only" in sb.cfs_status("node3").get("State", "") or
+             sb.exec("node3", "sh", "-c", "echo x > /etc/drover/c/node3-nocs",
+                     check=False).returncode != 0, 30)
     sb.exec("node3", "ls", "/etc/drover/c")
     sb.start("node3", "corosync")
     sb.wait_quorate("node3", True)

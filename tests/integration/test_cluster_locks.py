@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from polling import wait_for
+
 CONTEND = (
     # argv: node, lock path, holders dir, seconds, start time
     # Each round until the end time: try mkdir LOCK; on success note the hold
@@ -51,18 +53,14 @@ CONTEND = (
 
 
 @pytest.fixture(scope="module")
-def sb(sandbox3):
-    sandbox3.wait_synced(timeout=60)
+def sb(sb):
     # priv/lock is part of the layout droverfs makes; make sure (a missing
     # layout is test_cluster_basic.py::test_every_node_has_its_directories)
-    sandbox3.exec("node1", "mkdir", "-p", "/etc/drover/priv/lock")
-    for node in sandbox3.node_names:
-        deadline = time.time() + 15
-        while sandbox3.exec(node, "test", "-d", "/etc/drover/priv/lock",
-                            check=False).returncode != 0:
-            assert time.time() < deadline, f"no priv/lock on {node}"
-            time.sleep(0.2)
-    return sandbox3
+    sb.exec("node1", "mkdir", "-p", "/etc/drover/priv/lock")
+    for node in sb.node_names:
+        wait_for(f"priv/lock on {node}", lambda n=node: sb.exec(
+            n, "test", "-d", "/etc/drover/priv/lock", check=False).returncode == 0, 15)
+    return sb
 
 
 def test_lock_contention_from_all_nodes(sb, tmp_path):

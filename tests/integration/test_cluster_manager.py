@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from cluster_cli import drover, status_json, wait_for
+from cluster_cli import drover, status_json
+from polling import wait_for
 from conftest import sandbox_name
 from sandbox import Sandbox, SandboxError
 
@@ -181,9 +182,7 @@ def test_expected_votes(cluster3):
         ).returncode == 0)
     finally:
         sb.heal("node3")
-    for node in sb.node_names:
-        sb.wait_quorate(node, True)
-    sb.wait_synced()
+    sb.heal_all()
 
 
 def test_nextid(cluster3):

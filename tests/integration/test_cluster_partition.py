@@ -38,12 +38,11 @@ def write_many(sb, node, prefix, count):
 
 
 @pytest.fixture(scope="module")
-def sb(sandbox3):
-    sandbox3.wait_synced(timeout=60)
-    sandbox3.exec("node1", "mkdir", "-p", "/etc/drover/part")
-    sandbox3.write_file("node1", "/etc/drover/part/before", "before the cut\n")
-    sandbox3.wait_synced()
-    return sandbox3
+def sb(sb):
+    sb.exec("node1", "mkdir", "-p", "/etc/drover/part")
+    sb.write_file("node1", "/etc/drover/part/before", "before the cut\n")
+    sb.wait_synced()
+    return sb
 
 
 @pytest.fixture
@@ -100,11 +99,7 @@ def test_cut_two_of_three_nobody_has_quorum(healed):
         assert sb.read_file(node, "/etc/drover/part/before") == "changed during the cut\n"
         assert "read-only" in sb.cfs_status(node)["State"]
 
-    sb.heal("node2")
-    sb.heal("node3")
-    for node in sb.node_names:
-        sb.wait_quorate(node, True)
-    sb.wait_synced()
+    sb.heal_all("node2", "node3")
     for node in sb.node_names:
         wait_write_result(sb, node, f"/etc/drover/part/{node}-healed", "ok")
     tree = sb.wait_trees_equal()

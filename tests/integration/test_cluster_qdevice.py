@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from cluster_cli import drover, status_json, wait_for
+from cluster_cli import drover, status_json
+from polling import wait_for
 
 QNETD = "10.99.0.254"
 

@@ -7,7 +7,8 @@ import struct
 import pytest
 
 from drover_ipc import HEADER, STATUS, Client, IpcError
-from fsutil import fails_with, read_file, wait_until, write_file
+from fsutil import fails_with, read_file, write_file
+from polling import wait_until
 
 MiB = 1 << 20
 

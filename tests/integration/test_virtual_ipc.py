@@ -8,7 +8,8 @@ import pytest
 
 from conftest import DROVER
 from drover_ipc import GET_MEMBERS, GET_VERSION, GET_VMLIST, IpcError
-from fsutil import fails_with, read_file, wait_until, write_file
+from fsutil import fails_with, read_file, write_file
+from polling import wait_until
 
 
 def read_json(cfs, name):

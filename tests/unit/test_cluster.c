@@ -22,6 +22,8 @@
 #include "basic/buf.h"
 #include "libdrover/format/corosync_conf.h"
 
+#include "corosync_helpers.h"
+
 /* ---- helpers ------------------------------------------------------------ */
 
 /* A node spec with links given as "ADDR[,priority=P]" strings (NULL: link not given). */
@@ -40,16 +42,6 @@ static struct cluster_node_spec make_spec(const char *name, unsigned nodeid, con
 	if (link1)
 		assert_int_equal(cluster_link_parse(link1, 1, &s, &err), 0);
 	return s;
-}
-
-static struct cc_node *parse_text(const char *text)
-{
-	struct cc_error err;
-	struct cc_node *root = cc_parse(text, strlen(text), &err);
-
-	if (!root)
-		fail_msg("cc_parse: line %u: %s", err.line, err.text);
-	return root;
 }
 
 /* Write root and parse the result again: what drover writes, corosync (cc_parse) accepts. */

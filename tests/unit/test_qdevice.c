@@ -22,6 +22,8 @@
 #include "basic/buf.h"
 #include "libdrover/format/corosync_conf.h"
 
+#include "corosync_helpers.h"
+
 /* A cluster of n nodes as create and add write it (node K at 10.0.0.K; config_version n). */
 static struct cc_node *cluster_of(unsigned n)
 {
@@ -56,16 +58,6 @@ static char *text_of(const struct cc_node *root)
 	assert_int_equal(cc_write(root, &out), 0);
 	assert_int_equal(buf_terminate(&out), 0);
 	return (char *)out.data; /* the caller frees it */
-}
-
-static struct cc_node *parse_text(const char *text)
-{
-	struct cc_error err;
-	struct cc_node *root = cc_parse(text, strlen(text), &err);
-
-	if (!root)
-		fail_msg("cc_parse: line %u: %s", err.line, err.text);
-	return root;
 }
 
 static const char *device_key(const struct cc_node *root, const char *key)

@@ -45,6 +45,7 @@
 #include "cfs/persist.h"
 #include "cfs/replica.h"
 #include "cfs/store.h"
+#include "basic/array.h"
 #include "basic/log.h"
 
 #define MAX_NODES 4
@@ -122,11 +123,7 @@ struct sim {
 
 static void push(struct sim *s, const struct event *ev)
 {
-	if (s->tail == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 256;
-		s->q = realloc(s->q, s->cap * sizeof(*s->q));
-		assert_non_null(s->q);
-	}
+	assert_int_equal(ARRAY_GROW(s->q, s->cap, s->tail + 1), 0);
 	s->q[s->tail++] = *ev;
 }
 

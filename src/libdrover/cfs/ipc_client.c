@@ -106,3 +106,13 @@ int ipc_client_call(struct ipc_client *c, uint16_t type, const void *payload, si
 		*status = h.status;
 	return r;
 }
+
+int ipc_client_unreachable(struct drover_err *err, const char *socket, int r)
+{
+	return drover_fail(err, r, "cannot reach droverfs at %s: %s%s",
+			   socket ? socket : ipc_client_default_path(), strerror(-r),
+			   r == -ENOENT || r == -ECONNREFUSED ? " (is droverfs running?)"
+			   : r == -ECONNRESET || r == -EPIPE
+				   ? " (only root and the read-only group may connect)"
+				   : "");
+}

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "basic/buf.h"
+#include "libdrover/error.h"
 #include "ipc_proto.h"
 
 struct ipc_client {
@@ -20,6 +21,13 @@ void ipc_client_close(struct ipc_client *c);
 
 /* The socket path that ipc_client_connect(c, NULL) would use. */
 const char *ipc_client_default_path(void);
+
+/*
+ * Why droverfs at socket (NULL: the default) cannot be reached, r being
+ * what connecting returned: "cannot reach droverfs at PATH: why (hint)".
+ * Returns r.
+ */
+int ipc_client_unreachable(struct drover_err *err, const char *socket, int r);
 
 /*
  * Send a request and wait for its reply. *status gets the server's status

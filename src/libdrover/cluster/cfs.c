@@ -133,10 +133,10 @@ int cfs_write(const struct cfs_brief *b, const char *rel, const void *data, size
 		char *slash = strrchr(path, '/');
 
 		*slash = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -errno;
+		r = mkdir_p(path, 0755);
 		*slash = '/';
-		r = write_file_atomic(path, data, len, 0);
+		if (r == 0)
+			r = write_file_atomic(path, data, len, 0);
 	}
 	return r;
 }
@@ -176,18 +176,18 @@ void cfs_unlock(const struct cfs_brief *b, const char *name)
 #define CONF_LOCK "file-corosync_conf"
 #define CONF_LOCK_TIMEOUT_MS 10000
 
-int cfs_lock_corosync_conf(const struct cfs_brief *b, struct drover_err *err)
+/* The cluster-wide lock every change of corosync.conf holds. */
+static int lock_corosync_conf(const struct cfs_brief *b, struct drover_err *err)
 {
 	int r = cfs_lock(b, CONF_LOCK, CONF_LOCK_TIMEOUT_MS);
 
 	if (r < 0)
-		snprintf(err->text, sizeof(err->text), "cannot take the cluster lock %s: %s",
-			 CONF_LOCK,
-			 r == -EBUSY ? "another configuration change is running" : strerror(-r));
+		drover_fail(err, r, "cannot take the cluster lock %s: %s", CONF_LOCK,
+			    r == -EBUSY ? "another configuration change is running" : strerror(-r));
 	return r;
 }
 
-void cfs_unlock_corosync_conf(const struct cfs_brief *b)
+static void unlock_corosync_conf(const struct cfs_brief *b)
 {
 	cfs_unlock(b, CONF_LOCK);
 }
@@ -200,36 +200,42 @@ struct cc_node *cfs_read_corosync_conf(const struct cfs_brief *b, struct drover_
 	int r = cfs_read(b, "corosync.conf", &text);
 
 	if (r < 0) {
-		snprintf(err->text, sizeof(err->text), "%.100s/corosync.conf: %s", b->mountpoint,
-			 r == -ENOENT ? "no such file (this node is in no cluster)" : strerror(-r));
+		drover_fail(err, r, "%.100s/corosync.conf: %s", b->mountpoint,
+			    r == -ENOENT ? "no such file (this node is in no cluster)"
+					 : strerror(-r));
 		buf_free(&text);
 		return NULL;
 	}
 	root = cc_parse((const char *)text.data, text.len, &perr);
 	if (!root)
-		snprintf(err->text, sizeof(err->text), "%.100s/corosync.conf:%u: %.200s",
-			 b->mountpoint, perr.line, perr.text);
+		drover_fail(err, -EINVAL, "%.100s/corosync.conf:%u: %.200s", b->mountpoint,
+			    perr.line, perr.text);
 	buf_free(&text);
 	return root;
 }
 
-int cfs_write_corosync_conf(const struct cfs_brief *b, const struct cc_node *root)
+/* corosync.conf into the tree; its text also goes to written (if given). */
+static int write_corosync_conf(const struct cfs_brief *b, const struct cc_node *root,
+			       struct buf *written)
 {
 	struct buf text = BUF_INIT;
 	int r = cc_write(root, &text);
 
 	if (r == 0)
 		r = cfs_write(b, "corosync.conf", text.data, text.len, 0640);
+	if (r == 0 && written)
+		r = buf_append(written, text.data, text.len);
 	buf_free(&text);
 	return r;
 }
 
 int cfs_edit_corosync_conf(const struct cfs_brief *b,
 			   int (*edit)(struct cc_node *conf, void *ctx, struct drover_err *err),
-			   void *ctx, uint64_t *version, struct drover_err *err)
+			   void *ctx, uint64_t *version, struct buf *written,
+			   struct drover_err *err)
 {
 	struct cc_node *conf;
-	int r = cfs_lock_corosync_conf(b, err);
+	int r = lock_corosync_conf(b, err);
 
 	if (r < 0)
 		return r;
@@ -237,9 +243,9 @@ int cfs_edit_corosync_conf(const struct cfs_brief *b,
 	r = conf ? edit(conf, ctx, err) : -EINVAL;
 	if (r == 0 && !(*version = cluster_conf_bump_version(conf)))
 		r = drover_fail(err, -ENOMEM, "corosync.conf has no config_version to raise");
-	if (r == 0 && (r = cfs_write_corosync_conf(b, conf)) < 0)
+	if (r == 0 && (r = write_corosync_conf(b, conf, written)) < 0)
 		drover_fail(err, r, "writing corosync.conf: %s", strerror(-r));
-	cfs_unlock_corosync_conf(b);
+	unlock_corosync_conf(b);
 	cc_free(conf);
 	return r;
 }

@@ -54,25 +54,19 @@ int cfs_write(const struct cfs_brief *b, const char *rel, const void *data, size
 int cfs_lock(const struct cfs_brief *b, const char *name, unsigned timeout_ms);
 void cfs_unlock(const struct cfs_brief *b, const char *name);
 
-/*
- * The cluster-wide lock every change of corosync.conf holds (waits up to
- * 10 s). On failure err says why, in words for the user.
- */
-int cfs_lock_corosync_conf(const struct cfs_brief *b, struct drover_err *err);
-void cfs_unlock_corosync_conf(const struct cfs_brief *b);
-
 /* The tree's corosync.conf, parsed (NULL with err set: missing or invalid). */
 struct cc_node *cfs_read_corosync_conf(const struct cfs_brief *b, struct drover_err *err);
 
-/* Write corosync.conf into the tree (config_version must already be bumped). */
-int cfs_write_corosync_conf(const struct cfs_brief *b, const struct cc_node *root);
-
 /*
- * Change the tree's corosync.conf under the cluster-wide lock: read it
- * (again: someone may have changed it since the caller looked), let edit()
- * change it (0, or -errno with err filled), raise config_version and write
- * it back. *version: the new config_version. On failure err says why.
+ * Change the tree's corosync.conf: the one way to write it once a cluster
+ * exists. Under the cluster-wide lock, read it (again: someone may have
+ * changed it since the caller looked), let edit() change it (0, or -errno
+ * with err filled; it runs under the lock, so it may also do what must
+ * happen with the change, never after it), raise config_version and write
+ * it back. The lock is priv/lock/file-corosync_conf, waited for up to 10 s. *version: the new config_version; written (if given) receives
+ * the text written. On failure err says why and nothing is written.
  */
 int cfs_edit_corosync_conf(const struct cfs_brief *b,
 			   int (*edit)(struct cc_node *conf, void *ctx, struct drover_err *err),
-			   void *ctx, uint64_t *version, struct drover_err *err);
+			   void *ctx, uint64_t *version, struct buf *written,
+			   struct drover_err *err);

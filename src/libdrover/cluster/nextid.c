@@ -2,12 +2,16 @@
 #include "nextid.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "basic/util.h"
+#include "cfs.h"
+#include "libdrover/cfs/ipc_client.h"
+#include "libdrover/cfs/ipc_proto.h"
 
 /* "lower=N" or "upper=N" inside the value; -EINVAL for anything else. */
 static int range_item(const char *item, size_t n, uint32_t *lower, uint32_t *upper)
@@ -40,9 +44,10 @@ static int parse_value(const char *v, size_t n, unsigned line, uint32_t *lower, 
 		while (k < n && v[k] != ',')
 			k++;
 		if (range_item(v + i, k - i, lower, upper) < 0) {
-			snprintf(err->text, sizeof(err->text),
-				 "datacenter.cfg:%u: next-id: '%.*s' is not lower=N or upper=N (VMIDs 100 to 999999999)",
-				 line, (int)(k - i), v + i);
+			snprintf(
+				err->text, sizeof(err->text),
+				"datacenter.cfg:%u: next-id: '%.*s' is not lower=N or upper=N (VMIDs 100 to 999999999)",
+				line, (int)(k - i), v + i);
 			return -EINVAL;
 		}
 		i = k + 1;
@@ -77,9 +82,10 @@ int nextid_range(const char *text, size_t len, uint32_t *lower, uint32_t *upper,
 			if (r < 0)
 				return r;
 			if (*lower >= *upper) {
-				snprintf(err->text, sizeof(err->text),
-					 "datacenter.cfg:%u: next-id: lower (%u) must be below upper (%u)",
-					 line, *lower, *upper);
+				snprintf(
+					err->text, sizeof(err->text),
+					"datacenter.cfg:%u: next-id: lower (%u) must be below upper (%u)",
+					line, *lower, *upper);
 				return -EINVAL;
 			}
 		}
@@ -115,5 +121,71 @@ int nextid_pick(uint32_t lower, uint32_t upper, const uint32_t *used, size_t n, 
 	if (cand >= upper)
 		return -ENOSPC;
 	*id = cand;
+	return 0;
+}
+
+/* Every VMID in the cluster, from droverfs's .vmlist. */
+static int used_vmids(const char *socket, uint32_t **ids, size_t *n)
+{
+	struct ipc_client c;
+	struct buf reply = BUF_INIT;
+	struct json_object *o = NULL, *list;
+	int32_t status = 0;
+	int r = ipc_client_connect(&c, socket);
+
+	*ids = NULL;
+	*n = 0;
+	if (r == 0) {
+		r = ipc_client_call(&c, IPC_GET_VMLIST, NULL, 0, &status, &reply);
+		ipc_client_close(&c);
+	}
+	if (r == 0)
+		r = status;
+	if (r == 0 && buf_terminate(&reply) == 0)
+		o = json_tokener_parse((const char *)reply.data);
+	buf_free(&reply);
+	if (r < 0 || !o)
+		return r < 0 ? r : -EPROTO;
+	if (json_object_object_get_ex(o, "ids", &list)) {
+		*ids = calloc((size_t)json_object_object_length(list) + 1, sizeof(**ids));
+		if (!*ids)
+			r = -ENOMEM;
+		json_object_object_foreach(list, key, val)
+		{
+			(void)val;
+			if (*ids)
+				(*ids)[(*n)++] = (uint32_t)strtoul(key, NULL, 10);
+		}
+	}
+	json_object_put(o);
+	return r;
+}
+
+int cluster_nextid(const char *socket, const struct cfs_brief *b, uint32_t *id,
+		   struct drover_err *err)
+{
+	struct buf dc = BUF_INIT;
+	uint32_t lower, upper, *ids;
+	size_t n;
+	int r = cfs_read(b, "datacenter.cfg", &dc);
+
+	if (r < 0 && r != -ENOENT) {
+		buf_free(&dc);
+		return drover_fail(err, r, "datacenter.cfg: %s", strerror(-r));
+	}
+	r = nextid_range(dc.len ? (const char *)dc.data : NULL, dc.len, &lower, &upper, err);
+	buf_free(&dc);
+	if (r < 0)
+		return r;
+	r = used_vmids(socket, &ids, &n);
+	if (r < 0)
+		return drover_fail(err, r, "cannot read the cluster's guests from droverfs: %s",
+				   strerror(-r));
+	r = nextid_pick(lower, upper, ids, n, id);
+	free(ids);
+	if (r < 0)
+		return drover_fail(err, r,
+				   "no free VMID in the next-id range %u to %u (datacenter.cfg)",
+				   lower, upper - 1);
 	return 0;
 }

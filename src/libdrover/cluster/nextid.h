@@ -23,3 +23,14 @@ int nextid_range(const char *text, size_t len, uint32_t *lower, uint32_t *upper,
 
 /* Lowest id in [lower, upper) not in used[0..n) (any order). -ENOSPC when none is free. */
 int nextid_pick(uint32_t lower, uint32_t upper, const uint32_t *used, size_t n, uint32_t *id);
+
+struct cfs_brief;
+
+/*
+ * The next free VMID of the cluster, end to end: the range from the tree's
+ * datacenter.cfg, the used ids from droverfs's .vmlist. Needs
+ * DROVER_NEED_CFS (b). socket: droverfs's IPC socket (NULL: the default).
+ * Returns 0, or -errno with err saying why (-ENOSPC: the range is full).
+ */
+int cluster_nextid(const char *socket, const struct cfs_brief *b, uint32_t *id,
+		   struct drover_err *err);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "certs.h"
+#include "localnet.h"
 #include "basic/util.h"
 #include "ssh.h"
 
@@ -44,7 +45,8 @@ int node_install_corosync(const void *conf, size_t conf_len, const void *authkey
 	}
 	r = write_file_atomic(COROSYNC_CONF, conf, conf_len, 0644);
 	if (r < 0)
-		snprintf(err->text, sizeof(err->text), "writing %s: %s", COROSYNC_CONF, strerror(-r));
+		snprintf(err->text, sizeof(err->text), "writing %s: %s", COROSYNC_CONF,
+			 strerror(-r));
 	return r;
 }
 
@@ -63,4 +65,22 @@ int node_setup_tree(const struct cfs_brief *b, const char *cluster_name, const c
 	if (r == 0)
 		r = certs_issue_node(b, b->node, addrs, naddrs, force_cert, err);
 	return r;
+}
+
+int node_local_links(struct cluster_node_spec *spec, struct drover_err *err)
+{
+	if (!spec->link_mask) {
+		if (localnet_hostname_address(spec->links[0].addr, sizeof(spec->links[0].addr)) < 0)
+			return drover_fail(
+				err, -EADDRNOTAVAIL,
+				"the host name does not resolve to an address of this host: give --link0 ADDRESS");
+		spec->link_mask = 1;
+	}
+	for (unsigned l = 0; l < CLUSTER_LINKS_MAX; l++)
+		if ((spec->link_mask & (1u << l)) && !localnet_has_address(spec->links[l].addr))
+			return drover_fail(
+				err, -EADDRNOTAVAIL,
+				"link%u: %s is not an address of this host (see 'ip address')", l,
+				spec->links[l].addr);
+	return 0;
 }

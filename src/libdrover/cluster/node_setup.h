@@ -30,3 +30,10 @@ int node_install_corosync(const void *conf, size_t conf_len, const void *authkey
  */
 int node_setup_tree(const struct cfs_brief *b, const char *cluster_name, const char *const addrs[],
 		    size_t naddrs, bool make_ca, bool force_cert, struct drover_err *err);
+
+/*
+ * This node's links for create and add: every link address must be
+ * configured here; without any link, link0 is the address the host name
+ * resolves to. Returns 0 or -EADDRNOTAVAIL (err says which).
+ */
+int node_local_links(struct cluster_node_spec *spec, struct drover_err *err);

@@ -46,17 +46,18 @@ static int try_login(const char *host, struct buf *why)
 	return ssh_run_command(host, "true", NULL, 0, NULL, why);
 }
 
-int qnetd_login(const char *host, struct drover_err *err)
+int qnetd_login(const char *host, const struct drover_reporter *rep, struct drover_err *err)
 {
 	struct buf why = BUF_INIT;
 	int r = try_login(host, &why);
 	const char *reason;
 
 	if (r == 255 && refused(last_line(&why)) && isatty(STDIN_FILENO)) {
-		printf("root@%s does not let this node in with its key: installing it there "
-		       "(ssh-copy-id asks for root's password)\n",
-		       host);
-		fflush(stdout);
+		drover_report_log(
+			rep,
+			"root@%s does not let this node in with its key: installing it there "
+			"(ssh-copy-id asks for root's password)",
+			host);
 		r = ssh_copy_id(host, err);
 		if (r < 0) {
 			buf_free(&why);
@@ -72,10 +73,10 @@ int qnetd_login(const char *host, struct drover_err *err)
 			host, reason, host);
 	else if (r == 255)
 		r = drover_fail(err, -EHOSTUNREACH, "cannot reach root@%s over SSH: %s", host,
-				 reason);
+				reason);
 	else if (r != 0)
 		r = drover_fail(err, r < 0 ? r : -EIO, "ssh root@%s: %s", host,
-				 r < 0 ? strerror(-r) : reason);
+				r < 0 ? strerror(-r) : reason);
 	buf_free(&why);
 	return r;
 }
@@ -104,11 +105,11 @@ int qnetd_ca(const char *host, bool *created, struct buf *ca, struct drover_err 
 			host);
 	} else if (r != 0) {
 		r = drover_fail(err, r < 0 ? r : -EIO, "preparing the QNetd CA on %s: %s", host,
-				 r < 0 ? strerror(-r) : last_line(&why));
+				r < 0 ? strerror(-r) : last_line(&why));
 	} else if (buf_terminate(&out) < 0 || !(nl = strchr((char *)out.data, '\n')) ||
 		   !strstr(nl, "-----BEGIN CERTIFICATE-----")) {
 		r = drover_fail(err, -EPROTO, "%s sent no QNetd CA certificate (%s)", host,
-				 QNETD_DB "/qnetd-cacert.crt");
+				QNETD_DB "/qnetd-cacert.crt");
 	} else {
 		*created = str_has_prefix((char *)out.data, "created");
 		r = buf_append(ca, nl + 1, out.len - (size_t)(nl + 1 - (char *)out.data));
@@ -140,7 +141,7 @@ int qnetd_sign(const char *host, const char *cluster, const struct buf *crq, str
 				    &why);
 	if (r != 0)
 		r = drover_fail(err, r < 0 ? r : -EIO, "signing the cluster certificate on %s: %s",
-				 host, r < 0 ? strerror(-r) : last_line(&why));
+				host, r < 0 ? strerror(-r) : last_line(&why));
 	buf_free(&why);
 	buf_free(&script);
 	return r;

@@ -11,16 +11,17 @@
 
 #include "conf.h"
 #include "basic/buf.h"
+#include "libdrover/report.h"
 
 #define QNETD_PORT 5403
 
 /*
  * Log in as root@host. With no key installed there (or an unknown host key)
  * and a terminal, ssh-copy-id installs root's key, asking for the
- * password once. Returns 0, -EHOSTUNREACH (ssh cannot connect) or -EACCES
+ * password once (reported to rep first). Returns 0, -EHOSTUNREACH (ssh cannot connect) or -EACCES
  * (refused); err gives ssh's own words.
  */
-int qnetd_login(const char *host, struct drover_err *err);
+int qnetd_login(const char *host, const struct drover_reporter *rep, struct drover_err *err);
 
 /*
  * Check that corosync-qnetd is installed (-ENOPKG if not), make the QNetd

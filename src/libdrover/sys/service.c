@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "basic/process.h"
+#include "libdrover/error.h"
 #include "basic/util.h"
 
 #define ARGS_MAX 24
@@ -191,4 +192,17 @@ int service_control(enum service_unit u, enum service_action a, char *const extr
 			 "%s %s by hand",
 			 action_names[a], unit_names[u]);
 	return -ENOTSUP;
+}
+
+int service_do(enum service_unit u, enum service_action a, char *const extra_args[],
+	       struct drover_err *err)
+{
+	char why[DROVER_ERR_MAX - 64];
+	int r = service_control(u, a, extra_args, why, sizeof(why));
+
+	if (r < 0)
+		drover_fail(err, r, "%s %s: %s",
+			    a == SERVICE_STOP || a == SERVICE_DISABLE ? "stopping" : "starting",
+			    service_unit_name(u), why[0] ? why : strerror(-r));
+	return r;
 }

@@ -49,3 +49,12 @@ const char *service_unit_name(enum service_unit u);
  */
 int service_control(enum service_unit u, enum service_action a, char *const extra_args[], char *err,
 		    size_t err_len);
+
+struct drover_err;
+
+/*
+ * service_control() for an operation: on failure err says
+ * "starting corosync: <the manager's words>" (or "stopping ...").
+ */
+int service_do(enum service_unit u, enum service_action a, char *const extra_args[],
+	       struct drover_err *err);

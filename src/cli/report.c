@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* How the command line shows what libdrover reports and the errors it returns. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void print_event(void *ctx, const struct drover_event *ev)
+{
+	switch (ev->kind) {
+	case DROVER_EVENT_LOG:
+		printf("%s\n", ev->text);
+		fflush(stdout);
+		break;
+	case DROVER_EVENT_WARN:
+		fprintf(stderr, "warning: %s\n", ev->text);
+		break;
+	case DROVER_EVENT_NOTE:
+		fprintf(stderr, "%s\n", ev->text);
+		break;
+	case DROVER_EVENT_ERROR:
+		cli_error("%s", ev->text);
+		break;
+	case DROVER_EVENT_BYTES:
+		break; /* no operation of the command line moves data yet */
+	}
+}
+
+const struct drover_reporter cli_reporter = { print_event, NULL };
+
+int cli_fail(const struct drover_err *err, int r)
+{
+	cli_error("%s", err && err->text[0] ? err->text : strerror(r < 0 ? -r : r));
+	return CLI_EXIT_FAIL;
+}
