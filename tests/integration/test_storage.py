@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from cluster_cli import drover, wait_for
+from cluster_cli import drover
+from polling import wait_for
 from conftest import _sandbox_ready, sandbox_name
 from sandbox import Sandbox
 
