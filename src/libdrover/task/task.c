@@ -192,6 +192,8 @@ int task_begin(const struct task_env *env, const struct task_spec *spec, struct 
 	t->reporter.report = report;
 	t->reporter.ctx = t;
 	r = make_upid(env, spec, t->upid, err);
+	if (r == 0 && (r = task_store_prepare(&t->store)) < 0)
+		drover_fail(err, r, "%s: %s", env->dir ? env->dir : TASK_DIR_DEFAULT, strerror(-r));
 	if (r == 0 && (r = open_log(env, t->upid, err)) >= 0) {
 		t->log_fd = r;
 		r = task_store_add(&t->store, t->upid);
@@ -383,6 +385,38 @@ int task_fork(const struct task_env *env, const struct task_spec *spec, task_fn 
 		return drover_fail(err, e > 0 ? -e : -EIO, "%s", text ? text + 1 : "task failed");
 	}
 	return drover_fail(err, -EIO, "the task worker died before its task began");
+}
+
+int task_wait(const struct task_env *env, const struct task_worker *w, char *status, size_t len)
+{
+	bool passed_on = false;
+	int wstatus;
+
+	for (;;) {
+		if (waitpid(w->pid, &wstatus, 0) == w->pid)
+			break;
+		if (errno != EINTR)
+			return -errno;
+		if (stop_signal && !passed_on) {
+			kill(w->pid, SIGTERM);
+			passed_on = true;
+		}
+	}
+	return task_record_end(env, w, status, len);
+}
+
+int task_record_end(const struct task_env *env, const struct task_worker *w, char *status,
+		    size_t len)
+{
+	struct task_store store;
+	int r;
+
+	r = task_log_end_status(env->dir ? env->dir : TASK_DIR_DEFAULT, w->upid, status, len);
+	if (r != 1)
+		snprintf(status, len, "%s", TASK_STATUS_UNEXPECTED);
+	task_env_store(env, &store);
+	/* the worker records its end itself; this only fills in for one that died first */
+	return task_store_finish(&store, w->upid, now_wall_s(), status);
 }
 
 int task_stop(const struct upid *u)

@@ -100,6 +100,23 @@ struct task_worker {
 int task_fork(const struct task_env *env, const struct task_spec *spec, task_fn fn, void *arg,
 	      struct task_worker *w, struct drover_err *err);
 
+/*
+ * Wait for worker w (our child) to exit and give its end in status ("OK"
+ * or the error). If the worker ended without recording it (killed), the
+ * store gets it now: the log's end line, else "unexpected status". When
+ * the caller is itself a task worker and is asked to stop while waiting,
+ * the stop is passed on to w. Returns 0 or -errno.
+ */
+int task_wait(const struct task_env *env, const struct task_worker *w, char *status, size_t len);
+
+/*
+ * After worker w (not necessarily ours) exited: its end in status, from
+ * the log's end line, else "unexpected status"; recorded in the store if
+ * the worker did not get to it. Returns 0 or -errno.
+ */
+int task_record_end(const struct task_env *env, const struct task_worker *w, char *status,
+		    size_t len);
+
 /* In a worker: has a stop signal come? Operations that loop ask between steps. */
 bool task_interrupted(void);
 

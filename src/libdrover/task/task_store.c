@@ -126,13 +126,21 @@ static int mkdir_parents(const char *dir)
 	return 0;
 }
 
-/* The store's lock: an flock'ed descriptor, or -errno. Makes the directory if missing. */
-static int store_lock(const struct task_store *s)
+int task_store_prepare(const struct task_store *s)
+{
+	return mkdir_parents(store_dir(s));
+}
+
+/*
+ * The store's lock: an flock'ed descriptor, or -errno. create: make the
+ * directory if missing (else -ENOENT: a node that never ran a task).
+ */
+static int store_lock(const struct task_store *s, bool create)
 {
 	char path[PATH_MAX];
 	int fd, r;
 
-	r = mkdir_parents(store_dir(s));
+	r = create ? mkdir_parents(store_dir(s)) : 0;
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/.lock", store_dir(s));
@@ -281,11 +289,13 @@ static int commit(const struct task_store *s, struct task_list *l)
  * (changed). Returns 1 (changed), 0 (nothing to do) or -errno.
  */
 static int update(const struct task_store *s, int (*change)(struct task_list *l, void *arg),
-		  void *arg)
+		  void *arg, bool create)
 {
 	struct task_list l = { 0 };
-	int fd = store_lock(s), r;
+	int fd = store_lock(s, create), r;
 
+	if (fd == -ENOENT && !create)
+		return 0;
 	if (fd < 0)
 		return fd;
 	r = read_list(s, "active", &l);
@@ -328,7 +338,7 @@ int task_store_add(const struct task_store *s, const char *upid)
 
 	if (strchr(upid, ' '))
 		return -EINVAL;
-	r = update(s, change_add, (void *)upid);
+	r = update(s, change_add, (void *)upid, true);
 	return r < 0 ? r : 0;
 }
 
@@ -365,7 +375,7 @@ int task_store_finish(const struct task_store *s, const char *upid, int64_t endt
 	t.running = false;
 	t.endtime = endtime;
 	status_copy(t.status, sizeof(t.status), status);
-	r = update(s, change_finish, &t);
+	r = update(s, change_finish, &t, true);
 	return r < 0 ? r : 0;
 }
 
@@ -400,7 +410,7 @@ static int change_sweep(struct task_list *l, void *arg)
 int task_store_sweep(const struct task_store *s, const char *node, int64_t now, bool *changed)
 {
 	struct sweep_arg a = { s, node, now };
-	int r = update(s, change_sweep, &a);
+	int r = update(s, change_sweep, &a, false);
 
 	if (changed)
 		*changed = r > 0;
@@ -424,8 +434,10 @@ int task_store_list(const struct task_store *s, bool archive, struct task_list *
 int task_store_publish(const struct task_store *s)
 {
 	struct task_list l = { 0 };
-	int fd = store_lock(s), r;
+	int fd = store_lock(s, false), r;
 
+	if (fd == -ENOENT)
+		fd = store_lock(s, true); /* an empty list is worth publishing too */
 	if (fd < 0)
 		return fd;
 	r = read_list(s, "active", &l);

@@ -63,6 +63,9 @@ struct task_store {
 	void *ctx;
 };
 
+/* Make the store's directory (and its parents) if missing. Returns 0 or -errno. */
+int task_store_prepare(const struct task_store *s);
+
 /* Record upid as running. Returns 0 or -errno. */
 int task_store_add(const struct task_store *s, const char *upid);
 
