@@ -282,6 +282,10 @@ static int switch_over(struct cli_context *ctx, const struct cfs_brief *old,
 			"not quorate and in sync after %d s (droverfs: %s, %s): see 'drover cluster status'",
 			JOIN_TIMEOUT_MS / 1000, b->cluster_mode ? "cluster mode" : "local mode",
 			b->sync[0] ? b->sync : "?");
+	if (r == 0) {
+		cluster_step("starting droverd");
+		r = cluster_service(SERVICE_DROVERD, SERVICE_ENABLE, NULL);
+	}
 	return r;
 }
 

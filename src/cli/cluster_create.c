@@ -129,6 +129,10 @@ static int start_cluster(struct cli_context *ctx, struct cfs_brief *b)
 		cli_error("no quorum after %d s (droverfs: %s, %s): see 'drover cluster status' and the corosync log",
 			  QUORUM_TIMEOUT_MS / 1000, b->cluster_mode ? "cluster mode" : "local mode",
 			  b->quorate ? "quorate" : "not quorate");
+	if (r == 0) {
+		cluster_step("starting droverd");
+		r = cluster_service(SERVICE_DROVERD, SERVICE_ENABLE, NULL);
+	}
 	return r;
 }
 

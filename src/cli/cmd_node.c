@@ -103,6 +103,7 @@ static void format_uptime(uint64_t s, char *out, size_t len)
 static void print_text(const struct node_view *v, size_t n, int64_t now)
 {
 	char up[32], used[32], total[32], mem[80];
+	size_t guests = 0;
 
 	printf("%-12s %-9s %-9s %6s  %-16s %-24s %s\n", "NODE", "STATE", "UPTIME", "CPU", "LOAD",
 	       "MEMORY", "GUESTS");
@@ -123,6 +124,10 @@ static void print_text(const struct node_view *v, size_t n, int64_t now)
 		       v[i].node.name, state_of(&v[i], now), up, 100 * v[i].st.cpu, v[i].st.load[0],
 		       v[i].st.load[1], v[i].st.load[2], mem, running, v[i].ng);
 	}
+	for (size_t i = 0; i < n; i++)
+		guests += v[i].ng;
+	if (!guests)
+		return;
 	printf("\n%-8s %-5s %-12s %-8s %8s %-9s %6s  %s\n", "VMID", "TYPE", "NODE", "STATUS", "PID",
 	       "UPTIME", "CPU", "MEMORY");
 	for (size_t i = 0; i < n; i++)
