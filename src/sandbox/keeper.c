@@ -205,8 +205,12 @@ static void kept_died(struct keeper *k, struct kept *e, int status)
 	kept_pid_file(k, e, path, sizeof(path));
 	if (pid_from_file(path) != e->pid) {
 		/* stopped on purpose (its pid file went first): forget it */
+		struct kept *last = &k->kept[--k->nkept];
+
 		free(e->request);
-		*e = k->kept[--k->nkept];
+		if (e != last)
+			*e = *last;
+		memset(last, 0, sizeof(*last));
 		return;
 	}
 	/* dying again at once: wait longer each time, as a restart loop must not spin */
