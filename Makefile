@@ -6,7 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager bench-rbd format clean
+.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager bench-rbd bench-droverd format clean
 
 all: build
 
@@ -66,6 +66,10 @@ bench-cluster-manager: build
 # (bench/README.md); not part of check.
 bench-rbd: build
 	bench/run-rbd-bench --build $(BUILD)
+
+# droverd's idle CPU and memory with 100 guests on a sandbox node (docs/benchmarks.md); not part of check.
+bench-droverd: build
+	bench/run-droverd-bench --build $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
