@@ -227,24 +227,12 @@ struct all_ctx {
 static int run_all(void *arg, const struct drover_reporter *log, struct drover_err *err)
 {
 	struct all_ctx *a = arg;
-	struct guests_task_ctx tctx = { &a->env, &a->ops };
-	struct guests_all_hooks hooks;
-	struct node_guest *g = NULL;
-	struct ipc_client c;
-	size_t n = 0;
-	int r = ipc_client_connect(&c, a->cli->socket_path);
+	struct guests_task_ctx tasks = { &a->env, &a->ops };
+	struct guests_all_run run = {
+		.tasks = &tasks, .node = a->node, .stop = a->stop, .stop_timeout_s = a->timeout_s
+	};
 
-	if (r < 0)
-		return drover_fail(err, r, "droverfs: %s", strerror(-r));
-	r = node_guests_load(&c, a->node, &g, &n, log, err);
-	ipc_client_close(&c);
-	if (r < 0)
-		return r;
-	guests_all_task_hooks(&tctx, &hooks);
-	r = a->stop ? guests_stopall(g, n, a->timeout_s, &hooks, log, err)
-		    : guests_startall(g, n, &hooks, log, err);
-	free(g);
-	return r;
+	return guests_all_run(&run, log, err);
 }
 
 static int all(struct cli_context *ctx, int argc, char **argv, bool stop)

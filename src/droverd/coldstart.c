@@ -64,85 +64,47 @@ static void marker_write(const struct droverd *d)
 			 strerror(-r));
 }
 
-/* A connection of the worker's own (the daemon's is not to be shared across fork). */
-static int worker_connect(const struct droverd *d, struct ipc_client *c, struct drover_err *err)
+/* The guests droverd last saw, for a stopall when droverfs cannot tell. */
+static struct node_guest *known_guests(const struct droverd *d)
 {
-	int r = ipc_client_connect(c, d->opt.socket[0] ? d->opt.socket : NULL);
+	struct node_guest *g = calloc(d->nguests ? d->nguests : 1, sizeof(*g));
 
-	if (r == 0)
-		r = cfs_ipc_set_timeout(c, 30000);
-	if (r < 0) {
-		ipc_client_close(c);
-		return drover_fail(err, r, "droverfs: %s", strerror(-r));
-	}
-	return 0;
+	for (size_t i = 0; g && i < d->nguests; i++)
+		g[i].s = (struct startup_guest){ .vmid = d->guests[i].vmid,
+						 .type = d->guests[i].type,
+						 .order = -1,
+						 .up = -1,
+						 .down = -1 };
+	return g;
 }
 
-/* In the startall worker. */
+/* In the startall or stopall worker (a fork: d is the worker's own copy). */
+static int all_guests(struct droverd *d, bool stop, const struct drover_reporter *log,
+		      struct drover_err *err)
+{
+	struct guests_task_ctx tasks = { &d->tasks, &d->ops };
+	struct guests_all_run run = { .tasks = &tasks,
+				      .node = d->node,
+				      .stop = stop,
+				      .stop_timeout_s = d->opt.stop_timeout_s };
+	struct node_guest *known = stop ? known_guests(d) : NULL;
+	int r;
+
+	run.fallback = known;
+	run.nfallback = known ? d->nguests : 0;
+	r = guests_all_run(&run, log, err);
+	free(known);
+	return r;
+}
+
 static int startall(void *arg, const struct drover_reporter *log, struct drover_err *err)
 {
-	struct droverd *d = arg;
-	struct guests_task_ctx ctx = { &d->tasks, &d->ops };
-	struct guests_all_hooks hooks;
-	struct node_guest *g = NULL;
-	struct ipc_client c;
-	size_t n = 0;
-	int r = worker_connect(d, &c, err);
-
-	if (r < 0)
-		return r;
-	r = node_guests_load(&c, d->node, &g, &n, log, err);
-	ipc_client_close(&c);
-	if (r < 0)
-		return r;
-	guests_all_task_hooks(&ctx, &hooks);
-	r = guests_startall(g, n, &hooks, log, err);
-	free(g);
-	return r;
+	return all_guests(arg, false, log, err);
 }
 
-/* The guests droverd last saw, when droverfs cannot tell: no order, default timeouts. */
-static int known_guests(const struct droverd *d, struct node_guest **g, size_t *n)
-{
-	*g = calloc(d->nguests ? d->nguests : 1, sizeof(**g));
-	if (!*g)
-		return -ENOMEM;
-	for (size_t i = 0; i < d->nguests; i++)
-		(*g)[i].s = (struct startup_guest){ .vmid = d->guests[i].vmid,
-						    .type = d->guests[i].type,
-						    .order = -1,
-						    .up = -1,
-						    .down = -1 };
-	*n = d->nguests;
-	return 0;
-}
-
-/* In the stopall worker. */
 static int stopall(void *arg, const struct drover_reporter *log, struct drover_err *err)
 {
-	struct droverd *d = arg;
-	struct guests_task_ctx ctx = { &d->tasks, &d->ops };
-	struct guests_all_hooks hooks;
-	struct node_guest *g = NULL;
-	struct ipc_client c;
-	size_t n = 0;
-	int r = worker_connect(d, &c, err);
-
-	if (r == 0) {
-		r = node_guests_load(&c, d->node, &g, &n, log, err);
-		ipc_client_close(&c);
-	}
-	if (r < 0) {
-		drover_report_log(log, "%s; stopping the guests last seen, in VMID order",
-				  err->text);
-		r = known_guests(d, &g, &n);
-		if (r < 0)
-			return drover_fail(err, r, "out of memory");
-	}
-	guests_all_task_hooks(&ctx, &hooks);
-	r = guests_stopall(g, n, d->opt.stop_timeout_s, &hooks, log, err);
-	free(g);
-	return r;
+	return all_guests(arg, true, log, err);
 }
 
 static void stopall_done(struct droverd *d, struct droverd_worker *w, const char *status)

@@ -20,22 +20,12 @@ import time
 
 import pytest
 
+from cluster_cli import wait_for as wait_until
 from conftest import BUILD, DROVER, _sandbox_ready, sandbox_name
 
 TESTGUEST_DROVERD = os.path.join(BUILD, "tests", "tools", "droverd-testguest")
 PROD_DROVERD = os.path.join(BUILD, "src", "droverd", "droverd")
 TASK_TOOL = os.path.join(BUILD, "tests", "tools", "drover-task-tool")
-
-
-def wait_until(what, predicate, timeout, interval=0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def exe_of(pid):

@@ -291,3 +291,49 @@ void guests_all_task_hooks(struct guests_task_ctx *ctx, struct guests_all_hooks 
 		.ctx = ctx,
 	};
 }
+
+/* This node's guests, read on a connection of our own (never a caller's, shared across fork). */
+static int load_own(const struct guests_all_run *run, struct node_guest **g, size_t *n,
+		    const struct drover_reporter *log, struct drover_err *err)
+{
+	struct ipc_client c;
+	int r = ipc_client_connect(&c, run->tasks->env->cfs_socket);
+
+	if (r == 0)
+		r = cfs_ipc_set_timeout(&c, 30000);
+	if (r < 0) {
+		ipc_client_close(&c);
+		return drover_fail(err, r, "droverfs: %s", strerror(-r));
+	}
+	r = node_guests_load(&c, run->node, g, n, log, err);
+	ipc_client_close(&c);
+	return r;
+}
+
+int guests_all_run(const struct guests_all_run *run, const struct drover_reporter *log,
+		   struct drover_err *err)
+{
+	struct guests_task_ctx ctx = *run->tasks;
+	struct guests_all_hooks hooks;
+	struct node_guest *g = NULL;
+	size_t n = 0;
+	int r = load_own(run, &g, &n, log, err);
+
+	if (r < 0 && run->stop && run->fallback) {
+		drover_report_log(log, "%s; stopping the guests last seen, in VMID order",
+				  err ? err->text : strerror(-r));
+		n = run->nfallback;
+		g = calloc(n ? n : 1, sizeof(*g));
+		if (!g)
+			return drover_fail(err, -ENOMEM, "out of memory");
+		memcpy(g, run->fallback, n * sizeof(*g));
+		r = 0;
+	}
+	if (r < 0)
+		return r;
+	guests_all_task_hooks(&ctx, &hooks);
+	r = run->stop ? guests_stopall(g, n, run->stop_timeout_s, &hooks, log, err)
+		      : guests_startall(g, n, &hooks, log, err);
+	free(g);
+	return r;
+}

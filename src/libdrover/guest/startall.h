@@ -80,3 +80,25 @@ struct guests_task_ctx {
  * the VMID), waited for; a stop signal to the worker is passed on to it.
  */
 void guests_all_task_hooks(struct guests_task_ctx *ctx, struct guests_all_hooks *h);
+
+/* A whole startall or stopall, as a task worker runs it. */
+struct guests_all_run {
+	const struct guests_task_ctx *tasks;
+	const char *node; /* this node */
+	bool stop; /* stopall (else startall) */
+	unsigned stop_timeout_s; /* stopall: a guest's shutdown without down= */
+	/*
+	 * stopall when droverfs cannot give the configs: these guests (no
+	 * order, default timeouts) instead; NULL: fail.
+	 */
+	const struct node_guest *fallback;
+	size_t nfallback;
+};
+
+/*
+ * Read this node's guests from droverfs (env's socket) on a connection of
+ * its own and start or stop them (guests_startall/guests_stopall with the
+ * task hooks). Returns as those, or -errno with err.
+ */
+int guests_all_run(const struct guests_all_run *run, const struct drover_reporter *log,
+		   struct drover_err *err);

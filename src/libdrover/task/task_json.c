@@ -117,17 +117,10 @@ int task_list_from_json(const char *text, struct task_list *out)
 	}
 	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n && r == 0; i++) {
-		struct task_info t, *v;
+		struct task_info t;
 
-		if (entry_parse(json_object_array_get_idx(arr, i), &t) < 0)
-			continue;
-		v = realloc(out->v, (out->n + 1) * sizeof(*v));
-		if (!v) {
-			r = -ENOMEM;
-			break;
-		}
-		out->v = v;
-		out->v[out->n++] = t;
+		if (entry_parse(json_object_array_get_idx(arr, i), &t) == 0)
+			r = task_list_push(out, &t);
 	}
 	json_object_put(arr);
 	return r;

@@ -25,6 +25,7 @@ void task_list_free(struct task_list *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
+	l->cap = 0;
 }
 
 static int cmp_newest(const void *pa, const void *pb)
@@ -42,13 +43,17 @@ void task_list_sort_newest(struct task_list *l)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_newest);
 }
 
-static int list_push(struct task_list *l, const struct task_info *t)
+int task_list_push(struct task_list *l, const struct task_info *t)
 {
-	struct task_info *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		struct task_info *v = realloc(l->v, cap * sizeof(*v));
 
-	if (!v)
-		return -ENOMEM;
-	l->v = v;
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
 	l->v[l->n++] = *t;
 	return 0;
 }
@@ -162,15 +167,63 @@ static void store_unlock(int fd)
 	close(fd);
 }
 
+/* Files of the store are at most this large (an index of 1200 lines is ~150 KiB). */
+#define STORE_FILE_MAX (16u << 20)
+
+/*
+ * Read DIR/name whole, NUL-terminated, into a buffer of its size (read_file_max
+ * would take STORE_FILE_MAX for every small file). -ENOENT when missing.
+ */
+static int read_store_file(const struct task_store *s, const char *name, char **out, size_t *len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd, r = 0;
+	size_t n = 0;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/%s", store_dir(s), name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > STORE_FILE_MAX) {
+		r = st.st_size > STORE_FILE_MAX ? -EFBIG : -errno;
+		close(fd);
+		return r;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	while (buf && n < (size_t)st.st_size) {
+		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			r = k < 0 ? -errno : 0;
+			break;
+		}
+		n += (size_t)k;
+	}
+	close(fd);
+	if (!buf)
+		return -ENOMEM;
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
 /* Read DIR/name (missing: empty) as a list; lines that are not a task are skipped. */
 static int read_list(const struct task_store *s, const char *name, struct task_list *out)
 {
-	char path[PATH_MAX], *text = NULL, *line, *save = NULL;
+	char *text = NULL, *line, *save = NULL;
 	size_t len;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/%s", store_dir(s), name);
-	r = read_file_max(path, 16u << 20, &text, &len);
+	r = read_store_file(s, name, &text, &len);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -180,7 +233,7 @@ static int read_list(const struct task_store *s, const char *name, struct task_l
 		struct task_info t;
 
 		if (task_line_parse(line, &t) == 0)
-			r = list_push(out, &t);
+			r = task_list_push(out, &t);
 	}
 	free(text);
 	return r;
@@ -224,13 +277,30 @@ static int append_lines(const struct task_store *s, const char *name, const stru
 	return r;
 }
 
+/* Lines in DIR/name (0 when missing): counted, not parsed, as it is asked at every archiving. */
+static size_t count_lines(const struct task_store *s, const char *name)
+{
+	char *text = NULL;
+	size_t len, n = 0;
+
+	if (read_store_file(s, name, &text, &len) < 0)
+		return 0;
+	for (const char *p = text; (p = memchr(p, '\n', len - (size_t)(p - text))); p++)
+		n++;
+	free(text);
+	return n;
+}
+
 /* Cut the index back to its newest TASK_INDEX_MAX, removing the logs of what goes. */
 static int trim_index(const struct task_store *s)
 {
 	struct task_list idx = { 0 }, keep;
 	char log[PATH_MAX];
-	int r = read_list(s, "index", &idx);
+	int r;
 
+	if (count_lines(s, "index") <= TASK_INDEX_MAX + INDEX_SLACK)
+		return 0;
+	r = read_list(s, "index", &idx);
 	if (r < 0 || idx.n <= TASK_INDEX_MAX + INDEX_SLACK) {
 		task_list_free(&idx);
 		return r;
@@ -328,7 +398,7 @@ static int change_add(struct task_list *l, void *arg)
 		return -EINVAL;
 	if (find(l, t.upid) >= 0)
 		return 0;
-	r = list_push(l, &t);
+	r = task_list_push(l, &t);
 	return r < 0 ? r : 1;
 }
 
@@ -348,7 +418,7 @@ static int change_finish(struct task_list *l, void *arg)
 	int i = find(l, done->upid);
 
 	if (i < 0)
-		return list_push(l, done) < 0 ? -ENOMEM : 1;
+		return task_list_push(l, done) < 0 ? -ENOMEM : 1;
 	if (!l->v[i].running)
 		return 0;
 	l->v[i] = *done;
@@ -421,8 +491,7 @@ int task_store_list(const struct task_store *s, bool archive, struct task_list *
 {
 	int r;
 
-	out->v = NULL;
-	out->n = 0;
+	*out = (struct task_list){ 0 };
 	r = archive ? read_list(s, "index", out) : 0;
 	if (r == 0)
 		r = read_list(s, "active", out);

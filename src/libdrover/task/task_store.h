@@ -49,7 +49,11 @@ struct task_info {
 struct task_list {
 	struct task_info *v;
 	size_t n;
+	size_t cap;
 };
+
+/* Append a copy of t. Returns 0 or -ENOMEM. */
+int task_list_push(struct task_list *l, const struct task_info *t);
 
 void task_list_free(struct task_list *l);
 
