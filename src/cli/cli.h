@@ -65,3 +65,5 @@ extern const struct cli_command cli_sandbox_group;
 extern const struct cli_command cli_cluster_group;
 extern const struct cli_command cli_replication_group;
 extern const struct cli_command cli_storage_group;
+extern const struct cli_command cli_node_group;
+extern const struct cli_command cli_task_group;

@@ -423,7 +423,8 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 			/* corosync-qdevice only where it is configured: most clusters have none */
 			if (pid > 0)
 				printf("  %-16s running  pid %d\n", sb_daemon_name(d), (int)pid);
-			else if (d != SB_QDEVICE || sb_daemon_configured(&sb, k, d))
+			else if ((d != SB_QDEVICE && d != SB_DROVERD) ||
+				 sb_daemon_configured(&sb, k, d))
 				printf("  %-16s stopped\n", sb_daemon_name(d));
 		}
 		for (unsigned l = 0; l < sb.networks; l++) {
@@ -635,7 +636,7 @@ static int parse_daemons(const struct args *a, const char *cmd, unsigned *mask)
 
 		if (sb_daemon_parse(a->ops[i], &d) < 0) {
 			cli_error(
-				"'%s' is not a daemon: corosync, droverfs, sshd, corosync-qdevice, "
+				"'%s' is not a daemon: corosync, droverfs, sshd, corosync-qdevice, droverd, "
 				"corosync-qnetd, ceph-mon, ceph-osd or ceph-mgr (see 'drover "
 				"sandbox %s --help')",
 				a->ops[i], cmd);
@@ -850,7 +851,7 @@ static const struct cli_command cmd_status_def = {
 	.usage = "Usage: drover sandbox status [--name NAME]\n"
 		 "\n"
 		 "Per node: corosync, droverfs, sshd and, once configured, corosync-qdevice\n"
-		 "(pid, running or stopped); sshd and corosync-qnetd on the QNetd host;\n"
+		 "and droverd (pid, running or stopped); sshd and corosync-qnetd on the QNetd host;\n"
 		 "ceph-mon, ceph-osd and ceph-mgr on the Ceph host; and\n"
 		 "each link's address, state (up or down) and the netem fault in force.\n"
 		 "\n"
@@ -939,10 +940,11 @@ static const struct cli_command cmd_netem_def = {
 };
 
 #define DAEMON_HELP                                                                     \
-	"DAEMON is corosync, droverfs, sshd or corosync-qdevice on a node, sshd or\n"   \
-	"corosync-qnetd on the QNetd host (NODE qnetd), ceph-mon, ceph-osd or\n"        \
-	"ceph-mgr on the Ceph host (NODE ceph). None named means all of the\n"          \
-	"host's daemons (start: corosync and corosync-qdevice only once configured).\n" \
+	"DAEMON is corosync, droverfs, sshd, corosync-qdevice or droverd on a node,\n"  \
+	"sshd or corosync-qnetd on the QNetd host (NODE qnetd), ceph-mon, ceph-osd\n"   \
+	"or ceph-mgr on the Ceph host (NODE ceph). None named means all of the\n"       \
+	"host's daemons (start: corosync, corosync-qdevice and droverd only once\n"     \
+	"configured). The keeper restarts a droverd that dies unless it was stopped.\n" \
 	"NODE may be all: every node.\n"
 
 static const struct cli_command cmd_start_def = {

@@ -36,13 +36,10 @@
 #define QDEVICE_SOCKET "run/corosync-qdevice/corosync-qdevice.sock" /* in the node's dir */
 
 static const char *const daemon_names[SB_DAEMONS] = {
-	[SB_COROSYNC] = "corosync",
-	[SB_DROVERFS] = "droverfs",
-	[SB_SSHD] = "sshd",
-	[SB_QDEVICE] = "corosync-qdevice",
-	[SB_QNETD] = "corosync-qnetd",
-	[SB_CEPH_MON] = "ceph-mon",
-	[SB_CEPH_OSD] = "ceph-osd",
+	[SB_COROSYNC] = "corosync", [SB_DROVERFS] = "droverfs",
+	[SB_SSHD] = "sshd",	    [SB_QDEVICE] = "corosync-qdevice",
+	[SB_DROVERD] = "droverd",   [SB_QNETD] = "corosync-qnetd",
+	[SB_CEPH_MON] = "ceph-mon", [SB_CEPH_OSD] = "ceph-osd",
 	[SB_CEPH_MGR] = "ceph-mgr",
 };
 
@@ -67,7 +64,8 @@ unsigned sb_host_daemons(unsigned host)
 		return 1u << SB_SSHD | 1u << SB_QNETD;
 	if (host == SB_CEPH_HOST)
 		return 1u << SB_CEPH_MON | 1u << SB_CEPH_OSD | 1u << SB_CEPH_MGR;
-	return 1u << SB_COROSYNC | 1u << SB_DROVERFS | 1u << SB_SSHD | 1u << SB_QDEVICE;
+	return 1u << SB_COROSYNC | 1u << SB_DROVERFS | 1u << SB_SSHD | 1u << SB_QDEVICE |
+	       1u << SB_DROVERD;
 }
 
 /* Does the node's corosync.conf have a quorum { device { } } section? */
@@ -97,6 +95,7 @@ bool sb_daemon_configured(const struct sandbox *sb, unsigned host, enum sb_daemo
 		return false;
 	switch (d) {
 	case SB_COROSYNC:
+	case SB_DROVERD: /* a cluster node's: `drover cluster create/add` starts it */
 		/* a bare node: `drover cluster create/add` has not written it yet */
 		sb_node_path(sb, host, path, sizeof(path), "etc-corosync/corosync.conf");
 		return access(path, F_OK) == 0;
@@ -193,9 +192,12 @@ pid_t sb_daemon_pid(const struct sandbox *sb, unsigned node, const char *tag)
 	return pid > 0 && sb_pid_in_node(sb, node, pid) ? pid : 0;
 }
 
-/* Start argv in the node through the keeper, or ourselves if there is none; record the pid. */
+/*
+ * Start argv in the node through the keeper, or ourselves if there is
+ * none; record the pid. kept: the keeper starts it again if it dies.
+ */
 static pid_t start_process(const struct sandbox *sb, unsigned node, const char *tag,
-			   char *const argv[])
+			   char *const argv[], bool kept)
 {
 	char log[PATH_MAX], rel[64], path[PATH_MAX], text[32];
 	pid_t pid;
@@ -203,7 +205,8 @@ static pid_t start_process(const struct sandbox *sb, unsigned node, const char *
 
 	snprintf(rel, sizeof(rel), "log/%s.log", tag);
 	sb_node_path(sb, node, log, sizeof(log), rel);
-	pid = sb_keeper_spawn(sb, node, argv, log);
+	pid = kept ? sb_keeper_spawn_kept(sb, node, tag, argv, log)
+		   : sb_keeper_spawn(sb, node, argv, log);
 	if (pid == -ENOTCONN)
 		pid = sb_spawn(sb, node, argv, log);
 	if (pid < 0)
@@ -240,13 +243,22 @@ static void end_hung_fuse(pid_t pid)
 	closedir(d);
 }
 
+/* How long a daemon may take to stop: droverd shuts the node's guests down first. */
+static int stop_timeout_ms(const char *tag)
+{
+	return streq(tag, "droverd") ? 600000 : 15000;
+}
+
 int sb_stop_process(const struct sandbox *sb, unsigned node, const char *tag, bool kill9)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], text[32];
 	pid_t pid = sb_daemon_pid(sb, node, tag);
 	int r = 0;
 
 	pid_file(sb, node, tag, path, sizeof(path));
+	/* first: a pid file that no longer names it tells the keeper not to start it again */
+	if (pid > 0)
+		unlink(path);
 	if (pid > 0) {
 		if (kill9) {
 			kill(pid, SIGKILL);
@@ -257,13 +269,15 @@ int sb_stop_process(const struct sandbox *sb, unsigned node, const char *tag, bo
 			}
 			r = process_alive(pid) ? -ETIMEDOUT : 0;
 		} else {
-			r = process_stop(pid, 15000);
+			r = process_stop(pid, stop_timeout_ms(tag));
 			if (r == -ESRCH)
 				r = 0;
 		}
+		/* it would not go: it is still ours to find */
+		snprintf(text, sizeof(text), "%d\n", (int)pid);
+		if (r < 0)
+			write_file_atomic(path, text, strlen(text), 0644);
 	}
-	if (r == 0)
-		unlink(path);
 	return pid > 0 ? r : -ESRCH;
 }
 
@@ -271,7 +285,7 @@ pid_t sb_start_process(const struct sandbox *sb, unsigned node, const char *tag,
 {
 	if (sb_daemon_pid(sb, node, tag) > 0)
 		return -EALREADY;
-	return start_process(sb, node, tag, argv);
+	return start_process(sb, node, tag, argv, false);
 }
 
 /* Is anything in the daemon's network namespace listening on this TCP port (IPv4 or IPv6)? */
@@ -495,6 +509,15 @@ int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, c
 		argv[n++] = "corosync-qnetd";
 		argv[n++] = "-f";
 		break;
+	case SB_DROVERD:
+		if (!sb_daemon_configured(sb, node, d))
+			return -ENOENT;
+		r = sb_droverd_path(path, sizeof(path));
+		if (r < 0)
+			return -ENOEXEC;
+		argv[n++] = path;
+		argv[n++] = "-f";
+		break;
 	case SB_CEPH_MON:
 	case SB_CEPH_OSD:
 	case SB_CEPH_MGR:
@@ -513,7 +536,9 @@ int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, c
 		break;
 	}
 	argv[n] = NULL;
-	pid = sb_start_process(sb, node, daemon_names[d], argv);
+	if (sb_daemon_pid(sb, node, daemon_names[d]) > 0)
+		return -EALREADY;
+	pid = start_process(sb, node, daemon_names[d], argv, d == SB_DROVERD);
 	if (pid < 0)
 		return pid;
 	r = wait_ready(sb, node, d, pid);
@@ -599,6 +624,13 @@ static int signal_all(const struct sandbox *sb, int sig)
 void sb_kill_all(const struct sandbox *sb)
 {
 	pid_t keeper = sb_keeper_pid(sb);
+	char path[PATH_MAX];
+
+	/* without their pid files the keeper lets its kept daemons die */
+	for (unsigned k = 1; k <= SANDBOX_NODES_MAX; k++) {
+		pid_file(sb, k, daemon_names[SB_DROVERD], path, sizeof(path));
+		unlink(path);
+	}
 
 	if (signal_all(sb, SIGTERM) > 0)
 		for (int i = 0; i < 300 && signal_all(sb, 0) > 0; i++)

@@ -50,6 +50,7 @@ enum sb_daemon {
 	SB_DROVERFS,
 	SB_SSHD,
 	SB_QDEVICE, /* nodes, once `drover cluster qdevice setup` configured it */
+	SB_DROVERD, /* nodes of a cluster: the node agent (kept running by the keeper) */
 	SB_QNETD, /* the QNetd host only */
 	SB_CEPH_MON, /* the Ceph host only */
 	SB_CEPH_OSD,
@@ -102,6 +103,7 @@ int sb_rm_rf(const char *path);
 
 /* tools.c: where our own binaries are */
 int sb_droverfs_path(char *out, size_t len);
+int sb_droverd_path(char *out, size_t len); /* $DROVER_DROVERD, the build tree's, ... */
 void sb_node_env_path(char *out, size_t len);
 
 /* netns.c: network namespaces, bridges, links */
@@ -133,6 +135,13 @@ int sb_keeper_start(const struct sandbox *sb);
 int sb_keeper_main(const char *name);
 pid_t sb_keeper_spawn(const struct sandbox *sb, unsigned node, char *const argv[],
 		      const char *log_path);
+/*
+ * The same for a daemon the keeper keeps running: when it dies while its
+ * pid file (pids/TAG.pid) still names it (nobody stopped it), the keeper
+ * starts it again after a second and writes the new pid there.
+ */
+pid_t sb_keeper_spawn_kept(const struct sandbox *sb, unsigned node, const char *tag,
+			   char *const argv[], const char *log_path);
 pid_t sb_keeper_pid(const struct sandbox *sb);
 
 /* daemon.c: corosync, droverfs, sshd and corosync-qdevice of a node, corosync-qnetd */

@@ -26,14 +26,15 @@ static int find_in_path(const char *prog, char *out, size_t len)
 }
 
 /*
- * $DROVER_DROVERFS, else the droverfs of the build tree the running drover
- * comes from (build/src/cli/drover -> build/src/cfs/droverfs), else an
- * installed one beside drover, else PATH. Absolute, because it is started
- * inside a node whose PATH we set ourselves.
+ * One of our programs: $ENV if set, else the one in the build tree the
+ * running drover comes from (build/src/cli/drover -> build/src/SUBDIR/PROG),
+ * else an installed one beside drover or in ../sbin, else PATH. Absolute,
+ * because it is started inside a node whose PATH we set ourselves.
  */
-int sb_droverfs_path(char *out, size_t len)
+static int our_program(const char *env_name, const char *subdir, const char *prog, char *out,
+		       size_t len)
 {
-	const char *env = getenv("DROVER_DROVERFS");
+	const char *env = getenv(env_name);
 	char self[PATH_MAX];
 
 	if (env && env[0]) {
@@ -43,19 +44,30 @@ int sb_droverfs_path(char *out, size_t len)
 	}
 	if (self_exe_path(self, sizeof(self)) == 0) {
 		char *dir = dirname(self);
-		char cand[PATH_MAX + 32];
+		char cand[PATH_MAX + 64];
 
-		snprintf(cand, sizeof(cand), "%s/../cfs/droverfs", dir);
+		snprintf(cand, sizeof(cand), "%s/../%s/%s", dir, subdir, prog);
 		if (access(cand, X_OK) == 0 && realpath(cand, out))
 			return 0;
-		snprintf(cand, sizeof(cand), "%s/droverfs", dir);
+		snprintf(cand, sizeof(cand), "%s/%s", dir, prog);
 		if (access(cand, X_OK) == 0 && realpath(cand, out))
 			return 0;
-		snprintf(cand, sizeof(cand), "%s/../sbin/droverfs", dir);
+		snprintf(cand, sizeof(cand), "%s/../sbin/%s", dir, prog);
 		if (access(cand, X_OK) == 0 && realpath(cand, out))
 			return 0;
 	}
-	return find_in_path("droverfs", out, len);
+	return find_in_path(prog, out, len);
+}
+
+int sb_droverfs_path(char *out, size_t len)
+{
+	return our_program("DROVER_DROVERFS", "cfs", "droverfs", out, len);
+}
+
+/* $DROVER_DROVERD lets a test run its own droverd (tests/tools/droverd-testguest). */
+int sb_droverd_path(char *out, size_t len)
+{
+	return our_program("DROVER_DROVERD", "droverd", "droverd", out, len);
 }
 
 /* PATH inside a node: drover's and droverfs's directories first, then the system's. */

@@ -68,12 +68,15 @@ class Sandbox:
         self.qnetd = qnetd
         self.ceph = ceph  # False, True (memstore), "memstore" or "bluestore"
         self.is_up = False
+        # extra environment of the drover commands (DROVER_DROVERD: a test droverd)
+        self.env = {}
 
     # -- the command line ----------------------------------------------------
     def cmd(self, command, *args, check=True, timeout=120, input=None):
         """`drover sandbox COMMAND --name NAME ARGS...` -> CompletedProcess (text)."""
         argv = [self.drover, "sandbox", command, "--name", self.name] + [str(a) for a in args]
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input,
+                              env=dict(os.environ, **self.env) if self.env else None)
         if check and proc.returncode != 0:
             raise SandboxError(f"{' '.join(argv)} exited {proc.returncode}:\n"
                                f"{proc.stdout}{proc.stderr}")

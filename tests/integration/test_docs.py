@@ -8,7 +8,8 @@ import pytest
 from conftest import DROVER, DROVERFS, ROOT
 
 MAN_PAGES = ["droverfs.8", "drover.1", "drover-cfs.1", "drover-sandbox.1", "drover-cluster.1",
-             "drover-replication.1", "drover-storage.1"]
+             "drover-replication.1", "drover-storage.1", "drover-node.1", "drover-task.1",
+             "droverd.8"]
 COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["cfs", "flush"],
             ["sandbox"]] + [["sandbox", c] for c in (
                 "up", "down", "status", "list", "shell", "exec", "cut", "heal", "netem",
@@ -20,7 +21,10 @@ COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["
                                 ["storage"]] + [["storage", c] for c in (
                                     "status", "config", "add", "set", "remove", "list", "alloc",
                                     "free", "path", "resize", "snapshot", "delsnapshot", "rollback",
-                                    "snapshots", "export", "import", "copy")]
+                                    "snapshots", "export", "import", "copy")] + [
+                                ["task"], ["task", "list"], ["task", "log"], ["task", "stop"],
+                                ["node"], ["node", "status"], ["node", "startall"],
+                                ["node", "stopall"]]
 
 
 @pytest.mark.parametrize("page", MAN_PAGES)
@@ -52,6 +56,18 @@ def test_droverfs_help_and_bad_options():
         proc = subprocess.run([DROVERFS, "-f", "-l"] + bad, capture_output=True, text=True)
         assert proc.returncode == 2, bad
         assert proc.stderr.startswith("droverfs:"), proc.stderr
+
+
+def test_droverd_help_and_bad_options():
+    """droverd --help works; a bad option or value exits 2 with a message."""
+    droverd = os.path.join(os.path.dirname(DROVERFS), "..", "droverd", "droverd")
+    proc = subprocess.run([droverd, "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "Usage: droverd" in proc.stdout
+    for bad in (["--interval", "0"], ["--interval", "soon"], ["--socket", "relative"],
+                ["--stop-timeout", "-1"], ["--nope"], ["extra"]):
+        proc = subprocess.run([droverd, "-f"] + bad, capture_output=True, text=True)
+        assert proc.returncode == 2, bad
+        assert proc.stderr.startswith("droverd:"), proc.stderr
 
 
 def test_unknown_command_is_a_usage_error():

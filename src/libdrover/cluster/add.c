@@ -184,6 +184,10 @@ static int switch_over(const char *socket, const struct cfs_brief *old,
 			"not quorate and in sync after %d s (droverfs: %s, %s): see 'drover cluster status'",
 			JOIN_TIMEOUT_MS / 1000, b->cluster_mode ? "cluster mode" : "local mode",
 			b->sync[0] ? b->sync : "?");
+	if (r == 0) {
+		drover_report_log(rep, "starting droverd");
+		r = service_do(SERVICE_DROVERD, SERVICE_ENABLE, NULL, err);
+	}
 	return r;
 }
 

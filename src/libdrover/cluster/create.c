@@ -91,6 +91,10 @@ static int start_cluster(const char *socket, struct cfs_brief *b, const struct d
 			"no quorum after %d s (droverfs: %s, %s): see 'drover cluster status' and the corosync log",
 			QUORUM_TIMEOUT_MS / 1000, b->cluster_mode ? "cluster mode" : "local mode",
 			b->quorate ? "quorate" : "not quorate");
+	if (r == 0) {
+		drover_report_log(rep, "starting droverd");
+		r = service_do(SERVICE_DROVERD, SERVICE_ENABLE, NULL, err);
+	}
 	return r;
 }
 

@@ -19,6 +19,7 @@ static const char *const unit_names[] = {
 	[SERVICE_SSHD] = "sshd",
 	[SERVICE_QDEVICE] = "corosync-qdevice",
 	[SERVICE_QNETD] = "corosync-qnetd",
+	[SERVICE_DROVERD] = "droverd",
 };
 
 /* systemd's unit for each; Debian names sshd "ssh". */
@@ -28,6 +29,7 @@ static const char *const systemd_units[] = {
 	[SERVICE_SSHD] = "ssh.service",
 	[SERVICE_QDEVICE] = "corosync-qdevice.service",
 	[SERVICE_QNETD] = "corosync-qnetd.service",
+	[SERVICE_DROVERD] = "droverd.service",
 };
 
 /* The sandbox's command for each action: its daemons come back with the node, not at boot. */

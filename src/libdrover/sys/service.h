@@ -16,6 +16,7 @@ enum service_unit {
 	SERVICE_SSHD,
 	SERVICE_QDEVICE,
 	SERVICE_QNETD, /* on a QNetd host (the sandbox's "qnetd") */
+	SERVICE_DROVERD, /* the node agent */
 };
 
 enum service_action {

@@ -9,10 +9,8 @@
 #include "libdrover/format/guest_options.h"
 #include "libdrover/format/propstr.h"
 
-/* Start order: ordered guests first by order, then the unordered; VMID breaks ties. */
-static int cmp_start(const void *pa, const void *pb)
+int startup_cmp_start(const struct startup_guest *a, const struct startup_guest *b)
 {
-	const struct startup_guest *a = pa, *b = pb;
 	bool ua = a->order < 0, ub = b->order < 0;
 
 	if (ua != ub)
@@ -24,9 +22,14 @@ static int cmp_start(const void *pa, const void *pb)
 	return 0;
 }
 
+static int cmp_start(const void *pa, const void *pb)
+{
+	return startup_cmp_start(pa, pb);
+}
+
 static int cmp_stop(const void *pa, const void *pb)
 {
-	return cmp_start(pb, pa);
+	return startup_cmp_start(pb, pa);
 }
 
 void startup_sort_start(struct startup_guest *g, size_t n)

@@ -25,6 +25,13 @@ struct startup_guest {
 	long down; /* seconds its shutdown may take; -1: the caller's default */
 };
 
+/*
+ * Compare in start order (<0: a starts first): ordered guests by order,
+ * then the unordered; VMID breaks ties. For sorting structs that hold a
+ * startup_guest.
+ */
+int startup_cmp_start(const struct startup_guest *a, const struct startup_guest *b);
+
 /* Sort into start order. */
 void startup_sort_start(struct startup_guest *g, size_t n);
 

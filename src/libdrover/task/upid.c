@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/procstat.h"
 #include "basic/util.h"
 
 /* TYPE, ID and USER: no ':' and no blank (ID may be empty). */
@@ -110,30 +111,10 @@ int upid_log_path(const char *dir, const char *upid, char *out, size_t len)
 
 int upid_proc_start(pid_t pid, uint64_t *pstart)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start;
-	FILE *f;
-	size_t n;
+	struct procstat st;
+	int r = procstat_read(pid, &st);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -ESRCH : -errno;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* The command name (field 2) may hold blanks and ')': skip to its last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EIO;
-	/* The blank before field 3 (state), then on to the one before field 22 (starttime). */
-	for (int field = 3; field <= 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -EIO;
-	}
-	if (sscanf(p + 1, "%llu", &start) != 1)
-		return -EIO;
-	*pstart = start;
-	return 0;
+	if (r == 0)
+		*pstart = st.starttime;
+	return r;
 }

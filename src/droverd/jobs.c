@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Periodic jobs droverd runs for others, each as tasks in workers
+ * (droverd_worker_start). This is where the replication scheduler plugs
+ * in: add its entry to jobs[] with how often it looks for due jobs and a
+ * function that starts the due ones (pvesr's "run every minute" becomes a
+ * timer here). Jobs do not run while droverd stops the guests.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+
+#include "basic/log.h"
+#include "basic/util.h"
+#include "droverd.h"
+
+struct droverd_job {
+	const char *name;
+	unsigned interval_s;
+	void (*run)(struct droverd *d);
+};
+
+/* The periodic jobs; none yet. Example: { "replication", 60, replication_run_due }. */
+static const struct droverd_job jobs[] = {
+	{ NULL, 0, NULL },
+};
+
+static int on_job(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct droverd *d = userdata;
+
+	for (size_t i = 0; jobs[i].name; i++) {
+		if (d->job_timers[i] != s)
+			continue;
+		if (!d->stopping)
+			jobs[i].run(d);
+		sd_event_source_set_time(s, usec + (uint64_t)jobs[i].interval_s * 1000000);
+		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	}
+	return 0;
+}
+
+int droverd_jobs_start(struct droverd *d)
+{
+	static_assert(ARRAY_SIZE(jobs) <= DROVERD_JOBS_MAX, "more jobs than DROVERD_JOBS_MAX");
+
+	for (size_t i = 0; jobs[i].name; i++) {
+		int r;
+
+		r = sd_event_add_time_relative(d->event, &d->job_timers[i], CLOCK_MONOTONIC,
+					       (uint64_t)jobs[i].interval_s * 1000000, 0, on_job,
+					       d);
+		if (r < 0)
+			return r;
+		log_info("job %s: every %u s", jobs[i].name, jobs[i].interval_s);
+	}
+	return 0;
+}
+
+void droverd_jobs_stop(struct droverd *d)
+{
+	for (size_t i = 0; i < DROVERD_JOBS_MAX; i++)
+		d->job_timers[i] = sd_event_source_disable_unref(d->job_timers[i]);
+}

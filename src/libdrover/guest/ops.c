@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+#include "ops.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "guest_runtime.h"
+
+static int qemu_runtime(void *ctx, uint32_t vmid, struct guest_runtime *rt)
+{
+	const struct guest_ops_paths *p = ctx;
+
+	return qemu_runtime_read(p ? p->qemu_run_dir : NULL, vmid, rt);
+}
+
+static int lxc_runtime(void *ctx, uint32_t vmid, struct guest_runtime *rt)
+{
+	const struct guest_ops_paths *p = ctx;
+
+	return lxc_runtime_read(p ? p->cgroup_root : NULL, vmid, rt);
+}
+
+void guest_ops_defaults(struct guest_ops_table *t, const struct guest_ops_paths *paths)
+{
+	memset(t, 0, sizeof(*t));
+	/*
+	 * start and shutdown: the `drover vm` and `drover ct` operations go
+	 * here once they exist (qemu_start/qemu_shutdown, lxc_start/lxc_shutdown).
+	 */
+	t->type[GUEST_QEMU] = (struct guest_ops){ .runtime = qemu_runtime, .ctx = (void *)paths };
+	t->type[GUEST_LXC] = (struct guest_ops){ .runtime = lxc_runtime, .ctx = (void *)paths };
+}
+
+const char *guest_kind(enum guest_type type)
+{
+	return type == GUEST_LXC ? "CT" : "VM";
+}
+
+static const struct guest_ops *ops_of(const struct guest_ops_table *t, enum guest_type type)
+{
+	return type > GUEST_NONE && type < GUEST_TYPES ? &t->type[type] : NULL;
+}
+
+int guest_start(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
+		const struct drover_reporter *log, struct drover_err *err)
+{
+	const struct guest_ops *o = ops_of(t, type);
+
+	if (!o || !o->start)
+		return drover_fail(err, -ENOTSUP,
+				   "%s %u: starting a %s is not supported by this drover yet",
+				   guest_kind(type), vmid, type == GUEST_LXC ? "container" : "VM");
+	return o->start(o->ctx, vmid, log, err);
+}
+
+int guest_shutdown(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
+		   unsigned timeout_s, bool force_stop, const struct drover_reporter *log,
+		   struct drover_err *err)
+{
+	const struct guest_ops *o = ops_of(t, type);
+
+	if (!o || !o->shutdown)
+		return drover_fail(err, -ENOTSUP,
+				   "%s %u: shutting down a %s is not supported by this drover yet",
+				   guest_kind(type), vmid, type == GUEST_LXC ? "container" : "VM");
+	return o->shutdown(o->ctx, vmid, timeout_s, force_stop, log, err);
+}
+
+int guest_runtime_get(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
+		      struct guest_runtime *rt)
+{
+	const struct guest_ops *o = ops_of(t, type);
+
+	memset(rt, 0, sizeof(*rt));
+	if (!o || !o->runtime)
+		return -ENOTSUP;
+	return o->runtime(o->ctx, vmid, rt);
+}

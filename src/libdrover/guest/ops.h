@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the node agent and the CLI need from a guest type: start a guest,
+ * shut it down, and read its runtime state. One table per type (QEMU,
+ * LXC), held by the caller (droverd keeps one in its context), so a test
+ * program can put a type of its own in and production code cannot.
+ *
+ * guest_ops_defaults() fills the tables with what drover has today: the
+ * runtime readers (guest_runtime.h); start and shutdown are the `drover
+ * vm`/`drover ct` code's to provide (set them in guest_ops_defaults()).
+ * Until they are, guest_start()/guest_shutdown() refuse with -ENOTSUP
+ * and say so: nothing pretends to have started a guest.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "libdrover/error.h"
+#include "libdrover/format/names.h"
+#include "libdrover/report.h"
+
+#define GUEST_TYPES 3 /* indexed by enum guest_type */
+
+/* What a guest is doing now. */
+struct guest_runtime {
+	bool running;
+	pid_t pid; /* QEMU's, or the container's init */
+	uint64_t cpu_ns; /* CPU time used since it started */
+	uint64_t mem_bytes; /* resident memory */
+	uint64_t uptime_s;
+};
+
+struct guest_ops {
+	/* Start vmid (its config: nodes/<this node>/<type dir>/VMID.conf); return once it runs. */
+	int (*start)(void *ctx, uint32_t vmid, const struct drover_reporter *log,
+		     struct drover_err *err);
+	/*
+	 * Shut vmid down cleanly, waiting up to timeout_s; then, with
+	 * force_stop, stop it hard (-ETIMEDOUT otherwise). A stopped guest is
+	 * no error.
+	 */
+	int (*shutdown)(void *ctx, uint32_t vmid, unsigned timeout_s, bool force_stop,
+			const struct drover_reporter *log, struct drover_err *err);
+	/* Fill rt (a stopped guest: running false). Returns 0 or -errno. */
+	int (*runtime)(void *ctx, uint32_t vmid, struct guest_runtime *rt);
+	void *ctx;
+};
+
+struct guest_ops_table {
+	struct guest_ops type[GUEST_TYPES];
+};
+
+/*
+ * Where the runtime readers look (NULL: the defaults), for a node whose
+ * /run or cgroups are elsewhere (tests).
+ */
+struct guest_ops_paths {
+	const char *qemu_run_dir; /* NULL: QEMU_RUN_DIR */
+	const char *cgroup_root; /* NULL: /sys/fs/cgroup */
+};
+
+/* The tables drover has for QEMU and LXC. paths must outlive t (may be NULL). */
+void guest_ops_defaults(struct guest_ops_table *t, const struct guest_ops_paths *paths);
+
+/* Start guest vmid of type through t. -ENOTSUP (with err) when the type cannot be started yet. */
+int guest_start(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
+		const struct drover_reporter *log, struct drover_err *err);
+
+/* Shut it down (see struct guest_ops). -ENOTSUP (with err) as guest_start. */
+int guest_shutdown(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
+		   unsigned timeout_s, bool force_stop, const struct drover_reporter *log,
+		   struct drover_err *err);
+
+/* Its runtime state. -ENOTSUP when the type has no reader. */
+int guest_runtime_get(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
+		      struct guest_runtime *rt);
+
+/* "VM" or "CT", for log lines ("Starting VM 100"). */
+const char *guest_kind(enum guest_type type);
