@@ -1,6 +1,8 @@
 """Helpers for the tests of `drover cluster` on sandbox nodes."""
 import json
 
+from polling import wait_for  # noqa: F401  (tests import it from here too)
+
 
 def drover(sb, node, *args, check=True, timeout=150):
     """`drover ARGS` inside node; AssertionError with its output if it fails."""
