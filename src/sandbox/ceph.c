@@ -17,7 +17,9 @@
  * at priv/ceph/ceph.keyring in droverfs, as Proxmox keeps an external
  * cluster's key. The monitors batch their map updates every 50 ms instead
  * of every second: snapshots and pools are made at the speed of this one
- * machine, not of a real cluster's paxos.
+ * machine, not of a real cluster's paxos. The monitor's store shares the
+ * host's disk, so its free-space warning (30% by default) would report the
+ * host's state, not the sandbox's: it warns at 2% and stops at 1%.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -135,6 +137,7 @@ static int write_conf(const struct sandbox *sb, const char *fsid)
 		     "\tmon_allow_pool_size_one = true\n"
 		     "\tmon_warn_on_pool_no_redundancy = false\n"
 		     "\tmon_allow_pool_delete = true\n"
+		     "\tmon_data_avail_warn = 2\n"
 		     "\tmon_data_avail_crit = 1\n"
 		     "\tpaxos_propose_interval = 0.05\n"
 		     "[mgr]\n"
