@@ -16,7 +16,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "cluster.h"
+#include "corosync.h"
 #include "fuse_fs.h"
 #include "ipc_server.h"
 #include "basic/fusectl.h"
@@ -24,6 +24,7 @@
 #include "basic/util.h"
 #include "basic/nstime.h"
 #include "mountpoint.h"
+#include "node_dirs.h"
 #include "submit.h"
 
 static int resolve_group(struct cfs_daemon *d)
@@ -123,61 +124,6 @@ static int take_instance_lock(struct cfs_daemon *d)
 	if (ftruncate(d->lock_fd, 0) < 0 || pwrite(d->lock_fd, pid, (size_t)n, 0) != n)
 		log_warn("%s: cannot record the pid: %m", path);
 	return 0;
-}
-
-static void layout_step_done(struct cfs_daemon *d, void *ctx, int result,
-			     const struct cfs_result *res)
-{
-	/* EEXIST: another node made it first (all race for "nodes" after a sync) */
-	if (result == 0 || result == -EEXIST)
-		cfs_daemon_ensure_layout(d); /* the next missing one */
-	else if (result != -EACCES)
-		log_warn("cannot create the node's directories: %s", strerror(-result));
-}
-
-/*
- * Submit the mkdir of path if it is missing (its parent exists). Returns
- * true if it did: the directories are made one at a time, each after the
- * one before was applied, because in cluster mode that takes a round trip.
- */
-static bool ensure_dir(struct cfs_daemon *d, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	struct cfs_state *st = cfs_daemon_state(d);
-	struct cfs_op op = { .kind = CFS_OP_MKDIR, .time_ns = now_wall_ns() };
-	struct cfs_entry *dir;
-	char parent[CFS_PATH_MAX];
-
-	if (cfs_tree_resolve(&st->tree, path))
-		return false;
-	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - path) : 0, path);
-	dir = cfs_tree_resolve(&st->tree, parent);
-	if (!dir || cfs_op_set_name(op.name, slash ? slash + 1 : path) < 0)
-		return false;
-	op.ino = dir->inode;
-	op.writer = cfs_daemon_writer(d);
-	cfs_submit(d, &op, layout_step_done, NULL);
-	if (!d->cluster)
-		cfs_submit_commit(d);
-	return true;
-}
-
-/* The directories every node has (as /etc/pve): nodes/<me>/{qemu-server,lxc,priv}, priv/lock. */
-void cfs_daemon_ensure_layout(struct cfs_daemon *d)
-{
-	const char *subdirs[] = { "", "/qemu-server", "/lxc", "/priv" };
-	char path[CFS_PATH_MAX];
-
-	if (ensure_dir(d, "nodes"))
-		return;
-	for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
-		snprintf(path, sizeof(path), "nodes/%s%s", d->opt.nodename, subdirs[i]);
-		if (ensure_dir(d, path))
-			return;
-	}
-	if (ensure_dir(d, "priv"))
-		return;
-	ensure_dir(d, "priv/lock");
 }
 
 /*
@@ -358,7 +304,8 @@ static void teardown(struct cfs_daemon *d)
 {
 	if (d->persist)
 		cfs_submit_commit(d);
-	cfs_cluster_stop(d->cluster);
+	cfs_corosync_stop(d->corosync);
+	d->corosync = NULL;
 	if (d->persist)
 		cfs_submit_commit(d);
 	cfs_ipc_server_stop(d->ipc);
@@ -377,6 +324,7 @@ static void teardown(struct cfs_daemon *d)
 	clusterlog_destroy(&d->clog);
 	cfs_fsversion_destroy(&d->fsversion);
 	free(d->pending);
+	free(d->parts);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
 }
@@ -393,9 +341,9 @@ int cfs_daemon_run(struct cfs_daemon *d)
 	if (r == 0) {
 		cfs_locks_sync(&d->locks, &cfs_daemon_state(d)->tree);
 		if (!d->opt.local && cfs_tree_resolve(&cfs_daemon_state(d)->tree, "corosync.conf"))
-			r = cfs_cluster_start(d, &d->cluster);
+			r = cfs_corosync_start(d, &d->corosync);
 		else
-			cfs_daemon_ensure_layout(d);
+			cfs_node_dirs_ensure(d);
 	}
 	if (r == 0)
 		r = cfs_fuse_start(d, &d->fuse);
@@ -405,7 +353,7 @@ int cfs_daemon_run(struct cfs_daemon *d)
 		clusterlog_append(&d->clog, d->opt.nodename, "root", "droverfs", (uint32_t)getpid(),
 				  LOG_INFO, now_wall_s(), "starting cluster log");
 		log_notice("mounted on %s (%s mode, node %s, version %llu)", d->opt.mountpoint,
-			   d->cluster ? "cluster" : "local", d->opt.nodename,
+			   cfs_daemon_clustered(d) ? "cluster" : "local", d->opt.nodename,
 			   (unsigned long long)cfs_daemon_state(d)->tree.version);
 		if (d->ready_fd >= 0) {
 			if (write(d->ready_fd, "1", 1) != 1)

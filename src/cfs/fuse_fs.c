@@ -22,7 +22,6 @@
 #define RENAME_NOREPLACE (1 << 0)
 #endif
 
-#include "cluster.h"
 #include "fuse_internal.h"
 #include "layout.h"
 #include "basic/fusectl.h"
@@ -32,161 +31,11 @@
 #include "submit.h"
 #include "virtual.h"
 
-#define ENTRY_TIMEOUT 1.0
 #define MAX_BATCH 64
 
 #define SET_ATTR_TIMES                                                         \
 	(FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_ATIME | \
 	 FUSE_SET_ATTR_ATIME_NOW)
-
-enum cfs_caller req_caller(fuse_req_t req)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct cfs_daemon *d = req_daemon(req);
-	gid_t groups[64];
-	int n;
-
-	if (ctx->uid == 0)
-		return CFS_CALLER_ROOT;
-	if (ctx->gid == d->gid)
-		return CFS_CALLER_READER;
-	n = fuse_req_getgroups(req, (int)ARRAY_SIZE(groups), groups);
-	if (n < 0)
-		n = 0;
-	return cfs_caller_classify(ctx->uid, ctx->gid, groups, MIN(n, (int)ARRAY_SIZE(groups)),
-				   d->gid);
-}
-
-/* The tree entry an inode stands for: a new file's own once it is created, or its directory. */
-static struct cfs_entry *entry_of(struct cfs_daemon *d, uint64_t ino)
-{
-	struct cfs_tree *t = &cfs_daemon_state(d)->tree;
-	struct cfs_new_file *nf;
-
-	if (!cfs_new_file_ino(ino))
-		return cfs_tree_lookup(t, ino);
-	nf = cfs_new_file_by_ino(d->fuse, ino);
-	if (!nf)
-		return NULL;
-	return cfs_tree_lookup(t, nf->state == CFS_NEW_DONE ? nf->real_ino : nf->parent);
-}
-
-bool cfs_fuse_private(struct cfs_daemon *d, uint64_t ino)
-{
-	struct cfs_entry *e = entry_of(d, ino);
-
-	return e && layout_is_private(e);
-}
-
-void cfs_fuse_common_attr(struct cfs_daemon *d, struct stat *st, uint64_t ino,
-			  const struct cfs_times *times)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = ino;
-	st->st_uid = 0;
-	st->st_gid = d->gid;
-	st->st_blksize = 4096;
-	st->st_mtim = nstime_to_timespec(times->mtime);
-	st->st_ctim = nstime_to_timespec(times->ctime);
-	st->st_atim = nstime_to_timespec(times->atime);
-}
-
-static int virtual_stat(struct cfs_daemon *d, int id, struct stat *st)
-{
-	enum cfs_mode_kind kind = cfs_virtual_mode_kind(id);
-	int64_t start = nstime_from_s(d->starttime);
-
-	cfs_fuse_common_attr(d, st, cfs_virtual_ino(id),
-			     &(struct cfs_times){ start, start, start });
-	st->st_nlink = 1;
-	if (cfs_virtual_is_symlink(id)) {
-		char target[CFS_PATH_MAX];
-
-		cfs_virtual_symlink(d, id, target, sizeof(target));
-		st->st_mode = S_IFLNK | cfs_mode_bits(kind, false, d->quorate);
-		st->st_size = (off_t)strlen(target);
-	} else {
-		/* Generated on demand, as its size has to be right for readers. */
-		char *content = cfs_virtual_content(d, id);
-
-		if (!content)
-			return -ENOMEM;
-		st->st_mode = S_IFREG | cfs_mode_bits(kind, false, d->quorate);
-		st->st_size = (off_t)strlen(content);
-		free(content);
-	}
-	return 0;
-}
-
-/* A file being created here: as its creator wrote it, or the tree's once it is in. */
-static int new_file_stat(struct cfs_daemon *d, uint64_t ino, struct stat *st)
-{
-	struct cfs_new_file *nf = cfs_new_file_by_ino(d->fuse, ino);
-	int r;
-
-	if (!nf || (nf->state == CFS_NEW_DONE && nf->error))
-		return -ENOENT;
-	if (nf->state != CFS_NEW_DONE) {
-		cfs_new_file_stat(nf, st);
-		return 0;
-	}
-	r = cfs_fuse_stat(d, nf->real_ino, st);
-	if (r == 0)
-		st->st_ino = ino;
-	return r;
-}
-
-int cfs_fuse_stat(struct cfs_daemon *d, uint64_t ino, struct stat *st)
-{
-	int id = cfs_virtual_id(ino);
-	struct cfs_entry *e;
-	bool priv;
-
-	if (id >= 0)
-		return virtual_stat(d, id, st);
-	if (cfs_new_file_ino(ino))
-		return new_file_stat(d, ino, st);
-	e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
-	if (!e)
-		return -ENOENT;
-	priv = layout_is_private(e);
-	cfs_fuse_common_attr(d, st, ino, &e->times);
-	if (e->type == CFS_DIR) {
-		st->st_mode = S_IFDIR | cfs_mode_bits(CFS_MODE_DIR, priv, d->quorate);
-		st->st_nlink = 2 + e->nsubdirs; /* "." and its name, and each subdirectory's ".." */
-		st->st_size = 4096;
-	} else {
-		st->st_mode = S_IFREG | cfs_mode_bits(CFS_MODE_FILE, priv, d->quorate);
-		st->st_nlink = 1;
-		st->st_size = (off_t)cfs_blob_size(e->data);
-	}
-	st->st_blocks = (st->st_size + 511) / 512;
-	return 0;
-}
-
-int cfs_fuse_entry(struct cfs_daemon *d, uint64_t ino, struct fuse_entry_param *ep)
-{
-	struct cfs_entry *e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
-	int r;
-
-	memset(ep, 0, sizeof(*ep));
-	r = cfs_fuse_stat(d, ino, &ep->attr);
-	if (r < 0)
-		return r;
-	ep->ino = ino;
-	ep->entry_timeout = ENTRY_TIMEOUT;
-	ep->attr_timeout = CFS_ATTR_TIMEOUT;
-	/*
-	 * Locks change under other hands (expiry, other nodes) and generated
-	 * files change size by themselves: never let the kernel trust those.
-	 */
-	if (cfs_virtual_id(ino) >= 0 && !cfs_virtual_is_symlink(cfs_virtual_id(ino)))
-		ep->attr_timeout = 0;
-	/* A new file changes inode number when it enters the tree. */
-	if ((e && layout_in_lock_area(e)) || cfs_new_file_ino(ino))
-		ep->entry_timeout = ep->attr_timeout = 0;
-	return 0;
-}
 
 static void reply_entry_for(fuse_req_t req, uint64_t ino)
 {
@@ -335,8 +184,7 @@ static void req_wait_done(struct cfs_daemon *d, void *ctx, int result, const str
 		w->ino = res->inode;
 	if (--w->pending > 0)
 		return;
-	d->apply_ns_total += now_monotonic_ns() - w->start_ns;
-	d->applied++;
+	cfs_daemon_count_apply(d, w->start_ns);
 	if (w->error < 0) {
 		fuse_reply_err(w->req, -w->error);
 	} else if (w->reply == REPLY_ENTRY) {
@@ -513,7 +361,7 @@ static mode_t canonical_mode(struct cfs_daemon *d, uint64_t ino, const struct st
 	if (id >= 0)
 		return cfs_mode_bits(cfs_virtual_mode_kind(id), false, true);
 	/* a new file's directory tells whether it is private as well as the file */
-	e = entry_of(d, ino);
+	e = cfs_fuse_entry_of(d, ino);
 	return cfs_mode_bits(S_ISDIR(now->st_mode) ? CFS_MODE_DIR : CFS_MODE_FILE,
 			     e && layout_is_private(e), true);
 }
@@ -934,9 +782,8 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userd
 	}
 	/* One commit for everything this round changed, then the replies. */
 	cfs_submit_commit(f->d);
-	/* And the ops it submitted leave now, whatever else is ready (see cluster.c). */
-	if (f->d->cluster)
-		cfs_cluster_flush(f->d->cluster);
+	/* And the ops it submitted leave now, whatever else is ready (cluster mode). */
+	cfs_submit_flush(f->d);
 	return 0;
 }
 
@@ -953,6 +800,10 @@ static dev_t mount_device(const char *dir)
 	}
 	return makedev(0, minor); /* FUSE devices are anonymous: major 0 */
 }
+
+static void fuse_changed(void *part, const struct cfs_change *c);
+
+static const struct cfs_part_ops part_ops = { .changed = fuse_changed };
 
 int cfs_fuse_start(struct cfs_daemon *d, struct cfs_fuse **out)
 {
@@ -992,6 +843,8 @@ int cfs_fuse_start(struct cfs_daemon *d, struct cfs_fuse **out)
 	r = sd_event_add_io(d->event, &f->source, fd, EPOLLIN, on_readable, f);
 	if (r == 0)
 		r = cfs_notifier_start(&f->notifier, f->se);
+	if (r == 0)
+		r = cfs_daemon_add_part(d, &part_ops, f);
 	if (r < 0) {
 		cfs_fuse_stop(f);
 		return r;
@@ -1004,6 +857,7 @@ void cfs_fuse_stop(struct cfs_fuse *f)
 {
 	if (!f)
 		return;
+	cfs_daemon_remove_part(f->d, f);
 	/*
 	 * A thread stuck in an invalidation would keep the process, and so the
 	 * connection, alive after we exit: every request waiting on it would
@@ -1027,8 +881,11 @@ static bool changes_names(uint8_t kind)
 	       kind == CFS_OP_RMDIR || kind == CFS_OP_RENAME || kind == CFS_OP_UNLOCK;
 }
 
-void cfs_fuse_changed(struct cfs_fuse *f, const struct cfs_change *c)
+/* The kernel's caches of what changed: dropped through the notifier thread. */
+static void fuse_changed(void *part, const struct cfs_change *c)
 {
+	struct cfs_fuse *f = part;
+
 	/*
 	 * A directory's times and link count change with its names. The
 	 * kernel forgets a directory's attributes after its own requests, but

@@ -2,7 +2,7 @@
 /* The FUSE side of droverfs: mounting, the request handlers, kernel cache upkeep. */
 #pragma once
 
-#include "daemon.h"
+#include "context.h"
 #include "state.h"
 
 /* Mount at d->opt.mountpoint and start serving on d->event. Returns 0 or -errno. */
@@ -10,6 +10,3 @@ int cfs_fuse_start(struct cfs_daemon *d, struct cfs_fuse **out);
 
 /* Unmount and stop. */
 void cfs_fuse_stop(struct cfs_fuse *f);
-
-/* A committed change: drop what the kernel may have cached that it changed. */
-void cfs_fuse_changed(struct cfs_fuse *f, const struct cfs_change *c);

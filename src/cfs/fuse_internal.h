@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "access.h"
-#include "daemon.h"
+#include "context.h"
 #include "handles.h"
 #include "fuse_newfile.h"
 #include "fuse_opened.h"
@@ -44,13 +44,14 @@ static inline struct cfs_handle *fi_handle(const struct fuse_file_info *fi)
 	return fi ? (struct cfs_handle *)(uintptr_t)fi->fh : NULL;
 }
 
+/* Who asks (fuse_common.c). */
 enum cfs_caller req_caller(fuse_req_t req);
 
 /* What every inode shows: its number, owner root:<read-only group>, its times. */
 void cfs_fuse_common_attr(struct cfs_daemon *d, struct stat *st, uint64_t ino,
 			  const struct cfs_times *times);
 
-/* Attributes of any inode (tree or virtual). Returns 0 or -ENOENT. */
+/* Attributes of any inode (tree or virtual; fuse_stat.c). Returns 0 or -ENOENT. */
 int cfs_fuse_stat(struct cfs_daemon *d, uint64_t ino, struct stat *st);
 
 /* The attributes a request is told (fuse_attr.c). */
@@ -72,6 +73,9 @@ void cfs_fuse_reply_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, int
 /* Fill an entry reply for an inode; 0 or -ENOENT. */
 int cfs_fuse_entry(struct cfs_daemon *d, uint64_t ino, struct fuse_entry_param *e);
 
+/* The tree entry an inode stands for: a new file's own once it is created, or its directory. */
+struct cfs_entry *cfs_fuse_entry_of(struct cfs_daemon *d, uint64_t ino);
+
 /* Is this tree entry private (priv/...)? Virtual inodes are not. */
 bool cfs_fuse_private(struct cfs_daemon *d, uint64_t ino);
 
@@ -87,7 +91,10 @@ void cfs_fuse_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void cfs_fuse_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void cfs_fuse_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 
-/* A file handle's commits may have ended: free it if the kernel released it. */
+/*
+ * A file handle's commits may have ended: free it if the kernel released it
+ * (fuse_newfile.c: the end of a handle ends the new file it created too).
+ */
 void cfs_fuse_handle_idle(struct cfs_fuse *f, struct cfs_handle *h);
 
 /* Free a file handle (it may be NULL), and count its inode's open files down. */

@@ -35,21 +35,6 @@ struct cfs_commit_wait {
 	uint64_t start_ns;
 };
 
-void cfs_fuse_handle_free(struct cfs_fuse *f, struct cfs_handle *h)
-{
-	if (h)
-		cfs_opened_drop(&f->opened, h);
-	cfs_handle_free(h);
-}
-
-void cfs_fuse_handle_idle(struct cfs_fuse *f, struct cfs_handle *h)
-{
-	if (h->released && h->inflight == 0 && !h->committing && !h->commit_queue) {
-		cfs_new_file_forget_handle(h->newfile);
-		cfs_fuse_handle_free(f, h);
-	}
-}
-
 static void commit_start(struct cfs_commit_wait *w);
 
 /* Answer the flush, fsync or release that waited; then the next in the queue. */
@@ -62,8 +47,7 @@ static void commit_finish(struct cfs_commit_wait *w, int result)
 
 	if (answer == 0 && w->then == AFTER_FSYNC)
 		answer = cfs_persist_sync(d->persist);
-	d->apply_ns_total += now_monotonic_ns() - w->start_ns;
-	d->applied++;
+	cfs_daemon_count_apply(d, w->start_ns);
 	fuse_reply_err(w->req, -answer);
 	if (w->then == AFTER_RELEASE)
 		h->released = true;

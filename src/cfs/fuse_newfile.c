@@ -263,3 +263,18 @@ void cfs_new_files_free(struct cfs_fuse *f)
 		free(nf);
 	}
 }
+
+void cfs_fuse_handle_free(struct cfs_fuse *f, struct cfs_handle *h)
+{
+	if (h)
+		cfs_opened_drop(&f->opened, h);
+	cfs_handle_free(h);
+}
+
+void cfs_fuse_handle_idle(struct cfs_fuse *f, struct cfs_handle *h)
+{
+	if (h->released && h->inflight == 0 && !h->committing && !h->commit_queue) {
+		cfs_new_file_forget_handle(h->newfile);
+		cfs_fuse_handle_free(f, h);
+	}
+}

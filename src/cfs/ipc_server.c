@@ -13,12 +13,12 @@
 #include <unistd.h>
 
 #include "access.h"
-#include "cluster.h"
 #include "layout.h"
 #include "libdrover/cfs/ipc_proto.h"
 #include "basic/log.h"
 #include "basic/util.h"
 #include "basic/wire.h"
+#include "status.h"
 #include "status_json.h"
 #include "virtual.h"
 
@@ -172,8 +172,8 @@ static void handle_kv(struct ipc_conn *c, const struct ipc_header *h, struct wir
 	} else if (h->type == IPC_KV_SET) {
 		status = c->readonly ? -EPERM
 				     : kvstore_set(&d->kv, d->opt.nodename, key, value, len);
-		if (status == 0 && d->cluster)
-			cfs_cluster_send_kv(d->cluster, key, value, len);
+		if (status == 0)
+			cfs_daemon_share_kv(d, key, value, len);
 	} else {
 		const struct kv_value *v = kvstore_get(&d->kv, *node ? node : d->opt.nodename, key);
 
@@ -205,8 +205,8 @@ static void handle_log_append(struct ipc_conn *c, const struct ipc_header *h, st
 	else
 		status = clusterlog_append(&d->clog, d->opt.nodename, ident, tag, (uint32_t)c->pid,
 					   pri, now_wall_s(), msg);
-	if (status == 0 && d->cluster)
-		cfs_cluster_send_log(d->cluster, clusterlog_newest(&d->clog, 0));
+	if (status == 0)
+		cfs_daemon_share_log(d, clusterlog_newest(&d->clog, 0));
 	reply(c, h, status, NULL, 0);
 	free(ident);
 	free(tag);
@@ -452,6 +452,11 @@ static int listen_on(struct cfs_ipc_server *s)
 	return sd_event_add_io(s->d->event, &s->source, s->fd, EPOLLIN, on_accept, s);
 }
 
+static void ipc_changed(void *part, const struct cfs_change *ch);
+static void ipc_status(void *part, struct cfs_status *st);
+
+static const struct cfs_part_ops part_ops = { .changed = ipc_changed, .status = ipc_status };
+
 int cfs_ipc_server_start(struct cfs_daemon *d, const char *path, struct cfs_ipc_server **out)
 {
 	struct cfs_ipc_server *s = calloc(1, sizeof(*s));
@@ -467,6 +472,8 @@ int cfs_ipc_server_start(struct cfs_daemon *d, const char *path, struct cfs_ipc_
 		return -ENOMEM;
 	}
 	r = listen_on(s);
+	if (r == 0)
+		r = cfs_daemon_add_part(d, &part_ops, s);
 	if (r < 0) {
 		log_err("ipc: cannot listen on %s: %s", path,
 			r == -EADDRINUSE ? "another droverfs serves it" : strerror(-r));
@@ -481,6 +488,7 @@ void cfs_ipc_server_stop(struct cfs_ipc_server *s)
 {
 	if (!s)
 		return;
+	cfs_daemon_remove_part(s->d, s);
 	while (s->conns)
 		conn_free(s->conns);
 	sd_event_source_disable_unref(s->source);
@@ -492,9 +500,11 @@ void cfs_ipc_server_stop(struct cfs_ipc_server *s)
 	free(s);
 }
 
-unsigned cfs_ipc_server_watchers(const struct cfs_ipc_server *s)
+static void ipc_status(void *part, struct cfs_status *st)
 {
-	return s->watchers;
+	struct cfs_ipc_server *s = part;
+
+	st->watchers = s->watchers;
 }
 
 static void send_event(struct ipc_conn *c, const struct cfs_change *ch)
@@ -522,8 +532,10 @@ static void send_event(struct ipc_conn *c, const struct cfs_change *ch)
 	ipc_frame_end(&c->out, start);
 }
 
-void cfs_ipc_server_changed(struct cfs_ipc_server *s, const struct cfs_change *ch)
+/* A committed change: tell the watchers it concerns. */
+static void ipc_changed(void *part, const struct cfs_change *ch)
 {
+	struct cfs_ipc_server *s = part;
 	struct ipc_conn *c = s->conns;
 
 	while (c) {

@@ -7,16 +7,11 @@
  */
 #pragma once
 
-#include "daemon.h"
+#include "context.h"
 #include "state.h"
 
 int cfs_ipc_server_start(struct cfs_daemon *d, const char *path, struct cfs_ipc_server **out);
 void cfs_ipc_server_stop(struct cfs_ipc_server *s);
-
-/* A committed change: tell the watchers it concerns. */
-void cfs_ipc_server_changed(struct cfs_ipc_server *s, const struct cfs_change *c);
-
-unsigned cfs_ipc_server_watchers(const struct cfs_ipc_server *s);
 
 /* Does `path` lie at or below watch prefix `prefix` ("" watches everything)? */
 bool cfs_watch_matches(const char *prefix, const char *path);

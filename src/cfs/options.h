@@ -2,7 +2,7 @@
 /* droverfs command line. */
 #pragma once
 
-#include "daemon.h"
+#include "context.h"
 
 #define CFS_DEFAULT_MOUNT "/etc/drover"
 #define CFS_DEFAULT_DB "/var/lib/drover/config.db"

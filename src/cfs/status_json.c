@@ -7,10 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster.h"
-#include "daemon.h"
-#include "ipc_server.h"
 #include "basic/util.h"
+#include "context.h"
+#include "status.h"
 #include "store.h"
 
 static char *finish(struct json_object *o)
@@ -87,15 +86,53 @@ char *cfs_json_version(struct cfs_daemon *d)
 	return finish(o);
 }
 
+/* The nodes of corosync.conf, online or not, with their addresses. */
+static void add_members(struct cfs_daemon *d, const struct cfs_status_cluster *sc,
+			struct json_object *o)
+{
+	struct json_object *cl = json_object_new_object();
+	struct json_object *list = json_object_new_object();
+	size_t online = 0;
+
+	for (size_t i = 0; i < sc->nnodes; i++) {
+		const struct cfs_status_node *n = &sc->nodes[i];
+		struct json_object *j = json_object_new_object();
+		const struct kv_value *ip = kvstore_get(&d->kv, n->name, "ip");
+
+		online += n->online;
+		json_object_object_add(j, "id", json_object_new_int64(n->nodeid));
+		json_object_object_add(j, "online", json_object_new_int(n->online));
+		if (ip && ip->size < 64) {
+			char addr[64];
+
+			snprintf(addr, sizeof(addr), "%.*s", (int)ip->size, (const char *)ip->data);
+			json_object_object_add(j, "ip", json_object_new_string(addr));
+		} else {
+			json_object_object_add(j, "ip", json_object_new_string(n->addr));
+		}
+		json_object_object_add(list, n->name, j);
+	}
+	json_object_object_add(cl, "name", json_object_new_string(sc->name));
+	json_object_object_add(cl, "version", json_object_new_int64((int64_t)sc->config_version));
+	json_object_object_add(cl, "nodes", json_object_new_int64((int64_t)sc->nnodes));
+	json_object_object_add(cl, "online", json_object_new_int64((int64_t)online));
+	json_object_object_add(cl, "quorate", json_object_new_int(d->quorate));
+	json_object_object_add(o, "cluster", cl);
+	json_object_object_add(o, "nodelist", list);
+}
+
 char *cfs_json_members(struct cfs_daemon *d)
 {
 	struct json_object *o = json_object_new_object();
+	struct cfs_status s;
 
 	add_str(o, "nodename", d->opt.nodename);
 	add_u64(o, "version", d->fsversion.clinfo);
 	/* Local mode: no cluster, so only who we are. */
-	if (d->cluster)
-		cfs_cluster_members_json(d->cluster, o);
+	cfs_status_collect(d, &s);
+	if (s.clustered)
+		add_members(d, &s.cluster, o);
+	cfs_status_free(&s);
 	return finish(o);
 }
 
@@ -184,15 +221,55 @@ static struct json_object *persist_json(struct cfs_daemon *d)
 	return o;
 }
 
+/* The replica's and the corosync adapter's figures. */
+static void add_cluster(const struct cfs_status_cluster *sc, struct json_object *o)
+{
+	const struct cfs_replica_status *r = &sc->replica;
+	struct json_object *members = json_object_new_array();
+
+	add_str(o, "sync", cfs_replica_mode_name(r->mode));
+	add_i64(o, "nodeid", sc->nodeid);
+	add_str(o, "cluster_name", sc->name);
+	json_object_object_add(o, "writable", json_object_new_boolean(r->writable));
+	json_object_object_add(o, "authoritative", json_object_new_boolean(r->authoritative));
+	json_object_object_add(o, "quorum_forced", json_object_new_boolean(sc->forced));
+	for (size_t i = 0; i < sc->nmembers; i++)
+		json_object_array_add(members, json_object_new_string(sc->members[i]));
+	json_object_object_add(o, "members", members);
+	add_i64(o, "leader", r->leader.nodeid);
+	add_i64(o, "rounds", (int64_t)r->rounds);
+	add_i64(o, "last_sync_us", (int64_t)(r->last_sync_ns / 1000));
+	add_i64(o, "updates_received", (int64_t)r->updates_received);
+	add_i64(o, "full_updates_received", (int64_t)r->full_updates_received);
+	add_i64(o, "updates_sent", (int64_t)r->updates_sent);
+	add_i64(o, "queue", (int64_t)(r->queued + r->held));
+	add_i64(o, "in_flight", (int64_t)sc->in_flight);
+	add_i64(o, "send_queue", (int64_t)sc->send_queue);
+	add_i64(o, "unconfirmed", (int64_t)r->unconfirmed);
+	add_i64(o, "unconfirmed_failed", (int64_t)r->unconfirmed_failed);
+	add_i64(o, "acks_sent", (int64_t)r->acks_sent);
+	add_i64(o, "acks_piggybacked", (int64_t)r->acks_piggybacked);
+	add_i64(o, "expected_votes", sc->expected_votes);
+	add_i64(o, "confirmed", (int64_t)r->confirmed);
+	add_i64(o, "confirm_wait_us",
+		(int64_t)(r->confirmed ? r->confirm_wait_ns / r->confirmed / 1000 : 0));
+	add_i64(o, "verifications", (int64_t)r->verifications);
+	add_i64(o, "verify_failures", (int64_t)r->verify_failures);
+	if (r->error[0])
+		add_str(o, "error", r->error);
+}
+
 char *cfs_json_status(struct cfs_daemon *d)
 {
 	struct cfs_state *st = cfs_daemon_state(d);
 	struct json_object *o = json_object_new_object();
+	struct cfs_status s;
 	char digest[40];
 
 	snprintf(digest, sizeof(digest), "%016" PRIx64 "%016" PRIx64, st->tree.digest.sum,
 		 st->tree.digest.xor);
-	add_str(o, "mode", d->cluster ? "cluster" : "local");
+	cfs_status_collect(d, &s);
+	add_str(o, "mode", s.clustered ? "cluster" : "local");
 	add_str(o, "node", d->opt.nodename);
 	json_object_object_add(o, "quorate", json_object_new_boolean(d->quorate));
 	add_str(o, "mountpoint", d->opt.mountpoint);
@@ -205,9 +282,10 @@ char *cfs_json_status(struct cfs_daemon *d)
 	add_i64(o, "starttime", d->starttime);
 	add_u64(o, "pending", d->npending);
 	add_u64(o, "apply_latency_us", d->applied ? d->apply_ns_total / d->applied / 1000 : 0);
-	add_u64(o, "watchers", d->ipc ? cfs_ipc_server_watchers(d->ipc) : 0);
+	add_u64(o, "watchers", s.watchers);
 	json_object_object_add(o, "persistence", persist_json(d));
-	if (d->cluster)
-		cfs_cluster_status_json(d->cluster, o);
+	if (s.clustered)
+		add_cluster(&s.cluster, o);
+	cfs_status_free(&s);
 	return finish(o);
 }

@@ -5,10 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster.h"
-#include "fuse_fs.h"
-#include "ipc_server.h"
 #include "layout.h"
+#include "basic/array.h"
 #include "basic/log.h"
 #include "basic/util.h"
 
@@ -17,18 +15,11 @@ static void add_pending(struct cfs_daemon *d, cfs_done_fn done, void *ctx, int r
 {
 	struct cfs_pending *p;
 
-	if (d->npending == d->pending_cap) {
-		size_t cap = d->pending_cap ? d->pending_cap * 2 : 64;
-		struct cfs_pending *n = realloc(d->pending, cap * sizeof(*n));
-
-		if (!n) {
-			/* Cannot defer: answer now rather than never. */
-			if (done)
-				done(d, ctx, result < 0 ? result : -ENOMEM, res);
-			return;
-		}
-		d->pending = n;
-		d->pending_cap = cap;
+	if (ARRAY_GROW(d->pending, d->pending_cap, d->npending + 1) < 0) {
+		/* Cannot defer: answer now rather than never. */
+		if (done)
+			done(d, ctx, result < 0 ? result : -ENOMEM, res);
+		return;
 	}
 	p = &d->pending[d->npending++];
 	p->done = done;
@@ -56,8 +47,10 @@ void cfs_submit(struct cfs_daemon *d, const struct cfs_op *op, cfs_done_fn done,
 	struct cfs_result res = { 0 };
 	int r;
 
-	if (d->cluster) {
-		cfs_cluster_submit(d->cluster, op, done, ctx);
+	if (d->repl_ops) {
+		r = d->repl_ops->submit(d->repl, op, done, ctx);
+		if (r < 0)
+			cfs_submit_complete(d, done, ctx, r, &res);
 		return;
 	}
 	r = cfs_persist_apply(d->persist, op, &res);
@@ -88,12 +81,7 @@ static void observe_change(struct cfs_daemon *d, const struct cfs_change *c)
 		else if (c->kind == CFS_OP_RMDIR || c->kind == CFS_OP_UNLOCK)
 			cfs_locks_forget(&d->locks, c->inode);
 	}
-	if (d->fuse)
-		cfs_fuse_changed(d->fuse, c);
-	if (d->ipc)
-		cfs_ipc_server_changed(d->ipc, c);
-	if (d->cluster)
-		cfs_cluster_changed(d->cluster, c);
+	cfs_daemon_changed(d, c); /* FUSE caches, IPC watchers, the replica */
 }
 
 static void after_reload(struct cfs_daemon *d)
@@ -119,8 +107,7 @@ void cfs_submit_commit(struct cfs_daemon *d)
 	} else {
 		for (size_t i = 0; i < st->nchanges; i++)
 			observe_change(d, &st->changes[i]);
-		if (d->cluster)
-			cfs_cluster_committed(d->cluster);
+		cfs_daemon_committed(d);
 	}
 	cfs_state_clear_changes(st);
 
@@ -141,6 +128,12 @@ void cfs_submit_commit(struct cfs_daemon *d)
 	cfs_submit_schedule_flush(d);
 	if (d->npending && d->commit_source)
 		sd_event_source_set_enabled(d->commit_source, SD_EVENT_ONESHOT);
+}
+
+void cfs_submit_flush(struct cfs_daemon *d)
+{
+	if (d->repl_ops)
+		d->repl_ops->flush(d->repl);
 }
 
 void cfs_submit_observe_transfer(struct cfs_daemon *d)

@@ -5,12 +5,13 @@
  * In local mode an op is applied at once, but its completion runs only
  * after the batch it belongs to was committed (one journal write for all
  * ops of one round of the event loop), so nobody hears of a change that
- * could still be lost. In cluster mode (later) the op travels through
- * corosync first; callers do not change.
+ * could still be lost. In cluster mode the op travels through the
+ * replicator (context.h: the corosync adapter) first and completes once it
+ * came back applied; callers do not change.
  */
 #pragma once
 
-#include "daemon.h"
+#include "context.h"
 #include "op.h"
 
 /* Submit an op; done (may be NULL) runs after the commit. Returns nothing: errors go to done. */
@@ -18,6 +19,14 @@ void cfs_submit(struct cfs_daemon *d, const struct cfs_op *op, cfs_done_fn done,
 
 /* Commit the open batch once the ready events are handled. */
 void cfs_submit_schedule_commit(struct cfs_daemon *d);
+
+/*
+ * Send the ops submitted so far now (cluster mode; nothing in local mode).
+ * The replicator sends them when nothing else is ready anyway: the FUSE
+ * handler calls this when it is done, so that a busy fd cannot hold the
+ * batch back.
+ */
+void cfs_submit_flush(struct cfs_daemon *d);
 
 /* Queue a completion for the next commit (cluster mode: the op came back applied). */
 void cfs_submit_complete(struct cfs_daemon *d, cfs_done_fn done, void *ctx, int result,

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "context.h"
 #include "basic/log.h"
 #include "basic/util.h"
 #include "status_json.h"

@@ -1,30 +1,28 @@
 /* SPDX-License-Identifier: MIT */
-#include "cluster.h"
+#include "corosync.h"
 
-#include <corosync/cfg.h>
 #include <corosync/cpg.h>
 #include <corosync/quorum.h>
 #include <corosync/votequorum.h>
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf_install.h"
 #include "libdrover/format/corosync_conf.h"
 #include "basic/hash.h"
 #include "basic/hmap.h"
 #include "basic/log.h"
 #include "basic/util.h"
 #include "basic/wire.h"
+#include "backup.h"
+#include "conf_rollout.h"
+#include "node_dirs.h"
 #include "replica.h"
+#include "status.h"
 #include "store.h"
 #include "submit.h"
 
@@ -33,15 +31,12 @@
 #define RECONNECT_US 1000000
 /* How long a round waits for the quorum service to speak of the new ring. */
 #define QUORUM_WAIT_US 3000000
-#define CONF_RELOAD_WAIT_US 10000000
-#define BACKUPS_KEPT 5
 
 struct inflight {
 	struct hmap_node node;
 	uint64_t reqid;
 	cfs_done_fn done;
 	void *ctx;
-	uint64_t start_ns;
 };
 
 struct node_info {
@@ -51,7 +46,7 @@ struct node_info {
 	char addr[64];
 };
 
-struct cfs_cluster {
+struct cfs_corosync {
 	struct cfs_daemon *d;
 	struct cfs_replica *replica;
 
@@ -65,7 +60,6 @@ struct cfs_cluster {
 
 	sd_event_source *cpg_io, *quorum_io;
 	sd_event_source *retry_timer, *reconnect_timer, *verify_timer, *quorum_wait_timer;
-	sd_event_source *conf_timer;
 	sd_event_source *ack_timer; /* own ops wait for their acks: ask everyone if too long */
 	sd_event_source *send_source; /* sends the batch of own ops */
 
@@ -89,33 +83,14 @@ struct cfs_cluster {
 	char cluster_name[64];
 	uint64_t config_version;
 
-	/* Installing corosync.conf: who has written which version. */
-	uint64_t conf_version; /* version being rolled out */
-	uint32_t conf_written[64];
-	size_t nconf_written;
-	bool conf_changed; /* some node really wrote conf_version (not just had it) */
-	uint64_t conf_reloaded; /* version corosync was last told to load */
+	struct cfs_conf_rollout rollout;
 };
 
 /* ---- the tree's corosync.conf ---- */
 
-static const struct cfs_entry *tree_conf(struct cfs_cluster *c)
+static void load_nodelist(struct cfs_corosync *c)
 {
-	const struct cfs_entry *e =
-		cfs_tree_resolve(&cfs_daemon_state(c->d)->tree, "corosync.conf");
-
-	return e && e->type == CFS_FILE ? e : NULL;
-}
-
-static const char *entry_text(const struct cfs_entry *e, size_t *len)
-{
-	*len = e->data ? e->data->size : 0;
-	return e->data ? (const char *)e->data->data : "";
-}
-
-static void load_nodelist(struct cfs_cluster *c)
-{
-	const struct cfs_entry *e = tree_conf(c);
+	const struct cfs_entry *e = cfs_tree_corosync_conf(cfs_daemon_state(c->d));
 	struct cc_error err;
 	struct cc_node *root, *nodelist;
 	const char *v, *text;
@@ -123,7 +98,7 @@ static void load_nodelist(struct cfs_cluster *c)
 
 	if (!e || e->version == c->nodes_version)
 		return;
-	text = entry_text(e, &len);
+	text = cfs_entry_text(e, &len);
 	c->nodes_version = e->version;
 	free(c->nodes);
 	c->nodes = NULL;
@@ -162,7 +137,7 @@ static void load_nodelist(struct cfs_cluster *c)
 	cc_free(root);
 }
 
-static const struct node_info *node_by_id(struct cfs_cluster *c, uint32_t nodeid)
+static const struct node_info *node_by_id(struct cfs_corosync *c, uint32_t nodeid)
 {
 	load_nodelist(c);
 	for (size_t i = 0; i < c->nnodes; i++)
@@ -171,7 +146,7 @@ static const struct node_info *node_by_id(struct cfs_cluster *c, uint32_t nodeid
 	return NULL;
 }
 
-static void node_name(struct cfs_cluster *c, uint32_t nodeid, char *out, size_t len)
+static void node_name(struct cfs_corosync *c, uint32_t nodeid, char *out, size_t len)
 {
 	const struct node_info *n = node_by_id(c, nodeid);
 
@@ -181,7 +156,7 @@ static void node_name(struct cfs_cluster *c, uint32_t nodeid, char *out, size_t 
 		snprintf(out, len, "node%" PRIu32, nodeid);
 }
 
-static unsigned configured_votes(struct cfs_cluster *c)
+static unsigned configured_votes(struct cfs_corosync *c)
 {
 	unsigned sum = 0;
 
@@ -193,7 +168,7 @@ static unsigned configured_votes(struct cfs_cluster *c)
 
 /* ---- sending ---- */
 
-static int outq_push(struct cfs_cluster *c, const void *data, size_t len)
+static int outq_push(struct cfs_corosync *c, const void *data, size_t len)
 {
 	if (c->outq_head + c->outq_len == c->outq_cap) {
 		if (c->outq_head > 0) {
@@ -216,14 +191,14 @@ static int outq_push(struct cfs_cluster *c, const void *data, size_t len)
 	return 0;
 }
 
-static cs_error_t mcast(struct cfs_cluster *c, const void *data, size_t len)
+static cs_error_t mcast(struct cfs_corosync *c, const void *data, size_t len)
 {
 	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 
 	return cpg_mcast_joined(c->cpg, CPG_TYPE_AGREED, &iov, 1);
 }
 
-static void arm_retry(struct cfs_cluster *c)
+static void arm_retry(struct cfs_corosync *c)
 {
 	uint64_t now;
 
@@ -233,7 +208,7 @@ static void arm_retry(struct cfs_cluster *c)
 }
 
 /* Send what waits, in order. 0, or -EIO when the connection is broken. */
-static int flush_outq(struct cfs_cluster *c)
+static int flush_outq(struct cfs_corosync *c)
 {
 	while (c->outq_len) {
 		struct buf *b = &c->outq[c->outq_head];
@@ -255,7 +230,7 @@ static int flush_outq(struct cfs_cluster *c)
 	return 0;
 }
 
-static void outq_clear(struct cfs_cluster *c)
+static void outq_clear(struct cfs_corosync *c)
 {
 	for (size_t i = 0; i < c->outq_len; i++)
 		buf_free(&c->outq[c->outq_head + i]);
@@ -264,7 +239,7 @@ static void outq_clear(struct cfs_cluster *c)
 
 static int replica_send(void *ctx, const void *data, size_t len)
 {
-	struct cfs_cluster *c = ctx;
+	struct cfs_corosync *c = ctx;
 	cs_error_t e;
 
 	if (!c->cpg_up)
@@ -284,34 +259,38 @@ static int replica_send(void *ctx, const void *data, size_t len)
 
 static void replica_flush_soon(void *ctx)
 {
-	struct cfs_cluster *c = ctx;
+	struct cfs_corosync *c = ctx;
 
 	sd_event_source_set_enabled(c->send_source, SD_EVENT_ONESHOT);
 }
 
+static void cluster_flush(void *repl)
+{
+	struct cfs_corosync *c = repl;
+
+	if (c->cpg_up)
+		cfs_replica_flush(c->replica);
+}
+
 static int on_send(sd_event_source *s, void *userdata)
 {
-	cfs_cluster_flush(userdata);
+	cluster_flush(userdata);
 	return 0;
 }
 
-void cfs_cluster_committed(struct cfs_cluster *c)
+static void cluster_committed(void *part)
 {
+	struct cfs_corosync *c = part;
+
 	if (c->cpg_up)
 		cfs_replica_committed(c->replica);
-}
-
-void cfs_cluster_flush(struct cfs_cluster *c)
-{
-	if (c->cpg_up)
-		cfs_replica_flush(c->replica);
 }
 
 /* ---- completions and side channels ---- */
 
 static void replica_op_done(void *ctx, uint64_t reqid, int result, const struct cfs_result *res)
 {
-	struct cfs_cluster *c = ctx;
+	struct cfs_corosync *c = ctx;
 	struct hmap_node *n;
 
 	hmap_for_each_hash (n, &c->inflight, hash_mix64(reqid)) {
@@ -320,15 +299,13 @@ static void replica_op_done(void *ctx, uint64_t reqid, int result, const struct 
 		if (f->reqid != reqid)
 			continue;
 		hmap_remove(&c->inflight, n);
-		c->d->apply_ns_total += now_monotonic_ns() - f->start_ns;
-		c->d->applied++;
 		cfs_submit_complete(c->d, f->done, f->ctx, result, res);
 		free(f);
 		return;
 	}
 }
 
-static void fail_inflight(struct cfs_cluster *c, int err)
+static void fail_inflight(struct cfs_corosync *c, int err)
 {
 	struct cfs_result res = { 0 };
 	struct hmap_iter it;
@@ -345,7 +322,7 @@ static void fail_inflight(struct cfs_cluster *c, int err)
 
 static void replica_kv(void *ctx, uint32_t nodeid, const void *payload, size_t len)
 {
-	struct cfs_cluster *c = ctx;
+	struct cfs_corosync *c = ctx;
 	struct wire_reader r;
 	char name[64], *key;
 	const void *data;
@@ -364,7 +341,7 @@ static void replica_kv(void *ctx, uint32_t nodeid, const void *payload, size_t l
 
 static void replica_log(void *ctx, uint32_t nodeid, const void *payload, size_t len)
 {
-	struct cfs_cluster *c = ctx;
+	struct cfs_corosync *c = ctx;
 	struct wire_reader r;
 	struct clog_entry e = { 0 };
 
@@ -387,8 +364,9 @@ static void replica_log(void *ctx, uint32_t nodeid, const void *payload, size_t 
 	free(e.msg);
 }
 
-void cfs_cluster_send_kv(struct cfs_cluster *c, const char *key, const void *data, size_t len)
+static void cluster_send_kv(void *repl, const char *key, const void *data, size_t len)
 {
+	struct cfs_corosync *c = repl;
 	struct buf b = BUF_INIT;
 	struct wire_writer w;
 
@@ -400,8 +378,9 @@ void cfs_cluster_send_kv(struct cfs_cluster *c, const char *key, const void *dat
 	buf_free(&b);
 }
 
-void cfs_cluster_send_log(struct cfs_cluster *c, const struct clog_entry *e)
+static void cluster_send_log(void *repl, const struct clog_entry *e)
 {
+	struct cfs_corosync *c = repl;
 	struct buf b = BUF_INIT;
 	struct wire_writer w;
 
@@ -420,7 +399,7 @@ void cfs_cluster_send_log(struct cfs_cluster *c, const struct clog_entry *e)
 }
 
 /* After a sync the group may hold nodes that never heard our status and log. */
-static void resend_own_status(struct cfs_cluster *c)
+static void resend_own_status(struct cfs_corosync *c)
 {
 	size_t n;
 	const struct kv_value **vals = kvstore_sorted(&c->d->kv, &n);
@@ -428,236 +407,53 @@ static void resend_own_status(struct cfs_cluster *c)
 
 	for (size_t i = 0; vals && i < n; i++)
 		if (streq(vals[i]->nodename, c->d->opt.nodename))
-			cfs_cluster_send_kv(c, vals[i]->key, vals[i]->data, vals[i]->size);
+			cluster_send_kv(c, vals[i]->key, vals[i]->data, vals[i]->size);
 	free(vals);
 	for (size_t i = 0; i < 100 && (e = clusterlog_newest(&c->d->clog, i)); i++)
 		if (streq(e->node, c->d->opt.nodename))
-			cfs_cluster_send_log(c, e);
+			cluster_send_log(c, e);
 }
 
-/* ---- corosync.conf: install, then one node asks corosync to reload ---- */
-
-static void *reload_thread(void *arg)
-{
-	corosync_cfg_handle_t h;
-	cs_error_t e = corosync_cfg_initialize(&h, NULL);
-
-	(void)arg;
-	if (e == CS_OK) {
-		e = corosync_cfg_reload_config(h);
-		corosync_cfg_finalize(h);
-	}
-	if (e == CS_OK)
-		log_notice("cluster: corosync reloaded its configuration");
-	else
-		log_err("cluster: corosync could not reload its configuration (error %d)", e);
-	return NULL;
-}
-
-static void ask_reload(struct cfs_cluster *c)
-{
-	pthread_t t;
-
-	if (c->conf_reloaded >= c->conf_version)
-		return;
-	c->conf_reloaded = c->conf_version;
-	sd_event_source_set_enabled(c->conf_timer, SD_EVENT_OFF);
-	log_notice("cluster: corosync.conf version %" PRIu64 " is installed on every node; "
-		   "asking corosync to reload it",
-		   c->conf_version);
-	if (pthread_create(&t, NULL, reload_thread, NULL) == 0)
-		pthread_detach(t);
-	else
-		log_err("cluster: cannot start the reload thread: %m");
-}
-
-static bool lowest_member(struct cfs_cluster *c)
-{
-	size_t n = cfs_replica_member_count(c->replica);
-
-	return n > 0 && cfs_replica_member(c->replica, 0).nodeid == c->nodeid;
-}
-
-/*
- * The lock the cluster commands take around a corosync.conf change
- * (drover cluster add/delnode/qdevice). While it is held, the change is not
- * finished: the reload waits for its release. Otherwise adding a node to a
- * one-node cluster raised the expected votes before the lock was released,
- * and the member, without quorum until the new node is in, could not
- * release it.
- */
-#define CONF_LOCK_PATH "priv/lock/file-corosync_conf"
-
-static bool conf_lock_held(struct cfs_cluster *c)
-{
-	return cfs_tree_resolve(&cfs_daemon_state(c->d)->tree, CONF_LOCK_PATH) != NULL;
-}
-
-static void check_conf_rollout(struct cfs_cluster *c)
-{
-	size_t n = cfs_replica_member_count(c->replica);
-
-	if (!lowest_member(c) || c->conf_version == 0 || c->conf_reloaded >= c->conf_version ||
-	    !c->conf_changed || conf_lock_held(c))
-		return;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t id = cfs_replica_member(c->replica, i).nodeid;
-		bool seen = false;
-
-		for (size_t k = 0; k < c->nconf_written; k++)
-			seen |= c->conf_written[k] == id;
-		if (!seen)
-			return;
-	}
-	ask_reload(c);
-}
-
-/* Payload of CONF_WRITTEN: u64 version, u8 1 if this node wrote it just now. */
 static void replica_conf_written(void *ctx, uint32_t nodeid, const void *payload, size_t len)
 {
-	struct cfs_cluster *c = ctx;
-	uint64_t version;
+	struct cfs_corosync *c = ctx;
 
-	if (len < 9)
-		return;
-	version = le_get64(payload);
-	if (version > c->conf_version) {
-		c->conf_version = version;
-		c->nconf_written = 0;
-		c->conf_changed = false;
-	}
-	if (version == c->conf_version)
-		c->conf_changed |= ((const unsigned char *)payload)[8] != 0;
-	if (version != c->conf_version)
-		return;
-	for (size_t k = 0; k < c->nconf_written; k++)
-		if (c->conf_written[k] == nodeid)
-			return;
-	if (c->nconf_written < ARRAY_SIZE(c->conf_written))
-		c->conf_written[c->nconf_written++] = nodeid;
-	if (lowest_member(c) && c->conf_reloaded < version && c->conf_changed) {
-		uint64_t now;
-
-		/* Whoever is slow or gone: reload anyway after a while. */
-		sd_event_now(c->d->event, CLOCK_MONOTONIC, &now);
-		sd_event_source_set_time(c->conf_timer, now + CONF_RELOAD_WAIT_US);
-		sd_event_source_set_enabled(c->conf_timer, SD_EVENT_ONESHOT);
-	}
-	check_conf_rollout(c);
+	cfs_conf_rollout_written(&c->rollout, nodeid, payload, len);
 }
 
-static int on_conf_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static void cluster_changed(void *part, const struct cfs_change *ch)
 {
-	struct cfs_cluster *c = userdata;
+	struct cfs_corosync *c = part;
 
-	if (lowest_member(c) && c->conf_changed)
-		ask_reload(c);
-	return 0;
-}
-
-static void install_conf(struct cfs_cluster *c)
-{
-	const struct cfs_entry *e = tree_conf(c);
-	char err[256];
-	uint64_t version;
-	unsigned char v[9];
-	const char *text;
-	size_t len;
-	int r;
-
-	if (!e)
-		return;
-	text = entry_text(e, &len);
-	r = cfs_conf_install(text, len, c->d->opt.corosync_conf, &version, err, sizeof(err));
-	if (r == CFS_CONF_INSTALLED)
-		log_notice("cluster: installed corosync.conf version %" PRIu64 " as %s", version,
-			   c->d->opt.corosync_conf);
-	if (r < 0) {
-		log_warn("cluster: corosync.conf from the tree not installed: %s",
-			 err[0] ? err : strerror(-r));
-		clusterlog_append(&c->d->clog, c->d->opt.nodename, "root", "droverfs",
-				  (uint32_t)getpid(), LOG_WARNING, now_wall_s(),
-				  err[0] ? err : "corosync.conf not installed");
-		return;
-	}
-	le_put64(v, version);
-	v[8] = r == CFS_CONF_INSTALLED;
-	cfs_replica_send_other(c->replica, CMSG_CONF_WRITTEN, v, sizeof(v));
-}
-
-void cfs_cluster_changed(struct cfs_cluster *c, const struct cfs_change *ch)
-{
-	if (streq(ch->path, "corosync.conf") ||
-	    (ch->old_path && streq(ch->old_path, "corosync.conf")))
-		install_conf(c);
-	else if (streq(ch->path, CONF_LOCK_PATH))
-		check_conf_rollout(c); /* released: a change made under it may go now */
+	cfs_conf_rollout_changed(&c->rollout, ch);
 }
 
 /* ---- state transfer hooks ---- */
 
 static void replica_commit(void *ctx)
 {
-	struct cfs_cluster *c = ctx;
+	struct cfs_corosync *c = ctx;
 
 	cfs_submit_commit(c->d);
 }
 
-static int is_backup(const struct dirent *de)
-{
-	return str_has_prefix(de->d_name, "config-") && strstr(de->d_name, ".db") != NULL;
-}
-
-/* Keep the newest few backups (their names sort by time). */
-static void prune_backups(const char *dir)
-{
-	struct dirent **list;
-	int n = scandir(dir, &list, is_backup, alphasort);
-
-	for (int i = 0; i < n; i++) {
-		if (i < n - BACKUPS_KEPT) {
-			char path[PATH_MAX + 256];
-
-			snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name);
-			if (unlink(path) < 0)
-				log_warn("cluster: cannot remove the old backup %s: %m", path);
-		}
-		free(list[i]);
-	}
-	if (n >= 0)
-		free(list);
-}
-
 static int replica_backup(void *ctx)
 {
-	struct cfs_cluster *c = ctx;
-	const struct cfs_state *st = cfs_daemon_state(c->d);
-	char dir[PATH_MAX], path[PATH_MAX + 64], db[PATH_MAX];
-	int r;
+	struct cfs_corosync *c = ctx;
+	uint64_t version = cfs_daemon_state(c->d)->tree.version;
+	char path[PATH_MAX + 64];
+	int r = cfs_backup_keep(c->d->persist, c->d->opt.db_path, path, sizeof(path));
 
-	if (st->tree.nentries <= 1)
-		return 0; /* nothing to lose */
-	snprintf(db, sizeof(db), "%s", c->d->opt.db_path);
-	snprintf(dir, sizeof(dir), "%s/backup", dirname(db));
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	snprintf(path, sizeof(path), "%s/config-%lld-v%" PRIu64 ".db", dir, (long long)now_wall_s(),
-		 st->tree.version);
-	r = cfs_persist_flush_all(c->d->persist);
-	if (r == 0)
-		r = cfs_store_backup(c->d->persist->store, path);
-	if (r == 0) {
+	if (r == 0 && path[0])
 		log_notice("cluster: this node's tree (version %" PRIu64 ") is replaced by the "
 			   "cluster's; a copy is kept in %s",
-			   st->tree.version, path);
-		prune_backups(dir);
-	}
+			   version, path);
 	return r;
 }
 
 static void replica_reload(void *ctx)
 {
-	struct cfs_cluster *c = ctx;
+	struct cfs_corosync *c = ctx;
 	int r = cfs_persist_reload(c->d->persist);
 
 	if (r < 0)
@@ -668,17 +464,17 @@ static void replica_reload(void *ctx)
 
 static int replica_resynced(void *ctx, bool full)
 {
-	struct cfs_cluster *c = ctx;
+	struct cfs_corosync *c = ctx;
 	int r = cfs_persist_flush_all(c->d->persist);
 
 	cfs_submit_observe_transfer(c->d);
-	install_conf(c);
+	cfs_conf_rollout_install(&c->rollout);
 	return r;
 }
 
 static void replica_writable(void *ctx, bool writable)
 {
-	struct cfs_cluster *c = ctx;
+	struct cfs_corosync *c = ctx;
 
 	if (c->d->quorate != writable)
 		log_notice("cluster: %s", writable ? "quorate: writable" : "read-only");
@@ -687,16 +483,16 @@ static void replica_writable(void *ctx, bool writable)
 
 static void replica_synced(void *ctx)
 {
-	struct cfs_cluster *c = ctx;
+	struct cfs_corosync *c = ctx;
 
 	resend_own_status(c);
 	if (c->d->quorate)
-		cfs_daemon_ensure_layout(c->d);
+		cfs_node_dirs_ensure(c->d);
 }
 
 static int on_leave(sd_event_source *s, void *userdata)
 {
-	struct cfs_cluster *c = userdata;
+	struct cfs_corosync *c = userdata;
 
 	/* s is a floating one-shot source: the loop owns and frees it. */
 	if (c->cpg_up) {
@@ -712,7 +508,7 @@ static int on_leave(sd_event_source *s, void *userdata)
 /* Not from within the CPG callback that found the error: leave on the next loop turn. */
 static void replica_stopped(void *ctx)
 {
-	struct cfs_cluster *c = ctx;
+	struct cfs_corosync *c = ctx;
 
 	log_err("cluster: leaving the group; restart droverfs once the cause is fixed");
 	fail_inflight(c, -EIO);
@@ -729,7 +525,7 @@ static unsigned replica_node_votes(void *ctx, uint32_t nodeid)
 
 static unsigned replica_expected_votes(void *ctx)
 {
-	struct cfs_cluster *c = ctx;
+	struct cfs_corosync *c = ctx;
 
 	return c->expected_votes;
 }
@@ -755,15 +551,15 @@ static const struct cfs_replica_ops replica_ops = {
 /* ---- quorum ---- */
 
 /* Has the quorum service spoken of the ring CPG is in? */
-static bool quorum_known(const struct cfs_cluster *c)
+static bool quorum_known(const struct cfs_corosync *c)
 {
 	return c->quorum_valid && c->cpg_ring_valid && c->quorum_ring.seq == c->cpg_ring.seq &&
 	       c->quorum_ring.nodeid == c->cpg_ring.nodeid;
 }
 
-static void read_votequorum(struct cfs_cluster *c, bool *forced);
+static void read_votequorum(struct cfs_corosync *c, bool *forced);
 
-static void update_quorum(struct cfs_cluster *c, bool force_known)
+static void update_quorum(struct cfs_corosync *c, bool force_known)
 {
 	bool known = quorum_known(c), forced;
 
@@ -774,7 +570,7 @@ static void update_quorum(struct cfs_cluster *c, bool force_known)
 }
 
 /* Expected votes as votequorum sees them now; forced: lowered below the configured votes. */
-static void read_votequorum(struct cfs_cluster *c, bool *forced)
+static void read_votequorum(struct cfs_corosync *c, bool *forced)
 {
 	struct votequorum_info info;
 	unsigned configured = configured_votes(c);
@@ -789,7 +585,7 @@ static void read_votequorum(struct cfs_cluster *c, bool *forced)
 static void on_quorum(quorum_handle_t h, uint32_t quorate, struct quorum_ring_id ring, uint32_t n,
 		      const uint32_t *members)
 {
-	struct cfs_cluster *c = NULL;
+	struct cfs_corosync *c = NULL;
 	bool forced;
 
 	quorum_context_get(h, (const void **)&c);
@@ -813,7 +609,7 @@ static void on_quorum_nodelist(quorum_handle_t h, struct quorum_ring_id ring, ui
 
 static int on_quorum_wait(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	struct cfs_cluster *c = userdata;
+	struct cfs_corosync *c = userdata;
 
 	if (quorum_known(c))
 		return 0;
@@ -829,7 +625,7 @@ static int on_quorum_wait(sd_event_source *s, uint64_t usec, void *userdata)
 static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
 		       void *msg, size_t len)
 {
-	struct cfs_cluster *c = NULL;
+	struct cfs_corosync *c = NULL;
 
 	cpg_context_get(h, (void **)&c);
 	if (c)
@@ -840,7 +636,7 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 		       const struct cpg_address *members, size_t n, const struct cpg_address *left,
 		       size_t nleft, const struct cpg_address *joined, size_t njoined)
 {
-	struct cfs_cluster *c = NULL;
+	struct cfs_corosync *c = NULL;
 	struct cfs_member m[64];
 	size_t k = 0;
 
@@ -857,7 +653,7 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 static void on_totem_confchg(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n,
 			     const uint32_t *members)
 {
-	struct cfs_cluster *c = NULL;
+	struct cfs_corosync *c = NULL;
 	uint64_t now;
 
 	cpg_context_get(h, (void **)&c);
@@ -885,9 +681,9 @@ static quorum_model_v1_data_t quorum_model = {
 	.nodelist_notify_fn = on_quorum_nodelist,
 };
 
-static void disconnect(struct cfs_cluster *c);
+static void disconnect(struct cfs_corosync *c);
 
-static void connection_lost(struct cfs_cluster *c, const char *what)
+static void connection_lost(struct cfs_corosync *c, const char *what)
 {
 	uint64_t now;
 
@@ -904,7 +700,7 @@ static void connection_lost(struct cfs_cluster *c, const char *what)
  */
 #define ACK_OVERDUE_US 100000
 
-static void arm_ack_timer(struct cfs_cluster *c)
+static void arm_ack_timer(struct cfs_corosync *c)
 {
 	int enabled = SD_EVENT_OFF;
 	uint64_t now;
@@ -919,7 +715,7 @@ static void arm_ack_timer(struct cfs_cluster *c)
 
 static int on_ack_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	struct cfs_cluster *c = userdata;
+	struct cfs_corosync *c = userdata;
 
 	if (c->cpg_up && cfs_replica_check_acks(c->replica, ACK_OVERDUE_US * 1000) > 0)
 		arm_ack_timer(c);
@@ -928,7 +724,7 @@ static int on_ack_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 static int on_cpg_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	struct cfs_cluster *c = userdata;
+	struct cfs_corosync *c = userdata;
 	cs_error_t e = cpg_dispatch(c->cpg, CS_DISPATCH_ALL);
 
 	/* Ops of other nodes were applied too: they need a commit as well. */
@@ -938,7 +734,7 @@ static int on_cpg_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		connection_lost(c, "cpg");
 		return 0;
 	}
-	cfs_cluster_flush(c); /* our message came back: the next batch may go */
+	cluster_flush(c); /* our message came back: the next batch may go */
 	{
 		struct cfs_replica_status st;
 
@@ -951,7 +747,7 @@ static int on_cpg_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 static int on_quorum_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	struct cfs_cluster *c = userdata;
+	struct cfs_corosync *c = userdata;
 	cs_error_t e = quorum_dispatch(c->quorum, CS_DISPATCH_ALL);
 
 	if (e != CS_OK && e != CS_ERR_TRY_AGAIN)
@@ -961,14 +757,14 @@ static int on_quorum_io(sd_event_source *s, int fd, uint32_t revents, void *user
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	struct cfs_cluster *c = userdata;
+	struct cfs_corosync *c = userdata;
 
 	if (c->cpg_up && flush_outq(c) < 0)
 		connection_lost(c, "multicast");
 	return 0;
 }
 
-static void disconnect(struct cfs_cluster *c)
+static void disconnect(struct cfs_corosync *c)
 {
 	c->cpg_io = sd_event_source_disable_unref(c->cpg_io);
 	c->quorum_io = sd_event_source_disable_unref(c->quorum_io);
@@ -990,7 +786,7 @@ static void disconnect(struct cfs_cluster *c)
 	fail_inflight(c, -EIO);
 }
 
-static int connect_quorum(struct cfs_cluster *c)
+static int connect_quorum(struct cfs_corosync *c)
 {
 	uint32_t type;
 	int fd;
@@ -1007,7 +803,7 @@ static int connect_quorum(struct cfs_cluster *c)
 	return sd_event_add_io(c->d->event, &c->quorum_io, fd, EPOLLIN, on_quorum_io, c);
 }
 
-static int connect_cpg(struct cfs_cluster *c)
+static int connect_cpg(struct cfs_corosync *c)
 {
 	struct cpg_name group;
 	cs_error_t e;
@@ -1035,7 +831,7 @@ static int connect_cpg(struct cfs_cluster *c)
 	return sd_event_add_io(c->d->event, &c->cpg_io, fd, EPOLLIN, on_cpg_io, c);
 }
 
-static int try_connect(struct cfs_cluster *c)
+static int try_connect(struct cfs_corosync *c)
 {
 	int r = connect_quorum(c);
 
@@ -1051,7 +847,7 @@ static int try_connect(struct cfs_cluster *c)
 
 static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	struct cfs_cluster *c = userdata;
+	struct cfs_corosync *c = userdata;
 	static const uint64_t step = RECONNECT_US;
 
 	if (try_connect(c) < 0) {
@@ -1063,7 +859,7 @@ static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata)
 
 static int on_verify(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	struct cfs_cluster *c = userdata;
+	struct cfs_corosync *c = userdata;
 
 	cfs_replica_verify(c->replica);
 	sd_event_source_set_time(s, usec + (uint64_t)c->d->opt.verify_interval * 1000000);
@@ -1073,35 +869,48 @@ static int on_verify(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* ---- the public side ---- */
 
-void cfs_cluster_submit(struct cfs_cluster *c, const struct cfs_op *op, cfs_done_fn done, void *ctx)
+/* Send an op through the group; its done runs once it came back applied (or refused). */
+static int cluster_submit(void *repl, const struct cfs_op *op, cfs_done_fn done, void *ctx)
 {
-	struct cfs_result res = { 0 };
+	struct cfs_corosync *c = repl;
 	struct inflight *f = calloc(1, sizeof(*f));
 	uint64_t reqid = ++c->next_reqid;
 	int r;
 
-	if (!f) {
-		cfs_submit_complete(c->d, done, ctx, -ENOMEM, &res);
-		return;
-	}
+	if (!f)
+		return -ENOMEM;
 	f->reqid = reqid;
 	f->done = done;
 	f->ctx = ctx;
-	f->start_ns = now_monotonic_ns();
 	if (hmap_insert(&c->inflight, &f->node, hash_mix64(reqid)) < 0) {
 		free(f);
-		cfs_submit_complete(c->d, done, ctx, -ENOMEM, &res);
-		return;
+		return -ENOMEM;
 	}
 	r = cfs_replica_submit(c->replica, op, reqid);
 	if (r < 0) {
 		hmap_remove(&c->inflight, &f->node);
 		free(f);
-		cfs_submit_complete(c->d, done, ctx, r == -ENOTCONN ? -EACCES : r, &res);
+		return r == -ENOTCONN ? -EACCES : r; /* no group (yet): read-only */
 	}
+	return 0;
 }
 
-static int add_timer(struct cfs_cluster *c, sd_event_source **s, sd_event_time_handler_t fn)
+static const struct cfs_replicator_ops replicator_ops = {
+	.submit = cluster_submit,
+	.flush = cluster_flush,
+	.send_kv = cluster_send_kv,
+	.send_log = cluster_send_log,
+};
+
+static void cluster_status(void *part, struct cfs_status *s);
+
+static const struct cfs_part_ops part_ops = {
+	.changed = cluster_changed,
+	.committed = cluster_committed,
+	.status = cluster_status,
+};
+
+static int add_timer(struct cfs_corosync *c, sd_event_source **s, sd_event_time_handler_t fn)
 {
 	int r = sd_event_add_time(c->d->event, s, CLOCK_MONOTONIC, UINT64_MAX, 0, fn, c);
 
@@ -1115,7 +924,7 @@ static int add_timer(struct cfs_cluster *c, sd_event_source **s, sd_event_time_h
  * ready now (FUSE, IPC, corosync) are read first, so that concurrent
  * writers' ops leave in one message.
  */
-static int add_send_source(struct cfs_cluster *c)
+static int add_send_source(struct cfs_corosync *c)
 {
 	int r = sd_event_add_defer(c->d->event, &c->send_source, on_send, c);
 
@@ -1126,9 +935,9 @@ static int add_send_source(struct cfs_cluster *c)
 	return r;
 }
 
-int cfs_cluster_start(struct cfs_daemon *d, struct cfs_cluster **out)
+int cfs_corosync_start(struct cfs_daemon *d, struct cfs_corosync **out)
 {
-	struct cfs_cluster *c = calloc(1, sizeof(*c));
+	struct cfs_corosync *c = calloc(1, sizeof(*c));
 	int r;
 
 	if (!c)
@@ -1144,14 +953,20 @@ int cfs_cluster_start(struct cfs_daemon *d, struct cfs_cluster **out)
 	    (r = add_timer(c, &c->reconnect_timer, on_reconnect)) < 0 ||
 	    (r = add_timer(c, &c->verify_timer, on_verify)) < 0 ||
 	    (r = add_timer(c, &c->quorum_wait_timer, on_quorum_wait)) < 0 ||
-	    (r = add_timer(c, &c->conf_timer, on_conf_timer)) < 0 ||
+	    (r = cfs_conf_rollout_init(&c->rollout, d, c->replica)) < 0 ||
 	    (r = add_timer(c, &c->ack_timer, on_ack_timer)) < 0 || (r = add_send_source(c)) < 0) {
-		cfs_cluster_stop(c);
+		cfs_corosync_stop(c);
+		return r;
+	}
+	r = cfs_daemon_add_part(d, &part_ops, c);
+	if (r < 0) {
+		cfs_corosync_stop(c);
 		return r;
 	}
 	d->quorate = false;
-	d->cluster = c;
-	install_conf(c);
+	cfs_daemon_set_replicator(d, &replicator_ops, c);
+	*out = c;
+	cfs_conf_rollout_install(&c->rollout);
 	if (try_connect(c) < 0) {
 		log_warn("cluster: corosync is not running yet; retrying every second "
 			 "(read-only until then)");
@@ -1166,7 +981,6 @@ int cfs_cluster_start(struct cfs_daemon *d, struct cfs_cluster **out)
 					 now + (uint64_t)d->opt.verify_interval * 1000000);
 		sd_event_source_set_enabled(c->verify_timer, SD_EVENT_ONESHOT);
 	}
-	*out = c;
 	return 0;
 }
 
@@ -1175,7 +989,7 @@ static void free_inflight_node(struct hmap_node *n)
 	free(container_of(n, struct inflight, node));
 }
 
-void cfs_cluster_stop(struct cfs_cluster *c)
+void cfs_corosync_stop(struct cfs_corosync *c)
 {
 	if (!c)
 		return;
@@ -1192,103 +1006,53 @@ void cfs_cluster_stop(struct cfs_cluster *c)
 	c->reconnect_timer = sd_event_source_disable_unref(c->reconnect_timer);
 	c->verify_timer = sd_event_source_disable_unref(c->verify_timer);
 	c->quorum_wait_timer = sd_event_source_disable_unref(c->quorum_wait_timer);
-	c->conf_timer = sd_event_source_disable_unref(c->conf_timer);
+	cfs_conf_rollout_destroy(&c->rollout);
 	c->ack_timer = sd_event_source_disable_unref(c->ack_timer);
 	c->send_source = sd_event_source_disable_unref(c->send_source);
 	hmap_destroy_all(&c->inflight, free_inflight_node);
 	cfs_replica_free(c->replica);
 	free(c->outq);
 	free(c->nodes);
-	if (c->d->cluster == c)
-		c->d->cluster = NULL;
+	if (c->d->repl == c)
+		cfs_daemon_set_replicator(c->d, NULL, NULL);
+	cfs_daemon_remove_part(c->d, c);
 	free(c);
 }
 
-void cfs_cluster_status_json(struct cfs_cluster *c, struct json_object *o)
+/* The figures of `drover cfs status` and .members; status_json.c makes the JSON. */
+static void cluster_status(void *part, struct cfs_status *s)
 {
-	struct cfs_replica_status s;
-	struct json_object *members = json_object_new_array();
-
-	cfs_replica_status(c->replica, &s);
-	json_object_object_add(o, "sync", json_object_new_string(cfs_replica_mode_name(s.mode)));
-	json_object_object_add(o, "nodeid", json_object_new_int64(c->nodeid));
-	json_object_object_add(o, "cluster_name", json_object_new_string(c->cluster_name));
-	json_object_object_add(o, "writable", json_object_new_boolean(s.writable));
-	json_object_object_add(o, "authoritative", json_object_new_boolean(s.authoritative));
-	json_object_object_add(o, "quorum_forced", json_object_new_boolean(c->forced));
-	for (size_t i = 0; i < cfs_replica_member_count(c->replica); i++) {
-		char name[64];
-		uint32_t id = cfs_replica_member(c->replica, i).nodeid;
-
-		node_name(c, id, name, sizeof(name));
-		json_object_array_add(members, json_object_new_string(name));
-	}
-	json_object_object_add(o, "members", members);
-	json_object_object_add(o, "leader", json_object_new_int64(s.leader.nodeid));
-	json_object_object_add(o, "rounds", json_object_new_int64((int64_t)s.rounds));
-	json_object_object_add(o, "last_sync_us",
-			       json_object_new_int64((int64_t)(s.last_sync_ns / 1000)));
-	json_object_object_add(o, "updates_received",
-			       json_object_new_int64((int64_t)s.updates_received));
-	json_object_object_add(o, "full_updates_received",
-			       json_object_new_int64((int64_t)s.full_updates_received));
-	json_object_object_add(o, "updates_sent", json_object_new_int64((int64_t)s.updates_sent));
-	json_object_object_add(o, "queue", json_object_new_int64((int64_t)(s.queued + s.held)));
-	json_object_object_add(o, "in_flight",
-			       json_object_new_int64((int64_t)hmap_count(&c->inflight)));
-	json_object_object_add(o, "send_queue", json_object_new_int64((int64_t)c->outq_len));
-	json_object_object_add(o, "unconfirmed", json_object_new_int64((int64_t)s.unconfirmed));
-	json_object_object_add(o, "unconfirmed_failed",
-			       json_object_new_int64((int64_t)s.unconfirmed_failed));
-	json_object_object_add(o, "acks_sent", json_object_new_int64((int64_t)s.acks_sent));
-	json_object_object_add(o, "acks_piggybacked",
-			       json_object_new_int64((int64_t)s.acks_piggybacked));
-	json_object_object_add(o, "expected_votes", json_object_new_int64(c->expected_votes));
-	json_object_object_add(o, "confirmed", json_object_new_int64((int64_t)s.confirmed));
-	json_object_object_add(o, "confirm_wait_us",
-			       json_object_new_int64((int64_t)(s.confirmed ? s.confirm_wait_ns /
-									       s.confirmed / 1000
-									 : 0)));
-	json_object_object_add(o, "verifications", json_object_new_int64((int64_t)s.verifications));
-	json_object_object_add(o, "verify_failures",
-			       json_object_new_int64((int64_t)s.verify_failures));
-	if (s.error[0])
-		json_object_object_add(o, "error", json_object_new_string(s.error));
-}
-
-void cfs_cluster_members_json(struct cfs_cluster *c, struct json_object *o)
-{
-	struct json_object *cl = json_object_new_object();
-	struct json_object *list = json_object_new_object();
-	size_t online = 0;
+	struct cfs_corosync *c = part;
+	struct cfs_status_cluster *sc = &s->cluster;
+	size_t nmembers = cfs_replica_member_count(c->replica);
 
 	load_nodelist(c);
-	for (size_t i = 0; i < c->nnodes; i++) {
-		const struct node_info *n = &c->nodes[i];
-		struct json_object *j = json_object_new_object();
-		bool up = false;
-		const struct kv_value *ip = kvstore_get(&c->d->kv, n->name, "ip");
-
-		for (size_t k = 0; k < cfs_replica_member_count(c->replica); k++)
-			up |= cfs_replica_member(c->replica, k).nodeid == n->nodeid;
-		online += up;
-		json_object_object_add(j, "id", json_object_new_int64(n->nodeid));
-		json_object_object_add(j, "online", json_object_new_int(up));
-		if (ip && ip->size < 64) {
-			char addr[64];
-
-			snprintf(addr, sizeof(addr), "%.*s", (int)ip->size, (const char *)ip->data);
-			json_object_object_add(j, "ip", json_object_new_string(addr));
-		} else {
-			json_object_object_add(j, "ip", json_object_new_string(n->addr));
-		}
-		json_object_object_add(list, n->name, j);
+	cfs_replica_status(c->replica, &sc->replica);
+	sc->nodeid = c->nodeid;
+	snprintf(sc->name, sizeof(sc->name), "%s", c->cluster_name);
+	sc->config_version = c->config_version;
+	sc->forced = c->forced;
+	sc->expected_votes = c->expected_votes;
+	sc->in_flight = hmap_count(&c->inflight);
+	sc->send_queue = c->outq_len;
+	sc->members = calloc(nmembers ? nmembers : 1, sizeof(*sc->members));
+	sc->nodes = calloc(c->nnodes ? c->nnodes : 1, sizeof(*sc->nodes));
+	if (!sc->members || !sc->nodes) {
+		cfs_status_free(s); /* the counts stay 0 */
+		return;
 	}
-	json_object_object_add(cl, "name", json_object_new_string(c->cluster_name));
-	json_object_object_add(cl, "version", json_object_new_int64((int64_t)c->config_version));
-	json_object_object_add(cl, "nodes", json_object_new_int64((int64_t)c->nnodes));
-	json_object_object_add(cl, "online", json_object_new_int64((int64_t)online));
-	json_object_object_add(cl, "quorate", json_object_new_int(c->d->quorate));
-	json_object_object_add(o, "cluster", cl);
-	json_object_object_add(o, "nodelist", list);
+	for (size_t i = 0; i < nmembers; i++)
+		node_name(c, cfs_replica_member(c->replica, i).nodeid, sc->members[i],
+			  sizeof(sc->members[i]));
+	sc->nmembers = nmembers;
+	for (size_t i = 0; i < c->nnodes; i++) {
+		struct cfs_status_node *n = &sc->nodes[i];
+
+		snprintf(n->name, sizeof(n->name), "%s", c->nodes[i].name);
+		snprintf(n->addr, sizeof(n->addr), "%s", c->nodes[i].addr);
+		n->nodeid = c->nodes[i].nodeid;
+		for (size_t k = 0; k < nmembers; k++)
+			n->online |= cfs_replica_member(c->replica, k).nodeid == n->nodeid;
+	}
+	sc->nnodes = c->nnodes;
 }
