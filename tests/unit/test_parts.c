@@ -13,9 +13,9 @@
 
 #include "helpers.h"
 
-#include "cfs/access.h"
-#include "cfs/clusterlog.h"
-#include "cfs/kvstore.h"
+#include "droverfs/core/access.h"
+#include "droverfs/core/clusterlog.h"
+#include "droverfs/core/kvstore.h"
 #include "libdrover/cfs/ipc_proto.h"
 #include "libdrover/format/names.h"
 #include "basic/util.h"

@@ -15,9 +15,9 @@
 
 #include "helpers.h"
 
-#include "cfs/persist.h"
-#include "cfs/store.h"
-#include "cfs/xfer.h"
+#include "droverfs/core/persist.h"
+#include "droverfs/core/store.h"
+#include "droverfs/replica/xfer.h"
 #include "basic/log.h"
 
 struct fixture {

@@ -42,9 +42,9 @@
 
 #include "helpers.h"
 
-#include "cfs/persist.h"
-#include "cfs/replica.h"
-#include "cfs/store.h"
+#include "droverfs/core/persist.h"
+#include "droverfs/replica/replica.h"
+#include "droverfs/core/store.h"
 #include "basic/array.h"
 #include "basic/log.h"
 
@@ -110,7 +110,7 @@ struct sim {
 	int64_t clock;
 	/*
 	 * The quorum service speaks after the confchg: the bus first says
-	 * "unknown" (as cluster.c does when the quorum's ring is not CPG's).
+	 * "unknown" (as corosync.c does when the quorum's ring is not CPG's).
 	 */
 	bool quorum_late;
 	/* Submitting does not send: ops wait for the next step (as for the event loop). */
@@ -243,7 +243,7 @@ static void cb_reload(void *ctx)
 }
 
 /*
- * As cluster.c does: make the new state durable and, after a full update,
+ * As corosync.c does: make the new state durable and, after a full update,
  * raise the tombstone floor (this node knows no removals before it).
  */
 static int cb_resynced(void *ctx, bool full)
@@ -1739,7 +1739,7 @@ static void test_four_nodes_split_brain(void **ctx)
 }
 
 /*
- * The quorum service speaks after the confchg (cluster.c then says
+ * The quorum service speaks after the confchg (corosync.c then says
  * "unknown"): a node cut off into a minority must not decide with the
  * quorum of its old ring, i.e. never become writable there.
  */

@@ -6,7 +6,7 @@
 
 #include "helpers.h"
 
-#include "cfs/layout.h"
+#include "droverfs/core/layout.h"
 #include "basic/util.h"
 
 static int setup(void **ctx)

@@ -10,7 +10,7 @@
 
 #include "helpers.h"
 
-#include "cfs/xfer.h"
+#include "droverfs/replica/xfer.h"
 
 struct pair {
 	struct cfs_state leader;
