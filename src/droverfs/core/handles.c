@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 
 struct cfs_handle *cfs_handle_new(enum cfs_handle_kind kind, uint64_t inode, struct cfs_blob *base)
@@ -213,12 +214,8 @@ int cfs_handle_add_dirent(struct cfs_handle *h, uint64_t ino, uint32_t mode, con
 {
 	struct cfs_dirent *d;
 
-	if (h->ndirents % 64 == 0) {
-		d = realloc(h->dirents, (h->ndirents + 64) * sizeof(*d));
-		if (!d)
-			return -ENOMEM;
-		h->dirents = d;
-	}
+	if (ARRAY_GROW(h->dirents, h->dirents_cap, h->ndirents + 1) < 0)
+		return -ENOMEM;
 	d = &h->dirents[h->ndirents];
 	d->name = strdup(name);
 	if (!d->name)

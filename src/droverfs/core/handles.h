@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "blob.h"
+#include "basic/array.h"
 #include "basic/buf.h"
 #include "op.h"
 
@@ -74,7 +75,7 @@ struct cfs_handle {
 	pid_t opener_pid; /* its process, once looked up (0: not yet) */
 	int virtual_id; /* CFS_HANDLE_VIRTUAL */
 	struct cfs_dirent *dirents; /* CFS_HANDLE_DIR: names at opendir */
-	size_t ndirents;
+	size_t ndirents, dirents_cap;
 };
 
 /* New handle on content `base` (a new reference is taken). NULL on ENOMEM. */

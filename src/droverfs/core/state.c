@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "basic/array.h"
 #include "basic/hash.h"
 #include "basic/util.h"
 #include "basic/nstime.h"
@@ -67,15 +68,8 @@ struct cfs_change *cfs_state_record(struct cfs_state *st, uint8_t kind, uint32_t
 	if (!st->record_changes)
 		return NULL;
 	/* Out of memory drops the record: observers then miss one change, nothing else. */
-	if (st->nchanges == st->changes_cap) {
-		size_t cap = st->changes_cap ? st->changes_cap * 2 : 16;
-		struct cfs_change *n = realloc(st->changes, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		st->changes = n;
-		st->changes_cap = cap;
-	}
+	if (ARRAY_GROW(st->changes, st->changes_cap, st->nchanges + 1) < 0)
+		return NULL;
 	c = &st->changes[st->nchanges++];
 	memset(c, 0, sizeof(*c));
 	c->kind = kind;
@@ -96,15 +90,8 @@ static struct cfs_change *record(struct cfs_state *st, const struct cfs_op *op,
 
 int cfs_state_note_removal(struct cfs_state *st, uint64_t inode, uint64_t version)
 {
-	if (st->nremoved == st->removed_cap) {
-		size_t cap = st->removed_cap ? st->removed_cap * 2 : 64;
-		struct cfs_removal *n = realloc(st->removed, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		st->removed = n;
-		st->removed_cap = cap;
-	}
+	if (ARRAY_GROW(st->removed, st->removed_cap, st->nremoved + 1) < 0)
+		return -ENOMEM;
 	st->removed[st->nremoved++] = (struct cfs_removal){ inode, version };
 	return 0;
 }
@@ -507,16 +494,9 @@ static void scan_add(struct guest_scan *s, uint32_t vmid, uint64_t inode)
 {
 	if (s->error)
 		return;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct moved_guest *n = realloc(s->items, cap * sizeof(*n));
-
-		if (!n) {
-			s->error = -ENOMEM;
-			return;
-		}
-		s->items = n;
-		s->cap = cap;
+	if (ARRAY_GROW(s->items, s->cap, s->n + 1) < 0) {
+		s->error = -ENOMEM;
+		return;
 	}
 	s->items[s->n++] = (struct moved_guest){ vmid, inode };
 }

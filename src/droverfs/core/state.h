@@ -114,8 +114,9 @@ int cfs_state_check_new_file(const struct cfs_state *st, uint64_t parent, const 
 			     uint64_t size);
 
 /*
- * Start a change record for entry e (when recording); NULL otherwise. For
- * changes that are not ops (state transfer): op may be NULL, kind given.
+ * Start a change record for entry e (when recording); NULL otherwise. It
+ * takes the kind and writer rather than an op, so that changes that are
+ * not ops (a state transfer) are recorded the same way.
  */
 struct cfs_change *cfs_state_record(struct cfs_state *st, uint8_t kind, uint32_t writer,
 				    const struct cfs_entry *e, uint64_t version);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "basic/array.h"
 #include "basic/log.h"
 #include "basic/util.h"
 #include "basic/nstime.h"
@@ -432,16 +433,9 @@ static int load_rows(struct cfs_store *s, struct cfs_state *st, struct loader *l
 				break;
 			continue;
 		}
-		if (l->n == l->cap) {
-			size_t cap = l->cap ? l->cap * 2 : 1024;
-			struct load_row *n = realloc(l->rows, cap * sizeof(*n));
-
-			if (!n) {
-				r = -ENOMEM;
-				break;
-			}
-			l->rows = n;
-			l->cap = cap;
+		if (ARRAY_GROW(l->rows, l->cap, l->n + 1) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		r = read_row(q, &l->rows[l->n], &st->limits, p);
 		if (r < 0)
@@ -1104,24 +1098,17 @@ int cfs_store_tombstones(struct cfs_store *s, uint64_t since, struct cfs_removal
 	struct cfs_removal *arr = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *q;
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT inode, version FROM entry WHERE type = 0 AND version > ?1",
-				    -1, &q, NULL);
+	int rc = sqlite3_prepare_v2(
+		s->db, "SELECT inode, version FROM entry WHERE type = 0 AND version > ?1", -1, &q,
+		NULL);
 
 	if (rc != SQLITE_OK)
 		return errno_of(rc);
 	sqlite3_bind_int64(q, 1, (int64_t)since);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (n == cap) {
-			struct cfs_removal *a;
-
-			cap = cap ? cap * 2 : 256;
-			a = realloc(arr, cap * sizeof(*a));
-			if (!a) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			arr = a;
+		if (ARRAY_GROW(arr, cap, n + 1) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
 		arr[n].inode = (uint64_t)sqlite3_column_int64(q, 0);
 		arr[n].version = (uint64_t)sqlite3_column_int64(q, 1);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "libdrover/format/corosync_conf.h"
+#include "basic/array.h"
 #include "basic/hash.h"
 #include "basic/hmap.h"
 #include "basic/log.h"
@@ -78,7 +79,7 @@ struct cfs_corosync {
 
 	/* The nodelist of the tree's corosync.conf, reparsed when it changes. */
 	struct node_info *nodes;
-	size_t nnodes;
+	size_t nnodes, nodes_cap;
 	uint64_t nodes_version;
 	char cluster_name[64];
 	uint64_t config_version;
@@ -102,7 +103,7 @@ static void load_nodelist(struct cfs_corosync *c)
 	c->nodes_version = e->version;
 	free(c->nodes);
 	c->nodes = NULL;
-	c->nnodes = 0;
+	c->nnodes = c->nodes_cap = 0;
 	root = cc_parse(text, len, &err);
 	if (!root) {
 		log_warn("corosync.conf in the tree:%u: %s", err.line, err.text);
@@ -113,7 +114,7 @@ static void load_nodelist(struct cfs_corosync *c)
 	c->config_version = cc_config_version(text, len);
 	nodelist = cc_child(root, "nodelist");
 	for (struct cc_node *n = nodelist ? nodelist->children : NULL; n; n = n->next) {
-		struct node_info *ni, *grown;
+		struct node_info *ni;
 		const char *id, *name, *addr, *votes;
 
 		if (n->value || strcmp(n->name, "node") != 0)
@@ -124,10 +125,8 @@ static void load_nodelist(struct cfs_corosync *c)
 		votes = cc_get(n, NULL, "quorum_votes");
 		if (!id)
 			continue;
-		grown = realloc(c->nodes, (c->nnodes + 1) * sizeof(*grown));
-		if (!grown)
+		if (ARRAY_GROW(c->nodes, c->nodes_cap, c->nnodes + 1) < 0)
 			break;
-		c->nodes = grown;
 		ni = &c->nodes[c->nnodes++];
 		ni->nodeid = (uint32_t)strtoul(id, NULL, 10);
 		ni->votes = votes ? (unsigned)strtoul(votes, NULL, 10) : 1;
@@ -174,14 +173,8 @@ static int outq_push(struct cfs_corosync *c, const void *data, size_t len)
 		if (c->outq_head > 0) {
 			memmove(c->outq, c->outq + c->outq_head, c->outq_len * sizeof(*c->outq));
 			c->outq_head = 0;
-		} else {
-			size_t cap = c->outq_cap ? c->outq_cap * 2 : 64;
-			struct buf *n = realloc(c->outq, cap * sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;
-			c->outq = n;
-			c->outq_cap = cap;
+		} else if (ARRAY_GROW(c->outq, c->outq_cap, c->outq_len + 1) < 0) {
+			return -ENOMEM;
 		}
 	}
 	c->outq[c->outq_head + c->outq_len] = (struct buf)BUF_INIT;

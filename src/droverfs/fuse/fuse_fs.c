@@ -55,25 +55,20 @@ static void reply_entry_for(fuse_req_t req, uint64_t ino)
 		fuse_reply_entry(req, &ep);
 }
 
-/* The directory `parent` for a lookup or change; replies with the error if there is none. */
-static struct cfs_entry *dir_for(fuse_req_t req, fuse_ino_t parent, enum cfs_caller caller)
+/* The directory `parent` for a lookup or listing, into *out: 0, -ENOENT, -ENOTDIR or -EACCES. */
+static int dir_for(struct cfs_daemon *d, fuse_ino_t parent, enum cfs_caller caller,
+		   struct cfs_entry **out)
 {
-	struct cfs_daemon *d = req_daemon(req);
 	struct cfs_entry *dir = cfs_tree_lookup(&cfs_daemon_state(d)->tree, parent);
 
-	if (!dir) {
-		fuse_reply_err(req, cfs_virtual_id(parent) >= 0 ? ENOTDIR : ENOENT);
-		return NULL;
-	}
-	if (dir->type != CFS_DIR) {
-		fuse_reply_err(req, ENOTDIR);
-		return NULL;
-	}
-	if (caller == CFS_CALLER_OTHER || (caller == CFS_CALLER_READER && layout_is_private(dir))) {
-		fuse_reply_err(req, EACCES);
-		return NULL;
-	}
-	return dir;
+	*out = dir;
+	if (!dir)
+		return cfs_virtual_id(parent) >= 0 ? -ENOTDIR : -ENOENT;
+	if (dir->type != CFS_DIR)
+		return -ENOTDIR;
+	if (caller == CFS_CALLER_OTHER || (caller == CFS_CALLER_READER && layout_is_private(dir)))
+		return -EACCES;
+	return 0;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -81,18 +76,18 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct cfs_daemon *d = req_daemon(req);
 	enum cfs_caller caller = req_caller(req);
 	struct cfs_entry *dir, *e;
-	int id;
+	int id, r;
 
 	if (parent == CFS_ROOT_INODE && caller != CFS_CALLER_OTHER &&
 	    (id = cfs_virtual_lookup(name)) >= 0) {
 		reply_entry_for(req, cfs_virtual_ino(id));
 		return;
 	}
-	dir = dir_for(req, parent, caller);
-	if (!dir)
-		return;
-	if (strlen(name) > CFS_NAME_MAX) {
-		fuse_reply_err(req, ENAMETOOLONG);
+	r = dir_for(d, parent, caller, &dir);
+	if (r == 0 && strlen(name) > CFS_NAME_MAX)
+		r = -ENAMETOOLONG;
+	if (r < 0) {
+		fuse_reply_err(req, -r);
 		return;
 	}
 	e = cfs_tree_child(&cfs_daemon_state(d)->tree, dir, name);
@@ -159,14 +154,13 @@ struct req_wait {
 	struct stat saved; /* REPLY_ATTR when the entry goes away (a released lock) */
 };
 
+/* A new wait for req's ops; NULL when out of memory (the caller answers ENOMEM). */
 static struct req_wait *req_wait_new(fuse_req_t req, uint64_t ino, int reply)
 {
 	struct req_wait *w = calloc(1, sizeof(*w));
 
-	if (!w) {
-		fuse_reply_err(req, ENOMEM);
+	if (!w)
 		return NULL;
-	}
 	w->req = req;
 	w->ino = ino;
 	w->reply = reply;
@@ -244,6 +238,7 @@ static void send_new_files(struct cfs_daemon *d, uint8_t kind, uint64_t parent, 
 		cfs_new_file_send_named(d->fuse, e->inode, NULL);
 }
 
+/* mkdir, create, unlink, rmdir by name: takes the request (answered from the completion). */
 static void submit_named(fuse_req_t req, uint8_t kind, fuse_ino_t parent, const char *name,
 			 int reply)
 {
@@ -263,8 +258,11 @@ static void submit_named(fuse_req_t req, uint8_t kind, fuse_ino_t parent, const 
 	}
 	send_new_files(d, kind, parent, op.name);
 	w = req_wait_new(req, parent, reply);
-	if (w)
-		submit_for(d, w, &op);
+	if (!w) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	submit_for(d, w, &op);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -348,8 +346,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	/* a directory renamed over must be empty: so must it be here, with what is being made in it */
 	send_new_files(d, CFS_OP_RMDIR, newparent, op.name2);
 	w = req_wait_new(req, 0, REPLY_ERR);
-	if (w)
-		submit_for(d, w, &op);
+	if (!w) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	submit_for(d, w, &op);
 }
 
 /* The permission bits ino has with quorum: the most a chmod may ask for. */
@@ -453,6 +454,7 @@ static void setattr_created(void *ctx, int result)
 	free(w);
 }
 
+/* Takes the request: answered once the new file is in the tree. */
 static void setattr_after_create(fuse_req_t req, struct cfs_new_file *nf, struct stat *attr,
 				 int to_set, struct fuse_file_info *fi)
 {
@@ -472,7 +474,10 @@ static void setattr_after_create(fuse_req_t req, struct cfs_new_file *nf, struct
 	cfs_new_file_send(nf, setattr_created, w);
 }
 
-/* Size and mtime of a file being created here: its creator's, until it is in the tree. */
+/*
+ * Size and mtime of a file being created here: its creator's, until it is
+ * in the tree. Takes the request.
+ */
 static void setattr_new_file(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			     struct fuse_file_info *fi)
 {
@@ -510,6 +515,7 @@ static void setattr_new_file(fuse_req_t req, fuse_ino_t ino, struct stat *attr, 
 /*
  * A file removed while open here: only the open copies change. Its size
  * through the handle that asks (ftruncate); its times where fstat finds them.
+ * Takes the request.
  */
 static void setattr_gone(fuse_req_t req, fuse_ino_t ino, struct cfs_handle *h,
 			 const struct stat *attr, int to_set)
@@ -589,12 +595,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	}
 	e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
 	w = e ? req_wait_new(req, ino, REPLY_ATTR) : NULL;
-	if (!e) {
-		fuse_reply_err(req, ENOENT);
+	if (!e || !w) {
+		fuse_reply_err(req, !e ? ENOENT : ENOMEM);
 		return;
 	}
-	if (!w)
-		return;
 	w->h = h;
 	w->pending = 1; /* held until every op is submitted */
 	if (to_set & FUSE_SET_ATTR_SIZE) {
@@ -675,11 +679,14 @@ static int add_dir_entries(struct cfs_daemon *d, struct cfs_handle *h, struct cf
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cfs_daemon *d = req_daemon(req);
-	struct cfs_entry *dir = dir_for(req, ino, req_caller(req));
+	struct cfs_entry *dir;
 	struct cfs_handle *h;
+	int r = dir_for(d, ino, req_caller(req), &dir);
 
-	if (!dir)
+	if (r < 0) {
+		fuse_reply_err(req, -r);
 		return;
+	}
 	/* The names as they are now: offsets stay valid while the directory changes. */
 	h = cfs_handle_new(CFS_HANDLE_DIR, ino, NULL);
 	if (!h || add_dir_entries(d, h, dir) < 0) {

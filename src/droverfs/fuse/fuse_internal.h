@@ -1,5 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared by the FUSE handler files (fuse_fs.c, fuse_io.c); not used elsewhere. */
+/*
+ * Shared by the FUSE files (fuse_*.c); not used elsewhere.
+ *
+ * The reply rule: every request is answered exactly once, by whoever holds
+ * it. A handler (the op_* functions of fuse_fs.c, the cfs_fuse_* request
+ * handlers of fuse_io.c) holds it until it replies or hands it on to what
+ * then holds it: the completion of the ops it submitted (a req_wait, a
+ * commit wait), or the creation of a new file. Functions that answer say
+ * so in their name (reply_*, cfs_fuse_reply_*) or in their comment ("replies
+ * itself", "takes the request"). Every other helper returns 0 or a negative
+ * errno and leaves the answer to its caller.
+ */
 #pragma once
 
 #define FUSE_USE_VERSION 35

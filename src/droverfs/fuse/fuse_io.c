@@ -150,7 +150,11 @@ static bool commit_needed(const struct cfs_handle *h)
 	return h->dirty || (nf && (nf->state != CFS_NEW_DONE || nf->error));
 }
 
-/* Commit the handle's writes (or create its new file); false when there is nothing to do. */
+/*
+ * Commit the handle's writes (or create its new file) and take the request
+ * (answered after the commit); false when there is nothing to do, and the
+ * request is still the caller's.
+ */
 static bool commit_handle(fuse_req_t req, struct cfs_handle *h, int then)
 {
 	struct cfs_commit_wait *w, **tail;

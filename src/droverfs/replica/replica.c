@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "basic/array.h"
 #include "basic/hash.h"
 #include "basic/log.h"
 #include "basic/util.h"
@@ -176,15 +177,8 @@ static int queue_push(struct queue *q, struct cfs_member from, const void *data,
 {
 	struct queued *it;
 
-	if (q->n == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 64;
-		struct queued *n = realloc(q->items, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		q->items = n;
-		q->cap = cap;
-	}
+	if (ARRAY_GROW(q->items, q->cap, q->n + 1) < 0)
+		return -ENOMEM;
 	it = &q->items[q->n];
 	it->from = from;
 	it->msg = (struct buf)BUF_INIT;
@@ -213,15 +207,8 @@ static void queue_items_free(struct queued *items, size_t n)
 
 static int held_push(struct cfs_replica *r, const void *data, size_t len)
 {
-	if (r->nheld == r->held_cap) {
-		size_t cap = r->held_cap ? r->held_cap * 2 : 32;
-		struct buf *n = realloc(r->held, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		r->held = n;
-		r->held_cap = cap;
-	}
+	if (ARRAY_GROW(r->held, r->held_cap, r->nheld + 1) < 0)
+		return -ENOMEM;
 	r->held[r->nheld] = (struct buf)BUF_INIT;
 	if (buf_append(&r->held[r->nheld], data, len) < 0)
 		return -ENOMEM;
@@ -273,15 +260,8 @@ static uint64_t op_reqid(const void *payload, size_t len)
 
 static int inflight_push(struct cfs_replica *r, uint64_t reqid)
 {
-	if (r->ninflight == r->inflight_cap) {
-		size_t cap = r->inflight_cap ? r->inflight_cap * 2 : 32;
-		uint64_t *n = realloc(r->inflight, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		r->inflight = n;
-		r->inflight_cap = cap;
-	}
+	if (ARRAY_GROW(r->inflight, r->inflight_cap, r->ninflight + 1) < 0)
+		return -ENOMEM;
 	r->inflight[r->ninflight++] = reqid;
 	return 0;
 }
@@ -314,15 +294,8 @@ static void fail_inflight(struct cfs_replica *r, int err)
 static int unconfirmed_push(struct cfs_replica *r, uint64_t reqid, uint64_t version, int result,
 			    const struct cfs_result *res)
 {
-	if (r->nunconf == r->unconf_cap) {
-		size_t cap = r->unconf_cap ? r->unconf_cap * 2 : 32;
-		struct unconfirmed *n = realloc(r->unconf, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		r->unconf = n;
-		r->unconf_cap = cap;
-	}
+	if (ARRAY_GROW(r->unconf, r->unconf_cap, r->nunconf + 1) < 0)
+		return -ENOMEM;
 	r->unconf[r->nunconf++] =
 		(struct unconfirmed){ reqid, version, now_monotonic_ns(), result, *res };
 	return 0;

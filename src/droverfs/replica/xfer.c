@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/hash.h"
 #include "basic/util.h"
 #include "basic/wire.h"
@@ -66,13 +67,11 @@ static int stream_close(struct stream *s)
 
 static int stream_open(struct stream *s)
 {
-	struct buf *msgs = realloc(s->out->msgs, (s->out->nmsgs + 1) * sizeof(*msgs));
 	int r;
 
-	if (!msgs)
+	if (ARRAY_GROW(s->out->msgs, s->out->msgs_cap, s->out->nmsgs + 1) < 0)
 		return -ENOMEM;
-	s->out->msgs = msgs;
-	s->cur = &msgs[s->out->nmsgs++];
+	s->cur = &s->out->msgs[s->out->nmsgs++];
 	memset(s->cur, 0, sizeof(*s->cur));
 	s->count = 0;
 	r = cmsg_begin(s->cur, CMSG_UPDATE, s->epoch);
@@ -159,7 +158,7 @@ void cfs_xfer_out_free(struct cfs_xfer_out *out)
 		buf_free(&out->msgs[i]);
 	free(out->msgs);
 	out->msgs = NULL;
-	out->nmsgs = 0;
+	out->nmsgs = out->msgs_cap = 0;
 }
 
 /* ---- the receiver's side ---- */
@@ -168,15 +167,8 @@ int cfs_xfer_in_add(struct cfs_xfer_in *in, const void *payload, size_t len)
 {
 	struct buf *b;
 
-	if (in->n == in->cap) {
-		size_t cap = in->cap ? in->cap * 2 : 16;
-		struct buf *n = realloc(in->payloads, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		in->payloads = n;
-		in->cap = cap;
-	}
+	if (ARRAY_GROW(in->payloads, in->cap, in->n + 1) < 0)
+		return -ENOMEM;
 	b = &in->payloads[in->n];
 	memset(b, 0, sizeof(*b));
 	if (buf_append(b, payload, len) < 0)
@@ -240,8 +232,7 @@ static struct incoming *incoming_of(const struct apply_ctx *a, uint64_t inode)
 {
 	struct hmap_node *n;
 
-	hmap_for_each_hash(n, &a->by_inode, hash_mix64(inode))
-	{
+	hmap_for_each_hash (n, &a->by_inode, hash_mix64(inode)) {
 		struct inode_key *k = container_of(n, struct inode_key, node);
 
 		if (k->inode == inode)
@@ -261,20 +252,12 @@ static int parse_stream(struct apply_ctx *a, const struct cfs_xfer_in *in)
 
 		while (r == 0 && (r = cmsg_items_next(&walk, &item)) == 1) {
 			if (item.type == 0) {
-				if (a->ntombs == cap_tombs) {
-					cap_tombs = cap_tombs ? cap_tombs * 2 : 64;
-					a->tombs = realloc(a->tombs, cap_tombs * sizeof(*a->tombs));
-					if (!a->tombs)
-						return -ENOMEM;
-				}
+				if (ARRAY_GROW(a->tombs, cap_tombs, a->ntombs + 1) < 0)
+					return -ENOMEM;
 				a->tombs[a->ntombs++] = item;
 			} else {
-				if (a->nitems == cap_items) {
-					cap_items = cap_items ? cap_items * 2 : 64;
-					a->items = realloc(a->items, cap_items * sizeof(*a->items));
-					if (!a->items)
-						return -ENOMEM;
-				}
+				if (ARRAY_GROW(a->items, cap_items, a->nitems + 1) < 0)
+					return -ENOMEM;
 				memset(&a->items[a->nitems], 0, sizeof(*a->items));
 				a->items[a->nitems++].item = item;
 			}
@@ -284,8 +267,9 @@ static int parse_stream(struct apply_ctx *a, const struct cfs_xfer_in *in)
 			return fail(a, -EBADMSG, "malformed update message %zu", m);
 	}
 	if (a->nitems != a->end->entries_sent || a->ntombs != a->end->tombstones_sent)
-		return fail(a, -EBADMSG, "got %zu entries and %zu tombstones, the leader sent %" PRIu64
-				       " and %" PRIu64,
+		return fail(a, -EBADMSG,
+			    "got %zu entries and %zu tombstones, the leader sent %" PRIu64
+			    " and %" PRIu64,
 			    a->nitems, a->ntombs, a->end->entries_sent, a->end->tombstones_sent);
 	return 0;
 }
@@ -309,12 +293,8 @@ static int index_items(struct apply_ctx *a)
 
 static int push_removed(struct apply_ctx *a, struct cfs_entry *e, size_t *cap)
 {
-	if (a->nremoved == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		a->removed = realloc(a->removed, *cap * sizeof(*a->removed));
-		if (!a->removed)
-			return -ENOMEM;
-	}
+	if (array_grow((void **)&a->removed, cap, a->nremoved + 1, sizeof(*a->removed)) < 0)
+		return -ENOMEM;
 	a->removed[a->nremoved++] = e;
 	return 0;
 }
@@ -426,7 +406,8 @@ static int free_removed(struct apply_ctx *a)
 
 		/* Whatever was below it went too, or moved elsewhere. */
 		if (e->children)
-			return fail(a, -EUCLEAN, "directory %" PRIu64 " '%s' goes but '%s' stays in it",
+			return fail(a, -EUCLEAN,
+				    "directory %" PRIu64 " '%s' goes but '%s' stays in it",
 				    e->inode, e->name, e->children->name);
 		r = cfs_state_note_removal(a->st, e->inode, tombstone_version(a, e->inode));
 		if (r < 0)
@@ -521,7 +502,8 @@ static int check_result(struct apply_ctx *a)
 	const struct cmsg_update_end *end = a->end;
 
 	if (t->nentries != end->nentries)
-		return fail(a, -EUCLEAN, "%" PRIu64 " entries after the update, the leader has %" PRIu64,
+		return fail(a, -EUCLEAN,
+			    "%" PRIu64 " entries after the update, the leader has %" PRIu64,
 			    t->nentries, end->nentries);
 	if (t->digest.sum != end->digest.sum || t->digest.xor != end->digest.xor)
 		return fail(a, -EUCLEAN, "the digest after the update differs from the leader's");

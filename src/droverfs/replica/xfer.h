@@ -27,7 +27,7 @@
 /* Messages of one transfer, ready to multicast in order (the UPDATEs; the caller sends the UPDATE_END made of `end`). */
 struct cfs_xfer_out {
 	struct buf *msgs;
-	size_t nmsgs;
+	size_t nmsgs, msgs_cap;
 	struct cmsg_update_end end;
 };
 
