@@ -291,8 +291,8 @@ static int init_parts(struct cfs_daemon *d)
 	d->lock_fd = -1;
 	cfs_locks_init(&d->locks, NULL, NULL);
 	d->locks.lifetime_ns = (uint64_t)d->opt.lock_lifetime * 1000000000ull;
-	kvstore_init(&d->kv);
-	r = clusterlog_init(&d->clog, CLOG_DEFAULT_CAPACITY);
+	cfs_kvstore_init(&d->kv);
+	r = cfs_clusterlog_init(&d->clog, CLOG_DEFAULT_CAPACITY);
 	if (r == 0)
 		r = cfs_fsversion_init(&d->fsversion, d->starttime);
 	if (r == 0)
@@ -320,8 +320,8 @@ static void teardown(struct cfs_daemon *d)
 	sd_event_source_disable_unref(d->flush_timer);
 	sd_event_unref(d->event);
 	cfs_locks_destroy(&d->locks);
-	kvstore_destroy(&d->kv);
-	clusterlog_destroy(&d->clog);
+	cfs_kvstore_destroy(&d->kv);
+	cfs_clusterlog_destroy(&d->clog);
 	cfs_fsversion_destroy(&d->fsversion);
 	free(d->pending);
 	free(d->parts);
@@ -350,8 +350,9 @@ int cfs_daemon_run(struct cfs_daemon *d)
 	if (r == 0)
 		r = cfs_ipc_server_start(d, d->opt.socket_path, &d->ipc);
 	if (r == 0) {
-		clusterlog_append(&d->clog, d->opt.nodename, "root", "droverfs", (uint32_t)getpid(),
-				  LOG_INFO, now_wall_s(), "starting cluster log");
+		cfs_clusterlog_append(&d->clog, d->opt.nodename, "root", "droverfs",
+				      (uint32_t)getpid(), LOG_INFO, now_wall_s(),
+				      "starting cluster log");
 		log_notice("mounted on %s (%s mode, node %s, version %llu)", d->opt.mountpoint,
 			   cfs_daemon_clustered(d) ? "cluster" : "local", d->opt.nodename,
 			   (unsigned long long)cfs_daemon_state(d)->tree.version);

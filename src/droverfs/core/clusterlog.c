@@ -8,7 +8,7 @@
 
 #include "basic/util.h"
 
-int clusterlog_init(struct cfs_clusterlog *log, size_t capacity)
+int cfs_clusterlog_init(struct cfs_clusterlog *log, size_t capacity)
 {
 	memset(log, 0, sizeof(*log));
 	log->entries = calloc(capacity, sizeof(*log->entries));
@@ -20,7 +20,7 @@ int clusterlog_init(struct cfs_clusterlog *log, size_t capacity)
 	return 0;
 }
 
-static void entry_clear(struct clog_entry *e)
+static void entry_clear(struct cfs_clog_entry *e)
 {
 	free(e->node);
 	free(e->ident);
@@ -29,7 +29,7 @@ static void entry_clear(struct clog_entry *e)
 	memset(e, 0, sizeof(*e));
 }
 
-void clusterlog_destroy(struct cfs_clusterlog *log)
+void cfs_clusterlog_destroy(struct cfs_clusterlog *log)
 {
 	for (size_t i = 0; i < log->count; i++)
 		entry_clear(&log->entries[(log->head + i) % log->capacity]);
@@ -51,14 +51,14 @@ static char *clean_copy(const char *s, size_t max)
 	return c;
 }
 
-int clusterlog_append(struct cfs_clusterlog *log, const char *node, const char *ident,
-		      const char *tag, uint32_t pid, uint8_t priority, int64_t time,
-		      const char *msg)
+int cfs_clusterlog_append(struct cfs_clusterlog *log, const char *node, const char *ident,
+			  const char *tag, uint32_t pid, uint8_t priority, int64_t time,
+			  const char *msg)
 {
-	struct clog_entry e = {
+	struct cfs_clog_entry e = {
 		.uid = log->next_uid, .time = time, .pid = pid, .priority = priority
 	};
-	struct clog_entry *slot;
+	struct cfs_clog_entry *slot;
 
 	if (priority > 7 || !*msg)
 		return -EINVAL;
@@ -83,17 +83,17 @@ int clusterlog_append(struct cfs_clusterlog *log, const char *node, const char *
 	return 0;
 }
 
-const struct clog_entry *clusterlog_newest(const struct cfs_clusterlog *log, size_t i)
+const struct cfs_clog_entry *cfs_clusterlog_newest(const struct cfs_clusterlog *log, size_t i)
 {
 	if (i >= log->count)
 		return NULL;
 	return &log->entries[(log->head + log->count - 1 - i) % log->capacity];
 }
 
-static bool entry_known(const struct cfs_clusterlog *log, const struct clog_entry *e)
+static bool entry_known(const struct cfs_clusterlog *log, const struct cfs_clog_entry *e)
 {
 	for (size_t i = 0; i < log->count; i++) {
-		const struct clog_entry *x = &log->entries[(log->head + i) % log->capacity];
+		const struct cfs_clog_entry *x = &log->entries[(log->head + i) % log->capacity];
 
 		if (x->uid == e->uid && streq(x->node, e->node))
 			return true;
@@ -101,7 +101,7 @@ static bool entry_known(const struct cfs_clusterlog *log, const struct clog_entr
 	return false;
 }
 
-int clusterlog_merge(struct cfs_clusterlog *log, const struct clog_entry *e)
+int cfs_clusterlog_merge(struct cfs_clusterlog *log, const struct cfs_clog_entry *e)
 {
 	size_t pos;
 
@@ -113,8 +113,8 @@ int clusterlog_merge(struct cfs_clusterlog *log, const struct clog_entry *e)
 		return 0; /* older than everything kept */
 	{
 		uint64_t saved = log->next_uid;
-		int r = clusterlog_append(log, e->node, e->ident, e->tag, e->pid, e->priority,
-					  e->time, e->msg);
+		int r = cfs_clusterlog_append(log, e->node, e->ident, e->tag, e->pid, e->priority,
+					      e->time, e->msg);
 
 		log->next_uid = saved;
 		if (r < 0)
@@ -124,9 +124,9 @@ int clusterlog_merge(struct cfs_clusterlog *log, const struct clog_entry *e)
 	pos = log->count - 1;
 	log->entries[(log->head + pos) % log->capacity].uid = e->uid;
 	while (pos > 0) {
-		struct clog_entry *cur = &log->entries[(log->head + pos) % log->capacity];
-		struct clog_entry *prev = &log->entries[(log->head + pos - 1) % log->capacity];
-		struct clog_entry t;
+		struct cfs_clog_entry *cur = &log->entries[(log->head + pos) % log->capacity];
+		struct cfs_clog_entry *prev = &log->entries[(log->head + pos - 1) % log->capacity];
+		struct cfs_clog_entry t;
 
 		if (prev->time <= cur->time)
 			break;

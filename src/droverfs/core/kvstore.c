@@ -13,7 +13,7 @@ static uint64_t key_hash(const char *nodename, const char *key)
 	return hash_str(hash_str(0x6b76, nodename), key);
 }
 
-static void value_free(struct kv_value *v)
+static void value_free(struct cfs_kv_value *v)
 {
 	free(v->nodename);
 	free(v->key);
@@ -21,27 +21,28 @@ static void value_free(struct kv_value *v)
 	free(v);
 }
 
-void kvstore_init(struct cfs_kvstore *kv)
+void cfs_kvstore_init(struct cfs_kvstore *kv)
 {
 	hmap_init(&kv->values);
 }
 
 static void value_free_node(struct hmap_node *n)
 {
-	value_free(container_of(n, struct kv_value, node));
+	value_free(container_of(n, struct cfs_kv_value, node));
 }
 
-void kvstore_destroy(struct cfs_kvstore *kv)
+void cfs_kvstore_destroy(struct cfs_kvstore *kv)
 {
 	hmap_destroy_all(&kv->values, value_free_node);
 }
 
-static struct kv_value *find(const struct cfs_kvstore *kv, const char *nodename, const char *key)
+static struct cfs_kv_value *find(const struct cfs_kvstore *kv, const char *nodename,
+				 const char *key)
 {
 	struct hmap_node *n;
 
 	hmap_for_each_hash (n, &kv->values, key_hash(nodename, key)) {
-		struct kv_value *v = container_of(n, struct kv_value, node);
+		struct cfs_kv_value *v = container_of(n, struct cfs_kv_value, node);
 
 		if (streq(v->nodename, nodename) && streq(v->key, key))
 			return v;
@@ -49,15 +50,15 @@ static struct kv_value *find(const struct cfs_kvstore *kv, const char *nodename,
 	return NULL;
 }
 
-const struct kv_value *kvstore_get(const struct cfs_kvstore *kv, const char *nodename,
-				   const char *key)
+const struct cfs_kv_value *cfs_kvstore_get(const struct cfs_kvstore *kv, const char *nodename,
+					   const char *key)
 {
 	return find(kv, nodename, key);
 }
 
-static struct kv_value *value_new(const char *nodename, const char *key)
+static struct cfs_kv_value *value_new(const char *nodename, const char *key)
 {
-	struct kv_value *v = calloc(1, sizeof(*v));
+	struct cfs_kv_value *v = calloc(1, sizeof(*v));
 
 	if (!v)
 		return NULL;
@@ -70,10 +71,10 @@ static struct kv_value *value_new(const char *nodename, const char *key)
 	return v;
 }
 
-int kvstore_set(struct cfs_kvstore *kv, const char *nodename, const char *key, const void *data,
-		size_t size)
+int cfs_kvstore_set(struct cfs_kvstore *kv, const char *nodename, const char *key, const void *data,
+		    size_t size)
 {
-	struct kv_value *v;
+	struct cfs_kv_value *v;
 	unsigned char *copy = NULL;
 
 	if (!*nodename || !*key)
@@ -112,23 +113,23 @@ int kvstore_set(struct cfs_kvstore *kv, const char *nodename, const char *key, c
 
 static int cmp_value(const void *a, const void *b)
 {
-	const struct kv_value *va = *(const struct kv_value *const *)a;
-	const struct kv_value *vb = *(const struct kv_value *const *)b;
+	const struct cfs_kv_value *va = *(const struct cfs_kv_value *const *)a;
+	const struct cfs_kv_value *vb = *(const struct cfs_kv_value *const *)b;
 	int c = strcmp(va->nodename, vb->nodename);
 
 	return c ? c : strcmp(va->key, vb->key);
 }
 
-const struct kv_value **kvstore_sorted(const struct cfs_kvstore *kv, size_t *count)
+const struct cfs_kv_value **cfs_kvstore_sorted(const struct cfs_kvstore *kv, size_t *count)
 {
 	size_t n = hmap_count(&kv->values), i = 0;
-	const struct kv_value **arr = calloc(n ? n : 1, sizeof(*arr));
+	const struct cfs_kv_value **arr = calloc(n ? n : 1, sizeof(*arr));
 	struct hmap_iter it;
 
 	if (!arr)
 		return NULL;
 	for (struct hmap_node *h = hmap_iter_first(&it, &kv->values); h; h = hmap_iter_next(&it))
-		arr[i++] = container_of(h, struct kv_value, node);
+		arr[i++] = container_of(h, struct cfs_kv_value, node);
 	qsort(arr, n, sizeof(*arr), cmp_value);
 	*count = n;
 	return arr;

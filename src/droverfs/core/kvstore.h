@@ -14,7 +14,7 @@
 #define KV_KEY_MAX 255
 #define KV_VALUE_MAX (32u << 10)
 
-struct kv_value {
+struct cfs_kv_value {
 	struct hmap_node node;
 	char *nodename;
 	char *key;
@@ -27,19 +27,19 @@ struct cfs_kvstore {
 	struct hmap values;
 };
 
-void kvstore_init(struct cfs_kvstore *kv);
-void kvstore_destroy(struct cfs_kvstore *kv);
+void cfs_kvstore_init(struct cfs_kvstore *kv);
+void cfs_kvstore_destroy(struct cfs_kvstore *kv);
 
 /*
  * Set (size > 0) or delete (size == 0) a value. Returns 0, -EINVAL (empty
  * key or node), -ENAMETOOLONG (key over 255 bytes), -EFBIG (value over
  * 32 KiB) or -ENOMEM.
  */
-int kvstore_set(struct cfs_kvstore *kv, const char *nodename, const char *key, const void *data,
-		size_t size);
+int cfs_kvstore_set(struct cfs_kvstore *kv, const char *nodename, const char *key, const void *data,
+		    size_t size);
 
-const struct kv_value *kvstore_get(const struct cfs_kvstore *kv, const char *nodename,
-				   const char *key);
+const struct cfs_kv_value *cfs_kvstore_get(const struct cfs_kvstore *kv, const char *nodename,
+					   const char *key);
 
 /* All values sorted by node, then key. The caller frees the array. */
-const struct kv_value **kvstore_sorted(const struct cfs_kvstore *kv, size_t *count);
+const struct cfs_kv_value **cfs_kvstore_sorted(const struct cfs_kvstore *kv, size_t *count);

@@ -78,7 +78,7 @@ bool layout_is_reserved_root_name(const char *name)
 	return false;
 }
 
-bool layout_guest_position(const struct cfs_entry *dir, const char *name, struct guest_ref *ref)
+bool layout_guest_position(const struct cfs_entry *dir, const char *name, struct cfs_guest_ref *ref)
 {
 	const struct cfs_entry *node;
 	enum guest_type type;
@@ -102,7 +102,7 @@ bool layout_guest_position(const struct cfs_entry *dir, const char *name, struct
 	return true;
 }
 
-bool layout_guest_path(const char *path, struct guest_ref *ref)
+bool layout_guest_path(const char *path, struct cfs_guest_ref *ref)
 {
 	const char *parts[4];
 	size_t lens[4];

@@ -29,7 +29,7 @@ bool layout_in_lock_area(const struct cfs_entry *e);
 /* Names in the root that belong to virtual entries (.members, local, ...). */
 bool layout_is_reserved_root_name(const char *name);
 
-struct guest_ref {
+struct cfs_guest_ref {
 	uint32_t vmid;
 	enum guest_type type;
 	char node[NODE_NAME_MAX + 1];
@@ -39,7 +39,8 @@ struct guest_ref {
  * Would `name` in directory `dir` be a guest config
  * (nodes/<node>/{qemu-server,lxc}/<vmid>.conf)? Fills ref if so.
  */
-bool layout_guest_position(const struct cfs_entry *dir, const char *name, struct guest_ref *ref);
+bool layout_guest_position(const struct cfs_entry *dir, const char *name,
+			   struct cfs_guest_ref *ref);
 
 /* The same for a relative path string. */
-bool layout_guest_path(const char *path, struct guest_ref *ref);
+bool layout_guest_path(const char *path, struct cfs_guest_ref *ref);

@@ -23,7 +23,7 @@ int cfs_state_init(struct cfs_state *st, const struct cfs_limits *limits, int64_
 {
 	memset(st, 0, sizeof(*st));
 	st->limits = *limits;
-	vmlist_init(&st->vmlist);
+	cfs_vmlist_init(&st->vmlist);
 	return cfs_tree_init(&st->tree, 1, now_ns);
 }
 
@@ -32,7 +32,7 @@ void cfs_state_destroy(struct cfs_state *st)
 	cfs_state_clear_changes(st);
 	free(st->changes);
 	free(st->removed);
-	vmlist_clear(&st->vmlist);
+	cfs_vmlist_clear(&st->vmlist);
 	cfs_tree_destroy(&st->tree);
 	memset(st, 0, sizeof(*st));
 }
@@ -123,12 +123,12 @@ static int check_new_name(const struct cfs_entry *dir, const char *name)
 static int check_guest_free(const struct cfs_state *st, const struct cfs_entry *dir,
 			    const char *name, uint64_t allowed1, uint64_t allowed2)
 {
-	struct guest_ref ref;
-	const struct vmlist_guest *g;
+	struct cfs_guest_ref ref;
+	const struct cfs_vmlist_guest *g;
 
 	if (!layout_guest_position(dir, name, &ref))
 		return 0;
-	g = vmlist_get(&st->vmlist, ref.vmid);
+	g = cfs_vmlist_get(&st->vmlist, ref.vmid);
 	if (g && g->inode != allowed1 && g->inode != allowed2)
 		return -EEXIST;
 	return 0;
@@ -228,7 +228,7 @@ static int apply_create(struct cfs_state *st, const struct cfs_op *op, enum cfs_
 {
 	uint64_t version = st->tree.version + 1;
 	struct cfs_entry *dir, *e;
-	struct guest_ref ref;
+	struct cfs_guest_ref ref;
 	int r;
 
 	bool with_data = type == CFS_FILE && (op->flags & CFS_CREATE_DATA);
@@ -274,7 +274,7 @@ static int apply_create(struct cfs_state *st, const struct cfs_op *op, enum cfs_
 	cfs_tree_stamp(&st->tree, e, version, op->writer, &times);
 	touch_dir(st, dir, version, op);
 	if (type == CFS_FILE && layout_guest_position(dir, op->name, &ref)) {
-		r = vmlist_set(&st->vmlist, &ref, e->inode, version);
+		r = cfs_vmlist_set(&st->vmlist, &ref, e->inode, version);
 		if (r < 0)
 			return r;
 	}
@@ -288,12 +288,12 @@ static int apply_create(struct cfs_state *st, const struct cfs_op *op, enum cfs_
 /* Keep the guest registry's per-guest version current. */
 static void touch_guest(struct cfs_state *st, const struct cfs_entry *e)
 {
-	struct guest_ref ref;
-	struct vmlist_guest *g;
+	struct cfs_guest_ref ref;
+	struct cfs_vmlist_guest *g;
 
 	if (!layout_guest_position(e->parent, e->name, &ref))
 		return;
-	g = vmlist_get(&st->vmlist, ref.vmid);
+	g = cfs_vmlist_get(&st->vmlist, ref.vmid);
 	if (g && g->inode == e->inode)
 		g->version = e->version;
 }
@@ -429,10 +429,10 @@ static int apply_truncate(struct cfs_state *st, const struct cfs_op *op, struct 
 /* Unlink and free an entry (a file or an empty directory). */
 static void remove_entry(struct cfs_state *st, struct cfs_entry *e)
 {
-	struct guest_ref ref;
+	struct cfs_guest_ref ref;
 
 	if (e->type == CFS_FILE && layout_guest_position(e->parent, e->name, &ref))
-		vmlist_remove_inode(&st->vmlist, ref.vmid, e->inode);
+		cfs_vmlist_remove_inode(&st->vmlist, ref.vmid, e->inode);
 	cfs_tree_unlink(&st->tree, e);
 	cfs_entry_free(e);
 }
@@ -509,7 +509,7 @@ static void scan_add(struct guest_scan *s, uint32_t vmid, uint64_t inode)
 static void scan_moved(struct guest_scan *s, const struct cfs_entry *e, char *where, size_t len,
 		       unsigned depth)
 {
-	struct guest_ref ref;
+	struct cfs_guest_ref ref;
 
 	if (e->type == CFS_FILE) {
 		if (depth == 4 && layout_guest_path(where, &ref))
@@ -550,7 +550,7 @@ static int check_dir_move_guests(const struct cfs_state *st, const struct cfs_en
 	if (s.error)
 		r = s.error;
 	for (size_t i = 0; i < s.n && r == 0; i++) {
-		const struct vmlist_guest *g = vmlist_get(&st->vmlist, s.items[i].vmid);
+		const struct cfs_vmlist_guest *g = cfs_vmlist_get(&st->vmlist, s.items[i].vmid);
 
 		if (g && g->inode != s.items[i].inode)
 			r = -EEXIST;
@@ -600,7 +600,7 @@ static int apply_rename(struct cfs_state *st, const struct cfs_op *op, struct cf
 	struct cfs_entry *srcdir, *dstdir, *src, *dst;
 	struct cfs_change *c;
 	struct cfs_times times;
-	struct guest_ref ref;
+	struct cfs_guest_ref ref;
 	uint64_t replaced = 0;
 	char *old_path = NULL;
 	int r;
@@ -627,7 +627,7 @@ static int apply_rename(struct cfs_state *st, const struct cfs_op *op, struct cf
 	if (st->record_changes)
 		old_path = path_of(src);
 	if (src->type == CFS_FILE && layout_guest_position(srcdir, src->name, &ref))
-		vmlist_remove_inode(&st->vmlist, ref.vmid, src->inode);
+		cfs_vmlist_remove_inode(&st->vmlist, ref.vmid, src->inode);
 	if (dst) {
 		replaced = dst->inode;
 		r = cfs_state_note_removal(st, dst->inode, version);
@@ -645,9 +645,9 @@ static int apply_rename(struct cfs_state *st, const struct cfs_op *op, struct cf
 	if (dstdir != srcdir)
 		touch_dir(st, dstdir, version, op);
 	if (src->type == CFS_FILE && layout_guest_position(dstdir, src->name, &ref))
-		r = vmlist_set(&st->vmlist, &ref, src->inode, version);
+		r = cfs_vmlist_set(&st->vmlist, &ref, src->inode, version);
 	else if (src->type == CFS_DIR)
-		r = vmlist_rebuild(&st->vmlist, &st->tree, NULL);
+		r = cfs_vmlist_rebuild(&st->vmlist, &st->tree, NULL);
 	if (r < 0)
 		goto fail;
 

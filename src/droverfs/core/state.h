@@ -55,7 +55,7 @@ struct cfs_removal {
 
 struct cfs_state {
 	struct cfs_tree tree;
-	struct vmlist vmlist;
+	struct cfs_vmlist vmlist;
 	struct cfs_limits limits;
 
 	bool record_changes; /* collect struct cfs_change records in `changes` */

@@ -605,7 +605,7 @@ static int load(struct cfs_store *s, struct cfs_state *st, struct cfs_store_prob
 		return r;
 	if ((int64_t)st->tree.digest.sum != meta[4] || (int64_t)st->tree.digest.xor != meta[5])
 		return problem(p, "the tree does not match the digest stored with it");
-	r = vmlist_rebuild(&st->vmlist, &st->tree, &s->info.vmid_duplicates);
+	r = cfs_vmlist_rebuild(&st->vmlist, &st->tree, &s->info.vmid_duplicates);
 	if (r < 0)
 		return r;
 	s->info.db_id = (uint64_t)meta[1];

@@ -11,7 +11,7 @@
 #include "layout.h"
 #include "basic/hmap.h"
 
-struct vmlist_guest {
+struct cfs_vmlist_guest {
 	struct hmap_node node;
 	uint32_t vmid;
 	enum guest_type type;
@@ -20,29 +20,30 @@ struct vmlist_guest {
 	char nodename[NODE_NAME_MAX + 1];
 };
 
-struct vmlist {
+struct cfs_vmlist {
 	struct hmap by_vmid;
 };
 
-void vmlist_init(struct vmlist *vl);
-void vmlist_clear(struct vmlist *vl);
+void cfs_vmlist_init(struct cfs_vmlist *vl);
+void cfs_vmlist_clear(struct cfs_vmlist *vl);
 
-struct vmlist_guest *vmlist_get(const struct vmlist *vl, uint32_t vmid);
+struct cfs_vmlist_guest *cfs_vmlist_get(const struct cfs_vmlist *vl, uint32_t vmid);
 
 /* Register or update a guest. Returns 0 or -ENOMEM. */
-int vmlist_set(struct vmlist *vl, const struct guest_ref *ref, uint64_t inode, uint64_t version);
+int cfs_vmlist_set(struct cfs_vmlist *vl, const struct cfs_guest_ref *ref, uint64_t inode,
+		   uint64_t version);
 
-void vmlist_remove(struct vmlist *vl, uint32_t vmid);
+void cfs_vmlist_remove(struct cfs_vmlist *vl, uint32_t vmid);
 
 /* Remove the registration if it belongs to this config entry. */
-void vmlist_remove_inode(struct vmlist *vl, uint32_t vmid, uint64_t inode);
+void cfs_vmlist_remove_inode(struct cfs_vmlist *vl, uint32_t vmid, uint64_t inode);
 
 /*
  * Rebuild from the tree. A VMID configured twice (only possible in a
  * database written by something else) keeps its first registration and is
  * counted in *duplicates.
  */
-int vmlist_rebuild(struct vmlist *vl, const struct cfs_tree *t, unsigned *duplicates);
+int cfs_vmlist_rebuild(struct cfs_vmlist *vl, const struct cfs_tree *t, unsigned *duplicates);
 
 /* Guests sorted by VMID, for stable output. The caller frees the array. */
-struct vmlist_guest **vmlist_sorted(const struct vmlist *vl, size_t *count);
+struct cfs_vmlist_guest **cfs_vmlist_sorted(const struct cfs_vmlist *vl, size_t *count);

@@ -158,9 +158,9 @@ void cfs_conf_rollout_install(struct cfs_conf_rollout *r)
 	if (ret < 0) {
 		log_warn("cluster: corosync.conf from the tree not installed: %s",
 			 err[0] ? err : strerror(-ret));
-		clusterlog_append(&r->d->clog, r->d->opt.nodename, "root", "droverfs",
-				  (uint32_t)getpid(), LOG_WARNING, now_wall_s(),
-				  err[0] ? err : "corosync.conf not installed");
+		cfs_clusterlog_append(&r->d->clog, r->d->opt.nodename, "root", "droverfs",
+				      (uint32_t)getpid(), LOG_WARNING, now_wall_s(),
+				      err[0] ? err : "corosync.conf not installed");
 		return;
 	}
 	le_put64(v, version);

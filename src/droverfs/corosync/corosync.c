@@ -328,7 +328,7 @@ static void replica_kv(void *ctx, uint32_t nodeid, const void *payload, size_t l
 	data = wire_get_blob(&r, &size);
 	node_name(c, nodeid, name, sizeof(name));
 	if (key && data && r.error == 0)
-		kvstore_set(&c->d->kv, name, key, data, size);
+		cfs_kvstore_set(&c->d->kv, name, key, data, size);
 	free(key);
 }
 
@@ -336,7 +336,7 @@ static void replica_log(void *ctx, uint32_t nodeid, const void *payload, size_t 
 {
 	struct cfs_corosync *c = ctx;
 	struct wire_reader r;
-	struct clog_entry e = { 0 };
+	struct cfs_clog_entry e = { 0 };
 
 	if (nodeid == c->nodeid)
 		return;
@@ -350,7 +350,7 @@ static void replica_log(void *ctx, uint32_t nodeid, const void *payload, size_t 
 	e.tag = wire_get_str(&r);
 	e.msg = wire_get_str(&r);
 	if (r.error == 0)
-		clusterlog_merge(&c->d->clog, &e);
+		cfs_clusterlog_merge(&c->d->clog, &e);
 	free(e.node);
 	free(e.ident);
 	free(e.tag);
@@ -371,7 +371,7 @@ static void cluster_send_kv(void *repl, const char *key, const void *data, size_
 	buf_free(&b);
 }
 
-static void cluster_send_log(void *repl, const struct clog_entry *e)
+static void cluster_send_log(void *repl, const struct cfs_clog_entry *e)
 {
 	struct cfs_corosync *c = repl;
 	struct buf b = BUF_INIT;
@@ -395,14 +395,14 @@ static void cluster_send_log(void *repl, const struct clog_entry *e)
 static void resend_own_status(struct cfs_corosync *c)
 {
 	size_t n;
-	const struct kv_value **vals = kvstore_sorted(&c->d->kv, &n);
-	const struct clog_entry *e;
+	const struct cfs_kv_value **vals = cfs_kvstore_sorted(&c->d->kv, &n);
+	const struct cfs_clog_entry *e;
 
 	for (size_t i = 0; vals && i < n; i++)
 		if (streq(vals[i]->nodename, c->d->opt.nodename))
 			cluster_send_kv(c, vals[i]->key, vals[i]->data, vals[i]->size);
 	free(vals);
-	for (size_t i = 0; i < 100 && (e = clusterlog_newest(&c->d->clog, i)); i++)
+	for (size_t i = 0; i < 100 && (e = cfs_clusterlog_newest(&c->d->clog, i)); i++)
 		if (streq(e->node, c->d->opt.nodename))
 			cluster_send_log(c, e);
 }

@@ -171,11 +171,12 @@ static void handle_kv(struct ipc_conn *c, const struct ipc_header *h, struct wir
 		status = r->error ? r->error : -EBADMSG;
 	} else if (h->type == IPC_KV_SET) {
 		status = c->readonly ? -EPERM
-				     : kvstore_set(&d->kv, d->opt.nodename, key, value, len);
+				     : cfs_kvstore_set(&d->kv, d->opt.nodename, key, value, len);
 		if (status == 0)
 			cfs_daemon_share_kv(d, key, value, len);
 	} else {
-		const struct kv_value *v = kvstore_get(&d->kv, *node ? node : d->opt.nodename, key);
+		const struct cfs_kv_value *v =
+			cfs_kvstore_get(&d->kv, *node ? node : d->opt.nodename, key);
 
 		if (v) {
 			reply(c, h, 0, v->data, v->size);
@@ -203,10 +204,10 @@ static void handle_log_append(struct ipc_conn *c, const struct ipc_header *h, st
 	else if (c->readonly)
 		status = -EPERM;
 	else
-		status = clusterlog_append(&d->clog, d->opt.nodename, ident, tag, (uint32_t)c->pid,
-					   pri, now_wall_s(), msg);
+		status = cfs_clusterlog_append(&d->clog, d->opt.nodename, ident, tag,
+					       (uint32_t)c->pid, pri, now_wall_s(), msg);
 	if (status == 0)
-		cfs_daemon_share_log(d, clusterlog_newest(&d->clog, 0));
+		cfs_daemon_share_log(d, cfs_clusterlog_newest(&d->clog, 0));
 	reply(c, h, status, NULL, 0);
 	free(ident);
 	free(tag);

@@ -563,7 +563,7 @@ int cfs_xfer_apply(struct cfs_state *st, const struct cfs_xfer_in *in,
 		st->auth_version = end->auth_version;
 		st->lineage = end->lineage;
 		st->limits = end->limits;
-		r = vmlist_rebuild(&st->vmlist, &st->tree, &dups);
+		r = cfs_vmlist_rebuild(&st->vmlist, &st->tree, &dups);
 	}
 	if (r == 0)
 		r = check_result(&a);

@@ -55,7 +55,7 @@ void cfs_daemon_share_kv(struct cfs_daemon *d, const char *key, const void *data
 		d->repl_ops->send_kv(d->repl, key, data, len);
 }
 
-void cfs_daemon_share_log(struct cfs_daemon *d, const struct clog_entry *e)
+void cfs_daemon_share_log(struct cfs_daemon *d, const struct cfs_clog_entry *e)
 {
 	if (d->repl_ops && e)
 		d->repl_ops->send_log(d->repl, e);

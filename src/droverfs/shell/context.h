@@ -87,7 +87,7 @@ struct cfs_replicator_ops {
 	void (*flush)(void *repl);
 	/* This node's status value / a cluster log entry, for the other nodes. */
 	void (*send_kv)(void *repl, const char *key, const void *data, size_t len);
-	void (*send_log)(void *repl, const struct clog_entry *e);
+	void (*send_log)(void *repl, const struct cfs_clog_entry *e);
 };
 
 struct cfs_daemon {
@@ -158,7 +158,7 @@ void cfs_daemon_set_replicator(struct cfs_daemon *d, const struct cfs_replicator
 
 /* Share this node's status value / newest log entry with the other nodes (cluster mode). */
 void cfs_daemon_share_kv(struct cfs_daemon *d, const char *key, const void *data, size_t len);
-void cfs_daemon_share_log(struct cfs_daemon *d, const struct clog_entry *e);
+void cfs_daemon_share_log(struct cfs_daemon *d, const struct cfs_clog_entry *e);
 
 /*
  * The one place that counts the apply latency of `drover cfs status`: the

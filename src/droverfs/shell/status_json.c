@@ -56,7 +56,7 @@ static struct json_object *kvstore_versions(struct cfs_daemon *d)
 	struct json_object *node = NULL;
 	const char *current = NULL;
 	size_t n;
-	const struct kv_value **vals = kvstore_sorted(&d->kv, &n);
+	const struct cfs_kv_value **vals = cfs_kvstore_sorted(&d->kv, &n);
 
 	for (size_t i = 0; vals && i < n; i++) {
 		if (!current || !streq(current, vals[i]->nodename)) {
@@ -97,7 +97,7 @@ static void add_members(struct cfs_daemon *d, const struct cfs_status_cluster *s
 	for (size_t i = 0; i < sc->nnodes; i++) {
 		const struct cfs_status_node *n = &sc->nodes[i];
 		struct json_object *j = json_object_new_object();
-		const struct kv_value *ip = kvstore_get(&d->kv, n->name, "ip");
+		const struct cfs_kv_value *ip = cfs_kvstore_get(&d->kv, n->name, "ip");
 
 		online += n->online;
 		json_object_object_add(j, "id", json_object_new_int64(n->nodeid));
@@ -141,7 +141,7 @@ char *cfs_json_vmlist(struct cfs_daemon *d)
 	struct json_object *o = json_object_new_object();
 	struct json_object *ids = json_object_new_object();
 	size_t n;
-	struct vmlist_guest **guests = vmlist_sorted(&cfs_daemon_state(d)->vmlist, &n);
+	struct cfs_vmlist_guest **guests = cfs_vmlist_sorted(&cfs_daemon_state(d)->vmlist, &n);
 
 	add_u64(o, "version", d->fsversion.vmlist);
 	for (size_t i = 0; guests && i < n; i++) {
@@ -163,12 +163,13 @@ char *cfs_json_clusterlog(struct cfs_daemon *d, size_t max, const char *ident)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *data = json_object_new_array();
-	const struct clog_entry *e;
+	const struct cfs_clog_entry *e;
 
 	if (max == 0)
 		max = 50;
 	for (size_t i = 0;
-	     (e = clusterlog_newest(&d->clog, i)) && json_object_array_length(data) < max; i++) {
+	     (e = cfs_clusterlog_newest(&d->clog, i)) && json_object_array_length(data) < max;
+	     i++) {
 		struct json_object *j;
 
 		if (ident && *ident && !streq(ident, e->ident))
