@@ -108,7 +108,7 @@ struct cfs_daemon {
 	struct cfs_kvstore kv;
 	struct cfs_clusterlog clog;
 	struct cfs_fsversion fsversion;
-	/* Started and stopped by daemon.c; the others reach them only through parts. */
+	/* Started and stopped by daemon.c: a part may find itself here, never another part. */
 	struct cfs_fuse *fuse;
 	struct cfs_ipc_server *ipc;
 	struct cfs_corosync *corosync; /* NULL in local mode */

@@ -38,8 +38,7 @@ void cfs_submit_complete(struct cfs_daemon *d, cfs_done_fn done, void *ctx, int 
 			 const struct cfs_result *res)
 {
 	add_pending(d, done, ctx, result, res);
-	if (d->commit_source)
-		sd_event_source_set_enabled(d->commit_source, SD_EVENT_ONESHOT);
+	cfs_submit_schedule_commit(d);
 }
 
 void cfs_submit(struct cfs_daemon *d, const struct cfs_op *op, cfs_done_fn done, void *ctx)
@@ -57,8 +56,7 @@ void cfs_submit(struct cfs_daemon *d, const struct cfs_op *op, cfs_done_fn done,
 	log_debug("apply %s ino=%llu name=%s -> %d (version %llu)", cfs_op_kind_name(op->kind),
 		  (unsigned long long)op->ino, op->name, r, (unsigned long long)res.version);
 	add_pending(d, done, ctx, r, &res);
-	if (d->commit_source)
-		sd_event_source_set_enabled(d->commit_source, SD_EVENT_ONESHOT);
+	cfs_submit_schedule_commit(d);
 }
 
 static bool is_lock_path(const char *path)
