@@ -61,7 +61,7 @@ static int our_program(const char *env_name, const char *subdir, const char *pro
 
 int sb_droverfs_path(char *out, size_t len)
 {
-	return our_program("DROVER_DROVERFS", "cfs", "droverfs", out, len);
+	return our_program("DROVER_DROVERFS", "droverfs", "droverfs", out, len);
 }
 
 /* $DROVER_DROVERD lets a test run its own droverd (tests/tools/droverd-testguest). */

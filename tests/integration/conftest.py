@@ -17,7 +17,7 @@ from drover_ipc import Client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("DROVER_BUILD", os.path.join(ROOT, "build"))
-DROVERFS = os.path.join(BUILD, "src", "cfs", "droverfs")
+DROVERFS = os.path.join(BUILD, "src", "droverfs", "droverfs")
 DROVER = os.path.join(BUILD, "src", "cli", "drover")
 
 

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "cfs/op.h"
-#include "cfs/state.h"
+#include "droverfs/core/op.h"
+#include "droverfs/core/state.h"
 
 #define T0 1700000000
 #define T0_NS (T0 * 1000000000LL) /* ops carry times in nanoseconds */

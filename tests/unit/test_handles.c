@@ -6,7 +6,7 @@
 
 #include "helpers.h"
 
-#include "cfs/handles.h"
+#include "droverfs/core/handles.h"
 
 static struct cfs_blob *blob(const char *s)
 {

@@ -2,7 +2,7 @@
 /* Lock ages with an injected clock: expiry, refresh, survival across a reload. */
 #include "helpers.h"
 
-#include "cfs/locks.h"
+#include "droverfs/core/locks.h"
 
 #define SEC 1000000000ull
 

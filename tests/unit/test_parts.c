@@ -13,9 +13,9 @@
 
 #include "helpers.h"
 
-#include "cfs/access.h"
-#include "cfs/clusterlog.h"
-#include "cfs/kvstore.h"
+#include "droverfs/core/access.h"
+#include "droverfs/core/clusterlog.h"
+#include "droverfs/core/kvstore.h"
 #include "libdrover/cfs/ipc_proto.h"
 #include "libdrover/format/names.h"
 #include "basic/util.h"
@@ -25,103 +25,104 @@
 static void test_kvstore(void **ctx)
 {
 	struct cfs_kvstore kv;
-	const struct kv_value *v;
-	const struct kv_value **all;
+	const struct cfs_kv_value *v;
+	const struct cfs_kv_value **all;
 	char key[300];
 	char *big = calloc(1, KV_VALUE_MAX + 1);
 	size_t n;
 
 	(void)ctx;
-	kvstore_init(&kv);
-	assert_int_equal(kvstore_set(&kv, "n1", "nodeip", "10.0.0.1", 8), 0);
-	assert_int_equal(kvstore_set(&kv, "n1", "nodeip", "10.0.0.2", 8), 0);
-	v = kvstore_get(&kv, "n1", "nodeip");
+	cfs_kvstore_init(&kv);
+	assert_int_equal(cfs_kvstore_set(&kv, "n1", "nodeip", "10.0.0.1", 8), 0);
+	assert_int_equal(cfs_kvstore_set(&kv, "n1", "nodeip", "10.0.0.2", 8), 0);
+	v = cfs_kvstore_get(&kv, "n1", "nodeip");
 	assert_non_null(v);
 	assert_int_equal(v->version, 2);
 	assert_memory_equal(v->data, "10.0.0.2", 8);
-	assert_null(kvstore_get(&kv, "n2", "nodeip"));
-	assert_int_equal(kvstore_set(&kv, "n0", "a", "x", 1), 0);
-	all = kvstore_sorted(&kv, &n);
+	assert_null(cfs_kvstore_get(&kv, "n2", "nodeip"));
+	assert_int_equal(cfs_kvstore_set(&kv, "n0", "a", "x", 1), 0);
+	all = cfs_kvstore_sorted(&kv, &n);
 	assert_int_equal(n, 2);
 	assert_string_equal(all[0]->nodename, "n0");
 	free(all);
 	/* limits */
 	memset(key, 'k', 256);
 	key[256] = '\0';
-	assert_int_equal(kvstore_set(&kv, "n1", key, "x", 1), -ENAMETOOLONG);
-	assert_int_equal(kvstore_set(&kv, "n1", "big", big, KV_VALUE_MAX + 1), -EFBIG);
-	assert_int_equal(kvstore_set(&kv, "n1", "big", big, KV_VALUE_MAX), 0);
-	assert_int_equal(kvstore_set(&kv, "n1", "", "x", 1), -EINVAL);
+	assert_int_equal(cfs_kvstore_set(&kv, "n1", key, "x", 1), -ENAMETOOLONG);
+	assert_int_equal(cfs_kvstore_set(&kv, "n1", "big", big, KV_VALUE_MAX + 1), -EFBIG);
+	assert_int_equal(cfs_kvstore_set(&kv, "n1", "big", big, KV_VALUE_MAX), 0);
+	assert_int_equal(cfs_kvstore_set(&kv, "n1", "", "x", 1), -EINVAL);
 	/* an empty value deletes */
-	assert_int_equal(kvstore_set(&kv, "n1", "nodeip", NULL, 0), 0);
-	assert_null(kvstore_get(&kv, "n1", "nodeip"));
+	assert_int_equal(cfs_kvstore_set(&kv, "n1", "nodeip", NULL, 0), 0);
+	assert_null(cfs_kvstore_get(&kv, "n1", "nodeip"));
 	free(big);
-	kvstore_destroy(&kv);
+	cfs_kvstore_destroy(&kv);
 }
 
 static void test_clusterlog_merge(void **ctx)
 {
 	struct cfs_clusterlog log;
-	struct clog_entry e = { .uid = 7,
-				.time = T0 + 5,
-				.pid = 1,
-				.priority = 6,
-				.node = "n2",
-				.ident = "root",
-				.tag = "t",
-				.msg = "from n2" };
+	struct cfs_clog_entry e = { .uid = 7,
+				    .time = T0 + 5,
+				    .pid = 1,
+				    .priority = 6,
+				    .node = "n2",
+				    .ident = "root",
+				    .tag = "t",
+				    .msg = "from n2" };
 
 	(void)ctx;
-	assert_int_equal(clusterlog_init(&log, 4), 0);
-	assert_int_equal(clusterlog_append(&log, "n1", "root", "t", 1, 6, T0 + 10, "newer"), 0);
+	assert_int_equal(cfs_clusterlog_init(&log, 4), 0);
+	assert_int_equal(cfs_clusterlog_append(&log, "n1", "root", "t", 1, 6, T0 + 10, "newer"), 0);
 	/* an older entry from another node is placed by time, once */
-	assert_int_equal(clusterlog_merge(&log, &e), 1);
-	assert_int_equal(clusterlog_merge(&log, &e), 0);
+	assert_int_equal(cfs_clusterlog_merge(&log, &e), 1);
+	assert_int_equal(cfs_clusterlog_merge(&log, &e), 0);
 	assert_int_equal(log.count, 2);
-	assert_string_equal(clusterlog_newest(&log, 0)->msg, "newer");
-	assert_string_equal(clusterlog_newest(&log, 1)->msg, "from n2");
-	assert_int_equal(clusterlog_newest(&log, 1)->uid, 7);
+	assert_string_equal(cfs_clusterlog_newest(&log, 0)->msg, "newer");
+	assert_string_equal(cfs_clusterlog_newest(&log, 1)->msg, "from n2");
+	assert_int_equal(cfs_clusterlog_newest(&log, 1)->uid, 7);
 	/* the same uid from another node is another entry */
 	e.node = "n3";
-	assert_int_equal(clusterlog_merge(&log, &e), 1);
+	assert_int_equal(cfs_clusterlog_merge(&log, &e), 1);
 	/* bad priority */
 	e.priority = 9;
 	e.uid = 8;
-	assert_int_equal(clusterlog_merge(&log, &e), -EINVAL);
-	clusterlog_destroy(&log);
+	assert_int_equal(cfs_clusterlog_merge(&log, &e), -EINVAL);
+	cfs_clusterlog_destroy(&log);
 }
 
 static void test_clusterlog(void **ctx)
 {
 	struct cfs_clusterlog log;
-	const struct clog_entry *e;
+	const struct cfs_clog_entry *e;
 	char msg[5000];
 
 	(void)ctx;
-	assert_int_equal(clusterlog_init(&log, 3), 0);
+	assert_int_equal(cfs_clusterlog_init(&log, 3), 0);
 	for (int i = 0; i < 5; i++) {
 		snprintf(msg, sizeof(msg), "message %d", i);
 		assert_int_equal(
-			clusterlog_append(&log, "n1", "root@pam", "test", 42, 6, T0 + i, msg), 0);
+			cfs_clusterlog_append(&log, "n1", "root@pam", "test", 42, 6, T0 + i, msg),
+			0);
 	}
 	/* bounded: the oldest went; newest first */
 	assert_int_equal(log.count, 3);
-	e = clusterlog_newest(&log, 0);
+	e = cfs_clusterlog_newest(&log, 0);
 	assert_string_equal(e->msg, "message 4");
 	/* uids grow by one per entry (they start from the clock: unique across restarts) */
-	assert_int_equal(e->uid, clusterlog_newest(&log, 2)->uid + 2);
-	assert_string_equal(clusterlog_newest(&log, 2)->msg, "message 2");
-	assert_null(clusterlog_newest(&log, 3));
+	assert_int_equal(e->uid, cfs_clusterlog_newest(&log, 2)->uid + 2);
+	assert_string_equal(cfs_clusterlog_newest(&log, 2)->msg, "message 2");
+	assert_null(cfs_clusterlog_newest(&log, 3));
 	/* control characters are replaced, long messages cut */
-	assert_int_equal(clusterlog_append(&log, "n1", "u", "t", 1, 6, T0, "a\nb\x1b"), 0);
-	assert_string_equal(clusterlog_newest(&log, 0)->msg, "a?b?");
+	assert_int_equal(cfs_clusterlog_append(&log, "n1", "u", "t", 1, 6, T0, "a\nb\x1b"), 0);
+	assert_string_equal(cfs_clusterlog_newest(&log, 0)->msg, "a?b?");
 	memset(msg, 'm', sizeof(msg) - 1);
 	msg[sizeof(msg) - 1] = '\0';
-	assert_int_equal(clusterlog_append(&log, "n1", "u", "t", 1, 6, T0, msg), 0);
-	assert_int_equal(strlen(clusterlog_newest(&log, 0)->msg), CLOG_MAX_MESSAGE);
-	assert_int_equal(clusterlog_append(&log, "n1", "u", "t", 1, 8, T0, "x"), -EINVAL);
-	assert_int_equal(clusterlog_append(&log, "n1", "u", "t", 1, 6, T0, ""), -EINVAL);
-	clusterlog_destroy(&log);
+	assert_int_equal(cfs_clusterlog_append(&log, "n1", "u", "t", 1, 6, T0, msg), 0);
+	assert_int_equal(strlen(cfs_clusterlog_newest(&log, 0)->msg), CLOG_MAX_MESSAGE);
+	assert_int_equal(cfs_clusterlog_append(&log, "n1", "u", "t", 1, 8, T0, "x"), -EINVAL);
+	assert_int_equal(cfs_clusterlog_append(&log, "n1", "u", "t", 1, 6, T0, ""), -EINVAL);
+	cfs_clusterlog_destroy(&log);
 }
 
 static void test_access(void **ctx)

@@ -15,9 +15,9 @@
 
 #include "helpers.h"
 
-#include "cfs/persist.h"
-#include "cfs/store.h"
-#include "cfs/xfer.h"
+#include "droverfs/core/persist.h"
+#include "droverfs/core/store.h"
+#include "droverfs/replica/xfer.h"
 #include "basic/log.h"
 
 struct fixture {
@@ -164,7 +164,7 @@ static void test_roundtrip(void **ctx)
 	p = open_db(f);
 	assert_same(snap(p), s);
 	assert_string_equal(content(&p->state, "x"), "new");
-	assert_non_null(vmlist_get(&p->state.vmlist, 100));
+	assert_non_null(cfs_vmlist_get(&p->state.vmlist, 100));
 	assert_int_equal(p->stats.replayed, 0); /* a clean close flushed everything */
 	assert_int_equal(cfs_persist_journal_size(p), 0);
 	cfs_persist_close(p);

@@ -27,13 +27,6 @@
  * Every reqid a node submits (and that cfs_replica_submit() accepted) must
  * be answered by exactly one op_done; check_reqs() asserts it at the end of
  * every test.
- *
- * KNOWN BUGS (see the tests marked "BUG"):
- *  - test_left_fails_in_flight: own ops already multicast but not yet
- *    delivered back get no op_done when the node leaves the group, although
- *    replica.h promises -EIO for them: the engine does not track them.
- *  - test_error_fails_in_flight: the same when the engine stops in
- *    CFS_REPLICA_ERROR (the daemon stays in the group: nobody answers them).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,9 +35,9 @@
 
 #include "helpers.h"
 
-#include "cfs/persist.h"
-#include "cfs/replica.h"
-#include "cfs/store.h"
+#include "droverfs/core/persist.h"
+#include "droverfs/replica/replica.h"
+#include "droverfs/core/store.h"
 #include "basic/array.h"
 #include "basic/log.h"
 
@@ -110,7 +103,7 @@ struct sim {
 	int64_t clock;
 	/*
 	 * The quorum service speaks after the confchg: the bus first says
-	 * "unknown" (as cluster.c does when the quorum's ring is not CPG's).
+	 * "unknown" (as corosync.c does when the quorum's ring is not CPG's).
 	 */
 	bool quorum_late;
 	/* Submitting does not send: ops wait for the next step (as for the event loop). */
@@ -243,7 +236,7 @@ static void cb_reload(void *ctx)
 }
 
 /*
- * As cluster.c does: make the new state durable and, after a full update,
+ * As corosync.c does: make the new state durable and, after a full update,
  * raise the tombstone floor (this node knows no removals before it).
  */
 static int cb_resynced(void *ctx, bool full)
@@ -1193,11 +1186,6 @@ static void test_ops_across_confchg(void **ctx)
 }
 
 /*
- * BUG (replica.c): an own op already multicast but not delivered back when
- * the node leaves the group is never answered (cfs_replica_left() promises
- * -EIO for "own ops in flight", but only the held and queued ones are failed).
- */
-/*
  * The write lost by the outside fault test: node 2 delivers its own op and
  * drops out of the membership; nodes 1 and 3 never receive it and go on.
  * Node 2 must not report success: it never heard that anyone else holds the
@@ -1298,6 +1286,11 @@ static void test_own_op_needs_expected_majority(void **ctx)
 	finish(s);
 }
 
+/*
+ * An own op already multicast but not delivered back when the node leaves
+ * the group is answered with -EIO (cfs_replica_left()); it once got no
+ * answer at all, as only the held and queued ops were failed.
+ */
 static void test_left_fails_in_flight(void **ctx)
 {
 	struct sim *s = *ctx;
@@ -1312,7 +1305,7 @@ static void test_left_fails_in_flight(void **ctx)
 	assert_non_null(at(state(s, 0), "in-flight"));
 	assert_same(s, 0x3);
 	if (a->done != 1)
-		fail_msg("BUG: reqid %llu, in flight when node 3 left, got %d op_done calls "
+		fail_msg("reqid %llu, in flight when node 3 left, got %d op_done calls "
 			 "(expected one, -EIO)",
 			 (unsigned long long)a->reqid, a->done);
 	assert_int_equal(a->result, -EIO);
@@ -1320,8 +1313,9 @@ static void test_left_fails_in_flight(void **ctx)
 }
 
 /*
- * BUG (replica.c): the same when the engine stops in CFS_REPLICA_ERROR: its
- * own op in flight comes back after the stop and is dropped unanswered.
+ * The same when the engine stops in CFS_REPLICA_ERROR: its own op in flight
+ * comes back after the stop and is answered with -EIO (it was once dropped
+ * unanswered).
  */
 static void test_error_fails_in_flight(void **ctx)
 {
@@ -1339,7 +1333,7 @@ static void test_error_fails_in_flight(void **ctx)
 	run(s);
 	assert_non_null(at(state(s, 0), "in-flight"));
 	if (a->done != 1)
-		fail_msg("BUG: reqid %llu, in flight when node 2 stopped in error, got %d "
+		fail_msg("reqid %llu, in flight when node 2 stopped in error, got %d "
 			 "op_done calls (expected one, -EIO)",
 			 (unsigned long long)a->reqid, a->done);
 	assert_int_equal(a->result, -EIO);
@@ -1739,7 +1733,7 @@ static void test_four_nodes_split_brain(void **ctx)
 }
 
 /*
- * The quorum service speaks after the confchg (cluster.c then says
+ * The quorum service speaks after the confchg (corosync.c then says
  * "unknown"): a node cut off into a minority must not decide with the
  * quorum of its old ring, i.e. never become writable there.
  */

@@ -6,7 +6,7 @@
 
 #include "helpers.h"
 
-#include "cfs/layout.h"
+#include "droverfs/core/layout.h"
 #include "basic/util.h"
 
 static int setup(void **ctx)
@@ -270,11 +270,11 @@ static void make_guest_dirs(struct cfs_state *st)
 static void test_vmid_rules(void **ctx)
 {
 	struct cfs_state *st = *ctx;
-	struct vmlist_guest *g;
+	struct cfs_vmlist_guest *g;
 
 	make_guest_dirs(st);
 	assert_int_equal(do_put(st, "nodes/n1/qemu-server/100.conf", "memory: 512\n"), 0);
-	g = vmlist_get(&st->vmlist, 100);
+	g = cfs_vmlist_get(&st->vmlist, 100);
 	assert_non_null(g);
 	assert_string_equal(g->nodename, "n1");
 	assert_int_equal(g->type, GUEST_QEMU);
@@ -287,7 +287,7 @@ static void test_vmid_rules(void **ctx)
 	/* not a guest config name: an ordinary file */
 	assert_int_equal(do_create(st, "nodes/n2/qemu-server/0100.conf"), 0);
 	assert_int_equal(do_create(st, "nodes/n2/qemu-server/100.conf.tmp.1"), 0);
-	assert_null(vmlist_get(&st->vmlist, 0));
+	assert_null(cfs_vmlist_get(&st->vmlist, 0));
 	/* ... and renaming it into a taken VMID is refused */
 	assert_int_equal(do_rename(st, "nodes/n2/qemu-server/100.conf.tmp.1",
 				   "nodes/n2/qemu-server/100.conf"),
@@ -297,24 +297,24 @@ static void test_vmid_rules(void **ctx)
 	assert_int_equal(do_rename(st, "nodes/n1/qemu-server/100.conf.tmp.2",
 				   "nodes/n1/qemu-server/100.conf"),
 			 0);
-	g = vmlist_get(&st->vmlist, 100);
+	g = cfs_vmlist_get(&st->vmlist, 100);
 	assert_int_equal(g->inode, ino_of(st, "nodes/n1/qemu-server/100.conf"));
 	/* moving the guest to another node (recovery from a dead node) is allowed */
 	assert_int_equal(
 		do_rename(st, "nodes/n1/qemu-server/100.conf", "nodes/n2/qemu-server/100.conf"), 0);
-	g = vmlist_get(&st->vmlist, 100);
+	g = cfs_vmlist_get(&st->vmlist, 100);
 	assert_string_equal(g->nodename, "n2");
 	/* writing bumps the guest's version */
 	assert_int_equal(do_write(st, "nodes/n2/qemu-server/100.conf", "memory: 2048\n"), 0);
-	assert_int_equal(vmlist_get(&st->vmlist, 100)->version, st->tree.version);
+	assert_int_equal(cfs_vmlist_get(&st->vmlist, 100)->version, st->tree.version);
 	/* moving it out of the guest place unregisters it */
 	assert_int_equal(do_rename(st, "nodes/n2/qemu-server/100.conf", "nodes/n2/stash/100.conf"),
 			 0);
-	assert_null(vmlist_get(&st->vmlist, 100));
+	assert_null(cfs_vmlist_get(&st->vmlist, 100));
 	assert_int_equal(do_put(st, "nodes/n1/lxc/100.conf", "arch: amd64\n"), 0);
-	assert_int_equal(vmlist_get(&st->vmlist, 100)->type, GUEST_LXC);
+	assert_int_equal(cfs_vmlist_get(&st->vmlist, 100)->type, GUEST_LXC);
 	assert_int_equal(do_unlink(st, "nodes/n1/lxc/100.conf"), 0);
-	assert_null(vmlist_get(&st->vmlist, 100));
+	assert_null(cfs_vmlist_get(&st->vmlist, 100));
 }
 
 static void test_vmid_directory_moves(void **ctx)
@@ -330,11 +330,11 @@ static void test_vmid_directory_moves(void **ctx)
 	assert_int_equal(do_rename(st, "nodes/n2/stash", "nodes/n2/lxc"), -EEXIST);
 	assert_int_equal(do_unlink(st, "nodes/n2/stash/100.conf"), 0);
 	assert_int_equal(do_rename(st, "nodes/n2/stash", "nodes/n2/lxc"), 0);
-	assert_non_null(vmlist_get(&st->vmlist, 101));
-	assert_string_equal(vmlist_get(&st->vmlist, 101)->nodename, "n2");
+	assert_non_null(cfs_vmlist_get(&st->vmlist, 101));
+	assert_string_equal(cfs_vmlist_get(&st->vmlist, 101)->nodename, "n2");
 	/* renaming a node's directory moves its guests */
 	assert_int_equal(do_rename(st, "nodes/n1", "nodes/n3"), 0);
-	assert_string_equal(vmlist_get(&st->vmlist, 100)->nodename, "n3");
+	assert_string_equal(cfs_vmlist_get(&st->vmlist, 100)->nodename, "n3");
 	/* node names follow the host name rules; others hold no guests */
 	assert_int_equal(do_mkdir(st, "nodes/-bad"), 0);
 	assert_int_equal(do_mkdir(st, "nodes/-bad/qemu-server"), 0);
@@ -371,7 +371,7 @@ static void test_guest_names_are_files(void **ctx)
 	/* the guest itself still moves between nodes */
 	assert_int_equal(
 		do_rename(st, "nodes/n1/qemu-server/100.conf", "nodes/n3/qemu-server/100.conf"), 0);
-	assert_string_equal(vmlist_get(&st->vmlist, 100)->nodename, "n3");
+	assert_string_equal(cfs_vmlist_get(&st->vmlist, 100)->nodename, "n3");
 }
 
 static void test_locks(void **ctx)
@@ -567,13 +567,13 @@ static void test_create_with_data_guest(void **ctx)
 
 	make_guest_dirs(st);
 	assert_int_equal(do_create_data(st, "nodes/n1/qemu-server/100.conf", "memory: 1\n", 0), 0);
-	assert_non_null(vmlist_get(&st->vmlist, 100));
-	assert_int_equal(vmlist_get(&st->vmlist, 100)->version, st->tree.version);
+	assert_non_null(cfs_vmlist_get(&st->vmlist, 100));
+	assert_int_equal(cfs_vmlist_get(&st->vmlist, 100)->version, st->tree.version);
 	assert_int_equal(do_create_data(st, "nodes/n2/lxc/100.conf", "arch: amd64\n", 0), -EEXIST);
 	/* the same place again: its content is replaced */
 	assert_int_equal(do_create_data(st, "nodes/n1/qemu-server/100.conf", "memory: 2\n", 0), 0);
 	assert_string_equal(content(st, "nodes/n1/qemu-server/100.conf"), "memory: 2\n");
-	assert_int_equal(vmlist_get(&st->vmlist, 100)->version, st->tree.version);
+	assert_int_equal(cfs_vmlist_get(&st->vmlist, 100)->version, st->tree.version);
 }
 
 static void test_authoritative_marks(void **ctx)
@@ -618,7 +618,7 @@ static void test_paths(void **ctx)
 
 static void test_guest_path_parsing(void **ctx)
 {
-	struct guest_ref ref;
+	struct cfs_guest_ref ref;
 
 	(void)ctx;
 	assert_true(layout_guest_path("nodes/pve1/qemu-server/100.conf", &ref));

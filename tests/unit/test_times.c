@@ -13,9 +13,9 @@
 
 #include "helpers.h"
 
-#include "cfs/journal.h"
-#include "cfs/persist.h"
-#include "cfs/store.h"
+#include "droverfs/core/journal.h"
+#include "droverfs/core/persist.h"
+#include "droverfs/core/store.h"
 #include "basic/hash.h"
 #include "basic/wire.h"
 

@@ -10,7 +10,7 @@
 
 #include "helpers.h"
 
-#include "cfs/xfer.h"
+#include "droverfs/replica/xfer.h"
 
 struct pair {
 	struct cfs_state leader;
@@ -114,8 +114,8 @@ static void assert_equal_states(struct cfs_state *a, struct cfs_state *b)
 	assert_string_equal(content(b, "storage.cfg"), "dir: local\n\tpath /var/lib/vz\n");
 	assert_null(at(b, "d"));
 	assert_null(at(b, "gonedir"));
-	assert_string_equal(vmlist_get(&b->vmlist, 100)->nodename, "n2");
-	assert_non_null(vmlist_get(&b->vmlist, 101));
+	assert_string_equal(cfs_vmlist_get(&b->vmlist, 100)->nodename, "n2");
+	assert_non_null(cfs_vmlist_get(&b->vmlist, 101));
 }
 
 static void test_incremental(void **ctx)

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a request is told of an inode's attributes.
+ *
+ * Everyone sees the committed attributes, except:
+ *  - a process with writes not yet committed to the file sees the size of
+ *    what it wrote. fstat(2) reaches us without its descriptor (only
+ *    lseek(SEEK_END) and ftruncate bring one), so the process that asks
+ *    is what tells the writer from the others; a request through a handle
+ *    gets that handle's own view.
+ *  - an inode removed (or replaced) while open here keeps the attributes
+ *    of its last open, with no links, for whoever has it open; the size
+ *    is that of the asker's own copy.
+ * The kernel keeps one size per inode for every process: while any of its
+ * handles has uncommitted writes (or its file is gone), an answer may not
+ * be cached, else the next process, or the writer's next lseek, would see
+ * the size meant for another.
+ */
+#include <errno.h>
+
+#include "fuse_internal.h"
+#include "basic/procinfo.h"
+#include "droverfs/shell/virtual.h"
+
+/* The process that opened h. */
+static pid_t opener_of(struct cfs_handle *h)
+{
+	if (!h->opener_pid && h->opener_tid)
+		h->opener_pid = proc_tgid(h->opener_tid);
+	return h->opener_pid;
+}
+
+/* Does h show content of its own: writes not committed, or a copy of a file that is gone? */
+static bool own_view(const struct cfs_handle *h)
+{
+	return cfs_handle_pending(h) || h->orphan;
+}
+
+/* Does any handle on ino have a view of its own (uncommitted writes, or a file that is gone)? */
+static bool views_differ(struct cfs_handle *handles, bool gone)
+{
+	if (gone)
+		return handles != NULL;
+	for (struct cfs_handle *h = handles; h; h = h->opened_next)
+		if (own_view(h))
+			return true;
+	return false;
+}
+
+/*
+ * The asker's handle on ino whose view differs from the committed one (a
+ * writer's first), or NULL.
+ */
+static struct cfs_handle *askers_handle(fuse_req_t req, struct cfs_handle *handles, bool gone)
+{
+	struct cfs_handle *found = NULL;
+	pid_t asker = 0;
+
+	for (struct cfs_handle *h = handles; h; h = h->opened_next) {
+		if (!own_view(h) && (!gone || found))
+			continue;
+		if (!asker)
+			asker = proc_tgid(fuse_req_ctx(req)->pid);
+		if (opener_of(h) != asker)
+			continue;
+		if (own_view(h))
+			return h;
+		found = h;
+	}
+	return found;
+}
+
+static void set_size(struct stat *st, size_t size)
+{
+	st->st_size = (off_t)size;
+	st->st_blocks = (st->st_size + 511) / 512;
+}
+
+int cfs_fuse_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, struct cfs_attr *a)
+{
+	struct cfs_fuse *f = req_fuse(req);
+	struct cfs_handle *handles = cfs_opened_handles(&f->opened, ino);
+	struct stat *saved = cfs_opened_stat(&f->opened, ino);
+	struct cfs_handle *own;
+	int r = cfs_fuse_stat(f->d, ino, &a->st);
+
+	a->gone = false;
+	a->timeout = cfs_virtual_id(ino) >= 0 ? 0 : CFS_ATTR_TIMEOUT;
+	if (r == -ENOENT && saved) {
+		a->st = *saved;
+		a->st.st_nlink = 0;
+		a->gone = true;
+		r = 0;
+	}
+	if (r < 0 || !views_differ(handles, a->gone))
+		return r;
+	a->timeout = 0;
+	if (h && h->kind != CFS_HANDLE_FILE)
+		h = NULL;
+	own = h ? h : askers_handle(req, handles, a->gone);
+	if (own && (a->gone || own_view(own)))
+		set_size(&a->st, cfs_handle_size(own));
+	else if (a->gone)
+		set_size(&a->st, cfs_handle_size(handles));
+	return 0;
+}
+
+void cfs_fuse_reply_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, int error)
+{
+	struct cfs_attr a;
+
+	if (error == 0)
+		error = cfs_fuse_attr(req, ino, h, &a);
+	if (error < 0)
+		fuse_reply_err(req, -error);
+	else
+		fuse_reply_attr(req, &a.st, a.timeout);
+}
