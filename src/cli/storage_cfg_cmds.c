@@ -204,13 +204,13 @@ const struct cli_command storage_config_cmd = {
 /* ---- add, set, remove ------------------------------------------------- */
 
 struct edit {
-	const char *type, *id, *digest;
+	const char *type, *id, *digest, *keyring; /* keyring: a file (add only) */
 	char *set[EDITS_MAX];
 	size_t nset;
 	char *del[EDITS_MAX];
 	size_t ndel;
 	char *delete_list;
-	bool may_delete;
+	bool may_delete, may_keyring;
 };
 
 /*
@@ -244,6 +244,8 @@ static int parse_edit(int argc, char **argv, struct edit *e, char **pos, int npo
 			e->digest = value;
 		} else if (klen == 6 && !strncmp(a + 2, "delete", 6) && e->may_delete) {
 			e->delete_list = value;
+		} else if (klen == 7 && !strncmp(a + 2, "keyring", 7) && e->may_keyring) {
+			e->keyring = value;
 		} else if (e->nset == EDITS_MAX) {
 			cli_error("too many options");
 			return -1;
@@ -270,13 +272,6 @@ static void edit_free(struct edit *e)
 {
 	for (size_t i = 0; i < e->nset; i++)
 		free(e->set[i]);
-}
-
-static int do_add(struct storage_cfg *cfg, void *ctx, struct drover_err *err)
-{
-	struct edit *e = ctx;
-
-	return storage_cfg_add(cfg, e->type, e->id, e->set, e->nset, err);
 }
 
 static int do_set(struct storage_cfg *cfg, void *ctx, struct drover_err *err)
@@ -337,9 +332,50 @@ static int edit_cmd(struct cli_context *ctx, int argc, char **argv, int npos, bo
 	return r;
 }
 
+/* The keyring's text read here: the file is the caller's, perhaps not readable by droverfs. */
+static int add_storage(struct cli_context *ctx, const struct edit *e)
+{
+	struct drover_err err = { "" };
+	struct storage_env env;
+	char *keyring = NULL;
+	size_t len;
+	int r = 0;
+
+	if (e->keyring) {
+		r = read_file_max(e->keyring, 1u << 16, &keyring, &len);
+		if (r < 0) {
+			cli_error("--keyring: reading %s: %s", e->keyring, strerror(-r));
+			return CLI_EXIT_FAIL;
+		}
+	}
+	if (storage_cli_env(ctx, &env) < 0) {
+		free(keyring);
+		return CLI_EXIT_FAIL;
+	}
+	r = storage_add(&env.cfs, e->digest, e->type, e->id, e->set, e->nset, keyring, &err);
+	storage_env_close(&env);
+	free(keyring);
+	if (r < 0) {
+		cli_error("%s", err.text);
+		return CLI_EXIT_FAIL;
+	}
+	printf("added storage '%s'\n", e->id);
+	return CLI_EXIT_OK;
+}
+
 static int cmd_add(struct cli_context *ctx, int argc, char **argv)
 {
-	return edit_cmd(ctx, argc, argv, 2, false, true, do_add, "added");
+	struct edit e = { .may_keyring = true };
+	char *pos[2];
+	int r = CLI_EXIT_USAGE;
+
+	if (parse_edit(argc, argv, &e, pos, 2) == 0) {
+		e.type = pos[0];
+		e.id = pos[1];
+		r = add_storage(ctx, &e);
+	}
+	edit_free(&e);
+	return r;
 }
 
 #define KEYS_HELP                                                                           \
@@ -354,6 +390,7 @@ static int cmd_add(struct cli_context *ctx, int argc, char **argv)
 	"  --monhost ADDRS      rbd: monitor addresses\n"                                   \
 	"  --username NAME      rbd: the Ceph client name (default admin; keyring in\n"     \
 	"                       priv/ceph/STOREID.keyring)\n"                               \
+	"  --keyring FILE       rbd, add only: copy FILE to priv/ceph/STOREID.keyring\n"    \
 	"  --krbd 0             rbd: only 0 (librbd)\n"                                     \
 	"  --sparse 1           zfspool: thin zvols\n"                                      \
 	"  --blocksize 16k      zfspool: volblocksize\n"                                    \

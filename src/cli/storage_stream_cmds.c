@@ -26,11 +26,12 @@ enum {
 	OPT_TARGET_STORAGE,
 	OPT_RATE,
 	OPT_INSECURE,
+	OPT_BASE_ID,
 };
 
 /* Every option these three take; each command refuses those it has no use for. */
 struct stream_args {
-	const char *snapshot, *base, *delete_snapshot, *target_storage, *insecure;
+	const char *snapshot, *base, *delete_snapshot, *target_storage, *insecure, *base_id;
 	bool with_snapshots, allow_rename, framed, compress;
 	uint64_t rate;
 	char **pos;
@@ -50,6 +51,7 @@ static int parse(int argc, char **argv, unsigned allowed, struct stream_args *a)
 		{ "target-storage", required_argument, NULL, OPT_TARGET_STORAGE },
 		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "insecure", required_argument, NULL, OPT_INSECURE },
+		{ "base-id", required_argument, NULL, OPT_BASE_ID },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -95,6 +97,9 @@ static int parse(int argc, char **argv, unsigned allowed, struct stream_args *a)
 			break;
 		case OPT_INSECURE:
 			a->insecure = optarg;
+			break;
+		case OPT_BASE_ID:
+			a->base_id = optarg;
 			break;
 		}
 	}
@@ -217,7 +222,7 @@ static int cmd_import(struct cli_context *ctx, int argc, char **argv)
 	if (parse(argc, argv,
 		  ALLOW(OPT_SNAPSHOT) | ALLOW(OPT_BASE) | ALLOW(OPT_WITH_SNAPSHOTS) |
 			  ALLOW(OPT_ALLOW_RENAME) | ALLOW(OPT_DELETE_SNAPSHOT) | ALLOW(OPT_FRAMED) |
-			  ALLOW(OPT_COMPRESS),
+			  ALLOW(OPT_COMPRESS) | ALLOW(OPT_BASE_ID),
 		  &a) < 0)
 		return CLI_EXIT_USAGE;
 	if (a.npos != 3) {
@@ -226,8 +231,18 @@ static int cmd_import(struct cli_context *ctx, int argc, char **argv)
 	}
 	if (format_arg(a.pos[1], &fmt) < 0)
 		return CLI_EXIT_USAGE;
+	if (a.base_id && !a.base) {
+		cli_error("--base-id goes with --base (see --help)");
+		return CLI_EXIT_USAGE;
+	}
 	if (storage_cli_env(ctx, &env) < 0)
 		return CLI_EXIT_FAIL;
+	/* before "ready" (or listening): a copy onto the wrong base sends nothing */
+	if (a.base_id && storage_copy_check_base(&env, a.pos[0], a.base, a.base_id, &err) < 0) {
+		cli_error("%s", err.text);
+		storage_env_close(&env);
+		return CLI_EXIT_FAIL;
+	}
 	if (streq(a.pos[2], "-") && a.framed) {
 		/* storage copy waits for this before it starts the export */
 		printf("ready\n");
@@ -270,7 +285,7 @@ const struct cli_command storage_import_cmd = {
 	.usage = "Usage: drover storage import VOLID FORMAT FILE|-|tcp://CIDR [--snapshot SNAP]\n"
 		 "                              [--base BASE] [--allow-rename]\n"
 		 "                              [--delete-snapshot SNAP] [--with-snapshots]\n"
-		 "                              [--framed] [--compress]\n"
+		 "                              [--framed] [--compress] [--base-id NODE:ID]\n"
 		 "\n"
 		 "Reads a stream of FORMAT (see export) from FILE, stdin (-), or one TCP\n"
 		 "connection: with tcp://CIDR it listens on this node's address in CIDR, on\n"
@@ -285,6 +300,8 @@ const struct cli_command storage_import_cmd = {
 		 "  --delete-snapshot S  afterwards delete snapshot S (the old base)\n"
 		 "  --framed             drover's framing around the stream (storage copy)\n"
 		 "  --compress           the stream is zstd-compressed\n"
+		 "  --base-id NODE:ID    (storage copy) before reading anything, check that BASE\n"
+		 "                       is the snapshot NODE knows by ID (its origin or its own)\n"
 		 "\n"
 		 "Prints \"successfully imported 'VOLID'\" with the volume it made.\n",
 	.run = cmd_import,

@@ -269,8 +269,9 @@ static int wait_output(const struct sandbox *sb, char *const argv[], const char 
 		if (r == 0 && strstr(out, want) && !(absent && strstr(out, absent)))
 			return 0;
 		if (now_monotonic_ns() > deadline)
-			return drover_fail(err, -ETIMEDOUT, "ceph: %s after %d s (see %s/%s/log/ceph)",
-					   what, CEPH_TIMEOUT_S, sb->dir, SB_CEPH_NAME);
+			return drover_fail(err, -ETIMEDOUT,
+					   "ceph: %s after %d s (see %s/%s/log/ceph)", what,
+					   CEPH_TIMEOUT_S, sb->dir, SB_CEPH_NAME);
 		sleep_ms(250);
 	}
 }
@@ -340,97 +341,23 @@ int sb_ceph_init(const struct sandbox *sb, struct drover_err *err)
 
 /* ---- the nodes' rbd storage ---------------------------------------------- */
 
-/* In a child inside the node: write path (making its directory), or append to it. */
-static int put_file(const char *path, const char *text, bool append)
-{
-	char dir[PATH_MAX], *slash, *old = NULL, *all;
-	const char *sep = "";
-	size_t old_len = 0;
-	int r;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash) {
-		*slash = '\0';
-		r = mkdir_p(dir, 0755);
-		if (r < 0)
-			return r;
-	}
-	if (append) {
-		r = read_file_max(path, 1u << 20, &old, &old_len);
-		if (r < 0 && r != -ENOENT)
-			return r;
-	}
-	/* sections are separated by one empty line */
-	if (old_len > 0 && old[old_len - 1] != '\n')
-		sep = "\n\n";
-	else if (old_len > 0 && !(old_len > 1 && old[old_len - 2] == '\n'))
-		sep = "\n";
-	if (asprintf(&all, "%s%s%s", old ? old : "", sep, text) < 0) {
-		free(old);
-		return -ENOMEM;
-	}
-	r = write_file_atomic(path, all, strlen(all), 0);
-	free(old);
-	free(all);
-	return r;
-}
-
-/* Write the keyring and the storage.cfg section into the droverfs of node. */
-static int storage_in_node(const struct sandbox *sb, unsigned node, const char *keyring,
-			   const char *section)
-{
-	int status, r;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		r = sb_node_enter(sb, node);
-		if (r == 0)
-			r = put_file("/etc/drover/priv/ceph/" CEPH_STORAGE_ID ".keyring", keyring,
-				     false);
-		if (r == 0)
-			r = put_file("/etc/drover/storage.cfg", section, true);
-		_exit(r < 0 ? (int)-r : 0);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFEXITED(status))
-		return -EIO;
-	return -WEXITSTATUS(status);
-}
-
+/*
+ * `drover storage add rbd ceph ... --keyring FILE` in the nodes, as a user
+ * would add it: the keyring file of the Ceph host's /etc/ceph is in the
+ * sandbox's directory, which the nodes see.
+ */
 int sb_ceph_storage(const struct sandbox *sb, bool bare, struct drover_err *err)
 {
-	char path[PATH_MAX], addr[32], section[512], *keyring = NULL;
-	size_t len;
-	int r;
+	char keyring[PATH_MAX], addr[32];
+	char *add[] = { "storage",   "add", "rbd",	  CEPH_STORAGE_ID, "--pool",	CEPH_POOL,
+			"--monhost", addr,  "--username", "admin",	   "--content", "images",
+			"--krbd",    "0",   "--keyring",  keyring,	   NULL };
+	int r = 0;
 
-	host_path(sb, "etc-ceph/ceph.client.admin.keyring", path, sizeof(path));
-	r = read_file_max(path, 1u << 16, &keyring, &len);
-	if (r < 0)
-		return drover_fail(err, r, "ceph: reading %s: %s", path, strerror(-r));
+	host_path(sb, "etc-ceph/ceph.client.admin.keyring", keyring, sizeof(keyring));
 	sb_address(SB_CEPH_HOST, 0, addr, sizeof(addr));
-	snprintf(section, sizeof(section),
-		 "rbd: " CEPH_STORAGE_ID "\n"
-		 "\tcontent images\n"
-		 "\tkrbd 0\n"
-		 "\tmonhost %s\n"
-		 "\tpool " CEPH_POOL "\n"
-		 "\tusername admin\n",
-		 addr);
-	for (unsigned k = 1; r == 0 && k <= sb->nodes; k++) {
-		r = storage_in_node(sb, k, keyring, section);
-		if (r < 0)
-			drover_fail(err, r,
-				    "ceph: writing the rbd storage into node%u's /etc/drover: %s", k,
-				    strerror(-r));
-		/* a cluster shares one /etc/drover: node1's is everyone's */
-		if (!bare)
-			break;
-	}
-	free(keyring);
+	/* a cluster shares one storage.cfg: node1's is everyone's */
+	for (unsigned k = 1; r == 0 && k <= (bare ? sb->nodes : 1); k++)
+		r = sb_run_drover(sb, k, add, err);
 	return r;
 }

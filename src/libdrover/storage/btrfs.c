@@ -828,6 +828,21 @@ undo:
 	return r;
 }
 
+/*
+ * Commit the file system the volume is on (syncfs): "imported" means on disk,
+ * the data and the renames that put it in place (one btrfs transaction).
+ */
+static int sync_images(const struct bvol *b, struct drover_err *err)
+{
+	int fd = open(b->images, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0 || syncfs(fd) < 0)
+		r = drover_fail(err, -errno, "syncing %s: %s", b->images, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 static int import_btrfs(struct storage *s, const struct bvol *b,
 			const struct storage_import_opts *o, int fd, char *name, size_t len,
 			const struct drover_reporter *rep, struct drover_err *err)
@@ -883,6 +898,8 @@ static int import_btrfs(struct storage *s, const struct bvol *b,
 				check.subvol);
 	if (r == 0)
 		r = place_received(b, recv, snap + 1, name, len, o, s->props.id, err);
+	if (r == 0)
+		r = sync_images(b, err);
 	if (r < 0 && access(recv, F_OK) == 0)
 		remove_tmp(recv, NULL);
 	if (r == 0)

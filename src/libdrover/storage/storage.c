@@ -15,8 +15,7 @@
 #define CFG_LOCK_TIMEOUT_MS 10000
 
 static const struct storage_plugin *const plugins[] = {
-	&storage_plugin_dir,	 &storage_plugin_btrfs,
-	&storage_plugin_rbd,
+	&storage_plugin_dir,	 &storage_plugin_btrfs,	  &storage_plugin_rbd,
 	&storage_plugin_zfspool, &storage_plugin_lvmthin,
 };
 
@@ -186,6 +185,58 @@ int storage_cfg_ensure(const struct cfs_brief *b, struct drover_err *err)
 	return storage_cfg_edit(b, NULL, keep, NULL, err);
 }
 
+struct add_ctx {
+	const char *type, *id, *keyring;
+	char *const *set;
+	size_t nset;
+	bool wrote_keyring;
+	const struct cfs_brief *b;
+};
+
+static int keyring_rel(const char *id, char *out, size_t len)
+{
+	int n = snprintf(out, len, "priv/ceph/%s.keyring", id);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int add_edit(struct storage_cfg *cfg, void *ctx, struct drover_err *err)
+{
+	struct add_ctx *a = ctx;
+	char rel[STORAGE_ID_MAX + 32];
+	int r = storage_cfg_add(cfg, a->type, a->id, a->set, a->nset, err);
+
+	if (r < 0 || !a->keyring)
+		return r;
+	/* in place before storage.cfg names the storage: no rbd storage without its key */
+	r = keyring_rel(a->id, rel, sizeof(rel));
+	if (r == 0)
+		r = cfs_write(a->b, rel, a->keyring, strlen(a->keyring), 0600);
+	if (r < 0)
+		return drover_fail(err, r, "writing %s: %s", rel, strerror(-r));
+	a->wrote_keyring = true;
+	return 0;
+}
+
+int storage_add(const struct cfs_brief *b, const char *digest, const char *type, const char *id,
+		char *const set[], size_t nset, const char *keyring, struct drover_err *err)
+{
+	struct add_ctx a = {
+		.type = type, .id = id, .keyring = keyring, .set = set, .nset = nset, .b = b
+	};
+	char rel[STORAGE_ID_MAX + 32], path[4096];
+	int r;
+
+	if (keyring && !streq(type, "rbd"))
+		return drover_fail(err, -EINVAL, "--keyring: only an rbd storage has a keyring");
+	r = storage_cfg_edit(b, digest, add_edit, &a, err);
+	/* storage.cfg was not written: the keyring of a storage that is not goes too */
+	if (r < 0 && a.wrote_keyring && keyring_rel(id, rel, sizeof(rel)) == 0 &&
+	    cfs_path(b, rel, path, sizeof(path)) == 0)
+		unlink(path);
+	return r;
+}
+
 int storage_open(const struct storage_env *env, const char *storeid, struct storage *s,
 		 struct drover_err *err)
 {
@@ -266,7 +317,7 @@ int storage_alloc(const struct storage_env *env, const char *storeid, unsigned v
 		  char *volid, size_t len, struct drover_err *err)
 {
 	struct storage_alloc_req req = { .vmid = vmid, .size = size };
-	char volname[STORAGE_VOLNAME_MAX];
+	char volname[STORAGE_VOLNAME_MAX], stem[STORAGE_VOLNAME_MAX];
 	struct storage s;
 	unsigned want;
 	int r;
@@ -292,11 +343,9 @@ int storage_alloc(const struct storage_env *env, const char *storeid, unsigned v
 		goto out;
 	}
 	if (name) {
-		/* the plugin gets the stem: "vm-100-disk-0" */
-		size_t stem = strcspn(name, ".");
-
-		snprintf(volname, sizeof(volname), "%.*s", (int)stem, name);
-		req.name = volname;
+		/* the plugin gets the stem: "vm-100-disk-0" (not in volname, its output) */
+		snprintf(stem, sizeof(stem), "%.*s", (int)strcspn(name, "."), name);
+		req.name = stem;
 	}
 	req.format = fmt;
 	r = s.plugin->alloc(&s, &req, volname, sizeof(volname), err);

@@ -43,6 +43,16 @@ int storage_cfg_edit(const struct cfs_brief *b, const char *digest,
 		     int (*edit)(struct storage_cfg *cfg, void *ctx, struct drover_err *err),
 		     void *ctx, struct drover_err *err);
 
+/*
+ * `drover storage add`: storage id of type with storage_cfg_add's keys
+ * (set: "key=value"), under the cluster lock (refusing a stale digest when
+ * not NULL). An rbd storage's keyring (its text, or NULL when the file is
+ * put there otherwise) goes to priv/ceph/ID.keyring, and is removed again
+ * when storage.cfg could not be written.
+ */
+int storage_add(const struct cfs_brief *b, const char *digest, const char *type, const char *id,
+		char *const set[], size_t nset, const char *keyring, struct drover_err *err);
+
 /* Write storage.cfg with the built-in `local` if the tree has none (cluster create). */
 int storage_cfg_ensure(const struct cfs_brief *b, struct drover_err *err);
 

@@ -2,7 +2,6 @@
 #include "copy.h"
 
 #include <errno.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,7 @@ struct copy {
 	struct storage_export_opts eo;
 	struct storage_import_opts io;
 	enum storage_format fmt;
+	char base_id[64 + STORAGE_UUID_MAX + 1]; /* incremental: NODE:IDENT */
 };
 
 /* The target's storage and volume ID: the source's name under the target's naming. */
@@ -137,67 +137,66 @@ static const char *snap_ident(const char *id, const char *origin)
 	return origin && origin[0] ? origin : id;
 }
 
-/* Does the target have the base, and is it the same snapshot (by UUID/guid)? */
-static int check_base(struct copy *c)
+/*
+ * The base's identity here (c->base_id: "NODE:IDENT"), for the receiver to
+ * check before it says it is ready: one SSH session for the whole copy.
+ */
+static int base_ident(struct copy *c)
 {
-	char *args[] = { "storage", "snapshots", c->tvolid, "--output-format", "json", NULL };
 	struct storage_snapshot *snaps;
-	struct buf out = BUF_INIT;
-	char errtext[400], want[STORAGE_UUID_MAX] = "";
-	struct json_object *list = NULL;
+	const char *want = NULL;
 	size_t n;
-	int status, r;
+	int r = storage_snapshot_list(c->env, c->req->volid, &snaps, &n, c->err);
 
-	r = storage_snapshot_list(c->env, c->req->volid, &snaps, &n, c->err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && !want; i++)
 		if (streq(snaps[i].name, c->req->base))
-			snprintf(want, sizeof(want), "%s",
-				 snap_ident(snaps[i].id, snaps[i].origin_id));
-	free(snaps);
-	if (!want[0])
-		return drover_fail(c->err, -ENOENT, "base snapshot '%s' of %s does not exist",
-				   c->req->base, c->req->volid);
-	status = remote_run(c, args, &out, errtext, sizeof(errtext));
-	if (status < 0)
-		r = status;
-	else if (status != 0)
-		r = drover_fail(c->err, -ENOENT, "checking the base on %s: %s", c->req->node,
-				errtext[0] ? remote_text(errtext)
-					   : "drover storage snapshots failed");
-	else if (!(list = json_tokener_parse(out.data ? (char *)out.data : "")) ||
-		 !json_object_is_type(list, json_type_array))
-		r = drover_fail(c->err, -EPROTO, "checking the base on %s: unreadable answer",
-				c->req->node);
-	for (size_t i = 0; r == 0 && i < json_object_array_length(list); i++) {
-		struct json_object *s = json_object_array_get_idx(list, i), *name, *id, *origin;
-
-		if (!json_object_object_get_ex(s, "name", &name) ||
-		    !streq(json_object_get_string(name), c->req->base))
-			continue;
-		json_object_object_get_ex(s, "id", &id);
-		json_object_object_get_ex(s, "origin", &origin);
-		if (!streq(snap_ident(json_object_get_string(id), json_object_get_string(origin)),
-			   want))
-			r = drover_fail(
-				c->err, -EXDEV,
-				"wrong base: snapshot '%s' on %s is not the one on %s (%s there, %s here)",
-				c->req->base, c->req->node, c->env->cfs.node,
-				snap_ident(json_object_get_string(id),
-					   json_object_get_string(origin)),
-				want);
-		json_object_put(list);
-		buf_free(&out);
-		return r;
-	}
-	if (r == 0)
+			want = snap_ident(snaps[i].id, snaps[i].origin_id);
+	if (!want)
+		r = drover_fail(c->err, -ENOENT, "base snapshot '%s' of %s does not exist",
+				c->req->base, c->req->volid);
+	else if (!want[0])
 		r = drover_fail(c->err, -ENOENT,
+				"base snapshot '%s' of %s has no identity to check it by",
+				c->req->base, c->req->volid);
+	else
+		snprintf(c->base_id, sizeof(c->base_id), "%s:%s", c->env->cfs.node, want);
+	free(snaps);
+	return r;
+}
+
+int storage_copy_check_base(const struct storage_env *env, const char *volid, const char *base,
+			    const char *base_id, struct drover_err *err)
+{
+	const char *colon = strchr(base_id, ':'), *want = colon ? colon + 1 : "";
+	struct storage_snapshot *snaps;
+	const char *have = NULL;
+	size_t n;
+	int r;
+
+	if (!colon || !*want)
+		return drover_fail(err, -EINVAL, "--base-id: '%s' is not NODE:ID", base_id);
+	r = storage_snapshot_list(env, volid, &snaps, &n, err);
+	if (r == -ENOENT)
+		return drover_fail(err, r,
+				   "wrong base: %s on %s does not exist (a full copy is needed)",
+				   volid, env->cfs.node);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && !have; i++)
+		if (streq(snaps[i].name, base))
+			have = snap_ident(snaps[i].id, snaps[i].origin_id);
+	if (!have)
+		r = drover_fail(err, -ENOENT,
 				"wrong base: %s on %s has no snapshot '%s' (a full copy is needed)",
-				c->tvolid, c->req->node, c->req->base);
-	if (list)
-		json_object_put(list);
-	buf_free(&out);
+				volid, env->cfs.node, base);
+	else if (!streq(have, want))
+		r = drover_fail(
+			err, -EXDEV,
+			"wrong base: snapshot '%s' on %s is not the one on %.*s (%s there, %s here)",
+			base, env->cfs.node, (int)(colon - base_id), base_id, have, want);
+	free(snaps);
 	return r;
 }
 
@@ -225,6 +224,8 @@ static void import_args(struct copy *c, char *args[], size_t max, char *where, s
 	if (c->io.base) {
 		args[n++] = "--base";
 		args[n++] = (char *)c->io.base;
+		args[n++] = "--base-id";
+		args[n++] = c->base_id;
 	}
 	if (c->io.delete_snapshot) {
 		args[n++] = "--delete-snapshot";
@@ -403,7 +404,7 @@ int storage_copy(const struct storage_env *env, const struct storage_copy_req *r
 	if (r == 0)
 		r = plan_format(&c);
 	if (r == 0 && req->base)
-		r = check_base(&c);
+		r = base_ident(&c);
 	if (r == 0) {
 		transferred = true;
 		res->format = c.fmt;

@@ -60,3 +60,12 @@ struct storage_copy_result {
 int storage_copy(const struct storage_env *env, const struct storage_copy_req *req,
 		 const struct storage_copy_opts *o, struct storage_copy_result *res,
 		 struct drover_err *err);
+
+/*
+ * The receiving side of an incremental copy, before any data: volid must
+ * have snapshot base, and it must be the sender's (base_id "NODE:IDENT", the
+ * sender's node and the base's identity: its origin or its own ID).
+ * Fails with "wrong base: ..." (ENOENT, EXDEV) otherwise.
+ */
+int storage_copy_check_base(const struct storage_env *env, const char *volid, const char *base,
+			    const char *base_id, struct drover_err *err);

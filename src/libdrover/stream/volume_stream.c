@@ -24,13 +24,58 @@ struct job {
 	pthread_t thread;
 	bool running;
 	int other; /* the pump's end, closed by finish() */
+	/*
+	 * The caller's reporter (may be NULL), reached by the plugin's thread and
+	 * the pump's one at a time: plugin_rep passes the plugin's lines (the
+	 * pump reports the bytes), pump_rep everything of the pump's.
+	 */
+	const struct drover_reporter *to;
+	pthread_mutex_t lock;
+	struct drover_reporter plugin_rep, pump_rep;
 };
+
+static void locked_report(struct job *j, const struct drover_event *ev)
+{
+	pthread_mutex_lock(&j->lock);
+	j->to->report(j->to->ctx, ev);
+	pthread_mutex_unlock(&j->lock);
+}
+
+static void plugin_report(void *ctx, const struct drover_event *ev)
+{
+	if (ev->kind != DROVER_EVENT_BYTES)
+		locked_report(ctx, ev);
+}
+
+static void pump_report(void *ctx, const struct drover_event *ev)
+{
+	locked_report(ctx, ev);
+}
+
+/* The reporters of j, and po with the pump's (into copy) when the caller has one. */
+static const struct pump_opts *reporters(struct job *j, const struct pump_opts *po,
+					 struct pump_opts *copy)
+{
+	if (!po->rep || !po->rep->report)
+		return po;
+	j->to = po->rep;
+	j->plugin_rep = (struct drover_reporter){ plugin_report, j };
+	j->pump_rep = (struct drover_reporter){ pump_report, j };
+	*copy = *po;
+	copy->rep = &j->pump_rep;
+	return copy;
+}
+
+static const struct drover_reporter *plugin_reporter(const struct job *j)
+{
+	return j->to ? &j->plugin_rep : NULL;
+}
 
 static void *export_thread(void *arg)
 {
 	struct job *j = arg;
 
-	j->r = storage_export(j->env, j->volid, j->fmt, j->eo, j->fd, NULL, &j->err);
+	j->r = storage_export(j->env, j->volid, j->fmt, j->eo, j->fd, plugin_reporter(j), &j->err);
 	close(j->fd);
 	return NULL;
 }
@@ -40,7 +85,7 @@ static void *import_thread(void *arg)
 	struct job *j = arg;
 
 	j->r = storage_import(j->env, j->volid, j->fmt, j->io, j->fd, j->imported,
-			      sizeof(j->imported), NULL, &j->err);
+			      sizeof(j->imported), plugin_reporter(j), &j->err);
 	close(j->fd);
 	return NULL;
 }
@@ -88,10 +133,19 @@ int stream_export(const struct storage_env *env, const char *volid, enum storage
 		  const struct storage_export_opts *eo, int out, const struct pump_opts *po,
 		  struct pump_stats *st, enum pump_side *sidep, struct drover_err *err)
 {
-	struct job j = { .env = env, .volid = volid, .fmt = fmt, .eo = eo, .other = -1 };
+	struct job j = { .env = env,
+			 .volid = volid,
+			 .fmt = fmt,
+			 .eo = eo,
+			 .other = -1,
+			 .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct drover_err perr = { "" };
 	enum pump_side side = PUMP_SENDER;
-	int r = start(&j, export_thread, false, err);
+	struct pump_opts copy;
+	int r;
+
+	po = reporters(&j, po, &copy);
+	r = start(&j, export_thread, false, err);
 
 	if (sidep)
 		*sidep = PUMP_SENDER;
@@ -116,10 +170,19 @@ int stream_import(const struct storage_env *env, const char *volid, enum storage
 		  const struct storage_import_opts *io, int in, const struct pump_opts *po,
 		  char *imported, size_t len, struct pump_stats *st, struct drover_err *err)
 {
-	struct job j = { .env = env, .volid = volid, .fmt = fmt, .io = io, .other = -1 };
+	struct job j = { .env = env,
+			 .volid = volid,
+			 .fmt = fmt,
+			 .io = io,
+			 .other = -1,
+			 .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct drover_err perr = { "" };
 	enum pump_side side;
-	int r = start(&j, import_thread, true, err), ir;
+	struct pump_opts copy;
+	int r, ir;
+
+	po = reporters(&j, po, &copy);
+	r = start(&j, import_thread, true, err);
 
 	if (r < 0)
 		return r;
