@@ -16,6 +16,7 @@ static const struct cli_command *const groups[] = {
 	&cli_storage_group,
 	&cli_cfs_group,
 	&cli_replication_group,
+	&cli_ct_group,
 	&cli_node_group,
 	&cli_task_group,
 	&cli_sandbox_group,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "guest_runtime.h"
+#include "lxc/ct.h"
 #include "vm.h"
 
 static int qemu_runtime(void *ctx, uint32_t vmid, struct guest_runtime *rt)
@@ -48,15 +49,31 @@ static int qemu_shutdown(void *ctx, uint32_t vmid, unsigned timeout_s, bool forc
 	return r;
 }
 
+static int lxc_start(void *ctx, uint32_t vmid, const struct drover_reporter *log,
+		     struct drover_err *err)
+{
+	(void)ctx;
+	return ct_start(vmid, log, err);
+}
+
+static int lxc_shutdown(void *ctx, uint32_t vmid, unsigned timeout_s, bool force_stop,
+			const struct drover_reporter *log, struct drover_err *err)
+{
+	(void)ctx;
+	return ct_shutdown(vmid, timeout_s, force_stop, log, err);
+}
+
 void guest_ops_defaults(struct guest_ops_table *t, const struct guest_ops_paths *paths)
 {
 	memset(t, 0, sizeof(*t));
-	/* start and shutdown of containers: the `drover ct` operations go here */
 	t->type[GUEST_QEMU] = (struct guest_ops){ .start = qemu_start,
 						  .shutdown = qemu_shutdown,
 						  .runtime = qemu_runtime,
 						  .ctx = (void *)paths };
-	t->type[GUEST_LXC] = (struct guest_ops){ .runtime = lxc_runtime, .ctx = (void *)paths };
+	t->type[GUEST_LXC] = (struct guest_ops){ .start = lxc_start,
+						 .shutdown = lxc_shutdown,
+						 .runtime = lxc_runtime,
+						 .ctx = (void *)paths };
 }
 
 const char *guest_kind(enum guest_type type)
