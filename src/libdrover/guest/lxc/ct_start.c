@@ -46,7 +46,7 @@ static int check_bridge(void *ctx, const char *key, const char *value, unsigned 
 static int write_lxc_conf(const struct storage_env *env, struct guest_conf *c, uint32_t ctid,
 			  struct drover_err *err)
 {
-	struct lxc_conf_opts o;
+	struct lxc_conf_opts o = { 0 };
 	struct buf out = BUF_INIT;
 	char dir[4096], file[4200];
 	int r;
