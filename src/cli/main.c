@@ -14,6 +14,7 @@
 static const struct cli_command *const groups[] = {
 	&cli_cluster_group,
 	&cli_storage_group,
+	&cli_vm_group,
 	&cli_cfs_group,
 	&cli_replication_group,
 	&cli_ct_group,
