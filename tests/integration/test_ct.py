@@ -18,7 +18,7 @@ from conftest import _sandbox_ready
 from sandbox import Sandbox
 
 BTRFS = "/var/lib/drover/local-btrfs"
-CTIDS = (8101, 8102, 8103)
+CTIDS = (8101, 8102, 8103, 8105)
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +122,32 @@ def test_lifecycle(sb, template):
     assert "TASK OK" in ct(sb, "node1", "destroy", 8101).stdout
     assert "8101" not in volumes(sb, "node1")
     assert not conf_exists(sb, "node1", 8101)
+
+
+def test_dir_rootfs_and_network(sb, template):
+    """A raw image with ext4 on dir storage; net0 on vmbr0, reached from the other node."""
+    ct(sb, "node1", "create", 8105, template, "--rootfs", "local:1",
+       "--net0", "name=eth0,bridge=vmbr0,ip=10.99.0.105/24")
+    conf = json.loads(ct(sb, "node1", "config", 8105, "--output-format", "json").stdout)
+    assert conf["rootfs"].startswith("local:8105/vm-8105-disk-0.raw")
+    assert "hwaddr=" in conf["net0"]
+    ct(sb, "node1", "start", 8105)
+    try:
+        assert "10.99.0.105/24" in ct(sb, "node1", "exec", 8105, "--", "ip", "addr").stdout
+        ct(sb, "node1", "exec", 8105, "--", "sh", "-c", "echo raw > /root/g")
+        ping = sb.exec("node2", "busybox", "ping", "-c", "1", "-W", "5", "10.99.0.105",
+                       check=False)
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+    finally:
+        ct(sb, "node1", "stop", 8105)
+    # stopped: the image is unmounted, its content kept
+    assert "8105" not in sb.exec("node1", "cat", "/proc/self/mounts").stdout
+    ct(sb, "node1", "start", 8105)
+    assert ct(sb, "node1", "exec", 8105, "--", "cat", "/root/g").stdout == "raw\n"
+    ct(sb, "node1", "stop", 8105)
+    ct(sb, "node1", "destroy", 8105)
+    assert sb.exec("node1", "ls", "/var/lib/drover/local/images/8105",
+                   check=False).returncode != 0
 
 
 def test_locked_refuses_start(sb, template):

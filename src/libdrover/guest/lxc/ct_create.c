@@ -61,7 +61,7 @@ static int parse_rootfs(struct create *cr, const char *v, struct drover_err *err
 			   "rootfs '%s': expected STORE:SIZE_GB (a new volume of SIZE_GB GiB)", v);
 }
 
-/* netN: its bridge must exist here; a missing hwaddr is made (Proxmox's BC:24:11 prefix). */
+/* netN: its bridge must exist here; a missing hwaddr is made (guest_mac_random). */
 static int set_nic(struct guest_section *cur, const char *key, const char *value,
 		   struct drover_err *err)
 {
