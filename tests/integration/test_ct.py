@@ -162,7 +162,14 @@ def test_locked_refuses_start(sb, template):
 
 
 def test_vmid_unique_across_nodes(sb, template):
-    ct(sb, "node1", "create", 8103, template, "--rootfs", "local-btrfs:1")
+    ct(sb, "node1", "create", 8103, template, "--rootfs", "local-btrfs:1", "--unprivileged", "1")
+    # unprivileged: root inside is uid 100000 outside
+    ct(sb, "node1", "start", 8103)
+    ct(sb, "node1", "exec", 8103, "--", "sh", "-c", "echo u > /root/u")
+    owner = sb.exec("node1", "stat", "-c", "%u:%g",
+                    f"{BTRFS}/images/8103/subvol-8103-disk-0/root/u").stdout.strip()
+    assert owner == "100000:100000"
+    ct(sb, "node1", "stop", 8103)
     out = fails(sb, "node2", "create", 8103, template, "--rootfs", "local-btrfs:1")
     assert "8103" in out and "node1" in out
     assert not conf_exists(sb, "node2", 8103)

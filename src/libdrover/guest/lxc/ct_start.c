@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "basic/util.h"
@@ -54,11 +55,16 @@ static int write_lxc_conf(const struct storage_env *env, struct guest_conf *c, u
 	lxc_host_probe(&o);
 	o.resolve = resolve;
 	o.resolve_ctx = (void *)env;
-	r = mkdir_p(CT_LXC_PATH, 0700);
+	/* searchable: an unprivileged container's root (uid 100000) passes through */
+	r = mkdir_p(CT_LXC_PATH, 0711);
+	if (r == 0 && chmod(CT_LXC_PATH, 0711) < 0)
+		r = -errno;
 	if (r == 0)
 		r = ct_dir(ctid, NULL, dir, sizeof(dir));
 	if (r == 0)
-		r = mkdir_p(dir, 0700);
+		r = mkdir_p(dir, 0711);
+	if (r == 0 && chmod(dir, 0711) < 0)
+		r = -errno;
 	if (r < 0)
 		return drover_fail(err, r, "%s: %s", CT_LXC_PATH, strerror(-r));
 	r = lxc_conf_generate(c, ctid, &o, &out, err);
