@@ -289,7 +289,7 @@ static const struct cli_command ct_list_cmd = {
 static const struct cli_command ct_start_cmd = {
 	.name = "start",
 	.summary = "start a container",
-	.needs = NEED_HERE,
+	.needs = NEED_WRITE, /* as pct: no start without quorum (it may run elsewhere) */
 	.run = cmd_start,
 	.usage = "Usage: drover ct start CTID\n"
 		 "\n"

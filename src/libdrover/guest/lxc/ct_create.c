@@ -153,6 +153,25 @@ static int check_template(const struct storage_env *env, const char *volid, stru
 	return r;
 }
 
+/* The rootfs's storage must be usable here before the VMID is reserved. */
+static int check_rootfs_store(struct create *cr, const struct ct_kv *kv, size_t n,
+			      struct drover_err *err)
+{
+	struct storage s;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (streq(kv[i].key, "rootfs")) {
+			r = parse_rootfs(cr, kv[i].value, err);
+			if (r == 0)
+				r = storage_open(cr->env, cr->store, &s, err);
+			if (r == 0)
+				storage_close(&s);
+			return r;
+		}
+	return drover_fail(err, -EINVAL, "--rootfs STORE:SIZE_GB is required");
+}
+
 /* The config with lock: create (guest_conf_create refuses a VMID used anywhere in the cluster). */
 static int first_conf(struct guest_conf *c, void *arg, struct drover_err *err)
 {
@@ -224,6 +243,8 @@ int ct_create(const struct storage_env *env, uint32_t ctid, const char *template
 	r = ctid < 100 ? drover_fail(err, -EINVAL, "VMIDs start at 100 (Proxmox's rule)") : 0;
 	if (r == 0)
 		r = check_template(env, template, err);
+	if (r == 0)
+		r = check_rootfs_store(&cr, kv, n, err);
 	if (r == 0)
 		r = guest_conf_create_at(&env->cfs, GUEST_LXC, ctid, first_conf, &a, err);
 	if (r < 0)
