@@ -14,6 +14,7 @@ import os
 import pytest
 
 from cluster_cli import drover
+from polling import wait_for
 from conftest import _sandbox_ready
 from sandbox import Sandbox
 
@@ -97,6 +98,10 @@ def test_lifecycle(sb, template):
         assert mine and mine[0]["node"] == "node1" and mine[0]["name"] == "ct8101"
     assert [c for c in json.loads(ct(sb, "node1", "list", "--output-format", "json").stdout)
             if c["vmid"] == 8101][0]["status"] == "running"
+    # node2 knows its state from the status node1's droverd publishes
+    wait_for("node2 to list CT 8101 as running", lambda: [
+        c for c in json.loads(ct(sb, "node2", "list", "--output-format", "json").stdout)
+        if c["vmid"] == 8101][0]["status"] == "running", timeout=60, interval=2)
 
     # snapshot (of the running container), change, rollback restores the file
     assert "TASK OK" in ct(sb, "node1", "snapshot", 8101, "s1", "--description", "before").stdout
