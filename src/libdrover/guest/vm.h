@@ -39,6 +39,7 @@
 struct vm_env {
 	struct storage_env st;
 	char run_dir[PATH_MAX];
+	const char *socket; /* droverfs's IPC socket (NULL: the default), as given to open */
 };
 
 /* socket NULL: the default droverfs socket; run_dir NULL: QEMU_RUN_DIR. */

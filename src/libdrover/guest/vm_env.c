@@ -25,6 +25,7 @@ int vm_env_open(struct vm_env *e, const char *socket, const char *run_dir, struc
 	if (r < 0)
 		return r;
 	snprintf(e->run_dir, sizeof(e->run_dir), "%s", run_dir ? run_dir : QEMU_RUN_DIR);
+	e->socket = socket;
 	return 0;
 }
 

@@ -180,9 +180,9 @@ int vm_list(const struct vm_env *e, struct vm_status **out, size_t *n, struct dr
 
 	*out = NULL;
 	*n = 0;
-	r = ipc_client_connect(&cl, NULL);
+	r = ipc_client_connect(&cl, e->socket);
 	if (r < 0)
-		return ipc_client_unreachable(err, NULL, r);
+		return ipc_client_unreachable(err, e->socket, r);
 	r = cfs_ipc_set_timeout(&cl, 10000);
 	if (r == 0)
 		r = cfs_get_json(&cl, IPC_GET_VMLIST, &b);
