@@ -67,3 +67,5 @@ extern const struct cli_command cli_replication_group;
 extern const struct cli_command cli_storage_group;
 extern const struct cli_command cli_node_group;
 extern const struct cli_command cli_task_group;
+extern const struct cli_command cli_vm_group;
+extern const struct cli_command cli_ct_group;

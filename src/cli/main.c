@@ -14,8 +14,10 @@
 static const struct cli_command *const groups[] = {
 	&cli_cluster_group,
 	&cli_storage_group,
+	&cli_vm_group,
 	&cli_cfs_group,
 	&cli_replication_group,
+	&cli_ct_group,
 	&cli_node_group,
 	&cli_task_group,
 	&cli_sandbox_group,

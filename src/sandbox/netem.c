@@ -73,7 +73,11 @@ static int rules_for_link(const struct sandbox *sb, unsigned node, unsigned net,
 	char eth[24], prob[32], queue[16];
 	int r = 0;
 
-	snprintf(eth, sizeof(eth), "eth%u", net);
+	/* the node's own packets on network 0 leave and arrive through vmbr0, eth0's bridge */
+	if (net == 0)
+		snprintf(eth, sizeof(eth), "%s", SB_VM_BRIDGE);
+	else
+		snprintf(eth, sizeof(eth), "eth%u", net);
 	snprintf(queue, sizeof(queue), "%u", net);
 	if (n->loss_pct >= 100.0) {
 		r = iptables(sb, node, err, "-A", "DSB-OUT", "-o", eth, "-j", "DROP", NULL);

@@ -3,7 +3,10 @@
  * The sandbox's networks. Each network L is a bridge brL in the bridge
  * namespace; node K joins it with a veth pair whose bridge end is nK-L and
  * whose node end is ethL (10.99.L.K/24); the QNetd host is K = 254, the
- * Ceph host K = 253. Both ends live in sandbox namespaces, so interface
+ * Ceph host K = 253. On network 0 the node end is the port of a bridge
+ * vmbr0 that carries the address, as on a Proxmox host, so the taps of
+ * VMs on vmbr0 reach the other nodes and their VMs (eth0 going down still
+ * cuts the node off). Both ends live in sandbox namespaces, so interface
  * names never clash with the host's or another sandbox's, and no sandbox
  * packet ever crosses the host's own namespace.
  */
@@ -83,6 +86,20 @@ static void disable_ipv6(const char *ns)
 	process_run(argv, NULL, 0, enter_netns, (void *)ns);
 }
 
+/* vmbr0 in the node with eth as its port and the node's address addr on it. */
+static int bridge_port(const char *ns, const char *eth, const char *addr, struct drover_err *err)
+{
+	int r = ip_in(err, ns, "link", "add", SB_VM_BRIDGE, "type", "bridge", NULL);
+
+	if (r == 0)
+		r = ip_in(err, ns, "link", "set", eth, "master", SB_VM_BRIDGE, NULL);
+	if (r == 0)
+		r = ip_in(err, ns, "addr", "add", addr, "dev", SB_VM_BRIDGE, NULL);
+	if (r == 0)
+		r = ip_in(err, ns, "link", "set", SB_VM_BRIDGE, "up", NULL);
+	return r;
+}
+
 static int wire_node(const struct sandbox *sb, unsigned node, const char *br,
 		     struct drover_err *err)
 {
@@ -105,7 +122,9 @@ static int wire_node(const struct sandbox *sb, unsigned node, const char *br,
 			  "netns", ns, NULL);
 		if (r == 0)
 			r = ip_in(err, br, "link", "set", veth, "master", brname, "up", NULL);
-		if (r == 0)
+		if (r == 0 && l == 0)
+			r = bridge_port(ns, eth, addr, err);
+		else if (r == 0)
 			r = ip_in(err, ns, "addr", "add", addr, "dev", eth, NULL);
 		if (r == 0)
 			r = ip_in(err, ns, "link", "set", eth, "up", NULL);

@@ -117,6 +117,26 @@ struct populated {
 	char why[256]; /* with res: what failed */
 };
 
+/*
+ * A sysfs of the node's own network namespace, so that tools looking at
+ * /sys/class/net see the node's interfaces (a container's bridge, say).
+ * The host's cgroup hierarchies under it are kept (set aside, then moved
+ * onto the new sysfs): LXC runs containers in them. Not fatal: without
+ * it the node sees the host's sysfs.
+ */
+static void node_sysfs(void)
+{
+	char keep[] = "/tmp/drover-sb-cgroup.XXXXXX";
+	bool kept =
+		mkdtemp(keep) && mount("/sys/fs/cgroup", keep, NULL, MS_BIND | MS_REC, NULL) == 0;
+
+	if (umount2("/sys", MNT_DETACH) == 0)
+		mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	if (kept && mount(keep, "/sys/fs/cgroup", NULL, MS_MOVE, NULL) < 0)
+		umount2(keep, MNT_DETACH);
+	rmdir(keep);
+}
+
 /* In the child: build the node's view of the file system. Returns 0 or -errno. */
 static int populate(const struct sandbox *sb, unsigned node, char *why, size_t len)
 {
@@ -149,13 +169,7 @@ static int populate(const struct sandbox *sb, unsigned node, char *why, size_t l
 	sb_path(sb, src, sizeof(src), "hosts");
 	if (mount(src, "/etc/hosts", NULL, MS_BIND, NULL) < 0)
 		return -errno;
-	/*
-	 * A sysfs of the node's own network namespace, so that tools looking at
-	 * /sys/class/net see the node's interfaces. Not fatal: nothing we run
-	 * needs it.
-	 */
-	if (umount2("/sys", MNT_DETACH) == 0)
-		mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	node_sysfs();
 	return 0;
 }
 

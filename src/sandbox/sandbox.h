@@ -36,6 +36,8 @@
 #define SB_QNETD_NAME "qnetd"
 #define SB_CEPH_HOST 253 /* the Ceph host: 10.99.L.253, named "ceph" */
 #define SB_CEPH_NAME "ceph"
+/* On network 0 a node's address is on this bridge, eth0 its port (VMs' taps join it). */
+#define SB_VM_BRIDGE "vmbr0"
 
 /* The Ceph host's OSD store (up --ceph[=STORE]). */
 enum sb_ceph {

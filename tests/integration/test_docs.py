@@ -8,8 +8,8 @@ import pytest
 from conftest import DROVER, DROVERFS, ROOT
 
 MAN_PAGES = ["droverfs.8", "drover.1", "drover-cfs.1", "drover-sandbox.1", "drover-cluster.1",
-             "drover-replication.1", "drover-storage.1", "drover-node.1", "drover-task.1",
-             "droverd.8"]
+             "drover-replication.1", "drover-storage.1", "drover-vm.1", "drover-node.1", "drover-task.1",
+             "droverd.8", "drover-ct.1"]
 COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["cfs", "flush"],
             ["sandbox"]] + [["sandbox", c] for c in (
                 "up", "down", "status", "list", "shell", "exec", "cut", "heal", "netem",
@@ -24,7 +24,16 @@ COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["
                                     "snapshots", "export", "import", "copy")] + [
                                 ["task"], ["task", "list"], ["task", "log"], ["task", "stop"],
                                 ["node"], ["node", "status"], ["node", "startall"],
-                                ["node", "stopall"]]
+                                ["node", "stopall"], ["vm"]] + [["vm", c] for c in (
+                                    "create", "set", "config", "list", "start", "stop",
+                                    "shutdown", "reboot", "suspend", "resume", "status",
+                                    "destroy", "snapshot", "rollback", "delsnapshot",
+                                    "listsnapshot", "unlock", "agent", "resize", "terminal",
+                                    "monitor")] + [["ct"]] + [["ct", c] for c in (
+                                    "template", "create", "set", "config", "list", "start",
+                                    "stop", "shutdown", "status", "enter", "exec", "destroy",
+                                    "snapshot", "rollback", "delsnapshot", "listsnapshot",
+                                    "unlock")]
 
 
 @pytest.mark.parametrize("page", MAN_PAGES)

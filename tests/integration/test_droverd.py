@@ -6,10 +6,10 @@ stopped and started again, the onboot guests come up once quorum returns
 and not before, in startup order with up= delays, locked guests skipped;
 a node's stop shuts them down in reverse order.
 
-`drover vm start` does not exist yet, so the guests here are droverd's test
+The cold start guests here are droverd's test
 guest type (tests/tools/droverd_testguest.c: plain processes as "qemu"
 guests), run by the test build's droverd-testguest through
-$DROVER_DROVERD. The production droverd's refusal (-ENOTSUP) is tested
+$DROVER_DROVERD. The production start of VMs (drover vm's) is tested
 through `drover node startall`.
 """
 import json
@@ -317,16 +317,18 @@ def test_cold_start_after_whole_cluster_stop(sb):
                == 3, 60)
 
 
-def test_production_droverd_refuses_to_start_vms(sb):
-    """The production code has no VM start yet: it says so and starts nothing."""
+def test_production_startall_starts_vms(sb):
+    """The production code starts the node's onboot VMs with drover vm's start (real QEMU)."""
     sb.write_file("node2", "/etc/drover/nodes/node2/qemu-server/201.conf",
-                  "memory: 128\nonboot: 1\n")
-    proc = drover(sb, "node2", "node", "startall", check=False)
-    assert proc.returncode == 1
-    assert proc.stdout.splitlines() == [
-        "Starting VM 201",
-        "Starting VM 201 failed: VM 201: starting a VM is not supported by this drover yet",
-        "TASK ERROR: 1 of 1 guests failed to start"], proc.stdout
-    t = [x for x in tasks(sb, "node1", "--vmid", "201") if x["type"] == "qmstart"]
-    assert t and t[0]["exitstatus"] == \
-        "VM 201: starting a VM is not supported by this drover yet"
+                  "memory: 127\nonboot: 1\nvga: none\n")
+    try:
+        proc = drover(sb, "node2", "node", "startall", check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.stdout.splitlines()[0] == "Starting VM 201" and "TASK OK" in proc.stdout
+        t = [x for x in tasks(sb, "node1", "--vmid", "201") if x["type"] == "qmstart"]
+        assert t and t[0]["exitstatus"] == "OK", t
+        st = json.loads(drover(sb, "node2", "vm", "status", "201", "--output-format",
+                               "json").stdout)
+        assert st["status"] == "running"
+    finally:
+        drover(sb, "node2", "vm", "stop", "201", check=False)

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "guest_runtime.h"
+#include "lxc/ct.h"
+#include "vm.h"
 
 static int qemu_runtime(void *ctx, uint32_t vmid, struct guest_runtime *rt)
 {
@@ -20,15 +22,58 @@ static int lxc_runtime(void *ctx, uint32_t vmid, struct guest_runtime *rt)
 	return lxc_runtime_read(p ? p->cgroup_root : NULL, vmid, rt);
 }
 
+static int qemu_start(void *ctx, uint32_t vmid, const struct drover_reporter *log,
+		      struct drover_err *err)
+{
+	const struct guest_ops_paths *p = ctx;
+	struct vm_env e;
+	int r = vm_env_open(&e, NULL, p ? p->qemu_run_dir : NULL, err);
+
+	if (r == 0)
+		r = vm_start(&e, vmid, log, err);
+	vm_env_close(&e);
+	return r;
+}
+
+static int qemu_shutdown(void *ctx, uint32_t vmid, unsigned timeout_s, bool force_stop,
+			 const struct drover_reporter *log, struct drover_err *err)
+{
+	const struct guest_ops_paths *p = ctx;
+	struct vm_env e;
+	int r = vm_env_open(&e, NULL, p ? p->qemu_run_dir : NULL, err);
+
+	/* the node goes down (stopall): locks do not keep a VM running */
+	if (r == 0)
+		r = vm_shutdown(&e, vmid, timeout_s, force_stop, true, log, err);
+	vm_env_close(&e);
+	return r;
+}
+
+static int lxc_start(void *ctx, uint32_t vmid, const struct drover_reporter *log,
+		     struct drover_err *err)
+{
+	(void)ctx;
+	return ct_start(vmid, log, err);
+}
+
+static int lxc_shutdown(void *ctx, uint32_t vmid, unsigned timeout_s, bool force_stop,
+			const struct drover_reporter *log, struct drover_err *err)
+{
+	(void)ctx;
+	return ct_shutdown(vmid, timeout_s, force_stop, log, err);
+}
+
 void guest_ops_defaults(struct guest_ops_table *t, const struct guest_ops_paths *paths)
 {
 	memset(t, 0, sizeof(*t));
-	/*
-	 * start and shutdown: the `drover vm` and `drover ct` operations go
-	 * here once they exist (qemu_start/qemu_shutdown, lxc_start/lxc_shutdown).
-	 */
-	t->type[GUEST_QEMU] = (struct guest_ops){ .runtime = qemu_runtime, .ctx = (void *)paths };
-	t->type[GUEST_LXC] = (struct guest_ops){ .runtime = lxc_runtime, .ctx = (void *)paths };
+	t->type[GUEST_QEMU] = (struct guest_ops){ .start = qemu_start,
+						  .shutdown = qemu_shutdown,
+						  .runtime = qemu_runtime,
+						  .ctx = (void *)paths };
+	t->type[GUEST_LXC] = (struct guest_ops){ .start = lxc_start,
+						 .shutdown = lxc_shutdown,
+						 .runtime = lxc_runtime,
+						 .ctx = (void *)paths };
 }
 
 const char *guest_kind(enum guest_type type)

@@ -1,0 +1,262 @@
+"""`drover vm` on a 2-node sandbox with real QEMU (TCG) booting the test guest.
+
+A VM on local-btrfs is created, started (its console shows the guest up),
+its guest agent answers ping and freezes/thaws its file systems, a
+snapshot and a rollback bring back a file's content on its data disk, a
+VM on node1 reaches one on node2 over vmbr0, it is shut down through the
+agent and destroyed with its volumes. VMIDs are unique across nodes; a
+locked VM refuses to start; a killed QEMU reads as stopped; hostile
+configs give clear errors and start nothing.
+"""
+import json
+import os
+import re
+import time
+
+import pytest
+
+from conftest import BUILD, _sandbox_ready
+
+MAKE_GUEST = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "scripts", "make-test-guest")
+# Not a multiple of 256 KiB (QEMU 7.2 TCG migration loses pages otherwise).
+MEMORY = "262080K"
+RUN = "/run/drover/qemu-server"
+CONFS = "/etc/drover/nodes/{node}/qemu-server"
+
+
+def wait_for(what, predicate, timeout, interval=0.3):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def guest():
+    import subprocess
+    out = subprocess.run([MAKE_GUEST, "--build", BUILD], check=True, capture_output=True,
+                         text=True, timeout=900).stdout.splitlines()[-1]
+    with open(os.path.join(out, "guest.json")) as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="module")
+def sb():
+    from sandbox import Sandbox
+    if not _sandbox_ready():
+        pytest.skip("drover sandbox needs root, corosync, iproute2 and iptables")
+    box = Sandbox(f"hvm{os.getpid() % 100000}", nodes=2)
+    try:
+        box.up()
+        yield box
+    finally:
+        # QEMU is no sandbox daemon: stop our VMs before the namespaces go
+        for node in ("node1", "node2"):
+            box.exec(node, "sh", "-c",
+                     f"for p in {RUN}/*.pid; do [ -f \"$p\" ] && kill -9 $(cat \"$p\"); done",
+                     check=False)
+        box.down(check=False)
+
+
+def vm(sb, node, *args, check=True, timeout=120, input=None):
+    proc = sb.exec(node, "drover", "vm", *[str(a) for a in args], check=False, timeout=timeout,
+                   input=input)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"drover vm {' '.join(map(str, args))} on {node} failed "
+                             f"({proc.returncode}): {proc.stdout}{proc.stderr}")
+    return proc
+
+
+def create(sb, node, vmid, guest, ip, extra=()):
+    append = (f"console=ttyS0 panic=-1 quiet drover.ip={ip}/24 drover.port=7000 "
+              f"drover.disk=vda drover.blocks=64 drover.data=vdb")
+    return vm(sb, node, "create", vmid, "--name", f"hvm{vmid}", "--memory", MEMORY,
+              "--cores", "1", "--vga", "none", "--agent", "1", "--serial0", "socket",
+              "--virtio0", "local-btrfs:32M", "--virtio1", "local-btrfs:64M",
+              "--net0", "virtio,bridge=vmbr0",
+              "--args", f"-kernel {guest['kernel']} -initrd {guest['initrd']} -append '{append}'",
+              *extra)
+
+
+def console_log(sb, node, vmid):
+    return sb.exec(node, "cat", f"{RUN}/{vmid}.serial0.log", check=False).stdout
+
+
+def wait_ready(sb, node, vmid):
+    wait_for(f"VM {vmid} READY", lambda: "READY" in console_log(sb, node, vmid), 120)
+
+
+def console(sb, node, vmid, line, expect, timeout=60):
+    """Type a line on the serial console until expect shows in what comes back."""
+    def attempt():
+        out = vm(sb, node, "terminal", vmid, input=line + "\n", timeout=30).stdout
+        return expect in out and out
+    return wait_for(f"'{expect}' on VM {vmid}'s console", attempt, timeout, interval=1)
+
+
+def status(sb, node, vmid):
+    return json.loads(vm(sb, node, "status", vmid, "--verbose", "--output-format",
+                         "json").stdout)
+
+
+def listed(sb, node):
+    return {v["vmid"]: v for v in json.loads(vm(sb, node, "list", "--output-format",
+                                                 "json").stdout)}
+
+
+@pytest.fixture(scope="module")
+def vm101(sb, guest):
+    out = create(sb, "node1", 101, guest, "10.99.0.101").stdout
+    assert "allocated local-btrfs:101/vm-101-disk-0.raw" in out
+    t0 = time.monotonic()
+    out = vm(sb, "node1", "start", 101).stdout
+    started = time.monotonic() - t0
+    assert "TASK OK" in out and "Starting VM 101" in out
+    print(f"drover vm start 101 (to QMP running): {started:.2f} s")
+    wait_ready(sb, "node1", 101)
+    return 101
+
+
+def test_started_vm_console_and_state(sb, vm101):
+    console(sb, "node1", 101, "echo MARK-$((6*7))", "MARK-42")
+    st = status(sb, "node1", 101)
+    assert st["status"] == "running" and st["qmpstatus"] == "running"
+    assert st["maxmem"] == 262080 * 1024 and st["node"] == "node1"
+    # the cluster's list, from either node
+    for node in ("node1", "node2"):
+        entry = wait_for("VM 101 listed running", lambda: (
+            lambda v: v.get(101, {}).get("status") == "running" and v[101])(listed(sb, node)), 30)
+        assert entry["node"] == "node1" and entry["name"] == "hvm101"
+    conf = json.loads(vm(sb, "node1", "config", 101, "--output-format", "json").stdout)
+    assert re.fullmatch(r"virtio=BC:24:11:[0-9A-F:]{8},bridge=vmbr0", conf["net0"])
+    assert conf["virtio0"] == "local-btrfs:101/vm-101-disk-0.raw,size=32M"
+
+
+def test_agent_ping_and_fsfreeze(sb, vm101):
+    wait_for("agent ping", lambda: vm(sb, "node1", "agent", 101, "ping",
+                                      check=False).returncode == 0, 60, interval=1)
+    vm(sb, "node1", "agent", 101, "fsfreeze-freeze")
+    assert json.loads(vm(sb, "node1", "agent", 101, "fsfreeze-status").stdout) == "frozen"
+    vm(sb, "node1", "agent", 101, "fsfreeze-thaw")
+    assert json.loads(vm(sb, "node1", "agent", 101, "fsfreeze-status").stdout) == "thawed"
+    info = json.loads(vm(sb, "node1", "agent", 101, "get-osinfo").stdout)
+    assert info["name"] == "drover test guest"
+
+
+def test_snapshot_and_rollback_restore_a_file(sb, vm101):
+    console(sb, "node1", 101, "echo before > /data/f; sync; cat /data/f", "before")
+    out = vm(sb, "node1", "snapshot", 101, "s1", "--description", "first").stdout
+    assert "TASK OK" in out and "snapshot s1 of local-btrfs:101/vm-101-disk-1.raw" in out
+    refused = vm(sb, "node1", "snapshot", 101, "s2", "--vmstate", check=False)
+    assert refused.returncode != 0 and "--vmstate" in refused.stdout + refused.stderr
+    console(sb, "node1", 101, "echo after > /data/f; sync; cat /data/f", "after")
+    refused = vm(sb, "node1", "rollback", 101, "s1", check=False)
+    assert "stop it before a rollback" in refused.stdout + refused.stderr
+    vm(sb, "node1", "stop", 101)
+    assert status(sb, "node1", 101)["status"] == "stopped"
+    assert "TASK OK" in vm(sb, "node1", "rollback", 101, "s1").stdout
+    conf = json.loads(vm(sb, "node1", "config", 101, "--output-format", "json").stdout)
+    assert conf["parent"] == "s1" and "lock" not in conf
+    assert "s1" in vm(sb, "node1", "listsnapshot", 101).stdout
+    # QEMU starts the console log afresh
+    vm(sb, "node1", "start", 101)
+    wait_ready(sb, "node1", 101)
+    console(sb, "node1", 101, "cat /data/f", "before")
+    assert "TASK OK" in vm(sb, "node1", "delsnapshot", 101, "s1").stdout
+    assert "s1" not in vm(sb, "node1", "listsnapshot", 101).stdout
+
+
+def test_vmid_unique_across_nodes(sb, guest, vm101):
+    proc = vm(sb, "node2", "create", 101, "--memory", MEMORY, check=False)
+    assert proc.returncode == 1
+    assert "VMID 101 is taken: VM 101 exists on node 'node1'" in proc.stderr
+    proc = vm(sb, "node2", "start", 101, check=False)
+    assert "is on node 'node1'" in proc.stdout + proc.stderr
+
+
+def test_vm_reaches_vm_on_other_node_over_vmbr0(sb, guest, vm101):
+    create(sb, "node2", 201, guest, "10.99.0.102")
+    vm(sb, "node2", "start", 201)
+    wait_ready(sb, "node2", 201)
+    console(sb, "node1", 101, "ping -c 1 -W 3 10.99.0.102 && echo PING-OK", "PING-OK",
+            timeout=90)
+    # and node1 itself reaches the VM on node2 through its vmbr0
+    out = sb.exec("node1", "/usr/bin/python3", "-c",
+                  "import socket;s=socket.create_connection(('10.99.0.102',7000),timeout=10);"
+                  "print(s.makefile().readline())").stdout
+    assert out.startswith("DROVER-WORKLOAD")
+
+
+def test_killed_qemu_is_seen_stopped(sb, guest):
+    st = wait_for("VM 201 running", lambda: (lambda s: s["status"] == "running" and s)(
+        status(sb, "node2", 201)), 60)
+    sb.exec("node2", "kill", "-9", str(st["pid"]))
+    wait_for("VM 201 stopped", lambda: status(sb, "node2", 201)["status"] == "stopped", 30)
+    # its tap is taken over by the next start
+    vm(sb, "node2", "start", 201)
+    assert status(sb, "node2", 201)["status"] == "running"
+    vm(sb, "node2", "stop", 201)
+
+
+def test_locked_vm_refuses_start(sb, guest):
+    path = f"{CONFS.format(node='node2')}/201.conf"
+    sb.write_file("node2", path, sb.read_file("node2", path) + "lock: backup\n")
+    proc = vm(sb, "node2", "start", 201, check=False)
+    assert proc.returncode == 1 and "VM 201 is locked (backup)" in proc.stdout + proc.stderr
+    assert status(sb, "node2", 201)["status"] == "stopped"
+    vm(sb, "node2", "unlock", 201)
+    assert "lock" not in json.loads(vm(sb, "node2", "config", 201, "--output-format",
+                                       "json").stdout)
+
+
+HOSTILE = {
+    301: ("bogus: 1\nmemory: 256\n", r"301\.conf:1: .*bogus"),
+    302: ("memory: 0\n", r"302\.conf:1: .*memory"),
+    303: ("memory: 256\nvirtio0: nosuch:303/vm-303-disk-0.raw,size=32M\n", r"nosuch"),
+    304: ("memory: 256\nvirtio0: local-btrfs:101/vm-101-disk-0.raw,size=32M\n",
+          r"belongs to VM 101, not to VM 304"),
+    305: ("memory: 256\nnet0: virtio=BC:24:11:00:00:05,bridge=vmbr9\n",
+          r"net0: bridge 'vmbr9' does not exist"),
+}
+
+
+def test_hostile_configs_start_nothing(sb, vm101):
+    d = CONFS.format(node="node1")
+    for vmid, (text, why) in HOSTILE.items():
+        sb.write_file("node1", f"{d}/{vmid}.conf", text)
+        proc = vm(sb, "node1", "start", vmid, check=False)
+        assert proc.returncode == 1, vmid
+        assert re.search(why, proc.stdout + proc.stderr), (vmid, proc.stdout + proc.stderr)
+        assert status(sb, "node1", vmid)["status"] == "stopped" if vmid > 302 else True
+        assert sb.exec("node1", "test", "-e", f"{RUN}/{vmid}.pid", check=False).returncode != 0
+    assert "tap305i0" not in sb.exec("node1", "ip", "-br", "link").stdout
+    # a 10 MB config: droverfs or the parser refuses it, nothing starts
+    sb.exec("node1", "sh", "-c", f"head -c 10000000 /dev/zero | tr '\\0' '#' > {d}/306.conf",
+            check=False)
+    proc = vm(sb, "node1", "start", 306, check=False)
+    assert proc.returncode == 1
+    assert re.search(r"too large|File too large|does not exist", proc.stdout + proc.stderr)
+    for vmid in list(HOSTILE) + [306]:
+        sb.exec("node1", "rm", "-f", f"{d}/{vmid}.conf")
+
+
+def test_shutdown_and_destroy_free_the_volumes(sb, vm101):
+    out = vm(sb, "node1", "shutdown", 101, "--timeout", "90", timeout=150).stdout
+    assert "TASK OK" in out
+    assert status(sb, "node1", 101)["status"] == "stopped"
+    vm(sb, "node1", "set", 101, "--protection", "1")
+    proc = vm(sb, "node1", "destroy", 101, check=False)
+    assert proc.returncode == 1 and "protected" in proc.stdout + proc.stderr
+    vm(sb, "node1", "set", 101, "--delete", "protection")
+    out = vm(sb, "node1", "destroy", 101).stdout
+    assert "freed local-btrfs:101/vm-101-disk-0.raw" in out and "TASK OK" in out
+    vols = sb.exec("node1", "drover", "storage", "list", "local-btrfs").stdout
+    assert "vm-101-" not in vols
+    assert 101 not in listed(sb, "node2")
+    # the VMID is free again, on any node
+    proc = vm(sb, "node2", "status", 101, check=False)
+    assert "does not exist" in proc.stderr
