@@ -213,7 +213,8 @@ static int send_volume(struct run *run, size_t i)
 		.node = run->job->target,
 		.snapshot = run->snap,
 		.base = b->kind == REPL_BASE_INCREMENTAL ? b->name : NULL,
-		.with_snapshots = true,
+		/* one snapshot per stream, on top of the base (btrfs send -p, zfs send -i) */
+		.with_snapshots = false,
 	};
 	struct storage_copy_opts co = {
 		.rate = (uint64_t)(run->job->rate * 1000000.0),
