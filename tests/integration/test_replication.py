@@ -142,7 +142,7 @@ def test_create_checks(sb):
     assert "is the node guest 100 is on" in fails(sb, "node1", "create-local-job", "100-0", "node1")
     assert "'node9' is not a member" in fails(sb, "node1", "create-local-job", "100-0", "node9")
     assert "guest 999 does not exist" in fails(sb, "node1", "create-local-job", "999-0", "node2")
-    assert "IDs below 100" in fails(sb, "node1", "create-local-job", "99-0", "node2")
+    assert "GUEST from 100 to 999999999" in fails(sb, "node1", "create-local-job", "99-0", "node2")
     # a guest whose only disk does not replicate
     drover(sb, "node1", "storage", "alloc", "local-btrfs", "102", "vm-102-disk-0", "8M")
     sh(sb, "node1", "printf 'memory: 256\\nscsi0: local-btrfs:102/vm-102-disk-0.raw,"
@@ -229,6 +229,8 @@ def test_scheduler_runs_jobs_in_parallel(sb):
     for job in ("100-1", "101-0"):
         wait_for(f"{job} synced by the scheduler",
                  lambda job=job: (status(sb, job) or {}).get("last_sync", 0) > 0, timeout=180)
+    wait_for("both tasks ended", lambda: all(tasks(sb, j) and "exitstatus" in tasks(sb, j)[-1]
+                                             for j in ("100-1", "101-0")), timeout=60)
     a, b = tasks(sb, "100-1")[-1], tasks(sb, "101-0")[-1]
     assert a["exitstatus"] == "OK" and b["exitstatus"] == "OK"
     assert a["starttime"] < b["endtime"] and b["starttime"] < a["endtime"], (a, b)
