@@ -257,12 +257,12 @@ struct now_req {
 static int edit_now(struct repl_state *s, void *ctx)
 {
 	const struct now_req *q = ctx;
-	struct repl_job_state *js = repl_state_find(s, q->guest, q->target);
+	struct repl_job_state *js;
+	int r = repl_state_get(s, q->guest, q->target, &js);
 
-	/* a job without state is due anyway (its first event after 0 is past) */
-	if (js)
+	if (r == 0)
 		repl_job_schedule_now(js);
-	return 0;
+	return r;
 }
 
 static int cmd_schedule_now(struct cli_context *ctx, int argc, char **argv)

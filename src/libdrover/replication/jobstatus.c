@@ -80,6 +80,13 @@ int repl_jobs_status(const struct cfs_brief *b, const struct repl_cfg *cfg,
 		if (calendar_parse(repl_job_schedule(j), &ev, NULL, NULL) == 0)
 			in.schedule = &ev;
 		s->next_sync = in.schedule || in.removing ? repl_next_sync(&in) : REPL_NEXT_NEVER;
+		/*
+		 * last_try 0 with a state is schedule-now's mark: due now, whatever
+		 * the schedule (pvesr only rewinds the schedule, which does nothing
+		 * for a job whose next event lies ahead even counted from 1970)
+		 */
+		if (js && js->last_try == 0 && !in.removing)
+			s->next_sync = REPL_NEXT_NOW;
 		if (j->disable && !in.removing)
 			s->next_sync = REPL_NEXT_NEVER;
 		k++;
