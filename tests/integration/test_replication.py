@@ -282,7 +282,7 @@ def test_sender_killed(sb):
     write(sb, 101, 24)
     proc = start_run(sb, "101-0")
     pid = wait_for("btrfs send of the run",
-                   lambda: sh(sb, "node1", "pgrep -f 'btrfs send' || true").stdout.split(),
+                   lambda: sh(sb, "node1", "pgrep -f '^btrfs send' || true").stdout.split(),
                    timeout=120)
     sh(sb, "node1", f"kill -9 {pid[0]}")
     out, err = proc.communicate(timeout=300)
@@ -296,7 +296,7 @@ def test_link_cut(sb):
     write(sb, 101, 24)
     proc = start_run(sb, "101-0")
     wait_for("btrfs receive on node2",
-             lambda: sh(sb, "node2", "pgrep -f 'btrfs receive' || true").stdout.split(),
+             lambda: sh(sb, "node2", "pgrep -f '^btrfs receive' || true").stdout.split(),
              timeout=120)
     sb.cut("node2")
     try:
@@ -306,7 +306,7 @@ def test_link_cut(sb):
     assert proc.returncode == 1, out + err
     sb.wait_quorate("node2")
     wait_for("node2's receiver gone",
-             lambda: not sh(sb, "node2", "pgrep -f 'btrfs receive' || true").stdout.split(),
+             lambda: not sh(sb, "node2", "pgrep -f '^btrfs receive' || true").stdout.split(),
              timeout=120)
     fault_aftermath(sb, 101, "101-0", base, "node2")
 
