@@ -118,7 +118,8 @@ static int check_new(const struct repl_cfg *cfg, const struct repl_job *job, con
 
 	repl_jobid_format(job->guest, job->jobnum, id);
 	if (r < 0)
-		return where[0] ? drover_fail_prefix(err, r, "%s", where) : r;
+		return where[0] ? drover_fail_prefix(err, r, "%.*s", (int)strlen(where) - 2, where)
+				: r;
 	if (repl_cfg_find(cfg, job->guest, job->jobnum))
 		return drover_fail(err, -EEXIST, "%sreplication job %s exists already", where, id);
 	other = repl_cfg_find_target(cfg, job->guest, job->target);

@@ -431,6 +431,13 @@ int repl_run_job(struct storage_env *env, const struct repl_job *job, const stru
 					     .ptime = my_ptime() });
 	if (r == 0)
 		r = load_guest(&run);
+	if (r == -ENOENT && job->remove_job != REPL_REMOVE_NONE) {
+		/* the guest is gone: its job still goes (the target's volumes with full) */
+		drover_report_log(run.rep, "%s", err->text);
+		err->text[0] = '\0';
+		run.g.n_vols = 0;
+		r = 0;
+	}
 	if (r == 0)
 		r = job->remove_job != REPL_REMOVE_NONE ? remove_job(&run) : replicate(&run);
 	res->duration = (double)(now_monotonic_ns() - t0) / 1e9;
