@@ -11,9 +11,9 @@
  * - starts the onboot guests once the node is quorate after droverd
  *   started (once per boot), and on SIGTERM shuts every guest down in
  *   reverse order before it exits (coldstart.c);
- * - runs those as tasks in forked workers that it reaps (workers.c), and
- *   is where periodic jobs such as the replication scheduler plug in
- *   (jobs.c).
+ * - runs those as tasks in forked workers that it reaps (workers.c);
+ * - runs periodic jobs (jobs.c) and the replication scheduler, which
+ *   starts due replication jobs as tasks, in parallel (replsched.c).
  */
 #pragma once
 
