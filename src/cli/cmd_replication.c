@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * drover replication: storage replication jobs (pvesr). So far the
+ * drover replication: storage replication jobs (pvesr). The job verbs are
+ * in repl_cfg_cmds.c and repl_run_cmds.c; here the group's table and the
  * schedule checker, `calendar`, which prints the next events of a calendar
  * event the way `systemd-analyze calendar` does.
  */
@@ -16,6 +17,7 @@
 
 #include "basic/util.h"
 #include "cli.h"
+#include "repl_cli.h"
 #include "libdrover/format/calendar.h"
 
 #define COUNT_MAX 100000
@@ -354,7 +356,22 @@ static const struct cli_command replication_calendar = {
 };
 
 static const struct cli_command *const replication_commands[] = {
+	&repl_create_cmd,
+	&repl_update_cmd,
+	&repl_delete_cmd,
+	&repl_enable_cmd,
+	&repl_disable_cmd,
+	&repl_list_cmd,
+	&repl_read_cmd,
+	&repl_status_cmd,
+	&repl_schedule_now_cmd,
+	&repl_run_cmd,
+	&repl_log_cmd,
 	&replication_calendar,
+	&repl_metrics_cmd,
+	&repl_prepare_cmd,
+	&repl_finalize_cmd,
+	&repl_set_state_cmd,
 	NULL,
 };
 

@@ -11,9 +11,9 @@
  * - starts the onboot guests once the node is quorate after droverd
  *   started (once per boot), and on SIGTERM shuts every guest down in
  *   reverse order before it exits (coldstart.c);
- * - runs those as tasks in forked workers that it reaps (workers.c), and
- *   is where periodic jobs such as the replication scheduler plug in
- *   (jobs.c).
+ * - runs those as tasks in forked workers that it reaps (workers.c);
+ * - runs periodic jobs (jobs.c) and the replication scheduler, which
+ *   starts due replication jobs as tasks, in parallel (replsched.c).
  */
 #pragma once
 
@@ -94,6 +94,7 @@ struct droverd {
 	bool stopping;
 
 	sd_event_source *job_timers[DROVERD_JOBS_MAX]; /* jobs.c */
+	struct droverd_repl *repl; /* replsched.c */
 };
 
 /* A test program's hook: change the guest operations before the loop starts. */
@@ -137,6 +138,10 @@ void droverd_worker_stop(struct droverd_worker *w);
 const char *droverd_worker_upid(const struct droverd_worker *w);
 void droverd_workers_free(struct droverd *d);
 
-/* jobs.c: periodic jobs (the replication scheduler's place) */
+/* jobs.c: periodic jobs and the replication scheduler */
 int droverd_jobs_start(struct droverd *d);
 void droverd_jobs_stop(struct droverd *d);
+
+/* replsched.c: the replication scheduler (started and stopped by jobs.c) */
+int droverd_replication_start(struct droverd *d);
+void droverd_replication_stop(struct droverd *d);

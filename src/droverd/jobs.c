@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Periodic jobs droverd runs for others, each as tasks in workers
- * (droverd_worker_start). This is where the replication scheduler plugs
- * in: add its entry to jobs[] with how often it looks for due jobs and a
- * function that starts the due ones (pvesr's "run every minute" becomes a
- * timer here). Jobs do not run while droverd stops the guests.
+ * (droverd_worker_start), and the replication scheduler (replsched.c),
+ * which keeps its own timer: it sleeps until the next job is due instead
+ * of looking every minute. Jobs do not run while droverd stops the guests.
  */
 #include <assert.h>
 #include <errno.h>
@@ -54,11 +53,12 @@ int droverd_jobs_start(struct droverd *d)
 			return r;
 		log_info("job %s: every %u s", jobs[i].name, jobs[i].interval_s);
 	}
-	return 0;
+	return droverd_replication_start(d);
 }
 
 void droverd_jobs_stop(struct droverd *d)
 {
+	droverd_replication_stop(d);
 	for (size_t i = 0; i < DROVERD_JOBS_MAX; i++)
 		d->job_timers[i] = sd_event_source_disable_unref(d->job_timers[i]);
 }

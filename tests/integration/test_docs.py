@@ -17,7 +17,11 @@ COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["
                     "create", "add", "join-info", "status", "nodes", "expected", "delnode",
                     "nextid", "updatecerts", "separate", "qdevice")] + [
                         ["cluster", "qdevice", c] for c in ("setup", "remove")] + [
-                            ["replication"], ["replication", "calendar"]] + [
+                            ["replication"]] + [["replication", c] for c in (
+                                "create-local-job", "update", "delete", "enable", "disable",
+                                "list", "read", "status", "run", "schedule-now", "log",
+                                "calendar", "metrics", "prepare-local-job",
+                                "finalize-local-job", "set-state")] + [
                                 ["storage"]] + [["storage", c] for c in (
                                     "status", "config", "add", "set", "remove", "list", "alloc",
                                     "free", "path", "resize", "snapshot", "delsnapshot", "rollback",

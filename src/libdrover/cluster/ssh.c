@@ -172,10 +172,38 @@ int ssh_pin_host_key(const char *host, const char *fp, const char *path, struct 
 	return r < 0 ? r : 0;
 }
 
+/*
+ * A program other than drover (droverd's replication workers) names the
+ * drover beside it: the same directory, or the build tree's src/cli.
+ */
+static void drover_beside(char *out, size_t len)
+{
+	static const char *const rel[] = { "drover", "../cli/drover" };
+	char dir[PATH_MAX], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", out);
+	slash = strrchr(dir, '/');
+	if (!slash || streq(slash + 1, "drover"))
+		return;
+	*slash = '\0';
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char cand[PATH_MAX + 32];
+
+		snprintf(cand, sizeof(cand), "%s/%s", dir, rel[i]);
+		if (access(cand, X_OK) == 0 && realpath(cand, dir)) {
+			snprintf(out, len, "%s", dir);
+			return;
+		}
+	}
+	snprintf(out, len, "drover");
+}
+
 void ssh_remote_drover(char *out, size_t len)
 {
 	if (self_exe_path(out, len) < 0 || str_has_prefix(out, "/usr/"))
 		snprintf(out, len, "drover");
+	else
+		drover_beside(out, len);
 }
 
 int ssh_run_drover(const char *host, const char *known_hosts, char *const args[], const void *in,

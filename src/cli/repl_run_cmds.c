@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * drover replication status, run, schedule-now, log, metrics, and the
+ * internal prepare-local-job, finalize-local-job and set-state that a
+ * source node runs on the target over SSH (pvesr's contracts).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "basic/util.h"
+#include "libdrover/replication/jobstatus.h"
+#include "libdrover/replication/runlog.h"
+#include "libdrover/replication/runone.h"
+#include "libdrover/replication/schedule.h"
+#include "libdrover/replication/state_json.h"
+#include "libdrover/replication/state_store.h"
+#include "libdrover/replication/target.h"
+#include "repl_cli.h"
+
+/* The jobs of this node with their state (status, metrics, run). */
+static int load_status(struct cli_context *ctx, bool with_disabled, struct cfs_brief *b,
+		       struct repl_job_status **v, size_t *n)
+{
+	struct drover_err err = { "" };
+	struct repl_cfg cfg;
+	struct repl_state st;
+	int r;
+
+	if (repl_cli_cfg(ctx, b, &cfg) < 0)
+		return -EIO;
+	r = repl_state_read(NULL, &st, &err);
+	if (r == 0)
+		r = repl_jobs_status(b, &cfg, &st, with_disabled, v, n, &err);
+	if (r < 0)
+		cli_error("%s", err.text);
+	repl_state_free(&st);
+	repl_cfg_free(&cfg);
+	return r;
+}
+
+/* ---- status --------------------------------------------------------------- */
+
+static void fmt_time(int64_t t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	strftime(out, len, "%Y-%m-%d_%H:%M:%S", &tm);
+}
+
+static const char *state_text(const struct repl_job_status *s)
+{
+	if (s->running)
+		return "SYNCING";
+	return s->st.error[0] ? s->st.error : "OK";
+}
+
+static struct json_object *status_json(const struct repl_job_status *s)
+{
+	struct json_object *o = json_object_new_object();
+	char id[REPL_JOBID_MAX];
+
+	repl_jobid_format(s->job.guest, s->job.jobnum, id);
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "guest", json_object_new_int64(s->job.guest));
+	json_object_object_add(o, "jobnum", json_object_new_int64(s->job.jobnum));
+	json_object_object_add(o, "target", json_object_new_string(s->job.target));
+	json_object_object_add(o, "schedule", json_object_new_string(repl_job_schedule(&s->job)));
+	json_object_object_add(o, "enabled", json_object_new_boolean(!s->job.disable));
+	json_object_object_add(o, "last_sync", json_object_new_int64(s->st.last_sync));
+	json_object_object_add(o, "last_try", json_object_new_int64(s->st.last_try));
+	json_object_object_add(o, "next_sync", json_object_new_int64(s->next_sync));
+	json_object_object_add(o, "duration", json_object_new_double(s->st.duration));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)s->st.bytes));
+	json_object_object_add(o, "fail_count", json_object_new_int64(s->st.fail_count));
+	json_object_object_add(o, "running", json_object_new_boolean(s->running));
+	if (s->job.remove_job != REPL_REMOVE_NONE)
+		json_object_object_add(o, "remove_job",
+				       json_object_new_string(s->job.remove_job == REPL_REMOVE_FULL
+								      ? "full"
+								      : "local"));
+	if (s->st.error[0])
+		json_object_object_add(o, "error", json_object_new_string(s->st.error));
+	json_object_object_add(o, "state", json_object_new_string(state_text(s)));
+	return o;
+}
+
+static void status_line(const struct repl_job_status *s, int64_t now)
+{
+	char id[REPL_JOBID_MAX], target[80], last[32] = "-", next[32] = "-", dur[32] = "-";
+
+	repl_jobid_format(s->job.guest, s->job.jobnum, id);
+	snprintf(target, sizeof(target), "local/%s", s->job.target);
+	if (s->st.last_sync)
+		fmt_time(s->st.last_sync, last, sizeof(last));
+	if (s->next_sync != REPL_NEXT_NEVER) {
+		if (s->next_sync <= now)
+			snprintf(next, sizeof(next), "pending");
+		else
+			fmt_time(s->next_sync, next, sizeof(next));
+	}
+	if (s->has_state && s->st.last_try)
+		snprintf(dur, sizeof(dur), "%g", s->st.duration);
+	printf("%-10s %-10s %-20s %20s %20s %10s %10" PRIu32 " %s\n", id,
+	       s->job.disable ? "No" : "Yes", target, last, next, dur, s->st.fail_count,
+	       state_text(s));
+}
+
+static int cmd_status(struct cli_context *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "guest", required_argument, NULL, 'g' },
+		{ "output-format", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct repl_job_status *v = NULL;
+	struct json_object *a;
+	struct cfs_brief b;
+	uint64_t guest = 0;
+	size_t n = 0;
+	int c, mode = 0;
+	int64_t now = now_wall_s();
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'g' && parse_u64(optarg, 999999999, &guest) == 0 && guest >= 100)
+			continue;
+		if (c == 'g')
+			cli_error("--guest: '%s' is not a guest ID", optarg);
+		if (c != 'o' || (mode = repl_cli_output(optarg)) < 0)
+			return CLI_EXIT_USAGE;
+	}
+	if (optind != argc) {
+		cli_error("status takes no arguments");
+		return CLI_EXIT_USAGE;
+	}
+	if (load_status(ctx, true, &b, &v, &n) < 0)
+		return CLI_EXIT_FAIL;
+	a = json_object_new_array();
+	if (!mode)
+		printf("%-10s %-10s %-20s %20s %20s %10s %10s %s\n", "JobID", "Enabled", "Target",
+		       "LastSync", "NextSync", "Duration", "FailCount", "State");
+	for (size_t i = 0; i < n; i++) {
+		if (guest && v[i].job.guest != guest)
+			continue;
+		if (mode)
+			json_object_array_add(a, status_json(&v[i]));
+		else
+			status_line(&v[i], now);
+	}
+	if (mode)
+		puts(json_object_to_json_string_ext(a, mode == 2 ? JSON_C_TO_STRING_PRETTY
+								 : JSON_C_TO_STRING_PLAIN));
+	json_object_put(a);
+	free(v);
+	return CLI_EXIT_OK;
+}
+
+const struct cli_command repl_status_cmd = {
+	.name = "status",
+	.summary = "the replication jobs of this node and their state",
+	.usage = "Usage: drover replication status [--guest VMID]\n"
+		 "          [--output-format text|json|json-pretty]\n"
+		 "\n"
+		 "The jobs whose guest is on this node (disabled ones too), in pvesr's\n"
+		 "columns: JobID, Enabled, Target, LastSync, NextSync ('pending' when due,\n"
+		 "'-' when never), Duration (seconds of the last run), FailCount, State\n"
+		 "(SYNCING while a run is in progress, else the last error, else OK).\n",
+	.needs = CLI_NEED_CFS,
+	.run = cmd_status,
+};
+
+/* ---- run ------------------------------------------------------------------ */
+
+static int run_one(struct cli_context *ctx, uint32_t guest, uint32_t jobnum, bool verbose)
+{
+	struct repl_run_opts o = { .rep = verbose ? &cli_reporter : NULL };
+	struct repl_run_result res;
+	struct drover_err err = { "" };
+	int r = repl_run_id(ctx->socket_path, guest, jobnum, &o, &res, &err);
+
+	if (r < 0) {
+		cli_error("%" PRIu32 "-%" PRIu32 ": %s", guest, jobnum, err.text);
+		return r;
+	}
+	return 0;
+}
+
+static int cmd_run(struct cli_context *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "id", required_argument, NULL, 'i' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct repl_job_status *v = NULL;
+	struct cfs_brief b;
+	uint32_t guest = 0, jobnum = 0;
+	bool verbose = false, have_id = false;
+	int c, failed = 0;
+	size_t n = 0;
+	int64_t now;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		if (c == 'v')
+			verbose = true;
+		else if (c == 'i' && repl_cli_jobid(optarg, &guest, &jobnum) == 0)
+			have_id = true;
+		else
+			return CLI_EXIT_USAGE;
+	}
+	if (optind != argc) {
+		cli_error("run takes no arguments (see --help)");
+		return CLI_EXIT_USAGE;
+	}
+	if (have_id)
+		return run_one(ctx, guest, jobnum, verbose) < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	if (load_status(ctx, false, &b, &v, &n) < 0)
+		return CLI_EXIT_FAIL;
+	now = now_wall_s();
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].running && repl_job_due(v[i].next_sync, now) &&
+		    run_one(ctx, v[i].job.guest, v[i].job.jobnum, verbose) < 0)
+			failed++;
+	free(v);
+	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+const struct cli_command repl_run_cmd = {
+	.name = "run",
+	.summary = "run replication jobs now",
+	.usage = "Usage: drover replication run [--id ID] [--verbose]\n"
+		 "\n"
+		 "Without --id, runs every job of this node that is due (droverd's\n"
+		 "scheduler does this on its own); with --id, runs job ID now, whatever\n"
+		 "its schedule (not when it is disabled). --verbose prints the job's log\n"
+		 "lines as they come. The exit status is 1 if a job failed.\n",
+	.needs = CLI_NEED_QUORATE,
+	.run = cmd_run,
+};
+
+/* ---- schedule-now --------------------------------------------------------- */
+
+struct now_req {
+	uint32_t guest;
+	const char *target;
+};
+
+static int edit_now(struct repl_state *s, void *ctx)
+{
+	const struct now_req *q = ctx;
+	struct repl_job_state *js;
+	int r = repl_state_get(s, q->guest, q->target, &js);
+
+	if (r == 0)
+		repl_job_schedule_now(js);
+	return r;
+}
+
+static int cmd_schedule_now(struct cli_context *ctx, int argc, char **argv)
+{
+	struct drover_err err = { "" };
+	struct repl_cfg cfg;
+	struct repl_job *j;
+	struct cfs_brief b;
+	struct now_req q;
+	uint32_t jobnum;
+	int r;
+
+	if (argc != 2) {
+		cli_error("schedule-now: needs ID");
+		return CLI_EXIT_USAGE;
+	}
+	if (repl_cli_jobid(argv[1], &q.guest, &jobnum) < 0)
+		return CLI_EXIT_USAGE;
+	if (repl_cli_cfg(ctx, &b, &cfg) < 0)
+		return CLI_EXIT_FAIL;
+	j = repl_cfg_find(&cfg, q.guest, jobnum);
+	if (!j) {
+		repl_cfg_free(&cfg);
+		cli_error("replication job '%s' does not exist", argv[1]);
+		return CLI_EXIT_FAIL;
+	}
+	q.target = j->target;
+	r = repl_state_update(NULL, edit_now, &q, &err);
+	repl_cfg_free(&cfg);
+	return r < 0 ? cli_fail(&err, r) : CLI_EXIT_OK;
+}
+
+const struct cli_command repl_schedule_now_cmd = {
+	.name = "schedule-now",
+	.summary = "make a job due at once",
+	.usage = "Usage: drover replication schedule-now ID\n"
+		 "\n"
+		 "Job ID runs as soon as droverd's scheduler looks (it is woken at once),\n"
+		 "whatever its schedule; a job in error state retries at once.\n",
+	.needs = CLI_NEED_CFS,
+	.run = cmd_schedule_now,
+};
+
+/* ---- log ------------------------------------------------------------------ */
+
+static int cmd_log(struct cli_context *ctx, int argc, char **argv)
+{
+	char path[4096], *text = NULL;
+	uint32_t guest, jobnum;
+	size_t len = 0;
+	int r;
+
+	(void)ctx;
+	if (argc != 2) {
+		cli_error("log: needs ID");
+		return CLI_EXIT_USAGE;
+	}
+	if (repl_cli_jobid(argv[1], &guest, &jobnum) < 0)
+		return CLI_EXIT_USAGE;
+	repl_runlog_path(NULL, argv[1], path, sizeof(path));
+	r = read_file_max(path, 16 << 20, &text, &len);
+	if (r == -ENOENT) {
+		cli_error("job %s has no log on this node (it never ran here)", argv[1]);
+		return CLI_EXIT_FAIL;
+	}
+	if (r < 0)
+		return cli_fail(NULL, r);
+	fwrite(text, 1, len, stdout);
+	free(text);
+	return CLI_EXIT_OK;
+}
+
+const struct cli_command repl_log_cmd = {
+	.name = "log",
+	.summary = "the log of a job's last run",
+	.usage = "Usage: drover replication log ID\n"
+		 "\n"
+		 "Prints " REPL_LOG_DIR_DEFAULT "/ID, the log of job ID's last run on this\n"
+		 "node: one 'YYYY-MM-DD HH:MM:SS ID: message' line per step.\n",
+	.run = cmd_log,
+};
+
+/* ---- metrics -------------------------------------------------------------- */
+
+static void metric(const char *name, const char *help, const struct repl_job_status *v, size_t n,
+		   double (*get)(const struct repl_job_status *s, int64_t now), int64_t now)
+{
+	printf("# HELP drover_replication_%s %s\n# TYPE drover_replication_%s gauge\n", name, help,
+	       name);
+	for (size_t i = 0; i < n; i++)
+		printf("drover_replication_%s{job=\"%" PRIu32 "-%" PRIu32 "\",guest=\"%" PRIu32
+		       "\",target=\"%s\"} %.17g\n",
+		       name, v[i].job.guest, v[i].job.jobnum, v[i].job.guest, v[i].job.target,
+		       get(&v[i], now));
+}
+
+static double m_last(const struct repl_job_status *s, int64_t now)
+{
+	return (double)s->st.last_sync;
+}
+
+static double m_lag(const struct repl_job_status *s, int64_t now)
+{
+	return s->st.last_sync ? (double)(now - s->st.last_sync) : -1;
+}
+
+static double m_duration(const struct repl_job_status *s, int64_t now)
+{
+	return s->st.duration;
+}
+
+static double m_bytes(const struct repl_job_status *s, int64_t now)
+{
+	return (double)s->st.bytes;
+}
+
+static double m_fail(const struct repl_job_status *s, int64_t now)
+{
+	return s->st.fail_count;
+}
+
+static double m_next(const struct repl_job_status *s, int64_t now)
+{
+	return (double)s->next_sync;
+}
+
+static double m_running(const struct repl_job_status *s, int64_t now)
+{
+	return s->running;
+}
+
+static int cmd_metrics(struct cli_context *ctx, int argc, char **argv)
+{
+	struct repl_job_status *v = NULL;
+	struct cfs_brief b;
+	size_t n = 0;
+	int64_t now = now_wall_s();
+
+	if (argc != 1) {
+		cli_error("metrics takes no arguments");
+		return CLI_EXIT_USAGE;
+	}
+	if (load_status(ctx, true, &b, &v, &n) < 0)
+		return CLI_EXIT_FAIL;
+	metric("last_sync_timestamp_seconds", "Start of the last successful run.", v, n, m_last,
+	       now);
+	metric("lag_seconds", "Now minus the last successful sync (-1: never).", v, n, m_lag, now);
+	metric("duration_seconds", "Duration of the last run.", v, n, m_duration, now);
+	metric("bytes", "Stream bytes the last run moved.", v, n, m_bytes, now);
+	metric("fail_count", "Failed runs since the last success.", v, n, m_fail, now);
+	metric("next_sync_timestamp_seconds", "Next scheduled run (0: never, 1: now).", v, n,
+	       m_next, now);
+	metric("running", "1 while a run is in progress.", v, n, m_running, now);
+	free(v);
+	return CLI_EXIT_OK;
+}
+
+const struct cli_command repl_metrics_cmd = {
+	.name = "metrics",
+	.summary = "this node's jobs in Prometheus text format",
+	.usage = "Usage: drover replication metrics\n"
+		 "\n"
+		 "The jobs of this node as Prometheus gauges labelled job, guest and\n"
+		 "target: drover_replication_last_sync_timestamp_seconds, _lag_seconds,\n"
+		 "_duration_seconds, _bytes, _fail_count, _next_sync_timestamp_seconds,\n"
+		 "_running.\n",
+	.needs = CLI_NEED_CFS,
+	.run = cmd_metrics,
+};
+
+/* ---- the target's side ---------------------------------------------------- */
+
+/* Log lines of the target's side go to stderr: stdout carries the JSON. */
+static void to_stderr(void *ctx, const struct drover_event *ev)
+{
+	(void)ctx;
+	if (ev->kind != DROVER_EVENT_BYTES && ev->text)
+		fprintf(stderr, "%s%s\n", ev->kind == DROVER_EVENT_WARN ? "warning: " : "",
+			ev->text);
+}
+
+static const struct drover_reporter stderr_reporter = { to_stderr, NULL };
+
+static int split_scan(char *list, const char **scan, size_t max, size_t *n)
+{
+	char *save = NULL;
+
+	*n = 0;
+	for (char *s = strtok_r(list, ",; ", &save); s; s = strtok_r(NULL, ",; ", &save)) {
+		if (*n == max)
+			return -E2BIG;
+		scan[(*n)++] = s;
+	}
+	return 0;
+}
+
+static int target_side(struct cli_context *ctx, int argc, char **argv, bool finalize)
+{
+	static const struct option opts[] = {
+		{ "last_sync", required_argument, NULL, 'l' },
+		{ "parent_snapname", required_argument, NULL, 'p' },
+		{ "scan", required_argument, NULL, 's' },
+		{ "force", optional_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *scan[64];
+	struct repl_prepare_req q = { .scan = scan };
+	struct drover_err err = { "" };
+	struct json_object *out = NULL;
+	struct storage_env env;
+	uint64_t last_sync = 0;
+	uint32_t guest, jobnum;
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'l' && parse_u64(optarg, INT64_MAX, &last_sync) == 0)
+			continue;
+		if (c == 'p')
+			q.parent = optarg;
+		else if (c == 's' && split_scan(optarg, scan, ARRAY_SIZE(scan), &q.n_scan) == 0)
+			continue;
+		else if (c != 'f')
+			return CLI_EXIT_USAGE;
+	}
+	if (optind >= argc || repl_cli_jobid(argv[optind], &guest, &jobnum) < 0)
+		return CLI_EXIT_USAGE;
+	q.jobid = argv[optind];
+	q.volids = (const char *const *)argv + optind + 1;
+	q.n = (size_t)(argc - optind - 1);
+	q.last_sync = (int64_t)last_sync;
+	r = storage_env_open(&env, ctx->socket_path, &err);
+	if (r == 0)
+		r = repl_prepare_local(&env, &q, &out, &stderr_reporter, &err);
+	if (r == 0 && !finalize)
+		puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (out)
+		json_object_put(out);
+	if (r == 0 || env.cfs.node[0])
+		storage_env_close(&env);
+	return r < 0 ? cli_fail(&err, r) : CLI_EXIT_OK;
+}
+
+static int cmd_prepare(struct cli_context *ctx, int argc, char **argv)
+{
+	return target_side(ctx, argc, argv, false);
+}
+
+static int cmd_finalize(struct cli_context *ctx, int argc, char **argv)
+{
+	return target_side(ctx, argc, argv, true);
+}
+
+const struct cli_command repl_prepare_cmd = {
+	.name = "prepare-local-job",
+	.summary = "internal: the target's side before a run",
+	.usage = "Usage: drover replication prepare-local-job ID [VOLID...] [--last_sync EPOCH]\n"
+		 "          [--parent_snapname NAME] [--scan STOREIDS] [--force]\n"
+		 "\n"
+		 "Run by the source node on the target over SSH (pvesr's contract). Removes\n"
+		 "job ID's replication snapshots other than the one of --last_sync (all of\n"
+		 "them with --last_sync 1, none with 0 or when that one is missing), frees\n"
+		 "the guest's volumes on the storages of VOLIDs and --scan that carry the\n"
+		 "job's snapshots but are not wanted, and prints one JSON line: each VOLID\n"
+		 "present here -> its snapshots -> {id, timestamp, origin}.\n",
+	.run = cmd_prepare,
+};
+
+const struct cli_command repl_finalize_cmd = {
+	.name = "finalize-local-job",
+	.summary = "internal: the target's side after a run",
+	.usage = "Usage: drover replication finalize-local-job ID [VOLID...] --last_sync EPOCH\n"
+		 "\n"
+		 "Run by the source node on the target over SSH after a successful run:\n"
+		 "removes job ID's replication snapshots older than the one of --last_sync.\n",
+	.run = cmd_finalize,
+};
+
+struct set_state_req {
+	uint32_t guest;
+	const char *json;
+	struct drover_err *err;
+};
+
+static int edit_set_state(struct repl_state *s, void *ctx)
+{
+	struct set_state_req *q = ctx;
+
+	return repl_state_guest_from_json(q->json, strlen(q->json), q->guest, s, q->err);
+}
+
+static int cmd_set_state(struct cli_context *ctx, int argc, char **argv)
+{
+	struct drover_err err = { "" }, perr = { "" };
+	struct set_state_req q = { .err = &perr };
+	uint64_t vmid;
+	int r;
+
+	(void)ctx;
+	if (argc != 3 || parse_u64(argv[1], 999999999, &vmid) < 0 || vmid < 100) {
+		cli_error("set-state: needs VMID and the JSON state (see --help)");
+		return CLI_EXIT_USAGE;
+	}
+	q.guest = (uint32_t)vmid;
+	q.json = argv[2];
+	r = repl_state_update(NULL, edit_set_state, &q, &err);
+	return r < 0 ? cli_fail(perr.text[0] ? &perr : &err, r) : CLI_EXIT_OK;
+}
+
+const struct cli_command repl_set_state_cmd = {
+	.name = "set-state",
+	.summary = "internal: take over a guest's job states",
+	.usage = "Usage: drover replication set-state VMID JSON\n"
+		 "\n"
+		 "Replaces guest VMID's replication states on this node with JSON\n"
+		 "({\"local/NODE\": {...}}), as a migration hands them to the new node.\n",
+	.run = cmd_set_state,
+};

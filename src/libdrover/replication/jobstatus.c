@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+#include "jobstatus.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "basic/procstat.h"
+#include "basic/util.h"
+#include "libdrover/format/calendar.h"
+#include "schedule.h"
+
+bool repl_guest_is_here(const struct cfs_brief *b, uint32_t vmid)
+{
+	static const char *const dirs[] = { "qemu-server", "lxc" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		char rel[128], path[4096];
+
+		snprintf(rel, sizeof(rel), "nodes/%s/%s/%" PRIu32 ".conf", b->node, dirs[i], vmid);
+		if (cfs_path(b, rel, path, sizeof(path)) == 0 && access(path, F_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool alive(const struct repl_job_state *js)
+{
+	struct procstat ps;
+
+	if (js->pid <= 0)
+		return false;
+	return repl_job_running(js, procstat_read(js->pid, &ps) == 0 ? ps.starttime : 0);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct repl_job_status *x = a, *y = b;
+
+	if (x->job.guest != y->job.guest)
+		return x->job.guest < y->job.guest ? -1 : 1;
+	return x->job.jobnum < y->job.jobnum ? -1 : x->job.jobnum > y->job.jobnum;
+}
+
+int repl_jobs_status(const struct cfs_brief *b, const struct repl_cfg *cfg,
+		     const struct repl_state *st, bool with_disabled, struct repl_job_status **out,
+		     size_t *n, struct drover_err *err)
+{
+	struct repl_job_status *v = calloc(cfg->n ? cfg->n : 1, sizeof(*v));
+	size_t k = 0;
+
+	if (!v)
+		return drover_fail(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < cfg->n; i++) {
+		const struct repl_job *j = &cfg->jobs[i];
+		const struct repl_job_state *js;
+		struct repl_job_status *s = &v[k];
+		struct calendar_event ev;
+		struct repl_sched_input in = { 0 };
+
+		if (!repl_guest_is_here(b, j->guest))
+			continue;
+		if (streq(j->target, b->node) && j->remove_job == REPL_REMOVE_NONE)
+			continue;
+		if (j->disable && !with_disabled && j->remove_job == REPL_REMOVE_NONE)
+			continue;
+		s->job = *j;
+		js = repl_state_find(st, j->guest, j->target);
+		if (js) {
+			s->st = *js;
+			s->has_state = true;
+			s->running = alive(js);
+		}
+		in.state = js;
+		in.removing = j->remove_job != REPL_REMOVE_NONE;
+		in.target_online = true;
+		if (calendar_parse(repl_job_schedule(j), &ev, NULL, NULL) == 0)
+			in.schedule = &ev;
+		s->next_sync = in.schedule || in.removing ? repl_next_sync(&in) : REPL_NEXT_NEVER;
+		/*
+		 * last_try 0 with a state is schedule-now's mark: due now, whatever
+		 * the schedule (pvesr only rewinds the schedule, which does nothing
+		 * for a job whose next event lies ahead even counted from 1970)
+		 */
+		if (js && js->last_try == 0 && !in.removing)
+			s->next_sync = REPL_NEXT_NOW;
+		if (j->disable && !in.removing)
+			s->next_sync = REPL_NEXT_NEVER;
+		k++;
+	}
+	qsort(v, k, sizeof(*v), by_id);
+	*out = v;
+	*n = k;
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The target's side of a run (pvesr's prepare-local-job and
+ * finalize-local-job, which the source starts over SSH): remove this job's
+ * stale replication snapshots (the rules of repl_prune_select), free the
+ * guest's volumes that are no longer wanted but carry this job's
+ * snapshots, and say what snapshots the wanted volumes have:
+ *
+ *   {"local-btrfs:100/vm-100-disk-0": {"__replicate_100-0_1717410600__":
+ *     {"id": "UUID", "timestamp": 1717410600, "origin": "UUID"}}}
+ *
+ * (pvesr's volid -> snapshot -> {id, timestamp}; "origin" is drover's,
+ * the btrfs received UUID). A volume the node does not have is absent.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "libdrover/report.h"
+#include "libdrover/storage/storage.h"
+
+struct repl_prepare_req {
+	const char *jobid;
+	const char *const *volids; /* the volumes the job wants here */
+	size_t n;
+	int64_t last_sync; /* 0: remove nothing; 1: remove all of the job's */
+	const char *parent; /* never removed (NULL: none) */
+	const char *const *scan; /* more storages to look for stale volumes in */
+	size_t n_scan;
+};
+
+/* *out: the JSON above (the caller puts it). */
+int repl_prepare_local(const struct storage_env *env, const struct repl_prepare_req *q,
+		       struct json_object **out, const struct drover_reporter *rep,
+		       struct drover_err *err);
+
+/* Read one volume's entry of that JSON back into snapshots (*snaps: free()). */
+int repl_snapinfo_from_json(struct json_object *vol, struct storage_snapshot **snaps, size_t *n,
+			    struct drover_err *err);
+
+/* A volume's snapshots as that JSON. */
+struct json_object *repl_snapinfo_to_json(const struct storage_snapshot *snaps, size_t n);
