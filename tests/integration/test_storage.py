@@ -515,7 +515,10 @@ def test_rate_limit(sb):
     sent = 32 << 20
     # the first tenth of a second's worth goes at once (the bucket starts full)
     expected = (sent - rate / 10) / rate
-    assert abs(secs - expected) <= 0.1 * expected, f"{secs} s for {expected:.2f} s: {out}"
+    # never faster than the rate; slower only by the copy's fixed costs (ssh,
+    # snapshot, sync), which grow on a loaded machine
+    assert 0.95 * expected <= secs <= 1.2 * expected + 1.5, \
+        f"{secs} s for {expected:.2f} s: {out}"
     assert sha(sb, "node2", vol) == sha(sb, "node1", vol)
     st(sb, "node1", "free", vol)
     st(sb, "node2", "free", vol)
