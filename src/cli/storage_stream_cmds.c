@@ -27,13 +27,14 @@ enum {
 	OPT_RATE,
 	OPT_INSECURE,
 	OPT_BASE_ID,
+	OPT_IDLE_TIMEOUT,
 };
 
 /* Every option these three take; each command refuses those it has no use for. */
 struct stream_args {
 	const char *snapshot, *base, *delete_snapshot, *target_storage, *insecure, *base_id;
 	bool with_snapshots, allow_rename, framed, compress;
-	uint64_t rate;
+	uint64_t rate, idle_timeout;
 	char **pos;
 	int npos;
 };
@@ -52,6 +53,7 @@ static int parse(int argc, char **argv, unsigned allowed, struct stream_args *a)
 		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "insecure", required_argument, NULL, OPT_INSECURE },
 		{ "base-id", required_argument, NULL, OPT_BASE_ID },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -100,6 +102,12 @@ static int parse(int argc, char **argv, unsigned allowed, struct stream_args *a)
 			break;
 		case OPT_BASE_ID:
 			a->base_id = optarg;
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (parse_u64(optarg, 86400, &a->idle_timeout) < 0) {
+				cli_error("--idle-timeout '%s': seconds from 0 to 86400", optarg);
+				return -1;
+			}
 			break;
 		}
 	}
@@ -222,7 +230,7 @@ static int cmd_import(struct cli_context *ctx, int argc, char **argv)
 	if (parse(argc, argv,
 		  ALLOW(OPT_SNAPSHOT) | ALLOW(OPT_BASE) | ALLOW(OPT_WITH_SNAPSHOTS) |
 			  ALLOW(OPT_ALLOW_RENAME) | ALLOW(OPT_DELETE_SNAPSHOT) | ALLOW(OPT_FRAMED) |
-			  ALLOW(OPT_COMPRESS) | ALLOW(OPT_BASE_ID),
+			  ALLOW(OPT_COMPRESS) | ALLOW(OPT_BASE_ID) | ALLOW(OPT_IDLE_TIMEOUT),
 		  &a) < 0)
 		return CLI_EXIT_USAGE;
 	if (a.npos != 3) {
@@ -264,6 +272,7 @@ static int cmd_import(struct cli_context *ctx, int argc, char **argv)
 	storage_progress_init(&prog);
 	po.framed = a.framed;
 	po.compress = a.compress;
+	po.idle_ms = (unsigned)a.idle_timeout * 1000u;
 	/* under copy, stderr goes back to the sender as the error text: no progress there */
 	po.rep = a.framed && !prog.tty ? NULL : &prog.rep;
 	r = stream_import(&env, a.pos[0], fmt, &io, fd, &po, imported, sizeof(imported), &st, &err);
@@ -282,28 +291,33 @@ static int cmd_import(struct cli_context *ctx, int argc, char **argv)
 const struct cli_command storage_import_cmd = {
 	.name = "import",
 	.summary = "make a volume from a stream",
-	.usage = "Usage: drover storage import VOLID FORMAT FILE|-|tcp://CIDR [--snapshot SNAP]\n"
-		 "                              [--base BASE] [--allow-rename]\n"
-		 "                              [--delete-snapshot SNAP] [--with-snapshots]\n"
-		 "                              [--framed] [--compress] [--base-id NODE:ID]\n"
-		 "\n"
-		 "Reads a stream of FORMAT (see export) from FILE, stdin (-), or one TCP\n"
-		 "connection: with tcp://CIDR it listens on this node's address in CIDR, on\n"
-		 "the first free port of 60000-60050, prints the address and the port on\n"
-		 "two lines and waits 30 s for the sender. The stream is checked before it\n"
-		 "reaches the storage (sizes, names, paths, the base); a broken one leaves\n"
-		 "nothing behind.\n"
-		 "\n"
-		 "  --base BASE          the stream is incremental on BASE, which VOLID has\n"
-		 "  --snapshot SNAP      the snapshot the stream brings\n"
-		 "  --allow-rename       VOLID exists: import under the next free name\n"
-		 "  --delete-snapshot S  afterwards delete snapshot S (the old base)\n"
-		 "  --framed             drover's framing around the stream (storage copy)\n"
-		 "  --compress           the stream is zstd-compressed\n"
-		 "  --base-id NODE:ID    (storage copy) before reading anything, check that BASE\n"
-		 "                       is the snapshot NODE knows by ID (its origin or its own)\n"
-		 "\n"
-		 "Prints \"successfully imported 'VOLID'\" with the volume it made.\n",
+	.usage =
+		"Usage: drover storage import VOLID FORMAT FILE|-|tcp://CIDR [--snapshot SNAP]\n"
+		"                              [--base BASE] [--allow-rename]\n"
+		"                              [--delete-snapshot SNAP] [--with-snapshots]\n"
+		"                              [--framed] [--compress] [--base-id NODE:ID]\n"
+		"                              [--idle-timeout SECS]\n"
+		"\n"
+		"Reads a stream of FORMAT (see export) from FILE, stdin (-), or one TCP\n"
+		"connection: with tcp://CIDR it listens on this node's address in CIDR, on\n"
+		"the first free port of 60000-60050, prints the address and the port on\n"
+		"two lines and waits 30 s for the sender. The stream is checked before it\n"
+		"reaches the storage (sizes, names, paths, the base); a broken one leaves\n"
+		"nothing behind.\n"
+		"\n"
+		"  --base BASE          the stream is incremental on BASE, which VOLID has\n"
+		"  --snapshot SNAP      the snapshot the stream brings\n"
+		"  --allow-rename       VOLID exists: import under the next free name\n"
+		"  --delete-snapshot S  afterwards delete snapshot S (the old base)\n"
+		"  --framed             drover's framing around the stream (storage copy)\n"
+		"  --compress           the stream is zstd-compressed\n"
+		"  --base-id NODE:ID    (storage copy) before reading anything, check that BASE\n"
+		"                       is the snapshot NODE knows by ID (its origin or its own)\n"
+		"  --idle-timeout SECS  give up when the stream brings nothing for SECS seconds\n"
+		"                       (a cut link never ends the stream): the half-made\n"
+		"                       volume is removed, the exit status is 1 (0: wait forever)\n"
+		"\n"
+		"Prints \"successfully imported 'VOLID'\" with the volume it made.\n",
 	.run = cmd_import,
 };
 

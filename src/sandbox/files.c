@@ -142,18 +142,18 @@ static int node_files(const struct sandbox *sb, unsigned node, const char *known
 	sb_node_path(sb, node, path, sizeof(path), "etc-ssh/ssh_known_hosts");
 	if (r == 0)
 		r = write_file_atomic(path, known, strlen(known), 0644);
-	sb_node_path(sb, node, path, sizeof(path), "root-ssh/known_hosts");
+	sb_node_path(sb, node, path, sizeof(path), "root-home/.ssh/known_hosts");
 	if (r == 0)
 		r = write_file_atomic(path, known, strlen(known), 0600);
 	sb_path(sb, from, sizeof(from), "ssh/id_ed25519");
-	sb_node_path(sb, node, path, sizeof(path), "root-ssh/id_ed25519");
+	sb_node_path(sb, node, path, sizeof(path), "root-home/.ssh/id_ed25519");
 	if (r == 0 && node <= SANDBOX_NODES_MAX)
 		r = copy_file(from, path, 0600);
 	sb_path(sb, from, sizeof(from), "ssh/id_ed25519.pub");
-	sb_node_path(sb, node, path, sizeof(path), "root-ssh/id_ed25519.pub");
+	sb_node_path(sb, node, path, sizeof(path), "root-home/.ssh/id_ed25519.pub");
 	if (r == 0 && node <= SANDBOX_NODES_MAX)
 		r = copy_file(from, path, 0644);
-	sb_node_path(sb, node, path, sizeof(path), "root-ssh/authorized_keys");
+	sb_node_path(sb, node, path, sizeof(path), "root-home/.ssh/authorized_keys");
 	if (r == 0)
 		r = copy_file(from, path, 0600);
 	sb_node_name(node, name, sizeof(name));

@@ -40,7 +40,12 @@ static const struct {
 	{ "var-lib-drover", "/var/lib/drover", 0755, false },
 	{ "var-lib-corosync", "/var/lib/corosync", 0755, false },
 	{ "log", "/var/log", 0755, false },
-	{ "root-ssh", "/root/.ssh", 0700, false },
+	/*
+	 * root's own home: the machine's /root has the developer's shell files
+	 * (a .bashrc running pyenv init, say), which bash reads for every
+	 * command sshd runs — a second or more per ssh into a node.
+	 */
+	{ "root-home", "/root", 0700, false },
 	{ "run", "/run", 0755, false },
 	/* a node reaches Ceph through its storage.cfg, never through the machine's config */
 	{ "etc-ceph", "/etc/ceph", 0755, false },
@@ -66,6 +71,8 @@ int sb_node_dirs_create(const struct sandbox *sb, unsigned node)
 		if (r == 0)
 			r = mkdir_p(private_dirs[i].target, private_dirs[i].mode);
 	}
+	if (r == 0 && sb_node_path(sb, node, path, sizeof(path), "root-home/.ssh") == 0)
+		r = mkdir_p(path, 0700);
 	/* sshd wants its privilege separation directory in /run */
 	if (r == 0)
 		r = mkdir_p("/etc/drover", 0755);

@@ -296,20 +296,37 @@ def test_sender_killed(sb):
     fault_aftermath(sb, 101, "101-0", base, "btrfs send")
 
 
+def partial_on(sb, node, vmid):
+    out = sh(sb, node, f"ls -A {BTRFS}/images/{vmid} 2>/dev/null || true").stdout.split()
+    return [e for e in out if e.startswith(".") or "tmp" in e]
+
+
 def test_link_cut(sb):
+    """The link to the target is cut mid-stream: the sender's ssh gives up
+    (ServerAlive), the receiver on node2, which sees no end of its stream,
+    gives up after its idle timeout once nothing arrives, removes its
+    half-received volume and exits."""
     (base,) = repl_snaps(sb, "node1", 101, "101-0")
     write(sb, 101, 24)
     proc = start_run(sb, "101-0")
     wait_for("the stream under way", lambda: "btrfs stream" in log(sb, "101-0"), timeout=120)
     time.sleep(1.5)
+    assert partial_on(sb, "node2", 101), "no receive under way on node2"
+    cut = time.monotonic()
     sb.cut("node2")
     try:
         out, err = proc.communicate(timeout=400)
     finally:
         sb.heal("node2")
+    # ServerAliveInterval=10 x ServerAliveCountMax=3, with slack for a loaded host
+    assert time.monotonic() - cut < 90, "the sender took too long to notice"
     assert proc.returncode == 1, out + err
+    assert "ssh to node2" in err, err
+    # the receiver's idle timeout (60 s from the cut) removes its .tmp volume
+    wait_for("the receiver on node2 gave up and cleaned up",
+             lambda: not partial_on(sb, "node2", 101), timeout=120, interval=1)
     sb.wait_quorate("node2")
-    fault_aftermath(sb, 101, "101-0", base, "node2")
+    fault_aftermath(sb, 101, "101-0", base, "ssh to node2")
 
 
 def test_base_deleted_on_target(sb):

@@ -15,8 +15,8 @@
 #define REPL_SCAN_TEXT_MAX 2048
 
 /* Run `drover replication ARGS` on node; its stdout into out. */
-static int run_remote(const struct cfs_brief *b, const char *node, char *const args[],
-		      struct buf *out, struct drover_err *err)
+static int run_remote(const struct cfs_brief *b, const char *node, const char *control,
+		      char *const args[], struct buf *out, struct drover_err *err)
 {
 	char addr[TRANSPORT_ADDR_MAX], errtext[600] = "";
 	struct transport_ssh t;
@@ -24,7 +24,7 @@ static int run_remote(const struct cfs_brief *b, const char *node, char *const a
 
 	r = transport_node_address(b, node, addr, sizeof(addr), err);
 	if (r == 0)
-		r = transport_ssh_start(b, node, addr, args, false, &t, err);
+		r = transport_ssh_start(b, node, addr, control, args, false, &t, err);
 	if (r < 0)
 		return r;
 	transport_ssh_finish(&t, out, &status, errtext, sizeof(errtext));
@@ -80,7 +80,7 @@ static int build_args(const char *verb, const struct repl_prepare_req *q, char *
 	return 0;
 }
 
-int repl_remote_prepare(const struct cfs_brief *b, const char *node,
+int repl_remote_prepare(const struct cfs_brief *b, const char *node, const char *control,
 			const struct repl_prepare_req *q, struct json_object **out,
 			struct drover_err *err)
 {
@@ -91,7 +91,7 @@ int repl_remote_prepare(const struct cfs_brief *b, const char *node,
 	r = build_args("prepare-local-job", q, ts, sizeof(ts), scan, sizeof(scan), args,
 		       ARRAY_SIZE(args), err);
 	if (r == 0)
-		r = run_remote(b, node, args, &text, err);
+		r = run_remote(b, node, control, args, &text, err);
 	if (r == 0 && buf_terminate(&text) < 0)
 		r = drover_fail(err, -ENOMEM, "out of memory");
 	if (r < 0) {
@@ -114,7 +114,7 @@ int repl_remote_prepare(const struct cfs_brief *b, const char *node,
 	return 0;
 }
 
-int repl_remote_finalize(const struct cfs_brief *b, const char *node,
+int repl_remote_finalize(const struct cfs_brief *b, const char *node, const char *control,
 			 const struct repl_prepare_req *q, struct drover_err *err)
 {
 	char ts[32], scan[REPL_SCAN_TEXT_MAX], *args[ARGS_MAX];
@@ -124,13 +124,13 @@ int repl_remote_finalize(const struct cfs_brief *b, const char *node,
 	r = build_args("finalize-local-job", q, ts, sizeof(ts), scan, sizeof(scan), args,
 		       ARRAY_SIZE(args), err);
 	if (r == 0)
-		r = run_remote(b, node, args, &text, err);
+		r = run_remote(b, node, control, args, &text, err);
 	buf_free(&text);
 	return r;
 }
 
-int repl_remote_set_state(const struct cfs_brief *b, const char *node, uint32_t vmid,
-			  const char *json, struct drover_err *err)
+int repl_remote_set_state(const struct cfs_brief *b, const char *node, const char *control,
+			  uint32_t vmid, const char *json, struct drover_err *err)
 {
 	char id[16];
 	char *args[] = { "replication", "set-state", id, (char *)json, NULL };
@@ -138,7 +138,7 @@ int repl_remote_set_state(const struct cfs_brief *b, const char *node, uint32_t 
 	int r;
 
 	snprintf(id, sizeof(id), "%" PRIu32, vmid);
-	r = run_remote(b, node, args, &text, err);
+	r = run_remote(b, node, control, args, &text, err);
 	buf_free(&text);
 	return r;
 }

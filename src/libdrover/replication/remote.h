@@ -15,15 +15,20 @@
 #include "libdrover/error.h"
 #include "target.h"
 
+/*
+ * control: the run's master connection to node (sshmux.h), or NULL for a
+ * connection of each command's own.
+ */
+
 /* prepare-local-job on node; *out: the volumes' snapshot JSON. */
-int repl_remote_prepare(const struct cfs_brief *b, const char *node,
+int repl_remote_prepare(const struct cfs_brief *b, const char *node, const char *control,
 			const struct repl_prepare_req *q, struct json_object **out,
 			struct drover_err *err);
 
 /* finalize-local-job on node (q->last_sync: the new one). */
-int repl_remote_finalize(const struct cfs_brief *b, const char *node,
+int repl_remote_finalize(const struct cfs_brief *b, const char *node, const char *control,
 			 const struct repl_prepare_req *q, struct drover_err *err);
 
 /* set-state VMID JSON on node. */
-int repl_remote_set_state(const struct cfs_brief *b, const char *node, uint32_t vmid,
-			  const char *json, struct drover_err *err);
+int repl_remote_set_state(const struct cfs_brief *b, const char *node, const char *control,
+			  uint32_t vmid, const char *json, struct drover_err *err);

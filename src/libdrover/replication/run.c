@@ -16,6 +16,7 @@
 #include "freeze.h"
 #include "guest.h"
 #include "libdrover/stream/copy.h"
+#include "libdrover/stream/sshmux.h"
 #include "remote.h"
 #include "runlog.h"
 #include "state_store.h"
@@ -35,6 +36,7 @@ struct run {
 	char snap[STORAGE_SNAPNAME_MAX]; /* this run's */
 	struct repl_base base[REPL_VOLUMES_MAX];
 	uint64_t bytes;
+	struct sshmux mux; /* the run's one connection to the target */
 	struct drover_err *err;
 };
 
@@ -221,6 +223,7 @@ static int send_volume(struct run *run, size_t i)
 		.compress = run->o->compress,
 		.rep = run->rep,
 		.cancel = run->o->cancel,
+		.ssh_control = sshmux_control(&run->mux),
 	};
 	struct storage_copy_result res;
 	int r;
@@ -309,7 +312,8 @@ static int replicate(struct run *run)
 	q.n = run->g.n_vols;
 	r = prepare_here(run, run->last_sync);
 	if (r == 0)
-		r = repl_remote_prepare(&run->env->cfs, run->job->target, &q, &remote, run->err);
+		r = repl_remote_prepare(&run->env->cfs, run->job->target, sshmux_control(&run->mux),
+					&q, &remote, run->err);
 	if (r == 0)
 		r = choose_bases(run, remote);
 	if (remote)
@@ -329,7 +333,8 @@ static int replicate(struct run *run)
 	run->last_sync = run->start;
 	(void)prepare_here(run, run->start);
 	q.last_sync = run->start;
-	if (repl_remote_finalize(&run->env->cfs, run->job->target, &q, run->err) < 0)
+	if (repl_remote_finalize(&run->env->cfs, run->job->target, sshmux_control(&run->mux), &q,
+				 run->err) < 0)
 		drover_report_warn(run->rep, "%s", run->err->text);
 	run->err->text[0] = '\0';
 	return 0;
@@ -368,7 +373,8 @@ static int remove_job(struct run *run)
 				 (int)strcspn(run->g.volids[i], ":"), run->g.volids[i]);
 			scan[i] = store[i];
 		}
-		r = repl_remote_prepare(&run->env->cfs, run->job->target, &q, &out, run->err);
+		r = repl_remote_prepare(&run->env->cfs, run->job->target, sshmux_control(&run->mux),
+					&q, &out, run->err);
 		if (out)
 			json_object_put(out);
 		if (r < 0)
@@ -395,6 +401,17 @@ static void read_last_sync(struct run *run)
 	js = repl_state_find(&s, run->job->guest, run->job->target);
 	run->last_sync = js ? js->last_sync : 0;
 	repl_state_free(&s);
+}
+
+/* The run's connection to the target; without one, each ssh makes its own. */
+static void open_mux(struct run *run)
+{
+	struct drover_err e = { "" };
+
+	if (streq(run->job->target, run->env->cfs.node))
+		return;
+	if (sshmux_open(&run->env->cfs, run->job->target, &run->mux, &e) < 0)
+		drover_report_warn(run->rep, "%s (going on with a connection per command)", e.text);
 }
 
 static uint64_t my_ptime(void)
@@ -439,7 +456,10 @@ int repl_run_job(struct storage_env *env, const struct repl_job *job, const stru
 		r = 0;
 	}
 	if (r == 0)
+		open_mux(&run);
+	if (r == 0)
 		r = job->remove_job != REPL_REMOVE_NONE ? remove_job(&run) : replicate(&run);
+	sshmux_close(&run.mux);
 	res->duration = (double)(now_monotonic_ns() - t0) / 1e9;
 	res->bytes = run.bytes;
 	res->removed = r == 0 && job->remove_job != REPL_REMOVE_NONE;

@@ -11,7 +11,7 @@
 #include "basic/buf.h"
 #include "libdrover/error.h"
 
-#define CMDLINE_ARGS 40
+#define CMDLINE_ARGS 96
 #define CMDLINE_BYTES 4096
 
 struct cmdline {

@@ -116,8 +116,8 @@ static int remote_run(struct copy *c, char *const args[], struct buf *out, char 
 		      size_t len)
 {
 	struct transport_ssh t;
-	int status, r = transport_ssh_start(&c->env->cfs, c->req->node, c->addr, args, false, &t,
-					    c->err);
+	int status, r = transport_ssh_start(&c->env->cfs, c->req->node, c->addr, c->o->ssh_control,
+					    args, false, &t, c->err);
 
 	if (r < 0)
 		return r;
@@ -201,7 +201,8 @@ int storage_copy_check_base(const struct storage_env *env, const char *volid, co
 }
 
 /* The import command for the target. */
-static void import_args(struct copy *c, char *args[], size_t max, char *where, size_t wlen)
+static void import_args(struct copy *c, char *args[], size_t max, char *where, size_t wlen,
+			char *idle, size_t ilen)
 {
 	size_t n = 0;
 
@@ -215,6 +216,9 @@ static void import_args(struct copy *c, char *args[], size_t max, char *where, s
 	args[n++] = (char *)storage_format_name(c->fmt);
 	args[n++] = where;
 	args[n++] = "--framed";
+	snprintf(idle, ilen, "%d", TRANSPORT_IDLE_TIMEOUT_S);
+	args[n++] = "--idle-timeout";
+	args[n++] = idle;
 	if (c->o->compress)
 		args[n++] = "--compress";
 	if (c->io.snapshot) {
@@ -334,14 +338,14 @@ static int transfer(struct copy *c)
 	struct drover_err xerr = { "" };
 	struct transport_ssh t;
 	struct buf out = BUF_INIT;
-	char *args[20], where[128], errtext[DROVER_ERR_MAX - 100];
+	char *args[24], where[128], idle[16], errtext[DROVER_ERR_MAX - 100];
 	enum pump_side side = PUMP_OK;
 	int fd, xr, status, r;
 
 	po.total = expected_bytes(c);
-	import_args(c, args, ARRAY_SIZE(args), where, sizeof(where));
-	r = transport_ssh_start(&c->env->cfs, c->req->node, c->addr, args, !c->o->insecure, &t,
-				c->err);
+	import_args(c, args, ARRAY_SIZE(args), where, sizeof(where), idle, sizeof(idle));
+	r = transport_ssh_start(&c->env->cfs, c->req->node, c->addr, c->o->ssh_control, args,
+				!c->o->insecure, &t, c->err);
 	if (r < 0)
 		return r;
 	fd = c->o->insecure ? connect_insecure(c, &t) : wait_ready(c, &t);

@@ -46,6 +46,8 @@ struct storage_copy_opts {
 	const struct drover_reporter *rep; /* progress and log lines (may be NULL) */
 	/* non-zero: stop, clean up on both nodes, fail with -ECANCELED (see pump.h) */
 	const volatile int *cancel;
+	/* the control socket of a master connection to the node (sshmux.h), or NULL */
+	const char *ssh_control;
 };
 
 struct storage_copy_result {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,14 @@ static int check_cancel(struct pump *p)
 	return fail(p, PUMP_CANCELLED, -ECANCELED, "%s", "cancelled");
 }
 
+/* The input was silent for idle_ms. */
+static int idle_fail(struct pump *p)
+{
+	return fail(p, PUMP_INPUT, -ETIMEDOUT,
+		    "no data from the sender for %u s (the sender or the link is gone)",
+		    (p->o->idle_ms + 999) / 1000);
+}
+
 /* Account n bytes written to the output, and wait as the rate limit says. */
 static void wrote(struct pump *p, uint64_t n)
 {
@@ -123,11 +132,67 @@ static int put_le32(struct pump *p, int out, uint32_t v)
 	return out_write(p, out, b, 4);
 }
 
-/* Move exactly n bytes from in to out with splice (one of them a pipe). */
-static int splice_exact(int in, int out, size_t n, bool *in_ended)
+/*
+ * Wait until in has something (data or its end) for up to idle_ms (0:
+ * do not wait here, the read blocks): 0, or -ETIMEDOUT.
+ */
+static int wait_input(int in, unsigned idle_ms)
+{
+	struct pollfd pf = { .fd = in, .events = POLLIN };
+	uint64_t deadline = now_monotonic_ns() + (uint64_t)idle_ms * 1000000ull;
+	int r;
+
+	if (!idle_ms)
+		return 0;
+	for (;;) {
+		uint64_t now = now_monotonic_ns();
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		r = poll(&pf, 1, (int)((deadline - now + 999999ull) / 1000000ull));
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* read_full with an idle limit between the pieces: bytes read, or -errno. */
+static ssize_t read_idle(int in, void *buf, size_t n, unsigned idle_ms)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k;
+		int r = wait_input(in, idle_ms);
+
+		if (r < 0)
+			return r;
+		k = read(in, (char *)buf + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * Move exactly n bytes from in to out with splice (one of them a pipe),
+ * waiting at most idle_ms for each piece of in (0: no limit).
+ */
+static int splice_exact(int in, int out, size_t n, bool *in_ended, unsigned idle_ms)
 {
 	while (n > 0) {
-		ssize_t k = splice(in, NULL, out, NULL, n, SPLICE_F_MOVE | SPLICE_F_MORE);
+		int r = wait_input(in, idle_ms);
+		ssize_t k;
+
+		if (r < 0)
+			return r;
+		k = splice(in, NULL, out, NULL, n, SPLICE_F_MOVE | SPLICE_F_MORE);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -238,7 +303,7 @@ static int send_plain(struct pump *p, int in, int out, bool *ended)
 	r = put_le32(p, out, (uint32_t)n);
 	if (r < 0)
 		return r;
-	r = splice_exact(p->mid[0], out, (size_t)n, &in_ended);
+	r = splice_exact(p->mid[0], out, (size_t)n, &in_ended, 0);
 	if (r < 0)
 		return fail(p, PUMP_OUTPUT, r, "writing the stream: %s", strerror(-r));
 	p->st->stream_bytes += (size_t)n;
@@ -406,13 +471,15 @@ static int hold_splice(struct pump *p, struct hold *h, int in, size_t n)
 			return fail(p, PUMP_OUTPUT, r, "writing the stream: %s", strerror(-r));
 		h->has = false;
 	}
-	r = splice_exact(in, h->fd, n - 1, &in_ended);
+	r = splice_exact(in, h->fd, n - 1, &in_ended, p->o->idle_ms);
+	if (r == -ETIMEDOUT)
+		return idle_fail(p);
 	if (r < 0 && !in_ended && r != -EINVAL)
 		return fail(p, PUMP_OUTPUT, r, "writing the stream: %s", strerror(-r));
 	if (r == -EINVAL) {
 		/* neither is a pipe: read and write */
 		for (size_t left = n - 1; left > 0;) {
-			ssize_t got = read_full(in, p->buf, MIN(left, IO_CHUNK));
+			ssize_t got = read_idle(in, p->buf, MIN(left, IO_CHUNK), p->o->idle_ms);
 
 			if (got <= 0)
 				return fail(p, PUMP_INPUT, got < 0 ? (int)got : -EPIPE,
@@ -429,7 +496,9 @@ static int hold_splice(struct pump *p, struct hold *h, int in, size_t n)
 		return fail(p, PUMP_INPUT, -EPIPE, "reading the stream: %s",
 			    "it ended inside a chunk (the sender or the connection died)");
 	}
-	k = read_full(in, &h->byte, 1);
+	k = read_idle(in, &h->byte, 1, p->o->idle_ms);
+	if (k == -ETIMEDOUT)
+		return idle_fail(p);
 	if (k != 1)
 		return fail(p, PUMP_INPUT, k < 0 ? (int)k : -EPIPE, "reading the stream: %s",
 			    k < 0 ? strerror((int)-k) : "it ended inside a chunk");
@@ -440,8 +509,10 @@ static int hold_splice(struct pump *p, struct hold *h, int in, size_t n)
 
 static int recv_exact(struct pump *p, int in, void *buf, size_t n, const char *what)
 {
-	ssize_t k = read_full(in, buf, n);
+	ssize_t k = read_idle(in, buf, n, p->o->idle_ms);
 
+	if (k == -ETIMEDOUT)
+		return idle_fail(p);
 	if (k < 0)
 		return fail(p, PUMP_INPUT, (int)k, "reading the stream: %s", strerror((int)-k));
 	if ((size_t)k < n)
@@ -537,6 +608,9 @@ static int recv_plain(struct pump *p, ZSTD_DCtx *z, int in, struct hold *h, bool
 
 		if (r < 0)
 			return r;
+		r = wait_input(in, p->o->idle_ms);
+		if (r == -ETIMEDOUT)
+			return idle_fail(p);
 		n = read(in, p->buf, IO_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -44,6 +44,13 @@ struct pump_opts {
 	 * cut short, without its end record. NULL: never.
 	 */
 	const volatile int *cancel;
+	/*
+	 * Receive: fail with -ETIMEDOUT when the input brings nothing for this
+	 * long (the sender or the link is gone without a word: a cut link shows
+	 * no end of file). Time spent waiting for the output does not count. 0:
+	 * wait forever.
+	 */
+	unsigned idle_ms;
 };
 
 struct pump_stats {

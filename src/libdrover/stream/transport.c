@@ -42,43 +42,62 @@ int transport_node_address(const struct cfs_brief *b, const char *node, char *ad
 	return r;
 }
 
+int transport_ssh_options(const struct cfs_brief *b, const char *node, struct cmdline *c,
+			  struct drover_err *err)
+{
+	char known[4200];
+
+	if (cfs_path(b, "priv/known_hosts", known, sizeof(known)) < 0)
+		return drover_fail(err, -ENAMETOOLONG, "path too long");
+	cmdline_add(c, "-o");
+	cmdline_add(c, "BatchMode=yes");
+	cmdline_add(c, "-o");
+	cmdline_add(c, "StrictHostKeyChecking=yes");
+	/* the node's key as droverfs pinned it, whatever address it is reached at */
+	cmdline_add(c, "-o");
+	cmdline_add(c, "HostKeyAlias=%s", node);
+	cmdline_add(c, "-o");
+	cmdline_add(c, "UserKnownHostsFile=%s", known);
+	cmdline_add(c, "-o");
+	cmdline_add(c, "GlobalKnownHostsFile=/dev/null");
+	cmdline_add(c, "-o");
+	cmdline_add(c, "ConnectTimeout=10");
+	/* a peer that vanishes (power, network) ends the transfer within 40 s */
+	cmdline_add(c, "-o");
+	cmdline_add(c, "ServerAliveInterval=10");
+	cmdline_add(c, "-o");
+	cmdline_add(c, "ServerAliveCountMax=3");
+	return 0;
+}
+
 int transport_ssh_start(const struct cfs_brief *b, const char *node, const char *addr,
-			char *const args[], bool with_stdin, struct transport_ssh *t,
-			struct drover_err *err)
+			const char *control, char *const args[], bool with_stdin,
+			struct transport_ssh *t, struct drover_err *err)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	char drover[4096], known[4200];
+	char drover[4096];
 	struct cmdline c;
 	pid_t pid;
+	int r;
 
 	memset(t, 0, sizeof(*t));
 	t->in = t->out = t->errfd = -1;
-	if (cfs_path(b, "priv/known_hosts", known, sizeof(known)) < 0)
-		return drover_fail(err, -ENAMETOOLONG, "path too long");
 	ssh_remote_drover(drover, sizeof(drover));
 	cmdline_init(&c);
 	cmdline_add(&c, "ssh");
 	cmdline_add(&c, "-e");
 	cmdline_add(&c, "none");
 	cmdline_add(&c, "-T");
-	cmdline_add(&c, "-o");
-	cmdline_add(&c, "BatchMode=yes");
-	cmdline_add(&c, "-o");
-	cmdline_add(&c, "StrictHostKeyChecking=yes");
-	/* the node's key as droverfs pinned it, whatever address it is reached at */
-	cmdline_add(&c, "-o");
-	cmdline_add(&c, "HostKeyAlias=%s", node);
-	cmdline_add(&c, "-o");
-	cmdline_add(&c, "UserKnownHostsFile=%s", known);
-	cmdline_add(&c, "-o");
-	cmdline_add(&c, "GlobalKnownHostsFile=/dev/null");
-	cmdline_add(&c, "-o");
-	cmdline_add(&c, "ConnectTimeout=10");
-	/* a peer that vanishes (power, network) ends the transfer within a minute */
-	cmdline_add(&c, "-o");
-	cmdline_add(&c, "ServerAliveInterval=15");
-	cmdline_add(&c, "-o");
-	cmdline_add(&c, "ServerAliveCountMax=4");
+	r = transport_ssh_options(b, node, &c, err);
+	if (r < 0)
+		return r;
+	if (control) {
+		/* the run's master connection (sshmux.h); without it, a connection of our own */
+		cmdline_add(&c, "-o");
+		cmdline_add(&c, "ControlMaster=no");
+		cmdline_add(&c, "-o");
+		cmdline_add(&c, "ControlPath=%s", control);
+	}
 	cmdline_add(&c, "root@%s", addr);
 	cmdline_add(&c, "--");
 	cmdline_add(&c, "%s", drover);

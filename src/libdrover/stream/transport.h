@@ -16,11 +16,19 @@
 #include "basic/buf.h"
 #include "libdrover/cluster/cfs.h"
 #include "libdrover/error.h"
+#include "libdrover/storage/cmdline.h"
 
 #define TRANSPORT_PORT_FIRST 60000
 #define TRANSPORT_PORT_LAST 60050
 #define TRANSPORT_ACCEPT_MS 30000
 #define TRANSPORT_ADDR_MAX 64
+/*
+ * A receiver whose stream brings nothing for this long gives up and
+ * removes what it made: the sender, or the link, is gone (a cut link ends
+ * nothing on the receiving side). The sender's ssh gives up sooner
+ * (ServerAlive*), so a live sender never meets it.
+ */
+#define TRANSPORT_IDLE_TIMEOUT_S 60
 
 /* The cluster address of node (its link0 in corosync.conf). */
 int transport_node_address(const struct cfs_brief *b, const char *node, char *addr, size_t len,
@@ -35,12 +43,21 @@ struct transport_ssh {
 };
 
 /*
- * Start `drover ARGS...` on node (at addr) as root. with_stdin: t->in is a
- * pipe to its stdin (else /dev/null).
+ * The options every ssh to node uses (batch mode, node's pinned host key,
+ * timeouts, keepalives), appended to c.
+ */
+int transport_ssh_options(const struct cfs_brief *b, const char *node, struct cmdline *c,
+			  struct drover_err *err);
+
+/*
+ * Start `drover ARGS...` on node (at addr) as root. control: the control
+ * socket of a master connection to node (sshmux.h) to run it through, or
+ * NULL (its own connection; also what ssh falls back to when the master
+ * is gone). with_stdin: t->in is a pipe to its stdin (else /dev/null).
  */
 int transport_ssh_start(const struct cfs_brief *b, const char *node, const char *addr,
-			char *const args[], bool with_stdin, struct transport_ssh *t,
-			struct drover_err *err);
+			const char *control, char *const args[], bool with_stdin,
+			struct transport_ssh *t, struct drover_err *err);
 
 /* Read one line of its stdout (without the newline), waiting up to timeout_ms. */
 int transport_ssh_line(struct transport_ssh *t, char *line, size_t len, unsigned timeout_ms,
