@@ -259,10 +259,12 @@ def test_schedule_now_disable_enable(sb):
     repl(sb, "node1", "schedule-now", "100-1")
     # enable alone makes it due (the schedule-now while disabled stays pending), and the
     # second schedule-now may land during that run: wait for a run that has ended
-    wait_for("100-1 run again after schedule-now",
-             lambda: status(sb, "100-1")["last_sync"] > before
-             and log(sb, "100-1").rstrip().endswith("end replication job"), timeout=120)
-    assert "incremental sync" in log(sb, "100-1")
+    def ended_run():
+        text = log(sb, "100-1")
+        return status(sb, "100-1")["last_sync"] > before and \
+            text.rstrip().endswith("end replication job") and text
+    assert "incremental sync" in wait_for("100-1 run again after schedule-now", ended_run,
+                                          timeout=120)
 
 
 # -- faults --------------------------------------------------------------------
