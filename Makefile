@@ -6,7 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager bench-rbd bench-storage bench-droverd format clean
+.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager bench-rbd bench-storage bench-replication bench-droverd format clean
 
 all: build
 
@@ -70,6 +70,11 @@ bench-rbd: build
 # drover storage copy against btrfs send | ssh | btrfs receive on a 2-node sandbox; not part of check.
 bench-storage: build
 	bench/run-storage-bench --build $(BUILD)
+
+# drover replication against the raw pipe and btrbk, fixed cost, parallel jobs, idle CPU,
+# on a 3-node sandbox (bench/README.md); not part of check.
+bench-replication: build
+	bench/run-replication-bench --build $(BUILD)
 
 # droverd's idle CPU and memory with 100 guests on a sandbox node (docs/benchmarks.md); not part of check.
 bench-droverd: build
