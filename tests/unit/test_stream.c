@@ -528,6 +528,48 @@ static void expect_refused(const struct buf *stream, struct btrfs_stream_check *
 	buf_free(&out);
 }
 
+/*
+ * A sender that went silent without closing (a cut link): with idle_ms
+ * the receiver gives up after that long, inside a chunk and between
+ * chunks, instead of waiting forever.
+ */
+static void test_pump_idle_timeout(void **state)
+{
+	size_t len = 200000, cuts[] = { 100000, 8 };
+	unsigned char *data = random_bytes(len, 4);
+	struct buf wire = BUF_INIT, got = BUF_INIT;
+
+	(void)state;
+	send_to_wire(data, len, false, finish_ok, &wire, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cuts); i++) {
+		struct pump_opts o = { .framed = true, .idle_ms = 300 };
+		struct drover_err err = { "" };
+		struct pump_stats st;
+		enum pump_side side;
+		int p[2], out = mem_with(NULL, 0);
+		uint64_t t0;
+
+		assert_int_equal(pipe(p), 0);
+		fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+		assert_int_equal(write(p[1], wire.data, cuts[i]), (ssize_t)cuts[i]);
+		t0 = now_monotonic_ns();
+		/* p[1] stays open: no end of file, only silence */
+		assert_int_equal(pump_recv(p[0], out, &o, &st, &side, &err), -ETIMEDOUT);
+		assert_true(now_monotonic_ns() - t0 >= 290000000ull);
+		assert_true(now_monotonic_ns() - t0 < 5000000000ull);
+		assert_int_equal(side, PUMP_INPUT);
+		assert_non_null(strstr(err.text, "no data from the sender for 1 s"));
+		mem_read(out, &got);
+		assert_true(got.len < len);
+		close(p[0]);
+		close(p[1]);
+		close(out);
+	}
+	free(data);
+	buf_free(&wire);
+	buf_free(&got);
+}
+
 static void test_btrfs_stream_good(void **state)
 {
 	struct btrfs_stream_check c = { 0 };
@@ -660,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_ratelimit),
 		cmocka_unit_test(test_pump_round_trip),
 		cmocka_unit_test(test_pump_refuses_broken_streams),
+		cmocka_unit_test(test_pump_idle_timeout),
 		cmocka_unit_test(test_btrfs_stream_good),
 		cmocka_unit_test(test_btrfs_stream_hostile),
 		cmocka_unit_test(test_uuid_text),
