@@ -334,6 +334,43 @@ def test_link_cut(sb):
     fault_aftermath(sb, 101, "101-0", base, "ssh to node2")
 
 
+def masters(sb):
+    return sh(sb, "node1", "ls -A /run/drover/ssh 2>/dev/null || true").stdout.split()
+
+
+def master_pid(sb, sock):
+    """The pid of the ssh master behind node1's control socket sock, or None."""
+    proc = sh(sb, "node1", f"ssh -o BatchMode=yes -S /run/drover/ssh/{sock} -O check x",
+              check=False)
+    m = re.search(r"pid=(\d+)", proc.stderr + proc.stdout)
+    return int(m.group(1)) if proc.returncode == 0 and m else None
+
+
+def test_ssh_master_per_run(sb):
+    """A run's ssh commands share one master connection (its socket in a 0700
+    directory), gone after the run; a run killed with -9 leaves its master,
+    which the next run stops."""
+    assert masters(sb) == []
+    (base,) = repl_snaps(sb, "node1", 101, "101-0")
+    write(sb, 101, 24)
+    proc = start_run(sb, "101-0")
+    wait_for("a receive under way on node2", lambda: partial_on(sb, "node2", 101), timeout=120)
+    (sock,) = masters(sb)
+    assert sh(sb, "node1", "stat -c %a /run/drover/ssh").stdout.strip() == "700"
+    pid = master_pid(sb, sock)
+    assert pid, "no master behind the run's control socket"
+    run = next(p for p in children(proc.pid) if argv_of(p)[1:3] == ["replication", "run"])
+    os.kill(run, signal.SIGKILL)
+    proc.communicate(timeout=120)
+    assert masters(sb) == [sock] and master_pid(sb, sock) == pid
+    out = repl(sb, "node1", "run", "--id", "101-0", "--verbose").stdout
+    assert f"incremental sync '{volid(101)}' ({base} => " in out
+    assert masters(sb) == []
+    assert not os.path.exists(f"/proc/{pid}"), "the killed run's master still runs"
+    replica_matches(sb, 101, "101-0")
+    no_partial(sb, "node2", 101)
+
+
 def test_base_deleted_on_target(sb):
     (base,) = repl_snaps(sb, "node2", 101, "101-0")
     drover(sb, "node2", "storage", "delsnapshot", volid(101), base)
