@@ -359,8 +359,9 @@ def test_ssh_master_per_run(sb):
     assert sh(sb, "node1", "stat -c %a /run/drover/ssh").stdout.strip() == "700"
     pid = master_pid(sb, sock)
     assert pid, "no master behind the run's control socket"
-    run = next(p for p in children(proc.pid) if argv_of(p)[1:3] == ["replication", "run"])
-    os.kill(run, signal.SIGKILL)
+    # `sandbox exec` becomes the command: proc is the run itself
+    assert argv_of(proc.pid)[1:3] == ["replication", "run"], argv_of(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=120)
     assert masters(sb) == [sock] and master_pid(sb, sock) == pid
     out = repl(sb, "node1", "run", "--id", "101-0", "--verbose").stdout
