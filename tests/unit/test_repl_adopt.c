@@ -15,6 +15,7 @@
 
 #include "libdrover/replication/adopt.h"
 #include "libdrover/replication/job.h"
+#include "libdrover/replication/recover.h"
 
 static struct repl_job mkjob(uint32_t guest, uint32_t num, const char *target, const char *source)
 {
@@ -129,6 +130,42 @@ static void test_warning(void **state)
 	assert_int_equal(strlen(text), 15);
 }
 
+static struct storage_snapshot snap(const char *name)
+{
+	struct storage_snapshot s;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.name, sizeof(s.name), "%s", name);
+	return s;
+}
+
+/* A recovery rolls back to the newest replication snapshot of any of the guest's jobs. */
+static void test_recover_pick(void **state)
+{
+	struct storage_snapshot v[] = {
+		snap("__replicate_100-0_1717410600__"),
+		snap("before-upgrade"), /* a config snapshot: not a replica's */
+		snap("__replicate_100-1_1717412400__"), /* another job of the guest, newer */
+		snap("__replicate_1000-0_1717419999__"), /* guest 1000, not 100 */
+		snap("__replicate_100-0_1717411500__"),
+		snap("__replicate_100-01_1717499999__"), /* not canonical: nobody's */
+	};
+	int64_t epoch = -1;
+	const struct storage_snapshot *p;
+
+	p = repl_recover_pick(v, 6, 100, &epoch);
+	assert_non_null(p);
+	assert_string_equal(p->name, "__replicate_100-1_1717412400__");
+	assert_int_equal(epoch, 1717412400);
+	p = repl_recover_pick(v, 6, 1000, &epoch);
+	assert_string_equal(p->name, "__replicate_1000-0_1717419999__");
+	/* no replication snapshot of the guest: nothing to recover from */
+	assert_null(repl_recover_pick(v, 6, 101, &epoch));
+	assert_int_equal(epoch, 0);
+	assert_null(repl_recover_pick(v, 2, 1000, NULL));
+	assert_null(repl_recover_pick(NULL, 0, 100, &epoch));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +174,7 @@ int main(void)
 		cmocka_unit_test(test_adopt_by_third_node),
 		cmocka_unit_test(test_adopt_conflict),
 		cmocka_unit_test(test_warning),
+		cmocka_unit_test(test_recover_pick),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
