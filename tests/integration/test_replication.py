@@ -454,8 +454,8 @@ def recovered_on_node2(sb, snap, synced):
 def switched_back(sb):
     # droverd on node2 runs the due job once node1 is a member again (woken here by an edit)
     repl(sb, "node2", "update", "110-0", "--comment", "node1 is back")
-    wait_for("110-0 run on node2", lambda: (status(sb, "110-0", node="node2") or {})
-             .get("last_sync"), timeout=120)
+    wait_for("110-0 run on node2", lambda: (lambda st: st.get("last_sync") and not st["running"])(
+        status(sb, "110-0", node="node2") or {}), timeout=120)
     st = status(sb, "110-0", node="node2")
     assert st["state"] == "OK" and st["fail_count"] == 0, st
     text = log(sb, "110-0", node="node2")
