@@ -68,4 +68,7 @@ extern const struct cli_command cli_storage_group;
 extern const struct cli_command cli_node_group;
 extern const struct cli_command cli_task_group;
 extern const struct cli_command cli_vm_group;
+/* guest_recover.c: drover vm recover, drover ct recover */
+extern const struct cli_command vm_recover_cmd;
+extern const struct cli_command ct_recover_cmd;
 extern const struct cli_command cli_ct_group;

@@ -418,12 +418,25 @@ static const struct cli_command ct_unlock_cmd = {
 };
 
 static const struct cli_command *const ct_cmds[] = {
-	&ct_template_cmd,     &ct_create_cmd,	&ct_set_cmd,
-	&ct_config_cmd,	      &ct_list_cmd,	&ct_start_cmd,
-	&ct_stop_cmd,	      &ct_shutdown_cmd, &ct_status_cmd,
-	&ct_enter_cmd,	      &ct_exec_cmd,	&ct_destroy_cmd,
-	&ct_snapshot_cmd,     &ct_rollback_cmd, &ct_delsnapshot_cmd,
-	&ct_listsnapshot_cmd, &ct_unlock_cmd,	NULL,
+	&ct_template_cmd,
+	&ct_create_cmd,
+	&ct_set_cmd,
+	&ct_config_cmd,
+	&ct_list_cmd,
+	&ct_start_cmd,
+	&ct_stop_cmd,
+	&ct_shutdown_cmd,
+	&ct_status_cmd,
+	&ct_enter_cmd,
+	&ct_exec_cmd,
+	&ct_destroy_cmd,
+	&ct_snapshot_cmd,
+	&ct_rollback_cmd,
+	&ct_delsnapshot_cmd,
+	&ct_listsnapshot_cmd,
+	&ct_unlock_cmd,
+	&ct_recover_cmd,
+	NULL,
 };
 
 const struct cli_command cli_ct_group = {

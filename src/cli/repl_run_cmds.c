@@ -30,15 +30,18 @@ static int load_status(struct cli_context *ctx, bool with_disabled, struct cfs_b
 	struct drover_err err = { "" };
 	struct repl_cfg cfg;
 	struct repl_state st;
+	struct repl_members members = { 0 };
 	int r;
 
 	if (repl_cli_cfg(ctx, b, &cfg) < 0)
 		return -EIO;
+	(void)repl_members_get(ctx->socket_path, &members);
 	r = repl_state_read(NULL, &st, &err);
 	if (r == 0)
-		r = repl_jobs_status(b, &cfg, &st, with_disabled, v, n, &err);
+		r = repl_jobs_status(b, &cfg, &st, &members, with_disabled, v, n, &err);
 	if (r < 0)
 		cli_error("%s", err.text);
+	free((void *)members.nodes);
 	repl_state_free(&st);
 	repl_cfg_free(&cfg);
 	return r;
@@ -55,17 +58,26 @@ static void fmt_time(int64_t t, char *out, size_t len)
 	strftime(out, len, "%Y-%m-%d_%H:%M:%S", &tm);
 }
 
-static const char *state_text(const struct repl_job_status *s)
+/* The State column: what the job does or waits for, else its last error, else OK. */
+static const char *state_text(const struct repl_job_status *s, char *buf, size_t len)
 {
 	if (s->running)
 		return "SYNCING";
+	if (s->target_offline) {
+		snprintf(buf, len, "waiting: target %s is offline", s->job.target);
+		return buf;
+	}
+	if (s->adopt) {
+		snprintf(buf, len, "taken over from %s: switched on the next run", s->job.source);
+		return buf;
+	}
 	return s->st.error[0] ? s->st.error : "OK";
 }
 
 static struct json_object *status_json(const struct repl_job_status *s)
 {
 	struct json_object *o = json_object_new_object();
-	char id[REPL_JOBID_MAX];
+	char id[REPL_JOBID_MAX], buf[REPL_ERROR_MAX + 64];
 
 	repl_jobid_format(s->job.guest, s->job.jobnum, id);
 	json_object_object_add(o, "id", json_object_new_string(id));
@@ -88,13 +100,15 @@ static struct json_object *status_json(const struct repl_job_status *s)
 								      : "local"));
 	if (s->st.error[0])
 		json_object_object_add(o, "error", json_object_new_string(s->st.error));
-	json_object_object_add(o, "state", json_object_new_string(state_text(s)));
+	json_object_object_add(o, "target_offline", json_object_new_boolean(s->target_offline));
+	json_object_object_add(o, "state", json_object_new_string(state_text(s, buf, sizeof(buf))));
 	return o;
 }
 
 static void status_line(const struct repl_job_status *s, int64_t now)
 {
 	char id[REPL_JOBID_MAX], target[80], last[32] = "-", next[32] = "-", dur[32] = "-";
+	char buf[REPL_ERROR_MAX + 64];
 
 	repl_jobid_format(s->job.guest, s->job.jobnum, id);
 	snprintf(target, sizeof(target), "local/%s", s->job.target);
@@ -110,7 +124,7 @@ static void status_line(const struct repl_job_status *s, int64_t now)
 		snprintf(dur, sizeof(dur), "%g", s->st.duration);
 	printf("%-10s %-10s %-20s %20s %20s %10s %10" PRIu32 " %s\n", id,
 	       s->job.disable ? "No" : "Yes", target, last, next, dur, s->st.fail_count,
-	       state_text(s));
+	       state_text(s, buf, sizeof(buf)));
 }
 
 static int cmd_status(struct cli_context *ctx, int argc, char **argv)
@@ -172,7 +186,11 @@ const struct cli_command repl_status_cmd = {
 		 "The jobs whose guest is on this node (disabled ones too), in pvesr's\n"
 		 "columns: JobID, Enabled, Target, LastSync, NextSync ('pending' when due,\n"
 		 "'-' when never), Duration (seconds of the last run), FailCount, State\n"
-		 "(SYNCING while a run is in progress, else the last error, else OK).\n",
+		 "(SYNCING while a run is in progress; 'waiting: target NODE is offline'\n"
+		 "while the target is not an online member, when the job neither runs nor\n"
+		 "counts a failure; 'taken over from NODE' for a guest whose config was\n"
+		 "moved here, until its next run adopts the job; else the last error,\n"
+		 "else OK).\n",
 	.needs = CLI_NEED_CFS,
 	.run = cmd_status,
 };

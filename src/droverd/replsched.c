@@ -158,6 +158,8 @@ static void publish(struct droverd_repl *s, const struct repl_job_status *v, siz
 		json_object_object_add(o, "bytes", json_object_new_int64((int64_t)v[i].st.bytes));
 		json_object_object_add(o, "fail_count", json_object_new_int64(v[i].st.fail_count));
 		json_object_object_add(o, "next_sync", json_object_new_int64(v[i].next_sync));
+		json_object_object_add(o, "target_offline",
+				       json_object_new_boolean(v[i].target_offline));
 		if (v[i].st.error[0])
 			json_object_object_add(o, "error", json_object_new_string(v[i].st.error));
 		json_object_array_add(a, o);
@@ -182,16 +184,18 @@ static void evaluate(struct droverd_repl *s)
 	struct repl_job_status *v = NULL;
 	struct repl_cfg cfg = { 0 };
 	struct repl_state st;
+	struct repl_members members = { 0 };
 	struct cfs_brief b;
 	int64_t now = now_wall_s(), next = now + LOOK_AGAIN_S;
 	size_t n = 0;
 	unsigned limit;
 
 	repl_state_init(&st);
+	(void)repl_members_get(s->d->opt.socket[0] ? s->d->opt.socket : NULL, &members);
 	if (s->d->stopping ||
 	    cfs_brief_get(s->d->opt.socket[0] ? s->d->opt.socket : NULL, &b) < 0 ||
 	    repl_cfg_load(&b, &cfg, &err) < 0 || repl_state_read(NULL, &st, &err) < 0 ||
-	    repl_jobs_status(&b, &cfg, &st, true, &v, &n, &err) < 0) {
+	    repl_jobs_status(&b, &cfg, &st, &members, true, &v, &n, &err) < 0) {
 		if (err.text[0])
 			log_warn("replication: %s", err.text);
 		goto out;
@@ -216,6 +220,7 @@ static void evaluate(struct droverd_repl *s)
 out:
 	arm(s, next > now ? next : now + 1);
 	free(v);
+	free((void *)members.nodes);
 	repl_state_free(&st);
 	repl_cfg_free(&cfg);
 }

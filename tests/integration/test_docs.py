@@ -33,11 +33,11 @@ COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["
                                     "shutdown", "reboot", "suspend", "resume", "status",
                                     "destroy", "snapshot", "rollback", "delsnapshot",
                                     "listsnapshot", "unlock", "agent", "resize", "terminal",
-                                    "monitor")] + [["ct"]] + [["ct", c] for c in (
+                                    "monitor", "recover")] + [["ct"]] + [["ct", c] for c in (
                                     "template", "create", "set", "config", "list", "start",
                                     "stop", "shutdown", "status", "enter", "exec", "destroy",
                                     "snapshot", "rollback", "delsnapshot", "listsnapshot",
-                                    "unlock")]
+                                    "unlock", "recover")]
 
 
 @pytest.mark.parametrize("page", MAN_PAGES)

@@ -404,3 +404,141 @@ def test_delete_keep_and_full(sb):
     repl(sb, "node1", "delete", "100-1", "--force")
     assert "100-1" not in repl(sb, "node1", "list").stdout
     assert repl_snaps(sb, "node1", 100, "100-1") != []
+
+
+# -- a failed node: recovery from the replicas, waiting, the direction switch ---
+#
+# One stop of node1 for all of it (a node's stop and start cost the most):
+# VM 110 (a config and a raw disk, started on node2 after the recovery) and
+# container 120 (busybox, its rootfs a subvolume) replicate to node2; node1
+# writes more that never gets replicated and stops. node2 recovers both,
+# starts them from their replicas, and adopts their jobs (node2 -> node1),
+# which wait while node1 is away (no run, fail_count 0). When node1 is back
+# the runs are incremental and roll node1's unreplicated writes back.
+
+CT_ROOT = f"{BTRFS}/images/120/subvol-120-disk-0"
+
+
+def node_state(sb, node, of):
+    out = drover(sb, node, "node", "status", "--output-format", "json").stdout
+    return next((n["state"] for n in json.loads(out) if n["node"] == of), None)
+
+
+def job_cfg(sb, job, node="node2"):
+    return json.loads(repl(sb, node, "read", job).stdout)
+
+
+def vm_status(sb, node, vmid):
+    out = drover(sb, node, "vm", "status", str(vmid), "--output-format", "json").stdout
+    return json.loads(out)["status"]
+
+
+def test_recover_and_switch_back(sb):
+    if not os.path.exists("/usr/bin/lxc-start") or not os.path.exists("/bin/busybox"):
+        pytest.skip("needs lxc and busybox-static (scripts/install-deps)")
+    # the guests and their first (full) runs, from node1
+    make_vm(sb, 110, 16)
+    drover(sb, "node1", "ct", "template", "busybox", "--storage", "shared")
+    drover(sb, "node1", "ct", "create", "120", "shared:vztmpl/busybox.tar.gz", "--rootfs",
+           "local-btrfs:1", "--hostname", "ct120", "--memory", "256", timeout=180)
+    sh(sb, "node1", f"echo replicated > {CT_ROOT}/root/f")
+    for job in ("110-0", "120-0"):
+        repl(sb, "node1", "create-local-job", job, "node2", "--schedule", NEVER)
+        assert "full sync" in repl(sb, "node1", "run", "--id", job, "--verbose").stdout
+    (snap,) = repl_snaps(sb, "node1", 110, "110-0")
+    synced = sha(sb, "node1", disk(110))
+    # what node1 writes after its last sync is lost with it
+    write(sb, 110, 1, seek=4)
+    sh(sb, "node1", f"echo lost > {CT_ROOT}/root/f")
+
+    sb.stop("node1")
+    try:
+        wait_for("node1 offline on node2", lambda: node_state(sb, "node2", "node1") == "offline",
+                 timeout=60)
+        recovered_on_node2(sb, snap, synced)
+    finally:
+        sb.start("node1")
+    wait_for("node1 back on node2", lambda: node_state(sb, "node2", "node1") != "offline",
+             timeout=90)
+    try:
+        switched_back(sb)
+    finally:
+        drover(sb, "node2", "vm", "stop", "110", check=False)
+        drover(sb, "node2", "ct", "stop", "120", check=False)
+
+
+def recovered_on_node2(sb, snap, synced):
+    # refused on node3, which has no replica: the volume is named
+    proc = drover(sb, "node3", "vm", "recover", "110", check=False)
+    assert proc.returncode == 1
+    assert f"{volid(110)} has no replica on this node (node3)" in proc.stderr
+    assert os.path.basename(CT_ROOT) not in proc.stderr
+    out = drover(sb, "node2", "vm", "recover", "110").stdout
+    assert "VM 110 recovered from node1: nodes/node2/qemu-server/110.conf" in out
+    assert f"{volid(110)}: rolled back to {snap}" in out
+    assert re.search(r"data-loss window: (\d+m )?\d+s \(last sync .*, " + snap + r"\)", out)
+    assert sh(sb, "node2", "test -e /etc/drover/nodes/node1/qemu-server/110.conf",
+              check=False).returncode != 0
+    # the replica is what node1 had at its last sync, not what it wrote since
+    assert sha(sb, "node2", disk(110)) == synced
+    proc = drover(sb, "node2", "vm", "recover", "110", check=False)
+    assert "is on this node (node2) already" in proc.stderr
+    assert "CT 120 recovered from node1" in drover(sb, "node2", "ct", "recover", "120").stdout
+
+    # started from the replicas
+    drover(sb, "node2", "vm", "start", "110", timeout=120)
+    assert vm_status(sb, "node2", 110) == "running"
+    # the container's root is the replica as node1 last sent it. (Its start on
+    # node2 reports TASK OK, but in this sandbox LXC stops it at once with an
+    # empty lxc.log: an open issue, so its content is checked from the host.)
+    assert sh(sb, "node2", f"cat {CT_ROOT}/root/f").stdout.strip() == "replicated"
+
+    # the next run adopts the job; its new target, node1, is away: it waits
+    proc = repl(sb, "node2", "run", "--id", "110-0", "--verbose", check=False)
+    assert proc.returncode == 1
+    assert "target node1 is offline: the job waits for it" in proc.stderr
+    cfg = job_cfg(sb, "110-0")
+    assert (cfg["source"], cfg["target"]) == ("node2", "node1")
+    # due now (the default schedule, no state here), yet droverd runs nothing
+    repl(sb, "node2", "update", "110-0", "--delete", "schedule")
+    time.sleep(3)
+    st = status(sb, "110-0", node="node2")
+    assert st["state"] == "waiting: target node1 is offline", st
+    assert st["fail_count"] == 0 and st["last_try"] == 0 and st["target_offline"]
+    # what node2 writes now goes to node1 later
+    sh(sb, "node2", f"dd if=/dev/urandom of={disk(110)} bs=1M count=1 seek=8 conv=notrunc "
+                    "status=none")
+    sh(sb, "node2", f"echo new > {CT_ROOT}/root/g")
+
+
+def switched_back(sb):
+    # droverd on node2 runs the due job once node1 is a member again (woken here by an edit)
+    repl(sb, "node2", "update", "110-0", "--comment", "node1 is back")
+    wait_for("110-0 run on node2", lambda: (lambda st: st.get("last_sync") and not st["running"])(
+        status(sb, "110-0", node="node2") or {}), timeout=120)
+    st = status(sb, "110-0", node="node2")
+    assert st["state"] == "OK" and st["fail_count"] == 0, st
+    text = log(sb, "110-0", node="node2")
+    assert "incremental sync" in text and "full sync" not in text, text
+    assert "rolled back by this run" in text, text
+    # about the 1 MiB node2 wrote (and node1's lost 1 MiB undone), not the 16 MiB disk
+    assert st["bytes"] < 4 << 20, st
+    (snap,) = repl_snaps(sb, "node2", 110, "110-0")
+    assert repl_snaps(sb, "node1", 110, "110-0") == [snap]
+    assert sha(sb, "node1", disk(110)) == sha(sb, "node2", disk(110, snap))
+
+    # the container's job, run by hand: adopted (if droverd did not already), incremental
+    out = repl(sb, "node2", "run", "--id", "120-0", "--verbose")
+    text = out.stdout + out.stderr
+    assert "incremental sync" in text and "full sync" not in text, text
+    cfg = job_cfg(sb, "120-0")
+    assert (cfg["source"], cfg["target"]) == ("node2", "node1")
+    assert sh(sb, "node1", f"cat {CT_ROOT}/root/f {CT_ROOT}/root/g").stdout.split() == \
+        ["replicated", "new"]
+    # the warning was given, in this run's output or in droverd's task of it
+    tasks_text = drover(sb, "node2", "task", "list", "--node", "node2", "--output-format",
+                        "json").stdout
+    logs = text + "".join(
+        drover(sb, "node2", "task", "log", t["upid"], check=False).stdout
+        for t in json.loads(tasks_text) if t["type"] == "replicate" and t["id"] == "120-0")
+    assert "WARNING: guest 120 was taken over from node node1" in logs

@@ -408,41 +408,6 @@ static void test_switch_refuses_duplicates(void **state)
 	assert_string_equal(jobs[1].source, "X");
 }
 
-static void test_adopt(void **state)
-{
-	struct repl_job jobs[] = {
-		mkjob(100, 0, "node2", ""),
-		mkjob(100, 1, "node3", "node1"),
-		mkjob(200, 0, "node3", "node1"),
-	};
-	struct repl_adopt a;
-	struct drover_err err = { "" };
-
-	/* on node1, where the guest always was: only the missing source is filled in */
-	assert_int_equal(repl_adopt_guest(jobs, 3, 100, "node1", &a, &err), 0);
-	assert_true(a.changed);
-	assert_false(a.stolen);
-	assert_string_equal(jobs[0].source, "node1");
-	assert_int_equal(repl_adopt_guest(jobs, 3, 100, "node1", &a, &err), 0);
-	assert_false(a.changed);
-
-	/* node1 died, the guest's config was moved to node2: stolen */
-	assert_int_equal(repl_adopt_guest(jobs, 3, 100, "node2", &a, &err), 0);
-	assert_true(a.changed);
-	assert_true(a.stolen);
-	assert_string_equal(a.old_source, "node1");
-	assert_string_equal(jobs[0].target, "node1"); /* node2 -> node1 now */
-	assert_string_equal(jobs[0].source, "node2");
-	assert_string_equal(jobs[1].target, "node3"); /* node2 -> node3 */
-	assert_string_equal(jobs[1].source, "node2");
-	assert_string_equal(jobs[2].source, "node1"); /* another guest: untouched */
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(repl_job_check(&jobs[i], NULL), 0);
-	/* and the next look finds nothing to do */
-	assert_int_equal(repl_adopt_guest(jobs, 3, 100, "node2", &a, &err), 0);
-	assert_false(a.changed);
-}
-
 static void test_state_transfer(void **state)
 {
 	struct repl_state on_a, moved;
@@ -543,7 +508,6 @@ int main(void)
 		cmocka_unit_test(test_prune_after_sync),
 		cmocka_unit_test(test_switch_on_migration),
 		cmocka_unit_test(test_switch_refuses_duplicates),
-		cmocka_unit_test(test_adopt),
 		cmocka_unit_test(test_state_transfer),
 		cmocka_unit_test(test_migration_round_trip),
 	};

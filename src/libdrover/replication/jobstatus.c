@@ -27,6 +27,42 @@ bool repl_guest_is_here(const struct cfs_brief *b, uint32_t vmid)
 	return false;
 }
 
+bool repl_member_online(const struct repl_members *m, const char *node)
+{
+	if (!m || !m->nodes)
+		return true;
+	for (size_t i = 0; i < m->n; i++)
+		if (streq(m->nodes[i].name, node))
+			return m->nodes[i].online;
+	return false;
+}
+
+bool repl_job_needs_target(const struct repl_job *job)
+{
+	return job->remove_job != REPL_REMOVE_LOCAL;
+}
+
+int repl_members_get(const char *socket, struct repl_members *m)
+{
+	struct cluster_node *v = NULL;
+	struct ipc_client c;
+	size_t n = 0;
+	int r;
+
+	m->nodes = NULL;
+	m->n = 0;
+	r = ipc_client_connect(&c, socket);
+	if (r < 0)
+		return r;
+	r = cluster_nodes_get(&c, &v, &n);
+	ipc_client_close(&c);
+	if (r < 0)
+		return r;
+	m->nodes = v;
+	m->n = n;
+	return 0;
+}
+
 static bool alive(const struct repl_job_state *js)
 {
 	struct procstat ps;
@@ -46,8 +82,9 @@ static int by_id(const void *a, const void *b)
 }
 
 int repl_jobs_status(const struct cfs_brief *b, const struct repl_cfg *cfg,
-		     const struct repl_state *st, bool with_disabled, struct repl_job_status **out,
-		     size_t *n, struct drover_err *err)
+		     const struct repl_state *st, const struct repl_members *members,
+		     bool with_disabled, struct repl_job_status **out, size_t *n,
+		     struct drover_err *err)
 {
 	struct repl_job_status *v = calloc(cfg->n ? cfg->n : 1, sizeof(*v));
 	size_t k = 0;
@@ -61,9 +98,14 @@ int repl_jobs_status(const struct cfs_brief *b, const struct repl_cfg *cfg,
 		struct calendar_event ev;
 		struct repl_sched_input in = { 0 };
 
+		bool adopt;
+
 		if (!repl_guest_is_here(b, j->guest))
 			continue;
-		if (streq(j->target, b->node) && j->remove_job == REPL_REMOVE_NONE)
+		/* taken over: the run adopts it, even a job that targets this node now */
+		adopt = j->remove_job == REPL_REMOVE_NONE && j->source[0] &&
+			!streq(j->source, b->node);
+		if (!adopt && streq(j->target, b->node) && j->remove_job == REPL_REMOVE_NONE)
 			continue;
 		if (j->disable && !with_disabled && j->remove_job == REPL_REMOVE_NONE)
 			continue;
@@ -76,7 +118,7 @@ int repl_jobs_status(const struct cfs_brief *b, const struct repl_cfg *cfg,
 		}
 		in.state = js;
 		in.removing = j->remove_job != REPL_REMOVE_NONE;
-		in.target_online = true;
+		in.target_online = repl_member_online(members, j->target);
 		if (calendar_parse(repl_job_schedule(j), &ev, NULL, NULL) == 0)
 			in.schedule = &ev;
 		s->next_sync = in.schedule || in.removing ? repl_next_sync(&in) : REPL_NEXT_NEVER;
@@ -87,6 +129,14 @@ int repl_jobs_status(const struct cfs_brief *b, const struct repl_cfg *cfg,
 		 */
 		if (js && js->last_try == 0 && !in.removing)
 			s->next_sync = REPL_NEXT_NOW;
+		s->adopt = adopt;
+		if (s->adopt)
+			s->next_sync = REPL_NEXT_NOW;
+		/* the target is away: wait for it rather than fail and count */
+		else if (!in.target_online && repl_job_needs_target(j)) {
+			s->target_offline = true;
+			s->next_sync = REPL_NEXT_NEVER;
+		}
 		if (j->disable && !in.removing)
 			s->next_sync = REPL_NEXT_NEVER;
 		k++;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adopt.h"
 #include "base.h"
 #include "basic/procstat.h"
 #include "basic/util.h"
@@ -189,6 +190,13 @@ static int choose_bases(struct run *run, struct json_object *remote)
 			repl_select_base(&q, &run->base[i]);
 			if (run->base[i].kind == REPL_BASE_MISSING)
 				missing[n_missing++] = run->volids[i];
+			if (run->base[i].kind == REPL_BASE_INCREMENTAL && run->last_sync == 0)
+				drover_report_warn(
+					run->rep,
+					"no job state on this node: %s starts from '%s', the newest "
+					"snapshot both sides share; whatever %s wrote to it after "
+					"that snapshot is rolled back by this run",
+					run->volids[i], run->base[i].name, run->job->target);
 			if (run->base[i].remote_newer)
 				drover_report_warn(
 					run->rep,
@@ -443,6 +451,14 @@ int repl_run_job(struct storage_env *env, const struct repl_job *job, const stru
 		run.start = now_wall_s();
 	}
 	drover_report_log(run.rep, "start replication job");
+	if (o->adopted_from) {
+		struct repl_adopt a = { .stolen = true };
+		char text[1024];
+
+		snprintf(a.old_source, sizeof(a.old_source), "%s", o->adopted_from);
+		repl_adopt_warning(&a, job->guest, env->cfs.node, text, sizeof(text));
+		drover_report_warn(run.rep, "%s", text);
+	}
 	r = state(&run, (struct state_edit){ .what = EDIT_START,
 					     .pid = (int32_t)getpid(),
 					     .ptime = my_ptime() });

@@ -32,6 +32,8 @@ struct repl_run_opts {
 	const volatile int *cancel; /* non-zero: stop, as a failure */
 	int64_t iteration; /* the scheduler's round (0: the run's start) */
 	bool compress; /* zstd on the wire */
+	/* the guest was just taken over from this node (adopt.h): the log says what that costs */
+	const char *adopted_from;
 };
 
 struct repl_run_result {

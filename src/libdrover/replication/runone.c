@@ -3,11 +3,30 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "basic/util.h"
+#include "adopt.h"
 #include "config.h"
 #include "jobstatus.h"
+
+/* The guest's jobs adopted if it was taken over; the task log says what that means. */
+static int adopt(const struct cfs_brief *b, const struct repl_run_opts *o, uint32_t guest,
+		 struct repl_adopt *a, struct drover_err *err)
+{
+	char text[1024];
+	int r;
+
+	if (!repl_guest_is_here(b, guest))
+		return 0; /* refused below */
+	r = repl_adopt_apply(b, o->state_path, guest, a, err);
+	if (r < 0 || !a->stolen)
+		return r;
+	repl_adopt_warning(a, guest, b->node, text, sizeof(text));
+	drover_report_warn(o->rep, "%s", text);
+	return 0;
+}
 
 int repl_run_id(const char *socket, uint32_t guest, uint32_t jobnum, const struct repl_run_opts *o,
 		struct repl_run_result *res, struct drover_err *err)
@@ -16,11 +35,17 @@ int repl_run_id(const char *socket, uint32_t guest, uint32_t jobnum, const struc
 	struct repl_cfg cfg = { 0 };
 	const struct repl_job *j;
 	struct repl_job job;
+	struct repl_members members = { 0 };
+	struct repl_adopt adopted = { 0 };
+	struct repl_run_opts opts = *o;
 	int r = storage_env_open(&env, socket, err);
 
 	if (r < 0)
 		return r;
-	r = repl_cfg_load(&env.cfs, &cfg, err);
+	(void)repl_members_get(socket, &members); /* unknown: every target is tried */
+	r = adopt(&env.cfs, o, guest, &adopted, err);
+	if (r == 0)
+		r = repl_cfg_load(&env.cfs, &cfg, err);
 	if (r < 0)
 		goto out;
 	j = repl_cfg_find(&cfg, guest, jobnum);
@@ -40,9 +65,17 @@ int repl_run_id(const char *socket, uint32_t guest, uint32_t jobnum, const struc
 	else if (streq(job.target, env.cfs.node) && job.remove_job == REPL_REMOVE_NONE)
 		r = drover_fail(err, -EINVAL, "job %" PRIu32 "-%" PRIu32 ": target is this node",
 				guest, jobnum);
-	else
-		r = repl_run_job(&env, &job, o, res, err);
+	else if (repl_job_needs_target(&job) && !repl_member_online(&members, job.target))
+		r = drover_fail(err, -EHOSTDOWN,
+				"target %s is offline: the job waits for it (not run, no failure "
+				"counted)",
+				job.target);
+	else {
+		opts.adopted_from = adopted.stolen ? adopted.old_source : NULL;
+		r = repl_run_job(&env, &job, &opts, res, err);
+	}
 out:
+	free((void *)members.nodes);
 	repl_cfg_free(&cfg);
 	storage_env_close(&env);
 	return r;

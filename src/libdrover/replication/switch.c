@@ -55,36 +55,6 @@ int repl_switch_target(struct repl_job *jobs, size_t n, uint32_t guest, const ch
 	return switched;
 }
 
-int repl_adopt_guest(struct repl_job *jobs, size_t n, uint32_t guest, const char *local_node,
-		     struct repl_adopt *out, struct drover_err *err)
-{
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < n && !out->stolen; i++) {
-		if (jobs[i].guest != guest || !jobs[i].source[0] ||
-		    streq(jobs[i].source, local_node))
-			continue;
-		out->stolen = true;
-		snprintf(out->old_source, sizeof(out->old_source), "%s", jobs[i].source);
-	}
-	if (out->stolen) {
-		/* the job that fed this node now feeds the old source */
-		r = repl_switch_target(jobs, n, guest, local_node, out->old_source, err);
-		if (r < 0)
-			return r;
-		out->changed = true; /* and every job leaves from here now */
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (jobs[i].guest != guest || jobs[i].source[0])
-			continue;
-		snprintf(jobs[i].source, sizeof(jobs[i].source), "%s", local_node);
-		out->changed = true;
-	}
-	return 0;
-}
-
 int repl_state_for_transfer(const struct repl_state *s, uint32_t guest, const char *old_target,
 			    const char *new_target, struct repl_state *out)
 {

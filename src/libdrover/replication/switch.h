@@ -29,24 +29,6 @@
 int repl_switch_target(struct repl_job *jobs, size_t n, uint32_t guest, const char *old_target,
 		       const char *new_target, struct drover_err *err);
 
-/* What repl_adopt_guest did. */
-struct repl_adopt {
-	bool changed; /* jobs were modified: write replication.cfg */
-	bool stolen; /* the guest came here without a migration */
-	char old_source[NODE_NAME_MAX + 1]; /* where it was */
-};
-
-/*
- * The scheduler's look at a guest that is on local_node: jobs without a
- * source get it; if a job says the guest is elsewhere, the guest was
- * taken over (its config moved off a dead node): the jobs are switched as
- * for a migration from the old source to here. The next run to the old
- * source then rolls back whatever that node wrote after the last common
- * snapshot; the caller says so loudly.
- */
-int repl_adopt_guest(struct repl_job *jobs, size_t n, uint32_t guest, const char *local_node,
-		     struct repl_adopt *out, struct drover_err *err);
-
 /*
  * The state a migration hands to the target node (pvesr's
  * extract_vmid_tranfer_state): guest's entries, the one for old_target

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+#include "recover.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "basic/util.h"
+#include "jobstatus.h"
+#include "libdrover/format/guest_drive.h"
+#include "libdrover/guest/conf_edit.h"
+#include "libdrover/guest/ops.h"
+#include "libdrover/storage/storage.h"
+#include "libdrover/storage/volname.h"
+
+/* Everything one recovery works with. */
+struct recover {
+	struct storage_env env;
+	struct repl_guest g;
+	enum guest_type type;
+	uint32_t vmid;
+	const struct drover_reporter *rep;
+	struct repl_recover_result *res;
+	struct drover_err *err;
+	char snaps[REPL_VOLUMES_MAX][STORAGE_SNAPNAME_MAX]; /* each volume's newest */
+};
+
+static int check_quorum(const struct cfs_brief *b, struct drover_err *err)
+{
+	if (!b->cluster_mode)
+		return drover_fail(err, -EINVAL,
+				   "this node is not in a cluster: there is no failed node to "
+				   "recover a guest from");
+	if (!b->quorate)
+		return drover_fail(
+			err, -EACCES,
+			"no quorum: a guest's config moves only on a quorate node. Bring the "
+			"other nodes back if you can; if they are gone for now, 'drover cluster "
+			"expected 1' on this node gives it quorum alone (pvecm expected 1 in "
+			"pvesr's manual): then recover, start the guests, and change nothing "
+			"else in the cluster until the nodes are back");
+	if (!b->writable)
+		return drover_fail(err, -EAGAIN,
+				   "droverfs is not in sync with the cluster yet (%s): try again",
+				   b->sync);
+	return 0;
+}
+
+static int find_guest(struct recover *rc)
+{
+	struct cfs_brief *b = &rc->env.cfs;
+	int r = repl_guest_load(b, rc->vmid, &rc->g, rc->err);
+
+	if (r < 0)
+		return r;
+	if (rc->g.type != rc->type)
+		return drover_fail(rc->err, -ENOENT, "%" PRIu32 " is a %s, not a %s", rc->vmid,
+				   guest_kind(rc->g.type), guest_kind(rc->type));
+	if (streq(rc->g.node, b->node))
+		return drover_fail(rc->err, -EALREADY,
+				   "%s %" PRIu32 " is on this node (%s) already",
+				   guest_kind(rc->type), rc->vmid, b->node);
+	snprintf(rc->res->old_node, sizeof(rc->res->old_node), "%s", rc->g.node);
+	return 0;
+}
+
+/* A guest whose node still runs is migrated, not recovered: both would run it. */
+static int check_old_node_gone(struct recover *rc, const char *socket)
+{
+	struct repl_members m = { 0 };
+	int r = repl_members_get(socket, &m);
+	bool online;
+
+	if (r < 0)
+		return drover_fail(rc->err, r, "cannot ask droverfs for the members: %s",
+				   strerror(-r));
+	online = repl_member_online(&m, rc->g.node);
+	free((void *)m.nodes);
+	if (online)
+		return drover_fail(rc->err, -EBUSY,
+				   "node %s is online: it may be running %s %" PRIu32
+				   "; migrate it instead (recover is for a guest whose node has "
+				   "failed)",
+				   rc->g.node, guest_kind(rc->type), rc->vmid);
+	return 0;
+}
+
+/* A volume on local storage that is not replicated has no copy here: say which. */
+static int check_one_unreplicated(struct recover *rc, const char *key, const char *volume,
+				  enum guest_volume_kind kind, bool replicate)
+{
+	char store[STORAGE_ID_MAX], volname[STORAGE_VOLNAME_MAX];
+	const struct storage_props *p;
+
+	if (replicate || kind == GUEST_VOLUME_NONE || kind == GUEST_VOLUME_CDROM)
+		return 0;
+	if (kind == GUEST_VOLUME_STORAGE &&
+	    storage_volid_split(volume, store, sizeof(store), volname, sizeof(volname), NULL) ==
+		    0 &&
+	    (p = storage_cfg_find(&rc->env.cfg, store)) && p->shared)
+		return 0;
+	return drover_fail(rc->err, -ENODATA,
+			   "%s: %s is not replicated (replicate=0) and not on shared storage: "
+			   "it has no copy on this node (%s)",
+			   key, volume, rc->env.cfs.node);
+}
+
+static int check_unreplicated(struct recover *rc)
+{
+	struct guest_section *s = guest_conf_current(rc->g.conf);
+
+	for (size_t i = 0; i < guest_section_size(s); i++) {
+		const char *value, *key = guest_line_key(s, i, &value);
+		enum guest_bus bus;
+		unsigned index;
+		int r = 0;
+
+		if (!key)
+			continue;
+		if (rc->type == GUEST_QEMU && guest_drive_key(key, &bus, &index) == 0) {
+			struct guest_drive d;
+
+			if (guest_drive_parse(key, value, &d, NULL) == 0 && !d.cdrom)
+				r = check_one_unreplicated(rc, key, d.volume, d.kind, d.replicate);
+		} else if (rc->type == GUEST_LXC &&
+			   (streq(key, "rootfs") ||
+			    (str_has_prefix(key, "mp") && key[2] >= '0' && key[2] <= '9'))) {
+			struct guest_mount m;
+
+			if (guest_mount_parse(key, value, &m, NULL) == 0 && !m.shared)
+				r = check_one_unreplicated(rc, key, m.volume, m.kind, m.replicate);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void fmt_time(int64_t t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* Each replicated volume's replica here and its newest replication snapshot. */
+static int find_replicas(struct recover *rc)
+{
+	int r = repl_guest_volumes(&rc->g, &rc->env.cfg, rc->err);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < rc->g.n_vols; i++) {
+		const char *volid = rc->g.volids[i];
+		const struct storage_snapshot *pick;
+		struct storage_snapshot *snaps = NULL;
+		struct drover_err e = { "" };
+		char when[32];
+		int64_t epoch;
+		size_t n = 0;
+
+		r = storage_snapshot_list(&rc->env, volid, &snaps, &n, &e);
+		if (r < 0)
+			return drover_fail(rc->err, -ENODATA,
+					   "%s has no replica on this node (%s): %s", volid,
+					   rc->env.cfs.node, e.text);
+		pick = repl_recover_pick(snaps, n, rc->vmid, &epoch);
+		if (pick)
+			snprintf(rc->snaps[i], sizeof(rc->snaps[i]), "%s", pick->name);
+		free(snaps);
+		if (!pick)
+			return drover_fail(rc->err, -ENODATA,
+					   "%s on this node (%s) has no replication snapshot of "
+					   "guest %" PRIu32
+					   ": it is not a replica that arrived whole",
+					   volid, rc->env.cfs.node, rc->vmid);
+		fmt_time(epoch, when, sizeof(when));
+		drover_report_log(rc->rep, "%s: replica of %s (%s)", volid, when, rc->snaps[i]);
+		if (!rc->res->last_sync || epoch < rc->res->last_sync) {
+			rc->res->last_sync = epoch;
+			snprintf(rc->res->snap, sizeof(rc->res->snap), "%s", rc->snaps[i]);
+		}
+	}
+	rc->res->n_vols = rc->g.n_vols;
+	return 0;
+}
+
+/*
+ * Back to the snapshot, which arrived whole: a replica is not written to
+ * while its guest runs elsewhere, but a broken receive or a hand may have
+ * touched it, and a rollback of an unchanged volume costs nothing (COW).
+ */
+static int rollback_all(struct recover *rc)
+{
+	for (size_t i = 0; i < rc->g.n_vols; i++) {
+		int r = storage_snapshot_op(&rc->env, rc->g.volids[i], STORAGE_SNAP_ROLLBACK,
+					    rc->snaps[i], rc->err);
+
+		if (r < 0)
+			return drover_fail_prefix(rc->err, r, "rolling %s back to %s",
+						  rc->g.volids[i], rc->snaps[i]);
+		drover_report_log(rc->rep, "%s: rolled back to %s", rc->g.volids[i], rc->snaps[i]);
+	}
+	return 0;
+}
+
+/* The rename in droverfs: the config is on one node or the other, never on both or none. */
+static int move_conf(struct recover *rc)
+{
+	struct cfs_brief *b = &rc->env.cfs;
+	char from[PATH_MAX], to[PATH_MAX];
+
+	snprintf(rc->res->conf_from, sizeof(rc->res->conf_from), "%s", rc->g.conf_rel);
+	if (guest_conf_relpath(b->node, rc->type, rc->vmid, rc->res->conf_to,
+			       sizeof(rc->res->conf_to)) < 0 ||
+	    cfs_path(b, rc->res->conf_from, from, sizeof(from)) < 0 ||
+	    cfs_path(b, rc->res->conf_to, to, sizeof(to)) < 0)
+		return drover_fail(rc->err, -ENAMETOOLONG, "path too long");
+	if (access(to, F_OK) == 0)
+		return drover_fail(rc->err, -EEXIST, "%s exists", rc->res->conf_to);
+	if (rename(from, to) < 0)
+		return drover_fail(rc->err, -errno, "moving %s to %s: %s%s", rc->res->conf_from,
+				   rc->res->conf_to, strerror(errno),
+				   errno == EACCES ? " (no quorum?)" : "");
+	rc->res->now = now_wall_s();
+	drover_report_log(rc->rep, "moved %s to %s", rc->res->conf_from, rc->res->conf_to);
+	return 0;
+}
+
+/* Under the guest's lock: looked at again, rolled back, moved. */
+static int recover_locked(struct recover *rc, const char *socket)
+{
+	int r = find_guest(rc);
+
+	if (r == 0)
+		r = check_old_node_gone(rc, socket);
+	if (r == 0)
+		r = check_unreplicated(rc);
+	if (r == 0)
+		r = find_replicas(rc);
+	if (r == 0)
+		r = rollback_all(rc);
+	if (r == 0)
+		r = move_conf(rc);
+	return r;
+}
+
+int repl_recover_guest(const char *socket, enum guest_type type, uint32_t vmid,
+		       const struct drover_reporter *rep, struct repl_recover_result *res,
+		       struct drover_err *err)
+{
+	struct recover rc = { .type = type, .vmid = vmid, .rep = rep, .res = res, .err = err };
+	char lock[32];
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	r = storage_env_open(&rc.env, socket, err);
+	if (r < 0)
+		return r;
+	r = check_quorum(&rc.env.cfs, err);
+	if (r < 0)
+		goto out;
+	snprintf(lock, sizeof(lock), "guest-%" PRIu32, vmid);
+	r = cfs_lock(&rc.env.cfs, lock, GUEST_CONF_LOCK_TIMEOUT_MS);
+	if (r < 0) {
+		drover_fail(err, r, "cannot take the cluster lock priv/lock/%s: %s", lock,
+			    r == -EBUSY ? "another operation on this guest is running"
+					: strerror(-r));
+		goto out;
+	}
+	r = recover_locked(&rc, socket);
+	cfs_unlock(&rc.env.cfs, lock);
+out:
+	repl_guest_free(&rc.g);
+	storage_env_close(&rc.env);
+	return r;
+}

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A guest taken over (libdrover/replication/adopt): when its jobs are
+ * pending adoption, how they turn around, what stays, and what the log says.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "libdrover/replication/adopt.h"
+#include "libdrover/replication/job.h"
+#include "libdrover/replication/recover.h"
+
+static struct repl_job mkjob(uint32_t guest, uint32_t num, const char *target, const char *source)
+{
+	struct repl_job j;
+
+	memset(&j, 0, sizeof(j));
+	j.guest = guest;
+	j.jobnum = num;
+	snprintf(j.target, sizeof(j.target), "%s", target);
+	snprintf(j.source, sizeof(j.source), "%s", source);
+	return j;
+}
+
+static void test_pending(void **state)
+{
+	struct repl_job jobs[] = {
+		mkjob(100, 0, "node2", "node1"),
+		mkjob(101, 0, "node2", ""),
+		mkjob(102, 0, "node3", "node2"),
+	};
+
+	/* the config still where the jobs say it is: nothing to adopt */
+	assert_false(repl_adopt_pending(jobs, 3, 100, "node1"));
+	/* moved to node2 (or node3): taken over */
+	assert_true(repl_adopt_pending(jobs, 3, 100, "node2"));
+	assert_true(repl_adopt_pending(jobs, 3, 100, "node3"));
+	/* no source recorded: nothing says it moved */
+	assert_false(repl_adopt_pending(jobs, 3, 101, "node2"));
+	assert_false(repl_adopt_pending(jobs, 3, 102, "node2"));
+	/* a guest without jobs */
+	assert_false(repl_adopt_pending(jobs, 3, 999, "node2"));
+}
+
+static void test_adopt(void **state)
+{
+	struct repl_job jobs[] = {
+		mkjob(100, 0, "node2", ""),
+		mkjob(100, 1, "node3", "node1"),
+		mkjob(200, 0, "node3", "node1"),
+	};
+	struct repl_adopt a;
+	struct drover_err err = { "" };
+
+	/* on node1, where the guest always was: only the missing source is filled in */
+	assert_int_equal(repl_adopt_guest(jobs, 3, 100, "node1", &a, &err), 0);
+	assert_true(a.changed);
+	assert_false(a.stolen);
+	assert_string_equal(jobs[0].source, "node1");
+	assert_int_equal(repl_adopt_guest(jobs, 3, 100, "node1", &a, &err), 0);
+	assert_false(a.changed);
+
+	/* node1 died, the guest's config was moved to node2: stolen */
+	assert_true(repl_adopt_pending(jobs, 3, 100, "node2"));
+	assert_int_equal(repl_adopt_guest(jobs, 3, 100, "node2", &a, &err), 0);
+	assert_true(a.changed);
+	assert_true(a.stolen);
+	assert_string_equal(a.old_source, "node1");
+	assert_string_equal(jobs[0].target, "node1"); /* node2 -> node1 now */
+	assert_string_equal(jobs[0].source, "node2");
+	assert_string_equal(jobs[1].target, "node3"); /* node2 -> node3 */
+	assert_string_equal(jobs[1].source, "node2");
+	assert_string_equal(jobs[2].source, "node1"); /* another guest: untouched */
+	assert_string_equal(jobs[2].target, "node3");
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(repl_job_check(&jobs[i], NULL), 0);
+	/* and the next look finds nothing to do */
+	assert_false(repl_adopt_pending(jobs, 3, 100, "node2"));
+	assert_int_equal(repl_adopt_guest(jobs, 3, 100, "node2", &a, &err), 0);
+	assert_false(a.changed);
+	assert_false(a.stolen);
+}
+
+/* Taken over by a node that is no job's target: the jobs keep their targets. */
+static void test_adopt_by_third_node(void **state)
+{
+	struct repl_job jobs[] = { mkjob(100, 0, "node2", "node1") };
+	struct repl_adopt a;
+	struct drover_err err = { "" };
+
+	assert_int_equal(repl_adopt_guest(jobs, 1, 100, "node3", &a, &err), 0);
+	assert_true(a.stolen);
+	assert_string_equal(jobs[0].target, "node2");
+	assert_string_equal(jobs[0].source, "node3");
+}
+
+/* Two jobs would then replicate to the old node: refused, nothing changed. */
+static void test_adopt_conflict(void **state)
+{
+	struct repl_job jobs[] = { mkjob(100, 0, "node2", "node1"),
+				   mkjob(100, 1, "node1", "node1") };
+	struct repl_adopt a;
+	struct drover_err err = { "" };
+
+	assert_int_equal(repl_adopt_guest(jobs, 2, 100, "node2", &a, &err), -EEXIST);
+	assert_non_null(strstr(err.text, "would both replicate to node1"));
+	assert_false(a.stolen);
+	assert_string_equal(jobs[0].target, "node2");
+	assert_string_equal(jobs[0].source, "node1");
+}
+
+static void test_warning(void **state)
+{
+	struct repl_adopt a = { .stolen = true, .changed = true, .old_source = "node1" };
+	char text[1024];
+
+	repl_adopt_warning(&a, 100, "node2", text, sizeof(text));
+	assert_non_null(strstr(text, "WARNING: guest 100 was taken over from node node1"));
+	assert_non_null(strstr(text, "ROLLED BACK (lost) on node1"));
+	assert_non_null(strstr(text, "replicate from node2"));
+	/* truncated, still terminated */
+	repl_adopt_warning(&a, 100, "node2", text, 16);
+	assert_int_equal(strlen(text), 15);
+}
+
+static struct storage_snapshot snap(const char *name)
+{
+	struct storage_snapshot s;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.name, sizeof(s.name), "%s", name);
+	return s;
+}
+
+/* A recovery rolls back to the newest replication snapshot of any of the guest's jobs. */
+static void test_recover_pick(void **state)
+{
+	struct storage_snapshot v[] = {
+		snap("__replicate_100-0_1717410600__"),
+		snap("before-upgrade"), /* a config snapshot: not a replica's */
+		snap("__replicate_100-1_1717412400__"), /* another job of the guest, newer */
+		snap("__replicate_1000-0_1717419999__"), /* guest 1000, not 100 */
+		snap("__replicate_100-0_1717411500__"),
+		snap("__replicate_100-01_1717499999__"), /* not canonical: nobody's */
+	};
+	int64_t epoch = -1;
+	const struct storage_snapshot *p;
+
+	p = repl_recover_pick(v, 6, 100, &epoch);
+	assert_non_null(p);
+	assert_string_equal(p->name, "__replicate_100-1_1717412400__");
+	assert_int_equal(epoch, 1717412400);
+	p = repl_recover_pick(v, 6, 1000, &epoch);
+	assert_string_equal(p->name, "__replicate_1000-0_1717419999__");
+	/* no replication snapshot of the guest: nothing to recover from */
+	assert_null(repl_recover_pick(v, 6, 101, &epoch));
+	assert_int_equal(epoch, 0);
+	assert_null(repl_recover_pick(v, 2, 1000, NULL));
+	assert_null(repl_recover_pick(NULL, 0, 100, &epoch));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_adopt),
+		cmocka_unit_test(test_adopt_by_third_node),
+		cmocka_unit_test(test_adopt_conflict),
+		cmocka_unit_test(test_warning),
+		cmocka_unit_test(test_recover_pick),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
