@@ -2,10 +2,11 @@
 """Run inside a sandbox node by run-guest-bench: times, side by side, what
 run-guest-bench compares there. Prints one line of JSON.
 
-    guest_timer.py start VMID REPS RUN_DIR
+    guest_timer.py start VMID REPS RUN_DIR [SHOWCMD_DROVER]
         Per repetition, in alternating order: `drover vm start VMID` (returns
         once QMP says running), then `drover vm stop VMID`; and the same QEMU
-        command line (`drover vm showcmd VMID`) run by hand through sh, then
+        command line (`drover vm showcmd VMID`, of SHOWCMD_DROVER when given:
+        an older drover without showcmd is timed too) run by hand through sh, then
         QMP asked for its status until it says running, then the QEMU killed.
         Wall times in ms: {"drover": [...], "hand": [...]}.
     guest_timer.py run REPS CMD...
@@ -83,8 +84,8 @@ def hand_start(line, vmid, run_dir):
     return ms
 
 
-def start(vmid, reps, run_dir):
-    line = subprocess.run(["drover", "vm", "showcmd", vmid], check=True, capture_output=True,
+def start(vmid, reps, run_dir, showcmd="drover"):
+    line = subprocess.run([showcmd, "vm", "showcmd", vmid], check=True, capture_output=True,
                           text=True).stdout
     out = {"drover": [], "hand": [], "cmdline": line.strip()}
     os.umask(0o177)  # as drover runs QEMU: its sockets and pid file root's alone
@@ -109,7 +110,7 @@ def run(reps, cmd):
 
 def main():
     if sys.argv[1] == "start":
-        res = start(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        res = start(sys.argv[2], int(sys.argv[3]), *sys.argv[4:6])
     else:
         res = run(int(sys.argv[2]), sys.argv[3:])
     print(json.dumps(res))
