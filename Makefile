@@ -6,7 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager bench-rbd bench-storage bench-replication bench-droverd format clean
+.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager bench-rbd bench-storage bench-replication bench-droverd bench-guest format clean
 
 all: build
 
@@ -79,6 +79,10 @@ bench-replication: build
 # droverd's idle CPU and memory with 100 guests on a sandbox node (docs/benchmarks.md); not part of check.
 bench-droverd: build
 	bench/run-droverd-bench --build $(BUILD)
+
+# vm start against QEMU by hand, vm/ct list with 1,000 configs, droverd idle (docs/benchmarks.md); not part of check.
+bench-guest: build
+	bench/run-guest-bench --build $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

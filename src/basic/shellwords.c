@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -76,4 +77,26 @@ int shellwords_split(const char *line, struct strv *out)
 	buf_free(&word);
 	strv_free(&words);
 	return r;
+}
+
+/* Characters that mean nothing to a shell anywhere in a word. */
+static bool is_plain(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       strchr("-_./:,=+@%", c);
+}
+
+int shellwords_quote(const char *word, struct buf *out)
+{
+	bool plain = word[0] != '\0';
+	int r;
+
+	for (const char *s = word; *s && plain; s++)
+		plain = is_plain(*s);
+	if (plain)
+		return buf_append(out, word, strlen(word));
+	r = buf_append(out, "'", 1);
+	for (const char *s = word; *s && r == 0; s++)
+		r = *s == '\'' ? buf_append(out, "'\\''", 4) : buf_append(out, s, 1);
+	return r ? r : buf_append(out, "'", 1);
 }

@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include "buf.h"
 #include "strv.h"
 
 /*
@@ -14,3 +15,11 @@
  * quote or a trailing backslash, or -ENOMEM. On error out keeps what it had.
  */
 int shellwords_split(const char *line, struct strv *out);
+
+/*
+ * Append word to out quoted for a POSIX shell, so that shellwords_split()
+ * and sh give back word itself: as it is when it holds only characters no
+ * shell treats specially, else in '...' (a ' inside as '\''). Returns 0 or
+ * -ENOMEM.
+ */
+int shellwords_quote(const char *word, struct buf *out);

@@ -416,6 +416,7 @@ static int cmd_agent(struct cli_context *ctx, int argc, char **argv)
 
 #define cmd_config vm_cmd_config
 #define cmd_list vm_cmd_list
+#define cmd_showcmd vm_cmd_showcmd
 #define cmd_status vm_cmd_status
 #define cmd_listsnapshot vm_cmd_listsnapshot
 #define cmd_terminal vm_cmd_terminal
@@ -456,6 +457,13 @@ VM_CMD("list", CLI_NEED_CFS, list, "the cluster's VMs with their node and state"
        "Every VM of the cluster: VMID, name, node, status, memory, boot disk size\n"
        "and pid. This node's VMs' state comes from the host; other nodes' from the\n"
        "status their droverd publishes (\"unknown\" when none).\n");
+VM_CMD("showcmd", ROOT_C, showcmd, "print the QEMU command line of a VM",
+       "Usage: drover vm showcmd VMID [--pretty]\n"
+       "\n"
+       "Print the QEMU command line that 'drover vm start' would run for the VM now\n"
+       "(KVM or TCG as probed here, its volumes resolved), shell-quoted, so that it\n"
+       "can be run by hand. --pretty: one option and its value per line. Nothing is\n"
+       "created or started (a start also makes the NICs' tap devices first).\n");
 VM_CMD("start", ROOT_Q, start, "start a VM (a task)",
        "Usage: drover vm start VMID\n"
        "\n"
@@ -545,6 +553,7 @@ static const struct cli_command *const vm_cmds[] = {
 	&vm_set_cmd,
 	&vm_config_cmd,
 	&vm_list_cmd,
+	&vm_showcmd_cmd,
 	&vm_start_cmd,
 	&vm_stop_cmd,
 	&vm_shutdown_cmd,

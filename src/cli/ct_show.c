@@ -87,7 +87,7 @@ int ct_cmd_list(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	r = storage_env_open(&env, ctx->socket_path, &err);
 	if (r == 0) {
-		r = ct_list(&env, &v, &n, &err);
+		r = ct_list(&env, ctx->socket_path, &v, &n, &err);
 		storage_env_close(&env);
 	}
 	if (r < 0)

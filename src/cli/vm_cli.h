@@ -18,6 +18,7 @@ int vm_open(struct cli_context *ctx, struct vm_env *e);
 
 int vm_cmd_config(struct cli_context *ctx, int argc, char **argv);
 int vm_cmd_list(struct cli_context *ctx, int argc, char **argv);
+int vm_cmd_showcmd(struct cli_context *ctx, int argc, char **argv);
 int vm_cmd_status(struct cli_context *ctx, int argc, char **argv);
 int vm_cmd_listsnapshot(struct cli_context *ctx, int argc, char **argv);
 int vm_cmd_terminal(struct cli_context *ctx, int argc, char **argv);

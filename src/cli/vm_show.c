@@ -8,6 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/buf.h"
+#include "basic/shellwords.h"
+#include "basic/strv.h"
 #include "basic/util.h"
 #include "vm_cli.h"
 
@@ -300,5 +303,73 @@ int vm_cmd_listsnapshot(struct cli_context *ctx, int argc, char **argv)
 		tree(c, NULL, 0);
 	}
 	guest_conf_free(c);
+	return CLI_EXIT_OK;
+}
+
+/* ---- showcmd ---- */
+
+/*
+ * argv as one shell line, or with pretty one option (a word starting with
+ * '-' and the words after it up to the next such) per line, joined by
+ * backslash-newlines as qm showcmd --pretty prints it.
+ */
+static int print_cmdline(char **argv, bool pretty)
+{
+	struct buf line = BUF_INIT;
+	int r = 0;
+
+	for (size_t i = 0; argv[i] && r == 0; i++) {
+		if (i > 0)
+			r = buf_append(&line, pretty && argv[i][0] == '-' ? " \\\n  " : " ",
+				       pretty && argv[i][0] == '-' ? 5 : 1);
+		if (r == 0)
+			r = shellwords_quote(argv[i], &line);
+	}
+	if (r == 0)
+		r = buf_terminate(&line);
+	if (r == 0)
+		printf("%s\n", (char *)line.data);
+	buf_free(&line);
+	return r;
+}
+
+int vm_cmd_showcmd(struct cli_context *ctx, int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "pretty", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct drover_err err = { "" };
+	char **cmd = NULL;
+	bool pretty = false;
+	struct vm_env e;
+	uint32_t vmid;
+	int c, r;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		if (c != 'p')
+			return vm_usage_error("showcmd", "unknown option '%s'", argv[optind - 1]);
+		pretty = true;
+	}
+	if (optind + 1 != argc)
+		return vm_usage_error(
+			"showcmd", optind >= argc ? "a VMID is needed" : "unexpected argument '%s'",
+			argv[optind + 1]);
+	if (vm_parse_vmid("showcmd", argv[optind], &vmid) < 0)
+		return CLI_EXIT_USAGE;
+	if (vm_open(ctx, &e) < 0)
+		return CLI_EXIT_FAIL;
+	r = vm_showcmd(&e, vmid, &cmd, &err);
+	vm_env_close(&e);
+	if (r < 0)
+		return cli_fail(&err, r);
+	r = print_cmdline(cmd, pretty);
+	strv_free_array(cmd);
+	if (r < 0) {
+		cli_error("vm showcmd: %s", strerror(-r));
+		return CLI_EXIT_FAIL;
+	}
 	return CLI_EXIT_OK;
 }

@@ -6,6 +6,7 @@ PROTO = 1
 HEADER = struct.Struct("<IHHIi")
 
 STATUS, GET_VERSION, GET_MEMBERS, GET_VMLIST, READ_FILE = 1, 2, 3, 4, 5
+READ_FILES = 12
 KV_SET, KV_GET, LOG_APPEND, LOG_READ, WATCH, FLUSH = 6, 7, 8, 9, 10, 11
 EVENT, EVENT_OVERFLOW = 100, 101
 
@@ -88,6 +89,17 @@ class Client:
 
     def read_file(self, path):
         return self.call(READ_FILE, s16(path))
+
+    def read_files(self, paths):
+        """[(status, bytes)] for each path, from one READ_FILES round trip."""
+        data = self.call(READ_FILES, struct.pack("<I", len(paths)) + b"".join(s16(p) for p in paths))
+        out, off = [], 0
+        for _ in paths:
+            status, length = struct.unpack_from("<iI", data, off)
+            out.append((status, data[off + 8:off + 8 + length]))
+            off += 8 + length
+        assert off == len(data)
+        return out
 
     def kv_set(self, key, value):
         return self.call(KV_SET, s16(key) + blob(value))

@@ -29,7 +29,7 @@ COMMANDS = [[], ["cfs"], ["cfs", "status"], ["cfs", "watch"], ["cfs", "log"], ["
                                 ["task"], ["task", "list"], ["task", "log"], ["task", "stop"],
                                 ["node"], ["node", "status"], ["node", "startall"],
                                 ["node", "stopall"], ["vm"]] + [["vm", c] for c in (
-                                    "create", "set", "config", "list", "start", "stop",
+                                    "create", "set", "config", "list", "showcmd", "start", "stop",
                                     "shutdown", "reboot", "suspend", "resume", "status",
                                     "destroy", "snapshot", "rollback", "delsnapshot",
                                     "listsnapshot", "unlock", "agent", "resize", "terminal",

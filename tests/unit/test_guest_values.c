@@ -480,6 +480,63 @@ static void test_shellwords(void **state)
 	strv_free(&w);
 }
 
+/* Quoted words read back as themselves, through shellwords_split and sh -c. */
+static void test_shellwords_quote(void **state)
+{
+	static const char *const words[] = {
+		"-machine",
+		"type=pc,accel=tcg",
+		"",
+		"a b",
+		"it's",
+		"$HOME",
+		"x\\y",
+		"*",
+		"\"q\"",
+		"tab\there",
+		"file=/run/drover/1.qmp,server=on,wait=off",
+	};
+	struct buf line = BUF_INIT;
+	struct strv w = STRV_INIT;
+	size_t n = sizeof(words) / sizeof(words[0]);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(shellwords_quote(words[i], &line), 0);
+		assert_int_equal(buf_append(&line, " ", 1), 0);
+	}
+	assert_int_equal(buf_terminate(&line), 0);
+	assert_string_equal(
+		strstr((char *)line.data, "type="),
+		"type=pc,accel=tcg '' 'a b' 'it'\\''s' '$HOME' "
+		"'x\\y' '*' '\"q\"' 'tab\there' file=/run/drover/1.qmp,server=on,wait=off ");
+	assert_int_equal(shellwords_split((char *)line.data, &w), 0);
+	assert_int_equal(w.n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(w.v[i], words[i]);
+	{
+		/* sh itself: printf prints each argument on its own line */
+		struct buf cmd = BUF_INIT;
+		char out[512] = "";
+		FILE *f;
+		size_t got;
+
+		assert_int_equal(buf_printf(&cmd, "printf '%%s|' %s", (char *)line.data), 0);
+		assert_int_equal(buf_terminate(&cmd), 0);
+		f = popen((char *)cmd.data, "r");
+		assert_non_null(f);
+		got = fread(out, 1, sizeof(out) - 1, f);
+		out[got] = '\0';
+		assert_int_equal(pclose(f), 0);
+		assert_string_equal(
+			out, "-machine|type=pc,accel=tcg||a b|it's|$HOME|x\\y|*|\"q\"|tab\there|"
+			     "file=/run/drover/1.qmp,server=on,wait=off|");
+		buf_free(&cmd);
+	}
+	strv_free(&w);
+	buf_free(&line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_small_checks),
 		cmocka_unit_test(test_schema),
 		cmocka_unit_test(test_shellwords),
+		cmocka_unit_test(test_shellwords_quote),
 		cmocka_unit_test(test_keys_documented),
 	};
 

@@ -124,34 +124,90 @@ static void reply_string(struct ipc_conn *c, const struct ipc_header *req, char 
 	free(s);
 }
 
-static void handle_read_file(struct ipc_conn *c, const struct ipc_header *h, struct wire_reader *r)
+/*
+ * Look up one file for a reader: 0 and its bytes (*data, *len; *owned is
+ * set when they were made for this call and must be freed) or -errno.
+ */
+static int lookup_file(struct ipc_conn *c, const char *path, const void **data, size_t *len,
+		       char **owned)
 {
 	struct cfs_daemon *d = c->srv->d;
-	char *path = wire_get_str(r);
 	struct cfs_entry *e;
-	const char *p;
 	int id;
 
-	if (!path) {
-		reply(c, h, r->error, NULL, 0);
+	*owned = NULL;
+	while (*path == '/')
+		path++;
+	id = strchr(path, '/') ? -1 : cfs_virtual_lookup(path);
+	if (id >= 0 && !cfs_virtual_is_symlink(id)) {
+		*owned = cfs_virtual_content(d, id);
+		if (!*owned)
+			return -ENOMEM;
+		*data = *owned;
+		*len = strlen(*owned);
+		return 0;
+	}
+	e = cfs_tree_resolve(&cfs_daemon_state(d)->tree, path);
+	if (!e)
+		return -ENOENT;
+	if (e->type != CFS_FILE)
+		return -EISDIR;
+	if (c->readonly && layout_is_private(e))
+		return -EACCES;
+	*data = e->data ? e->data->data : NULL;
+	*len = cfs_blob_size(e->data);
+	return 0;
+}
+
+static void handle_read_file(struct ipc_conn *c, const struct ipc_header *h, struct wire_reader *r)
+{
+	char *path = wire_get_str(r), *owned = NULL;
+	const void *data = NULL;
+	size_t len = 0;
+	int status = path ? lookup_file(c, path, &data, &len, &owned) : r->error;
+
+	reply(c, h, status, status == 0 ? data : NULL, status == 0 ? len : 0);
+	free(owned);
+	free(path);
+}
+
+/*
+ * Many files in one round trip (`drover vm list` reads every guest config
+ * of the cluster): u32 count, then count paths; the reply holds for each,
+ * in order, its i32 status and its content as a blob (empty unless the
+ * status is 0). Files that would take the reply past the frame limit get
+ * -E2BIG, for the client to read on their own.
+ */
+static void handle_read_files(struct ipc_conn *c, const struct ipc_header *h, struct wire_reader *r)
+{
+	uint32_t n = wire_get_u32(r);
+	struct buf out = BUF_INIT;
+	struct wire_writer w;
+
+	if (r->error || n > IPC_READ_FILES_MAX) {
+		reply(c, h, r->error ? r->error : -E2BIG, NULL, 0);
 		return;
 	}
-	p = path;
-	while (*p == '/')
-		p++;
-	id = strchr(p, '/') ? -1 : cfs_virtual_lookup(p);
-	if (id >= 0 && !cfs_virtual_is_symlink(id)) {
-		reply_string(c, h, cfs_virtual_content(d, id));
-	} else if (!(e = cfs_tree_resolve(&cfs_daemon_state(d)->tree, p))) {
-		reply(c, h, -ENOENT, NULL, 0);
-	} else if (e->type != CFS_FILE) {
-		reply(c, h, -EISDIR, NULL, 0);
-	} else if (c->readonly && layout_is_private(e)) {
-		reply(c, h, -EACCES, NULL, 0);
-	} else {
-		reply(c, h, 0, e->data ? e->data->data : NULL, cfs_blob_size(e->data));
+	wire_writer_init(&w, &out);
+	for (uint32_t i = 0; i < n && !w.error; i++) {
+		char *path = wire_get_str(r), *owned = NULL;
+		const void *data = NULL;
+		size_t len = 0;
+		int status = path ? lookup_file(c, path, &data, &len, &owned) : r->error;
+
+		free(path);
+		if (!path) {
+			w.error = status;
+			break;
+		}
+		if (status == 0 && out.len + len + 64 > IPC_MAX_FRAME - IPC_HEADER_SIZE)
+			status = -E2BIG;
+		wire_put_u32(&w, (uint32_t)status);
+		wire_put_blob(&w, status == 0 ? data : NULL, status == 0 ? len : 0);
+		free(owned);
 	}
-	free(path);
+	reply(c, h, w.error, w.error ? NULL : out.data, w.error ? 0 : out.len);
+	buf_free(&out);
 }
 
 static void handle_kv(struct ipc_conn *c, const struct ipc_header *h, struct wire_reader *r)
@@ -260,6 +316,9 @@ static void handle_request(struct ipc_conn *c, const struct ipc_header *h, const
 		break;
 	case IPC_READ_FILE:
 		handle_read_file(c, h, &r);
+		break;
+	case IPC_READ_FILES:
+		handle_read_files(c, h, &r);
 		break;
 	case IPC_KV_SET:
 	case IPC_KV_GET:

@@ -67,6 +67,8 @@ const char *ipc_type_name(uint16_t type)
 		return "watch";
 	case IPC_FLUSH:
 		return "flush";
+	case IPC_READ_FILES:
+		return "read-files";
 	case IPC_EVENT:
 		return "event";
 	case IPC_EVENT_OVERFLOW:

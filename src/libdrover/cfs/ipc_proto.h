@@ -25,6 +25,8 @@
 #define IPC_PROTO_VERSION 1
 #define IPC_HEADER_SIZE 16
 #define IPC_MAX_FRAME (8u << 20)
+/* Paths in one IPC_READ_FILES request. */
+#define IPC_READ_FILES_MAX 65536
 #define CFS_SOCKET_DEFAULT "/run/drover/cfs.sock"
 
 enum ipc_type {
@@ -39,6 +41,7 @@ enum ipc_type {
 	IPC_LOG_READ = 9, /* u32 max entries (0: 50), str ident filter -> JSON */
 	IPC_WATCH = 10, /* str path prefix ("" = all); then IPC_EVENT frames */
 	IPC_FLUSH = 11, /* fold the journal into the database and checkpoint it */
+	IPC_READ_FILES = 12, /* u32 n, n x str path -> n x (i32 status, blob content) */
 
 	IPC_EVENT = 100, /* u64 version, u8 op kind, u8 entry type, str path, str old path */
 	IPC_EVENT_OVERFLOW = 101, /* the watcher fell behind; the server closes the connection */

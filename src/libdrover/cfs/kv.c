@@ -2,6 +2,7 @@
 #include "kv.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -83,5 +84,69 @@ int cfs_read_file(struct ipc_client *c, const char *path, struct buf *out)
 	wire_put_str(&w, path);
 	r = w.error ? w.error : call(c, IPC_READ_FILE, &req, out);
 	buf_free(&req);
+	return r;
+}
+
+/* The files from first on that fit one request: their replies into files; *done: how many. */
+static int read_batch(struct ipc_client *c, const char *const *paths, size_t n,
+		      struct cfs_file *files, size_t *done)
+{
+	struct buf req = BUF_INIT, out = BUF_INIT;
+	struct wire_writer w;
+	struct wire_reader rd;
+	size_t count = n < IPC_READ_FILES_MAX ? n : IPC_READ_FILES_MAX;
+	int r;
+
+	/* the request, too, must fit a frame: a path is at most 64 KiB */
+	for (size_t i = 0, bytes = 0; i < count; i++) {
+		bytes += strlen(paths[i]) + 2;
+		if (bytes > IPC_MAX_FRAME / 2) {
+			count = i;
+			break;
+		}
+	}
+	wire_writer_init(&w, &req);
+	wire_put_u32(&w, (uint32_t)count);
+	for (size_t i = 0; i < count; i++)
+		wire_put_str(&w, paths[i]);
+	r = w.error ? w.error : call(c, IPC_READ_FILES, &req, &out);
+	buf_free(&req);
+	wire_reader_init(&rd, out.data, out.len);
+	for (size_t i = 0; i < count && r == 0; i++) {
+		int status = (int32_t)wire_get_u32(&rd);
+		size_t len = 0;
+		const void *data = wire_get_blob(&rd, &len);
+
+		if (rd.error) {
+			r = -EPROTO;
+			break;
+		}
+		files[i].status = status;
+		buf_clear(&files[i].data);
+		if (status == 0 && (r = buf_append(&files[i].data, data, len)) == 0)
+			r = buf_terminate(&files[i].data);
+	}
+	buf_free(&out);
+	*done = count;
+	return r;
+}
+
+int cfs_read_files(struct ipc_client *c, const char *const *paths, size_t n, struct cfs_file *files)
+{
+	size_t i = 0;
+	int r = 0;
+
+	for (size_t k = 0; k < n; k++)
+		files[k] = (struct cfs_file){ -ENOENT, BUF_INIT };
+	while (i < n && r == 0) {
+		size_t done = 0;
+
+		r = read_batch(c, paths + i, n - i, files + i, &done);
+		i += done;
+	}
+	/* what did not fit a reply (a file of megabytes) comes on its own */
+	for (size_t k = 0; k < n && r == 0; k++)
+		if (files[k].status == -E2BIG)
+			files[k].status = cfs_read_file(c, paths[k], &files[k].data);
 	return r;
 }

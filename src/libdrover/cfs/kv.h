@@ -38,3 +38,19 @@ int cfs_get_json(struct ipc_client *c, uint16_t type, struct buf *out);
 
 /* A file of the tree (path relative to its root) into out, NUL-terminated. -ENOENT if missing. */
 int cfs_read_file(struct ipc_client *c, const char *path, struct buf *out);
+
+/* One file of a batch read: its status (0 or -errno) and, with 0, its content. */
+struct cfs_file {
+	int status;
+	struct buf data; /* NUL-terminated when status is 0 */
+};
+
+/*
+ * Read n files (paths relative to the tree's root) in as few round trips
+ * as the protocol's frame size allows (one for guest configs): files[i]
+ * gets paths[i]'s status and content (-ENOENT: missing). Free each with
+ * buf_free(&files[i].data). Returns 0, or -errno when the exchange itself
+ * failed.
+ */
+int cfs_read_files(struct ipc_client *c, const char *const *paths, size_t n,
+		   struct cfs_file *files);

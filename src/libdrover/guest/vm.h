@@ -74,6 +74,14 @@ int vm_config(const struct vm_env *e, uint32_t vmid, struct guest_conf **out,
 int vm_start(const struct vm_env *e, uint32_t vmid, const struct drover_reporter *log,
 	     struct drover_err *err);
 
+/*
+ * The QEMU command line (argv, NULL-terminated; free it with
+ * strv_free_array()) that vm_start() would run for the VM now: KVM
+ * probed as a start probes it, without the service-control wrapper.
+ * Nothing is created (no taps, no run directory).
+ */
+int vm_showcmd(const struct vm_env *e, uint32_t vmid, char ***argv, struct drover_err *err);
+
 /* Stop hard: QMP quit, then SIGTERM/SIGKILL after timeout_s. A stopped VM is no error. */
 int vm_stop(const struct vm_env *e, uint32_t vmid, unsigned timeout_s, bool skiplock,
 	    const struct drover_reporter *log, struct drover_err *err);

@@ -130,17 +130,43 @@ static int wait_running(struct start *s)
 	return r;
 }
 
-static int start_locked(struct guest_conf *c, void *arg, struct drover_err *err)
+/* The command line a start runs, KVM or not as probed here (why: the probe's answer). */
+static int start_cmdline(const struct vm_env *e, struct guest_conf *c, uint32_t vmid, char ***argv,
+			 bool *kvm, char *why, size_t why_len, struct drover_err *err)
 {
-	struct start *s = arg;
 	struct qemu_cmdline_opts o = {
-		.run_dir = s->e->run_dir,
+		.run_dir = e->run_dir,
 		.daemonize = true,
 		.serial_log = true,
 		.resolve = vm_resolve_volume,
-		.resolve_ctx = (void *)s->e,
+		.resolve_ctx = (void *)e,
 	};
+
+	o.kvm_usable = qemu_kvm_probe(why, why_len);
+	*kvm = o.kvm_usable;
+	return qemu_cmdline(c, vmid, &o, argv, err);
+}
+
+int vm_showcmd(const struct vm_env *e, uint32_t vmid, char ***argv, struct drover_err *err)
+{
+	struct guest_conf *c = NULL;
+	char why[256];
+	bool kvm;
+	int r = vm_config(e, vmid, &c, err);
+
+	*argv = NULL;
+	if (r < 0)
+		return r;
+	r = start_cmdline(e, c, vmid, argv, &kvm, why, sizeof(why), err);
+	guest_conf_free(c);
+	return r;
+}
+
+static int start_locked(struct guest_conf *c, void *arg, struct drover_err *err)
+{
+	struct start *s = arg;
 	char why[256], **argv = NULL;
+	bool kvm;
 	int r;
 
 	if (vm_running(s->e, s->vmid, NULL))
@@ -148,12 +174,11 @@ static int start_locked(struct guest_conf *c, void *arg, struct drover_err *err)
 	r = qemu_run_dir_prepare(s->e->run_dir, err);
 	if (r < 0)
 		return r;
-	o.kvm_usable = qemu_kvm_probe(why, sizeof(why));
-	r = qemu_cmdline(c, s->vmid, &o, &argv, err);
+	r = start_cmdline(s->e, c, s->vmid, &argv, &kvm, why, sizeof(why), err);
 	if (r < 0)
 		return r;
-	drover_report_log(s->log, "Starting VM %" PRIu32 " (%s: %s)", s->vmid,
-			  o.kvm_usable ? "KVM" : "TCG", why);
+	drover_report_log(s->log, "Starting VM %" PRIu32 " (%s: %s)", s->vmid, kvm ? "KVM" : "TCG",
+			  why);
 	r = guest_each_numbered(guest_conf_current(c), "net", GUEST_NET_COUNT, make_tap, s);
 	if (r == 0) {
 		char **run = under_service_control(s->vmid, argv);

@@ -11,6 +11,7 @@
 
 #include "basic/util.h"
 #include "conf_edit.h"
+#include "guest_list.h"
 #include "guest_runtime.h"
 #include "libdrover/cfs/ipc_client.h"
 #include "libdrover/cfs/kv.h"
@@ -94,88 +95,32 @@ int vm_status_get(const struct vm_env *e, uint32_t vmid, bool verbose, struct vm
 
 /* ---- list ---- */
 
-struct node_state {
-	char node[NODE_NAME_MAX + 1];
-	int have; /* 0, or -errno: nothing published */
-	int64_t time;
-	struct guest_status *g;
-	size_t ng;
-};
-
-static const struct node_state *state_of_node(struct ipc_client *cl, struct node_state **v,
-					      size_t *n, const char *node)
+/* Another node's VM: its state as that node's droverd published it. */
+static void published(struct guest_published *pub, struct ipc_client *cl, struct vm_status *st)
 {
-	struct node_state *nv, *s;
-	struct node_status ns;
+	struct guest_status g;
+	int64_t time = 0;
+	int r = guest_published_find(pub, cl, st->node, st->vmid, GUEST_QEMU, &g, &time);
 
-	for (size_t i = 0; i < *n; i++)
-		if (streq((*v)[i].node, node))
-			return &(*v)[i];
-	nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (!nv)
-		return NULL;
-	*v = nv;
-	s = &nv[(*n)++];
-	memset(s, 0, sizeof(*s));
-	snprintf(s->node, sizeof(s->node), "%s", node);
-	s->have = node_status_read(cl, node, &ns, &s->g, &s->ng);
-	s->time = s->have == 0 ? ns.time : 0;
-	return s;
-}
-
-static void published(const struct node_state *s, struct vm_status *st)
-{
-	if (!s || s->have < 0) {
+	if (r < 0) {
 		st->unknown = true;
 		return;
 	}
-	st->stale = now_wall_s() - s->time > STALE_S;
-	for (size_t i = 0; i < s->ng; i++)
-		if (s->g[i].vmid == st->vmid && s->g[i].type == GUEST_QEMU) {
-			st->running = s->g[i].running;
-			st->pid = s->g[i].pid;
-			st->uptime_s = s->g[i].uptime_s;
-			st->mem = s->g[i].mem;
-			return;
-		}
-}
-
-static int cmp_vmid(const void *a, const void *b)
-{
-	const struct vm_status *x = a, *y = b;
-
-	return x->vmid < y->vmid ? -1 : x->vmid > y->vmid;
-}
-
-static int one(const struct vm_env *e, struct ipc_client *cl, struct node_state **nodes, size_t *nn,
-	       uint32_t vmid, const char *node, struct vm_status *st)
-{
-	char rel[PATH_MAX], path[PATH_MAX];
-	struct guest_conf *c = NULL;
-
-	memset(st, 0, sizeof(*st));
-	st->vmid = vmid;
-	snprintf(st->node, sizeof(st->node), "%s", node);
-	if (guest_conf_relpath(node, GUEST_QEMU, vmid, rel, sizeof(rel)) == 0 &&
-	    cfs_path(&e->st.cfs, rel, path, sizeof(path)) == 0 &&
-	    guest_conf_load(GUEST_QEMU, path, &c, NULL) == 0) {
-		from_conf(c, st);
-		guest_conf_free(c);
+	st->stale = now_wall_s() - time > STALE_S;
+	if (r == 1) {
+		st->running = g.running;
+		st->pid = g.pid;
+		st->uptime_s = g.uptime_s;
+		st->mem = g.mem;
 	}
-	if (streq(node, e->st.cfs.node))
-		runtime_of(e, st);
-	else
-		published(state_of_node(cl, nodes, nn, node), st);
-	return 0;
 }
 
 int vm_list(const struct vm_env *e, struct vm_status **out, size_t *n, struct drover_err *err)
 {
-	struct json_object *list = NULL, *ids;
-	struct node_state *nodes = NULL;
+	struct guest_published pub = { 0 };
+	struct guest_listed *v = NULL;
 	struct ipc_client cl;
-	struct buf b = BUF_INIT;
-	size_t nn = 0, cap = 0;
+	size_t nv = 0;
 	int r;
 
 	*out = NULL;
@@ -184,53 +129,28 @@ int vm_list(const struct vm_env *e, struct vm_status **out, size_t *n, struct dr
 	if (r < 0)
 		return ipc_client_unreachable(err, e->socket, r);
 	r = cfs_ipc_set_timeout(&cl, 10000);
+	if (r < 0)
+		r = drover_fail(err, r, "droverfs socket: %s", strerror(-r));
+	else
+		r = guest_list_read(&cl, GUEST_QEMU, &v, &nv, err);
+	if (r == 0 && nv && !(*out = calloc(nv, sizeof(**out))))
+		r = drover_fail(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < nv && r == 0; i++) {
+		struct vm_status *st = &(*out)[i];
+
+		st->vmid = v[i].vmid;
+		snprintf(st->node, sizeof(st->node), "%s", v[i].node);
+		if (v[i].conf)
+			from_conf(v[i].conf, st);
+		if (streq(st->node, e->st.cfs.node))
+			runtime_of(e, st);
+		else
+			published(&pub, &cl, st);
+	}
 	if (r == 0)
-		r = cfs_get_json(&cl, IPC_GET_VMLIST, &b);
-	if (r == 0) {
-		list = json_tokener_parse((char *)b.data);
-		if (!list || !json_object_object_get_ex(list, "ids", &ids))
-			r = -EPROTO;
-	}
-	buf_free(&b);
-	if (r < 0) {
-		ipc_client_close(&cl);
-		json_object_put(list);
-		return drover_fail(err, r, "reading the guest list: %s", strerror(-r));
-	}
-	json_object_object_foreach(ids, id, info)
-	{
-		struct json_object *jnode, *jtype;
-		uint32_t vmid;
-
-		if (vmid_parse_n(id, strlen(id), &vmid) < 0 ||
-		    !json_object_object_get_ex(info, "node", &jnode) ||
-		    !json_object_object_get_ex(info, "type", &jtype) ||
-		    !streq(json_object_get_string(jtype), "qemu"))
-			continue;
-		if (*n == cap) {
-			struct vm_status *v =
-				realloc(*out, (cap = cap ? 2 * cap : 64) * sizeof(*v));
-
-			if (!v) {
-				r = drover_fail(err, -ENOMEM, "out of memory");
-				break;
-			}
-			*out = v;
-		}
-		one(e, &cl, &nodes, &nn, vmid, json_object_get_string(jnode), &(*out)[(*n)++]);
-	}
-	for (size_t i = 0; i < nn; i++)
-		free(nodes[i].g);
-	free(nodes);
-	json_object_put(list);
+		*n = nv;
+	guest_published_free(&pub);
+	guest_listed_free(v, nv);
 	ipc_client_close(&cl);
-	if (r < 0) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return r;
-	}
-	if (*n)
-		qsort(*out, *n, sizeof(**out), cmp_vmid);
-	return 0;
+	return r;
 }

@@ -212,6 +212,11 @@ static int rbd_open_store(struct storage *s, struct drover_err *err)
 	char client[sizeof(p->username) + 8];
 	int r;
 
+	r = rbd_lib_load(err);
+	if (r < 0) {
+		free(st);
+		return r;
+	}
 	if (!st)
 		return drover_fail(err, -ENOMEM, "rbd storage '%s': out of memory", p->id);
 	snprintf(client, sizeof(client), "client.%s", username(p));

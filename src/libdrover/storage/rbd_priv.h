@@ -10,10 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <rados/librados.h>
-#include <rbd/librbd.h>
-
 #include "plugin.h"
+#include "rbd_lazy.h"
 
 /* Bytes per read or write request, and how many are in flight at once. */
 #define RBD_IO_CHUNK (4u << 20)

@@ -108,5 +108,9 @@ struct ct_entry {
 	char lock[32];
 };
 
-/* The cluster's containers, sorted by VMID (*v is the caller's to free). */
-int ct_list(const struct storage_env *env, struct ct_entry **v, size_t *n, struct drover_err *err);
+/*
+ * The cluster's containers, sorted by VMID (*v is the caller's to free),
+ * read through droverfs's socket (NULL: the default).
+ */
+int ct_list(const struct storage_env *env, const char *socket, struct ct_entry **v, size_t *n,
+	    struct drover_err *err);

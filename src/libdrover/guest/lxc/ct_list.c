@@ -14,113 +14,67 @@
 
 #include "basic/util.h"
 #include "ct_internal.h"
+#include "../guest_list.h"
 #include "libdrover/cfs/ipc_client.h"
 #include "libdrover/node/status.h"
 
-static void fill_from_conf(const struct storage_env *env, struct ct_entry *e)
+static void from_conf(struct guest_conf *c, struct ct_entry *e)
 {
-	struct buf text = BUF_INIT;
-	struct guest_conf *c = NULL;
-	char rel[256];
+	struct guest_section *cur = guest_conf_current(c);
 	const char *v;
 
-	snprintf(rel, sizeof(rel), "nodes/%s/lxc/%" PRIu32 ".conf", e->node, e->vmid);
-	if (cfs_read(&env->cfs, rel, &text) == 0 &&
-	    guest_conf_parse(GUEST_LXC, rel, (const char *)text.data, text.len, &c, NULL) == 0) {
-		struct guest_section *cur = guest_conf_current(c);
-
-		if ((v = guest_get(cur, "hostname")))
-			snprintf(e->hostname, sizeof(e->hostname), "%s", v);
-		if ((v = guest_get(cur, "lock")))
-			snprintf(e->lock, sizeof(e->lock), "%s", v);
-	}
-	guest_conf_free(c);
-	buf_free(&text);
+	if ((v = guest_get(cur, "hostname")))
+		snprintf(e->hostname, sizeof(e->hostname), "%s", v);
+	if ((v = guest_get(cur, "lock")))
+		snprintf(e->lock, sizeof(e->lock), "%s", v);
 }
 
 /* Another node's view of its container, from its published status. */
-static void remote_status(struct ipc_client *ipc, struct ct_entry *e)
+static void remote_status(struct guest_published *pub, struct ipc_client *cl, struct ct_entry *e)
 {
-	struct node_status st;
-	struct guest_status *g = NULL;
-	size_t n = 0;
+	struct guest_status g;
+	int64_t time;
+	int r = guest_published_find(pub, cl, e->node, e->vmid, GUEST_LXC, &g, &time);
 
-	snprintf(e->status, sizeof(e->status), "unknown");
-	if (!ipc || node_status_read(ipc, e->node, &st, &g, &n) < 0)
-		return;
-	for (size_t i = 0; i < n; i++)
-		if (g[i].vmid == e->vmid && g[i].type == GUEST_LXC)
-			snprintf(e->status, sizeof(e->status), "%s",
-				 g[i].running ? "running" : "stopped");
-	free(g);
+	snprintf(e->status, sizeof(e->status), "%s",
+		 r < 0		       ? "unknown"
+		 : r == 1 && g.running ? "running"
+				       : "stopped");
 }
 
-static int by_vmid(const void *a, const void *b)
+int ct_list(const struct storage_env *env, const char *socket, struct ct_entry **v, size_t *n,
+	    struct drover_err *err)
 {
-	const struct ct_entry *x = a, *y = b;
-
-	return x->vmid < y->vmid ? -1 : x->vmid > y->vmid;
-}
-
-static int collect(const struct storage_env *env, struct json_object *ids, struct ct_entry **v,
-		   size_t *n, struct drover_err *err)
-{
-	struct ipc_client ipc;
-	bool have_ipc = ipc_client_connect(&ipc, NULL) == 0;
-
-	json_object_object_foreach(ids, id, info)
-	{
-		struct json_object *jn, *jt;
-		struct ct_entry e = { 0 }, *nv;
-
-		if (vmid_parse_n(id, strlen(id), &e.vmid) < 0 ||
-		    !json_object_object_get_ex(info, "node", &jn) ||
-		    !json_object_object_get_ex(info, "type", &jt) ||
-		    !streq(json_object_get_string(jt), "lxc"))
-			continue;
-		snprintf(e.node, sizeof(e.node), "%s", json_object_get_string(jn));
-		fill_from_conf(env, &e);
-		if (streq(e.node, env->cfs.node))
-			snprintf(e.status, sizeof(e.status), "%s",
-				 ct_running(e.vmid) ? "running" : "stopped");
-		else
-			remote_status(have_ipc ? &ipc : NULL, &e);
-		nv = realloc(*v, (*n + 1) * sizeof(*nv));
-		if (!nv) {
-			if (have_ipc)
-				ipc_client_close(&ipc);
-			return drover_fail(err, -ENOMEM, "out of memory");
-		}
-		*v = nv;
-		nv[(*n)++] = e;
-	}
-	if (have_ipc)
-		ipc_client_close(&ipc);
-	return 0;
-}
-
-int ct_list(const struct storage_env *env, struct ct_entry **v, size_t *n, struct drover_err *err)
-{
-	struct json_object *o, *ids;
-	struct buf text = BUF_INIT;
-	int r = cfs_read(&env->cfs, ".vmlist", &text);
+	struct guest_published pub = { 0 };
+	struct guest_listed *g = NULL;
+	struct ipc_client cl;
+	size_t ng = 0;
+	int r = ipc_client_connect(&cl, socket);
 
 	*v = NULL;
 	*n = 0;
-	if (r == 0 && buf_terminate(&text) < 0)
-		r = -ENOMEM;
-	if (r < 0) {
-		buf_free(&text);
-		return drover_fail(err, r, "reading the guest list: %s", strerror(-r));
+	if (r < 0)
+		return ipc_client_unreachable(err, socket, r);
+	r = guest_list_read(&cl, GUEST_LXC, &g, &ng, err);
+	if (r == 0 && ng && !(*v = calloc(ng, sizeof(**v))))
+		r = drover_fail(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < ng && r == 0; i++) {
+		struct ct_entry *e = &(*v)[i];
+
+		e->vmid = g[i].vmid;
+		snprintf(e->node, sizeof(e->node), "%s", g[i].node);
+		if (g[i].conf)
+			from_conf(g[i].conf, e);
+		if (streq(e->node, env->cfs.node))
+			snprintf(e->status, sizeof(e->status), "%s",
+				 ct_running(e->vmid) ? "running" : "stopped");
+		else
+			remote_status(&pub, &cl, e);
 	}
-	o = json_tokener_parse((const char *)text.data);
-	buf_free(&text);
-	if (!o || !json_object_object_get_ex(o, "ids", &ids))
-		r = drover_fail(err, -EINVAL, "droverfs sent a guest list that is not one");
-	else
-		r = collect(env, ids, v, n, err);
-	json_object_put(o);
-	if (r == 0 && *n)
-		qsort(*v, *n, sizeof(**v), by_vmid);
+	if (r == 0)
+		*n = ng;
+	guest_published_free(&pub);
+	guest_listed_free(g, ng);
+	ipc_client_close(&cl);
 	return r;
 }
