@@ -122,8 +122,11 @@ void droverd_begin_stop(struct droverd *d);
 void droverd_status_tick(struct droverd *d);
 void droverd_status_free(struct droverd *d);
 
-/* cleanup.c: g ended by itself (or was found stopped): remove what its start left */
-void droverd_guest_cleanup(struct droverd *d, struct droverd_guest *g);
+/*
+ * cleanup.c: g ended by itself since the last tick (first_look: g was
+ * first seen stopped, as after droverd's start): remove what its start left.
+ */
+void droverd_guest_cleanup(struct droverd *d, struct droverd_guest *g, bool first_look);
 
 /* coldstart.c */
 int droverd_coldstart_init(struct droverd *d);

@@ -154,7 +154,7 @@ static void sample_guest(struct droverd *d, struct droverd_guest *g, struct gues
 	if (guest_runtime_get(&d->ops, g->type, g->vmid, &rt) < 0 || !rt.running) {
 		/* gone since the last tick, or first seen stopped: anything left behind? */
 		if (g->pid || !g->looked)
-			droverd_guest_cleanup(d, g);
+			droverd_guest_cleanup(d, g, !g->pid);
 		g->pid = 0;
 		g->looked = true;
 		return;

@@ -89,8 +89,9 @@ int vm_shutdown(const struct vm_env *e, uint32_t vmid, unsigned timeout_s, bool 
 /*
  * After QEMU ended by itself (the guest powered off, QEMU died): remove
  * the taps, pid file and sockets its start made, under the guest's lock
- * (so no start is under way), whatever lock: the config holds. A VM that
- * runs again is left alone. What was removed goes to log.
+ * (so no start is under way). A VM that runs again, or whose config has
+ * lock: set (the operation under way owns them), is left alone. What was
+ * removed goes to log.
  */
 int vm_cleanup(const struct vm_env *e, uint32_t vmid, const struct drover_reporter *log,
 	       struct drover_err *err);

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <net/if.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,17 +124,19 @@ int vm_cleanup(const struct vm_env *e, uint32_t vmid, const struct drover_report
 	struct cleanup c = { e, vmid, log };
 	struct guest_conf *conf = NULL;
 	const char *lock;
-	char held[32] = "";
 	int r = vm_config(e, vmid, &conf, err);
 
 	if (r < 0)
 		return r;
-	/* whatever operation holds lock: the VM is gone and its leftovers are no one's */
+	/* an operation under way (lock:) may own what is there: it is its to clean */
 	lock = guest_get(guest_conf_current(conf), "lock");
-	if (lock)
-		snprintf(held, sizeof(held), "%s", lock);
+	if (lock) {
+		drover_report_log(log, "VM %" PRIu32 " is locked (%s): left to that operation",
+				  vmid, lock);
+		guest_conf_free(conf);
+		return 0;
+	}
 	guest_conf_free(conf);
 	drover_report_log(log, "VM %" PRIu32 " stopped: cleaning up after it", vmid);
-	return guest_conf_update_at(&e->st.cfs, GUEST_QEMU, vmid, held[0] ? held : NULL,
-				    cleanup_locked, &c, err);
+	return guest_conf_update_at(&e->st.cfs, GUEST_QEMU, vmid, NULL, cleanup_locked, &c, err);
 }

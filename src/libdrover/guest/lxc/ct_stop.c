@@ -77,16 +77,18 @@ int ct_cleanup(uint32_t ctid, const struct drover_reporter *rep, struct drover_e
 {
 	struct cleanup cl = { ctid, rep };
 	struct guest_conf *c = NULL;
-	char held[32] = "";
 	const char *lock;
 	int r = guest_conf_read(GUEST_LXC, ctid, &c, err);
 
 	if (r < 0)
 		return r;
-	/* whatever operation holds lock: the container is gone, its mounts are no one's */
+	/* an operation under way (lock: create, snapshot...) uses the mounts */
 	lock = guest_get(guest_conf_current(c), "lock");
 	if (lock)
-		snprintf(held, sizeof(held), "%s", lock);
+		drover_report_log(rep, "CT %" PRIu32 " is locked (%s): left to that operation",
+				  ctid, lock);
 	guest_conf_free(c);
-	return guest_conf_update(GUEST_LXC, ctid, held[0] ? held : NULL, cleanup_locked, &cl, err);
+	if (lock)
+		return 0;
+	return guest_conf_update(GUEST_LXC, ctid, NULL, cleanup_locked, &cl, err);
 }
