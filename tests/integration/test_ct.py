@@ -224,16 +224,21 @@ def enter_on_pty(sb, node, ctid, keys, expect, timeout=30):
         os.execv(sb.drover, [sb.drover, "sandbox", "exec", "--name", sb.name, node, "--",
                              "drover", "ct", "enter", str(ctid)])
     out = b""
-    deadline = time.monotonic() + timeout
-    try:
-        os.write(fd, keys.encode())
-        while expect.encode() not in out and time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 1)
-            if ready:
+
+    def read_until(what, deadline):
+        nonlocal out
+        while what not in out and time.monotonic() < deadline:
+            if select.select([fd], [], [], 1)[0]:
                 try:
                     out += os.read(fd, 4096)
                 except OSError:
-                    break
+                    return
+
+    try:
+        # type once the shell inside shows its prompt (keys typed earlier are lost)
+        read_until(b"# ", time.monotonic() + timeout)
+        os.write(fd, keys.encode())
+        read_until(expect.encode(), time.monotonic() + timeout)
         os.write(fd, b"exit\n")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
