@@ -120,8 +120,10 @@ static int start_locked(struct guest_conf *c, void *arg, struct drover_err *err)
 	if (r == 0)
 		r = guest_each_numbered(guest_conf_current(c), "net", GUEST_NET_COUNT, check_bridge,
 					err);
-	if (r == 0)
+	if (r == 0) {
+		ct_cgroups_release(s->ctid); /* left by an LXC that died */
 		r = write_lxc_conf(s->env, c, s->ctid, err);
+	}
 	if (r == 0) {
 		drover_report_log(s->rep, "Starting CT %" PRIu32, s->ctid);
 		r = launch(s->ctid, err);

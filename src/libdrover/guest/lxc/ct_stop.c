@@ -70,6 +70,7 @@ static int cleanup_locked(struct guest_conf *c, void *arg, struct drover_err *er
 	}
 	drover_report_log(cl->rep, "CT %" PRIu32 " stopped: releasing its volumes", cl->ctid);
 	ct_volumes_release(cl->ctid);
+	ct_cgroups_release(cl->ctid);
 	return 1;
 }
 
