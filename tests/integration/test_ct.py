@@ -11,7 +11,8 @@ runs a shell inside, from stdin and on a terminal; a container whose init
 dies is cleaned up after by droverd; hostile configs written by hand
 (unknown keys, memory 0, an unknown storage, another CTID's volume, a
 missing bridge, a 10 MB file) fail with FILE:LINE where it applies and
-start nothing.
+start nothing; destroy refuses a container with replication jobs unless
+--purge, which removes them.
 """
 import json
 import os
@@ -28,7 +29,7 @@ from conftest import _sandbox_ready
 from sandbox import Sandbox
 
 BTRFS = "/var/lib/drover/local-btrfs"
-CTIDS = (8101, 8102, 8103, 8105, 8106)
+CTIDS = (8101, 8102, 8103, 8105, 8106, 8107)
 
 
 @pytest.fixture(scope="module")
@@ -335,3 +336,18 @@ def test_hostile_configs_start_nothing(sb):
     assert not [c for c in lxc_running(sb, "node1") if c.startswith("811")]
     for ctid in list(HOSTILE) + [8115]:
         sb.exec("node1", "rm", "-f", f"{d}/{ctid}.conf")
+
+
+def test_destroy_with_replication_jobs_needs_purge(sb, template):
+    ct(sb, "node1", "create", 8107, template, "--rootfs", "local-btrfs:1")
+    drover(sb, "node1", "replication", "create-local-job", "8107-0", "node2",
+           "--schedule", "2099-01-01")
+    out = fails(sb, "node1", "destroy", 8107)
+    assert "replication jobs: 8107-0 (to node2)" in out and "--purge" in out
+    assert conf_exists(sb, "node1", 8107)
+    out = ct(sb, "node1", "destroy", 8107, "--purge").stdout
+    assert "removed replication job 8107-0" in out and "TASK OK" in out
+    assert not conf_exists(sb, "node1", 8107)
+    jobs = json.loads(drover(sb, "node1", "replication", "list", "--output-format",
+                             "json").stdout)
+    assert not [j for j in jobs if j["id"] == "8107-0"]
