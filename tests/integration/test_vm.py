@@ -297,8 +297,16 @@ def test_shutdown_and_destroy_free_the_volumes(sb, vm101):
     proc = vm(sb, "node1", "destroy", 101, check=False)
     assert proc.returncode == 1 and "protected" in proc.stdout + proc.stderr
     vm(sb, "node1", "set", 101, "--delete", "protection")
-    out = vm(sb, "node1", "destroy", 101).stdout
+    # a VM with replication jobs: refused, unless --purge, which removes them after it
+    sb.exec("node1", "drover", "replication", "create-local-job", "101-0", "node2",
+            "--schedule", "2099-01-01")
+    proc = vm(sb, "node1", "destroy", 101, check=False)
+    assert proc.returncode == 1
+    assert "replication jobs: 101-0 (to node2)" in proc.stdout + proc.stderr
+    out = vm(sb, "node1", "destroy", 101, "--purge").stdout
     assert "freed local-btrfs:101/vm-101-disk-0.raw" in out and "TASK OK" in out
+    assert "removed replication job 101-0" in out
+    assert "101-0" not in sb.exec("node1", "drover", "replication", "list").stdout
     vols = sb.exec("node1", "drover", "storage", "list", "local-btrfs").stdout
     assert "vm-101-" not in vols
     assert 101 not in listed(sb, "node2")
