@@ -14,6 +14,7 @@
 
 #include "basic/util.h"
 #include "ct_cli.h"
+#include "libdrover/replication/guest_jobs.h"
 #include "task_run.h"
 
 /* What a task's worker needs (it is forked: the parent's env is its own copy). */
@@ -22,6 +23,18 @@ struct ct_job {
 	struct ct_args a;
 	struct storage_env env;
 };
+
+/* Refused while replication jobs name the container, unless --purge: then they go after it. */
+static int destroy(struct ct_job *j, const struct drover_reporter *log, struct drover_err *err)
+{
+	int r = repl_guest_destroy_check(&j->env.cfs, j->a.ctid, j->a.purge, err);
+
+	if (r == 0)
+		r = ct_destroy(&j->env, j->a.ctid, log, err);
+	if (r == 0 && j->a.purge)
+		r = repl_guest_jobs_remove(&j->env.cfs, j->a.ctid, log, err);
+	return r;
+}
 
 static int job_run(void *arg, const struct drover_reporter *log, struct drover_err *err)
 {
@@ -37,7 +50,7 @@ static int job_run(void *arg, const struct drover_reporter *log, struct drover_e
 	if (streq(j->verb, "shutdown"))
 		return ct_shutdown(a->ctid, a->timeout_s, a->force_stop, log, err);
 	if (streq(j->verb, "destroy"))
-		return ct_destroy(&j->env, a->ctid, log, err);
+		return destroy(j, log, err);
 	if (streq(j->verb, "snapshot"))
 		return ct_snapshot(&j->env, a->ctid, a->pos[0], a->kv[0].value, log, err);
 	if (streq(j->verb, "rollback"))
@@ -357,10 +370,12 @@ static const struct cli_command ct_destroy_cmd = {
 	.summary = "destroy a container and its volumes",
 	.needs = NEED_WRITE,
 	.run = cmd_destroy,
-	.usage = "Usage: drover ct destroy CTID\n"
+	.usage = "Usage: drover ct destroy CTID [--purge]\n"
 		 "\n"
 		 "Free the container's volumes (with their snapshots) and remove its\n"
-		 "config. Refused while it runs, is locked or has protection: 1.\n",
+		 "config. Refused while it runs, is locked or has protection: 1, and\n"
+		 "while replication jobs name it unless --purge: then they are removed\n"
+		 "from replication.cfg after it (the replicas on the targets stay).\n",
 };
 
 static const struct cli_command ct_snapshot_cmd = {

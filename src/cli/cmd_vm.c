@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "basic/util.h"
+#include "libdrover/replication/guest_jobs.h"
 #include "task_run.h"
 #include "vm_cli.h"
 
@@ -187,6 +188,18 @@ struct verb_args {
 	const char *name, *description;
 };
 
+/* Refused while replication jobs name the VM, unless --purge: then they go after it. */
+static int destroy(struct verb_args *a, const struct drover_reporter *log, struct drover_err *err)
+{
+	int r = repl_guest_destroy_check(&a->e.st.cfs, a->vmid, a->purge, err);
+
+	if (r == 0)
+		r = vm_destroy(&a->e, a->vmid, a->purge, log, err);
+	if (r == 0 && a->purge)
+		r = repl_guest_jobs_remove(&a->e.st.cfs, a->vmid, log, err);
+	return r;
+}
+
 static int run_verb(void *arg, const struct drover_reporter *log, struct drover_err *err)
 {
 	struct verb_args *a = arg;
@@ -202,7 +215,7 @@ static int run_verb(void *arg, const struct drover_reporter *log, struct drover_
 	case V_REBOOT:
 		return vm_reboot(&a->e, a->vmid, a->timeout_s, log, err);
 	case V_DESTROY:
-		return vm_destroy(&a->e, a->vmid, a->purge, log, err);
+		return destroy(a, log, err);
 	case V_SNAPSHOT:
 		return vm_snapshot(&a->e, a->vmid, a->name, a->description, a->vmstate, log, err);
 	case V_ROLLBACK:
@@ -499,8 +512,9 @@ VM_CMD("destroy", ROOT_Q, destroy, "destroy a VM and free its volumes (a task)",
        "Usage: drover vm destroy VMID [--purge]\n"
        "\n"
        "Free every volume the VM owns (attached, unused and in snapshots) and remove\n"
-       "its config. Refused while it runs, while protection: 1 or a lock is set.\n"
-       "--purge: also remove it from jobs naming it (drover has none such yet).\n"
+       "its config. Refused while it runs, while protection: 1 or a lock is set,\n"
+       "and while replication jobs name it unless --purge: then they are removed\n"
+       "from replication.cfg after it (the replicas on the targets stay).\n"
        "Runs as a task.\n");
 VM_CMD("snapshot", ROOT_Q, snapshot, "snapshot a VM's disks and config (a task)",
        "Usage: drover vm snapshot VMID NAME [--description TEXT] [--vmstate]\n"

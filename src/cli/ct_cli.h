@@ -19,7 +19,7 @@ struct ct_args {
 	size_t nkv;
 	const char *del, *digest, *snapshot, *storage, *name;
 	unsigned timeout_s;
-	bool force_stop, current, verbose, json;
+	bool force_stop, current, verbose, json, purge;
 	char **cmd; /* exec: what comes after "--" */
 };
 

@@ -26,6 +26,7 @@ static const struct {
 	{ "verbose", false, " status " },
 	{ "timeout", true, " shutdown " },
 	{ "force-stop", false, " shutdown " },
+	{ "purge", false, " destroy " },
 	{ "storage", true, " template " },
 	{ "name", true, " template " },
 };
@@ -67,6 +68,8 @@ static int own_option(const char *verb, const char *opt, const char *val, struct
 		a->timeout_s = (unsigned)n;
 	} else if (streq(opt, "force-stop")) {
 		a->force_stop = true;
+	} else if (streq(opt, "purge")) {
+		a->purge = true;
 	} else if (streq(opt, "storage")) {
 		a->storage = val;
 	} else if (streq(opt, "name")) {

@@ -8,6 +8,8 @@
  * - keeps the node's task list right: workers that died without their end
  *   are swept, and the list is published again when droverfs comes back
  *   (tick in daemon.c);
+ * - cleans up after a guest that powered off or died by itself: its
+ *   taps, pid file, sockets and mounts (cleanup.c);
  * - starts the onboot guests once the node is quorate after droverd
  *   started (once per boot), and on SIGTERM shuts every guest down in
  *   reverse order before it exits (coldstart.c);
@@ -56,6 +58,7 @@ struct droverd_guest {
 	pid_t pid;
 	uint64_t cpu_ns;
 	uint64_t sampled_ns;
+	bool looked; /* sampled once: a stopped guest is checked for leftovers once */
 };
 
 enum droverd_cold {
@@ -118,6 +121,12 @@ void droverd_begin_stop(struct droverd *d);
 /* status.c */
 void droverd_status_tick(struct droverd *d);
 void droverd_status_free(struct droverd *d);
+
+/*
+ * cleanup.c: g ended by itself since the last tick (first_look: g was
+ * first seen stopped, as after droverd's start): remove what its start left.
+ */
+void droverd_guest_cleanup(struct droverd *d, struct droverd_guest *g, bool first_look);
 
 /* coldstart.c */
 int droverd_coldstart_init(struct droverd *d);

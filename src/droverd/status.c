@@ -152,9 +152,14 @@ static void sample_guest(struct droverd *d, struct droverd_guest *g, struct gues
 	out->vmid = g->vmid;
 	out->type = g->type;
 	if (guest_runtime_get(&d->ops, g->type, g->vmid, &rt) < 0 || !rt.running) {
+		/* gone since the last tick, or first seen stopped: anything left behind? */
+		if (g->pid || !g->looked)
+			droverd_guest_cleanup(d, g, !g->pid);
 		g->pid = 0;
+		g->looked = true;
 		return;
 	}
+	g->looked = true;
 	out->running = true;
 	out->pid = rt.pid;
 	out->uptime_s = rt.uptime_s;

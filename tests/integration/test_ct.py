@@ -6,10 +6,20 @@ snapshot and a rollback restore that file, a clean shutdown, destroy frees
 the volume. A locked container refuses start; a VMID is unique across the
 nodes; hostile inputs (a bad template, an unknown storage, another VMID's
 volume, a bad or bridgeless net0, memory 0) fail with a clear error and
-create nothing; destroy refuses a running or protected container.
+create nothing; destroy refuses a running or protected container. `enter`
+runs a shell inside, from stdin and on a terminal; a container whose init
+dies is cleaned up after by droverd; hostile configs written by hand
+(unknown keys, memory 0, an unknown storage, another CTID's volume, a
+missing bridge, a 10 MB file) fail with FILE:LINE where it applies and
+start nothing; destroy refuses a container with replication jobs unless
+--purge, which removes them.
 """
 import json
 import os
+import pty
+import re
+import select
+import time
 
 import pytest
 
@@ -19,7 +29,7 @@ from conftest import _sandbox_ready
 from sandbox import Sandbox
 
 BTRFS = "/var/lib/drover/local-btrfs"
-CTIDS = (8101, 8102, 8103, 8105)
+CTIDS = (8101, 8102, 8103, 8105, 8106, 8107)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +51,13 @@ def sb():
         s.down(check=False)
 
 
-def ct(sb, node, *args, check=True, timeout=120):
-    return drover(sb, node, "ct", *[str(a) for a in args], check=check, timeout=timeout)
+def ct(sb, node, *args, check=True, timeout=120, input=None):
+    if input is None:
+        return drover(sb, node, "ct", *[str(a) for a in args], check=check, timeout=timeout)
+    proc = sb.exec(node, "drover", "ct", *[str(a) for a in args], check=False, timeout=timeout,
+                   input=input)
+    assert not check or proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
 
 
 def fails(sb, node, *args):
@@ -201,3 +216,138 @@ def test_hostile_create(sb, template, args, words):
     assert words in out
     assert not conf_exists(sb, "node1", 8104)
     assert "8104" not in volumes(sb, "node1")
+
+
+def enter_on_pty(sb, node, ctid, keys, expect, timeout=30):
+    """`drover ct enter CTID` on a terminal: type keys, read until expect shows, exit."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(sb.drover, [sb.drover, "sandbox", "exec", "--name", sb.name, node, "--",
+                             "drover", "ct", "enter", str(ctid)])
+    out = b""
+
+    def read_until(what, deadline):
+        nonlocal out
+        while what not in out and time.monotonic() < deadline:
+            if select.select([fd], [], [], 1)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    return
+
+    try:
+        # type once the shell inside shows its prompt (keys typed earlier are lost)
+        read_until(b"# ", time.monotonic() + timeout)
+        os.write(fd, keys.encode())
+        read_until(expect.encode(), time.monotonic() + timeout)
+        os.write(fd, b"exit\n")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
+            try:
+                if select.select([fd], [], [], 0.2)[0]:
+                    out += os.read(fd, 4096)
+            except OSError:
+                pass
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        raise AssertionError(f"drover ct enter did not end after exit:\n{out!r}")
+    finally:
+        os.close(fd)
+
+
+def lxc_running(sb, node):
+    return sb.exec(node, "lxc-ls", "-P", "/run/drover/lxc", "--running",
+                   check=False).stdout.split()
+
+
+def test_enter_with_stdin_and_on_a_terminal(sb, template):
+    ct(sb, "node1", "create", 8106, template, "--rootfs", "local:1", "--hostname", "ct8106")
+    ct(sb, "node1", "start", 8106)
+    # commands on stdin: a shell inside, its exit status is enter's
+    proc = ct(sb, "node1", "enter", 8106, check=False,
+              input="hostname\necho IN-$((6*7))\ncat /proc/1/comm\nexit 3\n")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    lines = proc.stdout.split()
+    assert "ct8106" in lines and "IN-42" in lines and "init" in lines
+    # on a terminal: an interactive shell with a terminal of its own inside
+    out, code = enter_on_pty(sb, "node1", 8106, "tty; echo PTY-$((2*21))\n", "PTY-42")
+    assert "PTY-42" in out and "/dev/" in out and "not a tty" not in out, out
+    assert code == 0, out
+    # a stopped container has nothing to enter
+    proc = ct(sb, "node2", "enter", 8106, check=False, input="exit\n")
+    assert proc.returncode != 0 and "node1" in proc.stdout + proc.stderr
+
+
+def test_stopped_by_itself_is_cleaned_up(sb, template):
+    """The container's init goes (poweroff inside, or killed): droverd releases its mounts."""
+    mnt = "/run/drover/lxc/8106/mnt"
+    mounts = lambda: [l for l in sb.exec("node1", "cat", "/proc/self/mounts").stdout.splitlines()
+                      if mnt in l]
+    assert mounts(), "the raw rootfs of CT 8106 is mounted while it runs"
+    st = json.loads(ct(sb, "node1", "status", 8106, "--output-format", "json").stdout)
+    assert st["status"] == "running"
+    # let droverd see it running first
+    time.sleep(6)
+    sb.exec("node1", "kill", "-9", str(st["pid"]))
+    wait_for("CT 8106 stopped", lambda: ct(sb, "node1", "status", 8106).stdout.strip()
+             == "status: stopped", timeout=30, interval=0.5)
+    wait_for("droverd to release CT 8106's mounts", lambda: not mounts(), timeout=30,
+             interval=1)
+    tasks = json.loads(drover(sb, "node1", "task", "list", "--vmid", "8106",
+                              "--output-format", "json").stdout)
+    assert any(t["type"] == "vzcleanup" for t in tasks), tasks
+    # starts again as after a stop
+    ct(sb, "node1", "start", 8106)
+    assert ct(sb, "node1", "exec", 8106, "--", "hostname").stdout.strip() == "ct8106"
+    ct(sb, "node1", "stop", 8106)
+    ct(sb, "node1", "destroy", 8106)
+
+
+ROOT = "rootfs: local-btrfs:{id}/subvol-{id}-disk-0.subvol,size=1G\n"
+HOSTILE = {
+    8110: ("arch: amd64\nbogus: 1\n" + ROOT, r"8110\.conf:2: .*bogus"),
+    8111: ("memory: 0\n" + ROOT, r"8111\.conf:1: .*memory"),
+    8112: ("rootfs: nosuch:8112/subvol-8112-disk-0.subvol,size=1G\n", r"rootfs: .*nosuch"),
+    8113: ("rootfs: local-btrfs:8101/subvol-8101-disk-0.subvol,size=1G\n",
+           r"rootfs: volume .* belongs to VMID 8101, not to 8113"),
+    8114: (ROOT + "net0: name=eth0,bridge=vmbr9,hwaddr=BC:24:11:00:00:14\n",
+           r"net0: bridge 'vmbr9' does not exist"),
+}
+
+
+def test_hostile_configs_start_nothing(sb):
+    d = "/etc/drover/nodes/node1/lxc"
+    for ctid, (text, why) in HOSTILE.items():
+        sb.write_file("node1", f"{d}/{ctid}.conf", text.format(id=ctid))
+        proc = ct(sb, "node1", "start", ctid, check=False)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 1, (ctid, out)
+        assert re.search(why, out), (ctid, out)
+        assert str(ctid) not in lxc_running(sb, "node1")
+    # a 10 MB config: droverfs or the parser refuses it, nothing starts
+    sb.exec("node1", "sh", "-c", f"head -c 10000000 /dev/zero | tr '\\0' '#' > {d}/8115.conf",
+            check=False)
+    proc = ct(sb, "node1", "start", 8115, check=False)
+    assert proc.returncode == 1
+    assert re.search(r"too large|does not exist", proc.stdout + proc.stderr), proc.stderr
+    assert not [c for c in lxc_running(sb, "node1") if c.startswith("811")]
+    for ctid in list(HOSTILE) + [8115]:
+        sb.exec("node1", "rm", "-f", f"{d}/{ctid}.conf")
+
+
+def test_destroy_with_replication_jobs_needs_purge(sb, template):
+    ct(sb, "node1", "create", 8107, template, "--rootfs", "local-btrfs:1")
+    drover(sb, "node1", "replication", "create-local-job", "8107-0", "node2",
+           "--schedule", "2099-01-01")
+    out = fails(sb, "node1", "destroy", 8107)
+    assert "replication jobs: 8107-0 (to node2)" in out and "--purge" in out
+    assert conf_exists(sb, "node1", 8107)
+    out = ct(sb, "node1", "destroy", 8107, "--purge").stdout
+    assert "removed replication job 8107-0" in out and "TASK OK" in out
+    assert not conf_exists(sb, "node1", 8107)
+    jobs = json.loads(drover(sb, "node1", "replication", "list", "--output-format",
+                             "json").stdout)
+    assert not [j for j in jobs if j["id"] == "8107-0"]

@@ -5,8 +5,9 @@ its guest agent answers ping and freezes/thaws its file systems, a
 snapshot and a rollback bring back a file's content on its data disk, a
 VM on node1 reaches one on node2 over vmbr0, it is shut down through the
 agent and destroyed with its volumes. VMIDs are unique across nodes; a
-locked VM refuses to start; a killed QEMU reads as stopped; hostile
-configs give clear errors and start nothing.
+locked VM refuses to start; a killed QEMU reads as stopped, and droverd
+cleans up after it (taps, pid file, sockets) as after a guest that powers
+itself off; hostile configs give clear errors and start nothing.
 """
 import json
 import os
@@ -191,15 +192,59 @@ def test_vm_reaches_vm_on_other_node_over_vmbr0(sb, guest, vm101):
     assert out.startswith("DROVER-WORKLOAD")
 
 
-def test_killed_qemu_is_seen_stopped(sb, guest):
+def leftovers(sb, node, vmid):
+    """What a start made that a stop removes: run files and taps still there."""
+    files = sb.exec(node, "sh", "-c", f"cd {RUN} && ls {vmid}.pid {vmid}.qmp {vmid}.qga "
+                    f"{vmid}.serial0 2>/dev/null", check=False).stdout.split()
+    taps = [t for t in sb.exec(node, "ip", "-br", "link").stdout.split()
+            if t.startswith(f"tap{vmid}i")]
+    return files + taps
+
+
+def cleanup_tasks(sb, node, vmid):
+    out = sb.exec(node, "drover", "task", "list", "--vmid", str(vmid), "--output-format",
+                  "json").stdout
+    return [t for t in json.loads(out) if t["type"] == "qmcleanup"]
+
+
+def test_killed_qemu_is_seen_stopped_and_cleaned_up(sb, guest):
     st = wait_for("VM 201 running", lambda: (lambda s: s["status"] == "running" and s)(
         status(sb, "node2", 201)), 60)
+    assert "tap201i0" in leftovers(sb, "node2", 201)
+    before = len(cleanup_tasks(sb, "node2", 201))
     sb.exec("node2", "kill", "-9", str(st["pid"]))
     wait_for("VM 201 stopped", lambda: status(sb, "node2", 201)["status"] == "stopped", 30)
-    # its tap is taken over by the next start
+    # droverd sees it gone and removes its tap, pid file and sockets
+    wait_for("droverd's cleanup of VM 201", lambda: not leftovers(sb, "node2", 201), 30)
+    tasks = wait_for("a qmcleanup task ended", lambda: (
+        lambda t: len(t) > before and all(x["status"] == "stopped" for x in t) and t)(
+        cleanup_tasks(sb, "node2", 201)), 30)
+    newest = max(tasks, key=lambda t: t["starttime"])
+    assert newest["exitstatus"] == "OK"
+    log = sb.exec("node2", "drover", "task", "log", newest["upid"]).stdout
+    assert "removed tap tap201i0" in log and f"removed {RUN}/201.pid" in log
+    # the next start works as after a stop
     vm(sb, "node2", "start", 201)
     assert status(sb, "node2", 201)["status"] == "running"
+    assert "tap201i0" in leftovers(sb, "node2", 201)
+
+
+def test_poweroff_inside_is_cleaned_up(sb, guest):
+    wait_ready(sb, "node2", 201)
+    before = len(cleanup_tasks(sb, "node2", 201))
+    # the guest powers itself off: QEMU exits on its own
+    vm(sb, "node2", "terminal", 201, input="poweroff -f\n", check=False, timeout=30)
+    wait_for("VM 201 powered off", lambda: status(sb, "node2", 201)["status"] == "stopped", 60)
+    wait_for("droverd's cleanup of VM 201", lambda: not leftovers(sb, "node2", 201), 30)
+    wait_for("a qmcleanup task", lambda: len(cleanup_tasks(sb, "node2", 201)) > before, 30)
+    # a stop through drover leaves nothing behind itself: no cleanup task follows it
+    vm(sb, "node2", "start", 201)
+    wait_ready(sb, "node2", 201)
     vm(sb, "node2", "stop", 201)
+    assert not leftovers(sb, "node2", 201)
+    count = len(cleanup_tasks(sb, "node2", 201))
+    time.sleep(12)  # two of droverd's status ticks
+    assert len(cleanup_tasks(sb, "node2", 201)) == count
 
 
 def test_locked_vm_refuses_start(sb, guest):
@@ -252,8 +297,16 @@ def test_shutdown_and_destroy_free_the_volumes(sb, vm101):
     proc = vm(sb, "node1", "destroy", 101, check=False)
     assert proc.returncode == 1 and "protected" in proc.stdout + proc.stderr
     vm(sb, "node1", "set", 101, "--delete", "protection")
-    out = vm(sb, "node1", "destroy", 101).stdout
+    # a VM with replication jobs: refused, unless --purge, which removes them after it
+    sb.exec("node1", "drover", "replication", "create-local-job", "101-0", "node2",
+            "--schedule", "2099-01-01")
+    proc = vm(sb, "node1", "destroy", 101, check=False)
+    assert proc.returncode == 1
+    assert "replication jobs: 101-0 (to node2)" in proc.stdout + proc.stderr
+    out = vm(sb, "node1", "destroy", 101, "--purge").stdout
     assert "freed local-btrfs:101/vm-101-disk-0.raw" in out and "TASK OK" in out
+    assert "removed replication job 101-0" in out
+    assert "101-0" not in sb.exec("node1", "drover", "replication", "list").stdout
     vols = sb.exec("node1", "drover", "storage", "list", "local-btrfs").stdout
     assert "vm-101-" not in vols
     assert 101 not in listed(sb, "node2")

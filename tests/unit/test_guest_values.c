@@ -375,7 +375,23 @@ static void test_small_checks(void **state)
 	assert_int_equal(guest_index_parse("99999999999999999999", 4, &idx), -EINVAL);
 	assert_int_equal(guest_mac_random(mac), 0);
 	assert_int_equal(guest_mac_parse(mac, m), 0);
-	assert_int_equal(m[0] & 3, 2); /* local, unicast */
+	/* Proxmox's prefix, for VMs and containers alike */
+	assert_int_equal(m[0], 0xBC);
+	assert_int_equal(m[1], 0x24);
+	assert_int_equal(m[2], 0x11);
+	assert_int_equal(strlen(mac), 17);
+	{
+		char other[18];
+		int differ = 0;
+
+		/* three random bytes: 8 draws all equal would be a 2^-168 event */
+		for (int i = 0; i < 8; i++) {
+			assert_int_equal(guest_mac_random(other), 0);
+			assert_true(str_has_prefix(other, "BC:24:11:"));
+			differ |= strcmp(other, mac) != 0;
+		}
+		assert_true(differ);
+	}
 	assert_true(guest_cidr_valid("10.0.0.1/24", 0));
 	assert_true(guest_cidr_valid("fd00::1/64", AF_INET6));
 	assert_false(guest_cidr_valid("fd00::1/64", AF_INET));

@@ -115,7 +115,7 @@ static void test_cgroup_v1(void **state)
 		"lxc.net.0.hwaddr = BC:24:11:00:00:01\n"
 		"lxc.net.0.flags = up\n"
 		"lxc.net.0.mtu = 1400\n"
-		"lxc.net.0.ipv4.address = 10.0.0.5/24\n"
+		"lxc.net.0.ipv4.address = 10.0.0.5/24 10.0.0.255\n"
 		"lxc.net.0.ipv4.gateway = 10.0.0.1\n"
 		"lxc.net.1.type = veth\n"
 		"lxc.net.1.link = vmbr1\n"

@@ -205,13 +205,12 @@ int guest_mac_parse(const char *s, uint8_t mac[6])
 
 int guest_mac_random(char out[18])
 {
-	uint8_t mac[6];
+	uint8_t tail[3];
 
-	if (getrandom(mac, sizeof(mac), 0) != (ssize_t)sizeof(mac))
+	if (getrandom(tail, sizeof(tail), 0) != (ssize_t)sizeof(tail))
 		return -errno;
-	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
-	snprintf(out, 18, "%02X:%02X:%02X:%02X:%02X:%02X", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
+	/* Proxmox's OUI: admins filter and recognise guests by it */
+	snprintf(out, 18, "%s:%02X:%02X:%02X", GUEST_MAC_PREFIX, tail[0], tail[1], tail[2]);
 	return 0;
 }
 

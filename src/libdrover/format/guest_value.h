@@ -47,7 +47,11 @@ bool guest_ifname_valid(const char *s);
 
 /* "XX:XX:XX:XX:XX:XX", a unicast address. */
 int guest_mac_parse(const char *s, uint8_t mac[6]);
-/* A random locally administered unicast MAC ("A2:..."), for new NICs. 0 or -errno. */
+/*
+ * The MAC of a new NIC, VM or container alike: Proxmox's prefix
+ * BC:24:11 (its registered OUI) and three random bytes. 0 or -errno.
+ */
+#define GUEST_MAC_PREFIX "BC:24:11"
 int guest_mac_random(char out[18]);
 
 /* An address of family AF_INET or AF_INET6 (0: either). */

@@ -49,6 +49,39 @@ static int qemu_shutdown(void *ctx, uint32_t vmid, unsigned timeout_s, bool forc
 	return r;
 }
 
+static bool qemu_leftovers(void *ctx, uint32_t vmid)
+{
+	const struct guest_ops_paths *p = ctx;
+
+	return vm_leftovers(p ? p->qemu_run_dir : NULL, vmid);
+}
+
+static int qemu_cleanup(void *ctx, uint32_t vmid, const struct drover_reporter *log,
+			struct drover_err *err)
+{
+	const struct guest_ops_paths *p = ctx;
+	struct vm_env e;
+	int r = vm_env_open(&e, NULL, p ? p->qemu_run_dir : NULL, err);
+
+	if (r == 0)
+		r = vm_cleanup(&e, vmid, log, err);
+	vm_env_close(&e);
+	return r;
+}
+
+static bool lxc_leftovers(void *ctx, uint32_t vmid)
+{
+	(void)ctx;
+	return ct_leftovers(vmid);
+}
+
+static int lxc_cleanup(void *ctx, uint32_t vmid, const struct drover_reporter *log,
+		       struct drover_err *err)
+{
+	(void)ctx;
+	return ct_cleanup(vmid, log, err);
+}
+
 static int lxc_start(void *ctx, uint32_t vmid, const struct drover_reporter *log,
 		     struct drover_err *err)
 {
@@ -69,10 +102,14 @@ void guest_ops_defaults(struct guest_ops_table *t, const struct guest_ops_paths 
 	t->type[GUEST_QEMU] = (struct guest_ops){ .start = qemu_start,
 						  .shutdown = qemu_shutdown,
 						  .runtime = qemu_runtime,
+						  .leftovers = qemu_leftovers,
+						  .cleanup = qemu_cleanup,
 						  .ctx = (void *)paths };
 	t->type[GUEST_LXC] = (struct guest_ops){ .start = lxc_start,
 						 .shutdown = lxc_shutdown,
 						 .runtime = lxc_runtime,
+						 .leftovers = lxc_leftovers,
+						 .cleanup = lxc_cleanup,
 						 .ctx = (void *)paths };
 }
 
@@ -109,6 +146,24 @@ int guest_shutdown(const struct guest_ops_table *t, enum guest_type type, uint32
 				   "%s %u: shutting down a %s is not supported by this drover yet",
 				   guest_kind(type), vmid, type == GUEST_LXC ? "container" : "VM");
 	return o->shutdown(o->ctx, vmid, timeout_s, force_stop, log, err);
+}
+
+bool guest_leftovers(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid)
+{
+	const struct guest_ops *o = ops_of(t, type);
+
+	return o && o->leftovers && o->leftovers(o->ctx, vmid);
+}
+
+int guest_cleanup(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
+		  const struct drover_reporter *log, struct drover_err *err)
+{
+	const struct guest_ops *o = ops_of(t, type);
+
+	if (!o || !o->cleanup)
+		return drover_fail(err, -ENOTSUP, "%s %u: no cleanup for this guest type",
+				   guest_kind(type), vmid);
+	return o->cleanup(o->ctx, vmid, log, err);
 }
 
 int guest_runtime_get(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,

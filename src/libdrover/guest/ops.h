@@ -45,6 +45,15 @@ struct guest_ops {
 			const struct drover_reporter *log, struct drover_err *err);
 	/* Fill rt (a stopped guest: running false). Returns 0 or -errno. */
 	int (*runtime)(void *ctx, uint32_t vmid, struct guest_runtime *rt);
+	/*
+	 * Does stopped guest vmid still have what its start made (taps, pid
+	 * file, sockets, mounts)? Cheap: droverd asks when it sees a guest
+	 * gone. NULL: never.
+	 */
+	bool (*leftovers)(void *ctx, uint32_t vmid);
+	/* Remove those (the guest ended by itself). NULL: nothing to do. */
+	int (*cleanup)(void *ctx, uint32_t vmid, const struct drover_reporter *log,
+		       struct drover_err *err);
 	void *ctx;
 };
 
@@ -72,6 +81,13 @@ int guest_start(const struct guest_ops_table *t, enum guest_type type, uint32_t 
 int guest_shutdown(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
 		   unsigned timeout_s, bool force_stop, const struct drover_reporter *log,
 		   struct drover_err *err);
+
+/* Did stopped guest vmid leave something behind (false when the type cannot tell)? */
+bool guest_leftovers(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid);
+
+/* Clean up after stopped guest vmid. -ENOTSUP (with err) when the type has no cleanup. */
+int guest_cleanup(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
+		  const struct drover_reporter *log, struct drover_err *err);
 
 /* Its runtime state. -ENOTSUP when the type has no reader. */
 int guest_runtime_get(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,

@@ -94,6 +94,18 @@ int vm_stop(const struct vm_env *e, uint32_t vmid, unsigned timeout_s, bool skip
 int vm_shutdown(const struct vm_env *e, uint32_t vmid, unsigned timeout_s, bool force_stop,
 		bool skiplock, const struct drover_reporter *log, struct drover_err *err);
 
+/*
+ * After QEMU ended by itself (the guest powered off, QEMU died): remove
+ * the taps, pid file and sockets its start made, under the guest's lock
+ * (so no start is under way). A VM that runs again, or whose config has
+ * lock: set (the operation under way owns them), is left alone. What was
+ * removed goes to log.
+ */
+int vm_cleanup(const struct vm_env *e, uint32_t vmid, const struct drover_reporter *log,
+	       struct drover_err *err);
+/* Does a stopped VM have any of those left (cheap: stat and ioctl calls)? */
+bool vm_leftovers(const char *run_dir, uint32_t vmid);
+
 /* Shutdown, then start. */
 int vm_reboot(const struct vm_env *e, uint32_t vmid, unsigned timeout_s,
 	      const struct drover_reporter *log, struct drover_err *err);
@@ -194,3 +206,5 @@ int vm_resolve_volume(void *ctx, uint32_t vmid, const char *volid, struct qemu_v
 bool vm_wait_gone(pid_t pid, unsigned timeout_ms);
 /* Remove the VM's taps (after QEMU ended). */
 void vm_taps_delete(struct guest_conf *c, uint32_t vmid);
+/* Remove its pid file and sockets (after QEMU ended; the console logs stay). */
+void vm_run_files_remove(const struct vm_env *e, uint32_t vmid);

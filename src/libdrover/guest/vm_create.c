@@ -3,7 +3,6 @@
 #include "vm.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "conf_edit.h"
 #include "libdrover/format/guest_drive.h"
 #include "libdrover/format/guest_net.h"
+#include "libdrover/format/guest_value.h"
 
 #define NEW_VOLS_MAX 64
 
@@ -98,26 +98,20 @@ static int alloc_disk(struct edit *ed, const char *key, const char *value, char 
 static int add_mac(const char *key, const char *value, char **out, struct drover_err *err)
 {
 	struct guest_nic nic;
-	unsigned char rnd[3] = { 0 };
 	size_t first = strcspn(value, ",");
-	int fd, r = guest_nic_parse(key, value, &nic, err);
+	char mac[18];
+	int r = guest_nic_parse(key, value, &nic, err);
 
 	*out = NULL;
 	if (r < 0)
 		return r;
 	if (nic.mac[0] || memchr(value, '=', first))
 		return 0;
-	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
-		if (fd >= 0)
-			close(fd);
-		return drover_fail(err, -EIO, "%s: cannot read /dev/urandom for a MAC address",
-				   key);
-	}
-	close(fd);
-	/* BC:24:11 is Proxmox's prefix; the locally administered bit stays off as theirs */
-	if (asprintf(out, "%.*s=BC:24:11:%02X:%02X:%02X%s", (int)first, value, rnd[0], rnd[1],
-		     rnd[2], value + first) < 0) {
+	r = guest_mac_random(mac);
+	if (r < 0)
+		return drover_fail(err, r, "%s: no random bytes for a MAC address: %s", key,
+				   strerror(-r));
+	if (asprintf(out, "%.*s=%s%s", (int)first, value, mac, value + first) < 0) {
 		*out = NULL;
 		return drover_fail(err, -ENOMEM, "out of memory");
 	}

@@ -26,11 +26,11 @@ static int load(const struct vm_env *e, uint32_t vmid, bool skiplock, struct gue
 	return r;
 }
 
-/* QEMU gone: its taps go too. */
+/* QEMU gone: its taps, pid file and sockets go too. */
 static void cleanup(const struct vm_env *e, struct guest_conf *c, uint32_t vmid)
 {
-	(void)e;
 	vm_taps_delete(c, vmid);
+	vm_run_files_remove(e, vmid);
 }
 
 static int stop_pid(const struct vm_env *e, uint32_t vmid, int pid, unsigned timeout_s,

@@ -72,6 +72,16 @@ int ct_stop(uint32_t ctid, const struct drover_reporter *rep, struct drover_err 
 int ct_shutdown(uint32_t ctid, unsigned timeout_s, bool force_stop,
 		const struct drover_reporter *rep, struct drover_err *err);
 
+/*
+ * After it stopped by itself (poweroff inside, its init died): release the
+ * volumes its start mounted (droverd calls this when it sees the container
+ * gone), under the guest's lock. A running container, or one whose
+ * config has lock: set (the operation under way uses them), is left alone.
+ */
+int ct_cleanup(uint32_t ctid, const struct drover_reporter *rep, struct drover_err *err);
+/* Does a stopped container still hold volumes its start mounted? */
+bool ct_leftovers(uint32_t ctid);
+
 /* Is it running here (LXC's cgroup holds a process)? */
 bool ct_running(uint32_t ctid);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "ct_internal.h"
+#include "libdrover/guest/conf_edit.h"
 
 int ct_attach_argv(uint32_t ctid, char *const cmd[], char id[16], char ***argv,
 		   struct drover_err *err)
@@ -16,6 +17,13 @@ int ct_attach_argv(uint32_t ctid, char *const cmd[], char id[16], char ***argv,
 	size_t nh = sizeof(head) / sizeof(head[0]), nc = 0, k = 0;
 	char **v;
 
+	struct guest_conf *c = NULL;
+	int r = guest_conf_read(GUEST_LXC, ctid, &c, err);
+
+	/* this node's container (err names the node that has it) */
+	guest_conf_free(c);
+	if (r < 0)
+		return r;
 	if (!ct_running(ctid))
 		return drover_fail(err, -ESRCH, "CT %" PRIu32 " is not running", ctid);
 	if (!cmd || !cmd[0])

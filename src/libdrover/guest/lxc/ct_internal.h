@@ -41,6 +41,13 @@ int ct_volume_dir(const struct storage_env *env, uint32_t ctid, const char *voli
 
 /* Unmount whatever ct_volume_dir mounted for ctid (after a stop, before a rollback). */
 void ct_volumes_release(uint32_t ctid);
+/*
+ * Remove the empty cgroups lxc.payload.CTID and lxc.monitor.CTID (and
+ * below) of a stopped container: LXC leaves them when its monitor dies,
+ * and then starts the container in lxc.payload.CTID-1, where drover's
+ * runtime reader does not look.
+ */
+void ct_cgroups_release(uint32_t ctid);
 
 /*
  * Unpack template volid into dir (an empty root file system); with

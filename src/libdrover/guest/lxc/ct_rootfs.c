@@ -134,6 +134,21 @@ int ct_volume_dir(const struct storage_env *env, uint32_t ctid, const char *voli
 	return mount_image(ctid, file, volid, path, len, err);
 }
 
+bool ct_leftovers(uint32_t ctid)
+{
+	char mnt[4096];
+	struct dirent *e;
+	bool any = false;
+	DIR *d;
+
+	if (ct_dir(ctid, "mnt", mnt, sizeof(mnt)) < 0 || !(d = opendir(mnt)))
+		return false;
+	while (!any && (e = readdir(d)))
+		any = e->d_name[0] != '.';
+	closedir(d);
+	return any;
+}
+
 void ct_volumes_release(uint32_t ctid)
 {
 	char mnt[4096], p[4400];

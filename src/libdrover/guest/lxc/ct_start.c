@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pct start: the config read (refused when locked), every NIC's bridge
+ * pct start, under the guest's lock: the config read (refused when
+ * locked: lock: set), every NIC's bridge
  * checked, the LXC config generated (lxc_conf.h) into CT_LXC_PATH/CTID/
  * config with the volumes made directories, then lxc-start in the
  * background and lxc-wait for RUNNING. LXC's monitor keeps the container;
@@ -102,27 +103,40 @@ static int launch(uint32_t ctid, struct drover_err *err)
 	return r;
 }
 
-static int start_with(const struct storage_env *env, uint32_t ctid,
-		      const struct drover_reporter *rep, struct drover_err *err)
-{
-	struct guest_conf *c = NULL;
-	int r = guest_conf_read(GUEST_LXC, ctid, &c, err);
+struct start {
+	const struct storage_env *env;
+	uint32_t ctid;
+	const struct drover_reporter *rep;
+};
 
-	if (r == 0)
-		r = guest_conf_check_lock(c, ctid, NULL, err);
-	if (r == 0 && ct_running(ctid))
-		r = drover_fail(err, -EEXIST, "CT %" PRIu32 " is already running", ctid);
+/* Under priv/lock/guest-CTID, held to the end: droverd's cleanup waits for a start. */
+static int start_locked(struct guest_conf *c, void *arg, struct drover_err *err)
+{
+	struct start *s = arg;
+	int r = 0;
+
+	if (ct_running(s->ctid))
+		r = drover_fail(err, -EEXIST, "CT %" PRIu32 " is already running", s->ctid);
 	if (r == 0)
 		r = guest_each_numbered(guest_conf_current(c), "net", GUEST_NET_COUNT, check_bridge,
 					err);
-	if (r == 0)
-		r = write_lxc_conf(env, c, ctid, err);
-	guest_conf_free(c);
 	if (r == 0) {
-		drover_report_log(rep, "Starting CT %" PRIu32, ctid);
-		r = launch(ctid, err);
+		ct_cgroups_release(s->ctid); /* left by an LXC that died */
+		r = write_lxc_conf(s->env, c, s->ctid, err);
 	}
-	return r;
+	if (r == 0) {
+		drover_report_log(s->rep, "Starting CT %" PRIu32, s->ctid);
+		r = launch(s->ctid, err);
+	}
+	return r < 0 ? r : 1; /* the config stays as it is */
+}
+
+static int start_with(const struct storage_env *env, uint32_t ctid,
+		      const struct drover_reporter *rep, struct drover_err *err)
+{
+	struct start s = { env, ctid, rep };
+
+	return guest_conf_update(GUEST_LXC, ctid, NULL, start_locked, &s, err);
 }
 
 int ct_start(uint32_t ctid, const struct drover_reporter *rep, struct drover_err *err)

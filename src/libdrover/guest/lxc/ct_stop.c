@@ -50,3 +50,46 @@ int ct_shutdown(uint32_t ctid, unsigned timeout_s, bool force_stop,
 	ct_volumes_release(ctid);
 	return 0;
 }
+
+struct cleanup {
+	uint32_t ctid;
+	const struct drover_reporter *rep;
+};
+
+/* Under priv/lock/guest-CTID: a start (which holds it) cannot be under way. */
+static int cleanup_locked(struct guest_conf *c, void *arg, struct drover_err *err)
+{
+	struct cleanup *cl = arg;
+
+	(void)c;
+	(void)err;
+	if (ct_running(cl->ctid)) {
+		drover_report_log(cl->rep, "CT %" PRIu32 " runs (again): nothing to clean up",
+				  cl->ctid);
+		return 1;
+	}
+	drover_report_log(cl->rep, "CT %" PRIu32 " stopped: releasing its volumes", cl->ctid);
+	ct_volumes_release(cl->ctid);
+	ct_cgroups_release(cl->ctid);
+	return 1;
+}
+
+int ct_cleanup(uint32_t ctid, const struct drover_reporter *rep, struct drover_err *err)
+{
+	struct cleanup cl = { ctid, rep };
+	struct guest_conf *c = NULL;
+	const char *lock;
+	int r = guest_conf_read(GUEST_LXC, ctid, &c, err);
+
+	if (r < 0)
+		return r;
+	/* an operation under way (lock: create, snapshot...) uses the mounts */
+	lock = guest_get(guest_conf_current(c), "lock");
+	if (lock)
+		drover_report_log(rep, "CT %" PRIu32 " is locked (%s): left to that operation",
+				  ctid, lock);
+	guest_conf_free(c);
+	if (lock)
+		return 0;
+	return guest_conf_update(GUEST_LXC, ctid, NULL, cleanup_locked, &cl, err);
+}

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* What the container operations share: paths, running LXC's tools, a config's volumes. */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/process.h"
 #include "basic/util.h"
@@ -49,6 +52,49 @@ bool ct_running(uint32_t ctid)
 	struct guest_runtime rt = { 0 };
 
 	return lxc_runtime_read(NULL, ctid, &rt) == 0 && rt.running;
+}
+
+/* rmdir path and the cgroups below it, deepest first (a cgroup with processes stays). */
+static void rmdir_cgroup(const char *path, unsigned depth)
+{
+	char sub[PATH_MAX];
+	struct dirent *e;
+	DIR *d = depth < 8 ? opendir(path) : NULL;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (e->d_type == DT_DIR && e->d_name[0] != '.' &&
+		    snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) < (int)sizeof(sub))
+			rmdir_cgroup(sub, depth + 1);
+	closedir(d);
+	rmdir(path);
+}
+
+void ct_cgroups_release(uint32_t ctid)
+{
+	static const char *const kinds[] = { "lxc.payload", "lxc.monitor" };
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	if (ct_running(ctid) || !(d = opendir("/sys/fs/cgroup")))
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s.%" PRIu32, e->d_name,
+				 kinds[k], ctid);
+			rmdir_cgroup(path, 0);
+		}
+	}
+	closedir(d);
+	/* cgroup v2 mounted at /sys/fs/cgroup itself */
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s.%" PRIu32, kinds[k], ctid);
+		rmdir_cgroup(path, 0);
+	}
 }
 
 int ct_env_open(struct storage_env *env, struct drover_err *err)

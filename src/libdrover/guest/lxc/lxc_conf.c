@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "lxc_conf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -220,6 +221,25 @@ static int cpu_limits(struct lxc_build *b)
 	return r;
 }
 
+/* The broadcast address of ADDRESS/PREFIX (IPv4) into out. 0 or -EINVAL. */
+static int ipv4_broadcast(const char *cidr, char out[INET_ADDRSTRLEN])
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *slash = strchr(cidr, '/');
+	struct in_addr a;
+	unsigned prefix;
+	uint32_t mask;
+
+	if (!slash || (size_t)(slash - cidr) >= sizeof(addr) ||
+	    sscanf(slash + 1, "%u", &prefix) != 1 || prefix > 32)
+		return -EINVAL;
+	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - cidr), cidr);
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		return -EINVAL;
+	mask = prefix ? ~0u << (32 - prefix) : 0;
+	a.s_addr = htonl(ntohl(a.s_addr) | ~mask);
+	return inet_ntop(AF_INET, &a, out, INET_ADDRSTRLEN) ? 0 : -EINVAL;
+}
 static int nic(void *ctx, const char *key, const char *value, unsigned index)
 {
 	struct lxc_build *b = ctx;
@@ -255,8 +275,15 @@ static int nic(void *ctx, const char *key, const char *value, unsigned index)
 		r = NET("mtu", "%u", n.mtu);
 	if (r == 0 && n.tag)
 		r = NET("veth.vlan.id", "%u", n.tag);
-	if (r == 0 && strchr(n.ip, '/'))
-		r = NET("ipv4.address", "%s", n.ip);
+	if (r == 0 && strchr(n.ip, '/')) {
+		char bcast[INET_ADDRSTRLEN];
+
+		/* without a broadcast address LXC 5.0 sets 0.0.0.255 for a /24 */
+		if (ipv4_broadcast(n.ip, bcast) == 0)
+			r = NET("ipv4.address", "%s %s", n.ip, bcast);
+		else
+			r = NET("ipv4.address", "%s", n.ip);
+	}
 	if (r == 0 && n.gw[0])
 		r = NET("ipv4.gateway", "%s", n.gw);
 	if (r == 0 && strchr(n.ip6, '/'))

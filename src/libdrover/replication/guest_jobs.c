@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+#include "guest_jobs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+
+/* "100-0, 100-1" into out: the guest's job IDs. Returns how many. */
+static size_t job_ids(const struct repl_cfg *cfg, uint32_t guest, char *out, size_t len)
+{
+	size_t n = 0, used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < cfg->n; i++) {
+		const struct repl_job *j = &cfg->jobs[i];
+		int w;
+
+		if (j->guest != guest)
+			continue;
+		w = snprintf(out + used, len - used, "%s%" PRIu32 "-%" PRIu32 " (to %s)",
+			     n ? ", " : "", j->guest, j->jobnum, j->target);
+		if (w > 0 && (size_t)w < len - used)
+			used += (size_t)w;
+		n++;
+	}
+	return n;
+}
+
+int repl_guest_destroy_check(const struct cfs_brief *b, uint32_t guest, bool purge,
+			     struct drover_err *err)
+{
+	struct repl_cfg cfg = { 0 };
+	char ids[512];
+	size_t n;
+	int r;
+
+	if (purge)
+		return 0;
+	r = repl_cfg_load(b, &cfg, err);
+	if (r < 0)
+		return r;
+	n = job_ids(&cfg, guest, ids, sizeof(ids));
+	repl_cfg_free(&cfg);
+	if (n == 0)
+		return 0;
+	return drover_fail(err, -EBUSY,
+			   "guest %" PRIu32 " has replication jobs: %s; delete them first "
+			   "(drover replication delete ID) or destroy with --purge",
+			   guest, ids);
+}
+
+struct remove {
+	uint32_t guest;
+	const struct drover_reporter *log;
+};
+
+static int remove_jobs(struct repl_cfg *cfg, void *ctx, struct drover_err *err)
+{
+	struct remove *rm = ctx;
+
+	(void)err;
+	for (size_t i = cfg->n; i-- > 0;) {
+		uint32_t guest = cfg->jobs[i].guest, jobnum = cfg->jobs[i].jobnum;
+
+		if (guest != rm->guest)
+			continue;
+		repl_cfg_remove(cfg, guest, jobnum);
+		drover_report_log(rm->log, "removed replication job %" PRIu32 "-%" PRIu32, guest,
+				  jobnum);
+	}
+	return 0;
+}
+
+int repl_guest_jobs_remove(const struct cfs_brief *b, uint32_t guest,
+			   const struct drover_reporter *log, struct drover_err *err)
+{
+	struct remove rm = { guest, log };
+	struct repl_cfg cfg = { 0 };
+	char ids[512];
+	size_t n;
+	int r = repl_cfg_load(b, &cfg, err);
+
+	if (r < 0)
+		return r;
+	n = job_ids(&cfg, guest, ids, sizeof(ids));
+	repl_cfg_free(&cfg);
+	if (n == 0)
+		return 0;
+	return repl_cfg_edit(b, NULL, remove_jobs, &rm, err);
+}
