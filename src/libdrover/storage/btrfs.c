@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/process.h"
 #include "basic/spawnio.h"
 #include "basic/util.h"
 #include "libdrover/format/names.h"
@@ -99,7 +100,7 @@ static int btrfs_open(struct storage *s, struct drover_err *err)
 		return drover_fail(err, -ENOTSUP, "path %s is not on a btrfs file system",
 				   s->props.path);
 	pathf(images, sizeof(images), "%s/images", s->props.path);
-	r = fsutil_mkdir_p(images, 0755);
+	r = mkdir_p(images, 0755);
 	return r < 0 ? drover_fail(err, r, "%s: %s", images, strerror(-r)) : 0;
 }
 
@@ -748,7 +749,7 @@ static int receive(const char *dir, int fd, struct btrfs_stream_check *check,
 	}
 	fr = btrfs_stream_filter(fd, pipefd[1], check, &ferr);
 	close(pipefd[1]);
-	status = spawn_wait(pid);
+	status = process_wait(pid);
 	/* the stream's fault first (btrfs receive then only saw it cut short), unless
 	 * the filter stopped because btrfs receive had gone (a full disk, say) */
 	if (fr < 0 && !(check->out_failed && status != 0))
@@ -918,7 +919,7 @@ static int btrfs_import(struct storage *s, const char *volname, enum storage_for
 
 	if (r < 0)
 		return r;
-	r = fsutil_mkdir_p(b.images, 0755);
+	r = mkdir_p(b.images, 0755);
 	if (r < 0)
 		return drover_fail(err, r, "%s: %s", b.images, strerror(-r));
 	fsutil_sweep(b.images, remove_tmp, NULL);

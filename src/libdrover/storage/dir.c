@@ -54,11 +54,11 @@ static int dir_open(struct storage *s, struct drover_err *err)
 	int r;
 
 	/* like Proxmox's default (mkdir 1): the directory is made when missing */
-	r = fsutil_mkdir_p(s->props.path, 0755);
+	r = mkdir_p(s->props.path, 0755);
 	if (r == 0 && (stat(s->props.path, &st) < 0 || !S_ISDIR(st.st_mode)))
 		r = -ENOTDIR;
 	if (r == 0 && pathf(images, sizeof(images), "%s/images", s->props.path) == 0)
-		r = fsutil_mkdir_p(images, 0755);
+		r = mkdir_p(images, 0755);
 	if (r < 0)
 		return drover_fail(err, r, "path %s: %s", s->props.path, strerror(-r));
 	return 0;

@@ -112,28 +112,9 @@ static const char *store_dir(const struct task_store *s)
 	return s->dir ? s->dir : TASK_DIR_DEFAULT;
 }
 
-static int mkdir_parents(const char *dir)
-{
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int task_store_prepare(const struct task_store *s)
 {
-	return mkdir_parents(store_dir(s));
+	return mkdir_p(store_dir(s), 0755);
 }
 
 /*
@@ -145,7 +126,7 @@ static int store_lock(const struct task_store *s, bool create)
 	char path[PATH_MAX];
 	int fd, r;
 
-	r = create ? mkdir_parents(store_dir(s)) : 0;
+	r = create ? mkdir_p(store_dir(s), 0755) : 0;
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/.lock", store_dir(s));
