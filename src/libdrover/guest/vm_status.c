@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 #include "conf_edit.h"
 #include "guest_runtime.h"
@@ -207,15 +208,9 @@ int vm_list(const struct vm_env *e, struct vm_status **out, size_t *n, struct dr
 		    !json_object_object_get_ex(info, "type", &jtype) ||
 		    !streq(json_object_get_string(jtype), "qemu"))
 			continue;
-		if (*n == cap) {
-			struct vm_status *v =
-				realloc(*out, (cap = cap ? 2 * cap : 64) * sizeof(*v));
-
-			if (!v) {
-				r = drover_fail(err, -ENOMEM, "out of memory");
-				break;
-			}
-			*out = v;
+		if (ARRAY_GROW(*out, cap, *n + 1) < 0) {
+			r = drover_fail(err, -ENOMEM, "out of memory");
+			break;
 		}
 		one(e, &cl, &nodes, &nn, vmid, json_object_get_string(jnode), &(*out)[(*n)++]);
 	}

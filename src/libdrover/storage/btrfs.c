@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/array.h"
 #include "basic/process.h"
 #include "basic/spawnio.h"
 #include "basic/util.h"
@@ -261,15 +262,10 @@ static int snaps_of(const struct bvol *b, struct snap_ent **out, size_t *n)
 		pathf(path, sizeof(path), "%s/%s", b->images, e->d_name);
 		if (btrfs_sub_info(path, &ent.info) < 0)
 			continue;
-		if (*n == cap) {
-			struct snap_ent *p = realloc(list, (cap = cap ? 2 * cap : 8) * sizeof(*p));
-
-			if (!p) {
-				free(list);
-				closedir(d);
-				return -ENOMEM;
-			}
-			list = p;
+		if (ARRAY_GROW(list, cap, *n + 1) < 0) {
+			free(list);
+			closedir(d);
+			return -ENOMEM;
 		}
 		list[(*n)++] = ent;
 	}
@@ -343,15 +339,8 @@ static int btrfs_info(struct storage *s, const char *volname, struct storage_vol
 static int list_add(struct storage_volume **v, size_t *n, size_t *cap,
 		    const struct storage_volume *one)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 16;
-		struct storage_volume *p = realloc(*v, c * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		*v = p;
-		*cap = c;
-	}
+	if (ARRAY_GROW(*v, *cap, *n + 1) < 0)
+		return -ENOMEM;
 	(*v)[(*n)++] = *one;
 	return 0;
 }

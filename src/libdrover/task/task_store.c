@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/array.h"
 #include "basic/buf.h"
 #include "basic/process.h"
 #include "basic/util.h"
@@ -45,15 +46,8 @@ void task_list_sort_newest(struct task_list *l)
 
 int task_list_push(struct task_list *l, const struct task_info *t)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		struct task_info *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (ARRAY_GROW(l->v, l->cap, l->n + 1) < 0)
+		return -ENOMEM;
 	l->v[l->n++] = *t;
 	return 0;
 }

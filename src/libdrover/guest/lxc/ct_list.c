@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 #include "ct_internal.h"
 #include "libdrover/cfs/ipc_client.h"
@@ -67,11 +68,12 @@ static int collect(const struct storage_env *env, struct json_object *ids, struc
 {
 	struct ipc_client ipc;
 	bool have_ipc = ipc_client_connect(&ipc, NULL) == 0;
+	size_t cap = *n; /* what *v holds at least */
 
 	json_object_object_foreach(ids, id, info)
 	{
 		struct json_object *jn, *jt;
-		struct ct_entry e = { 0 }, *nv;
+		struct ct_entry e = { 0 };
 
 		if (vmid_parse_n(id, strlen(id), &e.vmid) < 0 ||
 		    !json_object_object_get_ex(info, "node", &jn) ||
@@ -85,14 +87,12 @@ static int collect(const struct storage_env *env, struct json_object *ids, struc
 				 ct_running(e.vmid) ? "running" : "stopped");
 		else
 			remote_status(have_ipc ? &ipc : NULL, &e);
-		nv = realloc(*v, (*n + 1) * sizeof(*nv));
-		if (!nv) {
+		if (ARRAY_GROW(*v, cap, *n + 1) < 0) {
 			if (have_ipc)
 				ipc_client_close(&ipc);
 			return drover_fail(err, -ENOMEM, "out of memory");
 		}
-		*v = nv;
-		nv[(*n)++] = e;
+		(*v)[(*n)++] = e;
 	}
 	if (have_ipc)
 		ipc_client_close(&ipc);
