@@ -117,8 +117,7 @@ static int load_one(struct ipc_client *c, const char *node, enum guest_type type
 	char path[256];
 	int r;
 
-	snprintf(path, sizeof(path), "nodes/%s/%s/%" PRIu32 ".conf", node, guest_type_dirname(type),
-		 vmid);
+	guest_conf_relpath(node, type, vmid, path, sizeof(path));
 	r = cfs_read_file(c, path, &text);
 	if (r < 0)
 		return drover_fail(err, r, "%s: %s", path, strerror(-r));

@@ -25,7 +25,7 @@ static void fill_from_conf(const struct storage_env *env, struct ct_entry *e)
 	char rel[256];
 	const char *v;
 
-	snprintf(rel, sizeof(rel), "nodes/%s/lxc/%" PRIu32 ".conf", e->node, e->vmid);
+	guest_conf_relpath(e->node, GUEST_LXC, e->vmid, rel, sizeof(rel));
 	if (cfs_read(&env->cfs, rel, &text) == 0 &&
 	    guest_conf_parse(GUEST_LXC, rel, (const char *)text.data, text.len, &c, NULL) == 0) {
 		struct guest_section *cur = guest_conf_current(c);
