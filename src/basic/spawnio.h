@@ -19,12 +19,9 @@
  * /dev/null). Every other descriptor of the caller must be O_CLOEXEC to
  * stay out of the child. Returns the pid or -errno.
  */
-pid_t spawn_fds(char *const argv[], int in, int out, int err);
+pid_t spawn_fds(char *const argv[], int in, int out, int err); /* reaped by process_wait() */
 
-/* Wait for pid: its exit status (0-255), 128+signal if killed, or -errno. */
-int spawn_wait(pid_t pid);
-
-/* "exited with 3", "was killed by signal 9 (Killed)" for a spawn_wait() status. */
+/* "exited with 3", "was killed by signal 9 (Killed)" for a process_wait() status. */
 void spawn_status_text(int status, char *buf, size_t len);
 
 /* A memfd for a child's stderr (O_CLOEXEC), or -errno. */

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "array.h"
+
 void strv_free(struct strv *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -20,16 +22,9 @@ static int strv_push(struct strv *s, char *str)
 {
 	if (!str)
 		return -ENOMEM;
-	if (s->n + 2 > s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		char **v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v) {
-			free(str);
-			return -ENOMEM;
-		}
-		s->v = v;
-		s->cap = cap;
+	if (ARRAY_GROW(s->v, s->cap, s->n + 2) < 0) { /* and the NULL after it */
+		free(str);
+		return -ENOMEM;
 	}
 	s->v[s->n++] = str;
 	s->v[s->n] = NULL;

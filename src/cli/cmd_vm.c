@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 #include "libdrover/replication/guest_jobs.h"
 #include "task_run.h"
@@ -59,7 +60,7 @@ struct kv_args {
 	struct vm_opt *opts;
 	size_t n;
 	char **del;
-	size_t n_del;
+	size_t n_del, cap_del;
 	const char *digest;
 };
 
@@ -70,11 +71,8 @@ static int add_delete(struct kv_args *a, const char *list)
 	if (!copy)
 		return -ENOMEM;
 	for (char *k = strtok_r(copy, ", ", &save); k; k = strtok_r(NULL, ", ", &save)) {
-		char **v = realloc(a->del, (a->n_del + 2) * sizeof(*v));
-
-		if (!v)
+		if (ARRAY_GROW(a->del, a->cap_del, a->n_del + 2) < 0) /* and a NULL */
 			return -ENOMEM;
-		a->del = v;
 		if (!(a->del[a->n_del++] = strdup(k)))
 			return -ENOMEM;
 	}

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* drover: the command line of the drover cluster manager. See drover(1). */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,17 +36,6 @@ static const struct cli_command top = {
 		 "  --version       show the version\n",
 	.subcommands = groups,
 };
-
-void cli_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("drover: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 bool cli_wants_help(int argc, char **argv)
 {

@@ -328,7 +328,8 @@ const struct cli_command repl_schedule_now_cmd = {
 
 static int cmd_log(struct cli_context *ctx, int argc, char **argv)
 {
-	char path[4096], *text = NULL;
+	struct drover_err err = { "" };
+	char *text = NULL;
 	uint32_t guest, jobnum;
 	size_t len = 0;
 	int r;
@@ -340,14 +341,9 @@ static int cmd_log(struct cli_context *ctx, int argc, char **argv)
 	}
 	if (repl_cli_jobid(argv[1], &guest, &jobnum) < 0)
 		return CLI_EXIT_USAGE;
-	repl_runlog_path(NULL, argv[1], path, sizeof(path));
-	r = read_file_max(path, 16 << 20, &text, &len);
-	if (r == -ENOENT) {
-		cli_error("job %s has no log on this node (it never ran here)", argv[1]);
-		return CLI_EXIT_FAIL;
-	}
+	r = repl_runlog_read(NULL, argv[1], &text, &len, &err);
 	if (r < 0)
-		return cli_fail(NULL, r);
+		return cli_fail(&err, r);
 	fwrite(text, 1, len, stdout);
 	free(text);
 	return CLI_EXIT_OK;

@@ -1,9 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* How the command line shows what libdrover reports and the errors it returns. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("drover: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 static void print_event(void *ctx, const struct drover_event *ev)
 {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/log.h"
 #include "basic/procstat.h"
 #include "basic/util.h"
@@ -58,7 +59,7 @@ static int load_guests(struct droverd *d, struct ipc_client *c)
 	struct buf b = BUF_INIT;
 	struct json_object *o = NULL, *ids;
 	struct droverd_guest *v = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	int r = cfs_get_json(c, IPC_GET_VMLIST, &b);
 
 	if (r == 0) {
@@ -71,7 +72,6 @@ static int load_guests(struct droverd *d, struct ipc_client *c)
 		{
 			struct json_object *node, *type;
 			const struct droverd_guest *old;
-			struct droverd_guest *nv;
 			uint32_t vmid;
 
 			if (vmid_parse_n(id, strlen(id), &vmid) < 0 ||
@@ -79,12 +79,10 @@ static int load_guests(struct droverd *d, struct ipc_client *c)
 			    !json_object_object_get_ex(info, "type", &type) ||
 			    !streq(json_object_get_string(node), d->node))
 				continue;
-			nv = realloc(v, (n + 1) * sizeof(*v));
-			if (!nv) {
+			if (ARRAY_GROW(v, cap, n + 1) < 0) {
 				r = -ENOMEM;
 				break;
 			}
-			v = nv;
 			old = previous(d, vmid);
 			v[n] = old ? *old : (struct droverd_guest){ .vmid = vmid };
 			v[n].type =

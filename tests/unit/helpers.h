@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -137,4 +138,23 @@ static inline void init_state(struct cfs_state *st)
 
 	cfs_limits_default(&l);
 	assert_int_equal(cfs_state_init(st, &l, T0_NS), 0);
+}
+
+/* cmocka fixtures: a fresh state in *ctx, destroyed after the test. */
+static inline int state_setup(void **ctx)
+{
+	struct cfs_state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return -1;
+	init_state(st);
+	*ctx = st;
+	return 0;
+}
+
+static inline int state_teardown(void **ctx)
+{
+	cfs_state_destroy(*ctx);
+	free(*ctx);
+	return 0;
 }

@@ -9,22 +9,6 @@
 #include "droverfs/core/layout.h"
 #include "basic/util.h"
 
-static int setup(void **ctx)
-{
-	struct cfs_state *st = calloc(1, sizeof(*st));
-
-	init_state(st);
-	*ctx = st;
-	return 0;
-}
-
-static int teardown(void **ctx)
-{
-	cfs_state_destroy(*ctx);
-	free(*ctx);
-	return 0;
-}
-
 static void test_create_and_versions(void **ctx)
 {
 	struct cfs_state *st = *ctx;
@@ -639,25 +623,31 @@ static void test_guest_path_parsing(void **ctx)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_create_and_versions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_create_with_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_create_with_data_guest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unlink_rmdir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rename_records_paths, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vmid_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vmid_directory_moves, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_guest_names_are_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_locks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_private_paths, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_authoritative_marks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_and_versions, state_setup,
+						state_teardown),
+		cmocka_unit_test_setup_teardown(test_create_errors, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_write_modes, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_write_errors, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_truncate, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_limits, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_create_with_data, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_create_with_data_guest, state_setup,
+						state_teardown),
+		cmocka_unit_test_setup_teardown(test_unlink_rmdir, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_rename, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_rename_records_paths, state_setup,
+						state_teardown),
+		cmocka_unit_test_setup_teardown(test_vmid_rules, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_vmid_directory_moves, state_setup,
+						state_teardown),
+		cmocka_unit_test_setup_teardown(test_guest_names_are_files, state_setup,
+						state_teardown),
+		cmocka_unit_test_setup_teardown(test_locks, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_private_paths, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_digest, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_authoritative_marks, state_setup,
+						state_teardown),
+		cmocka_unit_test_setup_teardown(test_paths, state_setup, state_teardown),
 		cmocka_unit_test(test_guest_path_parsing),
 	};
 

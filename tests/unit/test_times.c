@@ -23,22 +23,6 @@
 #define T2 (T0_NS + 2 * SEC_NS + 222)
 #define T3 (T0_NS + 3 * SEC_NS + 333)
 
-static int setup(void **ctx)
-{
-	struct cfs_state *st = calloc(1, sizeof(*st));
-
-	init_state(st);
-	*ctx = st;
-	return 0;
-}
-
-static int teardown(void **ctx)
-{
-	cfs_state_destroy(*ctx);
-	free(*ctx);
-	return 0;
-}
-
 static int apply_at(struct cfs_state *st, struct cfs_op *op, int64_t t)
 {
 	op->time_ns = t;
@@ -478,11 +462,14 @@ static void test_schema_1_upgrade(void **ctx)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_directory_times, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unlock_touches_lock_area, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_times, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_subdirectory_count, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_digest_compatible, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_directory_times, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_unlock_touches_lock_area, state_setup,
+						state_teardown),
+		cmocka_unit_test_setup_teardown(test_file_times, state_setup, state_teardown),
+		cmocka_unit_test_setup_teardown(test_subdirectory_count, state_setup,
+						state_teardown),
+		cmocka_unit_test_setup_teardown(test_digest_compatible, state_setup,
+						state_teardown),
 		cmocka_unit_test(test_decode_v2),
 		cmocka_unit_test(test_codec_times),
 		cmocka_unit_test_setup_teardown(test_schema_1_upgrade, setup_db, teardown_db),

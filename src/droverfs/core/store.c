@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "libdrover/cfs/dbfiles.h"
 #include "basic/array.h"
 #include "basic/log.h"
 #include "basic/util.h"
@@ -1059,8 +1060,9 @@ int cfs_store_checkpoint(struct cfs_store *s)
 
 int cfs_store_move_aside(const char *path, char **aside)
 {
-	static const char *const suffixes[] = { "-wal", "-shm", ".journal" };
+	struct drover_err err = { 0 };
 	char stamp[32], *dst;
+	int r;
 	struct tm tm;
 	time_t now = time(NULL);
 	size_t len;
@@ -1074,20 +1076,14 @@ int cfs_store_move_aside(const char *path, char **aside)
 	snprintf(dst, len, "%s.damaged-%s", path, stamp);
 	for (int i = 1; access(dst, F_OK) == 0; i++)
 		snprintf(dst, len, "%s.damaged-%s.%d", path, stamp, i);
-	if (rename(path, dst) < 0) {
-		int e = errno;
-
-		free(dst);
-		return -e;
+	/* db_files_move() skips missing files, but a missing database is an error here */
+	r = access(path, F_OK) < 0 ? -errno : db_files_move(path, dst, &err);
+	if (r < 0 && access(dst, F_OK) < 0) {
+		free(dst); /* the database itself did not move */
+		return r;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
-		char from[4096], to[4096 + 16];
-
-		snprintf(from, sizeof(from), "%s%s", path, suffixes[i]);
-		snprintf(to, sizeof(to), "%s%s", dst, suffixes[i]);
-		if (rename(from, to) < 0 && errno != ENOENT)
-			log_warn("moving %s aside: %m", from);
-	}
+	if (r < 0) /* the database is aside; a companion file stayed behind */
+		log_warn("moving %s aside: %s", path, err.text);
 	*aside = dst;
 	return 0;
 }

@@ -3,8 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,51 +42,13 @@ uint64_t cfs_conf_installed_version(const char *path)
 	return v;
 }
 
-static int fsync_dir_of(const char *path)
-{
-	char dir[PATH_MAX];
-	int fd, r = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-static int write_atomically(const char *path, const void *data, size_t len)
-{
-	char tmp[PATH_MAX];
-	int fd, r;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.drover-new", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	return fsync_dir_of(path);
-}
-
 int cfs_conf_install(const void *data, size_t len, const char *path, uint64_t *version, char *err,
 		     size_t errlen)
 {
 	struct cc_error perr = { 0 };
 	struct cc_node *root;
 	uint64_t installed;
+	int r;
 
 	err[0] = '\0';
 	*version = 0;
@@ -112,9 +72,6 @@ int cfs_conf_install(const void *data, size_t len, const char *path, uint64_t *v
 			 (unsigned long long)*version, (unsigned long long)installed);
 		return -ESTALE;
 	}
-	{
-		int r = write_atomically(path, data, len);
-
-		return r < 0 ? r : CFS_CONF_INSTALLED;
-	}
+	r = write_file_atomic(path, data, len, 0644);
+	return r < 0 ? r : CFS_CONF_INSTALLED;
 }

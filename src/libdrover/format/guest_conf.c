@@ -10,6 +10,7 @@
 
 #include <openssl/evp.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 #include "guest_conf_internal.h"
 #include "guest_options.h"
@@ -25,18 +26,11 @@ void guest_line_clear(struct guest_line *l)
 
 int guest_lines_push(struct guest_lines *ls, char *key, char *value, char *raw, unsigned lineno)
 {
-	if (ls->n == ls->cap) {
-		size_t cap = ls->cap ? ls->cap * 2 : 16;
-		struct guest_line *v = realloc(ls->v, cap * sizeof(*v));
-
-		if (!v) {
-			free(key);
-			free(value);
-			free(raw);
-			return -ENOMEM;
-		}
-		ls->v = v;
-		ls->cap = cap;
+	if (ARRAY_GROW(ls->v, ls->cap, ls->n + 1) < 0) {
+		free(key);
+		free(value);
+		free(raw);
+		return -ENOMEM;
 	}
 	ls->v[ls->n++] = (struct guest_line){ key, value, raw, lineno };
 	return 0;
@@ -94,15 +88,8 @@ static struct guest_section *section_new(struct guest_conf *c, const char *name)
 /* Insert s at position pos of c's sections. 0 or -ENOMEM (s not freed). */
 static int section_insert(struct guest_conf *c, struct guest_section *s, size_t pos)
 {
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 8;
-		struct guest_section **v = realloc(c->sections, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		c->sections = v;
-		c->cap = cap;
-	}
+	if (ARRAY_GROW(c->sections, c->cap, c->n + 1) < 0)
+		return -ENOMEM;
 	memmove(&c->sections[pos + 1], &c->sections[pos], (c->n - pos) * sizeof(s));
 	c->sections[pos] = s;
 	c->n++;

@@ -2,6 +2,8 @@
 #include "names.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "basic/util.h"
@@ -86,4 +88,12 @@ bool guest_config_filename(const char *filename, uint32_t *vmid)
 	if (len < 6 || !streq(filename + len - 5, ".conf"))
 		return false;
 	return vmid_parse_n(filename, len - 5, vmid) == 0;
+}
+
+int guest_conf_relpath(const char *node, enum guest_type type, uint32_t vmid, char *out, size_t len)
+{
+	int n = snprintf(out, len, "nodes/%s/%s/%" PRIu32 ".conf", node, guest_type_dirname(type),
+			 vmid);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

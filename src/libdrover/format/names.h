@@ -34,6 +34,13 @@ const char *guest_type_name(enum guest_type t); /* "qemu", "lxc" */
 const char *guest_type_dirname(enum guest_type t); /* "qemu-server", "lxc" */
 
 /*
+ * A guest's config in the tree, "nodes/NODE/qemu-server/VMID.conf" (or
+ * .../lxc/...), into out: the one place that spells it. 0 or -ENAMETOOLONG.
+ */
+int guest_conf_relpath(const char *node, enum guest_type type, uint32_t vmid, char *out,
+		       size_t len);
+
+/*
  * If `filename` is "<vmid>.conf" with a valid VMID, store it and return
  * true.
  */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 
 void propstr_free(struct propstr *p)
@@ -15,7 +16,7 @@ void propstr_free(struct propstr *p)
 	}
 	free(p->items);
 	p->items = NULL;
-	p->n = 0;
+	p->n = p->cap = 0;
 }
 
 static bool key_valid(const char *k, size_t len)
@@ -35,13 +36,11 @@ static bool key_valid(const char *k, size_t len)
 /* Append an item made of copies of key (may be NULL) and value. */
 static int push(struct propstr *p, const char *key, size_t klen, const char *value, size_t vlen)
 {
-	struct propstr_item *items = realloc(p->items, (p->n + 1) * sizeof(*items));
 	struct propstr_item *it;
 
-	if (!items)
+	if (ARRAY_GROW(p->items, p->cap, p->n + 1) < 0)
 		return -ENOMEM;
-	p->items = items;
-	it = &items[p->n];
+	it = &p->items[p->n];
 	it->key = key ? strndup(key, klen) : NULL;
 	it->value = strndup(value, vlen);
 	if ((key && !it->key) || !it->value) {

@@ -24,12 +24,12 @@ struct propstr_item {
 
 struct propstr {
 	struct propstr_item *items;
-	size_t n;
+	size_t n, cap;
 };
 
-#define PROPSTR_INIT    \
-	{               \
-		NULL, 0 \
+#define PROPSTR_INIT       \
+	{                  \
+		NULL, 0, 0 \
 	}
 
 /*

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 
 #define SC_NAME_MAX 63
@@ -71,15 +72,8 @@ int sc_add(struct sc_file *f, const char *type, const char *id, struct sc_sectio
 
 	if (sc_find(f, id))
 		return -EEXIST;
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? 2 * f->cap : 8;
-		struct sc_section *p = realloc(f->sections, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		f->sections = p;
-		f->cap = cap;
-	}
+	if (ARRAY_GROW(f->sections, f->cap, f->n + 1) < 0)
+		return -ENOMEM;
 	s = &f->sections[f->n];
 	memset(s, 0, sizeof(*s));
 	s->type = strdup(type);
@@ -122,16 +116,9 @@ static int set_at(struct sc_section *s, const char *key, const char *value, unsi
 			return 0;
 		}
 	}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 8;
-
-		p = realloc(s->props, cap * sizeof(*p));
-		if (!p) {
-			free(v);
-			return -ENOMEM;
-		}
-		s->props = p;
-		s->cap = cap;
+	if (ARRAY_GROW(s->props, s->cap, s->n + 1) < 0) {
+		free(v);
+		return -ENOMEM;
 	}
 	p = &s->props[s->n];
 	p->key = strdup(key);

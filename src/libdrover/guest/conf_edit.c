@@ -23,14 +23,6 @@ static int brief(struct cfs_brief *b, struct drover_err *err)
 	return 0;
 }
 
-int guest_conf_relpath(const char *node, enum guest_type type, uint32_t vmid, char *out, size_t len)
-{
-	int n = snprintf(out, len, "nodes/%s/%s/%" PRIu32 ".conf", node, guest_type_dirname(type),
-			 vmid);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
 /* Does the tree hold nodes/NODE/DIR/VMID.conf? */
 static bool conf_exists(const struct cfs_brief *b, const char *node, enum guest_type type,
 			uint32_t vmid)

@@ -76,10 +76,6 @@ int guest_locate(uint32_t vmid, char node[NODE_NAME_MAX + 1], enum guest_type *t
 int guest_locate_at(const struct cfs_brief *b, uint32_t vmid, char node[NODE_NAME_MAX + 1],
 		    enum guest_type *type, struct drover_err *err);
 
-/* "nodes/NODE/qemu-server/VMID.conf" into out. Returns 0 or -ENAMETOOLONG. */
-int guest_conf_relpath(const char *node, enum guest_type type, uint32_t vmid, char *out,
-		       size_t len);
-
 /*
  * Set lock: to `lock` (refused with -EBUSY when any lock is set), or clear
  * it: guest_conf_unlock with `lock` NULL removes any lock (drover vm

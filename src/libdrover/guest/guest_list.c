@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 #include "conf_edit.h"
 #include "libdrover/cfs/kv.h"
@@ -43,14 +44,8 @@ static int from_vmlist(struct json_object *ids, enum guest_type type, struct gue
 		    !json_object_object_get_ex(info, "type", &jtype) ||
 		    !streq(json_object_get_string(jtype), want))
 			continue;
-		if (*n == cap) {
-			struct guest_listed *v =
-				realloc(*out, (cap = cap ? 2 * cap : 64) * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			*out = v;
-		}
+		if (ARRAY_GROW(*out, cap, *n + 1) < 0)
+			return -ENOMEM;
 		(*out)[*n] = (struct guest_listed){ .vmid = vmid };
 		snprintf((*out)[*n].node, sizeof((*out)[*n].node), "%s",
 			 json_object_get_string(jnode));
@@ -131,17 +126,15 @@ void guest_listed_free(struct guest_listed *v, size_t n)
 static struct published_node *node_of(struct guest_published *p, struct ipc_client *cl,
 				      const char *node)
 {
-	struct published_node *v, *s;
+	struct published_node *s;
 	struct node_status ns;
 
 	for (size_t i = 0; i < p->n; i++)
 		if (streq(p->nodes[i].node, node))
 			return &p->nodes[i];
-	v = realloc(p->nodes, (p->n + 1) * sizeof(*v));
-	if (!v)
+	if (ARRAY_GROW(p->nodes, p->cap, p->n + 1) < 0)
 		return NULL;
-	p->nodes = v;
-	s = &v[p->n++];
+	s = &p->nodes[p->n++];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->node, sizeof(s->node), "%s", node);
 	s->have = node_status_read(cl, node, &ns, &s->g, &s->ng);

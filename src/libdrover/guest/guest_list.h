@@ -34,7 +34,7 @@ void guest_listed_free(struct guest_listed *v, size_t n);
 /* What other nodes published about their guests, each node's read once, when first asked. */
 struct guest_published {
 	struct published_node *nodes;
-	size_t n;
+	size_t n, cap;
 };
 
 /*

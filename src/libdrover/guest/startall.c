@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 #include "libdrover/cfs/kv.h"
 #include "libdrover/format/guest_conf.h"
@@ -116,8 +117,7 @@ static int load_one(struct ipc_client *c, const char *node, enum guest_type type
 	char path[256];
 	int r;
 
-	snprintf(path, sizeof(path), "nodes/%s/%s/%" PRIu32 ".conf", node, guest_type_dirname(type),
-		 vmid);
+	guest_conf_relpath(node, type, vmid, path, sizeof(path));
 	r = cfs_read_file(c, path, &text);
 	if (r < 0)
 		return drover_fail(err, r, "%s: %s", path, strerror(-r));
@@ -133,14 +133,11 @@ static int load_one(struct ipc_client *c, const char *node, enum guest_type type
 	return r;
 }
 
-static int push(struct node_guest **v, size_t *n, const struct node_guest *g)
+static int push(struct node_guest **v, size_t *n, size_t *cap, const struct node_guest *g)
 {
-	struct node_guest *nv = realloc(*v, (*n + 1) * sizeof(*nv));
-
-	if (!nv)
+	if (array_grow((void **)v, cap, *n + 1, sizeof(**v)) < 0)
 		return -ENOMEM;
-	*v = nv;
-	nv[(*n)++] = *g;
+	(*v)[(*n)++] = *g;
 	return 0;
 }
 
@@ -149,6 +146,7 @@ int node_guests_load(struct ipc_client *c, const char *node, struct node_guest *
 {
 	struct json_object *list = NULL, *ids;
 	struct buf b = BUF_INIT;
+	size_t cap = 0;
 	int r = cfs_get_json(c, IPC_GET_VMLIST, &b);
 
 	*v = NULL;
@@ -183,7 +181,7 @@ int node_guests_load(struct ipc_client *c, const char *node, struct node_guest *
 					  vmid, e.text);
 			continue;
 		}
-		r = push(v, n, &g);
+		r = push(v, n, &cap, &g);
 		if (r < 0)
 			break;
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 #include "libdrover/cfs/kv.h"
 
@@ -207,7 +208,7 @@ static int parse_guest(struct json_object *o, struct guest_status *g)
 int guest_status_from_json(const char *text, struct guest_status **v, size_t *n)
 {
 	struct json_object *arr = json_tokener_parse(text);
-	size_t len;
+	size_t len, cap = *n; /* what *v holds at least */
 	int r = 0;
 
 	if (!arr || !json_object_is_type(arr, json_type_array)) {
@@ -216,17 +217,15 @@ int guest_status_from_json(const char *text, struct guest_status **v, size_t *n)
 	}
 	len = json_object_array_length(arr);
 	for (size_t i = 0; i < len && r == 0; i++) {
-		struct guest_status g, *nv;
+		struct guest_status g;
 
 		r = parse_guest(json_object_array_get_idx(arr, i), &g);
 		if (r < 0)
 			break;
-		nv = realloc(*v, (*n + 1) * sizeof(*nv));
-		if (!nv) {
+		if (ARRAY_GROW(*v, cap, *n + 1) < 0) {
 			r = -ENOMEM;
 			break;
 		}
-		*v = nv;
 		(*v)[(*n)++] = g;
 	}
 	json_object_put(arr);
@@ -299,17 +298,16 @@ static int cmp_node(const void *a, const void *b)
 		      ((const struct cluster_node *)b)->name);
 }
 
-static int push_node(struct cluster_node **v, size_t *n, const char *name, bool online, bool self,
-		     const char *addr)
+static int push_node(struct cluster_node **v, size_t *n, size_t *cap, const char *name, bool online,
+		     bool self, const char *addr)
 {
 	struct cluster_node *nv;
 
 	if (!node_name_valid(name))
 		return 0; /* not a node droverfs could have: skipped */
-	nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (!nv)
+	if (array_grow((void **)v, cap, *n + 1, sizeof(**v)) < 0)
 		return -ENOMEM;
-	*v = nv;
+	nv = *v;
 	memset(&nv[*n], 0, sizeof(*nv));
 	snprintf(nv[*n].name, sizeof(nv[*n].name), "%s", name);
 	nv[*n].online = online;
@@ -323,6 +321,7 @@ int cluster_nodes_from_json(const char *text, struct cluster_node **v, size_t *n
 {
 	struct json_object *o = json_tokener_parse(text), *self, *list, *online, *ip;
 	const char *me;
+	size_t cap = 0;
 	int r = 0;
 
 	*v = NULL;
@@ -336,7 +335,7 @@ int cluster_nodes_from_json(const char *text, struct cluster_node **v, size_t *n
 	if (!json_object_object_get_ex(o, "nodelist", &list) ||
 	    !json_object_is_type(list, json_type_object)) {
 		/* local mode: this node alone */
-		r = push_node(v, n, me, true, true, NULL);
+		r = push_node(v, n, &cap, me, true, true, NULL);
 	} else {
 		json_object_object_foreach(list, name, info)
 		{
@@ -348,7 +347,7 @@ int cluster_nodes_from_json(const char *text, struct cluster_node **v, size_t *n
 						   ? json_object_get_string(ip)
 						   : NULL;
 
-			r = push_node(v, n, name, up, streq(name, me), addr);
+			r = push_node(v, n, &cap, name, up, streq(name, me), addr);
 			if (r < 0)
 				break;
 		}

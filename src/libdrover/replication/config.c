@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/sha1.h"
 #include "basic/util.h"
 #include "libdrover/format/section_config.h"
@@ -89,20 +90,11 @@ struct repl_job *repl_cfg_find_target(const struct repl_cfg *cfg, uint32_t guest
 
 static int append(struct repl_cfg *cfg, const struct repl_job *job, unsigned line)
 {
-	if (cfg->n == cfg->cap) {
-		size_t cap = cfg->cap ? cfg->cap * 2 : 8;
-		struct repl_job *j = realloc(cfg->jobs, cap * sizeof(*j));
-		unsigned *l;
+	size_t lines_cap = cfg->cap; /* lines first: cfg->cap counts both once both grew */
 
-		if (!j)
-			return -ENOMEM;
-		cfg->jobs = j;
-		l = realloc(cfg->lines, cap * sizeof(*l));
-		if (!l)
-			return -ENOMEM;
-		cfg->lines = l;
-		cfg->cap = cap;
-	}
+	if (ARRAY_GROW(cfg->lines, lines_cap, cfg->n + 1) < 0 ||
+	    ARRAY_GROW(cfg->jobs, cfg->cap, cfg->n + 1) < 0)
+		return -ENOMEM;
 	cfg->jobs[cfg->n] = *job;
 	cfg->lines[cfg->n++] = line;
 	return 0;

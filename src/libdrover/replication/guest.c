@@ -18,8 +18,7 @@ static bool conf_exists(const struct cfs_brief *b, const char *node, enum guest_
 {
 	char path[PATH_MAX];
 
-	if (snprintf(rel, len, "nodes/%s/%s/%" PRIu32 ".conf", node, guest_type_dirname(t), vmid) >=
-	    (int)len)
+	if (guest_conf_relpath(node, t, vmid, rel, len) < 0)
 		return false;
 	return cfs_path(b, rel, path, sizeof(path)) == 0 && access(path, F_OK) == 0;
 }

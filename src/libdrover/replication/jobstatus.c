@@ -15,13 +15,13 @@
 
 bool repl_guest_is_here(const struct cfs_brief *b, uint32_t vmid)
 {
-	static const char *const dirs[] = { "qemu-server", "lxc" };
+	static const enum guest_type types[] = { GUEST_QEMU, GUEST_LXC };
 
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
 		char rel[128], path[4096];
 
-		snprintf(rel, sizeof(rel), "nodes/%s/%s/%" PRIu32 ".conf", b->node, dirs[i], vmid);
-		if (cfs_path(b, rel, path, sizeof(path)) == 0 && access(path, F_OK) == 0)
+		if (guest_conf_relpath(b->node, types[i], vmid, rel, sizeof(rel)) == 0 &&
+		    cfs_path(b, rel, path, sizeof(path)) == 0 && access(path, F_OK) == 0)
 			return true;
 	}
 	return false;

@@ -19,6 +19,20 @@ int repl_runlog_path(const char *dir, const char *jobid, char *out, size_t len)
 	return 0;
 }
 
+int repl_runlog_read(const char *dir, const char *jobid, char **text, size_t *len,
+		     struct drover_err *err)
+{
+	char path[4096];
+	int r = repl_runlog_path(dir, jobid, path, sizeof(path));
+
+	if (r == 0)
+		r = read_file_max(path, 16 << 20, text, len);
+	if (r == -ENOENT)
+		return drover_fail(err, r, "job %s has no log on this node (it never ran here)",
+				   jobid);
+	return r < 0 ? drover_fail(err, r, "%s: %s", path, strerror(-r)) : 0;
+}
+
 static void line(struct repl_runlog *l, const char *prefix, const char *text)
 {
 	char stamp[32];

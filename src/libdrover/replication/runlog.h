@@ -29,3 +29,11 @@ void repl_runlog_close(struct repl_runlog *l);
 
 /* The path of a job's log into out. */
 int repl_runlog_path(const char *dir, const char *jobid, char *out, size_t len);
+
+/*
+ * A job's log as it stands (dir NULL: REPL_LOG_DIR_DEFAULT), into a new
+ * buffer *text of *len bytes (the caller frees it). -ENOENT when the job
+ * never ran on this node; err says so.
+ */
+int repl_runlog_read(const char *dir, const char *jobid, char **text, size_t *len,
+		     struct drover_err *err);

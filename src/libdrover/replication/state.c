@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 
 void repl_state_init(struct repl_state *s)
@@ -66,15 +67,8 @@ int repl_state_get(struct repl_state *s, uint32_t guest, const char *target,
 	if (!found) {
 		if (!node_name_valid(target))
 			return -EINVAL;
-		if (s->n == s->cap) {
-			size_t cap = s->cap ? s->cap * 2 : 8;
-			struct repl_state_entry *e = realloc(s->entries, cap * sizeof(*e));
-
-			if (!e)
-				return -ENOMEM;
-			s->entries = e;
-			s->cap = cap;
-		}
+		if (ARRAY_GROW(s->entries, s->cap, s->n + 1) < 0)
+			return -ENOMEM;
 		memmove(&s->entries[i + 1], &s->entries[i], (s->n - i) * sizeof(s->entries[0]));
 		memset(&s->entries[i], 0, sizeof(s->entries[i]));
 		s->entries[i].guest = guest;

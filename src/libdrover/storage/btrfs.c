@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/array.h"
+#include "basic/process.h"
 #include "basic/spawnio.h"
 #include "basic/util.h"
 #include "libdrover/format/names.h"
@@ -99,7 +101,7 @@ static int btrfs_open(struct storage *s, struct drover_err *err)
 		return drover_fail(err, -ENOTSUP, "path %s is not on a btrfs file system",
 				   s->props.path);
 	pathf(images, sizeof(images), "%s/images", s->props.path);
-	r = fsutil_mkdir_p(images, 0755);
+	r = mkdir_p(images, 0755);
 	return r < 0 ? drover_fail(err, r, "%s: %s", images, strerror(-r)) : 0;
 }
 
@@ -260,15 +262,10 @@ static int snaps_of(const struct bvol *b, struct snap_ent **out, size_t *n)
 		pathf(path, sizeof(path), "%s/%s", b->images, e->d_name);
 		if (btrfs_sub_info(path, &ent.info) < 0)
 			continue;
-		if (*n == cap) {
-			struct snap_ent *p = realloc(list, (cap = cap ? 2 * cap : 8) * sizeof(*p));
-
-			if (!p) {
-				free(list);
-				closedir(d);
-				return -ENOMEM;
-			}
-			list = p;
+		if (ARRAY_GROW(list, cap, *n + 1) < 0) {
+			free(list);
+			closedir(d);
+			return -ENOMEM;
 		}
 		list[(*n)++] = ent;
 	}
@@ -342,15 +339,8 @@ static int btrfs_info(struct storage *s, const char *volname, struct storage_vol
 static int list_add(struct storage_volume **v, size_t *n, size_t *cap,
 		    const struct storage_volume *one)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 16;
-		struct storage_volume *p = realloc(*v, c * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		*v = p;
-		*cap = c;
-	}
+	if (ARRAY_GROW(*v, *cap, *n + 1) < 0)
+		return -ENOMEM;
 	(*v)[(*n)++] = *one;
 	return 0;
 }
@@ -748,7 +738,7 @@ static int receive(const char *dir, int fd, struct btrfs_stream_check *check,
 	}
 	fr = btrfs_stream_filter(fd, pipefd[1], check, &ferr);
 	close(pipefd[1]);
-	status = spawn_wait(pid);
+	status = process_wait(pid);
 	/* the stream's fault first (btrfs receive then only saw it cut short), unless
 	 * the filter stopped because btrfs receive had gone (a full disk, say) */
 	if (fr < 0 && !(check->out_failed && status != 0))
@@ -918,7 +908,7 @@ static int btrfs_import(struct storage *s, const char *volname, enum storage_for
 
 	if (r < 0)
 		return r;
-	r = fsutil_mkdir_p(b.images, 0755);
+	r = mkdir_p(b.images, 0755);
 	if (r < 0)
 		return drover_fail(err, r, "%s: %s", b.images, strerror(-r));
 	fsutil_sweep(b.images, remove_tmp, NULL);

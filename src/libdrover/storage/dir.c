@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 #include "libdrover/format/names.h"
 #include "fsutil.h"
@@ -54,11 +55,11 @@ static int dir_open(struct storage *s, struct drover_err *err)
 	int r;
 
 	/* like Proxmox's default (mkdir 1): the directory is made when missing */
-	r = fsutil_mkdir_p(s->props.path, 0755);
+	r = mkdir_p(s->props.path, 0755);
 	if (r == 0 && (stat(s->props.path, &st) < 0 || !S_ISDIR(st.st_mode)))
 		r = -ENOTDIR;
 	if (r == 0 && pathf(images, sizeof(images), "%s/images", s->props.path) == 0)
-		r = fsutil_mkdir_p(images, 0755);
+		r = mkdir_p(images, 0755);
 	if (r < 0)
 		return drover_fail(err, r, "path %s: %s", s->props.path, strerror(-r));
 	return 0;
@@ -244,15 +245,8 @@ struct vol_list {
 
 static int list_add(struct vol_list *l, const struct storage_volume *v)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		struct storage_volume *p = realloc(l->v, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		l->v = p;
-		l->cap = cap;
-	}
+	if (ARRAY_GROW(l->v, l->cap, l->n + 1) < 0)
+		return -ENOMEM;
 	l->v[l->n++] = *v;
 	return 0;
 }

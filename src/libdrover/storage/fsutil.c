@@ -29,32 +29,13 @@ int pathf(char *out, size_t len, const char *fmt, ...)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int fsutil_mkdir_p(const char *path, mode_t mode)
-{
-	char p[PATH_MAX];
-
-	if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
-		return -ENAMETOOLONG;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int fsutil_images_dir(const char *root, unsigned vmid, bool create, char *out, size_t len)
 {
 	int n = snprintf(out, len, "%s/images/%u", root, vmid);
 
 	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
-	return create ? fsutil_mkdir_p(out, 0755) : 0;
+	return create ? mkdir_p(out, 0755) : 0;
 }
 
 int fsutil_status(const char *path, struct storage_status *st, struct drover_err *err)

@@ -24,9 +24,6 @@
  */
 int pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* mkdir -p. 0 or -errno. */
-int fsutil_mkdir_p(const char *path, mode_t mode);
-
 /* root/images/VMID (made when create). */
 int fsutil_images_dir(const char *root, unsigned vmid, bool create, char *out, size_t len);
 

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "basic/array.h"
 #include "basic/util.h"
 #include "fsutil.h"
 #include "rawsize.h"
@@ -231,14 +232,8 @@ int lvm_parse_lvs(const char *out, struct lvm_lv **lvs, size_t *n, struct drover
 			lv.time = *f[7] ? (int64_t)t : 0;
 		}
 		free(line);
-		if (r == 0 && *n == cap) {
-			struct lvm_lv *p = realloc(*lvs, (cap = cap ? 2 * cap : 16) * sizeof(*p));
-
-			if (!p)
-				r = -ENOMEM;
-			else
-				*lvs = p;
-		}
+		if (r == 0 && ARRAY_GROW(*lvs, cap, *n + 1) < 0)
+			r = -ENOMEM;
 		if (r < 0) {
 			free(*lvs);
 			*lvs = NULL;

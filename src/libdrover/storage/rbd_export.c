@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/array.h"
 #include "basic/buf.h"
 #include "basic/util.h"
 #include "rbd_diff.h"
@@ -52,15 +53,8 @@ static int add_extent(uint64_t off, size_t len, int exists, void *arg)
 
 	if (len == 0)
 		return 0;
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? 2 * x->cap : 256;
-		struct piece *more = realloc(x->ext, cap * sizeof(*more));
-
-		if (!more)
-			return -ENOMEM;
-		x->ext = more;
-		x->cap = cap;
-	}
+	if (ARRAY_GROW(x->ext, x->cap, x->n + 1) < 0)
+		return -ENOMEM;
 	x->ext[x->n++] = (struct piece){ .off = off, .len = len, .read = exists != 0 };
 	x->total += len;
 	return 0;

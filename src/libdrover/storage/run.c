@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "basic/process.h"
 #include "basic/spawnio.h"
 
 int storage_run_fail(struct drover_err *err, int r, char *const argv[], int status, int errfd)
@@ -50,7 +51,7 @@ int storage_run(char *const argv[], int in, struct buf *out, struct drover_err *
 		return r;
 	}
 	pid = spawn_fds(argv, in, outfd, errfd);
-	status = pid < 0 ? (int)pid : spawn_wait(pid);
+	status = pid < 0 ? (int)pid : process_wait(pid);
 	if (status != 0)
 		r = storage_run_fail(err, status < 0 ? status : -EIO, argv, status, errfd);
 	else if (out && (r = read_memfd(outfd, out)) < 0)
@@ -69,7 +70,7 @@ int storage_run_to(char *const argv[], int fd, struct drover_err *err)
 	if (errfd < 0)
 		return drover_fail(err, errfd, "memfd: %s", strerror(-errfd));
 	pid = spawn_fds(argv, -1, fd, errfd);
-	status = pid < 0 ? (int)pid : spawn_wait(pid);
+	status = pid < 0 ? (int)pid : process_wait(pid);
 	r = status ? storage_run_fail(err, status < 0 ? status : -EIO, argv, status, errfd) : 0;
 	close(errfd);
 	return r;

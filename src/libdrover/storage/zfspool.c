@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "basic/array.h"
 #include "basic/spawnio.h"
 #include "basic/util.h"
 #include "run.h"
@@ -326,17 +327,11 @@ int zfs_parse_list(const struct storage_props *p, const char *out, struct storag
 		one.size = v.format == STORAGE_VOLFORMAT_SUBVOL ? quota : volsize;
 		one.used = used;
 		free(line);
-		if (*n == cap) {
-			struct storage_volume *q =
-				realloc(*vols, (cap = cap ? 2 * cap : 16) * sizeof(*q));
-
-			if (!q) {
-				free(*vols);
-				*vols = NULL;
-				*n = 0;
-				return drover_fail(err, -ENOMEM, "out of memory");
-			}
-			*vols = q;
+		if (ARRAY_GROW(*vols, cap, *n + 1) < 0) {
+			free(*vols);
+			*vols = NULL;
+			*n = 0;
+			return drover_fail(err, -ENOMEM, "out of memory");
 		}
 		(*vols)[(*n)++] = one;
 	}
@@ -371,17 +366,11 @@ int zfs_parse_snapshots(const struct storage_props *p, const char *name, const c
 		snprintf(s.id, sizeof(s.id), "%llu", (unsigned long long)guid);
 		snprintf(s.origin_id, sizeof(s.origin_id), "%llu", (unsigned long long)guid);
 		free(line);
-		if (*n == cap) {
-			struct storage_snapshot *q =
-				realloc(*snaps, (cap = cap ? 2 * cap : 8) * sizeof(*q));
-
-			if (!q) {
-				free(*snaps);
-				*snaps = NULL;
-				*n = 0;
-				return drover_fail(err, -ENOMEM, "out of memory");
-			}
-			*snaps = q;
+		if (ARRAY_GROW(*snaps, cap, *n + 1) < 0) {
+			free(*snaps);
+			*snaps = NULL;
+			*n = 0;
+			return drover_fail(err, -ENOMEM, "out of memory");
 		}
 		(*snaps)[(*n)++] = s;
 	}

@@ -44,7 +44,7 @@ static void stop_master(const char *path)
 	pid_t pid = spawn_fds(argv, -1, -1, errfd);
 
 	if (pid > 0)
-		spawn_wait(pid);
+		process_wait(pid);
 	if (errfd >= 0)
 		close(errfd);
 	unlink(path);
@@ -114,7 +114,7 @@ static int start_master(const struct cfs_brief *b, const char *node, struct sshm
 	if (errfd < 0)
 		return drover_fail(err, errfd, "memfd: %s", strerror(-errfd));
 	pid = spawn_fds(c.argv, -1, -1, errfd);
-	status = pid < 0 ? (int)pid : spawn_wait(pid);
+	status = pid < 0 ? (int)pid : process_wait(pid);
 	spawn_errfd_text(errfd, errtext, sizeof(errtext));
 	close(errfd);
 	if (status == 0 && access(m->path, F_OK) == 0)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "basic/cidr.h"
+#include "basic/process.h"
 #include "basic/spawnio.h"
 #include "basic/util.h"
 #include "libdrover/cluster/conf.h"
@@ -185,7 +186,7 @@ void transport_ssh_finish(struct transport_ssh *t, struct buf *out, int *status,
 		out->len = 0;
 	close(t->out);
 	t->out = -1;
-	*status = spawn_wait(t->pid);
+	*status = process_wait(t->pid);
 	t->pid = 0;
 	spawn_errfd_text(t->errfd, errtext, len);
 	close(t->errfd);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/array.h"
 #include "basic/buf.h"
 #include "basic/process.h"
 #include "basic/util.h"
@@ -45,15 +46,8 @@ void task_list_sort_newest(struct task_list *l)
 
 int task_list_push(struct task_list *l, const struct task_info *t)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		struct task_info *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (ARRAY_GROW(l->v, l->cap, l->n + 1) < 0)
+		return -ENOMEM;
 	l->v[l->n++] = *t;
 	return 0;
 }
@@ -112,28 +106,9 @@ static const char *store_dir(const struct task_store *s)
 	return s->dir ? s->dir : TASK_DIR_DEFAULT;
 }
 
-static int mkdir_parents(const char *dir)
-{
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int task_store_prepare(const struct task_store *s)
 {
-	return mkdir_parents(store_dir(s));
+	return mkdir_p(store_dir(s), 0755);
 }
 
 /*
@@ -145,7 +120,7 @@ static int store_lock(const struct task_store *s, bool create)
 	char path[PATH_MAX];
 	int fd, r;
 
-	r = create ? mkdir_parents(store_dir(s)) : 0;
+	r = create ? mkdir_p(store_dir(s), 0755) : 0;
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/.lock", store_dir(s));

@@ -239,7 +239,7 @@ int ct_create(const struct storage_env *env, uint32_t ctid, const char *template
 	struct create_args a = { &cr, kv, n };
 	int r;
 
-	snprintf(cr.rel, sizeof(cr.rel), "nodes/%s/lxc/%" PRIu32 ".conf", env->cfs.node, ctid);
+	guest_conf_relpath(env->cfs.node, GUEST_LXC, ctid, cr.rel, sizeof(cr.rel));
 	r = ctid < 100 ? drover_fail(err, -EINVAL, "VMIDs start at 100 (Proxmox's rule)") : 0;
 	if (r == 0)
 		r = check_template(env, template, err);
