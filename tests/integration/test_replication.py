@@ -194,6 +194,54 @@ def test_config_verbs(sb):
     assert st["state"] == "OK" and st["fail_count"] == 0 and st["last_sync"] == 0
 
 
+def repl_bg(sb, node, *args):
+    argv = [sb.drover, "sandbox", "exec", "--name", sb.name, node, "--", "drover",
+            "replication", *args]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def together(*runs):
+    """Start the (sb, node, args...) runs at once, then their (returncode, stderr)."""
+    procs = [repl_bg(*r) for r in runs]
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    return [(p.returncode, e) for p, e in zip(procs, errs)]
+
+
+def test_edits_on_two_nodes_at_once(sb):
+    """Edits of replication.cfg from node1 and node2 at the same moment take
+    the cluster lock one after the other: both apply, or, with the digest both
+    read before, exactly one wins and the other is told the file changed."""
+    cfg = "/etc/drover/replication.cfg"
+    runs = []
+    for i in range(4):
+        runs.append((sb, "node1", "update", "100-0", "--comment", f"from node1 {i}"))
+        runs.append((sb, "node2", "update", "100-0", "--rate", str(10 + i)))
+    results = together(*runs)
+    assert all(rc == 0 for rc, _ in results), results
+    job = json.loads(repl(sb, "node3", "read", "100-0").stdout)
+    assert job["comment"].startswith("from node1 ") and job["rate"] in (10, 11, 12, 13), job
+    # a stale digest on both: one update wins, the other changes nothing
+    digest = job["digest"]
+    results = together((sb, "node1", "update", "100-0", "--rate", "1", "--digest", digest),
+                       (sb, "node2", "update", "100-0", "--rate", "2", "--digest", digest))
+    assert sorted(rc == 0 for rc, _ in results) == [False, True], results
+    (lost,) = [e for rc, e in results if rc != 0]
+    assert "replication.cfg was changed meanwhile" in lost, lost
+    won = "1" if results[0][0] == 0 else "2"
+    assert json.loads(repl(sb, "node2", "read", "100-0").stdout)["rate"] == int(won)
+    # two creates of a job for the same guest and target: one job
+    results = together((sb, "node1", "create-local-job", "100-7", "node3", "--schedule", NEVER),
+                       (sb, "node2", "create-local-job", "100-8", "node3", "--schedule", NEVER))
+    assert sorted(rc == 0 for rc, _ in results) == [False, True], results
+    assert "one job per guest and target" in [e for rc, e in results if rc != 0][0]
+    made = "100-7" if results[0][0] == 0 else "100-8"
+    repl(sb, "node1", "delete", made, "--force")
+    repl(sb, "node1", "update", "100-0", "--delete", "rate,comment")
+    # whole on every node, never half written
+    text = sh(sb, "node3", f"cat {cfg}").stdout
+    assert text == "local: 100-0\n\ttarget node2\n\tschedule 2099-01-01\n\tsource node1\n\n", text
+
+
 # -- runs ----------------------------------------------------------------------
 
 def test_full_then_incremental(sb):
@@ -370,6 +418,41 @@ def test_ssh_master_per_run(sb):
     assert not os.path.exists(f"/proc/{pid}"), "the killed run's master still runs"
     replica_matches(sb, 101, "101-0")
     no_partial(sb, "node2", 101)
+
+
+def free_bytes(sb, node):
+    return int(sh(sb, node, f"df -B1 --output=avail {BTRFS} | tail -1").stdout)
+
+
+def test_target_storage_full(sb):
+    """node2's btrfs fills up mid-stream: the job fails naming the target and
+    the full disk, retries per the ramp, keeps its base, leaves nothing half
+    received; once space is freed the next run is incremental."""
+    (base,) = repl_snaps(sb, "node1", 101, "101-0")
+    repl(sb, "node1", "update", "101-0", "--rate", "8")
+    # leave node2 less room than the 24 MiB the increment needs
+    sh(sb, "node2", f"fallocate -l $(( $(df -B1 --output=avail {BTRFS} | tail -1) "
+                    f"- (6 << 20) )) {BTRFS}/fill && sync")
+    try:
+        assert free_bytes(sb, "node2") < 12 << 20
+        write(sb, 101, 24)
+        err = fails(sb, "node1", "run", "--id", "101-0")
+        assert "node2" in err and "No space left on device" in err, err
+        st = status(sb, "101-0")
+        assert st["fail_count"] == 1 and "No space left on device" in st["error"], st
+        # the ramp's first step: 5 minutes after the try, not the 2099 schedule
+        assert st["next_sync"] == st["last_try"] + 300, st
+        assert repl_snaps(sb, "node1", 101, "101-0") == [base]
+        assert repl_snaps(sb, "node2", 101, "101-0") == [base]
+        no_partial(sb, "node2", 101)
+    finally:
+        sh(sb, "node2", f"rm -f {BTRFS}/fill && sync")
+    fault_aftermath(sb, 101, "101-0", base, "No space left on device")
+    # the job's rate limit held in that run: 8 MB/s, never faster (the bucket
+    # starts with a tenth of a second's worth)
+    st = status(sb, "101-0")
+    assert st["bytes"] > 24 << 20 and st["duration"] >= 0.95 * (st["bytes"] - 8e5) / 8e6, st
+    assert "rate limit: 8 MByte/s" in log(sb, "101-0")
 
 
 def test_base_deleted_on_target(sb):
