@@ -11,11 +11,13 @@ scheduler is to run have the default schedule.
 Checked: the verbs and pvesr's columns, replication.cfg's format and its
 errors (FILE:LINE), the replica's content against the source snapshot's
 (sha256), an incremental second run, two guests' jobs running in parallel,
-schedule-now, disable/enable, delete with and without --keep, and the
-faults: the sender killed mid-stream, the link cut mid-stream, the base
-snapshot deleted on the target. Each fault leaves the job in error state
-with a clear message, keeps the old base on both sides, leaves no partial
-volume, and the next run is incremental again.
+schedule-now, disable/enable, delete with and without --keep, edits of
+replication.cfg from two nodes at once (serial under the cluster lock; one
+winner with a stale digest), the job's rate limit, and the faults: the
+sender killed mid-stream, the link cut mid-stream, the target's storage
+full mid-stream, the base snapshot deleted on the target. Each fault leaves
+the job in error state with a clear message, keeps the old base on both
+sides, leaves no partial volume, and the next run is incremental again.
 """
 import json
 import os
@@ -493,13 +495,17 @@ def test_delete_keep_and_full(sb):
 #
 # One stop of node1 for all of it (a node's stop and start cost the most):
 # VM 110 (a config and a raw disk, started on node2 after the recovery) and
-# container 120 (busybox, its rootfs a subvolume) replicate to node2; node1
+# container CT (busybox, its rootfs a subvolume) replicate to node2; node1
 # writes more that never gets replicated and stops. node2 recovers both,
 # starts them from their replicas, and adopts their jobs (node2 -> node1),
 # which wait while node1 is away (no run, fail_count 0). When node1 is back
 # the runs are incremental and roll node1's unreplicated writes back.
 
-CT_ROOT = f"{BTRFS}/images/120/subvol-120-disk-0"
+# LXC's cgroups are named by the container's number on the host, which the
+# sandbox's nodes and other sandboxes share: a number of this run's own
+CT = 120000 + os.getpid() % 100000
+CT_JOB = f"{CT}-0"
+CT_ROOT = f"{BTRFS}/images/{CT}/subvol-{CT}-disk-0"
 
 
 def node_state(sb, node, of):
@@ -527,10 +533,10 @@ def test_recover_and_switch_back(sb):
     # the guests and their first (full) runs, from node1
     make_vm(sb, 110, 16)
     drover(sb, "node1", "ct", "template", "busybox", "--storage", "shared")
-    drover(sb, "node1", "ct", "create", "120", "shared:vztmpl/busybox.tar.gz", "--rootfs",
-           "local-btrfs:1", "--hostname", "ct120", "--memory", "256", timeout=180)
+    drover(sb, "node1", "ct", "create", str(CT), "shared:vztmpl/busybox.tar.gz", "--rootfs",
+           "local-btrfs:1", "--hostname", f"ct{CT}", "--memory", "256", timeout=180)
     sh(sb, "node1", f"echo replicated > {CT_ROOT}/root/f")
-    for job in ("110-0", "120-0"):
+    for job in ("110-0", CT_JOB):
         repl(sb, "node1", "create-local-job", job, "node2", "--schedule", NEVER)
         assert "full sync" in repl(sb, "node1", "run", "--id", job, "--verbose").stdout
     (snap,) = repl_snaps(sb, "node1", 110, "110-0")
@@ -552,7 +558,7 @@ def test_recover_and_switch_back(sb):
         switched_back(sb)
     finally:
         drover(sb, "node2", "vm", "stop", "110", check=False)
-        drover(sb, "node2", "ct", "stop", "120", check=False)
+        drover(sb, "node2", "ct", "stop", str(CT), check=False)
 
 
 def recovered_on_node2(sb, snap, synced):
@@ -571,16 +577,17 @@ def recovered_on_node2(sb, snap, synced):
     assert sha(sb, "node2", disk(110)) == synced
     proc = drover(sb, "node2", "vm", "recover", "110", check=False)
     assert "is on this node (node2) already" in proc.stderr
-    assert "CT 120 recovered from node1" in drover(sb, "node2", "ct", "recover", "120").stdout
+    out = drover(sb, "node2", "ct", "recover", str(CT)).stdout
+    assert f"CT {CT} recovered from node1" in out
 
     # started from the replicas
     drover(sb, "node2", "vm", "start", "110", timeout=120)
     assert vm_status(sb, "node2", 110) == "running"
     # the container runs from its replica, which is what node1 last sent
-    drover(sb, "node2", "ct", "start", "120", timeout=120)
+    drover(sb, "node2", "ct", "start", str(CT), timeout=120)
     time.sleep(2)  # a container LXC stops at once is gone by now
-    assert ct_status(sb, "node2", 120) == "running"
-    assert drover(sb, "node2", "ct", "exec", "120", "--", "cat", "/root/f").stdout.strip() == \
+    assert ct_status(sb, "node2", CT) == "running"
+    assert drover(sb, "node2", "ct", "exec", str(CT), "--", "cat", "/root/f").stdout.strip() == \
         "replicated"
 
     # the next run adopts the job; its new target, node1, is away: it waits
@@ -598,7 +605,7 @@ def recovered_on_node2(sb, snap, synced):
     # what node2 writes now goes to node1 later
     sh(sb, "node2", f"dd if=/dev/urandom of={disk(110)} bs=1M count=1 seek=8 conv=notrunc "
                     "status=none")
-    sh(sb, "node2", f"echo new > {CT_ROOT}/root/g")
+    drover(sb, "node2", "ct", "exec", str(CT), "--", "sh", "-c", "echo new > /root/g")
 
 
 def switched_back(sb):
@@ -618,17 +625,19 @@ def switched_back(sb):
     assert sha(sb, "node1", disk(110)) == sha(sb, "node2", disk(110, snap))
 
     # the container's job, run by hand: adopted (if droverd did not already), incremental
-    out = repl(sb, "node2", "run", "--id", "120-0", "--verbose")
+    out = repl(sb, "node2", "run", "--id", CT_JOB, "--verbose")
     text = out.stdout + out.stderr
     assert "incremental sync" in text and "full sync" not in text, text
-    cfg = job_cfg(sb, "120-0")
+    cfg = job_cfg(sb, CT_JOB)
     assert (cfg["source"], cfg["target"]) == ("node2", "node1")
     assert sh(sb, "node1", f"cat {CT_ROOT}/root/f {CT_ROOT}/root/g").stdout.split() == \
         ["replicated", "new"]
+    # frozen for the snapshot and thawed: it still runs
+    assert ct_status(sb, "node2", CT) == "running"
     # the warning was given, in this run's output or in droverd's task of it
     tasks_text = drover(sb, "node2", "task", "list", "--node", "node2", "--output-format",
                         "json").stdout
     logs = text + "".join(
         drover(sb, "node2", "task", "log", t["upid"], check=False).stdout
-        for t in json.loads(tasks_text) if t["type"] == "replicate" and t["id"] == "120-0")
-    assert "WARNING: guest 120 was taken over from node node1" in logs
+        for t in json.loads(tasks_text) if t["type"] == "replicate" and t["id"] == CT_JOB)
+    assert f"WARNING: guest {CT} was taken over from node node1" in logs

@@ -44,10 +44,16 @@ void ct_volumes_release(uint32_t ctid);
 /*
  * Remove the empty cgroups lxc.payload.CTID and lxc.monitor.CTID (and
  * below) of a stopped container: LXC leaves them when its monitor dies,
- * and then starts the container in lxc.payload.CTID-1, where drover's
- * runtime reader does not look.
+ * and a start needs them free (lxc_conf.c names them: LXC would otherwise
+ * move on to lxc.payload.CTID-1, where drover's runtime reader does not look).
  */
 void ct_cgroups_release(uint32_t ctid);
+/*
+ * Whether a cgroup of ctid's name is there (path: the first found): after
+ * ct_cgroups_release, one another container of that number uses (on a host
+ * that runs several clusters' nodes, as sandboxes do) or a dead one left busy.
+ */
+bool ct_cgroup_taken(uint32_t ctid, char *path, size_t len);
 
 /*
  * Unpack template volid into dir (an empty root file system); with

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,25 @@ struct start {
 };
 
 /* Under priv/lock/guest-CTID, held to the end: droverd's cleanup waits for a start. */
+/*
+ * The container's cgroups by their fixed names (lxc_conf.c): the empty ones
+ * an LXC that died left are removed; one still busy is not this node's
+ * container (that is not running), and LXC could not start in it.
+ */
+static int cgroups_free(uint32_t ctid, struct drover_err *err)
+{
+	char path[PATH_MAX];
+
+	ct_cgroups_release(ctid);
+	if (!ct_cgroup_taken(ctid, path, sizeof(path)))
+		return 0;
+	return drover_fail(err, -EBUSY,
+			   "CT %" PRIu32 ": cgroup %s is in use by processes that are not this "
+			   "container's (a container %" PRIu32 " of another cluster on this host, "
+			   "or one a dead LXC left behind): stop them or remove the cgroup",
+			   ctid, path, ctid);
+}
+
 static int start_locked(struct guest_conf *c, void *arg, struct drover_err *err)
 {
 	struct start *s = arg;
@@ -120,10 +140,10 @@ static int start_locked(struct guest_conf *c, void *arg, struct drover_err *err)
 	if (r == 0)
 		r = guest_each_numbered(guest_conf_current(c), "net", GUEST_NET_COUNT, check_bridge,
 					err);
-	if (r == 0) {
-		ct_cgroups_release(s->ctid); /* left by an LXC that died */
+	if (r == 0)
+		r = cgroups_free(s->ctid, err);
+	if (r == 0)
 		r = write_lxc_conf(s->env, c, s->ctid, err);
-	}
 	if (r == 0) {
 		drover_report_log(s->rep, "Starting CT %" PRIu32, s->ctid);
 		r = launch(s->ctid, err);

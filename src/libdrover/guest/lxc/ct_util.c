@@ -71,30 +71,67 @@ static void rmdir_cgroup(const char *path, unsigned depth)
 	rmdir(path);
 }
 
-void ct_cgroups_release(uint32_t ctid)
+/* fn on each path lxc.payload.CTID and lxc.monitor.CTID may have (v1, v2); stops at non-zero. */
+static int each_cgroup(uint32_t ctid, int (*fn)(const char *path, void *ctx), void *ctx)
 {
 	static const char *const kinds[] = { "lxc.payload", "lxc.monitor" };
 	char path[PATH_MAX];
 	struct dirent *e;
-	DIR *d;
+	int r = 0;
+	DIR *d = opendir("/sys/fs/cgroup");
 
-	if (ct_running(ctid) || !(d = opendir("/sys/fs/cgroup")))
-		return;
-	while ((e = readdir(d))) {
+	while (d && r == 0 && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		for (size_t k = 0; r == 0 && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 			snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s.%" PRIu32, e->d_name,
 				 kinds[k], ctid);
-			rmdir_cgroup(path, 0);
+			r = fn(path, ctx);
 		}
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
 	/* cgroup v2 mounted at /sys/fs/cgroup itself */
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+	for (size_t k = 0; r == 0 && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s.%" PRIu32, kinds[k], ctid);
-		rmdir_cgroup(path, 0);
+		r = fn(path, ctx);
 	}
+	return r;
+}
+
+static int release_one(const char *path, void *ctx)
+{
+	(void)ctx;
+	rmdir_cgroup(path, 0);
+	return 0;
+}
+
+void ct_cgroups_release(uint32_t ctid)
+{
+	if (!ct_running(ctid))
+		each_cgroup(ctid, release_one, NULL);
+}
+
+struct taken {
+	char *path;
+	size_t len;
+};
+
+static int find_one(const char *path, void *ctx)
+{
+	struct taken *t = ctx;
+
+	if (access(path, F_OK) != 0)
+		return 0;
+	snprintf(t->path, t->len, "%s", path);
+	return 1;
+}
+
+bool ct_cgroup_taken(uint32_t ctid, char *path, size_t len)
+{
+	struct taken t = { path, len };
+
+	return each_cgroup(ctid, find_one, &t) > 0;
 }
 
 int ct_env_open(struct storage_env *env, struct drover_err *err)

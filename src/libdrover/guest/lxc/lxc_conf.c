@@ -131,6 +131,17 @@ static int head(struct lxc_build *b)
 		r = line(b, "lxc.tty.max", "%u", get_uint(b, "tty", 2));
 	if (r == 0 && !get_bool(b, "console", true))
 		r = line(b, "lxc.console.path", "none");
+	/*
+	 * LXC's own names, but fixed: left to itself, LXC takes lxc.payload.CTID-1
+	 * when lxc.payload.CTID is taken (by another cluster's container on the same
+	 * host, as sandboxes have, or a cgroup a dead container left busy) and runs
+	 * the container where drover's status, freeze and cleanup never look. Named,
+	 * the start fails instead.
+	 */
+	if (r == 0)
+		r = line(b, "lxc.cgroup.dir.container", "lxc.payload.%" PRIu32, b->ctid);
+	if (r == 0)
+		r = line(b, "lxc.cgroup.dir.monitor", "lxc.monitor.%" PRIu32, b->ctid);
 	return r;
 }
 
