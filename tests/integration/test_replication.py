@@ -439,7 +439,7 @@ def test_target_storage_full(sb):
         assert free_bytes(sb, "node2") < 12 << 20
         write(sb, 101, 24)
         err = fails(sb, "node1", "run", "--id", "101-0")
-        assert "node2" in err and "No space left on device" in err, err
+        assert "import on node2: " in err and "No space left on device" in err, err
         st = status(sb, "101-0")
         assert st["fail_count"] == 1 and "No space left on device" in st["error"], st
         # the ramp's first step: 5 minutes after the try, not the 2099 schedule
