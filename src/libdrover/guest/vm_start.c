@@ -118,6 +118,12 @@ static int wait_running(struct start *s)
 		r = qmp_connect(p.qmp, VM_QMP_TIMEOUT_MS, &q, s->err);
 		if (r == 0)
 			r = qmp_query_status(q, VM_QMP_TIMEOUT_MS, status, sizeof(status), s->err);
+		/*
+		 * A loaded state keeps the run state it was saved in: paused, as
+		 * a snapshot pauses the VM to save it ("inmigrate" while loading)
+		 */
+		if (r == 0 && s->incoming && streq(status, "paused"))
+			r = qmp_execute(q, "cont", NULL, VM_QMP_TIMEOUT_MS, NULL, s->err);
 		qmp_close(q);
 		q = NULL;
 		if (r == 0 && streq(status, "running"))
