@@ -222,6 +222,8 @@ def test_snapshot_with_vmstate_resumes_where_it_was(sb, vm101):
     assert "TASK OK" in out and f"vmstate: freed {state}" in out
     assert sb.exec("node1", "test", "-e", path, check=False).returncode != 0
     assert "vs1" not in vm(sb, "node1", "listsnapshot", 101).stdout
+    # one more, left for destroy to free
+    assert "TASK OK" in vm(sb, "node1", "snapshot", 101, "vs2", "--vmstate").stdout
 
 
 def test_vmid_unique_across_nodes(sb, guest, vm101):
@@ -356,8 +358,11 @@ def test_shutdown_and_destroy_free_the_volumes(sb, vm101):
     proc = vm(sb, "node1", "destroy", 101, check=False)
     assert proc.returncode == 1
     assert "replication jobs: 101-0 (to node2)" in proc.stdout + proc.stderr
+    with_state = "vs2" in vm(sb, "node1", "listsnapshot", 101).stdout
     out = vm(sb, "node1", "destroy", 101, "--purge").stdout
     assert "freed local-btrfs:101/vm-101-disk-0.raw" in out and "TASK OK" in out
+    # the RAM state of a snapshot with --vmstate (test_snapshot_with_vmstate...) goes too
+    assert not with_state or "freed local-btrfs:101/vm-101-state-vs2.raw" in out
     assert "removed replication job 101-0" in out
     assert "101-0" not in sb.exec("node1", "drover", "replication", "list").stdout
     vols = sb.exec("node1", "drover", "storage", "list", "local-btrfs").stdout

@@ -71,11 +71,9 @@ static int wait_migration(struct qmp *q, struct drover_err *err)
 		json_object_put(ret);
 		if (r != 0)
 			return r < 0 ? r : 0;
-		if (now_monotonic_ns() >= deadline) {
-			qmp_execute(q, "migrate_cancel", NULL, VM_QMP_TIMEOUT_MS, NULL, NULL);
+		if (now_monotonic_ns() >= deadline)
 			return drover_fail(err, -ETIMEDOUT, "saving the RAM state took over %d s",
 					   VM_STATE_SAVE_TIMEOUT_MS / 1000);
-		}
 		nanosleep(&pause, NULL);
 	}
 }
@@ -107,6 +105,9 @@ int vm_state_save(struct qmp *q, const char *path, struct drover_err *err)
 	}
 	if (r == 0)
 		r = wait_migration(q, err);
+	/* no half-done migration stays behind the caller's cont */
+	if (r < 0)
+		qmp_execute(q, "migrate_cancel", NULL, VM_QMP_TIMEOUT_MS, NULL, NULL);
 	json_object_put(a);
 	free(uri);
 	set_max_bandwidth(q, bw, NULL);
