@@ -222,6 +222,20 @@ def test_snapshot_with_vmstate_resumes_where_it_was(sb, vm101):
     assert "TASK OK" in out and f"vmstate: freed {state}" in out
     assert sb.exec("node1", "test", "-e", path, check=False).returncode != 0
     assert "vs1" not in vm(sb, "node1", "listsnapshot", 101).stdout
+    # a failure after the VM was paused (a disk snapshot that exists): the VM
+    # runs on, the state volume and the disk snapshots made are gone, no lock
+    disk1 = "local-btrfs:101/vm-101-disk-1.raw"
+    sb.exec("node1", "drover", "storage", "snapshot", disk1, "vs3")
+    proc = vm(sb, "node1", "snapshot", 101, "vs3", "--vmstate", check=False)
+    assert proc.returncode != 0 and "resumed VM 101" in proc.stdout, proc.stdout + proc.stderr
+    sb.exec("node1", "drover", "storage", "delsnapshot", disk1, "vs3")
+    assert status(sb, "node1", 101)["qmpstatus"] == "running"
+    assert "vm-101-state-vs3" not in sb.exec("node1", "drover", "storage", "list",
+                                             "local-btrfs").stdout
+    assert "vs3" not in sb.exec("node1", "drover", "storage", "snapshots",
+                                "local-btrfs:101/vm-101-disk-0.raw").stdout
+    conf = json.loads(vm(sb, "node1", "config", 101, "--output-format", "json").stdout)
+    assert "lock" not in conf and "vs3" not in vm(sb, "node1", "listsnapshot", 101).stdout
     # one more, left for destroy to free
     assert "TASK OK" in vm(sb, "node1", "snapshot", 101, "vs2", "--vmstate").stdout
 
