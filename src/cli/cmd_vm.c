@@ -519,12 +519,15 @@ VM_CMD("snapshot", ROOT_Q, snapshot, "snapshot a VM's disks and config (a task)"
        "\n"
        "Snapshot every disk (file systems frozen through the guest agent while it\n"
        "runs) and keep the config as section [NAME], under lock: snapshot.\n"
-       "--vmstate (the RAM too) is not supported yet and is refused. Runs as a task.\n");
+       "With --vmstate and a running VM, its RAM too: the VM is paused, its disks\n"
+       "snapshotted and its state saved to a volume vm-VMID-state-NAME on its first\n"
+       "disk's storage, then it runs on. Runs as a task.\n");
 VM_CMD("rollback", ROOT_Q, rollback, "roll a stopped VM back to a snapshot (a task)",
        "Usage: drover vm rollback VMID NAME\n"
        "\n"
        "Roll every disk and the config back to snapshot NAME, under lock: rollback.\n"
-       "The VM must be stopped. Runs as a task.\n");
+       "The VM must be stopped. A snapshot taken with --vmstate starts it again\n"
+       "from its saved RAM state, running where it was. Runs as a task.\n");
 VM_CMD("delsnapshot", ROOT_Q, delsnapshot, "delete a snapshot (a task)",
        "Usage: drover vm delsnapshot VMID NAME\n"
        "\n"

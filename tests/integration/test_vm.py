@@ -3,6 +3,8 @@
 A VM on local-btrfs is created, started (its console shows the guest up),
 its guest agent answers ping and freezes/thaws its file systems, a
 snapshot and a rollback bring back a file's content on its data disk, a
+snapshot with RAM (--vmstate) rolls back to a guest that runs on from the
+snapshot's instant without booting, a
 VM on node1 reaches one on node2 over vmbr0, it is shut down through the
 agent and destroyed with its volumes. VMIDs are unique across nodes; a
 locked VM refuses to start; a killed QEMU reads as stopped, and droverd
@@ -152,8 +154,6 @@ def test_snapshot_and_rollback_restore_a_file(sb, vm101):
     console(sb, "node1", 101, "echo before > /data/f; sync; cat /data/f", "before")
     out = vm(sb, "node1", "snapshot", 101, "s1", "--description", "first").stdout
     assert "TASK OK" in out and "snapshot s1 of local-btrfs:101/vm-101-disk-1.raw" in out
-    refused = vm(sb, "node1", "snapshot", 101, "s2", "--vmstate", check=False)
-    assert refused.returncode != 0 and "--vmstate" in refused.stdout + refused.stderr
     console(sb, "node1", 101, "echo after > /data/f; sync; cat /data/f", "after")
     refused = vm(sb, "node1", "rollback", 101, "s1", check=False)
     assert "stop it before a rollback" in refused.stdout + refused.stderr
@@ -169,6 +169,75 @@ def test_snapshot_and_rollback_restore_a_file(sb, vm101):
     console(sb, "node1", 101, "cat /data/f", "before")
     assert "TASK OK" in vm(sb, "node1", "delsnapshot", 101, "s1").stdout
     assert "s1" not in vm(sb, "node1", "listsnapshot", 101).stdout
+
+
+def workload(sb, node, ip):
+    """The test guest's workload state: (last written block, guest uptime in s)."""
+    line = sb.exec(node, "/usr/bin/python3", "-c",
+                   f"import socket;s=socket.create_connection(('{ip}',7000),timeout=10);"
+                   "print(s.makefile().readline())").stdout
+    m = re.match(r"DROVER-WORKLOAD seq=(\d+) uptime=([\d.]+)", line)
+    assert m, f"workload answered {line!r}"
+    return int(m.group(1)), float(m.group(2))
+
+
+def test_snapshot_with_vmstate_resumes_where_it_was(sb, vm101):
+    console(sb, "node1", 101, "echo vs-before > /data/g; sync; cat /data/g", "vs-before")
+    seq_before, up_before = workload(sb, "node1", "10.99.0.101")
+    out = vm(sb, "node1", "snapshot", 101, "vs1", "--vmstate").stdout
+    assert "TASK OK" in out and "saved the RAM state" in out and "resumed VM 101" in out
+    seq_snap, up_snap = workload(sb, "node1", "10.99.0.101")
+    assert up_snap >= up_before
+    snap = json.loads(vm(sb, "node1", "config", 101, "--snapshot", "vs1", "--output-format",
+                         "json").stdout)
+    state = "local-btrfs:101/vm-101-state-vs1.raw"
+    assert snap["vmstate"] == state
+    assert re.fullmatch(r"pc-i440fx-\d+\.\d+", snap["runningmachine"])
+    assert snap["runningcpu"].startswith("qemu64")
+    conf = json.loads(vm(sb, "node1", "config", 101, "--output-format", "json").stdout)
+    assert "vmstate" not in conf and "lock" not in conf
+    assert status(sb, "node1", 101)["qmpstatus"] == "running"
+    path = sb.exec("node1", "drover", "storage", "path", state).stdout.strip()
+    assert sb.exec("node1", "test", "-s", path, check=False).returncode == 0
+    # the guest goes on: a file changes, time passes, the workload writes
+    console(sb, "node1", 101, "echo vs-after > /data/g; sync; cat /data/g", "vs-after")
+    wait_for("guest time to pass", lambda: workload(sb, "node1", "10.99.0.101")[1]
+             > up_snap + 20, 120, interval=1)
+    seq_late, up_late = workload(sb, "node1", "10.99.0.101")
+    assert seq_late > seq_snap
+    vm(sb, "node1", "stop", 101)
+    out = vm(sb, "node1", "rollback", 101, "vs1").stdout
+    assert "TASK OK" in out and "from its saved RAM state" in out
+    # running right after the rollback, without a boot: the guest's clock and
+    # workload go on from the snapshot's instant
+    assert status(sb, "node1", 101)["qmpstatus"] == "running"
+    seq_back, up_back = workload(sb, "node1", "10.99.0.101")
+    assert up_before <= up_back < up_late, (up_before, up_back, up_late)
+    assert seq_before <= seq_back < seq_late, (seq_before, seq_back, seq_late)
+    assert "READY" not in console_log(sb, "node1", 101)
+    console(sb, "node1", 101, "cat /data/g", "vs-before")
+    conf = json.loads(vm(sb, "node1", "config", 101, "--output-format", "json").stdout)
+    assert conf["parent"] == "vs1" and "lock" not in conf and "runningmachine" not in conf
+    out = vm(sb, "node1", "delsnapshot", 101, "vs1").stdout
+    assert "TASK OK" in out and f"vmstate: freed {state}" in out
+    assert sb.exec("node1", "test", "-e", path, check=False).returncode != 0
+    assert "vs1" not in vm(sb, "node1", "listsnapshot", 101).stdout
+    # a failure after the VM was paused (a disk snapshot that exists): the VM
+    # runs on, the state volume and the disk snapshots made are gone, no lock
+    disk1 = "local-btrfs:101/vm-101-disk-1.raw"
+    sb.exec("node1", "drover", "storage", "snapshot", disk1, "vs3")
+    proc = vm(sb, "node1", "snapshot", 101, "vs3", "--vmstate", check=False)
+    assert proc.returncode != 0 and "resumed VM 101" in proc.stdout, proc.stdout + proc.stderr
+    sb.exec("node1", "drover", "storage", "delsnapshot", disk1, "vs3")
+    assert status(sb, "node1", 101)["qmpstatus"] == "running"
+    assert "vm-101-state-vs3" not in sb.exec("node1", "drover", "storage", "list",
+                                             "local-btrfs").stdout
+    assert "vs3" not in sb.exec("node1", "drover", "storage", "snapshots",
+                                "local-btrfs:101/vm-101-disk-0.raw").stdout
+    conf = json.loads(vm(sb, "node1", "config", 101, "--output-format", "json").stdout)
+    assert "lock" not in conf and "vs3" not in vm(sb, "node1", "listsnapshot", 101).stdout
+    # one more, left for destroy to free
+    assert "TASK OK" in vm(sb, "node1", "snapshot", 101, "vs2", "--vmstate").stdout
 
 
 def test_vmid_unique_across_nodes(sb, guest, vm101):
@@ -303,8 +372,11 @@ def test_shutdown_and_destroy_free_the_volumes(sb, vm101):
     proc = vm(sb, "node1", "destroy", 101, check=False)
     assert proc.returncode == 1
     assert "replication jobs: 101-0 (to node2)" in proc.stdout + proc.stderr
+    with_state = "vs2" in vm(sb, "node1", "listsnapshot", 101).stdout
     out = vm(sb, "node1", "destroy", 101, "--purge").stdout
     assert "freed local-btrfs:101/vm-101-disk-0.raw" in out and "TASK OK" in out
+    # the RAM state of a snapshot with --vmstate (test_snapshot_with_vmstate...) goes too
+    assert not with_state or "freed local-btrfs:101/vm-101-state-vs2.raw" in out
     assert "removed replication job 101-0" in out
     assert "101-0" not in sb.exec("node1", "drover", "replication", "list").stdout
     vols = sb.exec("node1", "drover", "storage", "list", "local-btrfs").stdout

@@ -34,6 +34,12 @@
 /* How long a start waits for QEMU to set up and QMP to say "running". */
 #define VM_START_TIMEOUT_MS 60000
 #define VM_QMP_TIMEOUT_MS 10000
+/* saving a snapshot's RAM state: at most this long */
+#define VM_STATE_SAVE_TIMEOUT_MS 600000
+/* room for the devices' state in a state volume, past twice the RAM */
+#define VM_STATE_EXTRA_MIB 500
+/* memory: when the config has none (as the command line's -m) */
+#define VM_DEFAULT_MEMORY_MIB 512ull
 
 /* Where operations run: droverfs and storage.cfg (st), and QEMU's run directory. */
 struct vm_env {
@@ -154,11 +160,17 @@ int vm_destroy(const struct vm_env *e, uint32_t vmid, bool purge, const struct d
 /*
  * Snapshot every disk (the file systems frozen through the agent while
  * the VM runs with agent: 1) and the config, under lock: snapshot.
- * vmstate (saving RAM) is refused: -ENOTSUP.
+ * With vmstate and a running VM, the RAM too: the VM paused, its disks
+ * snapshotted and its state written to a state volume (vmstate:,
+ * runningmachine:, runningcpu: in the section), then resumed. A stopped
+ * VM has no RAM to save: vmstate is ignored (with a log line), as qm does.
  */
 int vm_snapshot(const struct vm_env *e, uint32_t vmid, const char *name, const char *description,
 		bool vmstate, const struct drover_reporter *log, struct drover_err *err);
-/* Roll disks and config back to snapshot name (a stopped VM), under lock: rollback. */
+/*
+ * Roll disks and config back to snapshot name (a stopped VM), under lock:
+ * rollback. A snapshot with RAM state starts the VM from that state.
+ */
 int vm_rollback(const struct vm_env *e, uint32_t vmid, const char *name,
 		const struct drover_reporter *log, struct drover_err *err);
 /* Delete snapshot name from the disks and the config, under lock: snapshot-delete. */
@@ -189,6 +201,38 @@ int vm_serial_path(const struct vm_env *e, uint32_t vmid, unsigned index, char *
 
 /* Is the VM running on this node (its QEMU alive)? pid if so. */
 bool vm_running(const struct vm_env *e, uint32_t vmid, int *pid);
+
+/* --- the state volume of a snapshot with RAM (vm_state.c, pure) --- */
+
+/* "vm-VMID-state-SNAP" into out; -ENAMETOOLONG. */
+int vm_state_volume_name(uint32_t vmid, const char *snap, char *out, size_t len);
+/* Bytes of the state volume of a VM with memory_kib of RAM (whole MiB). */
+uint64_t vm_state_size(uint64_t memory_kib);
+/* The storage ID of the section's first disk on a storage; -ENOENT. */
+int vm_state_storage(struct guest_section *s, char *out, size_t len, struct drover_err *err);
+/* memory: of the section in KiB (512 MiB when unset). */
+int vm_state_memory_kib(struct guest_section *s, uint64_t *kib, struct drover_err *err);
+
+/* --- saving and loading the RAM state (vm_state_save.c, vm_start.c) --- */
+
+/*
+ * Write the state of the paused VM behind q into the file or block device
+ * path (QEMU's migration stream), waiting until it is complete. The VM
+ * stays paused ("postmigrate"): the caller resumes it.
+ */
+int vm_state_save(struct qmp *q, const char *path, struct drover_err *err);
+/* The versioned machine type QEMU runs for configured ("pc" when NULL). */
+int vm_state_machine(struct qmp *q, const char *configured, char *out, size_t len,
+		     struct drover_err *err);
+/* The -cpu argument of the running QEMU pid. */
+int vm_state_cpu(int pid, char *out, size_t len);
+/*
+ * Start the VM (unlocked, stopped) from the state saved in path, with
+ * machine type machine (NULL: the config's): running once loaded.
+ */
+int vm_start_from_state(const struct vm_env *e, uint32_t vmid, const char *path,
+			const char *machine, const struct drover_reporter *log,
+			struct drover_err *err);
 
 /* --- for the other files of this module --- */
 

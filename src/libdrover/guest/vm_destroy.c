@@ -81,6 +81,13 @@ static int destroy_locked(struct guest_conf *c, void *arg, struct drover_err *er
 	r = vm_each_volume(c, collect, d);
 	if (r == 0)
 		r = guest_each_numbered(guest_conf_current(c), "unused", 256, collect_unused, d);
+	/* the RAM states of snapshots with --vmstate */
+	for (size_t i = 0; r == 0 && i < guest_conf_snapshot_count(c); i++) {
+		const char *state = guest_get(guest_conf_snapshot_at(c, i), "vmstate");
+
+		if (state)
+			r = collect(d, "vmstate", state);
+	}
 	for (size_t i = 0; r == 0 && i < d->n; i++) {
 		if (!owned(d, d->vols[i])) {
 			drover_report_log(d->log, "leaving %s (not VM %" PRIu32 "'s own volume)",

@@ -36,6 +36,8 @@ struct start {
 	uint32_t vmid;
 	const struct drover_reporter *log;
 	struct drover_err *err;
+	const char *incoming; /* -incoming: start from a saved state */
+	const char *machine; /* the saved state's machine type */
 };
 
 static int make_tap(void *ctx, const char *key, const char *value, unsigned index)
@@ -116,6 +118,12 @@ static int wait_running(struct start *s)
 		r = qmp_connect(p.qmp, VM_QMP_TIMEOUT_MS, &q, s->err);
 		if (r == 0)
 			r = qmp_query_status(q, VM_QMP_TIMEOUT_MS, status, sizeof(status), s->err);
+		/*
+		 * A loaded state keeps the run state it was saved in: paused, as
+		 * a snapshot pauses the VM to save it ("inmigrate" while loading)
+		 */
+		if (r == 0 && s->incoming && streq(status, "paused"))
+			r = qmp_execute(q, "cont", NULL, VM_QMP_TIMEOUT_MS, NULL, s->err);
 		qmp_close(q);
 		q = NULL;
 		if (r == 0 && streq(status, "running"))
@@ -131,11 +139,14 @@ static int wait_running(struct start *s)
 }
 
 /* The command line a start runs, KVM or not as probed here (why: the probe's answer). */
-static int start_cmdline(const struct vm_env *e, struct guest_conf *c, uint32_t vmid, char ***argv,
-			 bool *kvm, char *why, size_t why_len, struct drover_err *err)
+static int start_cmdline(const struct vm_env *e, struct guest_conf *c, uint32_t vmid,
+			 const struct start *s, char ***argv, bool *kvm, char *why, size_t why_len,
+			 struct drover_err *err)
 {
 	struct qemu_cmdline_opts o = {
 		.run_dir = e->run_dir,
+		.incoming = s ? s->incoming : NULL,
+		.machine = s ? s->machine : NULL,
 		.daemonize = true,
 		.serial_log = true,
 		.resolve = vm_resolve_volume,
@@ -157,7 +168,7 @@ int vm_showcmd(const struct vm_env *e, uint32_t vmid, char ***argv, struct drove
 	*argv = NULL;
 	if (r < 0)
 		return r;
-	r = start_cmdline(e, c, vmid, argv, &kvm, why, sizeof(why), err);
+	r = start_cmdline(e, c, vmid, NULL, argv, &kvm, why, sizeof(why), err);
 	guest_conf_free(c);
 	return r;
 }
@@ -174,11 +185,11 @@ static int start_locked(struct guest_conf *c, void *arg, struct drover_err *err)
 	r = qemu_run_dir_prepare(s->e->run_dir, err);
 	if (r < 0)
 		return r;
-	r = start_cmdline(s->e, c, s->vmid, &argv, &kvm, why, sizeof(why), err);
+	r = start_cmdline(s->e, c, s->vmid, s, &argv, &kvm, why, sizeof(why), err);
 	if (r < 0)
 		return r;
-	drover_report_log(s->log, "Starting VM %" PRIu32 " (%s: %s)", s->vmid, kvm ? "KVM" : "TCG",
-			  why);
+	drover_report_log(s->log, "Starting VM %" PRIu32 "%s (%s: %s)", s->vmid,
+			  s->incoming ? " from its saved RAM state" : "", kvm ? "KVM" : "TCG", why);
 	r = guest_each_numbered(guest_conf_current(c), "net", GUEST_NET_COUNT, make_tap, s);
 	if (r == 0) {
 		char **run = under_service_control(s->vmid, argv);
@@ -210,7 +221,27 @@ static int start_locked(struct guest_conf *c, void *arg, struct drover_err *err)
 int vm_start(const struct vm_env *e, uint32_t vmid, const struct drover_reporter *log,
 	     struct drover_err *err)
 {
-	struct start s = { e, vmid, log, err };
+	struct start s = { e, vmid, log, err, NULL, NULL };
 
 	return guest_conf_update_at(&e->st.cfs, GUEST_QEMU, vmid, NULL, start_locked, &s, err);
+}
+
+int vm_start_from_state(const struct vm_env *e, uint32_t vmid, const char *path,
+			const char *machine, const struct drover_reporter *log,
+			struct drover_err *err)
+{
+	struct start s = { e, vmid, log, err, NULL, machine };
+	char *uri = NULL;
+	int r;
+
+	/* sh -c runs it: the path quoted, and none with a quote of its own */
+	if (strchr(path, '\''))
+		return drover_fail(err, -EINVAL, "state volume path %s has a quote", path);
+	/* QEMU loads the state, then runs (no -S): wait_running sees it */
+	if (asprintf(&uri, "exec:cat '%s'", path) < 0)
+		return drover_fail(err, -ENOMEM, "out of memory");
+	s.incoming = uri;
+	r = guest_conf_update_at(&e->st.cfs, GUEST_QEMU, vmid, NULL, start_locked, &s, err);
+	free(uri);
+	return r;
 }
