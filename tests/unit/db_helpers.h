@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "helpers.h"
+#include "tmpdir.h"
 
 #include "droverfs/core/persist.h"
 
@@ -35,10 +36,8 @@ static inline int db_dir_setup(void **ctx)
 static inline int db_dir_teardown(void **ctx)
 {
 	struct db_dir *f = *ctx;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }
