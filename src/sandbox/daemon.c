@@ -461,6 +461,25 @@ static int corosync_without_realtime(const struct sandbox *sb, unsigned node, pi
 	return r;
 }
 
+/* argv of a Ceph daemon (foreground, its own config); -EINVAL for another daemon. */
+static int ceph_argv(enum sb_daemon d, char *argv[], size_t max)
+{
+	static const char *const daemons[][2] = {
+		[SB_CEPH_MON] = { "ceph-mon", "a" },
+		[SB_CEPH_OSD] = { "ceph-osd", "0" },
+		[SB_CEPH_MGR] = { "ceph-mgr", "x" },
+	};
+
+	if ((d != SB_CEPH_MON && d != SB_CEPH_OSD && d != SB_CEPH_MGR) || max < 5)
+		return -EINVAL;
+	argv[0] = (char *)daemons[d][0];
+	argv[1] = "-f"; /* foreground, logging to /var/log/ceph */
+	argv[2] = "-i";
+	argv[3] = (char *)daemons[d][1];
+	argv[4] = NULL;
+	return 4;
+}
+
 int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, char *const extra[])
 {
 	char path[PATH_MAX];
@@ -521,7 +540,7 @@ int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, c
 	case SB_CEPH_MON:
 	case SB_CEPH_OSD:
 	case SB_CEPH_MGR:
-		r = sb_ceph_argv(d, argv, ARRAY_SIZE(argv));
+		r = ceph_argv(d, argv, ARRAY_SIZE(argv));
 		if (r < 0)
 			return r;
 		n = (size_t)r;

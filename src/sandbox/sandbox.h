@@ -127,6 +127,9 @@ char **sb_node_environ(const struct sandbox *sb, unsigned node, bool inherit);
 void sb_environ_free(char **env);
 int sb_run_in_node(const struct sandbox *sb, unsigned node, char *const argv[], char *out,
 		   size_t len);
+/* `drover ARGS` run in node; on failure err holds the command's output. */
+int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[],
+		  struct drover_err *err);
 
 /* files.c: configuration and keys written by up */
 int sb_files_create(const struct sandbox *sb, struct drover_err *err);
@@ -174,8 +177,6 @@ const char *sb_ceph_store_name(enum sb_ceph store);
 int sb_ceph_store_parse(const char *s, enum sb_ceph *store);
 /* Make the Ceph cluster (mon, OSD, mgr, pool "rbd") and start it; up calls this. */
 int sb_ceph_init(const struct sandbox *sb, struct drover_err *err);
-/* argv of a Ceph daemon (foreground, its own config); -EINVAL for another daemon. */
-int sb_ceph_argv(enum sb_daemon d, char *argv[], size_t max);
 /*
  * The rbd storage "ceph" in every node's view: its keyring in droverfs at
  * priv/ceph/ceph.keyring and its section in storage.cfg, written on node1
@@ -203,9 +204,6 @@ void sb_storage_destroy(const struct sandbox *sb); /* detach this sandbox's loop
  */
 /* bare nodes: droverfs (local mode), sshd; a failed up takes down what it made */
 int sb_up(struct sandbox *sb, unsigned timeout_s, struct drover_err *err);
-/* `drover ARGS` run in node; on failure err holds the command's output. */
-int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[],
-		  struct drover_err *err);
 /* cluster create on node1, cluster add on the others; takes the sandbox down on failure */
 int sb_form_cluster(struct sandbox *sb, unsigned timeout_s, struct drover_err *err);
 int sb_down(struct sandbox *sb, struct drover_err *err);
