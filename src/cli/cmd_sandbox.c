@@ -152,9 +152,11 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 			a->realtime = true;
 			break;
 		case OPT_DISK_SIZE:
-			if (parse_size(optarg, &a->disk_size) < 0 || a->disk_size < SB_DISK_SIZE_MIN) {
-				cli_error("--disk-size: '%s' is not a size of at least 128M (K, M, G)",
-					  optarg);
+			if (parse_size(optarg, &a->disk_size) < 0 ||
+			    a->disk_size < SB_DISK_SIZE_MIN) {
+				cli_error(
+					"--disk-size: '%s' is not a size of at least 128M (K, M, G)",
+					optarg);
 				return -EINVAL;
 			}
 			break;
@@ -318,13 +320,7 @@ static int down_one(const char *name)
 	r = sb_down(&sb, &err);
 	if (r < 0)
 		cli_fail(&err, r);
-	{
-		char path[PATH_MAX];
-
-		snprintf(path, sizeof(path), "%s/.%s.lock", SANDBOX_ROOT, name);
-		unlink(path);
-	}
-	close(lock);
+	sb_lock_remove(&sb, lock);
 	return r;
 }
 
@@ -811,7 +807,8 @@ static const struct cli_command cmd_up_def = {
 		"(STATE/nodeK/btrfs.img), mounted at " SB_BTRFS_PATH " in the node and\n"
 		"configured as storage '" SB_BTRFS_STORAGE "'; one directory of the host\n"
 		"(STATE/shared) is mounted at " SB_SHARED_PATH " in every node as storage\n"
-		"'" SB_SHARED_STORAGE "' (shared, as NFS would be). down detaches the loop devices.\n"
+		"'" SB_SHARED_STORAGE
+		"' (shared, as NFS would be). down detaches the loop devices.\n"
 		"\n"
 		"Options:\n"
 		"  --nodes N        number of nodes, node1..nodeN (default 3)\n"
@@ -848,14 +845,15 @@ static const struct cli_command cmd_down_def = {
 static const struct cli_command cmd_status_def = {
 	.name = "status",
 	.summary = "show nodes, daemons, links and faults",
-	.usage = "Usage: drover sandbox status [--name NAME]\n"
-		 "\n"
-		 "Per node: corosync, droverfs, sshd and, once configured, corosync-qdevice\n"
-		 "and droverd (pid, running or stopped); sshd and corosync-qnetd on the QNetd host;\n"
-		 "ceph-mon, ceph-osd and ceph-mgr on the Ceph host; and\n"
-		 "each link's address, state (up or down) and the netem fault in force.\n"
-		 "\n"
-		 "Options:\n" NAME_OPT,
+	.usage =
+		"Usage: drover sandbox status [--name NAME]\n"
+		"\n"
+		"Per node: corosync, droverfs, sshd and, once configured, corosync-qdevice\n"
+		"and droverd (pid, running or stopped); sshd and corosync-qnetd on the QNetd host;\n"
+		"ceph-mon, ceph-osd and ceph-mgr on the Ceph host; and\n"
+		"each link's address, state (up or down) and the netem fault in force.\n"
+		"\n"
+		"Options:\n" NAME_OPT,
 	.needs = CLI_NEED_ROOT,
 	.run = cmd_status,
 };

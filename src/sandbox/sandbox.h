@@ -101,6 +101,7 @@ void sb_netns_name(const struct sandbox *sb, unsigned node, char *out, size_t le
 void sb_address(unsigned node, unsigned net, char *out, size_t len);
 int sb_list(char names[][SANDBOX_NAME_MAX + 1], int max);
 int sb_lock(const struct sandbox *sb); /* an flock'ed fd, or -errno */
+void sb_lock_remove(const struct sandbox *sb, int lock); /* after down */
 int sb_rm_rf(const char *path);
 
 /* tools.c: where our own binaries are */
