@@ -645,56 +645,6 @@ static int parse_daemons(const struct args *a, const char *cmd, unsigned *mask)
 
 enum daemon_action { DO_START = 1, DO_STOP = 2, DO_RESTART = 3 };
 
-/* Stop in reverse start order (qdevice, sshd, droverfs, corosync). Returns 0 or -1 (printed). */
-static int stop_daemons(const struct sandbox *sb, unsigned host, unsigned mask, bool kill9)
-{
-	char name[16];
-	int failed = 0;
-
-	sb_node_name(host, name, sizeof(name));
-	for (int d = SB_DAEMONS - 1; d >= 0; d--) {
-		int r;
-
-		if (!(mask & (1u << d)))
-			continue;
-		r = sb_daemon_stop(sb, host, (enum sb_daemon)d, kill9);
-		if (r < 0 && r != -ESRCH) {
-			cli_error("stopping %s on %s: %s", sb_daemon_name(d), name, strerror(-r));
-			failed = -1;
-		}
-	}
-	return failed;
-}
-
-/*
- * Start in order. all: no daemon was named, so what the host has not
- * configured is left alone (corosync on a bare node, corosync-qdevice
- * without a quorum device).
- */
-static int start_daemons(const struct sandbox *sb, unsigned host, unsigned mask, bool all,
-			 bool restart, char **extra)
-{
-	char name[16];
-	int failed = 0;
-
-	sb_node_name(host, name, sizeof(name));
-	for (int d = 0; d < SB_DAEMONS; d++) {
-		int r;
-
-		if (!(mask & (1u << d)) || (all && !sb_daemon_configured(sb, host, d)))
-			continue;
-		r = sb_daemon_start(sb, host, (enum sb_daemon)d, d == SB_DROVERFS ? extra : NULL);
-		if (r == -EALREADY && !restart)
-			continue;
-		if (r < 0) {
-			cli_error("starting %s on %s: %s (see %s/%s/log/%s.log)", sb_daemon_name(d),
-				  name, strerror(-r), sb->dir, name, sb_daemon_name(d));
-			failed = -1;
-		}
-	}
-	return failed;
-}
-
 static int daemons(int argc, char **argv, const char *cmd, enum daemon_action what)
 {
 	struct sandbox sb;
@@ -729,10 +679,10 @@ static int daemons(int argc, char **argv, const char *cmd, enum daemon_action wh
 	for (unsigned k = first; k <= last; k++) {
 		unsigned mask = named ? named : sb_host_daemons(k);
 
-		if ((what & DO_STOP) && stop_daemons(&sb, k, mask, a.kill9) < 0)
+		if ((what & DO_STOP) && sb_daemons_stop(&sb, k, mask, a.kill9, &cli_reporter) < 0)
 			failed = 1;
-		if ((what & DO_START) &&
-		    start_daemons(&sb, k, mask, !named, what == DO_RESTART, a.extra) < 0)
+		if ((what & DO_START) && sb_daemons_start(&sb, k, mask, !named, what == DO_RESTART,
+							  a.extra, &cli_reporter) < 0)
 			failed = 1;
 	}
 	close(lock);

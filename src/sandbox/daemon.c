@@ -659,3 +659,50 @@ void sb_kill_all(const struct sandbox *sb)
 	if (keeper > 0)
 		process_stop(keeper, 2000);
 }
+
+int sb_daemons_stop(const struct sandbox *sb, unsigned host, unsigned mask, bool kill9,
+		    const struct drover_reporter *rep)
+{
+	char name[16];
+	int failed = 0;
+
+	sb_node_name(host, name, sizeof(name));
+	for (int d = SB_DAEMONS - 1; d >= 0; d--) {
+		int r;
+
+		if (!(mask & (1u << d)))
+			continue;
+		r = sb_daemon_stop(sb, host, (enum sb_daemon)d, kill9);
+		if (r < 0 && r != -ESRCH) {
+			drover_report_error(rep, "stopping %s on %s: %s", sb_daemon_name(d), name,
+					    strerror(-r));
+			failed = r;
+		}
+	}
+	return failed;
+}
+
+int sb_daemons_start(const struct sandbox *sb, unsigned host, unsigned mask, bool configured_only,
+		     bool restart, char *const extra[], const struct drover_reporter *rep)
+{
+	char name[16];
+	int failed = 0;
+
+	sb_node_name(host, name, sizeof(name));
+	for (int d = 0; d < SB_DAEMONS; d++) {
+		int r;
+
+		if (!(mask & (1u << d)) || (configured_only && !sb_daemon_configured(sb, host, d)))
+			continue;
+		r = sb_daemon_start(sb, host, (enum sb_daemon)d, d == SB_DROVERFS ? extra : NULL);
+		if (r == -EALREADY && !restart)
+			continue;
+		if (r < 0) {
+			drover_report_error(rep, "starting %s on %s: %s (see %s/%s/log/%s.log)",
+					    sb_daemon_name(d), name, strerror(-r), sb->dir, name,
+					    sb_daemon_name(d));
+			failed = r;
+		}
+	}
+	return failed;
+}

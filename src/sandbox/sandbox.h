@@ -25,6 +25,7 @@
 #include <sys/types.h>
 
 #include "libdrover/error.h"
+#include "libdrover/report.h"
 
 #define SANDBOX_ROOT "/var/lib/drover-sandbox"
 #define SANDBOX_NAME_MAX 15 /* corosync's cluster_name is at most 15 bytes */
@@ -158,6 +159,17 @@ unsigned sb_host_daemons(unsigned host); /* bit d: the host runs daemon d */
 bool sb_daemon_configured(const struct sandbox *sb, unsigned host, enum sb_daemon d);
 int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, char *const extra[]);
 int sb_daemon_stop(const struct sandbox *sb, unsigned node, enum sb_daemon d, bool kill9);
+/*
+ * The daemons of mask (bit d: daemon d) on host: stopped in reverse start
+ * order (one not running is no error), started in order (configured_only:
+ * only what the host has configured; one already running is an error only
+ * when restart). Each failure is reported as an error on rep and the others
+ * are still tried; returns 0 or the last failure (-errno).
+ */
+int sb_daemons_stop(const struct sandbox *sb, unsigned host, unsigned mask, bool kill9,
+		    const struct drover_reporter *rep);
+int sb_daemons_start(const struct sandbox *sb, unsigned host, unsigned mask, bool configured_only,
+		     bool restart, char *const extra[], const struct drover_reporter *rep);
 pid_t sb_start_process(const struct sandbox *sb, unsigned node, const char *tag,
 		       char *const argv[]);
 int sb_stop_process(const struct sandbox *sb, unsigned node, const char *tag, bool kill9);
