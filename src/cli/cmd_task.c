@@ -87,12 +87,9 @@ static int local_node(struct cli_context *ctx, char *node, size_t len)
 /* A connection to droverfs, or NULL (reason printed when loud). */
 static int connect_cfs(struct cli_context *ctx, struct ipc_client *c, bool loud)
 {
-	int r = ipc_client_connect(c, ctx->socket_path);
+	int r = cfs_ipc_connect(c, ctx->socket_path, 10000);
 
-	if (r == 0)
-		r = cfs_ipc_set_timeout(c, 10000);
 	if (r < 0) {
-		ipc_client_close(c);
 		if (loud)
 			cli_error("droverfs does not answer on %s: %s",
 				  ctx->socket_path ? ctx->socket_path : ipc_client_default_path(),

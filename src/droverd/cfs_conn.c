@@ -43,13 +43,9 @@ struct ipc_client *droverd_cfs(struct droverd *d)
 
 	if (d->cfs_up)
 		return &d->cfs;
-	r = ipc_client_connect(&d->cfs, d->opt.socket[0] ? d->opt.socket : NULL);
-	if (r == 0)
-		r = cfs_ipc_set_timeout(&d->cfs, CFS_TIMEOUT_MS);
-	if (r < 0) {
-		ipc_client_close(&d->cfs);
+	r = cfs_ipc_connect(&d->cfs, d->opt.socket[0] ? d->opt.socket : NULL, CFS_TIMEOUT_MS);
+	if (r < 0)
 		return NULL;
-	}
 	d->cfs_up = true;
 	log_info("connected to droverfs");
 	learn_node_name(d);
