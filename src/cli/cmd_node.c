@@ -15,9 +15,6 @@
 #include "libdrover/node/status.h"
 #include "task_run.h"
 
-/* A status older than this is from a droverd that stopped publishing. */
-#define STALE_S 60
-
 struct node_args {
 	bool json;
 	unsigned timeout_s;
@@ -58,12 +55,9 @@ static int parse(int argc, char **argv, const char *cmd, struct node_args *a)
 
 static int connect_cfs(struct cli_context *ctx, struct ipc_client *c)
 {
-	int r = ipc_client_connect(c, ctx->socket_path);
+	int r = cfs_ipc_connect(c, ctx->socket_path, 10000);
 
-	if (r == 0)
-		r = cfs_ipc_set_timeout(c, 10000);
 	if (r < 0) {
-		ipc_client_close(c);
 		cli_error("droverfs does not answer on %s: %s",
 			  ctx->socket_path ? ctx->socket_path : ipc_client_default_path(),
 			  strerror(-r));
@@ -72,23 +66,6 @@ static int connect_cfs(struct cli_context *ctx, struct ipc_client *c)
 }
 
 /* ---- status ---- */
-
-struct node_view {
-	struct cluster_node node;
-	int have; /* 0, or -errno: nothing published */
-	struct node_status st;
-	struct guest_status *g;
-	size_t ng;
-};
-
-static const char *state_of(const struct node_view *v, int64_t now)
-{
-	if (!v->node.online)
-		return "offline";
-	if (v->have < 0)
-		return "no-status";
-	return now - v->st.time > STALE_S ? "stale" : "online";
-}
 
 static void format_uptime(uint64_t s, char *out, size_t len)
 {
@@ -113,7 +90,7 @@ static void print_text(const struct node_view *v, size_t n, int64_t now)
 		for (size_t k = 0; k < v[i].ng; k++)
 			running += v[i].g[k].running;
 		if (v[i].have < 0) {
-			printf("%-12s %s\n", v[i].node.name, state_of(&v[i], now));
+			printf("%-12s %s\n", v[i].node.name, node_view_state(&v[i], now));
 			continue;
 		}
 		format_uptime(v[i].st.uptime_s, up, sizeof(up));
@@ -121,8 +98,8 @@ static void print_text(const struct node_view *v, size_t n, int64_t now)
 			 format_size(v[i].st.mem_used, used, sizeof(used)),
 			 format_size(v[i].st.mem_total, total, sizeof(total)));
 		printf("%-12s %-9s %-9s %5.1f%%  %4.2f %4.2f %4.2f   %-24s %u of %zu running\n",
-		       v[i].node.name, state_of(&v[i], now), up, 100 * v[i].st.cpu, v[i].st.load[0],
-		       v[i].st.load[1], v[i].st.load[2], mem, running, v[i].ng);
+		       v[i].node.name, node_view_state(&v[i], now), up, 100 * v[i].st.cpu,
+		       v[i].st.load[0], v[i].st.load[1], v[i].st.load[2], mem, running, v[i].ng);
 	}
 	for (size_t i = 0; i < n; i++)
 		guests += v[i].ng;
@@ -151,7 +128,7 @@ static struct json_object *node_json(const struct node_view *v, int64_t now)
 	struct json_object *o = json_object_new_object(), *guests = json_object_new_array();
 
 	json_object_object_add(o, "node", json_object_new_string(v->node.name));
-	json_object_object_add(o, "state", json_object_new_string(state_of(v, now)));
+	json_object_object_add(o, "state", json_object_new_string(node_view_state(v, now)));
 	if (v->have == 0) {
 		char *text = NULL;
 
@@ -170,7 +147,6 @@ static struct json_object *node_json(const struct node_view *v, int64_t now)
 
 static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 {
-	struct cluster_node *nodes = NULL;
 	struct node_view *v = NULL;
 	struct node_args a;
 	struct ipc_client c;
@@ -182,16 +158,10 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (connect_cfs(ctx, &c) < 0)
 		return CLI_EXIT_FAIL;
-	r = cluster_nodes_get(&c, &nodes, &n);
-	v = r == 0 ? calloc(n ? n : 1, sizeof(*v)) : NULL;
-	for (size_t i = 0; v && i < n; i++) {
-		v[i].node = nodes[i];
-		v[i].have = node_status_read(&c, nodes[i].name, &v[i].st, &v[i].g, &v[i].ng);
-	}
+	r = node_views_get(&c, &v, &n);
 	ipc_client_close(&c);
-	if (!v) {
-		cli_error("reading the cluster's nodes: %s", strerror(r < 0 ? -r : ENOMEM));
-		free(nodes);
+	if (r < 0) {
+		cli_error("reading the cluster's nodes: %s", strerror(-r));
 		return CLI_EXIT_FAIL;
 	}
 	if (a.json) {
@@ -205,10 +175,7 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 	} else {
 		print_text(v, n, now);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(v[i].g);
-	free(v);
-	free(nodes);
+	node_views_free(v, n);
 	return CLI_EXIT_OK;
 }
 

@@ -152,9 +152,11 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 			a->realtime = true;
 			break;
 		case OPT_DISK_SIZE:
-			if (parse_size(optarg, &a->disk_size) < 0 || a->disk_size < SB_DISK_SIZE_MIN) {
-				cli_error("--disk-size: '%s' is not a size of at least 128M (K, M, G)",
-					  optarg);
+			if (parse_size(optarg, &a->disk_size) < 0 ||
+			    a->disk_size < SB_DISK_SIZE_MIN) {
+				cli_error(
+					"--disk-size: '%s' is not a size of at least 128M (K, M, G)",
+					optarg);
 				return -EINVAL;
 			}
 			break;
@@ -318,13 +320,7 @@ static int down_one(const char *name)
 	r = sb_down(&sb, &err);
 	if (r < 0)
 		cli_fail(&err, r);
-	{
-		char path[PATH_MAX];
-
-		snprintf(path, sizeof(path), "%s/.%s.lock", SANDBOX_ROOT, name);
-		unlink(path);
-	}
-	close(lock);
+	sb_lock_remove(&sb, lock);
 	return r;
 }
 
@@ -649,56 +645,6 @@ static int parse_daemons(const struct args *a, const char *cmd, unsigned *mask)
 
 enum daemon_action { DO_START = 1, DO_STOP = 2, DO_RESTART = 3 };
 
-/* Stop in reverse start order (qdevice, sshd, droverfs, corosync). Returns 0 or -1 (printed). */
-static int stop_daemons(const struct sandbox *sb, unsigned host, unsigned mask, bool kill9)
-{
-	char name[16];
-	int failed = 0;
-
-	sb_node_name(host, name, sizeof(name));
-	for (int d = SB_DAEMONS - 1; d >= 0; d--) {
-		int r;
-
-		if (!(mask & (1u << d)))
-			continue;
-		r = sb_daemon_stop(sb, host, (enum sb_daemon)d, kill9);
-		if (r < 0 && r != -ESRCH) {
-			cli_error("stopping %s on %s: %s", sb_daemon_name(d), name, strerror(-r));
-			failed = -1;
-		}
-	}
-	return failed;
-}
-
-/*
- * Start in order. all: no daemon was named, so what the host has not
- * configured is left alone (corosync on a bare node, corosync-qdevice
- * without a quorum device).
- */
-static int start_daemons(const struct sandbox *sb, unsigned host, unsigned mask, bool all,
-			 bool restart, char **extra)
-{
-	char name[16];
-	int failed = 0;
-
-	sb_node_name(host, name, sizeof(name));
-	for (int d = 0; d < SB_DAEMONS; d++) {
-		int r;
-
-		if (!(mask & (1u << d)) || (all && !sb_daemon_configured(sb, host, d)))
-			continue;
-		r = sb_daemon_start(sb, host, (enum sb_daemon)d, d == SB_DROVERFS ? extra : NULL);
-		if (r == -EALREADY && !restart)
-			continue;
-		if (r < 0) {
-			cli_error("starting %s on %s: %s (see %s/%s/log/%s.log)", sb_daemon_name(d),
-				  name, strerror(-r), sb->dir, name, sb_daemon_name(d));
-			failed = -1;
-		}
-	}
-	return failed;
-}
-
 static int daemons(int argc, char **argv, const char *cmd, enum daemon_action what)
 {
 	struct sandbox sb;
@@ -733,10 +679,10 @@ static int daemons(int argc, char **argv, const char *cmd, enum daemon_action wh
 	for (unsigned k = first; k <= last; k++) {
 		unsigned mask = named ? named : sb_host_daemons(k);
 
-		if ((what & DO_STOP) && stop_daemons(&sb, k, mask, a.kill9) < 0)
+		if ((what & DO_STOP) && sb_daemons_stop(&sb, k, mask, a.kill9, &cli_reporter) < 0)
 			failed = 1;
-		if ((what & DO_START) &&
-		    start_daemons(&sb, k, mask, !named, what == DO_RESTART, a.extra) < 0)
+		if ((what & DO_START) && sb_daemons_start(&sb, k, mask, !named, what == DO_RESTART,
+							  a.extra, &cli_reporter) < 0)
 			failed = 1;
 	}
 	close(lock);
@@ -811,7 +757,8 @@ static const struct cli_command cmd_up_def = {
 		"(STATE/nodeK/btrfs.img), mounted at " SB_BTRFS_PATH " in the node and\n"
 		"configured as storage '" SB_BTRFS_STORAGE "'; one directory of the host\n"
 		"(STATE/shared) is mounted at " SB_SHARED_PATH " in every node as storage\n"
-		"'" SB_SHARED_STORAGE "' (shared, as NFS would be). down detaches the loop devices.\n"
+		"'" SB_SHARED_STORAGE
+		"' (shared, as NFS would be). down detaches the loop devices.\n"
 		"\n"
 		"Options:\n"
 		"  --nodes N        number of nodes, node1..nodeN (default 3)\n"
@@ -848,14 +795,15 @@ static const struct cli_command cmd_down_def = {
 static const struct cli_command cmd_status_def = {
 	.name = "status",
 	.summary = "show nodes, daemons, links and faults",
-	.usage = "Usage: drover sandbox status [--name NAME]\n"
-		 "\n"
-		 "Per node: corosync, droverfs, sshd and, once configured, corosync-qdevice\n"
-		 "and droverd (pid, running or stopped); sshd and corosync-qnetd on the QNetd host;\n"
-		 "ceph-mon, ceph-osd and ceph-mgr on the Ceph host; and\n"
-		 "each link's address, state (up or down) and the netem fault in force.\n"
-		 "\n"
-		 "Options:\n" NAME_OPT,
+	.usage =
+		"Usage: drover sandbox status [--name NAME]\n"
+		"\n"
+		"Per node: corosync, droverfs, sshd and, once configured, corosync-qdevice\n"
+		"and droverd (pid, running or stopped); sshd and corosync-qnetd on the QNetd host;\n"
+		"ceph-mon, ceph-osd and ceph-mgr on the Ceph host; and\n"
+		"each link's address, state (up or down) and the netem fault in force.\n"
+		"\n"
+		"Options:\n" NAME_OPT,
 	.needs = CLI_NEED_ROOT,
 	.run = cmd_status,
 };

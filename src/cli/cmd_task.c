@@ -14,6 +14,7 @@
 #include "libdrover/cfs/kv.h"
 #include "libdrover/cluster/ssh.h"
 #include "libdrover/node/status.h"
+#include "libdrover/node/task_lists.h"
 #include "libdrover/task/task.h"
 #include "libdrover/task/task_json.h"
 #include "libdrover/task/task_log.h"
@@ -86,12 +87,9 @@ static int local_node(struct cli_context *ctx, char *node, size_t len)
 /* A connection to droverfs, or NULL (reason printed when loud). */
 static int connect_cfs(struct cli_context *ctx, struct ipc_client *c, bool loud)
 {
-	int r = ipc_client_connect(c, ctx->socket_path);
+	int r = cfs_ipc_connect(c, ctx->socket_path, 10000);
 
-	if (r == 0)
-		r = cfs_ipc_set_timeout(c, 10000);
 	if (r < 0) {
-		ipc_client_close(c);
 		if (loud)
 			cli_error("droverfs does not answer on %s: %s",
 				  ctx->socket_path ? ctx->socket_path : ipc_client_default_path(),
@@ -107,9 +105,8 @@ static int gather(struct cli_context *ctx, const struct task_args *a, const char
 		  struct task_list *all)
 {
 	struct task_store store = { 0 };
-	struct cluster_node *nodes = NULL;
+	struct strv unreadable = STRV_INIT;
 	struct ipc_client c;
-	size_t n = 0;
 	int r;
 
 	/* dead workers of this node first: their end goes into the list (and is published) */
@@ -120,23 +117,11 @@ static int gather(struct cli_context *ctx, const struct task_args *a, const char
 		fprintf(stderr, "drover: droverfs does not answer: this node's tasks only\n");
 		return a->node && !streq(a->node, self) ? 0 : task_store_list(&store, false, all);
 	}
-	r = cluster_nodes_get(&c, &nodes, &n);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		struct buf b = BUF_INIT;
-		int g;
-
-		if (a->node && !streq(a->node, nodes[i].name))
-			continue;
-		g = cfs_kv_get(&c, nodes[i].name, TASK_KV_KEY, &b);
-		if (g == 0 && task_list_from_json((char *)b.data, all) < 0)
-			fprintf(stderr, "drover: the task list of %s is not readable\n",
-				nodes[i].name);
-		else if (g < 0 && g != -ENOENT)
-			r = g;
-		buf_free(&b);
-	}
+	r = node_task_lists_get(&c, a->node, all, &unreadable);
 	ipc_client_close(&c);
-	free(nodes);
+	for (size_t i = 0; i < unreadable.n; i++)
+		fprintf(stderr, "drover: the task list of %s is not readable\n", unreadable.v[i]);
+	strv_free(&unreadable);
 	if (r < 0)
 		cli_error("reading the task lists: %s", strerror(-r));
 	return r;

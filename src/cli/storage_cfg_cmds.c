@@ -274,22 +274,19 @@ static void edit_free(struct edit *e)
 		free(e->set[i]);
 }
 
-static int do_set(struct storage_cfg *cfg, void *ctx, struct drover_err *err)
-{
-	struct edit *e = ctx;
+typedef int (*edit_fn)(const struct cfs_brief *b, const struct edit *e, struct drover_err *err);
 
-	return storage_cfg_set(cfg, e->id, e->set, e->nset, e->del, e->ndel, err);
+static int do_set(const struct cfs_brief *b, const struct edit *e, struct drover_err *err)
+{
+	return storage_set(b, e->digest, e->id, e->set, e->nset, e->del, e->ndel, err);
 }
 
-static int do_remove(struct storage_cfg *cfg, void *ctx, struct drover_err *err)
+static int do_remove(const struct cfs_brief *b, const struct edit *e, struct drover_err *err)
 {
-	struct edit *e = ctx;
-
-	return storage_cfg_remove(cfg, e->id, err);
+	return storage_remove(b, e->digest, e->id, err);
 }
 
-static int run_edit(struct cli_context *ctx, struct edit *e,
-		    int (*fn)(struct storage_cfg *, void *, struct drover_err *), const char *done)
+static int run_edit(struct cli_context *ctx, struct edit *e, edit_fn fn, const char *done)
 {
 	struct drover_err err = { "" };
 	struct storage_env env;
@@ -297,7 +294,7 @@ static int run_edit(struct cli_context *ctx, struct edit *e,
 
 	if (storage_cli_env(ctx, &env) < 0)
 		return CLI_EXIT_FAIL;
-	r = storage_cfg_edit(&env.cfs, e->digest, fn, e, &err);
+	r = fn(&env.cfs, e, &err);
 	storage_env_close(&env);
 	if (r < 0) {
 		cli_error("%s", err.text);
@@ -312,8 +309,7 @@ static int run_edit(struct cli_context *ctx, struct edit *e,
  * --digest): parse, edit storage.cfg under the lock, say what was done.
  */
 static int edit_cmd(struct cli_context *ctx, int argc, char **argv, int npos, bool may_delete,
-		    bool keys, int (*fn)(struct storage_cfg *, void *, struct drover_err *),
-		    const char *done)
+		    bool keys, edit_fn fn, const char *done)
 {
 	struct edit e = { .may_delete = may_delete };
 	char *pos[2];

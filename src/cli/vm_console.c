@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -17,27 +15,6 @@
 #define CTRL_O 0x0f
 /* Without a terminal: stop once the console has been quiet this long after stdin ended. */
 #define QUIET_MS 2000
-
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		close(fd);
-		return -ENAMETOOLONG;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	return fd;
-}
 
 /* Copy between the terminal and the console until Ctrl-O, EOF or (no tty) quiet. */
 static int relay(int sock, bool tty)
@@ -79,7 +56,6 @@ int vm_cmd_terminal(struct cli_context *ctx, int argc, char **argv)
 {
 	struct drover_err err = { "" };
 	struct termios saved, raw;
-	char path[256];
 	unsigned index = 0;
 	uint32_t vmid;
 	struct vm_env e;
@@ -92,16 +68,10 @@ int vm_cmd_terminal(struct cli_context *ctx, int argc, char **argv)
 		return argc != i + 1 ? vm_usage_error("terminal", "VMID needed") : CLI_EXIT_USAGE;
 	if (vm_open(ctx, &e) < 0)
 		return CLI_EXIT_FAIL;
-	r = vm_serial_path(&e, vmid, index, path, sizeof(path), &err);
+	r = vm_serial_open(&e, vmid, index, &fd, &err);
 	vm_env_close(&e);
 	if (r < 0)
 		return cli_fail(&err, r);
-	fd = connect_unix(path);
-	if (fd < 0) {
-		cli_error("VM %" PRIu32 " serial%u (%s): %s (is serial%u: socket set?)", vmid,
-			  index, path, strerror(-fd), index);
-		return CLI_EXIT_FAIL;
-	}
 	if (tty) {
 		fprintf(stderr,
 			"starting serial terminal on interface serial%u (press Ctrl+O to exit)\n",

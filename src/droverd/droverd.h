@@ -109,12 +109,14 @@ int droverd_main(int argc, char **argv, droverd_setup_fn setup);
 /* options.c */
 int droverd_options_parse(int argc, char **argv, struct droverd_options *o);
 
-/* daemon.c */
-int droverd_run(struct droverd *d);
+/* cfs_conn.c */
 /* The connection to droverfs, made if needed. NULL while droverfs does not answer. */
 struct ipc_client *droverd_cfs(struct droverd *d);
 /* After a failed call: drop the connection (the next tick connects again). */
 void droverd_cfs_lost(struct droverd *d, int r);
+
+/* daemon.c */
+int droverd_run(struct droverd *d);
 /* Begin the stop (SIGTERM): stopall, then exit. */
 void droverd_begin_stop(struct droverd *d);
 

@@ -61,24 +61,6 @@ int sb_ceph_store_parse(const char *s, enum sb_ceph *store)
 	return 0;
 }
 
-int sb_ceph_argv(enum sb_daemon d, char *argv[], size_t max)
-{
-	static const char *const daemons[][2] = {
-		[SB_CEPH_MON] = { "ceph-mon", "a" },
-		[SB_CEPH_OSD] = { "ceph-osd", "0" },
-		[SB_CEPH_MGR] = { "ceph-mgr", "x" },
-	};
-
-	if ((d != SB_CEPH_MON && d != SB_CEPH_OSD && d != SB_CEPH_MGR) || max < 5)
-		return -EINVAL;
-	argv[0] = (char *)daemons[d][0];
-	argv[1] = "-f"; /* foreground, logging to /var/log/ceph */
-	argv[2] = "-i";
-	argv[3] = (char *)daemons[d][1];
-	argv[4] = NULL;
-	return 4;
-}
-
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

@@ -461,6 +461,25 @@ static int corosync_without_realtime(const struct sandbox *sb, unsigned node, pi
 	return r;
 }
 
+/* argv of a Ceph daemon (foreground, its own config); -EINVAL for another daemon. */
+static int ceph_argv(enum sb_daemon d, char *argv[], size_t max)
+{
+	static const char *const daemons[][2] = {
+		[SB_CEPH_MON] = { "ceph-mon", "a" },
+		[SB_CEPH_OSD] = { "ceph-osd", "0" },
+		[SB_CEPH_MGR] = { "ceph-mgr", "x" },
+	};
+
+	if ((d != SB_CEPH_MON && d != SB_CEPH_OSD && d != SB_CEPH_MGR) || max < 5)
+		return -EINVAL;
+	argv[0] = (char *)daemons[d][0];
+	argv[1] = "-f"; /* foreground, logging to /var/log/ceph */
+	argv[2] = "-i";
+	argv[3] = (char *)daemons[d][1];
+	argv[4] = NULL;
+	return 4;
+}
+
 int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, char *const extra[])
 {
 	char path[PATH_MAX];
@@ -521,7 +540,7 @@ int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, c
 	case SB_CEPH_MON:
 	case SB_CEPH_OSD:
 	case SB_CEPH_MGR:
-		r = sb_ceph_argv(d, argv, ARRAY_SIZE(argv));
+		r = ceph_argv(d, argv, ARRAY_SIZE(argv));
 		if (r < 0)
 			return r;
 		n = (size_t)r;
@@ -639,4 +658,51 @@ void sb_kill_all(const struct sandbox *sb)
 		sleep_ms(20);
 	if (keeper > 0)
 		process_stop(keeper, 2000);
+}
+
+int sb_daemons_stop(const struct sandbox *sb, unsigned host, unsigned mask, bool kill9,
+		    const struct drover_reporter *rep)
+{
+	char name[16];
+	int failed = 0;
+
+	sb_node_name(host, name, sizeof(name));
+	for (int d = SB_DAEMONS - 1; d >= 0; d--) {
+		int r;
+
+		if (!(mask & (1u << d)))
+			continue;
+		r = sb_daemon_stop(sb, host, (enum sb_daemon)d, kill9);
+		if (r < 0 && r != -ESRCH) {
+			drover_report_error(rep, "stopping %s on %s: %s", sb_daemon_name(d), name,
+					    strerror(-r));
+			failed = r;
+		}
+	}
+	return failed;
+}
+
+int sb_daemons_start(const struct sandbox *sb, unsigned host, unsigned mask, bool configured_only,
+		     bool restart, char *const extra[], const struct drover_reporter *rep)
+{
+	char name[16];
+	int failed = 0;
+
+	sb_node_name(host, name, sizeof(name));
+	for (int d = 0; d < SB_DAEMONS; d++) {
+		int r;
+
+		if (!(mask & (1u << d)) || (configured_only && !sb_daemon_configured(sb, host, d)))
+			continue;
+		r = sb_daemon_start(sb, host, (enum sb_daemon)d, d == SB_DROVERFS ? extra : NULL);
+		if (r == -EALREADY && !restart)
+			continue;
+		if (r < 0) {
+			drover_report_error(rep, "starting %s on %s: %s (see %s/%s/log/%s.log)",
+					    sb_daemon_name(d), name, strerror(-r), sb->dir, name,
+					    sb_daemon_name(d));
+			failed = r;
+		}
+	}
+	return failed;
 }

@@ -399,3 +399,45 @@ int sb_run_in_node(const struct sandbox *sb, unsigned node, char *const argv[], 
 
 	return process_run(argv, out, len, enter_for_run, &a);
 }
+
+/* The last lines of a command's output that fit in max bytes (its reason is at the end). */
+static const char *output_tail(char *out, size_t max)
+{
+	size_t n = strlen(out);
+	const char *tail;
+
+	while (n && out[n - 1] == '\n')
+		out[--n] = '\0';
+	if (n <= max)
+		return out;
+	tail = strchr(out + n - max, '\n');
+	return tail ? tail + 1 : out + n - max;
+}
+
+/* Run a drover command in a node; its output goes to err only when it fails. */
+int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[],
+		  struct drover_err *err)
+{
+	char self[PATH_MAX], out[16384], cmd[256] = "";
+	char *argv[24];
+	size_t n = 0, len = 0;
+	int r;
+
+	if (self_exe_path(self, sizeof(self)) < 0)
+		return drover_fail(err, -ENOEXEC, "sandbox up: cannot find drover itself");
+	argv[n++] = self;
+	for (; *args && n < ARRAY_SIZE(argv) - 1; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	r = sb_run_in_node(sb, node, argv, out, sizeof(out));
+	if (r == 0)
+		return 0;
+	for (size_t i = 1; i < n && len < sizeof(cmd); i++)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, "%s%s", i > 1 ? " " : "",
+					argv[i]);
+	if (r < 0)
+		return drover_fail(err, r, "sandbox up: on node%u, '%s' failed: %s", node, cmd,
+				   strerror(-r));
+	return drover_fail(err, -EIO, "sandbox up: on node%u, '%s' failed:\n%s", node, cmd,
+			   output_tail(out, DROVER_ERR_MAX / 2));
+}

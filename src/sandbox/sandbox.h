@@ -25,6 +25,7 @@
 #include <sys/types.h>
 
 #include "libdrover/error.h"
+#include "libdrover/report.h"
 
 #define SANDBOX_ROOT "/var/lib/drover-sandbox"
 #define SANDBOX_NAME_MAX 15 /* corosync's cluster_name is at most 15 bytes */
@@ -101,6 +102,7 @@ void sb_netns_name(const struct sandbox *sb, unsigned node, char *out, size_t le
 void sb_address(unsigned node, unsigned net, char *out, size_t len);
 int sb_list(char names[][SANDBOX_NAME_MAX + 1], int max);
 int sb_lock(const struct sandbox *sb); /* an flock'ed fd, or -errno */
+void sb_lock_remove(const struct sandbox *sb, int lock); /* after down */
 int sb_rm_rf(const char *path);
 
 /* tools.c: where our own binaries are */
@@ -127,6 +129,9 @@ char **sb_node_environ(const struct sandbox *sb, unsigned node, bool inherit);
 void sb_environ_free(char **env);
 int sb_run_in_node(const struct sandbox *sb, unsigned node, char *const argv[], char *out,
 		   size_t len);
+/* `drover ARGS` run in node; on failure err holds the command's output. */
+int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[],
+		  struct drover_err *err);
 
 /* files.c: configuration and keys written by up */
 int sb_files_create(const struct sandbox *sb, struct drover_err *err);
@@ -154,6 +159,17 @@ unsigned sb_host_daemons(unsigned host); /* bit d: the host runs daemon d */
 bool sb_daemon_configured(const struct sandbox *sb, unsigned host, enum sb_daemon d);
 int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, char *const extra[]);
 int sb_daemon_stop(const struct sandbox *sb, unsigned node, enum sb_daemon d, bool kill9);
+/*
+ * The daemons of mask (bit d: daemon d) on host: stopped in reverse start
+ * order (one not running is no error), started in order (configured_only:
+ * only what the host has configured; one already running is an error only
+ * when restart). Each failure is reported as an error on rep and the others
+ * are still tried; returns 0 or the last failure (-errno).
+ */
+int sb_daemons_stop(const struct sandbox *sb, unsigned host, unsigned mask, bool kill9,
+		    const struct drover_reporter *rep);
+int sb_daemons_start(const struct sandbox *sb, unsigned host, unsigned mask, bool configured_only,
+		     bool restart, char *const extra[], const struct drover_reporter *rep);
 pid_t sb_start_process(const struct sandbox *sb, unsigned node, const char *tag,
 		       char *const argv[]);
 int sb_stop_process(const struct sandbox *sb, unsigned node, const char *tag, bool kill9);
@@ -174,8 +190,6 @@ const char *sb_ceph_store_name(enum sb_ceph store);
 int sb_ceph_store_parse(const char *s, enum sb_ceph *store);
 /* Make the Ceph cluster (mon, OSD, mgr, pool "rbd") and start it; up calls this. */
 int sb_ceph_init(const struct sandbox *sb, struct drover_err *err);
-/* argv of a Ceph daemon (foreground, its own config); -EINVAL for another daemon. */
-int sb_ceph_argv(enum sb_daemon d, char *argv[], size_t max);
 /*
  * The rbd storage "ceph" in every node's view: its keyring in droverfs at
  * priv/ceph/ceph.keyring and its section in storage.cfg, written on node1
@@ -203,9 +217,6 @@ void sb_storage_destroy(const struct sandbox *sb); /* detach this sandbox's loop
  */
 /* bare nodes: droverfs (local mode), sshd; a failed up takes down what it made */
 int sb_up(struct sandbox *sb, unsigned timeout_s, struct drover_err *err);
-/* `drover ARGS` run in node; on failure err holds the command's output. */
-int sb_run_drover(const struct sandbox *sb, unsigned node, char *const args[],
-		  struct drover_err *err);
 /* cluster create on node1, cluster add on the others; takes the sandbox down on failure */
 int sb_form_cluster(struct sandbox *sb, unsigned timeout_s, struct drover_err *err);
 int sb_down(struct sandbox *sb, struct drover_err *err);

@@ -226,6 +226,16 @@ int sb_lock(const struct sandbox *sb)
 	return fd;
 }
 
+/* After down: remove the lock file (nothing is left to guard), then release the lock. */
+void sb_lock_remove(const struct sandbox *sb, int lock)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/.%s.lock", SANDBOX_ROOT, sb->name);
+	unlink(path);
+	close(lock);
+}
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	if (flag == FTW_DP)

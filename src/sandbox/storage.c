@@ -45,8 +45,7 @@ static int make_image(const struct sandbox *sb, unsigned node, struct drover_err
 
 	image_path(sb, node, img, sizeof(img));
 	fd = open(img, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		{
+	if (fd < 0) {
 		r = -errno;
 		return drover_fail(err, r, "creating %s: %s", img, strerror(-r));
 	}

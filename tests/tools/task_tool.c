@@ -11,24 +11,12 @@
  * unless stubborn (then the task's grace period ends it).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/task_run.h"
-
-void cli_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("drover: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 struct op {
 	unsigned seconds;

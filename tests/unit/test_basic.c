@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "basic/array.h"
 #include "basic/process.h"
 #include "basic/util.h"
@@ -60,14 +62,6 @@ static void tmpdir(char *dir, size_t len)
 	assert_non_null(mkdtemp(dir));
 }
 
-static void rm_rf(const char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
 static void test_mkdir_p_makes_parents_and_accepts_existing(void **state)
 {
 	char dir[128], path[256];
@@ -85,7 +79,7 @@ static void test_mkdir_p_makes_parents_and_accepts_existing(void **state)
 	assert_int_equal(write_file_atomic(path, "x", 1, 0644), 0);
 	snprintf(path, sizeof(path), "%s/file/below", dir);
 	assert_int_equal(mkdir_p(path, 0755), -ENOTDIR);
-	rm_rf(dir);
+	tmpdir_remove(dir);
 }
 
 static void test_write_file_atomic_replaces_whole(void **state)
@@ -109,7 +103,7 @@ static void test_write_file_atomic_replaces_whole(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 	snprintf(path, sizeof(path), "%s/no-such-dir/f", dir);
 	assert_int_equal(write_file_atomic(path, "x", 1, 0644), -ENOENT);
-	rm_rf(dir);
+	tmpdir_remove(dir);
 }
 
 static void test_process_wait_reports_status_and_signal(void **state)

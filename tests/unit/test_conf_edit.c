@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "basic/util.h"
 #include "libdrover/guest/conf_edit.h"
 
@@ -67,10 +69,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
-	assert_int_equal(system(cmd), 0);
+	tmpdir_remove(f->root);
 	free(f);
 	return 0;
 }

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "basic/buf.h"
 #include "basic/util.h"
 #include "libdrover/guest/guest_runtime.h"
@@ -318,8 +320,7 @@ static void test_runtime_readers(void **state)
 	assert_int_equal(lxc_runtime_read(dir, 200, &rt), 0);
 	assert_int_equal(rt.cpu_ns, 2500000);
 	assert_int_equal(rt.mem_bytes, 4096);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	tmpdir_remove(dir);
 }
 
 /* ---- node status JSON ---- */

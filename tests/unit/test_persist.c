@@ -13,33 +13,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "db_helpers.h"
+#include "xfer_helpers.h"
 
 #include "droverfs/core/persist.h"
 #include "droverfs/core/store.h"
-#include "droverfs/replica/xfer.h"
 #include "basic/log.h"
 
-struct fixture {
-	char dir[64];
-	char db[128];
-	char journal[160];
-};
-
-static int setup(void **ctx)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	strcpy(f->dir, "/tmp/drover-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/config.db", f->dir);
-	snprintf(f->journal, sizeof(f->journal), "%s/config.db.journal", f->dir);
-	*ctx = f;
-	return 0;
-}
-
 /* Remove the database files, not the journal. */
-static void remove_db(struct fixture *f)
+static void remove_db(struct db_dir *f)
 {
 	char path[200];
 
@@ -48,27 +30,6 @@ static void remove_db(struct fixture *f)
 	unlink(path);
 	snprintf(path, sizeof(path), "%s-shm", f->db);
 	unlink(path);
-}
-
-static int teardown(void **ctx)
-{
-	struct fixture *f = *ctx;
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
-static struct cfs_persist *open_db(struct fixture *f)
-{
-	struct cfs_persist_config cfg;
-	struct cfs_persist *p = NULL;
-
-	cfs_persist_config_default(&cfg, f->db);
-	assert_int_equal(cfs_persist_open(&cfg, T0_NS, &p), 0);
-	return p;
 }
 
 /* Apply and commit one op given by path helpers, as its own batch. */
@@ -152,8 +113,8 @@ static void build_tree(struct cfs_persist *p)
 
 static void test_roundtrip(void **ctx)
 {
-	struct fixture *f = *ctx;
-	struct cfs_persist *p = open_db(f);
+	struct db_dir *f = *ctx;
+	struct cfs_persist *p = db_open(f);
 	struct snapshot s;
 
 	assert_int_equal(p->state.tree.version, 1);
@@ -161,7 +122,7 @@ static void test_roundtrip(void **ctx)
 	build_tree(p);
 	s = snap(p);
 	cfs_persist_close(p);
-	p = open_db(f);
+	p = db_open(f);
 	assert_same(snap(p), s);
 	assert_string_equal(content(&p->state, "x"), "new");
 	assert_non_null(cfs_vmlist_get(&p->state.vmlist, 100));
@@ -171,7 +132,7 @@ static void test_roundtrip(void **ctx)
 }
 
 /* A child builds a tree and dies without closing: the journal has it all. */
-static struct snapshot crash_child(struct fixture *f)
+static struct snapshot crash_child(struct db_dir *f)
 {
 	int pipefd[2];
 	struct snapshot s;
@@ -182,7 +143,7 @@ static struct snapshot crash_child(struct fixture *f)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct cfs_persist *p = open_db(f);
+		struct cfs_persist *p = db_open(f);
 
 		build_tree(p);
 		s = snap(p);
@@ -200,16 +161,16 @@ static struct snapshot crash_child(struct fixture *f)
 
 static void test_crash_replay(void **ctx)
 {
-	struct fixture *f = *ctx;
+	struct db_dir *f = *ctx;
 	struct snapshot s = crash_child(f);
-	struct cfs_persist *p = open_db(f);
+	struct cfs_persist *p = db_open(f);
 
 	assert_same(snap(p), s);
 	assert_true(p->stats.replayed > 10);
 	assert_string_equal(content(&p->state, "storage.cfg"), "dir: local\n\tpath /var/lib/vz\n");
 	cfs_persist_close(p);
 	/* replayed once, then folded in: a second open replays nothing */
-	p = open_db(f);
+	p = db_open(f);
 	assert_int_equal(p->stats.replayed, 0);
 	assert_same(snap(p), s);
 	cfs_persist_close(p);
@@ -217,7 +178,7 @@ static void test_crash_replay(void **ctx)
 
 static void test_torn_journal(void **ctx)
 {
-	struct fixture *f = *ctx;
+	struct db_dir *f = *ctx;
 	struct snapshot s = crash_child(f);
 	struct cfs_persist *p;
 	struct stat sb;
@@ -228,7 +189,7 @@ static void test_torn_journal(void **ctx)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "JREC\x40\0\0\0garbage", 15), 15);
 	close(fd);
-	p = open_db(f);
+	p = db_open(f);
 	assert_same(snap(p), s);
 	cfs_persist_close(p);
 
@@ -239,14 +200,14 @@ static void test_torn_journal(void **ctx)
 	fd = open(f->journal, O_RDWR);
 	assert_int_equal(pwrite(fd, "X", 1, sb.st_size - 2), 1);
 	close(fd);
-	p = open_db(f);
+	p = db_open(f);
 	assert_int_equal(p->state.tree.version, s.version - 1);
 	cfs_persist_close(p);
 }
 
 static void test_foreign_journal(void **ctx)
 {
-	struct fixture *f = *ctx;
+	struct db_dir *f = *ctx;
 	struct cfs_persist *p;
 	char other[200];
 
@@ -262,7 +223,7 @@ static void test_foreign_journal(void **ctx)
 	}
 	remove_db(f);
 	assert_int_equal(rename(other, f->db), 0);
-	p = open_db(f);
+	p = db_open(f);
 	assert_int_equal(p->state.tree.version, 1);
 	assert_int_equal(p->state.tree.nentries, 1);
 	cfs_persist_close(p);
@@ -283,14 +244,14 @@ static void corrupt_file(const char *path)
 
 static void test_damaged_database(void **ctx)
 {
-	struct fixture *f = *ctx;
-	struct cfs_persist *p = open_db(f);
+	struct db_dir *f = *ctx;
+	struct cfs_persist *p = db_open(f);
 	struct stat sb;
 
 	build_tree(p);
 	cfs_persist_close(p);
 	corrupt_file(f->db);
-	p = open_db(f);
+	p = db_open(f);
 	assert_non_null(p->recovered_from);
 	/* kept, untouched, for the operator */
 	assert_int_equal(stat(p->recovered_from, &sb), 0);
@@ -299,21 +260,10 @@ static void test_damaged_database(void **ctx)
 	cfs_persist_close(p);
 }
 
-static void sql(const char *db, const char *statement)
-{
-	sqlite3 *h;
-	char *err = NULL;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	if (sqlite3_exec(h, statement, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", statement, err);
-	sqlite3_close(h);
-}
-
 static void test_tree_checks(void **ctx)
 {
-	struct fixture *f = *ctx;
-	struct cfs_persist *p = open_db(f);
+	struct db_dir *f = *ctx;
+	struct cfs_persist *p = db_open(f);
 
 	build_tree(p);
 	cfs_persist_close(p);
@@ -340,31 +290,31 @@ static void test_tree_checks(void **ctx)
 	}
 	/* a change behind drover's back shows in the digest */
 	sql(f->db, "UPDATE entry SET mtime = mtime + 1 WHERE name = 'storage.cfg'");
-	p = open_db(f);
+	p = db_open(f);
 	assert_non_null(p->recovered_from);
 	cfs_persist_close(p);
 }
 
 static void test_orphan_detected(void **ctx)
 {
-	struct fixture *f = *ctx;
-	struct cfs_persist *p = open_db(f);
+	struct db_dir *f = *ctx;
+	struct cfs_persist *p = db_open(f);
 
 	build_tree(p);
 	cfs_persist_close(p);
 	/* an entry whose parent went away (triggers removed first: a foreign tool) */
 	sql(f->db, "DROP TRIGGER entry_dir_in_use; UPDATE entry SET type = 0, parent = NULL, "
 		   "name = '' WHERE name = 'n1'");
-	p = open_db(f);
+	p = db_open(f);
 	assert_non_null(p->recovered_from);
 	cfs_persist_close(p);
 }
 
 static void test_newer_schema(void **ctx)
 {
-	struct fixture *f = *ctx;
+	struct db_dir *f = *ctx;
 	struct cfs_persist_config cfg;
-	struct cfs_persist *p = open_db(f);
+	struct cfs_persist *p = db_open(f);
 
 	cfs_persist_close(p);
 	sql(f->db, "UPDATE meta SET value = 99 WHERE key = 'schema'");
@@ -374,8 +324,8 @@ static void test_newer_schema(void **ctx)
 
 static void test_direct_write(void **ctx)
 {
-	struct fixture *f = *ctx;
-	struct cfs_persist *p = open_db(f);
+	struct db_dir *f = *ctx;
+	struct cfs_persist *p = db_open(f);
 	size_t size = 300 * 1024;
 	char *big = malloc(size);
 	struct snapshot s;
@@ -391,7 +341,7 @@ static void test_direct_write(void **ctx)
 	assert_int_equal(cfs_persist_flush_deadline(p), 0);
 	s = snap(p);
 	cfs_persist_close(p);
-	p = open_db(f);
+	p = db_open(f);
 	assert_same(snap(p), s);
 	assert_memory_equal(at(&p->state, "big")->data->data, big, size);
 	cfs_persist_close(p);
@@ -400,8 +350,8 @@ static void test_direct_write(void **ctx)
 
 static void test_flush_ordering(void **ctx)
 {
-	struct fixture *f = *ctx;
-	struct cfs_persist *p = open_db(f);
+	struct db_dir *f = *ctx;
+	struct cfs_persist *p = db_open(f);
 	struct snapshot s;
 
 	p_put(p, "a", "A");
@@ -423,7 +373,7 @@ static void test_flush_ordering(void **ctx)
 	assert_int_equal(cfs_persist_flush(p), 0);
 	s = snap(p);
 	cfs_persist_close(p);
-	p = open_db(f);
+	p = db_open(f);
 	assert_same(snap(p), s);
 	assert_string_equal(content(&p->state, "a"), "B");
 	assert_string_equal(content(&p->state, "b"), "A");
@@ -433,7 +383,7 @@ static void test_flush_ordering(void **ctx)
 
 static void test_tombstones(void **ctx)
 {
-	struct fixture *f = *ctx;
+	struct db_dir *f = *ctx;
 	struct cfs_persist_config cfg;
 	struct cfs_persist *p;
 	const struct cfs_store_info *info;
@@ -452,7 +402,7 @@ static void test_tombstones(void **ctx)
 	assert_int_equal(info->tombstones, 10);
 	assert_true(info->tombstone_floor > 1);
 	cfs_persist_close(p);
-	p = open_db(f);
+	p = db_open(f);
 	assert_int_equal(cfs_store_info(p->store)->tombstones, 10);
 	cfs_persist_close(p);
 }
@@ -460,14 +410,14 @@ static void test_tombstones(void **ctx)
 /* The quorate-history marks come back from the journal after a crash. */
 static void test_authoritative_history(void **ctx)
 {
-	struct fixture *f = *ctx;
+	struct db_dir *f = *ctx;
 	struct cfs_persist *p;
 	uint64_t auth, lineage;
 	pid_t pid = fork();
 	int status;
 
 	if (pid == 0) {
-		p = open_db(f);
+		p = db_open(f);
 		COMMIT(p, p_named(p, CFS_OP_MKDIR, "local-only"));
 		p->state.authoritative = true;
 		COMMIT(p, p_named(p, CFS_OP_MKDIR, "quorate"));
@@ -478,7 +428,7 @@ static void test_authoritative_history(void **ctx)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	p = open_db(f);
+	p = db_open(f);
 	assert_true(p->stats.replayed > 0);
 	assert_int_equal(p->state.auth_version, p->state.tree.version - 1);
 	assert_true(p->state.lineage != 0);
@@ -486,7 +436,7 @@ static void test_authoritative_history(void **ctx)
 	lineage = p->state.lineage;
 	cfs_persist_close(p);
 	/* and from the database after a clean close */
-	p = open_db(f);
+	p = db_open(f);
 	assert_int_equal(p->stats.replayed, 0);
 	assert_int_equal(p->state.auth_version, auth);
 	assert_true(p->state.lineage == lineage);
@@ -496,14 +446,11 @@ static void test_authoritative_history(void **ctx)
 /* A full state transfer into a persisted node survives a flush and a reopen. */
 static void test_transfer_then_reopen(void **ctx)
 {
-	struct fixture *f = *ctx;
-	struct cfs_persist *p = open_db(f);
+	struct db_dir *f = *ctx;
+	struct cfs_persist *p = db_open(f);
 	struct cfs_state leader;
 	struct cfs_xfer_out out;
 	struct cfs_xfer_in in = { 0 };
-	struct cmsg_header h;
-	const void *payload;
-	size_t plen;
 	char err[256];
 	struct snapshot s;
 
@@ -519,18 +466,13 @@ static void test_transfer_then_reopen(void **ctx)
 	assert_int_equal(do_put(&leader, "dir-here", "now a file"), 0);
 	assert_int_equal(do_unlink(&leader, "a/b/c"), 0);
 	assert_int_equal(cfs_xfer_build(&leader, NULL, 0, 0, true, 1, 1 << 20, &out), 0);
-	for (size_t i = 0; i < out.nmsgs; i++) {
-		assert_int_equal(cmsg_parse_header(out.msgs[i].data, out.msgs[i].len, &h, &payload,
-						   &plen),
-				 0);
-		assert_int_equal(cfs_xfer_in_add(&in, payload, plen), 0);
-	}
+	xfer_deliver(&out, 1, &in);
 	if (cfs_xfer_apply(&p->state, &in, &out.end, err, sizeof(err)) != 0)
 		fail_msg("apply: %s", err);
 	assert_int_equal(cfs_persist_flush(p), 0);
 	s = snap(p);
 	cfs_persist_close(p);
-	p = open_db(f);
+	p = db_open(f);
 	assert_null(p->recovered_from);
 	assert_same(snap(p), s);
 	assert_true(p->state.tree.digest.sum == leader.tree.digest.sum);
@@ -543,7 +485,7 @@ static void test_transfer_then_reopen(void **ctx)
 }
 
 /* Bytes in the WAL now: what the transactions since the last checkpoint wrote. */
-static off_t wal_size(const struct fixture *f)
+static off_t wal_size(const struct db_dir *f)
 {
 	char path[200];
 	struct stat st;
@@ -569,8 +511,8 @@ static char *pattern(size_t size, unsigned seed)
  */
 static void test_overwrite_writes_once(void **ctx)
 {
-	struct fixture *f = *ctx;
-	struct cfs_persist *p = open_db(f);
+	struct db_dir *f = *ctx;
+	struct cfs_persist *p = db_open(f);
 	size_t size = 1 << 20;
 	char *v1 = pattern(size, 1), *v2 = pattern(size, 2);
 	off_t wal;
@@ -587,7 +529,7 @@ static void test_overwrite_writes_once(void **ctx)
 		fail_msg("overwrite of %zu bytes wrote %lld bytes into the WAL", size,
 			 (long long)wal);
 	cfs_persist_close(p);
-	p = open_db(f);
+	p = db_open(f);
 	assert_memory_equal(at(&p->state, "big")->data->data, v2, size);
 	cfs_persist_close(p);
 	free(v1);
@@ -601,8 +543,8 @@ static void test_overwrite_writes_once(void **ctx)
  */
 static void test_save_reuses_pages(void **ctx)
 {
-	struct fixture *f = *ctx;
-	struct cfs_persist *p = open_db(f);
+	struct db_dir *f = *ctx;
+	struct cfs_persist *p = db_open(f);
 	enum { FILES = 300, SIZE = 1024 };
 	char name[32], tmp[32], *data = pattern(SIZE, 3);
 	off_t wal;
@@ -628,7 +570,7 @@ static void test_save_reuses_pages(void **ctx)
 		fail_msg("%d saves of %d bytes wrote %lld bytes into the WAL", FILES, SIZE,
 			 (long long)wal);
 	cfs_persist_close(p);
-	p = open_db(f);
+	p = db_open(f);
 	assert_int_equal(p->state.tree.nentries, FILES + 1);
 	assert_int_equal(content(&p->state, "f0299")[0], (char)299);
 	cfs_persist_close(p);
@@ -638,21 +580,28 @@ static void test_save_reuses_pages(void **ctx)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_replay, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_torn_journal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreign_journal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_damaged_database, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tree_checks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_orphan_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_direct_write, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flush_ordering, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_authoritative_history, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_transfer_then_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_overwrite_writes_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_save_reuses_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roundtrip, db_dir_setup, db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_crash_replay, db_dir_setup, db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_torn_journal, db_dir_setup, db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_journal, db_dir_setup,
+						db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_database, db_dir_setup,
+						db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_tree_checks, db_dir_setup, db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_orphan_detected, db_dir_setup,
+						db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema, db_dir_setup, db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_direct_write, db_dir_setup, db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_ordering, db_dir_setup, db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_tombstones, db_dir_setup, db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_authoritative_history, db_dir_setup,
+						db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_transfer_then_reopen, db_dir_setup,
+						db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_overwrite_writes_once, db_dir_setup,
+						db_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_save_reuses_pages, db_dir_setup,
+						db_dir_teardown),
 	};
 
 	log_setup("test_persist", LOG_TARGET_STDERR);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "tmpdir.h"
 
 #include "droverfs/core/persist.h"
 #include "droverfs/replica/replica.h"
@@ -560,7 +561,6 @@ static int setup(void **ctx)
 static int teardown(void **ctx)
 {
 	struct sim *s = *ctx;
-	char cmd[128];
 
 	for (size_t i = s->head; i < s->tail; i++)
 		free(s->q[i].data);
@@ -571,8 +571,7 @@ static int teardown(void **ctx)
 		cfs_replica_free(s->nodes[i].r);
 		cfs_persist_close(s->nodes[i].p);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
-	assert_int_equal(system(cmd), 0);
+	tmpdir_remove(s->dir);
 	free(s);
 	return 0;
 }

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "db_helpers.h"
 
 #include "droverfs/core/journal.h"
 #include "droverfs/core/persist.h"
@@ -301,71 +301,6 @@ static void test_codec_times(void **ctx)
 
 /* --- the upgrade of a database and journal written before times had nanoseconds --- */
 
-struct dbdir {
-	char dir[64];
-	char db[128];
-	char journal[160];
-};
-
-static int setup_db(void **ctx)
-{
-	struct dbdir *f = calloc(1, sizeof(*f));
-
-	strcpy(f->dir, "/tmp/drover-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/config.db", f->dir);
-	snprintf(f->journal, sizeof(f->journal), "%s/config.db.journal", f->dir);
-	*ctx = f;
-	return 0;
-}
-
-static int teardown_db(void **ctx)
-{
-	struct dbdir *f = *ctx;
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
-
-static void sql(const char *db, const char *statement)
-{
-	sqlite3 *h;
-	char *err = NULL;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	if (sqlite3_exec(h, statement, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", statement, err);
-	sqlite3_close(h);
-}
-
-static int64_t sql_int(const char *db, const char *query)
-{
-	sqlite3 *h;
-	sqlite3_stmt *q;
-	int64_t v;
-
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(h, query, -1, &q, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(h);
-	return v;
-}
-
-static struct cfs_persist *open_persist(struct dbdir *f)
-{
-	struct cfs_persist_config cfg;
-	struct cfs_persist *p = NULL;
-
-	cfs_persist_config_default(&cfg, f->db);
-	assert_int_equal(cfs_persist_open(&cfg, T0_NS, &p), 0);
-	return p;
-}
-
 static void p_named(struct cfs_persist *p, uint8_t kind, const char *path)
 {
 	struct cfs_op op = { .kind = kind, .time_ns = T0_NS };
@@ -376,7 +311,7 @@ static void p_named(struct cfs_persist *p, uint8_t kind, const char *path)
 }
 
 /* Append version-2 ops to the journal, as a node that stopped before the upgrade left it. */
-static void write_v2_journal(struct dbdir *f, uint64_t db_id, uint64_t base, uint64_t ino_d,
+static void write_v2_journal(struct db_dir *f, uint64_t db_id, uint64_t base, uint64_t ino_d,
 			     uint64_t ino_f)
 {
 	struct cfs_journal *j;
@@ -398,8 +333,8 @@ static void write_v2_journal(struct dbdir *f, uint64_t db_id, uint64_t base, uin
 
 static void test_schema_1_upgrade(void **ctx)
 {
-	struct dbdir *f = *ctx;
-	struct cfs_persist *p = open_persist(f);
+	struct db_dir *f = *ctx;
+	struct cfs_persist *p = db_open(f);
 	uint64_t version, ino_d, ino_f, db_id;
 	struct cfs_digest digest;
 
@@ -420,7 +355,7 @@ static void test_schema_1_upgrade(void **ctx)
 	db_id = (uint64_t)sql_int(f->db, "SELECT value FROM meta WHERE key = 'db_id'");
 	write_v2_journal(f, db_id, version, ino_d, ino_f);
 
-	p = open_persist(f);
+	p = db_open(f);
 	assert_null(p->recovered_from); /* the stored digest checked the migrated tree */
 	assert_int_equal(sql_int(f->db, "SELECT value FROM meta WHERE key = 'schema'"), 2);
 	assert_int_equal(p->state.tree.version, version + 2);
@@ -436,7 +371,7 @@ static void test_schema_1_upgrade(void **ctx)
 	assert_int_equal(cfs_persist_close(p), 0);
 
 	/* times with nanoseconds are stored from now on */
-	p = open_persist(f);
+	p = db_open(f);
 	{
 		struct cfs_op op = { .kind = CFS_OP_MTIME,
 				     .flags = CFS_OP_SET_MTIME | CFS_OP_SET_ATIME,
@@ -451,7 +386,7 @@ static void test_schema_1_upgrade(void **ctx)
 	assert_int_equal(cfs_persist_flush_all(p), 0);
 	digest = p->state.tree.digest;
 	assert_int_equal(cfs_persist_close(p), 0);
-	p = open_persist(f);
+	p = db_open(f);
 	assert_null(p->recovered_from);
 	assert_times(at(&p->state, "d/f"), T1, T3, -T2);
 	assert_true(p->state.tree.digest.sum == digest.sum);
@@ -472,7 +407,8 @@ int main(void)
 						state_teardown),
 		cmocka_unit_test(test_decode_v2),
 		cmocka_unit_test(test_codec_times),
-		cmocka_unit_test_setup_teardown(test_schema_1_upgrade, setup_db, teardown_db),
+		cmocka_unit_test_setup_teardown(test_schema_1_upgrade, db_dir_setup,
+						db_dir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

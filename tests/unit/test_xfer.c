@@ -8,9 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "helpers.h"
-
-#include "droverfs/replica/xfer.h"
+#include "xfer_helpers.h"
 
 struct pair {
 	struct cfs_state leader;
@@ -63,9 +61,8 @@ static void later(struct cfs_state *st)
 	assert_int_equal(do_unlink(st, "d/gone"), 0);
 	assert_int_equal(do_mkdir(st, "e"), 0);
 	assert_int_equal(do_rename(st, "d", "e/d"), 0); /* a directory moves with its content */
-	assert_int_equal(do_rename(st, "nodes/n1/qemu-server/100.conf",
-				   "nodes/n2/qemu-server/100.conf"),
-			 0);
+	assert_int_equal(
+		do_rename(st, "nodes/n1/qemu-server/100.conf", "nodes/n2/qemu-server/100.conf"), 0);
 	assert_int_equal(do_put(st, "nodes/n1/qemu-server/101.conf", "memory: 1024\n"), 0);
 	assert_int_equal(do_write(st, "storage.cfg", "dir: local\n\tpath /var/lib/vz\n"), 0);
 	assert_int_equal(do_mkdir(st, "gonedir"), 0);
@@ -79,22 +76,12 @@ static void transfer(struct cfs_state *from, struct cfs_state *to, uint64_t sinc
 {
 	struct cfs_xfer_out out;
 	struct cfs_xfer_in in = { 0 };
-	struct cmsg_header h;
-	const void *payload;
-	size_t plen;
 	char err[256];
 
-	assert_int_equal(cfs_xfer_build(from, from->removed, from->nremoved, since, full, 7, max_msg,
-					&out),
-			 0);
-	for (size_t i = 0; i < out.nmsgs; i++) {
-		assert_int_equal(cmsg_parse_header(out.msgs[i].data, out.msgs[i].len, &h, &payload,
-						   &plen),
-				 0);
-		assert_int_equal(h.type, CMSG_UPDATE);
-		assert_int_equal(h.epoch, 7);
-		assert_int_equal(cfs_xfer_in_add(&in, payload, plen), 0);
-	}
+	assert_int_equal(
+		cfs_xfer_build(from, from->removed, from->nremoved, since, full, 7, max_msg, &out),
+		0);
+	xfer_deliver(&out, 7, &in);
 	if (cfs_xfer_apply(to, &in, &out.end, err, sizeof(err)) != expect)
 		fail_msg("apply: %s", err);
 	cfs_xfer_in_free(&in);
@@ -234,7 +221,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_incremental, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incremental_many_small_messages, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_full_replaces_a_diverged_node, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_replaces_a_diverged_node, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_full_into_an_empty_node, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_base_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_stream, setup, teardown),

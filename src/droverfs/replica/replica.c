@@ -941,19 +941,17 @@ static int collect_tombstones(struct cfs_replica *r, uint64_t since, struct cfs_
 {
 	const struct cfs_state *st = state_of(r);
 	struct cfs_removal *arr;
-	size_t count;
+	size_t count, cap;
 	int rc = cfs_store_tombstones(r->p->store, since, &arr, &count);
 
 	if (rc < 0)
 		return rc;
+	cap = count; /* the store's array is exactly as long as its list */
 	if (st->nremoved) {
-		struct cfs_removal *m = realloc(arr, (count + st->nremoved) * sizeof(*m));
-
-		if (!m) {
+		if (ARRAY_GROW(arr, cap, count + st->nremoved) < 0) {
 			free(arr);
 			return -ENOMEM;
 		}
-		arr = m;
 		for (size_t i = 0; i < st->nremoved; i++)
 			if (st->removed[i].version > since)
 				arr[count++] = st->removed[i];

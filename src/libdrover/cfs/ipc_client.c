@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "basic/unix_socket.h"
 #include "basic/util.h"
 
 const char *ipc_client_default_path(void)
@@ -19,25 +20,14 @@ const char *ipc_client_default_path(void)
 
 int ipc_client_connect(struct ipc_client *c, const char *path)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	if (!path)
-		path = ipc_client_default_path();
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, path);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0)
-		return -errno;
-	if (connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int e = errno;
-
-		close(c->fd);
-		c->fd = -1;
-		return -e;
-	}
+	fd = unix_connect(path ? path : ipc_client_default_path());
+	if (fd < 0)
+		return fd;
+	c->fd = fd;
 	return 0;
 }
 

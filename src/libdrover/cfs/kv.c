@@ -18,6 +18,17 @@ int cfs_ipc_set_timeout(struct ipc_client *c, unsigned ms)
 	return 0;
 }
 
+int cfs_ipc_connect(struct ipc_client *c, const char *socket, unsigned timeout_ms)
+{
+	int r = ipc_client_connect(c, socket);
+
+	if (r == 0)
+		r = cfs_ipc_set_timeout(c, timeout_ms);
+	if (r < 0)
+		ipc_client_close(c);
+	return r;
+}
+
 /* One request whose payload w wrote; the reply's payload into out (may be NULL). */
 static int call(struct ipc_client *c, uint16_t type, const struct buf *req, struct buf *out)
 {

@@ -21,6 +21,12 @@
 int cfs_ipc_set_timeout(struct ipc_client *c, unsigned ms);
 
 /*
+ * Connect to droverfs at socket (NULL: the default) with every call bounded
+ * by timeout_ms (cfs_ipc_set_timeout). Returns 0, or -errno with c closed.
+ */
+int cfs_ipc_connect(struct ipc_client *c, const char *socket, unsigned timeout_ms);
+
+/*
  * Publish key = data (len > 0) as this node's value, or delete it
  * (len == 0). Returns 0 or -errno (-EFBIG: over 32 KiB, -EPERM: not root,
  * a transport error).

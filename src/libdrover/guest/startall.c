@@ -295,14 +295,10 @@ static int load_own(const struct guests_all_run *run, struct node_guest **g, siz
 		    const struct drover_reporter *log, struct drover_err *err)
 {
 	struct ipc_client c;
-	int r = ipc_client_connect(&c, run->tasks->env->cfs_socket);
+	int r = cfs_ipc_connect(&c, run->tasks->env->cfs_socket, 30000);
 
-	if (r == 0)
-		r = cfs_ipc_set_timeout(&c, 30000);
-	if (r < 0) {
-		ipc_client_close(&c);
+	if (r < 0)
 		return drover_fail(err, r, "droverfs: %s", strerror(-r));
-	}
 	r = node_guests_load(&c, run->node, g, n, log, err);
 	ipc_client_close(&c);
 	return r;

@@ -198,6 +198,9 @@ int vm_qmp_open(const struct vm_env *e, uint32_t vmid, struct qmp **q, struct dr
 /* The path of serial port index of a running VM (for the terminal). */
 int vm_serial_path(const struct vm_env *e, uint32_t vmid, unsigned index, char *out, size_t len,
 		   struct drover_err *err);
+/* A connection to serial port index of a running VM (the terminal): *fd. */
+int vm_serial_open(const struct vm_env *e, uint32_t vmid, unsigned index, int *fd,
+		   struct drover_err *err);
 
 /* Is the VM running on this node (its QEMU alive)? pid if so. */
 bool vm_running(const struct vm_env *e, uint32_t vmid, int *pid);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/unix_socket.h"
 #include "basic/util.h"
 #include "conf_edit.h"
 #include "guest_runtime.h"
@@ -101,6 +102,23 @@ int vm_serial_path(const struct vm_env *e, uint32_t vmid, unsigned index, char *
 	if (!vm_running(e, vmid, NULL))
 		return drover_fail(err, -ESRCH, "VM %" PRIu32 " is not running", vmid);
 	snprintf(out, len, "%s", p.serial[index]);
+	return 0;
+}
+
+int vm_serial_open(const struct vm_env *e, uint32_t vmid, unsigned index, int *fd,
+		   struct drover_err *err)
+{
+	char path[256]; /* longer than a socket path may be: too long is reported as such */
+	int r = vm_serial_path(e, vmid, index, path, sizeof(path), err);
+
+	if (r < 0)
+		return r;
+	r = unix_connect(path);
+	if (r < 0)
+		return drover_fail(err, r,
+				   "VM %" PRIu32 " serial%u (%s): %s (is serial%u: socket set?)",
+				   vmid, index, path, strerror(-r), index);
+	*fd = r;
 	return 0;
 }
 

@@ -373,3 +373,43 @@ int cluster_nodes_get(struct ipc_client *c, struct cluster_node **v, size_t *n)
 	buf_free(&b);
 	return r;
 }
+
+int node_views_get(struct ipc_client *c, struct node_view **out, size_t *count)
+{
+	struct cluster_node *nodes = NULL;
+	struct node_view *v;
+	size_t n = 0;
+	int r = cluster_nodes_get(c, &nodes, &n);
+
+	if (r < 0)
+		return r;
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		free(nodes);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].node = nodes[i];
+		v[i].have = node_status_read(c, nodes[i].name, &v[i].st, &v[i].g, &v[i].ng);
+	}
+	free(nodes);
+	*out = v;
+	*count = n;
+	return 0;
+}
+
+void node_views_free(struct node_view *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].g);
+	free(v);
+}
+
+const char *node_view_state(const struct node_view *v, int64_t now)
+{
+	if (!v->node.online)
+		return "offline";
+	if (v->have < 0)
+		return "no-status";
+	return now - v->st.time > NODE_STATUS_STALE_S ? "stale" : "online";
+}

@@ -97,3 +97,26 @@ int cluster_nodes_from_json(const char *text, struct cluster_node **v, size_t *n
 
 /* The same, asked of droverfs. */
 int cluster_nodes_get(struct ipc_client *c, struct cluster_node **v, size_t *n);
+
+/* A status older than this is from a droverd that stopped publishing. */
+#define NODE_STATUS_STALE_S 60
+
+/* A node of the cluster and what it published. */
+struct node_view {
+	struct cluster_node node;
+	int have; /* 0, or -errno: nothing published */
+	struct node_status st;
+	struct guest_status *g;
+	size_t ng;
+};
+
+/*
+ * Every node of the cluster with its published status and guests, sorted
+ * by name (free with node_views_free). Returns 0 or -errno (the nodes
+ * could not be read); a node that published nothing has have < 0.
+ */
+int node_views_get(struct ipc_client *c, struct node_view **v, size_t *n);
+void node_views_free(struct node_view *v, size_t n);
+
+/* "offline", "no-status", "stale" (nothing for NODE_STATUS_STALE_S) or "online". */
+const char *node_view_state(const struct node_view *v, int64_t now);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "basic/array.h"
 #include "basic/crc32c.h"
 #include "basic/fdio.h"
 #include "basic/util.h"
@@ -399,16 +400,10 @@ int btrfs_stream_filter(int in, int out, struct btrfs_stream_check *c, struct dr
 		size_t used, need;
 		ssize_t n;
 
-		if (len == cap) {
-			/* a command larger than the buffer (it fits CMD_MAX): grow */
-			unsigned char *b = realloc(buf, cap * 2);
-
-			if (!b) {
-				r = drover_fail(err, -ENOMEM, "out of memory");
-				break;
-			}
-			buf = b;
-			cap *= 2;
+		/* a command larger than the buffer (it fits CMD_MAX): grow */
+		if (len == cap && ARRAY_GROW(buf, cap, len + 1) < 0) {
+			r = drover_fail(err, -ENOMEM, "out of memory");
+			break;
 		}
 		n = read(in, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
@@ -439,14 +434,8 @@ int btrfs_stream_filter(int in, int out, struct btrfs_stream_check *c, struct dr
 		c->bytes += used;
 		memmove(buf, buf + used, len - used);
 		len -= used;
-		while (r == 0 && need > cap) {
-			unsigned char *b = realloc(buf, cap * 2);
-
-			if (!b)
-				r = drover_fail(err, -ENOMEM, "out of memory");
-			else
-				buf = b, cap *= 2;
-		}
+		if (r == 0 && ARRAY_GROW(buf, cap, need) < 0)
+			r = drover_fail(err, -ENOMEM, "out of memory");
 	}
 	free(buf);
 	return r;

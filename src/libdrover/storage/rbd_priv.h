@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Inside the rbd storage type: what rbd.c (connection, volumes, snapshots),
+ * Inside the rbd storage type: what rbd.c (connection, volumes),
+ * rbd_image.c (one image, shared helpers), rbd_snap.c (snapshots),
  * rbd_export.c and rbd_import.c share. Not for the layer above, which only
  * sees storage_plugin_rbd.
  */

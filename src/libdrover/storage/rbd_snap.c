@@ -26,6 +26,11 @@ int rbd_snap_infos(rbd_image_t img, rbd_snap_info_t **out, int *n)
 	int max = 16, r;
 	rbd_snap_info_t *snaps = NULL;
 
+	/*
+	 * Not a growth loop (no ARRAY_GROW): librbd says how many snapshots
+	 * there are (it sets max and returns -ERANGE), and the list is sized to
+	 * that once, plus the end marker rbd_snap_list writes.
+	 */
 	for (;;) {
 		rbd_snap_info_t *more = realloc(snaps, (size_t)(max + 1) * sizeof(*snaps));
 

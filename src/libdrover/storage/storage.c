@@ -237,6 +237,38 @@ int storage_add(const struct cfs_brief *b, const char *digest, const char *type,
 	return r;
 }
 
+struct set_ctx {
+	const char *id;
+	char *const *set, *const *del;
+	size_t nset, ndel;
+};
+
+static int set_edit(struct storage_cfg *cfg, void *ctx, struct drover_err *err)
+{
+	const struct set_ctx *a = ctx;
+
+	return storage_cfg_set(cfg, a->id, a->set, a->nset, a->del, a->ndel, err);
+}
+
+int storage_set(const struct cfs_brief *b, const char *digest, const char *id, char *const set[],
+		size_t nset, char *const del[], size_t ndel, struct drover_err *err)
+{
+	struct set_ctx a = { .id = id, .set = set, .nset = nset, .del = del, .ndel = ndel };
+
+	return storage_cfg_edit(b, digest, set_edit, &a, err);
+}
+
+static int remove_edit(struct storage_cfg *cfg, void *ctx, struct drover_err *err)
+{
+	return storage_cfg_remove(cfg, ctx, err);
+}
+
+int storage_remove(const struct cfs_brief *b, const char *digest, const char *id,
+		   struct drover_err *err)
+{
+	return storage_cfg_edit(b, digest, remove_edit, (void *)id, err);
+}
+
 int storage_open(const struct storage_env *env, const char *storeid, struct storage *s,
 		 struct drover_err *err)
 {

@@ -53,6 +53,18 @@ int storage_cfg_edit(const struct cfs_brief *b, const char *digest,
 int storage_add(const struct cfs_brief *b, const char *digest, const char *type, const char *id,
 		char *const set[], size_t nset, const char *keyring, struct drover_err *err);
 
+/*
+ * `drover storage set`: storage id's keys set ("key=value") and deleted
+ * (del: key names), under the cluster lock (refusing a stale digest when
+ * not NULL).
+ */
+int storage_set(const struct cfs_brief *b, const char *digest, const char *id, char *const set[],
+		size_t nset, char *const del[], size_t ndel, struct drover_err *err);
+
+/* `drover storage remove`: storage id out of storage.cfg, under the cluster lock. */
+int storage_remove(const struct cfs_brief *b, const char *digest, const char *id,
+		   struct drover_err *err);
+
 /* Write storage.cfg with the built-in `local` if the tree has none (cluster create). */
 int storage_cfg_ensure(const struct cfs_brief *b, struct drover_err *err);
 

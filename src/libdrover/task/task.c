@@ -51,12 +51,10 @@ int task_node_name(const char *cfs_socket, char *out, size_t len)
 	struct ipc_client c;
 	struct buf status = BUF_INIT;
 	char host[256];
-	int r = ipc_client_connect(&c, cfs_socket);
+	int r = cfs_ipc_connect(&c, cfs_socket, 5000);
 
 	if (r == 0) {
-		r = cfs_ipc_set_timeout(&c, 5000);
-		if (r == 0)
-			r = cfs_get_json(&c, IPC_STATUS, &status);
+		r = cfs_get_json(&c, IPC_STATUS, &status);
 		ipc_client_close(&c);
 	}
 	if (r == 0) {

@@ -133,10 +133,9 @@ void task_publish_cfs(void *ctx, const struct task_list *active)
 
 	if (task_list_to_json(active, TASK_JSON_MAX, &json) < 0)
 		return;
-	if (ipc_client_connect(&c, ctx) == 0) {
-		/* droverfs answers at once; a hung one must not hold the task store's lock */
-		if (cfs_ipc_set_timeout(&c, 5000) == 0)
-			cfs_kv_set(&c, TASK_KV_KEY, json, strlen(json));
+	/* droverfs answers at once; a hung one must not hold the task store's lock */
+	if (cfs_ipc_connect(&c, ctx, 5000) == 0) {
+		cfs_kv_set(&c, TASK_KV_KEY, json, strlen(json));
 		ipc_client_close(&c);
 	}
 	free(json);

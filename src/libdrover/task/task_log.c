@@ -13,7 +13,7 @@
 
 #include "basic/buf.h"
 #include "basic/util.h"
-#include "task_store.h"
+#include "upid.h"
 
 /* How often a follower looks whether the worker died (its death writes nothing). */
 #define ALIVE_CHECK_MS 1000

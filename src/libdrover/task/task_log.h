@@ -16,6 +16,8 @@
 
 #define TASK_END_OK "TASK OK"
 #define TASK_END_ERROR "TASK ERROR: "
+/* The status of a task whose log ends with TASK_END_OK. */
+#define TASK_STATUS_OK "OK"
 
 /* Is line an end line? 1 with its status ("OK" or the error text) in status, else 0. */
 int task_end_line(const char *line, char *status, size_t len);

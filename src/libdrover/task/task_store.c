@@ -14,7 +14,6 @@
 
 #include "basic/array.h"
 #include "basic/buf.h"
-#include "basic/process.h"
 #include "basic/util.h"
 #include "task_log.h"
 
@@ -50,14 +49,6 @@ int task_list_push(struct task_list *l, const struct task_info *t)
 		return -ENOMEM;
 	l->v[l->n++] = *t;
 	return 0;
-}
-
-bool task_worker_alive(const struct upid *u)
-{
-	uint64_t start;
-
-	return process_alive((pid_t)u->pid) && upid_proc_start((pid_t)u->pid, &start) == 0 &&
-	       start == u->pstart;
 }
 
 int task_line_parse(const char *line, struct task_info *t)

@@ -29,13 +29,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "task_log.h"
 #include "upid.h"
 
 #define TASK_DIR_DEFAULT "/var/log/drover/tasks"
 #define TASK_STATUS_MAX 256
 #define TASK_RECENT_MAX 50
 #define TASK_INDEX_MAX 1000
-#define TASK_STATUS_OK "OK"
 #define TASK_STATUS_UNEXPECTED "unexpected status"
 
 struct task_info {
@@ -99,6 +99,3 @@ int task_line_parse(const char *line, struct task_info *t);
 
 /* A task's line, with its newline. Returns 0 or -ENOSPC. */
 int task_line_format(const struct task_info *t, char *out, size_t len);
-
-/* Is the worker behind u (a task of this node) still the process that began it? */
-bool task_worker_alive(const struct upid *u);

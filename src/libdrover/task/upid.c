@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/process.h"
 #include "basic/procstat.h"
 #include "basic/util.h"
 
@@ -117,4 +118,12 @@ int upid_proc_start(pid_t pid, uint64_t *pstart)
 	if (r == 0)
 		*pstart = st.starttime;
 	return r;
+}
+
+bool task_worker_alive(const struct upid *u)
+{
+	uint64_t start;
+
+	return process_alive((pid_t)u->pid) && upid_proc_start((pid_t)u->pid, &start) == 0 &&
+	       start == u->pstart;
 }

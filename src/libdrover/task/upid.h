@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -53,3 +54,6 @@ int upid_log_path(const char *dir, const char *upid, char *out, size_t len);
  * (-ESRCH: no such process).
  */
 int upid_proc_start(pid_t pid, uint64_t *pstart);
+
+/* Is the worker behind u (a task of this node) still the process that began it? */
+bool task_worker_alive(const struct upid *u);
