@@ -29,7 +29,7 @@ static int cleanup_task(void *arg, const struct drover_reporter *log, struct dro
 	return guest_cleanup(&a->d->ops, a->type, a->vmid, log, err);
 }
 
-void droverd_guest_cleanup(struct droverd *d, struct droverd_guest *g, bool first_look)
+bool droverd_guest_cleanup(struct droverd *d, struct droverd_guest *g, bool first_look)
 {
 	struct cleanup_arg a = { d, g->type, g->vmid };
 	char id[16];
@@ -37,7 +37,7 @@ void droverd_guest_cleanup(struct droverd *d, struct droverd_guest *g, bool firs
 				  .id = id };
 
 	if (!d->ops.type[g->type].cleanup)
-		return;
+		return false;
 	/*
 	 * A container first seen stopped may be one being created (its rootfs
 	 * mounted for the unpack): only one seen running and gone is swept. A
@@ -45,11 +45,12 @@ void droverd_guest_cleanup(struct droverd *d, struct droverd_guest *g, bool firs
 	 * the cleanup waits for.
 	 */
 	if (first_look && g->type == GUEST_LXC)
-		return;
+		return false;
 	if (!guest_leftovers(&d->ops, g->type, g->vmid))
-		return;
+		return false;
 	snprintf(id, sizeof(id), "%" PRIu32, g->vmid);
 	log_notice("%s %" PRIu32 " stopped by itself: cleaning up after it", guest_kind(g->type),
 		   g->vmid);
 	droverd_worker_start(d, &spec, cleanup_task, &a, NULL, NULL);
+	return true;
 }

@@ -59,6 +59,9 @@ struct droverd_guest {
 	uint64_t cpu_ns;
 	uint64_t sampled_ns;
 	bool looked; /* sampled once: a stopped guest is checked for leftovers once */
+	/* ticks left to clean up after it ended by itself (a second try if the first failed) */
+	unsigned cleanup_ticks;
+	bool cleanup_first_look; /* it was never seen running (see cleanup.c) */
 };
 
 enum droverd_cold {
@@ -128,7 +131,7 @@ void droverd_status_free(struct droverd *d);
  * cleanup.c: g ended by itself since the last tick (first_look: g was
  * first seen stopped, as after droverd's start): remove what its start left.
  */
-void droverd_guest_cleanup(struct droverd *d, struct droverd_guest *g, bool first_look);
+bool droverd_guest_cleanup(struct droverd *d, struct droverd_guest *g, bool first_look);
 
 /* coldstart.c */
 int droverd_coldstart_init(struct droverd *d);

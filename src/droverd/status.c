@@ -141,6 +141,13 @@ static void sample_node(struct droverd *d, struct node_status *st)
 	d->cpu_total = s.cpu_total;
 }
 
+/*
+ * A cleanup runs at once and, if leftovers remain (its task failed: the
+ * guest lock was busy, say), once more three ticks later: never a task per tick.
+ */
+#define CLEANUP_RETRY_TICKS 3
+#define CLEANUP_TICKS (2 * CLEANUP_RETRY_TICKS)
+
 static void sample_guest(struct droverd *d, struct droverd_guest *g, struct guest_status *out)
 {
 	struct guest_runtime rt;
@@ -151,8 +158,13 @@ static void sample_guest(struct droverd *d, struct droverd_guest *g, struct gues
 	out->type = g->type;
 	if (guest_runtime_get(&d->ops, g->type, g->vmid, &rt) < 0 || !rt.running) {
 		/* gone since the last tick, or first seen stopped: anything left behind? */
-		if (g->pid || !g->looked)
-			droverd_guest_cleanup(d, g, !g->pid);
+		if (g->pid || !g->looked) {
+			g->cleanup_ticks = CLEANUP_TICKS;
+			g->cleanup_first_look = !g->pid;
+		}
+		if (g->cleanup_ticks && g->cleanup_ticks-- % CLEANUP_RETRY_TICKS == 0 &&
+		    !droverd_guest_cleanup(d, g, g->cleanup_first_look))
+			g->cleanup_ticks = 0; /* nothing (more) left: done */
 		g->pid = 0;
 		g->looked = true;
 		return;

@@ -166,6 +166,36 @@ static void test_recover_pick(void **state)
 	assert_null(repl_recover_pick(NULL, 0, 100, &epoch));
 }
 
+/* A run that broke after the first volume: the disks come back from one moment, the older. */
+static void test_recover_pick_common(void **state)
+{
+	struct storage_snapshot a[] = {
+		snap("__replicate_100-0_1000__"),
+		snap("__replicate_100-0_2000__"), /* only on disk a */
+	};
+	struct storage_snapshot b[] = {
+		snap("__replicate_100-0_1000__"),
+		snap("before-upgrade"),
+	};
+	struct storage_snapshot c[] = { snap("__replicate_100-0_2000__") };
+	struct repl_recover_volume vols[] = { { a, 2 }, { b, 2 } };
+	struct repl_recover_volume apart[] = { { b, 2 }, { c, 1 } };
+	int64_t epoch = -1;
+	const char *name = repl_recover_pick_common(vols, 2, 100, &epoch);
+
+	assert_non_null(name);
+	assert_string_equal(name, "__replicate_100-0_1000__");
+	assert_int_equal(epoch, 1000);
+	/* one volume: its newest */
+	name = repl_recover_pick_common(vols, 1, 100, &epoch);
+	assert_string_equal(name, "__replicate_100-0_2000__");
+	/* nothing in common, another guest, no volumes */
+	assert_null(repl_recover_pick_common(apart, 2, 100, &epoch));
+	assert_int_equal(epoch, 0);
+	assert_null(repl_recover_pick_common(vols, 2, 101, NULL));
+	assert_null(repl_recover_pick_common(NULL, 0, 100, &epoch));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_adopt_conflict),
 		cmocka_unit_test(test_warning),
 		cmocka_unit_test(test_recover_pick),
+		cmocka_unit_test(test_recover_pick_common),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

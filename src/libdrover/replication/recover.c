@@ -54,6 +54,7 @@ static int find_guest(struct recover *rc)
 {
 	struct cfs_brief *b = &rc->env.cfs;
 	int r = repl_guest_load(b, rc->vmid, &rc->g, rc->err);
+	const char *lock;
 
 	if (r < 0)
 		return r;
@@ -64,6 +65,15 @@ static int find_guest(struct recover *rc)
 		return drover_fail(rc->err, -EALREADY,
 				   "%s %" PRIu32 " is on this node (%s) already",
 				   guest_kind(rc->type), rc->vmid, b->node);
+	lock = guest_get(guest_conf_current(rc->g.conf), "lock");
+	if (lock)
+		return drover_fail(rc->err, -EBUSY,
+				   "%s %" PRIu32 " is locked (%s): an operation was running when "
+				   "%s failed (with 'migrate' the guest may run on its target "
+				   "already); check, then 'drover %s unlock %" PRIu32
+				   "' and recover",
+				   guest_kind(rc->type), rc->vmid, lock, rc->g.node,
+				   rc->type == GUEST_LXC ? "ct" : "vm", rc->vmid);
 	snprintf(rc->res->old_node, sizeof(rc->res->old_node), "%s", rc->g.node);
 	return 0;
 }
@@ -101,8 +111,15 @@ static int check_one_unreplicated(struct recover *rc, const char *key, const cha
 	if (kind == GUEST_VOLUME_STORAGE &&
 	    storage_volid_split(volume, store, sizeof(store), volname, sizeof(volname), NULL) ==
 		    0 &&
-	    (p = storage_cfg_find(&rc->env.cfg, store)) && p->shared)
+	    (p = storage_cfg_find(&rc->env.cfg, store)) && p->shared) {
+		/* two QEMUs on one shared disk destroy it; a cut-off node may still run */
+		drover_report_log(rc->rep,
+				  "WARNING: %s: %s is on shared storage %s: make sure node %s is "
+				  "powered off before the guest starts here (drover does not "
+				  "fence nodes)",
+				  key, volume, store, rc->g.node);
 		return 0;
+	}
 	return drover_fail(rc->err, -ENODATA,
 			   "%s: %s is not replicated (replicate=0) and not on shared storage: "
 			   "it has no copy on this node (%s)",
@@ -149,46 +166,68 @@ static void fmt_time(int64_t t, char *out, size_t len)
 	strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-/* Each replicated volume's replica here and its newest replication snapshot. */
-static int find_replicas(struct recover *rc)
+/* Each replicated volume's replica here and its snapshots (freed by the caller). */
+static int list_replicas(struct recover *rc, struct repl_recover_volume *vols)
 {
-	int r = repl_guest_volumes(&rc->g, &rc->env.cfg, rc->err);
-
-	if (r < 0)
-		return r;
 	for (size_t i = 0; i < rc->g.n_vols; i++) {
-		const char *volid = rc->g.volids[i];
-		const struct storage_snapshot *pick;
 		struct storage_snapshot *snaps = NULL;
 		struct drover_err e = { "" };
-		char when[32];
-		int64_t epoch;
 		size_t n = 0;
+		int r = storage_snapshot_list(&rc->env, rc->g.volids[i], &snaps, &n, &e);
 
-		r = storage_snapshot_list(&rc->env, volid, &snaps, &n, &e);
 		if (r < 0)
 			return drover_fail(rc->err, -ENODATA,
-					   "%s has no replica on this node (%s): %s", volid,
-					   rc->env.cfs.node, e.text);
-		pick = repl_recover_pick(snaps, n, rc->vmid, &epoch);
-		if (pick)
-			snprintf(rc->snaps[i], sizeof(rc->snaps[i]), "%s", pick->name);
-		free(snaps);
-		if (!pick)
+					   "%s has no replica on this node (%s): %s",
+					   rc->g.volids[i], rc->env.cfs.node, e.text);
+		vols[i] = (struct repl_recover_volume){ snaps, n };
+		if (!repl_recover_pick(snaps, n, rc->vmid, NULL))
 			return drover_fail(rc->err, -ENODATA,
 					   "%s on this node (%s) has no replication snapshot of "
 					   "guest %" PRIu32
 					   ": it is not a replica that arrived whole",
-					   volid, rc->env.cfs.node, rc->vmid);
-		fmt_time(epoch, when, sizeof(when));
-		drover_report_log(rc->rep, "%s: replica of %s (%s)", volid, when, rc->snaps[i]);
-		if (!rc->res->last_sync || epoch < rc->res->last_sync) {
-			rc->res->last_sync = epoch;
-			snprintf(rc->res->snap, sizeof(rc->res->snap), "%s", rc->snaps[i]);
-		}
+					   rc->g.volids[i], rc->env.cfs.node, rc->vmid);
 	}
-	rc->res->n_vols = rc->g.n_vols;
 	return 0;
+}
+
+/* The newest replication snapshot all replicas share: the disks from one moment. */
+static int find_replicas(struct recover *rc)
+{
+	struct repl_recover_volume vols[REPL_VOLUMES_MAX] = { { 0 } };
+	const char *name;
+	char when[32];
+	int64_t epoch;
+	int r = repl_guest_volumes(&rc->g, &rc->env.cfg, rc->err);
+
+	if (r == 0)
+		r = list_replicas(rc, vols);
+	if (r == 0 && !(name = repl_recover_pick_common(vols, rc->g.n_vols, rc->vmid, &epoch)))
+		r = drover_fail(rc->err, -ENODATA,
+				"the replicas of guest %" PRIu32 " on this node (%s) share no "
+				"replication snapshot: their last runs broke at different volumes",
+				rc->vmid, rc->env.cfs.node);
+	if (r == 0) {
+		fmt_time(epoch, when, sizeof(when));
+		for (size_t i = 0; i < rc->g.n_vols; i++) {
+			const struct storage_snapshot *newest =
+				repl_recover_pick(vols[i].snaps, vols[i].n, rc->vmid, NULL);
+
+			snprintf(rc->snaps[i], sizeof(rc->snaps[i]), "%s", name);
+			drover_report_log(rc->rep, "%s: replica of %s (%s)", rc->g.volids[i], when,
+					  name);
+			if (newest && strcmp(newest->name, name) != 0)
+				drover_report_log(rc->rep,
+						  "%s: newer %s is not on every volume (a run "
+						  "that broke): not used",
+						  rc->g.volids[i], newest->name);
+		}
+		rc->res->last_sync = epoch;
+		snprintf(rc->res->snap, sizeof(rc->res->snap), "%s", name);
+		rc->res->n_vols = rc->g.n_vols;
+	}
+	for (size_t i = 0; i < rc->g.n_vols; i++)
+		free((void *)vols[i].snaps);
+	return r;
 }
 
 /*

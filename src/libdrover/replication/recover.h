@@ -46,6 +46,21 @@ int repl_recover_guest(const char *socket, enum guest_type type, uint32_t vmid,
 		       const struct drover_reporter *rep, struct repl_recover_result *res,
 		       struct drover_err *err);
 
+/* One replica's snapshots, as the storage lists them. */
+struct repl_recover_volume {
+	const struct storage_snapshot *snaps;
+	size_t n;
+};
+
+/*
+ * The newest replication snapshot of guest that every volume has (by name:
+ * one run snapshots all volumes under one name), or NULL. A run that broke
+ * after some volumes leaves a newer snapshot on those alone: taking each
+ * volume's newest would bring the disks back from different moments.
+ */
+const char *repl_recover_pick_common(const struct repl_recover_volume *vols, size_t nvols,
+				     uint32_t guest, int64_t *epoch);
+
 /*
  * The newest replication snapshot of any job of guest among snaps (by the
  * epoch in its name), or NULL.
