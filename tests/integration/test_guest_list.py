@@ -101,6 +101,22 @@ def test_read_files_gives_each_file_its_status(cfs):
     assert proc.stdout.strip() == str([0, -errno.ENOENT, -errno.EISDIR, 0, 0, -errno.EACCES])
 
 
+def test_read_files_past_one_reply(cfs):
+    """Files that do not fit one 8 MiB reply get E2BIG, in order, from the first that does
+    not fit on (also the missing ones after it: they are not looked up), and the reply
+    stays a frame however many statuses follow."""
+    big = b"x" * (3 << 20)
+    for i in range(4):
+        with open(cfs.path(f"big{i}"), "wb") as f:
+            f.write(big)
+    paths = [f"big{i}" for i in range(4)] + [f"missing{i}" for i in range(60000)]
+    with cfs.client() as c:
+        got = c.read_files(paths)
+    assert len(got) == len(paths)
+    assert [s for s, _ in got[:2]] == [0, 0] and got[0][1] == big
+    assert all(s == -errno.E2BIG for s, _ in got[2:]), {s for s, _ in got[2:]}
+
+
 def qmp_status(path):
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(5)

@@ -176,13 +176,19 @@ static void handle_read_file(struct ipc_conn *c, const struct ipc_header *h, str
  * of the cluster): u32 count, then count paths; the reply holds for each,
  * in order, its i32 status and its content as a blob (empty unless the
  * status is 0). Files that would take the reply past the frame limit get
- * -E2BIG, for the client to read on their own.
+ * -E2BIG, for the client to read on their own; so do all after the first
+ * such, unread: the room for every entry's 8 header bytes is kept first, so
+ * no count of statuses can push the reply past the limit, and a request of
+ * many large (virtual) files costs no more than one full reply.
  */
 static void handle_read_files(struct ipc_conn *c, const struct ipc_header *h, struct wire_reader *r)
 {
+	const size_t entry_header = 2 * sizeof(uint32_t); /* status, blob length */
+	const size_t room = IPC_MAX_FRAME - IPC_HEADER_SIZE;
 	uint32_t n = wire_get_u32(r);
 	struct buf out = BUF_INIT;
 	struct wire_writer w;
+	bool full = false;
 
 	if (r->error || n > IPC_READ_FILES_MAX) {
 		reply(c, h, r->error ? r->error : -E2BIG, NULL, 0);
@@ -191,17 +197,21 @@ static void handle_read_files(struct ipc_conn *c, const struct ipc_header *h, st
 	wire_writer_init(&w, &out);
 	for (uint32_t i = 0; i < n && !w.error; i++) {
 		char *path = wire_get_str(r), *owned = NULL;
+		size_t after = (size_t)(n - i) * entry_header; /* this entry and the rest */
 		const void *data = NULL;
 		size_t len = 0;
-		int status = path ? lookup_file(c, path, &data, &len, &owned) : r->error;
+		int status;
 
-		free(path);
 		if (!path) {
-			w.error = status;
+			w.error = r->error ? r->error : -EBADMSG;
 			break;
 		}
-		if (status == 0 && out.len + len + 64 > IPC_MAX_FRAME - IPC_HEADER_SIZE)
+		status = full ? -E2BIG : lookup_file(c, path, &data, &len, &owned);
+		free(path);
+		if (status == 0 && out.len + after + len > room) {
 			status = -E2BIG;
+			full = true;
+		}
 		wire_put_u32(&w, (uint32_t)status);
 		wire_put_blob(&w, status == 0 ? data : NULL, status == 0 ? len : 0);
 		free(owned);

@@ -139,6 +139,21 @@ static int read_batch(struct ipc_client *c, const char *const *paths, size_t n,
 	}
 	buf_free(&out);
 	*done = count;
+	/*
+	 * The server answers -E2BIG from the first file that no longer fits the
+	 * reply on: those go in the next batch; a first one that fits no batch
+	 * (a file of megabytes) comes on its own.
+	 */
+	for (size_t i = 0; i < count && r == 0; i++) {
+		if (files[i].status != -E2BIG)
+			continue;
+		if (i == 0) {
+			files[0].status = cfs_read_file(c, paths[0], &files[0].data);
+			i = 1;
+		}
+		*done = i;
+		break;
+	}
 	return r;
 }
 
@@ -155,9 +170,5 @@ int cfs_read_files(struct ipc_client *c, const char *const *paths, size_t n, str
 		r = read_batch(c, paths + i, n - i, files + i, &done);
 		i += done;
 	}
-	/* what did not fit a reply (a file of megabytes) comes on its own */
-	for (size_t k = 0; k < n && r == 0; k++)
-		if (files[k].status == -E2BIG)
-			files[k].status = cfs_read_file(c, paths[k], &files[k].data);
 	return r;
 }
