@@ -15,19 +15,8 @@
 
 #include "libdrover/replication/adopt.h"
 #include "libdrover/replication/job.h"
+#include "repl_helpers.h"
 #include "libdrover/replication/recover.h"
-
-static struct repl_job mkjob(uint32_t guest, uint32_t num, const char *target, const char *source)
-{
-	struct repl_job j;
-
-	memset(&j, 0, sizeof(j));
-	j.guest = guest;
-	j.jobnum = num;
-	snprintf(j.target, sizeof(j.target), "%s", target);
-	snprintf(j.source, sizeof(j.source), "%s", source);
-	return j;
-}
 
 static void test_pending(void **state)
 {

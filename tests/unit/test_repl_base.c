@@ -18,6 +18,7 @@
 
 #include "libdrover/replication/base.h"
 #include "libdrover/replication/job.h"
+#include "repl_helpers.h"
 #include "libdrover/replication/state.h"
 #include "libdrover/replication/switch.h"
 
@@ -350,18 +351,6 @@ static void test_prune_after_sync(void **state)
 }
 
 /* ---- direction switch ------------------------------------------------------ */
-
-static struct repl_job mkjob(uint32_t guest, uint32_t num, const char *target, const char *source)
-{
-	struct repl_job j;
-
-	memset(&j, 0, sizeof(j));
-	j.guest = guest;
-	j.jobnum = num;
-	snprintf(j.target, sizeof(j.target), "%s", target);
-	snprintf(j.source, sizeof(j.source), "%s", source);
-	return j;
-}
 
 static void test_switch_on_migration(void **state)
 {

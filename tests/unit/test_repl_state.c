@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "libdrover/replication/job.h"
+#include "repl_helpers.h"
 #include "libdrover/replication/schedule.h"
 #include "libdrover/replication/state.h"
 #include "libdrover/replication/state_file.h"
@@ -106,18 +107,6 @@ static void test_snapnames(void **state)
 	assert_false(repl_snapname_is_replication("__replicat"));
 }
 
-static struct repl_job job(uint32_t guest, uint32_t num, const char *target, const char *source)
-{
-	struct repl_job j;
-
-	memset(&j, 0, sizeof(j));
-	j.guest = guest;
-	j.jobnum = num;
-	snprintf(j.target, sizeof(j.target), "%s", target);
-	snprintf(j.source, sizeof(j.source), "%s", source);
-	return j;
-}
-
 static void expect_bad_job(const struct repl_job *j, const char *text)
 {
 	struct drover_err err = { "" };
@@ -129,7 +118,7 @@ static void expect_bad_job(const struct repl_job *j, const char *text)
 
 static void test_job_check(void **state)
 {
-	struct repl_job j = job(100, 0, "node2", "node1");
+	struct repl_job j = mkjob(100, 0, "node2", "node1");
 
 	assert_int_equal(repl_job_check(&j, NULL), 0);
 	assert_string_equal(repl_job_schedule(&j), "*/15");
@@ -140,16 +129,16 @@ static void test_job_check(void **state)
 
 	j.guest = 99;
 	expect_bad_job(&j, "job 99-0: guest IDs below 100 are reserved");
-	j = job(100, 0, "-node2", "");
+	j = mkjob(100, 0, "-node2", "");
 	expect_bad_job(&j, "target '-node2' is not a node name");
-	j = job(100, 0, "node2", "node2");
+	j = mkjob(100, 0, "node2", "node2");
 	expect_bad_job(&j, "target node2 is the guest's own node");
-	j = job(100, 0, "node2", "no de");
+	j = mkjob(100, 0, "node2", "no de");
 	expect_bad_job(&j, "source 'no de' is not a node name");
-	j = job(100, 0, "node2", "");
+	j = mkjob(100, 0, "node2", "");
 	snprintf(j.schedule, sizeof(j.schedule), "mon..fri 25:00");
 	expect_bad_job(&j, "job 100-0: schedule: calendar 'mon..fri 25:00': position 9: hour 25");
-	j = job(100, 0, "node2", "");
+	j = mkjob(100, 0, "node2", "");
 	j.rate = 0.5;
 	expect_bad_job(&j, "rate 0.5 MB/s is below the minimum of 1");
 	j.rate = -1;

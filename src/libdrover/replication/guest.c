@@ -119,36 +119,72 @@ static int consider(struct repl_guest *g, const struct storage_cfg *scfg, const 
 	return add_volid(g, volume, err);
 }
 
-static int section_volumes(struct repl_guest *g, const struct storage_cfg *scfg,
-			   struct guest_section *s, struct drover_err *err)
+int repl_section_each_volume(enum guest_type type, struct guest_section *s,
+			     int (*fn)(void *ctx, const struct repl_volume_line *v,
+				       struct drover_err *err),
+			     void *ctx, struct drover_err *err)
 {
 	for (size_t i = 0; i < guest_section_size(s); i++) {
 		const char *value, *key = guest_line_key(s, i, &value);
+		struct repl_volume_line v = { .key = key };
 		enum guest_bus bus;
 		unsigned index;
-		int r = 0;
+		int r;
 
 		if (!key)
 			continue;
-		if (g->type == GUEST_QEMU && guest_drive_key(key, &bus, &index) == 0) {
+		if (type == GUEST_QEMU && guest_drive_key(key, &bus, &index) == 0) {
 			struct guest_drive d;
 
 			r = guest_drive_parse(key, value, &d, err);
-			if (r == 0 && !d.cdrom)
-				r = consider(g, scfg, key, d.volume, d.kind, d.replicate, err);
-		} else if (g->type == GUEST_LXC &&
+			if (r < 0)
+				return r;
+			if (d.cdrom)
+				continue;
+			v.volume = d.volume;
+			v.kind = d.kind;
+			v.replicate = d.replicate;
+		} else if (type == GUEST_LXC &&
 			   (streq(key, "rootfs") ||
 			    (str_has_prefix(key, "mp") && key[2] >= '0' && key[2] <= '9'))) {
 			struct guest_mount m;
 
 			r = guest_mount_parse(key, value, &m, err);
-			if (r == 0)
-				r = consider(g, scfg, key, m.volume, m.kind, m.replicate, err);
+			if (r < 0)
+				return r;
+			v.volume = m.volume;
+			v.kind = m.kind;
+			v.replicate = m.replicate;
+			v.shared_mount = m.shared;
+		} else {
+			continue;
 		}
+		r = fn(ctx, &v, err);
 		if (r < 0)
-			return drover_fail_prefix(err, r, "%s", g->conf_rel);
+			return r;
 	}
 	return 0;
+}
+
+struct volumes_ctx {
+	struct repl_guest *g;
+	const struct storage_cfg *scfg;
+};
+
+static int consider_line(void *ctx, const struct repl_volume_line *v, struct drover_err *err)
+{
+	struct volumes_ctx *c = ctx;
+
+	return consider(c->g, c->scfg, v->key, v->volume, v->kind, v->replicate, err);
+}
+
+static int section_volumes(struct repl_guest *g, const struct storage_cfg *scfg,
+			   struct guest_section *s, struct drover_err *err)
+{
+	struct volumes_ctx c = { g, scfg };
+	int r = repl_section_each_volume(g->type, s, consider_line, &c, err);
+
+	return r < 0 ? drover_fail_prefix(err, r, "%s", g->conf_rel) : 0;
 }
 
 int repl_guest_volumes(struct repl_guest *g, const struct storage_cfg *scfg, struct drover_err *err)

@@ -41,6 +41,23 @@ int repl_guest_load(const struct cfs_brief *b, uint32_t vmid, struct repl_guest 
 		    struct drover_err *err);
 void repl_guest_free(struct repl_guest *g);
 
+/* One volume line of a guest config: a VM's drive (not a CD-ROM), a container's rootfs or mpN. */
+struct repl_volume_line {
+	const char *key, *volume;
+	enum guest_volume_kind kind;
+	bool replicate;
+	bool shared_mount; /* a container mount point marked shared=1 */
+};
+
+/*
+ * fn for each volume line of section s of a guest of type; stops at the
+ * first negative return. A line that does not parse is an error in err.
+ */
+int repl_section_each_volume(enum guest_type type, struct guest_section *s,
+			     int (*fn)(void *ctx, const struct repl_volume_line *v,
+				       struct drover_err *err),
+			     void *ctx, struct drover_err *err);
+
 /*
  * Fill g->volids from its config against storage.cfg. -EINVAL when a
  * volume cannot replicate ("unable to replicate local file/device ...").

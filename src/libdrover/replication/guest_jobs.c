@@ -29,23 +29,31 @@ static size_t job_ids(const struct repl_cfg *cfg, uint32_t guest, char *out, siz
 	return n;
 }
 
+/* The guest's jobs as replication.cfg lists them now: how many (or -errno), their IDs in ids. */
+static int guest_job_ids(const struct cfs_brief *b, uint32_t guest, char *ids, size_t len,
+			 struct drover_err *err)
+{
+	struct repl_cfg cfg = { 0 };
+	int r = repl_cfg_load(b, &cfg, err);
+
+	if (r < 0)
+		return r;
+	r = (int)job_ids(&cfg, guest, ids, len);
+	repl_cfg_free(&cfg);
+	return r;
+}
+
 int repl_guest_destroy_check(const struct cfs_brief *b, uint32_t guest, bool purge,
 			     struct drover_err *err)
 {
-	struct repl_cfg cfg = { 0 };
 	char ids[512];
-	size_t n;
-	int r;
+	int n;
 
 	if (purge)
 		return 0;
-	r = repl_cfg_load(b, &cfg, err);
-	if (r < 0)
-		return r;
-	n = job_ids(&cfg, guest, ids, sizeof(ids));
-	repl_cfg_free(&cfg);
-	if (n == 0)
-		return 0;
+	n = guest_job_ids(b, guest, ids, sizeof(ids), err);
+	if (n <= 0)
+		return n;
 	return drover_fail(err, -EBUSY,
 			   "guest %" PRIu32 " has replication jobs: %s; delete them first "
 			   "(drover replication delete ID) or destroy with --purge",
@@ -78,16 +86,11 @@ int repl_guest_jobs_remove(const struct cfs_brief *b, uint32_t guest,
 			   const struct drover_reporter *log, struct drover_err *err)
 {
 	struct remove rm = { guest, log };
-	struct repl_cfg cfg = { 0 };
 	char ids[512];
-	size_t n;
-	int r = repl_cfg_load(b, &cfg, err);
+	int n = guest_job_ids(b, guest, ids, sizeof(ids), err);
 
-	if (r < 0)
-		return r;
-	n = job_ids(&cfg, guest, ids, sizeof(ids));
-	repl_cfg_free(&cfg);
-	if (n == 0)
-		return 0;
+	/* no jobs: replication.cfg is not locked and rewritten for nothing */
+	if (n <= 0)
+		return n;
 	return repl_cfg_edit(b, NULL, remove_jobs, &rm, err);
 }

@@ -100,13 +100,17 @@ static int check_old_node_gone(struct recover *rc, const char *socket)
 }
 
 /* A volume on local storage that is not replicated has no copy here: say which. */
-static int check_one_unreplicated(struct recover *rc, const char *key, const char *volume,
-				  enum guest_volume_kind kind, bool replicate)
+static int check_one_unreplicated(void *ctx, const struct repl_volume_line *v,
+				  struct drover_err *err)
 {
+	struct recover *rc = ctx;
+	const char *key = v->key, *volume = v->volume;
+	enum guest_volume_kind kind = v->kind;
 	char store[STORAGE_ID_MAX], volname[STORAGE_VOLNAME_MAX];
 	const struct storage_props *p;
 
-	if (replicate || kind == GUEST_VOLUME_NONE || kind == GUEST_VOLUME_CDROM)
+	if (v->replicate || v->shared_mount || kind == GUEST_VOLUME_NONE ||
+	    kind == GUEST_VOLUME_CDROM)
 		return 0;
 	if (kind == GUEST_VOLUME_STORAGE &&
 	    storage_volid_split(volume, store, sizeof(store), volname, sizeof(volname), NULL) ==
@@ -120,7 +124,7 @@ static int check_one_unreplicated(struct recover *rc, const char *key, const cha
 				  key, volume, store, rc->g.node);
 		return 0;
 	}
-	return drover_fail(rc->err, -ENODATA,
+	return drover_fail(err, -ENODATA,
 			   "%s: %s is not replicated (replicate=0) and not on shared storage: "
 			   "it has no copy on this node (%s)",
 			   key, volume, rc->env.cfs.node);
@@ -128,33 +132,10 @@ static int check_one_unreplicated(struct recover *rc, const char *key, const cha
 
 static int check_unreplicated(struct recover *rc)
 {
-	struct guest_section *s = guest_conf_current(rc->g.conf);
+	int r = repl_section_each_volume(rc->type, guest_conf_current(rc->g.conf),
+					 check_one_unreplicated, rc, rc->err);
 
-	for (size_t i = 0; i < guest_section_size(s); i++) {
-		const char *value, *key = guest_line_key(s, i, &value);
-		enum guest_bus bus;
-		unsigned index;
-		int r = 0;
-
-		if (!key)
-			continue;
-		if (rc->type == GUEST_QEMU && guest_drive_key(key, &bus, &index) == 0) {
-			struct guest_drive d;
-
-			if (guest_drive_parse(key, value, &d, NULL) == 0 && !d.cdrom)
-				r = check_one_unreplicated(rc, key, d.volume, d.kind, d.replicate);
-		} else if (rc->type == GUEST_LXC &&
-			   (streq(key, "rootfs") ||
-			    (str_has_prefix(key, "mp") && key[2] >= '0' && key[2] <= '9'))) {
-			struct guest_mount m;
-
-			if (guest_mount_parse(key, value, &m, NULL) == 0 && !m.shared)
-				r = check_one_unreplicated(rc, key, m.volume, m.kind, m.replicate);
-		}
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return r < 0 && r != -ENODATA ? drover_fail_prefix(rc->err, r, "%s", rc->g.conf_rel) : r;
 }
 
 static void fmt_time(int64_t t, char *out, size_t len)
