@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Periodic jobs droverd runs for others, each as tasks in workers
- * (droverd_worker_start), and the replication scheduler (replsched.c),
+ * Periodic jobs droverd runs for others (short ones, in the event loop;
+ * anything longer belongs in a worker, droverd_worker_start), and the
+ * replication scheduler (replsched.c),
  * which keeps its own timer: it sleeps until the next job is due instead
  * of looking every minute. Jobs do not run while droverd stops the guests.
  */
@@ -12,6 +13,7 @@
 #include "basic/log.h"
 #include "basic/util.h"
 #include "droverd.h"
+#include "libdrover/stream/sshmux.h"
 
 struct droverd_job {
 	const char *name;
@@ -19,8 +21,21 @@ struct droverd_job {
 	void (*run)(struct droverd *d);
 };
 
-/* The periodic jobs; none yet. Example: { "replication", 60, replication_run_due }. */
+/*
+ * Replication's kept ssh masters (sshmux.h) that are gone, killed or
+ * crashed, leave their sockets: removed here, without connecting to the
+ * live ones (which would restart their idle time) and without waiting on
+ * a node's lock (a run at it is skipped, the next sweep sees it).
+ */
+static void ssh_sweep(struct droverd *d)
+{
+	(void)d;
+	sshmux_sweep();
+}
+
+/* The periodic jobs. */
 static const struct droverd_job jobs[] = {
+	{ "ssh-sweep", 60, ssh_sweep },
 	{ NULL, 0, NULL },
 };
 

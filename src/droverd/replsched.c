@@ -4,7 +4,9 @@
  * worker per node): it sleeps on a realtime timer until the earliest next
  * sync of this node's jobs, and is woken early by a droverfs watch on
  * replication.cfg (a job created, changed, enabled, deleted) and by
- * inotify on the state file's directory (schedule-now writes the state).
+ * inotify on the state file's directory (schedule-now writes the state);
+ * while a job waits for an offline target it looks every few seconds
+ * whether the target is back.
  * Then every due job whose guest has no run in progress starts as a task
  * ("replicate", JOBID) in a worker, up to max-workers at once (default 4,
  * datacenter.cfg `replication: max-workers=N`): a long job no longer holds
@@ -33,6 +35,12 @@
 #define MAX_WORKERS_DEFAULT 4
 #define MAX_WORKERS_LIMIT 64
 #define LOOK_AGAIN_S 60 /* at least this often, whatever the next sync says */
+/*
+ * A job waiting for its offline target looks this often whether the target
+ * is back: membership changes are no droverfs watch event, and a minute's
+ * wait after the node returned is too long. A look is a few small reads.
+ */
+#define OFFLINE_RECHECK_S 5
 #define KV_KEY "replication"
 
 struct running {
@@ -204,6 +212,8 @@ static void evaluate(struct droverd_repl *s)
 	for (size_t i = 0; i < n; i++) {
 		const struct repl_job_status *j = &v[i];
 
+		if (j->target_offline && now + OFFLINE_RECHECK_S < next)
+			next = now + OFFLINE_RECHECK_S;
 		if (j->next_sync == REPL_NEXT_NEVER || j->running || guest_busy(s, j->job.guest))
 			continue;
 		if (!repl_job_due(j->next_sync, now)) {

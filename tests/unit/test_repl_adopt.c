@@ -17,6 +17,13 @@
 #include "libdrover/replication/job.h"
 #include "repl_helpers.h"
 #include "libdrover/replication/recover.h"
+#include "libdrover/replication/jobstatus.h"
+#include "libdrover/replication/schedule.h"
+#include "libdrover/replication/state.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void test_pending(void **state)
 {
@@ -185,6 +192,64 @@ static void test_recover_pick_common(void **state)
 	assert_null(repl_recover_pick_common(NULL, 0, 100, &epoch));
 }
 
+/*
+ * A job pending adoption is due at once; once an adoption failed (recorded
+ * as a failed run), it waits out the retry ramp instead of running again
+ * at every look of the scheduler.
+ */
+static void test_adopt_retry_ramp(void **state)
+{
+	char dir[] = "/tmp/test-repl-adopt.XXXXXX", path[512];
+	struct cfs_brief b = { .node = "node1" };
+	struct repl_job jobs[] = { mkjob(100, 0, "node2", "node2") };
+	struct repl_cfg cfg = { .jobs = jobs, .n = 1 };
+	struct repl_job_status *v = NULL;
+	struct repl_job_state *js;
+	struct repl_state st;
+	struct drover_err err;
+	size_t n = 0;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(b.mountpoint, sizeof(b.mountpoint), "%s", dir);
+	snprintf(path, sizeof(path), "%s/nodes/node1/qemu-server", dir);
+	assert_int_equal(mkdir_p(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/nodes/node1/qemu-server/100.conf", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fclose(f);
+
+	repl_state_init(&st);
+	assert_int_equal(repl_jobs_status(&b, &cfg, &st, NULL, true, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_true(v[0].adopt);
+	assert_int_equal(v[0].next_sync, REPL_NEXT_NOW);
+	free(v);
+
+	/* the adoption failed at t=1000: five minutes, then ten, as a failed run */
+	assert_int_equal(repl_state_get(&st, 100, "node2", &js), 0);
+	repl_job_started(js, 1000, 1000, "node1", 0, 0);
+	repl_job_finished(js, 1000, 0, 0, "adopting guest 100's jobs: no lock");
+	assert_int_equal(repl_jobs_status(&b, &cfg, &st, NULL, true, &v, &n, &err), 0);
+	assert_int_equal(v[0].next_sync, 1000 + 5 * 60);
+	assert_false(repl_job_due(v[0].next_sync, 1000 + 60));
+	free(v);
+	repl_job_started(js, 2000, 2000, "node1", 0, 0);
+	repl_job_finished(js, 2000, 0, 0, "adopting guest 100's jobs: no lock");
+	assert_int_equal(repl_jobs_status(&b, &cfg, &st, NULL, true, &v, &n, &err), 0);
+	assert_int_equal(v[0].next_sync, 2000 + 10 * 60);
+	free(v);
+	/* schedule-now still runs it at once */
+	repl_job_schedule_now(js);
+	assert_int_equal(repl_jobs_status(&b, &cfg, &st, NULL, true, &v, &n, &err), 0);
+	assert_int_equal(v[0].next_sync, REPL_NEXT_NOW);
+	free(v);
+	repl_state_free(&st);
+
+	unlink(path);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_warning),
 		cmocka_unit_test(test_recover_pick),
 		cmocka_unit_test(test_recover_pick_common),
+		cmocka_unit_test(test_adopt_retry_ramp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

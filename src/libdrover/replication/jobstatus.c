@@ -130,8 +130,15 @@ int repl_jobs_status(const struct cfs_brief *b, const struct repl_cfg *cfg,
 		if (js && js->last_try == 0 && !in.removing)
 			s->next_sync = REPL_NEXT_NOW;
 		s->adopt = adopt;
+		/* an adoption that failed waits out the retry ramp as a failed run does */
 		if (s->adopt)
-			s->next_sync = REPL_NEXT_NOW;
+			s->next_sync =
+				js && js->fail_count > 0 && js->last_try > 0
+					? js->last_try +
+						  repl_retry_delay(in.retry ? in.retry
+									    : &repl_retry_default,
+								   js->fail_count)
+					: REPL_NEXT_NOW;
 		/* the target is away: wait for it rather than fail and count */
 		else if (!in.target_online && repl_job_needs_target(j)) {
 			s->target_offline = true;

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "freeze.h"
 #include "guest.h"
+#include "jobstatus.h"
 #include "libdrover/stream/copy.h"
 #include "libdrover/stream/sshmux.h"
 #include "remote.h"
@@ -99,6 +100,22 @@ static int state(struct run *run, struct state_edit e)
 {
 	e.run = run;
 	return repl_state_update(run->o->state_path, edit_state, &e, run->err);
+}
+
+/* ---- the connection to the target ---------------------------------------- */
+
+/*
+ * The control socket of the run's master connection, waited for here, at
+ * the first remote command: the master logs in while the run does its
+ * local work. NULL: each ssh makes its own connection.
+ */
+static const char *control(struct run *run)
+{
+	struct drover_err e = { "" };
+
+	if (sshmux_wait(&run->mux, &e) < 0)
+		drover_report_warn(run->rep, "%s (going on with a connection per command)", e.text);
+	return sshmux_control(&run->mux);
 }
 
 /* ---- snapshots here ------------------------------------------------------- */
@@ -231,7 +248,7 @@ static int send_volume(struct run *run, size_t i)
 		.compress = run->o->compress,
 		.rep = run->rep,
 		.cancel = run->o->cancel,
-		.ssh_control = sshmux_control(&run->mux),
+		.ssh_control = control(run),
 	};
 	struct storage_copy_result res;
 	int r;
@@ -320,8 +337,8 @@ static int replicate(struct run *run)
 	q.n = run->g.n_vols;
 	r = prepare_here(run, run->last_sync);
 	if (r == 0)
-		r = repl_remote_prepare(&run->env->cfs, run->job->target, sshmux_control(&run->mux),
-					&q, &remote, run->err);
+		r = repl_remote_prepare(&run->env->cfs, run->job->target, control(run), &q, &remote,
+					run->err);
 	if (r == 0)
 		r = choose_bases(run, remote);
 	if (remote)
@@ -341,8 +358,7 @@ static int replicate(struct run *run)
 	run->last_sync = run->start;
 	(void)prepare_here(run, run->start);
 	q.last_sync = run->start;
-	if (repl_remote_finalize(&run->env->cfs, run->job->target, sshmux_control(&run->mux), &q,
-				 run->err) < 0)
+	if (repl_remote_finalize(&run->env->cfs, run->job->target, control(run), &q, run->err) < 0)
 		drover_report_warn(run->rep, "%s", run->err->text);
 	run->err->text[0] = '\0';
 	return 0;
@@ -381,8 +397,8 @@ static int remove_job(struct run *run)
 				 (int)strcspn(run->g.volids[i], ":"), run->g.volids[i]);
 			scan[i] = store[i];
 		}
-		r = repl_remote_prepare(&run->env->cfs, run->job->target, sshmux_control(&run->mux),
-					&q, &out, run->err);
+		r = repl_remote_prepare(&run->env->cfs, run->job->target, control(run), &q, &out,
+					run->err);
 		if (out)
 			json_object_put(out);
 		if (r < 0)
@@ -411,15 +427,21 @@ static void read_last_sync(struct run *run)
 	repl_state_free(&s);
 }
 
-/* The run's connection to the target; without one, each ssh makes its own. */
+/*
+ * The run's connection to the target: the node's kept master, or one
+ * started now in the background (sshmux.h); without one, each ssh makes
+ * its own.
+ */
 static void open_mux(struct run *run)
 {
 	struct drover_err e = { "" };
 
-	if (streq(run->job->target, run->env->cfs.node))
+	if (streq(run->job->target, run->env->cfs.node) || !repl_job_needs_target(run->job))
 		return;
 	if (sshmux_open(&run->env->cfs, run->job->target, &run->mux, &e) < 0)
 		drover_report_warn(run->rep, "%s (going on with a connection per command)", e.text);
+	if (run->mux.note[0])
+		drover_report_warn(run->rep, "%s", run->mux.note);
 }
 
 static uint64_t my_ptime(void)
@@ -438,6 +460,7 @@ int repl_run_job(struct storage_env *env, const struct repl_job *job, const stru
 	int r;
 
 	memset(res, 0, sizeof(*res));
+	sshmux_init(&run.mux);
 	repl_jobid_format(job->guest, job->jobnum, run.jobid);
 	r = repl_runlog_open(&log, o->log_dir, run.jobid, o->rep, err);
 	if (r < 0)
@@ -459,6 +482,8 @@ int repl_run_job(struct storage_env *env, const struct repl_job *job, const stru
 		repl_adopt_warning(&a, job->guest, env->cfs.node, text, sizeof(text));
 		drover_report_warn(run.rep, "%s", text);
 	}
+	/* the master logs in while the state, the guest and the snapshots here are done */
+	open_mux(&run);
 	r = state(&run, (struct state_edit){ .what = EDIT_START,
 					     .pid = (int32_t)getpid(),
 					     .ptime = my_ptime() });
@@ -471,8 +496,6 @@ int repl_run_job(struct storage_env *env, const struct repl_job *job, const stru
 		run.g.n_vols = 0;
 		r = 0;
 	}
-	if (r == 0)
-		open_mux(&run);
 	if (r == 0)
 		r = job->remove_job != REPL_REMOVE_NONE ? remove_job(&run) : replicate(&run);
 	sshmux_close(&run.mux);

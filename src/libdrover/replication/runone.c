@@ -10,6 +10,41 @@
 #include "adopt.h"
 #include "config.h"
 #include "jobstatus.h"
+#include "state.h"
+#include "state_store.h"
+
+struct adopt_failed {
+	const struct repl_job *job;
+	const char *node;
+	const char *error;
+};
+
+static int edit_adopt_failed(struct repl_state *s, void *ctx)
+{
+	const struct adopt_failed *f = ctx;
+	struct repl_job_state *js;
+	int64_t now = now_wall_s();
+	int r = repl_state_get(s, f->job->guest, f->job->target, &js);
+
+	if (r < 0)
+		return r;
+	repl_job_started(js, now, now, f->node, 0, 0);
+	repl_job_finished(js, now, 0, 0, f->error);
+	return 0;
+}
+
+/*
+ * An adoption that failed counts as a failed run of the job: droverd
+ * retries it on the job's retry ramp (jobstatus.c), not at once and again.
+ */
+static void record_adopt_failure(const struct cfs_brief *b, const struct repl_run_opts *o,
+				 const struct repl_job *job, const struct drover_err *err)
+{
+	struct adopt_failed f = { .job = job, .node = b->node, .error = err->text };
+	struct drover_err e2;
+
+	(void)repl_state_update(o->state_path, edit_adopt_failed, &f, &e2);
+}
 
 /* The guest's jobs adopted if it was taken over; the task log says what that means. */
 static int adopt(const struct cfs_brief *b, const struct repl_run_opts *o, uint32_t guest,
@@ -44,8 +79,16 @@ int repl_run_id(const char *socket, uint32_t guest, uint32_t jobnum, const struc
 		return r;
 	(void)repl_members_get(socket, &members); /* unknown: every target is tried */
 	r = adopt(&env.cfs, o, guest, &adopted, err);
-	if (r == 0)
-		r = repl_cfg_load(&env.cfs, &cfg, err);
+	if (r < 0) {
+		/* the job as it is, unchanged by the failed adoption, carries the failure */
+		struct drover_err e2;
+
+		if (repl_cfg_load(&env.cfs, &cfg, &e2) == 0 &&
+		    (j = repl_cfg_find(&cfg, guest, jobnum)))
+			record_adopt_failure(&env.cfs, o, j, err);
+		goto out;
+	}
+	r = repl_cfg_load(&env.cfs, &cfg, err);
 	if (r < 0)
 		goto out;
 	j = repl_cfg_find(&cfg, guest, jobnum);
