@@ -29,8 +29,12 @@ struct droverd_job {
  */
 static void ssh_sweep(struct droverd *d)
 {
+	char note[256] = "";
+
 	(void)d;
-	sshmux_sweep();
+	sshmux_sweep(note, sizeof(note));
+	if (note[0])
+		log_warn("replication: %s", note);
 }
 
 /* The periodic jobs. */

@@ -384,42 +384,139 @@ def test_link_cut(sb):
     fault_aftermath(sb, 101, "101-0", base, "ssh to node2")
 
 
-def masters(sb):
-    return sh(sb, "node1", "ls -A /run/drover/ssh 2>/dev/null || true").stdout.split()
+MUX = "/run/drover/ssh"
+
+
+def masters(sb, node="node1"):
+    """The kept masters' control sockets on node (NODE@ADDRESS.m)."""
+    out = sh(sb, node, f"ls -A {MUX} 2>/dev/null || true").stdout.split()
+    return [e for e in out if e.endswith(".m")]
 
 
 def master_pid(sb, sock):
     """The pid of the ssh master behind node1's control socket sock, or None."""
-    proc = sh(sb, "node1", f"ssh -o BatchMode=yes -S /run/drover/ssh/{sock} -O check x",
-              check=False)
+    proc = sh(sb, "node1", f"ssh -o BatchMode=yes -S {MUX}/{sock} -O check x", check=False)
     m = re.search(r"pid=(\d+)", proc.stderr + proc.stdout)
     return int(m.group(1)) if proc.returncode == 0 and m else None
 
 
-def test_ssh_master_per_run(sb):
-    """A run's ssh commands share one master connection (its socket in a 0700
-    directory), gone after the run; a run killed with -9 leaves its master,
-    which the next run stops."""
-    assert masters(sb) == []
+def record(sb, sock):
+    """node1's record of the master behind sock: (pid, start time), or None."""
+    proc = sh(sb, "node1", f"cat {MUX}/{sock[:-2]}.pid", check=False)
+    return tuple(int(x) for x in proc.stdout.split()) if proc.returncode == 0 else None
+
+
+def start_ticks(pid):
+    """A process's start time in clock ticks (field 22 of /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[19])
+
+
+def node2_master(sb):
+    socks = [m for m in masters(sb) if m.startswith("node2@")]
+    assert len(socks) == 1, masters(sb)
+    return socks[0]
+
+
+def test_ssh_master_kept(sb):
+    """A run's ssh commands share one master connection to the target, kept
+    for the next runs (its socket in a 0700 directory, its pid and start time
+    recorded); a run killed with -9 leaves it to the next run; a master that
+    is gone is replaced by the next run."""
+    (base,) = repl_snaps(sb, "node1", 101, "101-0")
+    write(sb, 101, 2)
+    repl(sb, "node1", "run", "--id", "101-0")
+    sock = node2_master(sb)
+    assert sh(sb, "node1", f"stat -c %a {MUX}").stdout.strip() == "700"
+    assert sh(sb, "node1", f"stat -c '%a %U' {MUX}/{sock}").stdout.strip() == "600 root"
+    pid = master_pid(sb, sock)
+    assert pid, "no master behind the kept control socket"
+    assert record(sb, sock) == (pid, start_ticks(pid))
+    # the next run uses it: same master, no new one
+    time.sleep(1)
+    out = repl(sb, "node1", "run", "--id", "101-0", "--verbose").stdout
+    assert "incremental sync" in out
+    assert node2_master(sb) == sock and master_pid(sb, sock) == pid
+    # a run killed with -9 mid-stream: the master stays, the next run uses it
     (base,) = repl_snaps(sb, "node1", 101, "101-0")
     write(sb, 101, 24)
-    proc = start_run(sb, "101-0")
+    proc = start_run(sb, "101-0")  # at test_sender_killed's --rate 2
     wait_for("a receive under way on node2", lambda: partial_on(sb, "node2", 101), timeout=120)
-    (sock,) = masters(sb)
-    assert sh(sb, "node1", "stat -c %a /run/drover/ssh").stdout.strip() == "700"
-    pid = master_pid(sb, sock)
-    assert pid, "no master behind the run's control socket"
     # `sandbox exec` becomes the command: proc is the run itself
     assert argv_of(proc.pid)[1:3] == ["replication", "run"], argv_of(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=120)
-    assert masters(sb) == [sock] and master_pid(sb, sock) == pid
+    assert master_pid(sb, sock) == pid
     out = repl(sb, "node1", "run", "--id", "101-0", "--verbose").stdout
     assert f"incremental sync '{volid(101)}' ({base} => " in out
-    assert masters(sb) == []
-    assert not os.path.exists(f"/proc/{pid}"), "the killed run's master still runs"
+    assert master_pid(sb, sock) == pid
     replica_matches(sb, 101, "101-0")
     no_partial(sb, "node2", 101)
+    # the master killed: its socket and record stay; the next run starts a new one
+    os.kill(pid, signal.SIGKILL)
+    wait_for("the killed master gone", lambda: not os.path.exists(f"/proc/{pid}"))
+    assert sock in masters(sb)
+    time.sleep(1)
+    repl(sb, "node1", "run", "--id", "101-0")
+    new = master_pid(sb, node2_master(sb))
+    assert new and new != pid
+    assert record(sb, sock) == (new, start_ticks(new))
+
+
+def test_ssh_master_swept_and_refused(sb):
+    """droverd's sweep removes what masters that are gone left (also when
+    their PID now belongs to another process, which it leaves alone); a
+    control socket that is not root's is refused and replaced; a /run/drover
+    others can write to means no kept master at all."""
+    # a dead master's leftovers, and one whose PID was reused by another process
+    other = int(sh(sb, "node1", "setsid sleep 600 >/dev/null 2>&1 </dev/null & echo $!"
+                   ).stdout.strip())
+    fake = (f"import socket; [socket.socket(socket.AF_UNIX).bind('{MUX}/node9@10.0.0.9.m'), "
+            f"socket.socket(socket.AF_UNIX).bind('{MUX}/node8@10.0.0.8.m')]")
+    sh(sb, "node1", f"touch {MUX}/node9@10.0.0.9.lock {MUX}/node8@10.0.0.8.lock && "
+                    f"echo '999999 1' > {MUX}/node9@10.0.0.9.pid && "
+                    f"echo '{other} {start_ticks(other) + 1}' > {MUX}/node8@10.0.0.8.pid && "
+                    f"python3 -c \"{fake}\"")
+    try:
+        assert {"node9@10.0.0.9.m", "node8@10.0.0.8.m"} <= set(masters(sb))
+        # droverd sweeps every 60 s
+        wait_for("droverd swept the dead masters' sockets and records",
+                 lambda: not {"node9@10.0.0.9.m", "node8@10.0.0.8.m"} & set(masters(sb)),
+                 timeout=180, interval=2)
+        left = sh(sb, "node1", f"ls -A {MUX}").stdout.split()
+        assert "node9@10.0.0.9.pid" not in left and "node8@10.0.0.8.pid" not in left
+        assert os.path.exists(f"/proc/{other}"), "the sweep signalled a reused PID"
+    finally:
+        os.kill(other, signal.SIGKILL)
+
+    # a socket at node2's name that is not root's: refused, removed, replaced
+    sock = node2_master(sb)
+    sh(sb, "node1", f"ssh -o BatchMode=yes -S {MUX}/{sock} -O exit x", check=False)
+    wait_for("node2's master gone", lambda: sock not in masters(sb))
+    squat = (f"import socket, os; s = socket.socket(socket.AF_UNIX); "
+             f"s.bind('{MUX}/{sock}'); os.chown('{MUX}/{sock}', 65534, 65534)")
+    sh(sb, "node1", f"python3 -c \"{squat}\"")
+    time.sleep(1)
+    repl(sb, "node1", "run", "--id", "101-0")
+    assert (f"refused control socket {MUX}/{sock}: a socket of uid 65534; removed it"
+            in log(sb, "101-0"))
+    assert sh(sb, "node1", f"stat -c %U {MUX}/{sock}").stdout.strip() == "root"
+    assert master_pid(sb, sock)
+
+    # /run/drover writable by others: no kept master, one connection per command
+    sh(sb, "node1", f"ssh -o BatchMode=yes -S {MUX}/{sock} -O exit x", check=False)
+    sh(sb, "node1", "chmod 0777 /run/drover")
+    try:
+        time.sleep(1)
+        write(sb, 101, 1)
+        repl(sb, "node1", "run", "--id", "101-0")
+        text = log(sb, "101-0")
+        assert "/run/drover is not a directory of root's that only root can write to" in text
+        assert "going on with a connection per command" in text
+        assert sock not in masters(sb)
+        replica_matches(sb, 101, "101-0")
+    finally:
+        sh(sb, "node1", "chmod 0755 /run/drover")
 
 
 def free_bytes(sb, node):
@@ -609,10 +706,10 @@ def recovered_on_node2(sb, snap, synced):
 
 
 def switched_back(sb):
-    # droverd on node2 runs the due job once node1 is a member again (woken here by an edit)
-    repl(sb, "node2", "update", "110-0", "--comment", "node1 is back")
+    # droverd on node2 runs the due job once node1 is a member again: nothing wakes it but
+    # its own look, every 5 s while a job waits for an offline target (not the minute's look)
     wait_for("110-0 run on node2", lambda: (lambda st: st.get("last_sync") and not st["running"])(
-        status(sb, "110-0", node="node2") or {}), timeout=120)
+        status(sb, "110-0", node="node2") or {}), timeout=45)
     st = status(sb, "110-0", node="node2")
     assert st["state"] == "OK" and st["fail_count"] == 0, st
     text = log(sb, "110-0", node="node2")

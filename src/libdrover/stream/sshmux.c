@@ -198,24 +198,36 @@ static int wait_bounded(pid_t pid, int ms)
 }
 
 /*
- * The PID of the master behind path (`ssh -O check` says "Master running
- * (pid=N)"), and its start time, or -errno. Connects to the master: only
- * for one that is about to be used.
+ * Ask the master behind path for its PID (`ssh -O check` says "Master
+ * running (pid=N)"): started here, read by ask_finish. Connects to the
+ * master: only for one that is about to be used.
  */
-static int ask_master(const char *path, struct master_rec *rec)
+static pid_t ask_start(const char *path, int *errfd)
 {
-	char *argv[] = { "ssh", "-o",	 "BatchMode=yes", "-S", (char *)path,
-			 "-O",	"check", "mux",		  NULL };
+	char *argv[] = {
+		"ssh", "-o", "BatchMode=yes", "-S", (char *)path, "-O", "check", "mux", NULL
+	};
+	pid_t pid;
+
+	*errfd = spawn_errfd();
+	if (*errfd < 0)
+		return *errfd;
+	pid = spawn_fds(argv, -1, -1, *errfd);
+	if (pid < 0) {
+		close(*errfd);
+		*errfd = -1;
+	}
+	return pid;
+}
+
+/* The master's PID and start time from what ask_start started, or -errno. */
+static int ask_finish(pid_t pid, int errfd, struct master_rec *rec)
+{
 	char text[300];
 	struct procstat ps;
 	const char *p;
-	int errfd = spawn_errfd(), status;
-	pid_t pid;
+	int status = wait_bounded(pid, CHECK_WAIT_MS);
 
-	if (errfd < 0)
-		return errfd;
-	pid = spawn_fds(argv, -1, -1, errfd);
-	status = pid < 0 ? (int)pid : wait_bounded(pid, CHECK_WAIT_MS);
 	spawn_errfd_text(errfd, text, sizeof(text));
 	close(errfd);
 	if (status != 0)
@@ -227,6 +239,14 @@ static int ask_master(const char *path, struct master_rec *rec)
 		return -ESRCH;
 	rec->start = ps.starttime;
 	return 0;
+}
+
+static int ask_master(const char *path, struct master_rec *rec)
+{
+	int errfd;
+	pid_t pid = ask_start(path, &errfd);
+
+	return pid < 0 ? (int)pid : ask_finish(pid, errfd, rec);
 }
 
 /* ---- one node's master, under its lock -------------------------------------- */
@@ -308,7 +328,7 @@ static bool check_kept(const struct names *n, bool may_ask, char *note, size_t l
 	return false;
 }
 
-void sshmux_sweep(void)
+void sshmux_sweep(char *note, size_t note_len)
 {
 	DIR *d = opendir(SSHMUX_DIR);
 	struct dirent *e;
@@ -335,7 +355,8 @@ void sshmux_sweep(void)
 		fd = lock_node(n.lock, 0); /* busy: a run is at it */
 		if (fd < 0)
 			continue;
-		(void)check_kept(&n, false, NULL, 0);
+		/* the first thing refused is the one said */
+		(void)check_kept(&n, false, note && !note[0] ? note : NULL, note_len);
 		close(fd);
 	}
 	closedir(d);
@@ -375,6 +396,17 @@ static int start_master(const struct cfs_brief *b, struct sshmux *m, struct drov
 	return 0;
 }
 
+/* The lock of the node whose socket is path (NAME.m), or -1. */
+static int lock_node_of(const char *path)
+{
+	char lock[PATH_MAX];
+	int fd;
+
+	snprintf(lock, sizeof(lock), "%.*s.lock", (int)(strlen(path) - 2), path);
+	fd = lock_node(lock, LOCK_WAIT_MS);
+	return fd < 0 ? -1 : fd;
+}
+
 static void unlock(struct sshmux *m)
 {
 	if (m->lock >= 0)
@@ -385,7 +417,7 @@ static void unlock(struct sshmux *m)
 void sshmux_init(struct sshmux *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->errfd = m->lock = -1;
+	m->errfd = m->lock = m->ask_errfd = -1;
 }
 
 int sshmux_open(const struct cfs_brief *b, const char *node, struct sshmux *m,
@@ -402,7 +434,7 @@ int sshmux_open(const struct cfs_brief *b, const char *node, struct sshmux *m,
 		r = mux_dir(err);
 	if (r < 0)
 		return r;
-	sshmux_sweep();
+	sshmux_sweep(m->note, sizeof(m->note));
 	if ((size_t)snprintf(base, sizeof(base), "%s@%s", node, m->addr) >= sizeof(base) ||
 	    strchr(base, '/') || make_names(base, &n) < 0)
 		return drover_fail(err, -ENAMETOOLONG,
@@ -414,7 +446,7 @@ int sshmux_open(const struct cfs_brief *b, const char *node, struct sshmux *m,
 		return drover_fail(err, r, "%s: %s", n.lock, strerror(-r));
 	}
 	snprintf(m->path, sizeof(m->path), "%s", n.sock);
-	if (check_kept(&n, true, m->note, sizeof(m->note))) {
+	if (check_kept(&n, true, m->note[0] ? NULL : m->note, sizeof(m->note))) {
 		m->ready = m->reused = true;
 		unlock(m);
 		return 0;
@@ -433,8 +465,7 @@ int sshmux_open(const struct cfs_brief *b, const char *node, struct sshmux *m,
 
 int sshmux_wait(struct sshmux *m, struct drover_err *err)
 {
-	char errtext[300], rec_path[PATH_MAX], why[64];
-	struct master_rec rec;
+	char errtext[300], why[64];
 	int status;
 
 	if (!m->starting)
@@ -445,12 +476,15 @@ int sshmux_wait(struct sshmux *m, struct drover_err *err)
 	close(m->errfd);
 	m->errfd = -1;
 	if (status == 0 && sock_state(m->path, why, sizeof(why)) == SOCK_OURS) {
-		size_t len = strlen(m->path);
-
-		/* the record lets the next runs, and the sweep, tell it alive without a connection */
-		snprintf(rec_path, sizeof(rec_path), "%.*s.pid", (int)(len - 2), m->path);
-		if (ask_master(m->path, &rec) == 0)
-			(void)write_rec(rec_path, &rec);
+		/*
+		 * The record lets the next runs, and the sweep, tell it alive
+		 * without a connection; asked for in the background (the run's
+		 * commands need not wait) and written at sshmux_close. A run
+		 * that sees the socket without a record meanwhile asks itself.
+		 */
+		m->asking = ask_start(m->path, &m->ask_errfd);
+		if (m->asking < 0)
+			m->asking = 0;
 		m->ready = true;
 		unlock(m);
 		return 0;
@@ -473,6 +507,20 @@ void sshmux_close(struct sshmux *m)
 
 	if (m->starting)
 		(void)sshmux_wait(m, &e);
+	if (m->asking) {
+		struct master_rec rec;
+		char rec_path[PATH_MAX];
+		size_t len = strlen(m->path);
+
+		snprintf(rec_path, sizeof(rec_path), "%.*s.pid", (int)(len - 2), m->path);
+		if (ask_finish(m->asking, m->ask_errfd, &rec) == 0) {
+			/* under the lock: the sweep never sees a record half-written */
+			m->lock = lock_node_of(m->path);
+			(void)write_rec(rec_path, &rec);
+		}
+		m->asking = 0;
+		m->ask_errfd = -1;
+	}
 	unlock(m);
 	m->ready = false;
 	m->path[0] = '\0';

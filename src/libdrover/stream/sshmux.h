@@ -52,6 +52,8 @@ struct sshmux {
 	pid_t starting; /* the ssh that logs in and backgrounds the master, until sshmux_wait */
 	int errfd; /* its stderr */
 	int lock; /* the node's lock while starting, else -1 */
+	pid_t asking; /* ssh -O check for the new master's PID, until sshmux_close */
+	int ask_errfd;
 	char note[256]; /* what was found and removed, for the log ("" none) */
 };
 
@@ -79,5 +81,8 @@ const char *sshmux_control(const struct sshmux *m);
 /* The run is done with it: the master stays for the next run (a start under way is waited for). */
 void sshmux_close(struct sshmux *m);
 
-/* Remove the sockets and records of masters that are gone. */
-void sshmux_sweep(void);
+/*
+ * Remove the sockets and records of masters that are gone. note (may be
+ * NULL): what was refused (a socket that was not ours), "" if nothing.
+ */
+void sshmux_sweep(char *note, size_t len);
