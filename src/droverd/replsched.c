@@ -5,8 +5,8 @@
  * sync of this node's jobs, and is woken early by a droverfs watch on
  * replication.cfg (a job created, changed, enabled, deleted) and by
  * inotify on the state file's directory (schedule-now writes the state);
- * while a job waits for an offline target it looks every few seconds
- * whether the target is back.
+ * while a job waits for an offline target it asks every few seconds
+ * whether the target is back, and looks at the jobs when it is.
  * Then every due job whose guest has no run in progress starts as a task
  * ("replicate", JOBID) in a worker, up to max-workers at once (default 4,
  * datacenter.cfg `replication: max-workers=N`): a long job no longer holds
@@ -36,11 +36,13 @@
 #define MAX_WORKERS_LIMIT 64
 #define LOOK_AGAIN_S 60 /* at least this often, whatever the next sync says */
 /*
- * A job waiting for its offline target looks this often whether the target
- * is back: membership changes are no droverfs watch event, and a minute's
- * wait after the node returned is too long. A look is a few small reads.
+ * While a job waits for an offline target, the membership is looked at
+ * this often (one question to droverfs, nothing published): membership
+ * changes are no droverfs watch event, and a minute's wait after the node
+ * returned is too long. A target back online wakes the scheduler.
  */
 #define OFFLINE_RECHECK_S 5
+#define WAITING_MAX 16 /* offline targets watched; more wait for the minute's look */
 #define KV_KEY "replication"
 
 struct running {
@@ -55,6 +57,9 @@ struct droverd_repl {
 	bool watching;
 	struct running run[MAX_WORKERS_LIMIT];
 	size_t n_run;
+	sd_event_source *recheck; /* the offline targets' look */
+	char waiting[WAITING_MAX][NODE_NAME_MAX + 1]; /* the offline targets jobs wait for */
+	size_t n_waiting;
 	char state_path[PATH_MAX];
 };
 
@@ -178,6 +183,44 @@ static void publish(struct droverd_repl *s, const struct repl_job_status *v, siz
 	json_object_put(a);
 }
 
+static void wait_for_target(struct droverd_repl *s, const char *node)
+{
+	for (size_t i = 0; i < s->n_waiting; i++)
+		if (streq(s->waiting[i], node))
+			return;
+	if (s->n_waiting < WAITING_MAX)
+		snprintf(s->waiting[s->n_waiting++], NODE_NAME_MAX + 1, "%s", node);
+}
+
+/* The membership look OFFLINE_RECHECK_S from now. */
+static void arm_recheck(struct droverd_repl *s)
+{
+	uint64_t t;
+
+	if (sd_event_now(s->d->event, CLOCK_MONOTONIC, &t) < 0)
+		return;
+	sd_event_source_set_time(s->recheck, t + OFFLINE_RECHECK_S * 1000000ull);
+	sd_event_source_set_enabled(s->recheck, SD_EVENT_ONESHOT);
+}
+
+/* Every OFFLINE_RECHECK_S while jobs wait: is one of their targets back? */
+static int on_recheck(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct droverd_repl *s = userdata;
+	struct repl_members members = { 0 };
+	bool back = false;
+
+	if (repl_members_get(s->d->opt.socket[0] ? s->d->opt.socket : NULL, &members) == 0)
+		for (size_t i = 0; i < s->n_waiting && !back; i++)
+			back = repl_member_online(&members, s->waiting[i]);
+	free((void *)members.nodes);
+	if (back)
+		evaluate(s); /* looks at every job, and re-arms this while some still wait */
+	else
+		arm_recheck(s);
+	return 0;
+}
+
 static void arm(struct droverd_repl *s, int64_t at)
 {
 	uint64_t usec = (uint64_t)at * 1000000;
@@ -209,11 +252,12 @@ static void evaluate(struct droverd_repl *s)
 		goto out;
 	}
 	limit = max_workers(&b);
+	s->n_waiting = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct repl_job_status *j = &v[i];
 
-		if (j->target_offline && now + OFFLINE_RECHECK_S < next)
-			next = now + OFFLINE_RECHECK_S;
+		if (j->target_offline)
+			wait_for_target(s, j->job.target);
 		if (j->next_sync == REPL_NEXT_NEVER || j->running || guest_busy(s, j->job.guest))
 			continue;
 		if (!repl_job_due(j->next_sync, now)) {
@@ -225,6 +269,10 @@ static void evaluate(struct droverd_repl *s)
 			start_job(s, &j->job);
 	}
 	publish(s, v, n, now);
+	if (s->n_waiting)
+		arm_recheck(s);
+	else
+		sd_event_source_set_enabled(s->recheck, SD_EVENT_OFF);
 	if (!s->watching)
 		next = now + 5 < next ? now + 5 : next; /* no watch: look more often */
 out:
@@ -330,6 +378,11 @@ int droverd_replication_start(struct droverd *d)
 	r = sd_event_add_time_relative(d->event, &s->rewatch, CLOCK_MONOTONIC, 0, 0, on_rewatch, s);
 	if (r < 0)
 		return r;
+	r = sd_event_add_time_relative(d->event, &s->recheck, CLOCK_MONOTONIC,
+				       OFFLINE_RECHECK_S * 1000000ull, 0, on_recheck, s);
+	if (r < 0)
+		return r;
+	sd_event_source_set_enabled(s->recheck, SD_EVENT_OFF);
 	snprintf(dir, sizeof(dir), "%s", s->state_path);
 	if (sd_event_add_inotify(d->event, &s->inotify, dirname(dir), IN_MOVED_TO | IN_CLOSE_WRITE,
 				 on_inotify, s) < 0)
@@ -348,6 +401,7 @@ void droverd_replication_stop(struct droverd *d)
 	unwatch(s);
 	s->timer = sd_event_source_disable_unref(s->timer);
 	s->rewatch = sd_event_source_disable_unref(s->rewatch);
+	s->recheck = sd_event_source_disable_unref(s->recheck);
 	s->inotify = sd_event_source_disable_unref(s->inotify);
 	free(s);
 	d->repl = NULL;

@@ -204,9 +204,8 @@ static int wait_bounded(pid_t pid, int ms)
  */
 static pid_t ask_start(const char *path, int *errfd)
 {
-	char *argv[] = {
-		"ssh", "-o", "BatchMode=yes", "-S", (char *)path, "-O", "check", "mux", NULL
-	};
+	char *argv[] = { "ssh", "-o",	 "BatchMode=yes", "-S", (char *)path,
+			 "-O",	"check", "mux",		  NULL };
 	pid_t pid;
 
 	*errfd = spawn_errfd();
