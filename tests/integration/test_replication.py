@@ -709,7 +709,7 @@ def switched_back(sb):
     # droverd on node2 runs the due job once node1 is a member again: nothing wakes it but
     # its own look, every 5 s while a job waits for an offline target (not the minute's look)
     wait_for("110-0 run on node2", lambda: (lambda st: st.get("last_sync") and not st["running"])(
-        status(sb, "110-0", node="node2") or {}), timeout=45)
+        status(sb, "110-0", node="node2") or {}), timeout=30)
     st = status(sb, "110-0", node="node2")
     assert st["state"] == "OK" and st["fail_count"] == 0, st
     text = log(sb, "110-0", node="node2")
