@@ -543,6 +543,26 @@ int storage_list(const struct storage_env *env, const char *storeid, unsigned vm
 	return r;
 }
 
+int storage_location(const struct storage_env *env, const char *storeid, char *out, size_t len,
+		     struct drover_err *err)
+{
+	const struct storage_props *p = storage_cfg_find(&env->cfg, storeid);
+	const struct storage_plugin *plugin = p ? storage_plugin_find(p->type) : NULL;
+	struct storage s;
+	int r;
+
+	out[0] = '\0';
+	if (plugin && !plugin->location)
+		return 0; /* without connecting: the type cannot tell */
+	r = storage_open(env, storeid, &s, err);
+	if (r < 0)
+		return r;
+	if (s.plugin->location)
+		r = s.plugin->location(&s, out, len, err);
+	storage_close(&s);
+	return r;
+}
+
 int storage_sweep(const struct storage_env *env, const char *storeid, unsigned vmid,
 		  struct drover_err *err)
 {
