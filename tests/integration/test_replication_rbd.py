@@ -16,8 +16,9 @@ is checked by Ceph's tools, not by drover.
 Checked: the full and the incremental run (content of the snapshot and of the
 replica's head, the snapshot names, the older snapshot removed on both
 sides, the status columns), a node whose ceph.conf names the source's cluster
-refused before anything is pruned, the sender's stream cut mid-way (no
-half-received image, the next run good), the base snapshot replaced by hand
+refused before anything is pruned, the sender's stream cut mid-way through
+a full and an incremental sync (no half-received image, the target back at
+its base, the next run good), the base snapshot replaced by hand
 on the target by one of the same name (matched by identity, not by name: "No
 common base snapshot"), and delete with and without --keep.
 """
@@ -244,13 +245,11 @@ def test_target_on_the_source_cluster_refused(sb):
     assert status(sb, "100-0")["fail_count"] == 0
 
 
-def test_sender_cut_on_full_sync(sb):
-    """The stream's ssh is killed mid-way through 101's full sync: a clear error, no
-    half-received image on node2, the source's new snapshot gone, the next run full."""
-    repl(sb, "node1", "update", "101-0", "--rate", "2")
-    write(sb, 101, 16, at=20)  # 32 MiB to send: about 16 s at 2 MB/s
+def cut_run(sb, job):
+    """Run job on node1 (its rate limited) and SIGKILL the ssh carrying its volume's
+    stream 2 s into it: the run fails saying the stream was cut."""
     argv = [DROVER, "sandbox", "exec", "--name", sb.name, "node1", "--", "drover",
-            "replication", "run", "--id", "101-0"]
+            "replication", "run", "--id", job]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # the stream's own ssh (the nodes share the host's pid namespace: never pgrep)
     ssh = wait_for("the stream's ssh under the run",
@@ -262,10 +261,18 @@ def test_sender_cut_on_full_sync(sb):
     os.kill(ssh, signal.SIGKILL)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, err
-    assert "101-0: import on node2: the stream was cut (ssh or the receiver was killed by " \
+    assert f"{job}: import on node2: the stream was cut (ssh or the receiver was killed by " \
         "signal 9" in err, err
-    st = status(sb, "101-0")
+    st = status(sb, job)
     assert st["fail_count"] == 1 and "the stream was cut" in st["error"], st
+
+
+def test_sender_cut_on_full_sync(sb):
+    """The stream's ssh is killed mid-way through 101's full sync: a clear error, no
+    half-received image on node2, the source's new snapshot gone, the next run full."""
+    repl(sb, "node1", "update", "101-0", "--rate", "2")
+    write(sb, 101, 16, at=20)  # 32 MiB to send: about 16 s at 2 MB/s
+    cut_run(sb, "101-0")
     assert repl_snaps(sb, "node1", 101, "101-0") == []
     wait_for("no half-received image on node2",
              lambda: image(101) not in images(sb, "node2") and not partial(sb, "node2"),
@@ -273,6 +280,26 @@ def test_sender_cut_on_full_sync(sb):
     repl(sb, "node1", "update", "101-0", "--delete", "rate")
     text = repl(sb, "node1", "run", "--id", "101-0", "--verbose").stdout.decode()
     assert f"full sync '{volid(101)}'" in text, text
+    replica_matches(sb, 101, "101-0")
+    assert status(sb, "101-0")["fail_count"] == 0
+
+
+def test_sender_cut_on_incremental_sync(sb):
+    """Cut mid-way through an incremental: node2's image is back at the base (the diff's
+    half written there undone), the base kept on both sides, the next run incremental."""
+    (base,) = repl_snaps(sb, "node1", 101, "101-0")
+    at_base = sha(sb, "node2", image(101))
+    repl(sb, "node1", "update", "101-0", "--rate", "2")
+    write(sb, 101, 24, at=40)
+    cut_run(sb, "101-0")
+    assert repl_snaps(sb, "node1", 101, "101-0") == [base]
+    assert repl_snaps(sb, "node2", 101, "101-0") == [base]
+    wait_for("node2's image back at the base",
+             lambda: sha(sb, "node2", image(101)) == at_base and not partial(sb, "node2"),
+             timeout=60)
+    repl(sb, "node1", "update", "101-0", "--delete", "rate")
+    text = repl(sb, "node1", "run", "--id", "101-0", "--verbose").stdout.decode()
+    assert f"incremental sync '{volid(101)}' ({base} => " in text, text
     replica_matches(sb, 101, "101-0")
     assert status(sb, "101-0")["fail_count"] == 0
 
