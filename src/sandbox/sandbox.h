@@ -13,7 +13,8 @@
  * the external vote a cluster's corosync-qdevice asks for. Internally it is
  * host number SB_QNETD_HOST. And a Ceph host ("ceph", up --ceph), host
  * number SB_CEPH_HOST: one ceph-mon, one ceph-osd and a ceph-mgr, the
- * cluster behind every node's rbd storage. "host" below means a node or one
+ * cluster behind every node's rbd storage (with --ceph-local a second
+ * cluster beside it, for the nodes' own /etc/ceph). "host" below means a node or one
  * of these.
  */
 #pragma once
@@ -198,7 +199,10 @@ int sb_netem_helper_main(unsigned queue, unsigned delay_ms, unsigned jitter_ms);
 /* ceph.c: the Ceph host */
 const char *sb_ceph_store_name(enum sb_ceph store);
 int sb_ceph_store_parse(const char *s, enum sb_ceph *store);
-/* Make the Ceph cluster (mon, OSD, mgr, pool "rbd") and start it; up calls this. */
+/*
+ * Make the Ceph cluster (mon, OSD, mgr, pool "rbd") and start it, and with
+ * ceph_local the second one, "ceph2"; up calls this.
+ */
 int sb_ceph_init(const struct sandbox *sb, struct drover_err *err);
 /*
  * The rbd storage "ceph" in every node's view: its keyring in droverfs at
