@@ -191,6 +191,16 @@ def test_two_clusters(sb):
         out(sb, "node2", "drover", "storage", "status", "--output-format", "json"))}
     assert stores[STORE]["shared"] is False and stores[STORE]["active"] is True
     assert stores["ceph"]["shared"] is True
+    # what shared 0 cannot have: one monhost or one droverfs key for every node
+    for extra, want in ((["--monhost", "10.99.0.253"], "--shared 0 needs each node's own "
+                         "Ceph cluster, found through its /etc/ceph/ceph.conf; --monhost names "
+                         "the same monitors for every node"),
+                        (["--keyring", "/etc/ceph/ceph.client.admin.keyring"],
+                         "--keyring: with --shared 0 every node has its own Ceph cluster")):
+        proc = run(sb, "node1", "drover", "storage", "add", "rbd", "bad", "--pool", POOL,
+                   "--shared", "0", *extra, check=False)
+        assert proc.returncode != 0 and want in proc.stderr.decode(), proc.stderr
+    assert "rbd: bad" not in sb.read_file("node1", "/etc/drover/storage.cfg")
     # the same volume ID is a different image on each node
     assert image(100) in images(sb, "node1") and image(100) not in images(sb, "node2")
 

@@ -112,9 +112,13 @@ static int rbd_check(const struct storage_props *p, struct drover_err *err)
 	return 0;
 }
 
+/*
+ * droverfs's keyring of the storage, when it has one. Not for shared 0: a
+ * cluster of each node's own has each node's own key, in its /etc/ceph.
+ */
 static bool keyring_usable(const struct storage_props *p)
 {
-	return p->keyring[0] && access(p->keyring, R_OK) == 0;
+	return p->shared && p->keyring[0] && access(p->keyring, R_OK) == 0;
 }
 
 /* librados's settings: its own, never a file's, and never a line on our stderr. */

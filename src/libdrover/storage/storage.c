@@ -205,9 +205,16 @@ static int add_edit(struct storage_cfg *cfg, void *ctx, struct drover_err *err)
 	struct add_ctx *a = ctx;
 	char rel[STORAGE_ID_MAX + 32];
 	int r = storage_cfg_add(cfg, a->type, a->id, a->set, a->nset, err);
+	const struct storage_props *p;
 
 	if (r < 0 || !a->keyring)
 		return r;
+	p = storage_cfg_find(cfg, a->id);
+	if (p && !p->shared)
+		return drover_fail(
+			err, -EINVAL,
+			"--keyring: with --shared 0 every node has its own Ceph cluster "
+			"and key, in its /etc/ceph (droverfs's priv/ceph is every node's)");
 	/* in place before storage.cfg names the storage: no rbd storage without its key */
 	r = keyring_rel(a->id, rel, sizeof(rel));
 	if (r == 0)
