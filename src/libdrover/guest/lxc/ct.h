@@ -19,6 +19,7 @@
 #include "libdrover/error.h"
 #include "libdrover/report.h"
 #include "libdrover/guest/guest_destroy.h"
+#include "libdrover/guest/guest_runtime.h"
 #include "libdrover/storage/storage.h"
 
 /* LXC's lxcpath for drover's containers: CTID/config, CTID/console.log, the rootfs mount. */
@@ -85,6 +86,12 @@ bool ct_leftovers(uint32_t ctid);
 
 /* Is it running here (LXC's cgroup holds a process)? */
 bool ct_running(uint32_t ctid);
+
+/*
+ * pct status: what container ctid, which must be this node's (-ENOENT
+ * naming the node that has it), is doing, from LXC's cgroup.
+ */
+int ct_status(uint32_t ctid, struct guest_runtime *rt, struct drover_err *err);
 
 /*
  * The lxc-attach command line that runs cmd (NULL: a login shell) in
