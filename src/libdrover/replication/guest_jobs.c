@@ -44,8 +44,9 @@ static int guest_job_ids(const struct cfs_brief *b, uint32_t guest, char *ids, s
 	return r;
 }
 
-int repl_guest_destroy_check(const struct cfs_brief *b, uint32_t guest, bool purge,
-			     struct drover_err *err)
+/* 0 when guest may be destroyed: it has no jobs, or purge. -EBUSY naming the jobs else. */
+static int destroy_check(const struct cfs_brief *b, uint32_t guest, bool purge,
+			 struct drover_err *err)
 {
 	char ids[512];
 	int n;
@@ -83,8 +84,9 @@ static int remove_jobs(struct repl_cfg *cfg, void *ctx, struct drover_err *err)
 	return 0;
 }
 
-int repl_guest_jobs_remove(const struct cfs_brief *b, uint32_t guest,
-			   const struct drover_reporter *log, struct drover_err *err)
+/* Remove every job of guest from replication.cfg (each logged). 0 or -errno. */
+static int jobs_remove(const struct cfs_brief *b, uint32_t guest, const struct drover_reporter *log,
+		       struct drover_err *err)
 {
 	struct remove rm = { guest, log };
 	char ids[512];
@@ -106,7 +108,7 @@ static int hook_check(void *ctx, uint32_t vmid, struct drover_err *err)
 {
 	const struct destroy_hook *h = ctx;
 
-	return repl_guest_destroy_check(h->b, vmid, h->purge, err);
+	return destroy_check(h->b, vmid, h->purge, err);
 }
 
 static int hook_after(void *ctx, uint32_t vmid, const struct drover_reporter *log,
@@ -114,7 +116,7 @@ static int hook_after(void *ctx, uint32_t vmid, const struct drover_reporter *lo
 {
 	const struct destroy_hook *h = ctx;
 
-	return h->purge ? repl_guest_jobs_remove(h->b, vmid, log, err) : 0;
+	return h->purge ? jobs_remove(h->b, vmid, log, err) : 0;
 }
 
 int repl_guest_destroy(const struct repl_guest_destroy_req *req, const struct drover_reporter *log,
@@ -130,7 +132,7 @@ int repl_guest_destroy(const struct repl_guest_destroy_req *req, const struct dr
 		return drover_fail(err, -EINVAL, "destroy: no environment for guest %" PRIu32,
 				   req->vmid);
 	h = (struct destroy_hook){ &st->cfs, req->purge };
-	r = repl_guest_destroy_check(h.b, req->vmid, req->purge, err);
+	r = destroy_check(h.b, req->vmid, req->purge, err);
 	if (r < 0)
 		return r;
 	return req->type == GUEST_QEMU ? vm_destroy(req->vm, req->vmid, &hook, log, err)

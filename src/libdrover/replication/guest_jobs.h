@@ -12,20 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "libdrover/cluster/cfs.h"
 #include "libdrover/error.h"
 #include "libdrover/format/names.h"
 #include "libdrover/guest/vm.h"
 #include "libdrover/report.h"
 #include "libdrover/storage/storage.h"
-
-/* 0 when guest may be destroyed: it has no jobs, or purge. -EBUSY naming the jobs else. */
-int repl_guest_destroy_check(const struct cfs_brief *b, uint32_t guest, bool purge,
-			     struct drover_err *err);
-
-/* Remove every job of guest from replication.cfg (each logged). 0 or -errno. */
-int repl_guest_jobs_remove(const struct cfs_brief *b, uint32_t guest,
-			   const struct drover_reporter *log, struct drover_err *err);
 
 /* A guest to destroy: a VM through its environment, a container through storage's. */
 struct repl_guest_destroy_req {
