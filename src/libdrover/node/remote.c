@@ -9,9 +9,19 @@
 #include "basic/util.h"
 #include "libdrover/cfs/kv.h"
 #include "libdrover/cluster/ssh.h"
-#include "status.h"
 
 #define CFS_TIMEOUT_MS 10000
+
+int node_address_of(const struct cluster_node *v, size_t n, const char *node, char *addr,
+		    size_t len, struct drover_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (streq(v[i].name, node)) {
+			snprintf(addr, len, "%s", v[i].addr[0] ? v[i].addr : node);
+			return 0;
+		}
+	return drover_fail(err, -ENOENT, "%s is not a node of this cluster", node);
+}
 
 int node_address(struct ipc_client *c, const char *node, char *addr, size_t len,
 		 struct drover_err *err)
@@ -20,13 +30,12 @@ int node_address(struct ipc_client *c, const char *node, char *addr, size_t len,
 	size_t n = 0;
 	int r = cluster_nodes_get(c, &nodes, &n);
 
-	addr[0] = '\0';
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (streq(nodes[i].name, node))
-			snprintf(addr, len, "%s", nodes[i].addr[0] ? nodes[i].addr : node);
-	free(nodes);
 	/* members that cannot be read name no node either */
-	return addr[0] ? 0 : drover_fail(err, -ENOENT, "%s is not a node of this cluster", node);
+	if (r < 0)
+		n = 0;
+	r = node_address_of(nodes, n, node, addr, len, err);
+	free(nodes);
+	return r;
 }
 
 int node_run_drover(const char *socket, const char *node, char *const args[],

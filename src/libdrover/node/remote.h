@@ -12,6 +12,15 @@
 #include "libdrover/cfs/ipc_client.h"
 #include "libdrover/error.h"
 
+#include "status.h"
+
+/*
+ * node's address among the members v: the one .members has, else (local
+ * mode has none) the name itself. -ENOENT (with err) when node is not one.
+ */
+int node_address_of(const struct cluster_node *v, size_t n, const char *node, char *addr,
+		    size_t len, struct drover_err *err);
+
 /*
  * node's address from droverfs's members (c connected): the one .members
  * has, else (local mode has none) the name itself. -ENOENT (with err) when
