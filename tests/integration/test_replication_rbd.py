@@ -453,8 +453,10 @@ def test_running_vm_recovered_from_replica(sb):
         # QEMU has the image open on node2's own cluster (its watcher is there)
         assert "watcher=" in out(sb, "node2", "rbd", "status", f"{POOL}/{image(VM)}")
         # the guest sees what was on its disk at the last sync, not what came after
-        console(sb, "node2", "cat /data/f; ls /data/g || echo NO-G", "NO-G")
-        text = console(sb, "node2", "cat /data/f", "before-sync")
+        # (what the console shows back: the typed line too, hence END-$((2*5)))
+        text = console(sb, "node2", "cat /data/f; cat /data/g; echo END-$((2*5))", "END-10")
+        assert "before-sync" in text and "after-sync" not in text, text
+        assert "can't open '/data/g': No such file or directory" in text, text
     finally:
         for node in ("node1", "node2"):
             run(sb, node, "sh", "-c", f"[ -f {RUN}/{VM}.pid ] && kill -9 $(cat {RUN}/{VM}.pid)",
