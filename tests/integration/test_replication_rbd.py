@@ -20,7 +20,11 @@ refused before anything is pruned, the sender's stream cut mid-way through
 a full and an incremental sync (no half-received image, the target back at
 its base, the next run good), the base snapshot replaced by hand
 on the target by one of the same name (matched by identity, not by name: "No
-common base snapshot"), and delete with and without --keep.
+common base snapshot"), and delete with and without --keep. Last, a real VM
+(the test guest) with its disk on ceph-local: QEMU opens it through the
+node's own ceph.conf, a run while it runs freezes it, node1 fails, and node2
+recovers the VM and boots it from its own cluster's replica, which holds
+what the guest wrote before the last sync and not what came after.
 """
 import hashlib
 import json
@@ -353,3 +357,107 @@ def test_delete_keep_and_full(sb):
     assert image(100) not in images(sb, "node2")  # full: the replica is gone
     assert image(100) in images(sb, "node1")  # the source's disk stays
     assert status(sb, "100-0") is None
+
+
+# -- a running VM on ceph-local: replicated, node1 lost, recovered on node2 -----
+#
+# Last in the module: node1 stays stopped. VM 102 boots the test guest with one
+# disk on ceph-local (ext4 on /data), so QEMU opens the image on node1's own
+# cluster; a run while it runs freezes it through the guest agent; then its
+# QEMU is killed and node1 stopped, node2 takes quorum alone (drover cluster
+# expected 1), recovers the VM and starts it from its own cluster's replica.
+
+VM = 102
+RUN = "/run/drover/qemu-server"
+MAKE_GUEST = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "scripts", "make-test-guest")
+
+
+def vm(sb, node, *args, input=None, timeout=120):
+    return run(sb, node, "drover", "vm", *args, input=input, timeout=timeout).stdout.decode()
+
+
+def console(sb, node, line, expect, timeout=90):
+    """Type a line on VM's serial console until expect shows in what comes back."""
+    return wait_for(f"'{expect}' on VM {VM}'s console on {node}", lambda: (
+        lambda text: expect in text and text)(
+            vm(sb, node, "terminal", VM, input=(line + "\n").encode(), timeout=30)),
+        timeout=timeout, interval=1)
+
+
+def booted(sb, node):
+    wait_for(f"VM {VM} READY on {node}", lambda: b"READY" in run(
+        sb, node, "cat", f"{RUN}/{VM}.serial0.log", check=False).stdout, timeout=180, interval=1)
+
+
+def rbd_drive(sb, node):
+    """VM's -blockdev of driver rbd, as `drover vm showcmd` makes it on node."""
+    (drive,) = [a for a in vm(sb, node, "showcmd", VM, "--pretty").split()
+                if a.startswith("driver=rbd,")]
+    return drive
+
+
+def node_state(sb, node, of):
+    nodes = json.loads(out(sb, node, "drover", "node", "status", "--output-format", "json"))
+    return next((n["state"] for n in nodes if n["node"] == of), None)
+
+
+def test_running_vm_recovered_from_replica(sb):
+    guest_dir = subprocess.run([MAKE_GUEST, "--build", os.environ.get("DROVER_BUILD", "build")],
+                               check=True, capture_output=True, text=True,
+                               timeout=900).stdout.splitlines()[-1]
+    with open(os.path.join(guest_dir, "guest.json")) as f:
+        guest = json.load(f)
+    append = "console=ttyS0 panic=-1 quiet drover.data=vda"
+    t0 = time.monotonic()
+    text = vm(sb, "node1", "create", VM, "--memory", "262080K", "--cores", "1", "--vga", "none",
+              "--agent", "1", "--serial0", "socket", "--virtio0", f"{STORE}:64M", "--args",
+              f"-kernel {guest['kernel']} -initrd {guest['initrd']} -append '{append}'")
+    assert f"allocated {volid(VM)}" in text, text
+    # librbd finds the node's own cluster through the node's own /etc/ceph
+    drive = rbd_drive(sb, "node1")
+    assert f"pool={POOL},image={image(VM)},conf=/etc/ceph/ceph.conf,user=admin," in drive, drive
+    try:
+        vm(sb, "node1", "start", VM)
+        booted(sb, "node1")
+        console(sb, "node1", "echo before-sync > /data/f && sync && echo W$((1+1))", "W2")
+        repl(sb, "node1", "create-local-job", f"{VM}-0", "node2", "--schedule", NEVER)
+        text = repl(sb, "node1", "run", "--id", f"{VM}-0", "--verbose").stdout.decode()
+        assert f"full sync '{volid(VM)}'" in text, text
+        assert f"froze 1 file systems of VM {VM}" in text and "thawed" in text, text
+        (snap,) = repl_snaps(sb, "node1", VM, f"{VM}-0")
+        assert repl_snaps(sb, "node2", VM, f"{VM}-0") == [snap]
+        # written after the last sync: lost with node1
+        console(sb, "node1", "echo after-sync > /data/g && sync && echo W$((2+1))", "W3")
+        print(f"VM {VM} on ceph-local created, booted, replicated: {time.monotonic() - t0:.1f} s")
+
+        # node1 fails: its QEMU dies with it
+        t0 = time.monotonic()
+        run(sb, "node1", "sh", "-c", f"kill -9 $(cat {RUN}/{VM}.pid)")
+        sb.stop("node1")
+        wait_for("node1 offline on node2", lambda: node_state(sb, "node2", "node1") == "offline",
+                 timeout=60)
+        # node2 alone, on purpose (drover-cluster(1)): quorate, and droverfs writable
+        run(sb, "node2", "drover", "cluster", "expected", "1")
+        sb.wait_quorate("node2", True)
+        wait_for("droverfs writable on node2", lambda: run(
+            sb, "node2", "touch", "/etc/drover/.node2-alone", check=False).returncode == 0)
+        text = vm(sb, "node2", "recover", VM)
+        assert f"VM {VM} recovered from node1" in text, text
+        assert f"{volid(VM)}: rolled back to {snap}" in text, text
+        drive = rbd_drive(sb, "node2")
+        assert f"image={image(VM)},conf=/etc/ceph/ceph.conf,user=admin," in drive, drive
+        vm(sb, "node2", "start", VM)
+        booted(sb, "node2")
+        print(f"node1 lost, VM {VM} recovered and booted on node2: {time.monotonic() - t0:.1f} s")
+        # QEMU has the image open on node2's own cluster (its watcher is there)
+        assert "watcher=" in out(sb, "node2", "rbd", "status", f"{POOL}/{image(VM)}")
+        # the guest sees what was on its disk at the last sync, not what came after
+        # (what the console shows back: the typed line too, hence END-$((2*5)))
+        text = console(sb, "node2", "cat /data/f; cat /data/g; echo END-$((2*5))", "END-10")
+        assert "before-sync" in text and "after-sync" not in text, text
+        assert "can't open '/data/g': No such file or directory" in text, text
+    finally:
+        for node in ("node1", "node2"):
+            run(sb, node, "sh", "-c", f"[ -f {RUN}/{VM}.pid ] && kill -9 $(cat {RUN}/{VM}.pid)",
+                check=False)

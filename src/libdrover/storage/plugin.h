@@ -235,3 +235,14 @@ extern const struct storage_plugin storage_plugin_btrfs;
 extern const struct storage_plugin storage_plugin_rbd;
 extern const struct storage_plugin storage_plugin_zfspool;
 extern const struct storage_plugin storage_plugin_lvmthin;
+
+/*
+ * How a client of its own (QEMU's rbd driver) reaches rbd storage p's
+ * cluster as drover does: for a storage without monhost, the node's own
+ * cluster, conf = STORAGE_RBD_NODE_CONF and user = the storage's user
+ * ("admin" when it names none). A storage with monhost gets "" for both.
+ * -ENAMETOOLONG when a name does not fit.
+ */
+#define STORAGE_RBD_NODE_CONF "/etc/ceph/ceph.conf"
+int storage_rbd_client(const struct storage_props *p, char *conf, size_t conf_len, char *user,
+		       size_t user_len);
