@@ -245,8 +245,10 @@ int sb_down(struct sandbox *sb, struct drover_err *err)
 		sb->ceph = SB_CEPH_MEMSTORE;
 	}
 	/* its data goes anyway: spare a memstore OSD writing all of it out at SIGTERM */
-	if (sb->ceph)
+	if (sb->ceph) {
 		sb_stop_process(sb, SB_CEPH_HOST, sb_daemon_name(SB_CEPH_OSD), true);
+		sb_stop_process(sb, SB_CEPH_HOST, sb_daemon_name(SB_CEPH2_OSD), true);
+	}
 	sb_kill_all(sb);
 	sb_nodens_destroy(sb, &umount_err);
 	sb_storage_destroy(sb);

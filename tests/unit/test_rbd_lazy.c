@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * librados and librbd loaded on demand (rbd_lazy.c): the table is filled
- * from the real libraries, a missing library or symbol is named, and a
- * process that never opens an rbd storage has neither library mapped.
+ * from the real libraries, a missing library or symbol is named, a library
+ * that could not be opened is tried again at the next load, and a process
+ * that never opens an rbd storage has neither library mapped.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -44,25 +45,47 @@ static void test_missing_library_is_named(void **state)
 {
 	struct rbd_lib lib = { 0 };
 	char why[256] = "";
+	bool lasting = true;
 
 	(void)state;
-	assert_int_equal(
-		rbd_lib_open("libdrover-no-such-rados.so.2", RBD_LIB_RBD, &lib, why, sizeof(why)),
-		-ENOPKG);
+	assert_int_equal(rbd_lib_open("libdrover-no-such-rados.so.2", RBD_LIB_RBD, &lib, why,
+				      sizeof(why), &lasting),
+			 -ENOPKG);
 	assert_non_null(strstr(why, "libdrover-no-such-rados.so.2"));
 	assert_null(lib.rados_create2);
+	assert_false(lasting); /* it may be installed later */
 }
 
 static void test_missing_symbol_is_named(void **state)
 {
 	struct rbd_lib lib = { 0 };
 	char why[256] = "";
+	bool lasting = false;
 
 	(void)state;
 	/* librados as "librbd": it has none of librbd's functions */
-	assert_int_equal(rbd_lib_open(RBD_LIB_RADOS, RBD_LIB_RADOS, &lib, why, sizeof(why)),
-			 -ENOPKG);
+	assert_int_equal(
+		rbd_lib_open(RBD_LIB_RADOS, RBD_LIB_RADOS, &lib, why, sizeof(why), &lasting),
+		-ENOPKG);
 	assert_string_equal(why, "librados.so.2 has no rbd_aio_create_completion");
+	assert_true(lasting); /* the mapped library will not grow the function */
+}
+
+/*
+ * A library that cannot be opened fails this load only: the process's
+ * table stays empty and the next load (here with the real names, which
+ * stand for a library installed meanwhile) fills it.
+ */
+static void test_unopenable_library_is_retried(void **state)
+{
+	struct drover_err err = { "" };
+
+	(void)state;
+	assert_int_equal(rbd_lib_load_from("libdrover-no-such-rados.so.2", RBD_LIB_RBD, &err),
+			 -ENOPKG);
+	assert_non_null(strstr(err.text, "librados2 and librbd1"));
+	assert_non_null(strstr(err.text, "libdrover-no-such-rados.so.2"));
+	assert_null(rbd_lib.rados_create2);
 }
 
 static void test_load_fills_every_function(void **state)
@@ -91,6 +114,7 @@ int main(void)
 		cmocka_unit_test(test_not_loaded_until_asked),
 		cmocka_unit_test(test_missing_library_is_named),
 		cmocka_unit_test(test_missing_symbol_is_named),
+		cmocka_unit_test(test_unopenable_library_is_retried),
 		cmocka_unit_test(test_load_fills_every_function),
 	};
 

@@ -218,6 +218,16 @@ struct storage_plugin {
 	 * the next import to go.
 	 */
 	int (*sweep)(struct storage *s, unsigned vmid, struct drover_err *err);
+
+	/*
+	 * Optional. Where the data is, as a text two nodes compare: equal texts
+	 * are the same data (rbd: "rbd:FSID/POOLID", the cluster's fsid and the
+	 * pool's id). Asked of a storage that is not shared, whose every node
+	 * is to have its own (rbd shared 0): replication refuses a target whose
+	 * storage turns out to be the source's own, where its runs and its
+	 * removal would overwrite or free the guest's disks.
+	 */
+	int (*location)(struct storage *s, char *out, size_t len, struct drover_err *err);
 };
 
 extern const struct storage_plugin storage_plugin_dir;
@@ -225,3 +235,14 @@ extern const struct storage_plugin storage_plugin_btrfs;
 extern const struct storage_plugin storage_plugin_rbd;
 extern const struct storage_plugin storage_plugin_zfspool;
 extern const struct storage_plugin storage_plugin_lvmthin;
+
+/*
+ * How a client of its own (QEMU's rbd driver) reaches rbd storage p's
+ * cluster as drover does: for a storage without monhost, the node's own
+ * cluster, conf = STORAGE_RBD_NODE_CONF and user = the storage's user
+ * ("admin" when it names none). A storage with monhost gets "" for both.
+ * -ENAMETOOLONG when a name does not fit.
+ */
+#define STORAGE_RBD_NODE_CONF "/etc/ceph/ceph.conf"
+int storage_rbd_client(const struct storage_props *p, char *conf, size_t conf_len, char *user,
+		       size_t user_len);

@@ -4,7 +4,7 @@
  * through librados and librbd (no `rbd` command, no kernel client: krbd is
  * 0 only). A volume is an image "vm-VMID-disk-N"; its snapshots are rbd
  * snapshots, each with an identity drover keeps in the image's metadata
- * (rbd_priv.h), so two sides match snapshots by id and never by name alone.
+ * (rbd_snap.c), so two sides match snapshots by id and never by name alone.
  * Streams (rbd-diff, raw+size) are rbd_export.c's and rbd_import.c's.
  */
 #include <errno.h>
@@ -18,27 +18,12 @@
 #include <json-c/json.h>
 
 #include "basic/util.h"
-#include "rbd_priv.h"
+#include "rbd_export.h"
+#include "rbd_image.h"
+#include "rbd_import.h"
+#include "rbd_snap.h"
 
 /* ---- small helpers ------------------------------------------------------ */
-
-unsigned rbd_name_owner(const char *name)
-{
-	const char *p;
-	char *end;
-	unsigned long v;
-
-	if (str_has_prefix(name, "vm-"))
-		p = name + 3;
-	else if (str_has_prefix(name, "base-"))
-		p = name + 5;
-	else
-		return 0;
-	if (*p < '1' || *p > '9')
-		return 0;
-	v = strtoul(p, &end, 10);
-	return *end == '-' && end[1] && v <= 999999999ul ? (unsigned)v : 0;
-}
 
 /* A Ceph name (pool, user) drover puts into a URI or a config value: no separators. */
 static bool ceph_name_valid(const char *s)
@@ -112,9 +97,27 @@ static int rbd_check(const struct storage_props *p, struct drover_err *err)
 	return 0;
 }
 
+/*
+ * droverfs's keyring of the storage, when it has one. Not for shared 0: a
+ * cluster of each node's own has each node's own key, in its /etc/ceph.
+ */
 static bool keyring_usable(const struct storage_props *p)
 {
-	return p->keyring[0] && access(p->keyring, R_OK) == 0;
+	return p->shared && p->keyring[0] && access(p->keyring, R_OK) == 0;
+}
+
+int storage_rbd_client(const struct storage_props *p, char *conf, size_t conf_len, char *user,
+		       size_t user_len)
+{
+	conf[0] = user[0] = '\0';
+	if (p->monhost[0])
+		return 0;
+	if ((size_t)snprintf(conf, conf_len, "%s", STORAGE_RBD_NODE_CONF) >= conf_len ||
+	    (size_t)snprintf(user, user_len, "%s", username(p)) >= user_len) {
+		conf[0] = user[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	return 0;
 }
 
 /* librados's settings: its own, never a file's, and never a line on our stderr. */
@@ -138,8 +141,12 @@ static int configure(rados_t cluster, const struct storage_props *p, struct drov
 		if (r == 0)
 			r = rados_conf_set(cluster, "mon_host", mons);
 	} else if (r == 0) {
-		/* no monhost: this node is a Ceph node; its /etc/ceph/ceph.conf says where */
-		r = rados_conf_read_file(cluster, NULL);
+		/*
+		 * no monhost: this node is a Ceph node; its /etc/ceph/ceph.conf says
+		 * where. Named, not librados's search ($CEPH_CONF first): QEMU is told
+		 * the same file (storage_rbd_client), so both reach the same cluster.
+		 */
+		r = rados_conf_read_file(cluster, STORAGE_RBD_NODE_CONF);
 	}
 	if (r == 0 && keyring_usable(p)) {
 		r = rados_conf_set(cluster, "keyring", p->keyring);
@@ -307,71 +314,6 @@ static int rbd_status(struct storage *s, struct storage_status *stat, struct dro
 
 /* ---- images ------------------------------------------------------------- */
 
-/* The names of all images in the pool, as an array the caller frees with free_names. */
-static int image_names(struct storage *s, rbd_image_spec_t **out, size_t *n, struct drover_err *err)
-{
-	size_t max = 64;
-	rbd_image_spec_t *specs = NULL;
-	int r;
-
-	/*
-	 * Not a growth loop (no ARRAY_GROW): librbd says how many images there
-	 * are (it sets max and returns -ERANGE), and the list is sized to that.
-	 */
-	for (;;) {
-		rbd_image_spec_t *more = realloc(specs, max * sizeof(*specs));
-
-		if (!more) {
-			free(specs);
-			return drover_fail(err, -ENOMEM, "rbd: out of memory");
-		}
-		specs = more;
-		r = rbd_list2(rbd_store_of(s)->io, specs, &max);
-		if (r != -ERANGE)
-			break;
-	}
-	if (r < 0) {
-		free(specs);
-		return drover_fail(err, r, "rbd: listing pool %s: %s", s->props.pool, strerror(-r));
-	}
-	*out = specs;
-	*n = max;
-	return 0;
-}
-
-static void free_names(rbd_image_spec_t *specs, size_t n)
-{
-	if (specs)
-		rbd_image_spec_list_cleanup(specs, n);
-	free(specs);
-}
-
-int rbd_free_name(struct storage *s, unsigned vmid, char *out, size_t len, struct drover_err *err)
-{
-	rbd_image_spec_t *specs;
-	size_t n;
-	int r = image_names(s, &specs, &n, err);
-
-	if (r < 0)
-		return r;
-	r = -ENOSPC;
-	for (unsigned k = 0; k < 100000 && r == -ENOSPC; k++) {
-		char base[64];
-		bool used = false;
-
-		snprintf(out, len, "vm-%u-disk-%u", vmid, k);
-		snprintf(base, sizeof(base), "base-%u-disk-%u", vmid, k);
-		for (size_t i = 0; i < n && !used; i++)
-			used = streq(specs[i].name, out) || streq(specs[i].name, base);
-		if (!used)
-			r = 0;
-	}
-	free_names(specs, n);
-	if (r < 0)
-		return drover_fail(err, r, "rbd: no free disk name for VM %u", vmid);
-	return 0;
-}
-
 static int rbd_alloc(struct storage *s, const struct storage_alloc_req *req, char *volname,
 		     size_t len, struct drover_err *err)
 {
@@ -397,43 +339,6 @@ static int rbd_alloc(struct storage *s, const struct storage_alloc_req *req, cha
 		return drover_fail(err, r, "rbd: %s/%s exists already", s->props.pool, volname);
 	if (r < 0)
 		return drover_fail(err, r, "rbd: creating %s/%s: %s", s->props.pool, volname,
-				   strerror(-r));
-	return 0;
-}
-
-int rbd_image_remove(struct storage *s, const char *name, struct drover_err *err)
-{
-	rbd_snap_info_t *snaps = NULL;
-	rbd_image_t img;
-	int n = 0, r;
-
-	r = rbd_image_open(s, name, NULL, false, &img, err);
-	if (r < 0)
-		return r;
-	/* before any snapshot goes: a guest's disk stays whole */
-	r = rbd_image_in_use(img);
-	if (r > 0)
-		r = drover_fail(err, -EBUSY,
-				"rbd: removing %s/%s: the image is in use (it has watchers)",
-				s->props.pool, name);
-	else if (r == 0)
-		r = rbd_snap_infos(img, &snaps, &n);
-	if (r < 0 && r != -EBUSY)
-		drover_fail(err, r, "rbd: listing the snapshots of %s/%s: %s", s->props.pool, name,
-			    strerror(-r));
-	for (int i = 0; r == 0 && i < n; i++)
-		r = rbd_snap_remove_with_ident(img, name, snaps[i].name, err);
-	rbd_snap_infos_free(snaps);
-	rbd_close(img);
-	if (r < 0)
-		return r;
-	r = rbd_remove(rbd_store_of(s)->io, name);
-	if (r == -EBUSY)
-		return drover_fail(err, r,
-				   "rbd: removing %s/%s: the image is in use (it has watchers)",
-				   s->props.pool, name);
-	if (r < 0 && r != -ENOENT)
-		return drover_fail(err, r, "rbd: removing %s/%s: %s", s->props.pool, name,
 				   strerror(-r));
 	return 0;
 }
@@ -474,13 +379,13 @@ static int rbd_list_volumes(struct storage *s, unsigned vmid, struct storage_vol
 	rbd_image_spec_t *specs;
 	struct storage_volume *out;
 	size_t n, k = 0;
-	int r = image_names(s, &specs, &n, err);
+	int r = rbd_image_names(s, &specs, &n, err);
 
 	if (r < 0)
 		return r;
 	out = calloc(n ? n : 1, sizeof(*out));
 	if (!out) {
-		free_names(specs, n);
+		rbd_image_names_free(specs, n);
 		return drover_fail(err, -ENOMEM, "rbd: out of memory");
 	}
 	for (size_t i = 0; i < n && r == 0; i++) {
@@ -498,7 +403,7 @@ static int rbd_list_volumes(struct storage *s, unsigned vmid, struct storage_vol
 		if (r == 0)
 			volume_of(specs[i].name, size, &out[k++]);
 	}
-	free_names(specs, n);
+	rbd_image_names_free(specs, n);
 	if (r < 0) {
 		free(out);
 		return r;
@@ -639,6 +544,23 @@ static unsigned rbd_import_formats(struct storage *s, const char *volname,
 	return f;
 }
 
+/* The cluster (its fsid) and the pool (its id, never reused by a cluster): where the data is. */
+static int rbd_location(struct storage *s, char *out, size_t len, struct drover_err *err)
+{
+	struct rbd_store *st = rbd_store_of(s);
+	char fsid[64];
+	int r = rados_cluster_fsid(st->cluster, fsid, sizeof(fsid));
+
+	if (r < 0)
+		return drover_fail(err, r, "rbd storage '%s': the cluster's fsid: %s", s->props.id,
+				   strerror(-r));
+	fsid[MIN((size_t)r, sizeof(fsid) - 1)] = '\0';
+	if ((size_t)snprintf(out, len, "rbd:%s/%" PRId64, fsid, rados_ioctx_get_id(st->io)) >= len)
+		return drover_fail(err, -ENAMETOOLONG, "rbd storage '%s': location too long",
+				   s->props.id);
+	return 0;
+}
+
 const struct storage_plugin storage_plugin_rbd = {
 	.type = "rbd",
 	/* a container root would need a mapped block device: krbd, which drover leaves out */
@@ -662,4 +584,5 @@ const struct storage_plugin storage_plugin_rbd = {
 	.import_formats = rbd_import_formats,
 	.export = rbd_export,
 	.import = rbd_import,
+	.location = rbd_location,
 };

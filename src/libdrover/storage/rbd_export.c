@@ -16,7 +16,9 @@
 #include "basic/buf.h"
 #include "basic/util.h"
 #include "rbd_diff.h"
-#include "rbd_priv.h"
+#include "rbd_export.h"
+#include "rbd_image.h"
+#include "rbd_snap.h"
 
 /* One piece of the output, in stream order: zeroes, or data read by an aio request. */
 struct piece {

@@ -22,7 +22,9 @@
 
 #include "basic/util.h"
 #include "rbd_diff.h"
-#include "rbd_priv.h"
+#include "rbd_image.h"
+#include "rbd_import.h"
+#include "rbd_snap.h"
 
 #define READ_BUF (1u << 20) /* bytes read from the stream at once */
 #define ZERO_BLOCK 4096 /* granularity of the zero runs skipped */

@@ -16,6 +16,7 @@
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "libdrover/error.h"
@@ -26,12 +27,14 @@
 
 #define RADOS_LIB_FUNCS(X)      \
 	X(rados_buffer_free)    \
+	X(rados_cluster_fsid)   \
 	X(rados_conf_read_file) \
 	X(rados_conf_set)       \
 	X(rados_connect)        \
 	X(rados_create2)        \
 	X(rados_ioctx_create)   \
 	X(rados_ioctx_destroy)  \
+	X(rados_ioctx_get_id)   \
 	X(rados_mon_command)    \
 	X(rados_shutdown)
 
@@ -83,29 +86,38 @@ struct rbd_lib {
 extern struct rbd_lib rbd_lib;
 
 /*
- * Load both libraries and fill rbd_lib, once per process (later calls
- * return what the first did). Returns 0, or -ENOPKG with err naming the
- * library or symbol that is missing and the Debian package to install.
- * Thread-safe.
+ * Load both libraries and fill rbd_lib, once per process once it worked.
+ * Returns 0, or -ENOPKG with err naming the library or symbol that is
+ * missing and the Debian package to install. A library that cannot be
+ * opened is tried again at the next call (it may be installed by then, or
+ * dlopen lacked a file descriptor or memory); a function missing from the
+ * mapped libraries is the answer until the process ends. Thread-safe.
  */
 int rbd_lib_load(struct drover_err *err);
+
+/* rbd_lib_load() with other sonames: the same state, for the tests of a retry. */
+int rbd_lib_load_from(const char *rados_soname, const char *rbd_soname, struct drover_err *err);
 
 /*
  * Open rados_soname and rbd_soname and fill lib from them (what
  * rbd_lib_load() does with the real names). Returns 0, or -ENOPKG with
- * why saying which library or symbol is missing (dlerror's words).
+ * why saying which library or symbol is missing (dlerror's words);
+ * *lasting says whether both libraries were mapped (a function is
+ * missing: no retry will find it) or one could not be opened.
  */
 int rbd_lib_open(const char *rados_soname, const char *rbd_soname, struct rbd_lib *lib, char *why,
-		 size_t len);
+		 size_t len, bool *lasting);
 
 #ifndef RBD_LAZY_NO_MACROS
 #define rados_buffer_free (rbd_lib.rados_buffer_free)
+#define rados_cluster_fsid (rbd_lib.rados_cluster_fsid)
 #define rados_conf_read_file (rbd_lib.rados_conf_read_file)
 #define rados_conf_set (rbd_lib.rados_conf_set)
 #define rados_connect (rbd_lib.rados_connect)
 #define rados_create2 (rbd_lib.rados_create2)
 #define rados_ioctx_create (rbd_lib.rados_ioctx_create)
 #define rados_ioctx_destroy (rbd_lib.rados_ioctx_destroy)
+#define rados_ioctx_get_id (rbd_lib.rados_ioctx_get_id)
 #define rados_mon_command (rbd_lib.rados_mon_command)
 #define rados_shutdown (rbd_lib.rados_shutdown)
 #define rbd_aio_create_completion (rbd_lib.rbd_aio_create_completion)

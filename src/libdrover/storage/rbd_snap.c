@@ -16,11 +16,12 @@
 
 #include "basic/util.h"
 #include "basic/uuid.h"
-#include "rbd_priv.h"
+#include "rbd_image.h"
+#include "rbd_snap.h"
 
 #define META_PREFIX "drover.snapshot." /* + rbd's snapshot id */
 
-/* The image's snapshots in creation order (see rbd_priv.h). */
+/* The image's snapshots in creation order (see rbd_snap.h). */
 int rbd_snap_infos(rbd_image_t img, rbd_snap_info_t **out, int *n)
 {
 	int max = 16, r;
@@ -250,5 +251,42 @@ int rbd_snapshot_list(struct storage *s, const char *volname, struct storage_sna
 	}
 	*out = list;
 	*nout = (size_t)n;
+	return 0;
+}
+
+int rbd_image_remove(struct storage *s, const char *name, struct drover_err *err)
+{
+	rbd_snap_info_t *snaps = NULL;
+	rbd_image_t img;
+	int n = 0, r;
+
+	r = rbd_image_open(s, name, NULL, false, &img, err);
+	if (r < 0)
+		return r;
+	/* before any snapshot goes: a guest's disk stays whole */
+	r = rbd_image_in_use(img);
+	if (r > 0)
+		r = drover_fail(err, -EBUSY,
+				"rbd: removing %s/%s: the image is in use (it has watchers)",
+				s->props.pool, name);
+	else if (r == 0)
+		r = rbd_snap_infos(img, &snaps, &n);
+	if (r < 0 && r != -EBUSY)
+		drover_fail(err, r, "rbd: listing the snapshots of %s/%s: %s", s->props.pool, name,
+			    strerror(-r));
+	for (int i = 0; r == 0 && i < n; i++)
+		r = rbd_snap_remove_with_ident(img, name, snaps[i].name, err);
+	rbd_snap_infos_free(snaps);
+	rbd_close(img);
+	if (r < 0)
+		return r;
+	r = rbd_remove(rbd_store_of(s)->io, name);
+	if (r == -EBUSY)
+		return drover_fail(err, r,
+				   "rbd: removing %s/%s: the image is in use (it has watchers)",
+				   s->props.pool, name);
+	if (r < 0 && r != -ENOENT)
+		return drover_fail(err, r, "rbd: removing %s/%s: %s", s->props.pool, name,
+				   strerror(-r));
 	return 0;
 }
