@@ -27,6 +27,7 @@ import time
 import pytest
 
 from conftest import _sandbox_ready, sandbox_name
+from polling import wait_for
 from sandbox import DROVER, Sandbox
 
 KEYRING = "/etc/drover/priv/ceph/ceph.keyring"
@@ -695,6 +696,91 @@ def test_killed_sender_and_receiver(src, dst, streams):
         in proc.stderr
     assert dst.sha("vm-155-disk-0@s1") == streams["s1"]
     assert "drover-import.vm-155-disk-0" not in dst.images()
+
+
+# -- a VM on the shared storage, started on either node ------------------------------
+
+VM = 160
+QEMU_RUN = "/run/drover/qemu-server"
+MAKE_GUEST = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "scripts", "make-test-guest")
+
+
+def vm(sb, node, *args, input=None, timeout=120):
+    return run(sb, node, DROVER, "vm", *args, input=input, timeout=timeout).stdout.decode()
+
+
+def console(sb, node, line, expect, timeout=90):
+    """Type a line on VM's serial console until expect shows in what comes back."""
+    return wait_for(f"'{expect}' on VM {VM}'s console on {node}", lambda: (
+        lambda text: expect in text and text)(
+            vm(sb, node, "terminal", VM, input=(line + "\n").encode(), timeout=30)),
+        timeout=timeout, interval=1)
+
+
+def booted(sb, node):
+    wait_for(f"VM {VM} READY on {node}", lambda: b"READY" in run(
+        sb, node, "cat", f"{QEMU_RUN}/{VM}.serial0.log", check=False).stdout,
+        timeout=180, interval=1)
+
+
+def test_vm_on_monhost_storage_starts_on_either_node(sb):
+    """QEMU gets the monitors, user and keyring of "ceph" from drover, not from /etc/ceph.
+
+    The nodes' /etc/ceph is empty: a VM whose disk is on "ceph" boots on node1
+    and writes to its disk, and, stopped and its config moved, boots on node2
+    and reads it back. The key is never on QEMU's command line."""
+    guest_dir = subprocess.run([MAKE_GUEST, "--build", os.environ.get("DROVER_BUILD", "build")],
+                               check=True, capture_output=True, text=True,
+                               timeout=900).stdout.splitlines()[-1]
+    with open(os.path.join(guest_dir, "guest.json")) as f:
+        guest = json.load(f)
+    for node in sb.node_names:
+        assert run(sb, node, "ls", "-A", "/etc/ceph").stdout == b"", node
+    key = sb.read_file("node1", KEYRING).split("key = ")[1].split()[0]
+    append = "console=ttyS0 panic=-1 quiet drover.data=vda"
+    t0 = time.monotonic()
+    text = vm(sb, "node1", "create", VM, "--memory", "262080K", "--cores", "1", "--vga", "none",
+              "--serial0", "socket", "--virtio0", "ceph:64M", "--args",
+              f"-kernel {guest['kernel']} -initrd {guest['initrd']} -append '{append}'")
+    assert f"allocated ceph:vm-{VM}-disk-0" in text, text
+    conf = "/run/drover/ceph/ceph.conf"
+    try:
+        for node in ("node1", "node2"):
+            if node == "node2":
+                vm(sb, "node1", "stop", VM)
+                run(sb, "node1", "mv", f"/etc/drover/nodes/node1/qemu-server/{VM}.conf",
+                    f"/etc/drover/nodes/node2/qemu-server/{VM}.conf")
+            cmd = vm(sb, node, "showcmd", VM, "--pretty")
+            (drive,) = [a for a in cmd.split() if a.startswith("driver=rbd,")]
+            assert drive.startswith(f"driver=rbd,pool=rbd,image=vm-{VM}-disk-0,conf={conf},"
+                                    "user=admin,"), drive
+            assert key not in cmd
+            # the storage's own config: monitors, cephx and droverfs's keyring, root's only
+            assert run(sb, node, "stat", "-c", "%a %U", conf).stdout.decode().split() == \
+                ["600", "root"]
+            assert sb.read_file(node, conf).endswith(
+                f"[global]\nmon_host = {MON}\nauth_client_required = cephx\n"
+                f"keyring = {KEYRING}\n")
+            vm(sb, node, "start", VM)
+            booted(sb, node)
+            # QEMU has the image open (its watcher is on the cluster)
+            assert "watcher=" in on_ceph_host(sb, "rbd", "status", f"rbd/vm-{VM}-disk-0")
+            if node == "node1":
+                console(sb, node, f"echo written-on-node1 > /data/f && sync && echo W$((1+1))",
+                        "W2")
+                print(f"VM {VM} on ceph booted and wrote on node1: {time.monotonic() - t0:.1f} s")
+                t0 = time.monotonic()
+            else:
+                text = console(sb, node, "cat /data/f; echo END-$((2*5))", "END-10")
+                assert "written-on-node1" in text, text
+                print(f"VM {VM} booted on node2, read node1's data: "
+                      f"{time.monotonic() - t0:.1f} s")
+        vm(sb, "node2", "stop", VM)
+    finally:
+        for node in ("node1", "node2"):
+            run(sb, node, "sh", "-c",
+                f"[ -f {QEMU_RUN}/{VM}.pid ] && kill -9 $(cat {QEMU_RUN}/{VM}.pid)", check=False)
 
 
 # -- last: down ------------------------------------------------------------------------

@@ -238,13 +238,12 @@ int vm_resolve_volume(void *ctx, uint32_t vmid, const char *volid, struct qemu_v
 		snprintf(vol->rbd_pool, sizeof(vol->rbd_pool), "%.*s",
 			 (int)sizeof(vol->rbd_pool) - 1, v.st.props.pool);
 		snprintf(vol->rbd_image, sizeof(vol->rbd_image), "%s", v.volname);
-		/* the node's own cluster and the storage's user, as drover reaches it */
-		r = storage_rbd_client(&v.st.props, vol->rbd_conf, sizeof(vol->rbd_conf),
-				       vol->rbd_user, sizeof(vol->rbd_user));
-		if (r < 0)
-			r = drover_fail(err, r,
-					"rbd storage '%s': username '%s' is too long for QEMU",
-					v.storeid, v.st.props.username);
+		/*
+		 * the cluster as drover reaches it: the node's own, or the
+		 * storage's monitors and key in a config of its own
+		 */
+		r = storage_rbd_client(&v.st.props, NULL, vol->rbd_conf, sizeof(vol->rbd_conf),
+				       vol->rbd_user, sizeof(vol->rbd_user), err);
 		goto out;
 	}
 	r = storage_volume_path(&e->st, volid, NULL, vol->path, sizeof(vol->path), err);

@@ -238,11 +238,26 @@ extern const struct storage_plugin storage_plugin_lvmthin;
 
 /*
  * How a client of its own (QEMU's rbd driver) reaches rbd storage p's
- * cluster as drover does: for a storage without monhost, the node's own
- * cluster, conf = STORAGE_RBD_NODE_CONF and user = the storage's user
- * ("admin" when it names none). A storage with monhost gets "" for both.
- * -ENAMETOOLONG when a name does not fit.
+ * cluster as drover does, as a Ceph config file conf and a user (the
+ * storage's, "admin" when it names none). A storage without monhost is the
+ * node's own cluster: conf = STORAGE_RBD_NODE_CONF. A storage with monhost:
+ * conf = CONF_DIR/STOREID.conf (NULL: STORAGE_RBD_CLIENT_DIR), written now
+ * (0600, atomically) with the monitors, auth and the keyring droverfs keeps
+ * for the storage, so the node's /etc/ceph plays no part. Returns 0, or a
+ * negative errno with err saying why (-ENAMETOOLONG: a name does not fit,
+ * never cut); conf and user are "" then.
  */
 #define STORAGE_RBD_NODE_CONF "/etc/ceph/ceph.conf"
-int storage_rbd_client(const struct storage_props *p, char *conf, size_t conf_len, char *user,
-		       size_t user_len);
+#define STORAGE_RBD_CLIENT_DIR "/run/drover/ceph"
+int storage_rbd_client(const struct storage_props *p, const char *conf_dir, char *conf,
+		       size_t conf_len, char *user, size_t user_len, struct drover_err *err);
+
+/*
+ * storage.cfg's monhost (addresses separated by spaces, ',' or ';'; IPv6
+ * bare or in brackets, with or without a port; Ceph's address vectors
+ * "[v2:...,v1:...]") as Ceph's mon_host wants it, joined with sep: bare IPv6
+ * addresses get brackets. -EINVAL: no address or an unbalanced bracket;
+ * -ENAMETOOLONG: out is too small (STORAGE_RBD_MONHOST_MAX always fits).
+ */
+#define STORAGE_RBD_MONHOST_MAX 2048
+int storage_rbd_monhost(const char *in, char sep, char *out, size_t len);

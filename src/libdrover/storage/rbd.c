@@ -7,6 +7,7 @@
  * (rbd_snap.c), so two sides match snapshots by id and never by name alone.
  * Streams (rbd-diff, raw+size) are rbd_export.c's and rbd_import.c's.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -42,21 +43,65 @@ static const char *username(const struct storage_props *p)
 	return p->username[0] ? p->username : "admin";
 }
 
-/* Monitor addresses as Ceph's mon_host wants them: "a,b,c" (storage.cfg allows ' ', ',' and ';'). */
-static int monhost_list(const char *in, char *out, size_t len)
+/*
+ * One monitor of a storage.cfg monhost as Ceph's mon_host wants it: a bare
+ * IPv6 address gets brackets (Ceph would read its last group as a port, as
+ * Proxmox's hostlist() knows); "[addr]:port", "host:port", a name and an
+ * address vector "[v2:...,v1:...]" stay as they are.
+ */
+static int monhost_put(const char *tok, size_t w, char *out, size_t len, size_t *n)
+{
+	char addr[INET6_ADDRSTRLEN + 8];
+	struct in6_addr a6;
+	bool v6 = false;
+
+	if (w < sizeof(addr)) {
+		memcpy(addr, tok, w);
+		addr[w] = '\0';
+		v6 = inet_pton(AF_INET6, addr, &a6) == 1;
+	}
+	if (*n + w + (v6 ? 2 : 0) + 1 > len)
+		return -ENAMETOOLONG;
+	if (v6)
+		out[(*n)++] = '[';
+	memcpy(out + *n, tok, w);
+	*n += w;
+	if (v6)
+		out[(*n)++] = ']';
+	out[*n] = '\0';
+	return 0;
+}
+
+int storage_rbd_monhost(const char *in, char sep, char *out, size_t len)
 {
 	size_t n = 0;
+	int r;
 
+	if (len == 0)
+		return -ENAMETOOLONG;
+	out[0] = '\0';
 	for (const char *p = in; *p;) {
-		size_t w = strcspn(p, " ,;\t");
+		unsigned depth = 0;
+		size_t w = 0;
 
+		/* a separator inside brackets is the address vector's own */
+		for (; p[w] && (depth || !strchr(" ,;\t", p[w])); w++) {
+			if (p[w] == '[')
+				depth++;
+			else if (p[w] == ']' && depth-- == 0)
+				return -EINVAL;
+		}
+		if (depth)
+			return -EINVAL;
 		if (w > 0) {
-			if (n + w + 2 > len)
-				return -ENAMETOOLONG;
-			if (n)
-				out[n++] = ',';
-			memcpy(out + n, p, w);
-			n += w;
+			if (n) {
+				if (n + 2 > len)
+					return -ENAMETOOLONG;
+				out[n++] = sep;
+			}
+			r = monhost_put(p, w, out, len, &n);
+			if (r < 0)
+				return r;
 		}
 		p += w;
 		p += strspn(p, " ,;\t");
@@ -78,6 +123,8 @@ static bool monhost_valid(const char *s)
 
 static int rbd_check(const struct storage_props *p, struct drover_err *err)
 {
+	char mons[STORAGE_RBD_MONHOST_MAX];
+
 	if (!p->pool[0])
 		return drover_fail(err, -EINVAL, "rbd storage '%s': 'pool' is required", p->id);
 	if (!ceph_name_valid(p->pool))
@@ -90,7 +137,8 @@ static int rbd_check(const struct storage_props *p, struct drover_err *err)
 			err, -EINVAL,
 			"rbd storage '%s': username '%s' is not a plain name ([A-Za-z0-9_.-])",
 			p->id, p->username);
-	if (!monhost_valid(p->monhost))
+	if (!monhost_valid(p->monhost) ||
+	    (p->monhost[0] && storage_rbd_monhost(p->monhost, ',', mons, sizeof(mons)) < 0))
 		return drover_fail(err, -EINVAL,
 				   "rbd storage '%s': monhost '%s' is not a list of addresses",
 				   p->id, p->monhost);
@@ -106,18 +154,80 @@ static bool keyring_usable(const struct storage_props *p)
 	return p->shared && p->keyring[0] && access(p->keyring, R_OK) == 0;
 }
 
-int storage_rbd_client(const struct storage_props *p, char *conf, size_t conf_len, char *user,
-		       size_t user_len)
+/* A value drover writes into a Ceph config file: nothing the parser would read otherwise. */
+static bool conf_value_plain(const char *s)
 {
-	conf[0] = user[0] = '\0';
-	if (p->monhost[0])
-		return 0;
-	if ((size_t)snprintf(conf, conf_len, "%s", STORAGE_RBD_NODE_CONF) >= conf_len ||
-	    (size_t)snprintf(user, user_len, "%s", username(p)) >= user_len) {
-		conf[0] = user[0] = '\0';
-		return -ENAMETOOLONG;
-	}
+	return !s[strcspn(s, "\n\r#;$\"'\\=[]")];
+}
+
+/*
+ * The config file QEMU's librados reads for a storage with monhost: the
+ * monitors, cephx with the keyring droverfs keeps (or no auth, as drover's
+ * own connection has it without one), and nothing of the node's /etc/ceph.
+ * Root's only (it names the key's file), replaced whole, so a QEMU starting
+ * meanwhile reads the old file or the new one.
+ */
+static int client_conf_write(const struct storage_props *p, const char *dir, const char *path,
+			     struct drover_err *err)
+{
+	char mons[STORAGE_RBD_MONHOST_MAX], text[STORAGE_RBD_MONHOST_MAX + 4096 + 512];
+	bool cephx = keyring_usable(p);
+	int r, n;
+
+	r = storage_rbd_monhost(p->monhost, ',', mons, sizeof(mons));
+	if (r < 0)
+		return drover_fail(err, -EINVAL,
+				   "rbd storage '%s': monhost '%s' is not a list of addresses",
+				   p->id, p->monhost);
+	if (cephx && !conf_value_plain(p->keyring))
+		return drover_fail(
+			err, -EINVAL,
+			"rbd storage '%s': keyring path '%s' cannot go into a Ceph config", p->id,
+			p->keyring);
+	n = snprintf(text, sizeof(text),
+		     "# drover: how QEMU reaches rbd storage '%s' (storage.cfg),\n"
+		     "# written at each VM start; edits are lost\n"
+		     "[global]\n"
+		     "mon_host = %s\n"
+		     "auth_client_required = %s\n"
+		     "%s%s%s",
+		     p->id, mons, cephx ? "cephx" : "none", cephx ? "keyring = " : "",
+		     cephx ? p->keyring : "", cephx ? "\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return drover_fail(err, -ENAMETOOLONG, "rbd storage '%s': config too long", p->id);
+	r = mkdir_p(dir, 0700);
+	if (r == 0)
+		r = write_file_atomic(path, text, (size_t)n, 0600);
+	if (r < 0)
+		return drover_fail(err, r, "rbd storage '%s': writing %s: %s", p->id, path,
+				   strerror(-r));
 	return 0;
+}
+
+int storage_rbd_client(const struct storage_props *p, const char *conf_dir, char *conf,
+		       size_t conf_len, char *user, size_t user_len, struct drover_err *err)
+{
+	const char *dir = conf_dir ? conf_dir : STORAGE_RBD_CLIENT_DIR;
+	int r;
+
+	conf[0] = user[0] = '\0';
+	if ((p->monhost[0]
+		     ? (size_t)snprintf(conf, conf_len, "%s/%s.conf", dir, p->id)
+		     : (size_t)snprintf(conf, conf_len, "%s", STORAGE_RBD_NODE_CONF)) >= conf_len ||
+	    (size_t)snprintf(user, user_len, "%s", username(p)) >= user_len) {
+		r = drover_fail(err, -ENAMETOOLONG,
+				"rbd storage '%s': username '%s' or config path too long for QEMU",
+				p->id, username(p));
+		goto fail;
+	}
+	if (!p->monhost[0])
+		return 0;
+	r = client_conf_write(p, dir, conf, err);
+	if (r == 0)
+		return 0;
+fail:
+	conf[0] = user[0] = '\0';
+	return r;
 }
 
 /* librados's settings: its own, never a file's, and never a line on our stderr. */
@@ -131,13 +241,13 @@ static int configure(rados_t cluster, const struct storage_props *p, struct drov
 		{ "client_mount_timeout", "15" },
 		{ "rados_mon_op_timeout", "30" },
 	};
-	char mons[sizeof(p->monhost)];
+	char mons[STORAGE_RBD_MONHOST_MAX];
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(quiet); i++)
 		r = rados_conf_set(cluster, quiet[i][0], quiet[i][1]);
 	if (r == 0 && p->monhost[0]) {
-		r = monhost_list(p->monhost, mons, sizeof(mons));
+		r = storage_rbd_monhost(p->monhost, ',', mons, sizeof(mons));
 		if (r == 0)
 			r = rados_conf_set(cluster, "mon_host", mons);
 	} else if (r == 0) {
@@ -450,7 +560,7 @@ static int rbd_path(struct storage *s, const char *volname, const char *snap, ch
 		    struct drover_err *err)
 {
 	const struct storage_props *p = &s->props;
-	char mons[sizeof(p->monhost)];
+	char mons[STORAGE_RBD_MONHOST_MAX];
 	size_t n = 0;
 	int r;
 
@@ -467,10 +577,7 @@ static int rbd_path(struct storage *s, const char *volname, const char *snap, ch
 			r = uri_put(out, len, &n, snap, true);
 	}
 	if (r == 0 && p->monhost[0]) {
-		r = monhost_list(p->monhost, mons, sizeof(mons));
-		for (char *c = mons; r == 0 && *c; c++)
-			if (*c == ',')
-				*c = ';';
+		r = storage_rbd_monhost(p->monhost, ';', mons, sizeof(mons));
 		if (r == 0)
 			r = uri_put(out, len, &n, ":mon_host=", false);
 		if (r == 0)
