@@ -189,12 +189,18 @@ static void test_find_in_proc(void **state)
 	/* ...or right */
 	write_pid(t.p.pid, 304);
 	assert_int_equal(qemu_vm_pid(t.proc, t.run, 100), 304);
+	/* the run directory spelt with a trailing slash: the same paths */
+	{
+		char slash[200];
+
+		snprintf(slash, sizeof(slash), "%s//", t.run);
+		assert_int_equal(qemu_vm_pid(t.proc, slash, 100), 304);
+	}
 	assert_true(qemu_pid_is_vm(t.proc, 304, &t.p, t.run));
 	assert_false(qemu_pid_is_vm(t.proc, 303, &t.p, t.run));
 	assert_false(qemu_pid_is_vm(t.proc, 0, &t.p, t.run));
 
 	/* the run directory gone here and there alike (/run wiped): ours, to be safe */
-	tmpdir_remove(path);
 	snprintf(path, sizeof(path), "%s/gone", t.dir);
 	{
 		struct qemu_paths gone;
