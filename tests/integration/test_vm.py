@@ -345,7 +345,8 @@ def test_vm_without_pid_file_or_sockets_still_runs(sb, guest):
     pid = None
     try:
         for gone in (["pid"], ["pid", "qmp"]):
-            vm(sb, "node2", "start", 201)
+            if status(sb, "node2", 201)["status"] != "running":
+                vm(sb, "node2", "start", 201)
             pid = status(sb, "node2", 201)["pid"]
             assert qemu_of(pid, 201) and "tap201i0" in leftovers(sb, "node2", 201)
             before = len(cleanup_tasks(sb, "node2", 201))
