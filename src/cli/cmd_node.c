@@ -11,6 +11,7 @@
 #include "basic/util.h"
 #include "cli.h"
 #include "libdrover/guest/startall.h"
+#include "libdrover/node/self.h"
 #include "libdrover/node/status.h"
 #include "task_run.h"
 
@@ -188,14 +189,15 @@ static int all(struct cli_context *ctx, int argc, char **argv, bool stop)
 {
 	const char *cmd = stop ? "stopall" : "startall";
 	struct all_ctx a = { .cli = ctx, .stop = stop };
+	struct drover_err err = { "" };
 	struct node_args args;
 	int r;
 
 	if (parse(argc, argv, cmd, &args) < 0)
 		return CLI_EXIT_USAGE;
-	r = task_node_name(ctx->socket_path, a.node, sizeof(a.node));
+	r = node_self_name(ctx->socket_path, a.node, sizeof(a.node), &err);
 	if (r < 0) {
-		cli_error("this node's name: %s", strerror(-r));
+		cli_error("%s", err.text);
 		return CLI_EXIT_FAIL;
 	}
 	a.env = (struct task_env){ .node = a.node, .cfs_socket = ctx->socket_path };

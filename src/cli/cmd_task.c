@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "libdrover/node/remote.h"
 #include "libdrover/node/task_lists.h"
+#include "libdrover/node/self.h"
 #include "libdrover/task/task.h"
 #include "libdrover/task/task_json.h"
 #include "libdrover/task/task_log.h"
@@ -75,10 +76,11 @@ static int usage_error(const char *cmd, const char *what)
 /* This node's name as tasks carry it. */
 static int local_node(struct cli_context *ctx, char *node, size_t len)
 {
-	int r = task_node_name(ctx->socket_path, node, len);
+	struct drover_err err = { "" };
+	int r = node_self_name(ctx->socket_path, node, len, &err);
 
 	if (r < 0)
-		cli_error("this node's name: %s", strerror(-r));
+		cli_error("%s", err.text);
 	return r;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "basic/util.h"
+#include "libdrover/node/self.h"
 #include "libdrover/task/task_log.h"
 
 /* The worker a signal to the command is passed on to (a handler reaches only statics). */
@@ -47,9 +48,9 @@ int cli_run_task(struct cli_context *ctx, const char *type, const char *id, task
 	char node[NODE_NAME_MAX + 1], status[TASK_STATUS_MAX];
 	int r;
 
-	r = task_node_name(ctx->socket_path, node, sizeof(node));
+	r = node_self_name(ctx->socket_path, node, sizeof(node), &err);
 	if (r < 0) {
-		cli_error("this node's name: %s", strerror(-r));
+		cli_error("%s", err.text);
 		return CLI_EXIT_FAIL;
 	}
 	env.node = node;

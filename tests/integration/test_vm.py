@@ -9,7 +9,9 @@ VM on node1 reaches one on node2 over vmbr0, it is shut down through the
 agent and destroyed with its volumes. VMIDs are unique across nodes; a
 locked VM refuses to start; a killed QEMU reads as stopped, and droverd
 cleans up after it (taps, pid file, sockets) as after a guest that powers
-itself off; hostile configs give clear errors and start nothing.
+itself off; a VM whose pid file (and QMP socket) was deleted still reads
+as running, refuses a second start, keeps its taps and stops;
+hostile configs give clear errors and start nothing.
 """
 import json
 import os
@@ -325,6 +327,52 @@ def test_locked_vm_refuses_start(sb, guest):
     vm(sb, "node2", "unlock", 201)
     assert "lock" not in json.loads(vm(sb, "node2", "config", 201, "--output-format",
                                        "json").stdout)
+
+
+def qemu_of(pid, vmid):
+    """Is pid (the sandbox shares our pid namespace) still VM vmid's QEMU?"""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f"{RUN}/{vmid}.pid".encode() in f.read()
+    except OSError:
+        return False
+
+
+def test_vm_without_pid_file_or_sockets_still_runs(sb, guest):
+    """Its pid file deleted by hand (then its QMP socket too, as with /run wiped):
+    the VM runs as long as its QEMU does. Status says so, a start refuses (no
+    second QEMU on its disks), droverd cleans nothing up, a stop stops it."""
+    pid = None
+    try:
+        for gone in (["pid"], ["pid", "qmp"]):
+            if status(sb, "node2", 201)["status"] != "running":
+                vm(sb, "node2", "start", 201)
+            pid = status(sb, "node2", 201)["pid"]
+            assert qemu_of(pid, 201) and "tap201i0" in leftovers(sb, "node2", 201)
+            before = len(cleanup_tasks(sb, "node2", 201))
+            for ext in gone:
+                sb.exec("node2", "rm", f"{RUN}/201.{ext}")
+            st = status(sb, "node2", 201)
+            assert st["status"] == "running" and st["pid"] == pid, st
+            if "qmp" not in gone:
+                assert st["qmpstatus"] == "running"
+            proc = vm(sb, "node2", "start", 201, check=False)
+            assert proc.returncode == 1
+            assert "VM 201 is already running" in proc.stdout + proc.stderr
+            assert qemu_of(pid, 201)
+            # droverd sees it running: its status, as node1 reads it, and no cleanup
+            time.sleep(12)  # two of droverd's status ticks
+            assert listed(sb, "node1")[201]["status"] == "running"
+            assert len(cleanup_tasks(sb, "node2", 201)) == before
+            assert "tap201i0" in leftovers(sb, "node2", 201)
+            out = vm(sb, "node2", "stop", 201).stdout
+            assert f"Stopping VM 201 (pid {pid})" in out
+            wait_for("VM 201's QEMU gone", lambda: not qemu_of(pid, 201), 10)
+            assert status(sb, "node2", 201)["status"] == "stopped"
+            assert not leftovers(sb, "node2", 201)
+    finally:
+        if pid and qemu_of(pid, 201):
+            os.kill(pid, 9)
 
 
 HOSTILE = {

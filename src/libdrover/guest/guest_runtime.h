@@ -3,9 +3,8 @@
  * Reading a guest's runtime state from the host, without asking the guest
  * or spawning anything (droverd does it every few seconds for every guest):
  *
- * - a VM: QEMU's pid file RUN_DIR/VMID.pid; the process must still be a
- *   QEMU (its executable qemu-system-*), so a stale pid file whose pid was
- *   reused reads as stopped. CPU time, start and memory from /proc.
+ * - a VM: its QEMU process, qemu_vm_pid(). CPU time, start and memory
+ *   from /proc.
  * - a container: LXC's cgroup lxc.payload.VMID (cgroup v2, else the v1
  *   cpuacct and memory hierarchies): running while it holds a process;
  *   CPU time and memory from the cgroup, the start from its init.
@@ -13,6 +12,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -25,7 +25,39 @@ struct guest_runtime {
 	uint64_t uptime_s;
 };
 
-/* run_dir NULL: QEMU_RUN_DIR. Returns 0 or -errno (a stopped VM is 0, running false). */
+/*
+ * Is a QEMU of VM vmid running on this node? The pid file alone cannot
+ * say: it can be deleted by hand or with /run, and its pid reused. A
+ * start, stop, cleanup or status that believed it would start a second
+ * QEMU on the same disks, or take the taps of one that runs. So a process
+ * counts only when it is one, its executable qemu-system-*, its command
+ * line naming this VM's pid file (-pidfile) or QMP socket (-chardev), and
+ * it sees our run directory (not a sandbox neighbour's with the same
+ * paths). It is looked for by
+ *   1. the pid file's pid: one open and a few reads, the usual answer;
+ *   2. the listener of the QMP socket (SO_PEERCRED): the pid file gone;
+ *   3. every process in /proc: both gone. A stopped VM ends here: about a
+ *      readlink of /proc/PID/exe per process (0.5 ms for 230 processes).
+ * A lock would be cheaper to ask, but QEMU's own on its pid file goes
+ * with the file, and none of its others is at a path drover chooses.
+ * proc NULL: /proc (tests pass a tree like it); run_dir NULL: QEMU_RUN_DIR.
+ * Returns the pid, or 0 when no QEMU of the VM runs.
+ */
+struct qemu_paths;
+pid_t qemu_vm_pid(const char *proc, const char *run_dir, uint32_t vmid);
+/* Is pid such a QEMU of the VM whose paths are p under run_dir (not NULL)? */
+bool qemu_pid_is_vm(const char *proc, pid_t pid, const struct qemu_paths *p, const char *run_dir);
+/*
+ * Does the argv cmdline (len bytes, NUL-terminated strings as in
+ * /proc/PID/cmdline) name pidfile (-pidfile) or the QMP socket qmp
+ * (-chardev socket,id=qmp,path=..., commas doubled)?
+ */
+bool qemu_cmdline_is_vm(const char *cmdline, size_t len, const char *pidfile, const char *qmp);
+
+/*
+ * The VM's runtime: running when qemu_vm_pid() finds its QEMU. run_dir
+ * NULL: QEMU_RUN_DIR. Returns 0 or -errno (a stopped VM is 0, running false).
+ */
 int qemu_runtime_read(const char *run_dir, uint32_t vmid, struct guest_runtime *rt);
 
 /* cgroup_root NULL: /sys/fs/cgroup. Returns 0 or -errno (stopped: 0, running false). */

@@ -204,7 +204,10 @@ int vm_serial_path(const struct vm_env *e, uint32_t vmid, unsigned index, char *
 int vm_serial_open(const struct vm_env *e, uint32_t vmid, unsigned index, int *fd,
 		   struct drover_err *err);
 
-/* Is the VM running on this node (its QEMU alive)? pid if so. */
+/*
+ * Is the VM running on this node (a QEMU of it alive, found even when its
+ * pid file is gone or stale: qemu_vm_pid())? pid if so.
+ */
 bool vm_running(const struct vm_env *e, uint32_t vmid, int *pid);
 
 /* --- the state volume of a snapshot with RAM (vm_state.c, pure) --- */

@@ -43,12 +43,13 @@ int vm_config(const struct vm_env *e, uint32_t vmid, struct guest_conf **out,
 
 bool vm_running(const struct vm_env *e, uint32_t vmid, int *pid)
 {
-	struct guest_runtime rt;
+	/* its QEMU found by more than the pid file: see qemu_vm_pid() */
+	pid_t p = qemu_vm_pid(NULL, e->run_dir, vmid);
 
-	if (qemu_runtime_read(e->run_dir, vmid, &rt) < 0 || !rt.running)
+	if (p <= 0)
 		return false;
 	if (pid)
-		*pid = rt.pid;
+		*pid = p;
 	return true;
 }
 

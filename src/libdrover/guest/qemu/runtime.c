@@ -20,22 +20,28 @@ int qemu_paths_init(const char *run_dir, uint32_t vmid, struct qemu_paths *p,
 		    struct drover_err *err)
 {
 	const char *d = run_dir ? run_dir : QEMU_RUN_DIR;
-	int n = 0;
+	int n = 0, dl = (int)strlen(d);
 
 	memset(p, 0, sizeof(*p));
+	/*
+	 * One spelling of each path, trailing slashes or not: a running
+	 * QEMU is recognised by the paths on its command line.
+	 */
+	while (dl > 1 && d[dl - 1] == '/')
+		dl--;
 	/* The longest socket name decides: VMID.serial3. */
-	n = snprintf(p->serial[QEMU_SERIAL_COUNT - 1], sizeof(p->serial[0]), "%s/%u.serial%d", d,
-		     vmid, QEMU_SERIAL_COUNT - 1);
+	n = snprintf(p->serial[QEMU_SERIAL_COUNT - 1], sizeof(p->serial[0]), "%.*s/%u.serial%d", dl,
+		     d, vmid, QEMU_SERIAL_COUNT - 1);
 	if (n < 0 || (size_t)n >= sizeof(p->serial[0]))
 		return drover_fail(err, -ENAMETOOLONG,
 				   "run directory '%s' is too long for socket paths", d);
-	snprintf(p->qmp, sizeof(p->qmp), "%s/%u.qmp", d, vmid);
-	snprintf(p->qga, sizeof(p->qga), "%s/%u.qga", d, vmid);
-	snprintf(p->pid, sizeof(p->pid), "%s/%u.pid", d, vmid);
+	snprintf(p->qmp, sizeof(p->qmp), "%.*s/%u.qmp", dl, d, vmid);
+	snprintf(p->qga, sizeof(p->qga), "%.*s/%u.qga", dl, d, vmid);
+	snprintf(p->pid, sizeof(p->pid), "%.*s/%u.pid", dl, d, vmid);
 	for (int i = 0; i < QEMU_SERIAL_COUNT; i++) {
-		snprintf(p->serial[i], sizeof(p->serial[i]), "%s/%u.serial%d", d, vmid, i);
-		snprintf(p->serial_log[i], sizeof(p->serial_log[i]), "%s/%u.serial%d.log", d, vmid,
-			 i);
+		snprintf(p->serial[i], sizeof(p->serial[i]), "%.*s/%u.serial%d", dl, d, vmid, i);
+		snprintf(p->serial_log[i], sizeof(p->serial_log[i]), "%.*s/%u.serial%d.log", dl, d,
+			 vmid, i);
 	}
 	return 0;
 }
