@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "libdrover/cfs/ipc_client.h"
+#include "basic/timefmt.h"
 #include "basic/util.h"
 #include "basic/wire.h"
 
@@ -176,11 +177,8 @@ static void print_status(struct json_object *s)
 	struct json_object *limits = jobj(s, "limits");
 	struct json_object *p = jobj(s, "persistence");
 	char a[32], b[32], when[64];
-	time_t start = (time_t)ju64(s, "starttime");
-	struct tm tm;
 
-	localtime_r(&start, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	timefmt_local((int64_t)ju64(s, "starttime"), when, sizeof(when));
 	heading("Cluster file system");
 	printf("Mode:             %s\n", jstr(s, "mode"));
 	printf("Node:             %s\n", jstr(s, "node"));
@@ -294,7 +292,6 @@ static int print_event(const struct buf *payload, enum output_format format)
 	char *path, *old;
 	char when[32];
 	time_t now = time(NULL);
-	struct tm tm;
 
 	wire_reader_init(&r, payload->data, payload->len);
 	version = wire_get_u64(&r);
@@ -321,8 +318,7 @@ static int print_event(const struct buf *payload, enum output_format format)
 				       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
-		localtime_r(&now, &tm);
-		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		timefmt(now, false, "%H:%M:%S", when, sizeof(when));
 		printf("%s %8" PRIu64 " %-8s %s%s%s%s\n", when, version, op_name(kind), path,
 		       type == 1 ? "/" : "", *old ? " <- " : "", old);
 	}
@@ -425,12 +421,9 @@ static void print_log(struct json_object *o)
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(data, i);
-		time_t t = (time_t)ju64(e, "time");
 		char when[32];
-		struct tm tm;
 
-		localtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		timefmt_local((int64_t)ju64(e, "time"), when, sizeof(when));
 		printf("%s %s %s[%" PRIu64 "] %s: %s\n", when, jstr(e, "node"), jstr(e, "tag"),
 		       ju64(e, "pid"), jstr(e, "user"), jstr(e, "msg"));
 	}

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "basic/timefmt.h"
 #include "basic/util.h"
 #include "libdrover/replication/jobstatus.h"
 #include "libdrover/replication/runlog.h"
@@ -49,14 +49,8 @@ static int load_status(struct cli_context *ctx, bool with_disabled, struct cfs_b
 
 /* ---- status --------------------------------------------------------------- */
 
-static void fmt_time(int64_t t, char *out, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	localtime_r(&tt, &tm);
-	strftime(out, len, "%Y-%m-%d_%H:%M:%S", &tm);
-}
+/* pvesr's times: one word, for the columns */
+#define STATUS_TIME "%Y-%m-%d_%H:%M:%S"
 
 /* The State column: what the job does or waits for, else its last error, else OK. */
 static const char *state_text(const struct repl_job_status *s, char *buf, size_t len)
@@ -113,12 +107,12 @@ static void status_line(const struct repl_job_status *s, int64_t now)
 	repl_jobid_format(s->job.guest, s->job.jobnum, id);
 	snprintf(target, sizeof(target), "local/%s", s->job.target);
 	if (s->st.last_sync)
-		fmt_time(s->st.last_sync, last, sizeof(last));
+		timefmt(s->st.last_sync, false, STATUS_TIME, last, sizeof(last));
 	if (s->next_sync != REPL_NEXT_NEVER) {
 		if (s->next_sync <= now)
 			snprintf(next, sizeof(next), "pending");
 		else
-			fmt_time(s->next_sync, next, sizeof(next));
+			timefmt(s->next_sync, false, STATUS_TIME, next, sizeof(next));
 	}
 	if (s->has_state && s->st.last_try)
 		snprintf(dur, sizeof(dur), "%g", s->st.duration);

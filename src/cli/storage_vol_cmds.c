@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/timefmt.h"
 #include "basic/util.h"
 #include "libdrover/format/names.h"
 #include "storage_cli.h"
@@ -430,10 +431,8 @@ static int cmd_snapshots(struct cli_context *ctx, int argc, char **argv)
 		printf("%-24s %-20s %-38s %s\n", "Name", "Created", "ID", "Received from");
 		for (size_t i = 0; i < n; i++) {
 			char when[32];
-			time_t t = (time_t)snaps[i].ctime;
-			struct tm tm;
 
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+			timefmt_local(snaps[i].ctime, when, sizeof(when));
 			printf("%-24s %-20s %-38s %s\n", snaps[i].name, when,
 			       snaps[i].id[0] ? snaps[i].id : "-",
 			       snaps[i].origin_id[0] ? snaps[i].origin_id : "-");

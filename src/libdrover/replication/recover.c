@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "basic/timefmt.h"
 #include "basic/util.h"
 #include "jobstatus.h"
 #include "libdrover/format/guest_drive.h"
@@ -138,15 +138,6 @@ static int check_unreplicated(struct recover *rc)
 	return r < 0 && r != -ENODATA ? drover_fail_prefix(rc->err, r, "%s", rc->g.conf_rel) : r;
 }
 
-static void fmt_time(int64_t t, char *out, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	localtime_r(&tt, &tm);
-	strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 /* Each replicated volume's replica here and its snapshots (freed by the caller). */
 static int list_replicas(struct recover *rc, struct repl_recover_volume *vols)
 {
@@ -188,7 +179,7 @@ static int find_replicas(struct recover *rc)
 				"replication snapshot: their last runs broke at different volumes",
 				rc->vmid, rc->env.cfs.node);
 	if (r == 0) {
-		fmt_time(epoch, when, sizeof(when));
+		timefmt_local(epoch, when, sizeof(when));
 		for (size_t i = 0; i < rc->g.n_vols; i++) {
 			const struct storage_snapshot *newest =
 				repl_recover_pick(vols[i].snaps, vols[i].n, rc->vmid, NULL);
