@@ -561,12 +561,40 @@ def test_recover_and_switch_back(sb):
         drover(sb, "node2", "ct", "stop", str(CT), check=False)
 
 
+def refused_while_receiving(sb, snap):
+    """A receive into the replica still running on node2 (a run from node1 that
+    began before it failed, here a real import waiting for its stream):
+    recover refuses and names it, and the replica is left alone."""
+    lock = "/run/drover/receive/" + volid(110).replace("/", "%2F").replace(":", "%3A") + ".lock"
+    argv = [sb.drover, "sandbox", "exec", "--name", sb.name, "node2", "--", "drover", "storage",
+            "import", volid(110), "btrfs", "-", "--base", snap]
+    imp = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        holder = wait_for("the import's receive lock on node2",
+                          lambda: sh(sb, "node2", f"cat {lock} 2>/dev/null",
+                                     check=False).stdout.strip(), timeout=30)
+        proc = drover(sb, "node2", "vm", "recover", "110", check=False)
+        assert proc.returncode == 1, proc.stdout
+        assert f"a replication receive for {volid(110)} is still running (pid {holder})" \
+            in proc.stderr
+        assert sh(sb, "node2", "test -e /etc/drover/nodes/node1/qemu-server/110.conf",
+                  check=False).returncode == 0
+    finally:
+        imp.stdin.close()  # the stream ends before it began: nothing is received
+        out, err = imp.communicate(timeout=60)
+    assert imp.returncode != 0, out
+    # its lock went with it
+    assert sh(sb, "node2", f"cat {lock}").stdout == ""
+
+
 def recovered_on_node2(sb, snap, synced):
     # refused on node3, which has no replica: the volume is named
     proc = drover(sb, "node3", "vm", "recover", "110", check=False)
     assert proc.returncode == 1
     assert f"{volid(110)} has no replica on this node (node3)" in proc.stderr
     assert os.path.basename(CT_ROOT) not in proc.stderr
+    refused_while_receiving(sb, snap)
     out = drover(sb, "node2", "vm", "recover", "110").stdout
     assert "VM 110 recovered from node1: nodes/node2/qemu-server/110.conf" in out
     assert f"{volid(110)}: rolled back to {snap}" in out

@@ -16,6 +16,7 @@
 #include "libdrover/guest/ops.h"
 #include "libdrover/storage/storage.h"
 #include "libdrover/storage/volname.h"
+#include "libdrover/stream/receive_lock.h"
 
 /* Everything one recovery works with. */
 struct recover {
@@ -169,10 +170,8 @@ static int find_replicas(struct recover *rc)
 	const char *name;
 	char when[32];
 	int64_t epoch;
-	int r = repl_guest_volumes(&rc->g, &rc->env.cfg, rc->err);
+	int r = list_replicas(rc, vols);
 
-	if (r == 0)
-		r = list_replicas(rc, vols);
 	if (r == 0 && !(name = repl_recover_pick_common(vols, rc->g.n_vols, rc->vmid, &epoch)))
 		r = drover_fail(rc->err, -ENODATA,
 				"the replicas of guest %" PRIu32 " on this node (%s) share no "
@@ -244,9 +243,16 @@ static int move_conf(struct recover *rc)
 	return 0;
 }
 
-/* Under the guest's lock: looked at again, rolled back, moved. */
+/*
+ * Under the guest's lock: looked at again, rolled back, moved. The
+ * replicas' receive locks keep out an import still running from the old
+ * source (a run that began before it failed), and any that would start
+ * meanwhile, until the config has moved.
+ */
 static int recover_locked(struct recover *rc, const char *socket)
 {
+	const char *volids[REPL_VOLUMES_MAX];
+	int locks[REPL_VOLUMES_MAX];
 	int r = find_guest(rc);
 
 	if (r == 0)
@@ -254,11 +260,23 @@ static int recover_locked(struct recover *rc, const char *socket)
 	if (r == 0)
 		r = check_unreplicated(rc);
 	if (r == 0)
-		r = find_replicas(rc);
+		r = repl_guest_volumes(&rc->g, &rc->env.cfg, rc->err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < rc->g.n_vols; i++)
+		volids[i] = rc->g.volids[i];
+	r = receive_lock_all(NULL, volids, rc->g.n_vols, locks, rc->err);
+	if (r == -EBUSY)
+		return drover_fail_append(rc->err, r,
+					  ": wait for it to end (or stop it), then recover again");
+	if (r < 0)
+		return r;
+	r = find_replicas(rc);
 	if (r == 0)
 		r = rollback_all(rc);
 	if (r == 0)
 		r = move_conf(rc);
+	receive_lock_release_all(locks, rc->g.n_vols);
 	return r;
 }
 
