@@ -581,7 +581,7 @@ def refused_while_receiving(sb, snap):
         assert sh(sb, "node2", "test -e /etc/drover/nodes/node1/qemu-server/110.conf",
                   check=False).returncode == 0
     finally:
-        imp.stdin.close()  # the stream ends before it began: nothing is received
+        # stdin closed: the stream ends before it began, nothing is received
         out, err = imp.communicate(timeout=60)
     assert imp.returncode != 0, out
     # its lock went with it
