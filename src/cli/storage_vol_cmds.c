@@ -292,7 +292,6 @@ static int cmd_resize(struct cli_context *ctx, int argc, char **argv)
 {
 	struct drover_err err = { "" };
 	struct storage_env env;
-	struct storage_volume info;
 	bool grow = false;
 	uint64_t size;
 	int r;
@@ -307,9 +306,8 @@ static int cmd_resize(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (with_env(ctx, &env) < 0)
 		return CLI_EXIT_FAIL;
-	r = grow ? storage_volume_info(&env, argv[1], &info, &err) : 0;
-	if (r == 0)
-		r = storage_resize(&env, argv[1], grow ? info.size + size : size, &err);
+	r = grow ? storage_grow(&env, argv[1], size, &err)
+		 : storage_resize(&env, argv[1], size, &err);
 	storage_env_close(&env);
 	if (r == 0)
 		printf("resized '%s'\n", argv[1]);

@@ -168,6 +168,26 @@ int stream_export(const struct storage_env *env, const char *volid, enum storage
 	return drover_fail(err, r, "%s", perr.text);
 }
 
+int stream_export_file(const struct storage_env *env, const char *volid, enum storage_format fmt,
+		       const struct storage_export_opts *eo, const char *path,
+		       const struct pump_opts *po, struct pump_stats *st, struct drover_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int r;
+
+	if (fd < 0)
+		return drover_fail(err, -errno, "%s: %s", path,
+				   errno == EEXIST ? "it exists: remove it first"
+						   : strerror(errno));
+	r = stream_export(env, volid, fmt, eo, fd, po, st, NULL, err);
+	if (r == 0 && fsync(fd) < 0)
+		r = drover_fail(err, -errno, "%s: %s", path, strerror(errno));
+	close(fd);
+	if (r < 0)
+		unlink(path);
+	return r;
+}
+
 int stream_import(const struct storage_env *env, const char *volid, enum storage_format fmt,
 		  const struct storage_import_opts *io, int in, const struct pump_opts *po,
 		  char *imported, size_t len, struct pump_stats *st, struct drover_err *err)
