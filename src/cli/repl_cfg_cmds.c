@@ -27,18 +27,6 @@ int repl_cli_jobid(const char *arg, uint32_t *guest, uint32_t *jobnum)
 	return 0;
 }
 
-int repl_cli_output(const char *arg)
-{
-	if (streq(arg, "text"))
-		return 0;
-	if (streq(arg, "json"))
-		return 1;
-	if (streq(arg, "json-pretty"))
-		return 2;
-	cli_error("--output-format: '%s' is not one of text, json, json-pretty", arg);
-	return -1;
-}
-
 int repl_cli_cfg(struct cli_context *ctx, struct cfs_brief *b, struct repl_cfg *cfg)
 {
 	struct drover_err err = { "" };
@@ -408,7 +396,7 @@ static int cmd_list(struct cli_context *ctx, int argc, char **argv)
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c != 'o' || (mode = repl_cli_output(optarg)) < 0)
+		if (c != 'o' || (mode = cli_output_format(optarg)) < 0)
 			return CLI_EXIT_USAGE;
 	if (optind != argc) {
 		cli_error("list takes no arguments");

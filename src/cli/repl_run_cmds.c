@@ -130,7 +130,7 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 			continue;
 		if (c == 'g')
 			cli_error("--guest: '%s' is not a guest ID", optarg);
-		if (c != 'o' || (mode = repl_cli_output(optarg)) < 0)
+		if (c != 'o' || (mode = cli_output_format(optarg)) < 0)
 			return CLI_EXIT_USAGE;
 	}
 	if (optind != argc) {

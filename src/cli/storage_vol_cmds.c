@@ -102,7 +102,7 @@ static int cmd_list(struct cli_context *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if ((c == 'v' && parse_vmid(optarg, &vmid) < 0) ||
 		    (c == 'c' && parse_content(optarg, &content) < 0) ||
-		    (c == 'o' && (mode = storage_cli_output(optarg)) < 0) || c == '?')
+		    (c == 'o' && (mode = cli_output_format(optarg)) < 0) || c == '?')
 			return CLI_EXIT_USAGE;
 	}
 	if (optind != argc - 1) {
@@ -399,7 +399,7 @@ static int cmd_snapshots(struct cli_context *ctx, int argc, char **argv)
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c != 'o' || (mode = storage_cli_output(optarg)) < 0)
+		if (c != 'o' || (mode = cli_output_format(optarg)) < 0)
 			return CLI_EXIT_USAGE;
 	if (optind != argc - 1) {
 		cli_error("storage snapshots takes one VOLID (see --help)");

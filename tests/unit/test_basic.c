@@ -166,6 +166,21 @@ static void test_timefmt_duration(void **state)
 	assert_string_equal(out, "100h 00m 00s");
 }
 
+static void test_hex_digit(void **state)
+{
+	const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(hex_digit(digits[i]), i);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(hex_digit(upper[i]), 10 + i);
+	assert_int_equal(hex_digit('g'), -1);
+	assert_int_equal(hex_digit('G'), -1);
+	assert_int_equal(hex_digit('%'), -1);
+	assert_int_equal(hex_digit('\0'), -1);
+	assert_int_equal(hex_digit((char)0xe9), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_process_wait_reports_status_and_signal),
 		cmocka_unit_test(test_timefmt_utc_local_and_failures),
 		cmocka_unit_test(test_timefmt_duration),
+		cmocka_unit_test(test_hex_digit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
