@@ -72,7 +72,8 @@ static int cmd_ct_recover(struct cli_context *ctx, int argc, char **argv)
 	"gone for now, 'drover cluster expected 1' gives this node quorum alone\n"   \
 	"(change nothing else in the cluster while it is set). Refused while the\n"  \
 	"guest's node is online (migrate instead), and when a volume on local\n"     \
-	"storage has no replica here. Each replica is rolled back to its newest\n"   \
+	"storage has no replica here, or while an import into a replica still\n"     \
+	"runs here. Each replica is rolled back to its newest\n"                     \
 	"replication snapshot, the config is renamed into this node's directory\n"   \
 	"under the guest's lock, and the data-loss window (now - last sync) is\n"    \
 	"printed. Then 'drover " verb " start " ID "'. The next replication run\n"   \
