@@ -381,7 +381,6 @@ static int target_side(struct cli_context *ctx, int argc, char **argv, bool fina
 	struct repl_prepare_req q = { .scan = scan };
 	struct drover_err err = { "" };
 	struct json_object *out = NULL;
-	struct storage_env env;
 	uint64_t last_sync = 0;
 	uint32_t guest, jobnum;
 	int c, r;
@@ -403,16 +402,12 @@ static int target_side(struct cli_context *ctx, int argc, char **argv, bool fina
 	q.volids = (const char *const *)argv + optind + 1;
 	q.n = (size_t)(argc - optind - 1);
 	q.last_sync = (int64_t)last_sync;
-	r = storage_env_open(&env, ctx->socket_path, &err);
-	if (r == 0)
-		r = repl_prepare_local(&env, &q, &out, &stderr_reporter, &err);
+	r = repl_prepare_local_at(ctx->socket_path, &q, &out, &stderr_reporter, &err);
 	if (r == 0 && !finalize)
 		puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
 								 JSON_C_TO_STRING_NOSLASHESCAPE));
 	if (out)
 		json_object_put(out);
-	if (r == 0 || env.cfs.node[0])
-		storage_env_close(&env);
 	return r < 0 ? cli_fail(&err, r) : CLI_EXIT_OK;
 }
 
