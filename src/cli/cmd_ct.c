@@ -24,18 +24,6 @@ struct ct_job {
 	struct storage_env env;
 };
 
-/* Refused while replication jobs name the container, unless --purge: then they go after it. */
-static int destroy(struct ct_job *j, const struct drover_reporter *log, struct drover_err *err)
-{
-	int r = repl_guest_destroy_check(&j->env.cfs, j->a.ctid, j->a.purge, err);
-
-	if (r == 0)
-		r = ct_destroy(&j->env, j->a.ctid, log, err);
-	if (r == 0 && j->a.purge)
-		r = repl_guest_jobs_remove(&j->env.cfs, j->a.ctid, log, err);
-	return r;
-}
-
 static int job_run(void *arg, const struct drover_reporter *log, struct drover_err *err)
 {
 	struct ct_job *j = arg;
@@ -49,8 +37,13 @@ static int job_run(void *arg, const struct drover_reporter *log, struct drover_e
 		return ct_stop(a->ctid, log, err);
 	if (streq(j->verb, "shutdown"))
 		return ct_shutdown(a->ctid, a->timeout_s, a->force_stop, log, err);
-	if (streq(j->verb, "destroy"))
-		return destroy(j, log, err);
+	if (streq(j->verb, "destroy")) {
+		struct repl_guest_destroy_req q = {
+			.type = GUEST_LXC, .vmid = a->ctid, .purge = a->purge, .env = &j->env
+		};
+
+		return repl_guest_destroy(&q, log, err);
+	}
 	if (streq(j->verb, "snapshot"))
 		return ct_snapshot(&j->env, a->ctid, a->pos[0], a->kv[0].value, log, err);
 	if (streq(j->verb, "rollback"))

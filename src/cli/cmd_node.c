@@ -10,7 +10,6 @@
 
 #include "basic/util.h"
 #include "cli.h"
-#include "libdrover/cfs/kv.h"
 #include "libdrover/guest/startall.h"
 #include "libdrover/node/status.h"
 #include "task_run.h"
@@ -51,18 +50,6 @@ static int parse(int argc, char **argv, const char *cmd, struct node_args *a)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-static int connect_cfs(struct cli_context *ctx, struct ipc_client *c)
-{
-	int r = cfs_ipc_connect(c, ctx->socket_path, 10000);
-
-	if (r < 0) {
-		cli_error("droverfs does not answer on %s: %s",
-			  ctx->socket_path ? ctx->socket_path : ipc_client_default_path(),
-			  strerror(-r));
-	}
-	return r;
 }
 
 /* ---- status ---- */
@@ -147,23 +134,18 @@ static struct json_object *node_json(const struct node_view *v, int64_t now)
 
 static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 {
+	struct drover_err err = { "" };
 	struct node_view *v = NULL;
 	struct node_args a;
-	struct ipc_client c;
 	size_t n = 0;
 	int64_t now = now_wall_s();
 	int r;
 
 	if (parse(argc, argv, "status", &a) < 0)
 		return CLI_EXIT_USAGE;
-	if (connect_cfs(ctx, &c) < 0)
-		return CLI_EXIT_FAIL;
-	r = node_views_get(&c, &v, &n);
-	ipc_client_close(&c);
-	if (r < 0) {
-		cli_error("reading the cluster's nodes: %s", strerror(-r));
-		return CLI_EXIT_FAIL;
-	}
+	r = node_views_read(ctx->socket_path, &v, &n, &err);
+	if (r < 0)
+		return cli_fail(&err, r);
 	if (a.json) {
 		struct json_object *arr = json_object_new_array();
 

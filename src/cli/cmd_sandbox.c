@@ -30,6 +30,7 @@ struct args {
 	bool bare;
 	bool qnetd;
 	enum sb_ceph ceph;
+	bool ceph_local;
 	bool realtime;
 	uint64_t disk_size;
 	int nops;
@@ -48,6 +49,7 @@ enum {
 	OPT_BARE,
 	OPT_QNETD,
 	OPT_CEPH,
+	OPT_CEPH_LOCAL,
 	OPT_REALTIME,
 	OPT_QUEUE,
 	OPT_DELAY,
@@ -84,6 +86,7 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 		{ "bare", no_argument, NULL, OPT_BARE },
 		{ "qnetd", no_argument, NULL, OPT_QNETD },
 		{ "ceph", optional_argument, NULL, OPT_CEPH },
+		{ "ceph-local", no_argument, NULL, OPT_CEPH_LOCAL },
 		{ "realtime", no_argument, NULL, OPT_REALTIME },
 		{ "queue", required_argument, NULL, OPT_QUEUE },
 		{ "delay", required_argument, NULL, OPT_DELAY },
@@ -147,6 +150,9 @@ static int parse_args(int argc, char **argv, bool stop_at_operand, struct args *
 				cli_error("--ceph: '%s' is not memstore or bluestore", optarg);
 				return -EINVAL;
 			}
+			break;
+		case OPT_CEPH_LOCAL:
+			a->ceph_local = true;
 			break;
 		case OPT_REALTIME:
 			a->realtime = true;
@@ -251,6 +257,10 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 	sb.networks = a.networks;
 	sb.qnetd = a.qnetd;
 	sb.ceph = a.ceph;
+	/* the second cluster lives on the Ceph host: --ceph-local brings it */
+	if (a.ceph_local && !sb.ceph)
+		sb.ceph = SB_CEPH_MEMSTORE;
+	sb.ceph_local = a.ceph_local;
 	sb.realtime = a.realtime;
 	sb.disk_size = a.disk_size;
 	r = sb_create(&sb, a.bare, UP_TIMEOUT_S, &err);
@@ -272,8 +282,9 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 			printf(" eth%u %-12s", l, addr);
 		}
 		if (k == SB_CEPH_HOST)
-			printf(" (ceph-mon, ceph-osd on %s, ceph-mgr; pool rbd)\n",
-			       sb_ceph_store_name(sb.ceph));
+			printf(" (ceph-mon, ceph-osd on %s, ceph-mgr; pool rbd%s)\n",
+			       sb_ceph_store_name(sb.ceph),
+			       sb.ceph_local ? "; and cluster ceph2, mon on :3301" : "");
 		else
 			printf("%s\n",
 			       k == SB_QNETD_HOST ? " (sshd, corosync-qnetd on TCP 5403)" : "");
@@ -281,6 +292,9 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 	if (sb.ceph)
 		printf("Storage:        rbd storage 'ceph' on every node (pool rbd, keyring in\n"
 		       "                /etc/drover/priv/ceph/ceph.keyring)\n");
+	if (sb.ceph_local)
+		printf("                rbd storage 'ceph-local' (shared 0): each node's own\n"
+		       "                /etc/ceph, odd nodes cluster ceph, even nodes ceph2\n");
 	printf("State and logs: %s\n", sb.dir);
 	printf("Enter a node:   drover sandbox shell%s%s node1\n",
 	       streq(sb.name, SANDBOX_DEFAULT_NAME) ? "" : " --name ",
@@ -396,7 +410,7 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 			/* corosync-qdevice only where it is configured: most clusters have none */
 			if (pid > 0)
 				printf("  %-16s running  pid %d\n", sb_daemon_name(d), (int)pid);
-			else if ((d != SB_QDEVICE && d != SB_DROVERD) ||
+			else if ((d != SB_QDEVICE && d != SB_DROVERD && d < SB_CEPH2_MON) ||
 				 sb_daemon_configured(&sb, k, d))
 				printf("  %-16s stopped\n", sb_daemon_name(d));
 		}
@@ -610,7 +624,8 @@ static int parse_daemons(const struct args *a, const char *cmd, unsigned *mask)
 		if (sb_daemon_parse(a->ops[i], &d) < 0) {
 			cli_error(
 				"'%s' is not a daemon: corosync, droverfs, sshd, corosync-qdevice, droverd, "
-				"corosync-qnetd, ceph-mon, ceph-osd or ceph-mgr (see 'drover "
+				"corosync-qnetd, ceph-mon, ceph-osd, ceph-mgr, ceph2-mon, ceph2-osd or "
+				"ceph2-mgr (see 'drover "
 				"sandbox %s --help')",
 				a->ops[i], cmd);
 			return -EINVAL;
@@ -643,7 +658,8 @@ static int daemons(int argc, char **argv, const char *cmd, enum daemon_action wh
 		cli_error("%s does not run %s (see 'drover sandbox %s --help')", a.ops[0],
 			  first == SB_QNETD_HOST ? "that daemon: it has sshd and corosync-qnetd"
 			  : first == SB_CEPH_HOST
-				  ? "that daemon: it has ceph-mon, ceph-osd and ceph-mgr"
+				  ? "that daemon: it has ceph-mon, ceph-osd and ceph-mgr (and "
+				    "ceph2-mon, ceph2-osd, ceph2-mgr with --ceph-local)"
 				  : "that daemon: the QNetd or Ceph host does",
 			  cmd);
 		return CLI_EXIT_USAGE;
@@ -721,7 +737,7 @@ static const struct cli_command cmd_up_def = {
 	.summary = "make a sandbox cluster and start its daemons",
 	.usage =
 		"Usage: drover sandbox up [--nodes N] [--networks 1|2] [--bare] [--qnetd]\n"
-		"                         [--ceph[=memstore|bluestore]] [--realtime]\n"
+		"                         [--ceph[=memstore|bluestore]] [--ceph-local] [--realtime]\n"
 		"                         [--disk-size SIZE] [--name NAME]\n"
 		"\n"
 		"Make N nodes (default 3, at most 16), each in its own network, mount and\n"
@@ -748,6 +764,12 @@ static const struct cli_command cmd_up_def = {
 		"                   sparse file), a ceph-mgr and pool 'rbd'; every node gets the\n"
 		"                   rbd storage 'ceph' in storage.cfg, its keyring in\n"
 		"                   /etc/drover/priv/ceph/ceph.keyring\n"
+		"  --ceph-local     --ceph and a second Ceph cluster 'ceph2' on the Ceph host\n"
+		"                   (own fsid, mon on ports 3301/6790, its own OSD and mgr,\n"
+		"                   daemons ceph2-mon, ceph2-osd, ceph2-mgr); each node's\n"
+		"                   /etc/ceph/ceph.conf and ceph.client.admin.keyring name one\n"
+		"                   of them (odd nodes ceph, even nodes ceph2), behind the rbd\n"
+		"                   storage 'ceph-local' (pool rbd, no monhost, shared 0)\n"
 		"  --realtime       run corosync with its realtime priority, as on real hosts\n"
 		"                   (by default it runs without: the nodes share this machine's\n"
 		"                   CPUs, and a realtime corosync under load starves the others)\n"

@@ -11,9 +11,7 @@
 
 #include "basic/util.h"
 #include "cli.h"
-#include "libdrover/cfs/kv.h"
-#include "libdrover/cluster/ssh.h"
-#include "libdrover/node/status.h"
+#include "libdrover/node/remote.h"
 #include "libdrover/node/task_lists.h"
 #include "libdrover/task/task.h"
 #include "libdrover/task/task_json.h"
@@ -84,46 +82,23 @@ static int local_node(struct cli_context *ctx, char *node, size_t len)
 	return r;
 }
 
-/* A connection to droverfs, or NULL (reason printed when loud). */
-static int connect_cfs(struct cli_context *ctx, struct ipc_client *c, bool loud)
-{
-	int r = cfs_ipc_connect(c, ctx->socket_path, 10000);
-
-	if (r < 0) {
-		if (loud)
-			cli_error("droverfs does not answer on %s: %s",
-				  ctx->socket_path ? ctx->socket_path : ipc_client_default_path(),
-				  strerror(-r));
-	}
-	return r;
-}
-
 /* ---- list ---- */
 
 /* Every node's published list (filtered by --node), or this node's own when droverfs is away. */
-static int gather(struct cli_context *ctx, const struct task_args *a, const char *self,
-		  struct task_list *all)
+static int gather(struct cli_context *ctx, const struct task_args *a, struct task_list *all)
 {
-	struct task_store store = { 0 };
 	struct strv unreadable = STRV_INIT;
-	struct ipc_client c;
-	int r;
+	struct drover_err err = { "" };
+	bool local_only;
+	int r = node_tasks_gather(ctx->socket_path, a->node, all, &unreadable, &local_only, &err);
 
-	/* dead workers of this node first: their end goes into the list (and is published) */
-	store.publish = task_publish_cfs;
-	store.ctx = (void *)ctx->socket_path;
-	task_store_sweep(&store, self, now_wall_s(), NULL);
-	if (connect_cfs(ctx, &c, false) < 0) {
+	if (local_only)
 		fprintf(stderr, "drover: droverfs does not answer: this node's tasks only\n");
-		return a->node && !streq(a->node, self) ? 0 : task_store_list(&store, false, all);
-	}
-	r = node_task_lists_get(&c, a->node, all, &unreadable);
-	ipc_client_close(&c);
 	for (size_t i = 0; i < unreadable.n; i++)
 		fprintf(stderr, "drover: the task list of %s is not readable\n", unreadable.v[i]);
 	strv_free(&unreadable);
 	if (r < 0)
-		cli_error("reading the task lists: %s", strerror(-r));
+		cli_fail(&err, r);
 	return r;
 }
 
@@ -193,7 +168,6 @@ static int cmd_list(struct cli_context *ctx, int argc, char **argv)
 {
 	struct task_list all = { 0 };
 	struct task_args a;
-	char self[NODE_NAME_MAX + 1];
 	uint32_t vmid;
 
 	if (parse(argc, argv, "list", &a) < 0)
@@ -204,7 +178,7 @@ static int cmd_list(struct cli_context *ctx, int argc, char **argv)
 		return usage_error("list", "--node: not a node name");
 	if (a.vmid && vmid_parse_n(a.vmid, strlen(a.vmid), &vmid) < 0)
 		return usage_error("list", "--vmid: not a VMID");
-	if (local_node(ctx, self, sizeof(self)) < 0 || gather(ctx, &a, self, &all) < 0) {
+	if (gather(ctx, &a, &all) < 0) {
 		task_list_free(&all);
 		return CLI_EXIT_FAIL;
 	}
@@ -235,35 +209,15 @@ static int upid_operand(struct cli_context *ctx, const char *cmd, int argc, char
 	return 0;
 }
 
-/* Run "drover task ARGS..." on the task's node: its address from droverfs's members. */
+/* Run "drover task ARGS..." on the task's node: its exit status is ours. */
 static int on_node(struct cli_context *ctx, const char *node, char *const args[])
 {
-	struct cluster_node *nodes = NULL;
-	struct ipc_client c;
-	char addr[64] = "";
-	size_t n = 0;
+	struct drover_err err = { "" };
 	int r;
 
-	if (connect_cfs(ctx, &c, true) < 0)
-		return CLI_EXIT_FAIL;
-	r = cluster_nodes_get(&c, &nodes, &n);
-	ipc_client_close(&c);
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (streq(nodes[i].name, node))
-			snprintf(addr, sizeof(addr), "%s", nodes[i].addr[0] ? nodes[i].addr : node);
-	free(nodes);
-	if (!addr[0]) {
-		cli_error("%s is not a node of this cluster", node);
-		return CLI_EXIT_FAIL;
-	}
 	fflush(stdout);
-	r = ssh_run_drover(addr, NULL, args, NULL, 0, NULL);
-	if (r < 0 || r == 255) {
-		cli_error("ssh to %s (%s) failed%s%s", node, addr, r < 0 ? ": " : "",
-			  r < 0 ? strerror(-r) : "");
-		return CLI_EXIT_FAIL;
-	}
-	return r;
+	r = node_run_drover(ctx->socket_path, node, args, &err);
+	return r < 0 ? cli_fail(&err, r) : r;
 }
 
 static int print_line(void *ctx, const char *line)

@@ -186,18 +186,6 @@ struct verb_args {
 	const char *name, *description;
 };
 
-/* Refused while replication jobs name the VM, unless --purge: then they go after it. */
-static int destroy(struct verb_args *a, const struct drover_reporter *log, struct drover_err *err)
-{
-	int r = repl_guest_destroy_check(&a->e.st.cfs, a->vmid, a->purge, err);
-
-	if (r == 0)
-		r = vm_destroy(&a->e, a->vmid, a->purge, log, err);
-	if (r == 0 && a->purge)
-		r = repl_guest_jobs_remove(&a->e.st.cfs, a->vmid, log, err);
-	return r;
-}
-
 static int run_verb(void *arg, const struct drover_reporter *log, struct drover_err *err)
 {
 	struct verb_args *a = arg;
@@ -212,8 +200,13 @@ static int run_verb(void *arg, const struct drover_reporter *log, struct drover_
 				   err);
 	case V_REBOOT:
 		return vm_reboot(&a->e, a->vmid, a->timeout_s, log, err);
-	case V_DESTROY:
-		return destroy(a, log, err);
+	case V_DESTROY: {
+		struct repl_guest_destroy_req q = {
+			.type = GUEST_QEMU, .vmid = a->vmid, .purge = a->purge, .vm = &a->e
+		};
+
+		return repl_guest_destroy(&q, log, err);
+	}
 	case V_SNAPSHOT:
 		return vm_snapshot(&a->e, a->vmid, a->name, a->description, a->vmstate, log, err);
 	case V_ROLLBACK:
@@ -564,30 +557,12 @@ VM_CMD("monitor", ROOT_C, monitor, "a QMP shell to the VM's QEMU",
        "and print its answer as JSON. 'quit' of the shell: an empty line or EOF.\n");
 
 static const struct cli_command *const vm_cmds[] = {
-	&vm_create_cmd,
-	&vm_set_cmd,
-	&vm_config_cmd,
-	&vm_list_cmd,
-	&vm_showcmd_cmd,
-	&vm_start_cmd,
-	&vm_stop_cmd,
-	&vm_shutdown_cmd,
-	&vm_reboot_cmd,
-	&vm_suspend_cmd,
-	&vm_resume_cmd,
-	&vm_status_cmd,
-	&vm_destroy_cmd,
-	&vm_snapshot_cmd,
-	&vm_rollback_cmd,
-	&vm_delsnapshot_cmd,
-	&vm_listsnapshot_cmd,
-	&vm_unlock_cmd,
-	&vm_agent_cmd,
-	&vm_resize_cmd,
-	&vm_terminal_cmd,
-	&vm_monitor_cmd,
-	&vm_recover_cmd,
-	NULL,
+	&vm_create_cmd,	      &vm_set_cmd,	&vm_config_cmd,	  &vm_list_cmd,
+	&vm_showcmd_cmd,      &vm_start_cmd,	&vm_stop_cmd,	  &vm_shutdown_cmd,
+	&vm_reboot_cmd,	      &vm_suspend_cmd,	&vm_resume_cmd,	  &vm_status_cmd,
+	&vm_destroy_cmd,      &vm_snapshot_cmd, &vm_rollback_cmd, &vm_delsnapshot_cmd,
+	&vm_listsnapshot_cmd, &vm_unlock_cmd,	&vm_agent_cmd,	  &vm_resize_cmd,
+	&vm_terminal_cmd,     &vm_monitor_cmd,	&vm_recover_cmd,  NULL,
 };
 
 const struct cli_command cli_vm_group = {

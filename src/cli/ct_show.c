@@ -11,7 +11,6 @@
 #include "basic/util.h"
 #include "ct_cli.h"
 #include "libdrover/guest/conf_edit.h"
-#include "libdrover/guest/guest_runtime.h"
 
 static void print_json(struct json_object *o)
 {
@@ -118,22 +117,16 @@ int ct_cmd_list(struct cli_context *ctx, int argc, char **argv)
 int ct_cmd_status(struct cli_context *ctx, int argc, char **argv)
 {
 	struct guest_runtime rt = { 0 };
-	struct guest_conf *c = NULL;
+	struct drover_err err = { "" };
 	struct ct_args a;
 	int r;
 
 	(void)ctx;
 	if (ct_parse("status", argc, argv, true, 0, false, &a) < 0)
 		return CLI_EXIT_USAGE;
-	/* the container must be this node's (the error names the node that has it) */
-	if (read_conf(a.ctid, &c) != 0)
-		return CLI_EXIT_FAIL;
-	guest_conf_free(c);
-	r = lxc_runtime_read(NULL, a.ctid, &rt);
-	if (r < 0) {
-		cli_error("CT %" PRIu32 ": reading its cgroup: %s", a.ctid, strerror(-r));
-		return CLI_EXIT_FAIL;
-	}
+	r = ct_status(a.ctid, &rt, &err);
+	if (r < 0)
+		return cli_fail(&err, r);
 	if (a.json) {
 		struct json_object *o = json_object_new_object();
 

@@ -374,11 +374,12 @@ static int target_side(struct cli_context *ctx, int argc, char **argv, bool fina
 		{ "last_sync", required_argument, NULL, 'l' },
 		{ "parent_snapname", required_argument, NULL, 'p' },
 		{ "scan", required_argument, NULL, 's' },
+		{ "source-location", required_argument, NULL, 'L' },
 		{ "force", optional_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *scan[64];
-	struct repl_prepare_req q = { .scan = scan };
+	const char *scan[64], *locs[REPL_STOREIDS_MAX];
+	struct repl_prepare_req q = { .scan = scan, .source_locations = locs };
 	struct drover_err err = { "" };
 	struct json_object *out = NULL;
 	uint64_t last_sync = 0;
@@ -393,6 +394,8 @@ static int target_side(struct cli_context *ctx, int argc, char **argv, bool fina
 			q.parent = optarg;
 		else if (c == 's' && split_scan(optarg, scan, ARRAY_SIZE(scan), &q.n_scan) == 0)
 			continue;
+		else if (c == 'L' && q.n_source_locations < ARRAY_SIZE(locs))
+			locs[q.n_source_locations++] = optarg;
 		else if (c != 'f')
 			return CLI_EXIT_USAGE;
 	}
@@ -425,14 +428,18 @@ const struct cli_command repl_prepare_cmd = {
 	.name = "prepare-local-job",
 	.summary = "internal: the target's side before a run",
 	.usage = "Usage: drover replication prepare-local-job ID [VOLID...] [--last_sync EPOCH]\n"
-		 "          [--parent_snapname NAME] [--scan STOREIDS] [--force]\n"
+		 "          [--parent_snapname NAME] [--scan STOREIDS]\n"
+		 "          [--source-location STOREID=LOCATION]... [--force]\n"
 		 "\n"
 		 "Run by the source node on the target over SSH (pvesr's contract). Removes\n"
 		 "job ID's replication snapshots other than the one of --last_sync (all of\n"
 		 "them with --last_sync 1, none with 0 or when that one is missing), frees\n"
 		 "the guest's volumes on the storages of VOLIDs and --scan that carry the\n"
 		 "job's snapshots but are not wanted, and prints one JSON line: each VOLID\n"
-		 "present here -> its snapshots -> {id, timestamp, origin}.\n",
+		 "present here -> its snapshots -> {id, timestamp, origin}. First, before\n"
+		 "anything is removed, refuses when a --source-location (the source's\n"
+		 "storage that every node has its own of, e.g. rbd with shared 0: its\n"
+		 "cluster fsid and pool id) is where this node's storage of that ID is.\n",
 	.run = cmd_prepare,
 };
 

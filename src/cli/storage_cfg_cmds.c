@@ -346,9 +346,11 @@ static int cmd_add(struct cli_context *ctx, int argc, char **argv)
 	"  --nodes N1,N2        only these nodes have it (default: every node)\n"           \
 	"  --disable 1          keep it configured but unused\n"                            \
 	"  --shared 1           dir: the same directory on every node (NFS and the like)\n" \
+	"  --shared 0           rbd: every node has its own Ceph cluster (its\n"            \
+	"                       /etc/ceph/ceph.conf; no --monhost): volumes replicate\n"    \
 	"  --format raw|qcow2   dir: the default format of new disks\n"                     \
 	"  --pool NAME          rbd, zfspool: the pool (zfs: may be POOL/DATASET)\n"        \
-	"  --monhost ADDRS      rbd: monitor addresses\n"                                   \
+	"  --monhost ADDRS      rbd: monitor addresses (none: /etc/ceph/ceph.conf)\n"       \
 	"  --username NAME      rbd: the Ceph client name (default admin; keyring in\n"     \
 	"                       priv/ceph/STOREID.keyring)\n"                               \
 	"  --keyring FILE       rbd, add only: copy FILE to priv/ceph/STOREID.keyring\n"    \

@@ -95,23 +95,33 @@ static void show_section(struct guest_section *s, const char *digest, bool json)
 	}
 }
 
-int vm_cmd_config(struct cli_context *ctx, int argc, char **argv)
+/* The VM's config (error printed). */
+static int read_config(struct cli_context *ctx, uint32_t vmid, struct guest_conf **c)
 {
 	struct drover_err err = { "" };
+	struct vm_env e;
+	int r;
+
+	if (vm_open(ctx, &e) < 0)
+		return -EIO;
+	r = vm_config(&e, vmid, c, &err);
+	vm_env_close(&e);
+	if (r < 0)
+		cli_fail(&err, r);
+	return r;
+}
+
+int vm_cmd_config(struct cli_context *ctx, int argc, char **argv)
+{
 	struct guest_conf *c = NULL;
 	struct guest_section *s;
 	struct show_args a;
-	struct vm_env e;
 	int r = parse("config", argc, argv, true, &a);
 
 	if (r)
 		return r;
-	if (vm_open(ctx, &e) < 0)
+	if (read_config(ctx, a.vmid, &c) < 0)
 		return CLI_EXIT_FAIL;
-	r = vm_config(&e, a.vmid, &c, &err);
-	vm_env_close(&e);
-	if (r < 0)
-		return cli_fail(&err, r);
 	s = a.snapshot ? guest_conf_snapshot(c, a.snapshot) : guest_conf_current(c);
 	if (!s) {
 		cli_error("VM %" PRIu32 " has no snapshot '%s'", a.vmid, a.snapshot);
@@ -262,20 +272,14 @@ static void tree(struct guest_conf *c, const char *parent, int depth)
 
 int vm_cmd_listsnapshot(struct cli_context *ctx, int argc, char **argv)
 {
-	struct drover_err err = { "" };
 	struct guest_conf *c = NULL;
 	struct show_args a;
-	struct vm_env e;
 	int r = parse("listsnapshot", argc, argv, true, &a);
 
 	if (r)
 		return r;
-	if (vm_open(ctx, &e) < 0)
+	if (read_config(ctx, a.vmid, &c) < 0)
 		return CLI_EXIT_FAIL;
-	r = vm_config(&e, a.vmid, &c, &err);
-	vm_env_close(&e);
-	if (r < 0)
-		return cli_fail(&err, r);
 	if (a.json) {
 		struct json_object *arr = json_object_new_array();
 

@@ -33,14 +33,16 @@
 
 #define QNETD_PORT 5403
 #define CEPH_MON_PORT 3300 /* msgr2 */
+#define CEPH2_MON_PORT 3301 /* the second cluster's monitor, msgr2 */
 #define QDEVICE_SOCKET "run/corosync-qdevice/corosync-qdevice.sock" /* in the node's dir */
 
 static const char *const daemon_names[SB_DAEMONS] = {
-	[SB_COROSYNC] = "corosync", [SB_DROVERFS] = "droverfs",
-	[SB_SSHD] = "sshd",	    [SB_QDEVICE] = "corosync-qdevice",
-	[SB_DROVERD] = "droverd",   [SB_QNETD] = "corosync-qnetd",
-	[SB_CEPH_MON] = "ceph-mon", [SB_CEPH_OSD] = "ceph-osd",
-	[SB_CEPH_MGR] = "ceph-mgr",
+	[SB_COROSYNC] = "corosync",   [SB_DROVERFS] = "droverfs",
+	[SB_SSHD] = "sshd",	      [SB_QDEVICE] = "corosync-qdevice",
+	[SB_DROVERD] = "droverd",     [SB_QNETD] = "corosync-qnetd",
+	[SB_CEPH_MON] = "ceph-mon",   [SB_CEPH_OSD] = "ceph-osd",
+	[SB_CEPH_MGR] = "ceph-mgr",   [SB_CEPH2_MON] = "ceph2-mon",
+	[SB_CEPH2_OSD] = "ceph2-osd", [SB_CEPH2_MGR] = "ceph2-mgr",
 };
 
 const char *sb_daemon_name(enum sb_daemon d)
@@ -63,7 +65,8 @@ unsigned sb_host_daemons(unsigned host)
 	if (host == SB_QNETD_HOST)
 		return 1u << SB_SSHD | 1u << SB_QNETD;
 	if (host == SB_CEPH_HOST)
-		return 1u << SB_CEPH_MON | 1u << SB_CEPH_OSD | 1u << SB_CEPH_MGR;
+		return 1u << SB_CEPH_MON | 1u << SB_CEPH_OSD | 1u << SB_CEPH_MGR |
+		       1u << SB_CEPH2_MON | 1u << SB_CEPH2_OSD | 1u << SB_CEPH2_MGR;
 	return 1u << SB_COROSYNC | 1u << SB_DROVERFS | 1u << SB_SSHD | 1u << SB_QDEVICE |
 	       1u << SB_DROVERD;
 }
@@ -101,6 +104,11 @@ bool sb_daemon_configured(const struct sandbox *sb, unsigned host, enum sb_daemo
 		return access(path, F_OK) == 0;
 	case SB_QDEVICE:
 		return qdevice_configured(sb, host);
+	case SB_CEPH2_MON:
+	case SB_CEPH2_OSD:
+	case SB_CEPH2_MGR: /* up --ceph-local made the second cluster */
+		sb_node_path(sb, host, path, sizeof(path), "etc-ceph/ceph2.conf");
+		return access(path, F_OK) == 0;
 	default:
 		return true;
 	}
@@ -365,6 +373,10 @@ static int wait_ready(const struct sandbox *sb, unsigned node, enum sb_daemon d,
 			if (tcp_listening(pid, CEPH_MON_PORT))
 				return 0;
 			break;
+		case SB_CEPH2_MON:
+			if (tcp_listening(pid, CEPH2_MON_PORT))
+				return 0;
+			break;
 		case SB_QDEVICE: {
 			/* it answers on its socket once it has read the config and talks to corosync */
 			char path[PATH_MAX];
@@ -461,23 +473,32 @@ static int corosync_without_realtime(const struct sandbox *sb, unsigned node, pi
 	return r;
 }
 
-/* argv of a Ceph daemon (foreground, its own config); -EINVAL for another daemon. */
+/*
+ * argv of a Ceph daemon (foreground, its own config); -EINVAL for another
+ * daemon. The second cluster's are the same programs with --cluster ceph2:
+ * /etc/ceph/ceph2.conf, /var/lib/ceph/mon/ceph2-a, ... (Ceph's $cluster).
+ */
 static int ceph_argv(enum sb_daemon d, char *argv[], size_t max)
 {
 	static const char *const daemons[][2] = {
-		[SB_CEPH_MON] = { "ceph-mon", "a" },
-		[SB_CEPH_OSD] = { "ceph-osd", "0" },
-		[SB_CEPH_MGR] = { "ceph-mgr", "x" },
+		[SB_CEPH_MON] = { "ceph-mon", "a" },  [SB_CEPH_OSD] = { "ceph-osd", "0" },
+		[SB_CEPH_MGR] = { "ceph-mgr", "x" },  [SB_CEPH2_MON] = { "ceph-mon", "a" },
+		[SB_CEPH2_OSD] = { "ceph-osd", "0" }, [SB_CEPH2_MGR] = { "ceph-mgr", "x" },
 	};
+	size_t n = 0;
 
-	if ((d != SB_CEPH_MON && d != SB_CEPH_OSD && d != SB_CEPH_MGR) || max < 5)
+	if (d < SB_CEPH_MON || d > SB_CEPH2_MGR || max < 7)
 		return -EINVAL;
-	argv[0] = (char *)daemons[d][0];
-	argv[1] = "-f"; /* foreground, logging to /var/log/ceph */
-	argv[2] = "-i";
-	argv[3] = (char *)daemons[d][1];
-	argv[4] = NULL;
-	return 4;
+	argv[n++] = (char *)daemons[d][0];
+	argv[n++] = "-f"; /* foreground, logging to /var/log/ceph */
+	if (d >= SB_CEPH2_MON) {
+		argv[n++] = "--cluster";
+		argv[n++] = "ceph2";
+	}
+	argv[n++] = "-i";
+	argv[n++] = (char *)daemons[d][1];
+	argv[n] = NULL;
+	return (int)n;
 }
 
 int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, char *const extra[])
@@ -540,6 +561,9 @@ int sb_daemon_start(const struct sandbox *sb, unsigned node, enum sb_daemon d, c
 	case SB_CEPH_MON:
 	case SB_CEPH_OSD:
 	case SB_CEPH_MGR:
+	case SB_CEPH2_MON:
+	case SB_CEPH2_OSD:
+	case SB_CEPH2_MGR:
 		r = ceph_argv(d, argv, ARRAY_SIZE(argv));
 		if (r < 0)
 			return r;

@@ -247,6 +247,8 @@ int sb_create(struct sandbox *sb, bool bare, unsigned timeout_s, struct drover_e
 		r = sb_storage_configure(sb, true, err);
 	if (r == 0 && sb->ceph)
 		r = sb_ceph_storage(sb, bare, err);
+	if (r == 0 && sb->ceph_local)
+		r = sb_ceph_local_storage(sb, bare, err);
 	return r;
 }
 
@@ -278,8 +280,10 @@ int sb_down(struct sandbox *sb, struct drover_err *err)
 		sb->ceph = SB_CEPH_MEMSTORE;
 	}
 	/* its data goes anyway: spare a memstore OSD writing all of it out at SIGTERM */
-	if (sb->ceph)
+	if (sb->ceph) {
 		sb_stop_process(sb, SB_CEPH_HOST, sb_daemon_name(SB_CEPH_OSD), true);
+		sb_stop_process(sb, SB_CEPH_HOST, sb_daemon_name(SB_CEPH2_OSD), true);
+	}
 	sb_kill_all(sb);
 	sb_nodens_destroy(sb, &umount_err);
 	sb_storage_destroy(sb);

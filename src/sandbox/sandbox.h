@@ -13,7 +13,8 @@
  * the external vote a cluster's corosync-qdevice asks for. Internally it is
  * host number SB_QNETD_HOST. And a Ceph host ("ceph", up --ceph), host
  * number SB_CEPH_HOST: one ceph-mon, one ceph-osd and a ceph-mgr, the
- * cluster behind every node's rbd storage. "host" below means a node or one
+ * cluster behind every node's rbd storage (with --ceph-local a second
+ * cluster beside it, for the nodes' own /etc/ceph). "host" below means a node or one
  * of these.
  */
 #pragma once
@@ -58,6 +59,9 @@ enum sb_daemon {
 	SB_CEPH_MON, /* the Ceph host only */
 	SB_CEPH_OSD,
 	SB_CEPH_MGR,
+	SB_CEPH2_MON, /* the Ceph host's second cluster "ceph2" (up --ceph-local) */
+	SB_CEPH2_OSD,
+	SB_CEPH2_MGR,
 	SB_DAEMONS,
 };
 
@@ -68,6 +72,13 @@ struct sandbox {
 	unsigned networks;
 	bool qnetd; /* has the QNetd host */
 	enum sb_ceph ceph; /* has the Ceph host, its OSD on this store */
+	/*
+	 * up --ceph-local: the Ceph host also runs a second cluster "ceph2",
+	 * and each node has its own /etc/ceph/ceph.conf naming one of the two
+	 * (odd nodes "ceph", even nodes "ceph2"), behind the rbd storage
+	 * "ceph-local" (no monhost, shared 0).
+	 */
+	bool ceph_local;
 	/*
 	 * corosync with its realtime priority, as on real hosts. Off by default:
 	 * the nodes share this machine's CPUs, and a realtime corosync spinning
@@ -188,7 +199,10 @@ int sb_netem_helper_main(unsigned queue, unsigned delay_ms, unsigned jitter_ms);
 /* ceph.c: the Ceph host */
 const char *sb_ceph_store_name(enum sb_ceph store);
 int sb_ceph_store_parse(const char *s, enum sb_ceph *store);
-/* Make the Ceph cluster (mon, OSD, mgr, pool "rbd") and start it; up calls this. */
+/*
+ * Make the Ceph cluster (mon, OSD, mgr, pool "rbd") and start it, and with
+ * ceph_local the second one, "ceph2"; up calls this.
+ */
 int sb_ceph_init(const struct sandbox *sb, struct drover_err *err);
 /*
  * The rbd storage "ceph" in every node's view: its keyring in droverfs at
@@ -196,6 +210,14 @@ int sb_ceph_init(const struct sandbox *sb, struct drover_err *err);
  * of a cluster (droverfs gives it to all) or on every bare node.
  */
 int sb_ceph_storage(const struct sandbox *sb, bool bare, struct drover_err *err);
+/* The Ceph cluster node k reaches with --ceph-local: "ceph" (odd k) or "ceph2" (even k). */
+const char *sb_ceph_local_cluster(unsigned node);
+/*
+ * --ceph-local: each node's /etc/ceph/ceph.conf and client.admin keyring
+ * (its cluster's), then the rbd storage "ceph-local" (pool rbd, no
+ * monhost, shared 0) in storage.cfg, as sb_ceph_storage adds "ceph".
+ */
+int sb_ceph_local_storage(const struct sandbox *sb, bool bare, struct drover_err *err);
 /* storage.c: each node's btrfs on a loop file, the shared directory, their storage.cfg entries */
 #define SB_DISK_SIZE_DEFAULT (4ull << 30)
 #define SB_DISK_SIZE_MIN (128ull << 20) /* mkfs.btrfs wants at least about 110 MiB */
@@ -222,7 +244,8 @@ int sb_form_cluster(struct sandbox *sb, unsigned timeout_s, struct drover_err *e
 int sb_down(struct sandbox *sb, struct drover_err *err);
 /*
  * `drover sandbox up`: under the sandbox's lock the nodes (sb_up), then,
- * unlocked, the cluster (or with bare the storages alone) and Ceph's storage.
+ * unlocked, the cluster (or with bare the storages alone), Ceph's storage
+ * and with ceph_local the node-local rbd storages.
  */
 int sb_create(struct sandbox *sb, bool bare, unsigned timeout_s, struct drover_err *err);
 /* `drover sandbox down NAME`: sb_down under the sandbox's lock, which goes with it. */

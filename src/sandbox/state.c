@@ -129,7 +129,7 @@ void sb_address(unsigned node, unsigned net, char *out, size_t len)
 int sb_load(struct sandbox *sb)
 {
 	char path[PATH_MAX], line[128];
-	unsigned nodes = 0, nets = 0, qnetd = 0, realtime = 0, ceph = 0;
+	unsigned nodes = 0, nets = 0, qnetd = 0, realtime = 0, ceph = 0, ceph_local = 0;
 	unsigned long long disk = SB_DISK_SIZE_DEFAULT;
 	FILE *f;
 
@@ -143,6 +143,7 @@ int sb_load(struct sandbox *sb)
 		sscanf(line, "qnetd=%u", &qnetd);
 		sscanf(line, "realtime=%u", &realtime);
 		sscanf(line, "ceph=%u", &ceph);
+		sscanf(line, "ceph_local=%u", &ceph_local);
 		sscanf(line, "disk_size=%llu", &disk);
 	}
 	fclose(f);
@@ -154,17 +155,19 @@ int sb_load(struct sandbox *sb)
 	sb->qnetd = qnetd == 1;
 	sb->realtime = realtime == 1;
 	sb->ceph = (enum sb_ceph)ceph;
+	sb->ceph_local = ceph && ceph_local == 1;
 	sb->disk_size = disk;
 	return 0;
 }
 
 int sb_save(const struct sandbox *sb)
 {
-	char path[PATH_MAX], text[192];
-	int n = snprintf(text, sizeof(text),
-			 "nodes=%u\nnetworks=%u\nqnetd=%u\nrealtime=%u\nceph=%u\ndisk_size=%llu\n",
-			 sb->nodes, sb->networks, sb->qnetd ? 1 : 0, sb->realtime ? 1 : 0,
-			 (unsigned)sb->ceph, (unsigned long long)sb->disk_size);
+	char path[PATH_MAX], text[224];
+	int n = snprintf(
+		text, sizeof(text),
+		"nodes=%u\nnetworks=%u\nqnetd=%u\nrealtime=%u\nceph=%u\nceph_local=%u\ndisk_size=%llu\n",
+		sb->nodes, sb->networks, sb->qnetd ? 1 : 0, sb->realtime ? 1 : 0,
+		(unsigned)sb->ceph, sb->ceph_local ? 1 : 0, (unsigned long long)sb->disk_size);
 
 	sb_path(sb, path, sizeof(path), "sandbox.conf");
 	return write_file_atomic(path, text, (size_t)n, 0644);

@@ -10,7 +10,10 @@ Every node runs corosync, droverfs and sshd in its own namespaces; see
 drover-sandbox(1). Sandbox(..., qnetd=True) adds the QNetd host "qnetd"
 (10.99.0.254: sshd and corosync-qnetd); Sandbox(..., ceph=True) (or
 ceph="bluestore") the Ceph host "ceph" (10.99.0.253: ceph-mon, ceph-osd,
-ceph-mgr, pool rbd) and the rbd storage "ceph" on every node. Needs root.
+ceph-mgr, pool rbd) and the rbd storage "ceph" on every node;
+Sandbox(..., ceph_local=True) also a second Ceph cluster "ceph2" on that host
+and each node's own /etc/ceph (odd nodes cluster ceph, even nodes ceph2)
+behind the rbd storage "ceph-local" (shared 0). Needs root.
 """
 import os
 import shutil
@@ -60,13 +63,15 @@ class Sandbox:
     QNETD = "qnetd"
     CEPH = "ceph"
 
-    def __init__(self, name, nodes=3, networks=1, drover=DROVER, qnetd=False, ceph=False):
+    def __init__(self, name, nodes=3, networks=1, drover=DROVER, qnetd=False, ceph=False,
+                 ceph_local=False):
         self.name = name
         self.nodes = nodes
         self.networks = networks
         self.drover = drover
         self.qnetd = qnetd
         self.ceph = ceph  # False, True (memstore), "memstore" or "bluestore"
+        self.ceph_local = ceph_local  # up --ceph-local (implies a memstore Ceph host)
         self.is_up = False
         # extra environment of the drover commands (DROVER_DROVERD: a test droverd)
         self.env = {}
@@ -103,6 +108,7 @@ class Sandbox:
         ceph = [] if not self.ceph else ["--ceph"] if self.ceph is True else [f"--ceph={self.ceph}"]
         self.cmd("up", "--nodes", self.nodes, "--networks", self.networks,
                  *(["--qnetd"] if self.qnetd else []), *ceph,
+                 *(["--ceph-local"] if self.ceph_local else []),
                  *(["--realtime"] if realtime else []), timeout=timeout)
         self.is_up = True
         return self

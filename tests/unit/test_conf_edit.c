@@ -30,14 +30,7 @@ struct fixture {
 
 static void put(struct fixture *f, const char *rel, const char *text)
 {
-	char path[PATH_MAX], *slash;
-
-	snprintf(path, sizeof(path), "%s/%s", f->root, rel);
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	assert_int_equal(mkdir_p(path, 0755), 0);
-	*slash = '/';
-	assert_int_equal(write_file_atomic(path, text, strlen(text), 0644), 0);
+	tmpdir_put(f->root, rel, text);
 }
 
 static char *get(struct fixture *f, const char *rel)

@@ -217,6 +217,8 @@ static void test_storage_cfg_model(void **state)
 	assert_string_equal(p->pool, "vmpool");
 	assert_string_equal(p->username, "admin"); /* the default */
 	assert_int_equal(p->content, STORAGE_CONTENT_IMAGES);
+	assert_true(p->shared); /* rbd: shared unless it says otherwise, as in Proxmox */
+	assert_false(storage_cfg_find(&cfg, "local")->shared);
 	assert_null(storage_cfg_find(&cfg, "nope"));
 	sha1_hex(canonical, strlen(canonical), hex);
 	assert_string_equal(cfg.digest, hex);
@@ -246,6 +248,21 @@ static void test_storage_cfg_model(void **state)
 	cfg_refused(
 		"rbd: a\n\tpool p\n\tkrbd 1\n",
 		"storage.cfg:3: krbd: only 0: drover reaches Ceph through librbd, not the kernel RBD client");
+	cfg_refused("rbd: a\n\tpool p\n\tshared local\n",
+		    "storage.cfg:3: shared: 'local' is not a boolean (0 or 1)");
+	cfg_refused(
+		"rbd: a\n\tpool p\n\tmonhost 10.0.0.1\n\tshared 0\n",
+		"storage.cfg:4: shared: 0 needs each node's own Ceph cluster, found through its "
+		"/etc/ceph/ceph.conf; a monhost names the same monitors for every node (remove "
+		"monhost, or set shared 1)");
+	cfg_refused(
+		"rbd: a\n\tshared no\n\tpool p\n\tmonhost 10.0.0.1\n",
+		"storage.cfg:2: shared: 0 needs each node's own Ceph cluster, found through its "
+		"/etc/ceph/ceph.conf; a monhost names the same monitors for every node (remove "
+		"monhost, or set shared 1)");
+	cfg_refused(
+		"zfspool: z\n\tpool rpool\n\tshared 0\n",
+		"storage.cfg:3: unknown key 'shared' for a zfspool storage (blocksize, content, disable, nodes, pool, sparse)");
 	cfg_refused("dir: a\n\tpath /x\n\tnodes n1,-bad\n",
 		    "storage.cfg:3: nodes: '-bad' is not a node name");
 	cfg_refused("zfspool: z\n\tpool rpool/../x\n",
@@ -256,6 +273,57 @@ static void test_storage_cfg_model(void **state)
 		    "storage.cfg:1: lvmthin storage 'l' has no thinpool");
 	cfg_refused("lvmthin: l\n\tvgname -pve\n\tthinpool data\n",
 		    "storage.cfg:2: vgname: '-pve' may not start with '-'");
+}
+
+/* An rbd storage without monhost: each node's /etc/ceph; shared 0 makes it replicatable. */
+static void test_storage_cfg_rbd_local(void **state)
+{
+	static const char text[] = "rbd: ceph-local\n"
+				   "\tpool rbd\n"
+				   "\tcontent images\n"
+				   "\tshared 0\n"
+				   "\n"
+				   "rbd: ceph-conf\n"
+				   "\tpool rbd\n"
+				   "\n"
+				   "rbd: ceph-both\n"
+				   "\tpool rbd\n"
+				   "\tmonhost 10.0.0.1\n"
+				   "\tshared 1\n"
+				   "\n";
+	char *local[] = { "pool=vm", "shared=0" };
+	char *with_mon[] = { "monhost=10.0.0.9" };
+	char *no_mon[] = { "monhost" };
+	char *unshare[] = { "shared=0" };
+	struct drover_err err = { "" };
+	struct storage_cfg cfg;
+	const struct storage_props *p;
+
+	(void)state;
+	assert_int_equal(storage_cfg_parse(text, strlen(text), "storage.cfg", &cfg, &err), 0);
+	p = storage_cfg_find(&cfg, "ceph-local");
+	assert_false(p->shared);
+	assert_string_equal(p->monhost, "");
+	assert_string_equal(p->username, "admin");
+	p = storage_cfg_find(&cfg, "ceph-conf");
+	assert_true(
+		p->shared); /* no monhost, no shared: one cluster every node's ceph.conf names */
+	assert_string_equal(p->monhost, "");
+	assert_true(storage_cfg_find(&cfg, "ceph-both")->shared);
+	/* edits are checked as a whole: a monhost cannot come to a shared 0 storage */
+	assert_int_equal(storage_cfg_add(&cfg, "rbd", "more", local, 2, &err), 0);
+	assert_false(storage_cfg_find(&cfg, "more")->shared);
+	assert_int_equal(storage_cfg_set(&cfg, "more", with_mon, 1, NULL, 0, &err), -EINVAL);
+	assert_string_equal(err.text,
+			    "--shared 0 needs each node's own Ceph cluster, found through its "
+			    "/etc/ceph/ceph.conf; --monhost names the same monitors for every "
+			    "node (delete monhost, or set shared 1)");
+	assert_int_equal(storage_cfg_set(&cfg, "ceph-both", unshare, 1, NULL, 0, &err), -EINVAL);
+	assert_true(storage_cfg_find(&cfg, "ceph-both")->shared); /* unchanged */
+	assert_int_equal(storage_cfg_set(&cfg, "ceph-both", unshare, 1, no_mon, 1, &err), 0);
+	assert_false(storage_cfg_find(&cfg, "ceph-both")->shared);
+	assert_string_equal(storage_cfg_find(&cfg, "ceph-both")->monhost, "");
+	storage_cfg_free(&cfg);
 }
 
 static void test_storage_id_rules(void **state)
@@ -340,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_edit_primitives),
 		cmocka_unit_test(test_sha1),
 		cmocka_unit_test(test_storage_cfg_model),
+		cmocka_unit_test(test_storage_cfg_rbd_local),
 		cmocka_unit_test(test_storage_id_rules),
 		cmocka_unit_test(test_storage_cfg_edits),
 	};

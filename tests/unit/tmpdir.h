@@ -2,11 +2,15 @@
 /* Shared by the unit tests that work in a temporary folder (mkdtemp). */
 #pragma once
 
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "basic/util.h"
 
 #include <cmocka.h>
 
@@ -17,4 +21,17 @@ static inline void tmpdir_remove(const char *dir)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
+}
+
+/* Write text to root/rel, making the folders on the way; a failure fails the test. */
+static inline void tmpdir_put(const char *root, const char *rel, const char *text)
+{
+	char path[PATH_MAX], *slash;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	assert_int_equal(mkdir_p(path, 0755), 0);
+	*slash = '/';
+	assert_int_equal(write_file_atomic(path, text, strlen(text), 0644), 0);
 }

@@ -29,6 +29,17 @@ int cfs_ipc_connect(struct ipc_client *c, const char *socket, unsigned timeout_m
 	return r;
 }
 
+int cfs_ipc_open(struct ipc_client *c, const char *socket, unsigned timeout_ms,
+		 struct drover_err *err)
+{
+	int r = cfs_ipc_connect(c, socket, timeout_ms);
+
+	if (r < 0)
+		return drover_fail(err, r, "droverfs does not answer on %s: %s",
+				   socket ? socket : ipc_client_default_path(), strerror(-r));
+	return 0;
+}
+
 /* One request whose payload w wrote; the reply's payload into out (may be NULL). */
 static int call(struct ipc_client *c, uint16_t type, const struct buf *req, struct buf *out)
 {

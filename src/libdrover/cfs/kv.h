@@ -12,6 +12,7 @@
 
 #include "basic/buf.h"
 #include "ipc_client.h"
+#include "libdrover/error.h"
 
 /*
  * Bound every read and write on c to ms milliseconds, so a caller with
@@ -25,6 +26,9 @@ int cfs_ipc_set_timeout(struct ipc_client *c, unsigned ms);
  * by timeout_ms (cfs_ipc_set_timeout). Returns 0, or -errno with c closed.
  */
 int cfs_ipc_connect(struct ipc_client *c, const char *socket, unsigned timeout_ms);
+/* The same with the reason in err: "droverfs does not answer on SOCKET: ...". */
+int cfs_ipc_open(struct ipc_client *c, const char *socket, unsigned timeout_ms,
+		 struct drover_err *err);
 
 /*
  * Publish key = data (len > 0) as this node's value, or delete it

@@ -69,6 +69,11 @@ const char *guest_type_name(enum guest_type t)
 	}
 }
 
+const char *guest_kind(enum guest_type t)
+{
+	return t == GUEST_LXC ? "CT" : "VM";
+}
+
 const char *guest_type_dirname(enum guest_type t)
 {
 	switch (t) {

@@ -32,6 +32,8 @@ enum guest_type {
 enum guest_type guest_type_from_dir(const char *dirname);
 const char *guest_type_name(enum guest_type t); /* "qemu", "lxc" */
 const char *guest_type_dirname(enum guest_type t); /* "qemu-server", "lxc" */
+/* "VM" or "CT", for messages ("Starting VM 100"). */
+const char *guest_kind(enum guest_type t);
 
 /*
  * A guest's config in the tree, "nodes/NODE/qemu-server/VMID.conf" (or

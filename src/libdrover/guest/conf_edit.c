@@ -10,7 +10,6 @@
 
 #include "basic/buf.h"
 #include "basic/util.h"
-#include "ops.h"
 
 static int brief(struct cfs_brief *b, struct drover_err *err)
 {

@@ -12,9 +12,18 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
-#include "ops.h"
+/* What a guest is doing now. */
+struct guest_runtime {
+	bool running;
+	pid_t pid; /* QEMU's, or the container's init */
+	uint64_t cpu_ns; /* CPU time used since it started */
+	uint64_t mem_bytes; /* resident memory */
+	uint64_t uptime_s;
+};
 
 /* run_dir NULL: QEMU_RUN_DIR. Returns 0 or -errno (a stopped VM is 0, running false). */
 int qemu_runtime_read(const char *run_dir, uint32_t vmid, struct guest_runtime *rt);

@@ -113,11 +113,6 @@ void guest_ops_defaults(struct guest_ops_table *t, const struct guest_ops_paths 
 						 .ctx = (void *)paths };
 }
 
-const char *guest_kind(enum guest_type type)
-{
-	return type == GUEST_LXC ? "CT" : "VM";
-}
-
 static const struct guest_ops *ops_of(const struct guest_ops_table *t, enum guest_type type)
 {
 	return type > GUEST_NONE && type < GUEST_TYPES ? &t->type[type] : NULL;

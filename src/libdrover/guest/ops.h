@@ -5,11 +5,14 @@
  * LXC), held by the caller (droverd keeps one in its context), so a test
  * program can put a type of its own in and production code cannot.
  *
- * guest_ops_defaults() fills the tables with what drover has today: the
- * runtime readers (guest_runtime.h); start and shutdown are the `drover
- * vm`/`drover ct` code's to provide (set them in guest_ops_defaults()).
- * Until they are, guest_start()/guest_shutdown() refuse with -ENOTSUP
- * and say so: nothing pretends to have started a guest.
+ * guest_ops_defaults() fills the tables with what drover has: the
+ * runtime readers (guest_runtime.h) and the VM (vm.h) and container
+ * (lxc/ct.h) operations. This is the dispatcher on top of them: ops.c
+ * includes vm.h and lxc/ct.h, and nothing below includes ops.h (what they
+ * share with it, struct guest_runtime and guest_kind(), lives in
+ * guest_runtime.h and format/names.h). A table without start or shutdown
+ * makes guest_start()/guest_shutdown() refuse with -ENOTSUP and say so:
+ * nothing pretends to have started a guest.
  */
 #pragma once
 
@@ -20,17 +23,9 @@
 #include "libdrover/error.h"
 #include "libdrover/format/names.h"
 #include "libdrover/report.h"
+#include "guest_runtime.h"
 
 #define GUEST_TYPES 3 /* indexed by enum guest_type */
-
-/* What a guest is doing now. */
-struct guest_runtime {
-	bool running;
-	pid_t pid; /* QEMU's, or the container's init */
-	uint64_t cpu_ns; /* CPU time used since it started */
-	uint64_t mem_bytes; /* resident memory */
-	uint64_t uptime_s;
-};
 
 struct guest_ops {
 	/* Start vmid (its config: nodes/<this node>/<type dir>/VMID.conf); return once it runs. */
@@ -92,6 +87,3 @@ int guest_cleanup(const struct guest_ops_table *t, enum guest_type type, uint32_
 /* Its runtime state. -ENOTSUP when the type has no reader. */
 int guest_runtime_get(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
 		      struct guest_runtime *rt);
-
-/* "VM" or "CT", for log lines ("Starting VM 100"). */
-const char *guest_kind(enum guest_type type);

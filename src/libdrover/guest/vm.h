@@ -25,6 +25,7 @@
 #include "libdrover/format/guest_conf.h"
 #include "libdrover/report.h"
 #include "libdrover/storage/storage.h"
+#include "guest_destroy.h"
 #include "qemu/agent.h"
 #include "qemu/qmp.h"
 
@@ -152,10 +153,11 @@ int vm_list(const struct vm_env *e, struct vm_status **out, size_t *n, struct dr
 
 /*
  * Destroy a stopped, unprotected, unlocked VM: free every volume it owns
- * (attached, unused and in snapshots), then remove its config.
+ * (attached, unused and in snapshots), then remove its config; hook (may
+ * be NULL) checks first and follows last, all under the guest's lock.
  */
-int vm_destroy(const struct vm_env *e, uint32_t vmid, bool purge, const struct drover_reporter *log,
-	       struct drover_err *err);
+int vm_destroy(const struct vm_env *e, uint32_t vmid, const struct guest_destroy_hook *hook,
+	       const struct drover_reporter *log, struct drover_err *err);
 
 /*
  * Snapshot every disk (the file systems frozen through the agent while

@@ -4,7 +4,9 @@
  * protection: 1 or a lock: is set; every volume it owns is freed (those
  * in snapshots and unusedN too), then its config goes. A volume that
  * cannot be freed stops the destroy with the config still in place, so
- * nothing the VM owned is left without a config that names it.
+ * nothing the VM owned is left without a config that names it. The
+ * hook (guest_destroy.h) checks before anything else and follows once
+ * the config is gone, under the same lock.
  */
 #include "vm.h"
 
@@ -24,6 +26,7 @@
 struct destroy {
 	const struct vm_env *e;
 	uint32_t vmid;
+	const struct guest_destroy_hook *hook;
 	const struct drover_reporter *log;
 	char vols[VOLS_MAX][GUEST_VOLID_MAX];
 	size_t n;
@@ -68,8 +71,10 @@ static int destroy_locked(struct guest_conf *c, void *arg, struct drover_err *er
 	struct destroy *d = arg;
 	const char *prot = guest_get(guest_conf_current(c), "protection");
 	char rel[PATH_MAX], path[PATH_MAX];
-	int r;
+	int r = guest_destroy_check(d->hook, d->vmid, err);
 
+	if (r < 0)
+		return r;
 	if (prot && streq(prot, "1"))
 		return drover_fail(err, -EPERM,
 				   "VM %" PRIu32 " is protected (protection: 1): "
@@ -113,21 +118,21 @@ static int destroy_locked(struct guest_conf *c, void *arg, struct drover_err *er
 	if (r < 0)
 		return drover_fail(err, r, "removing %s: %s", rel, strerror(-r));
 	drover_report_log(d->log, "removed %s", rel);
-	return 1; /* nothing to write: the config is gone */
+	r = guest_destroy_after(d->hook, d->vmid, d->log, err);
+	return r < 0 ? r : 1; /* nothing to write: the config is gone */
 }
 
-int vm_destroy(const struct vm_env *e, uint32_t vmid, bool purge, const struct drover_reporter *log,
-	       struct drover_err *err)
+int vm_destroy(const struct vm_env *e, uint32_t vmid, const struct guest_destroy_hook *hook,
+	       const struct drover_reporter *log, struct drover_err *err)
 {
 	struct destroy *d = calloc(1, sizeof(*d));
 	int r;
 
 	if (!d)
 		return drover_fail(err, -ENOMEM, "out of memory");
-	/* purge: drover has no HA, replication or backup jobs naming the VM yet */
-	(void)purge;
 	d->e = e;
 	d->vmid = vmid;
+	d->hook = hook;
 	d->log = log;
 	d->err = err;
 	r = guest_conf_update_at(&e->st.cfs, GUEST_QEMU, vmid, NULL, destroy_locked, d, err);

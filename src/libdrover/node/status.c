@@ -398,6 +398,18 @@ int node_views_get(struct ipc_client *c, struct node_view **out, size_t *count)
 	return 0;
 }
 
+int node_views_read(const char *socket, struct node_view **v, size_t *n, struct drover_err *err)
+{
+	struct ipc_client c;
+	int r = cfs_ipc_open(&c, socket, 10000, err);
+
+	if (r < 0)
+		return r;
+	r = node_views_get(&c, v, n);
+	ipc_client_close(&c);
+	return r < 0 ? drover_fail(err, r, "reading the cluster's nodes: %s", strerror(-r)) : 0;
+}
+
 void node_views_free(struct node_view *v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)

@@ -26,6 +26,7 @@
 
 #include "basic/buf.h"
 #include "libdrover/cfs/ipc_client.h"
+#include "libdrover/error.h"
 #include "libdrover/format/names.h"
 
 #define NODE_STATUS_KEY "status"
@@ -116,6 +117,8 @@ struct node_view {
  * could not be read); a node that published nothing has have < 0.
  */
 int node_views_get(struct ipc_client *c, struct node_view **v, size_t *n);
+/* The same through droverfs at socket (NULL: the default); -errno with err. */
+int node_views_read(const char *socket, struct node_view **v, size_t *n, struct drover_err *err);
 void node_views_free(struct node_view *v, size_t n);
 
 /* "offline", "no-status", "stale" (nothing for NODE_STATUS_STALE_S) or "online". */

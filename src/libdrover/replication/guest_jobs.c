@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "libdrover/guest/lxc/ct.h"
 
 /* "100-0, 100-1" into out: the guest's job IDs. Returns how many. */
 static size_t job_ids(const struct repl_cfg *cfg, uint32_t guest, char *out, size_t len)
@@ -43,8 +44,9 @@ static int guest_job_ids(const struct cfs_brief *b, uint32_t guest, char *ids, s
 	return r;
 }
 
-int repl_guest_destroy_check(const struct cfs_brief *b, uint32_t guest, bool purge,
-			     struct drover_err *err)
+/* 0 when guest may be destroyed: it has no jobs, or purge. -EBUSY naming the jobs else. */
+static int destroy_check(const struct cfs_brief *b, uint32_t guest, bool purge,
+			 struct drover_err *err)
 {
 	char ids[512];
 	int n;
@@ -82,8 +84,9 @@ static int remove_jobs(struct repl_cfg *cfg, void *ctx, struct drover_err *err)
 	return 0;
 }
 
-int repl_guest_jobs_remove(const struct cfs_brief *b, uint32_t guest,
-			   const struct drover_reporter *log, struct drover_err *err)
+/* Remove every job of guest from replication.cfg (each logged). 0 or -errno. */
+static int jobs_remove(const struct cfs_brief *b, uint32_t guest, const struct drover_reporter *log,
+		       struct drover_err *err)
 {
 	struct remove rm = { guest, log };
 	char ids[512];
@@ -93,4 +96,45 @@ int repl_guest_jobs_remove(const struct cfs_brief *b, uint32_t guest,
 	if (n <= 0)
 		return n;
 	return repl_cfg_edit(b, NULL, remove_jobs, &rm, err);
+}
+
+/* The hook's side of a destroy, under the guest's lock (guest_destroy.h). */
+struct destroy_hook {
+	const struct cfs_brief *b;
+	bool purge;
+};
+
+static int hook_check(void *ctx, uint32_t vmid, struct drover_err *err)
+{
+	const struct destroy_hook *h = ctx;
+
+	return destroy_check(h->b, vmid, h->purge, err);
+}
+
+static int hook_after(void *ctx, uint32_t vmid, const struct drover_reporter *log,
+		      struct drover_err *err)
+{
+	const struct destroy_hook *h = ctx;
+
+	return h->purge ? jobs_remove(h->b, vmid, log, err) : 0;
+}
+
+int repl_guest_destroy(const struct repl_guest_destroy_req *req, const struct drover_reporter *log,
+		       struct drover_err *err)
+{
+	const struct storage_env *st =
+		req->type == GUEST_QEMU ? (req->vm ? &req->vm->st : NULL) : req->env;
+	struct destroy_hook h;
+	struct guest_destroy_hook hook = { hook_check, hook_after, &h };
+	int r;
+
+	if (!st || (req->type != GUEST_QEMU && req->type != GUEST_LXC))
+		return drover_fail(err, -EINVAL, "destroy: no environment for guest %" PRIu32,
+				   req->vmid);
+	h = (struct destroy_hook){ &st->cfs, req->purge };
+	r = destroy_check(h.b, req->vmid, req->purge, err);
+	if (r < 0)
+		return r;
+	return req->type == GUEST_QEMU ? vm_destroy(req->vm, req->vmid, &hook, log, err)
+				       : ct_destroy(req->env, req->vmid, &hook, log, err);
 }

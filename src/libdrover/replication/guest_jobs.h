@@ -12,14 +12,29 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "libdrover/cluster/cfs.h"
 #include "libdrover/error.h"
+#include "libdrover/format/names.h"
+#include "libdrover/guest/vm.h"
 #include "libdrover/report.h"
+#include "libdrover/storage/storage.h"
 
-/* 0 when guest may be destroyed: it has no jobs, or purge. -EBUSY naming the jobs else. */
-int repl_guest_destroy_check(const struct cfs_brief *b, uint32_t guest, bool purge,
-			     struct drover_err *err);
+/* A guest to destroy: a VM through its environment, a container through storage's. */
+struct repl_guest_destroy_req {
+	enum guest_type type;
+	uint32_t vmid;
+	bool purge;
+	const struct vm_env *vm; /* GUEST_QEMU */
+	const struct storage_env *env; /* GUEST_LXC */
+};
 
-/* Remove every job of guest from replication.cfg (each logged). 0 or -errno. */
-int repl_guest_jobs_remove(const struct cfs_brief *b, uint32_t guest,
-			   const struct drover_reporter *log, struct drover_err *err);
+/*
+ * `drover vm destroy` and `drover ct destroy`: one operation under the
+ * guest's lock (priv/lock/guest-VMID, as Proxmox's lock_config). The job
+ * check runs before the lock is taken (so a guest with jobs is refused
+ * with that reason first, before a lock: or a missing config is named) and
+ * again under it; then vm_destroy() or ct_destroy() frees the guest, and
+ * with purge its jobs leave replication.cfg while the guest's lock is
+ * still held, so no new guest of that VMID meets them. 0 or -errno.
+ */
+int repl_guest_destroy(const struct repl_guest_destroy_req *req, const struct drover_reporter *log,
+		       struct drover_err *err);

@@ -11,7 +11,8 @@
 #include "libdrover/stream/transport.h"
 #include "libdrover/storage/plugin.h"
 
-#define ARGS_MAX (64 + 16) /* REPL_VOLUMES_MAX volumes and the options */
+/* REPL_VOLUMES_MAX volumes, a --source-location per storage, the options */
+#define ARGS_MAX (64 + 2 * 32 + 16)
 #define REPL_SCAN_TEXT_MAX 2048
 
 /* Run `drover replication ARGS` on node; its stdout into out. */
@@ -46,13 +47,16 @@ static int run_remote(const struct cfs_brief *b, const char *node, const char *c
 	}
 }
 
-/* args: replication VERB JOBID VOLID... --last_sync T [--parent_snapname P] [--scan L] */
+/*
+ * args: replication VERB JOBID VOLID... --last_sync T [--parent_snapname P] [--scan L]
+ * [--source-location STOREID=LOCATION]...
+ */
 static int build_args(const char *verb, const struct repl_prepare_req *q, char *ts, size_t tslen,
 		      char *scan, size_t scanlen, char *args[], size_t max, struct drover_err *err)
 {
 	size_t n = 0;
 
-	if (q->n + 10 > max)
+	if (q->n + 2 * q->n_source_locations + 10 > max)
 		return drover_fail(err, -E2BIG, "too many volumes");
 	args[n++] = "replication";
 	args[n++] = (char *)verb;
@@ -75,6 +79,10 @@ static int build_args(const char *verb, const struct repl_prepare_req *q, char *
 	if (scan[0]) {
 		args[n++] = "--scan";
 		args[n++] = scan;
+	}
+	for (size_t i = 0; i < q->n_source_locations; i++) {
+		args[n++] = "--source-location";
+		args[n++] = (char *)q->source_locations[i];
 	}
 	args[n] = NULL;
 	return 0;

@@ -38,6 +38,9 @@ struct run {
 	struct repl_base base[REPL_VOLUMES_MAX];
 	uint64_t bytes;
 	struct sshmux mux; /* the run's one connection to the target */
+	/* "STOREID=LOCATION" of the storages every node has its own of: see target.h */
+	char locs[REPL_STOREIDS_MAX][REPL_LOCATION_MAX];
+	const char *loc_ptrs[REPL_STOREIDS_MAX];
 	struct drover_err *err;
 };
 
@@ -158,6 +161,23 @@ static int snapshot_all(struct run *run)
 	if (r < 0)
 		delete_new_snapshots(run, i - 1);
 	return r;
+}
+
+/* The target is told where the source's unshared storages are, so it can refuse to be them. */
+static int source_locations(struct run *run, const char *const *scan, size_t nscan,
+			    struct repl_prepare_req *q)
+{
+	size_t n = 0;
+	int r = repl_source_locations(run->env, q->volids, q->n, scan, nscan, run->locs, &n,
+				      run->err);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		run->loc_ptrs[i] = run->locs[i];
+	q->source_locations = run->loc_ptrs;
+	q->n_source_locations = n;
+	return 0;
 }
 
 /* ---- the base of each volume ---------------------------------------------- */
@@ -318,7 +338,9 @@ static int replicate(struct run *run)
 				   "guest %" PRIu32 " has no replicatable volumes",
 				   run->job->guest);
 	q.n = run->g.n_vols;
-	r = prepare_here(run, run->last_sync);
+	r = source_locations(run, NULL, 0, &q);
+	if (r == 0)
+		r = prepare_here(run, run->last_sync);
 	if (r == 0)
 		r = repl_remote_prepare(&run->env->cfs, run->job->target, sshmux_control(&run->mux),
 					&q, &remote, run->err);
@@ -381,6 +403,10 @@ static int remove_job(struct run *run)
 				 (int)strcspn(run->g.volids[i], ":"), run->g.volids[i]);
 			scan[i] = store[i];
 		}
+		/* a target that is the source's own storage would free the guest's disks */
+		r = source_locations(run, scan, run->g.n_vols, &q);
+		if (r < 0)
+			return r;
 		r = repl_remote_prepare(&run->env->cfs, run->job->target, sshmux_control(&run->mux),
 					&q, &out, run->err);
 		if (out)

@@ -183,18 +183,83 @@ static void scan_all(const struct storage_env *env, const struct repl_prepare_re
 	}
 }
 
+int repl_source_locations(const struct storage_env *env, const char *const *volids, size_t nvol,
+			  const char *const *scan, size_t nscan, char out[][REPL_LOCATION_MAX],
+			  size_t *n, struct drover_err *err)
+{
+	*n = 0;
+	for (size_t i = 0; i < nvol + nscan; i++) {
+		const struct storage_props *p;
+		char id[STORAGE_ID_MAX], loc[REPL_LOCATION_MAX - STORAGE_ID_MAX - 1];
+		bool dup = false;
+		int r;
+
+		if (i < nvol ? volume_storeid(volids[i], id, sizeof(id)) < 0
+			     : (size_t)snprintf(id, sizeof(id), "%s", scan[i - nvol]) >= sizeof(id))
+			continue;
+		for (size_t k = 0; k < *n; k++)
+			dup = dup || (str_has_prefix(out[k], id) && out[k][strlen(id)] == '=');
+		p = storage_cfg_find(&env->cfg, id);
+		if (dup || !p || p->shared || !storage_props_on_node(p, env->cfs.node))
+			continue;
+		r = storage_location(env, id, loc, sizeof(loc), err);
+		if (r < 0)
+			return r;
+		if (!loc[0])
+			continue;
+		if (*n == REPL_STOREIDS_MAX)
+			return drover_fail(err, -E2BIG, "more than %d storages", REPL_STOREIDS_MAX);
+		snprintf(out[(*n)++], REPL_LOCATION_MAX, "%s=%s", id, loc);
+	}
+	return 0;
+}
+
+/* Is any of the source's own storages (not shared) this node's too? */
+static int check_not_source(const struct storage_env *env, const struct repl_prepare_req *q,
+			    struct drover_err *err)
+{
+	for (size_t i = 0; i < q->n_source_locations; i++) {
+		const char *eq = strchr(q->source_locations[i], '=');
+		char id[STORAGE_ID_MAX], here[REPL_LOCATION_MAX];
+		const struct storage_props *p;
+		int r;
+
+		if (!eq || (size_t)(eq - q->source_locations[i]) >= sizeof(id))
+			return drover_fail(err, -EINVAL, "'%.80s' is not STOREID=LOCATION",
+					   q->source_locations[i]);
+		snprintf(id, sizeof(id), "%.*s", (int)(eq - q->source_locations[i]),
+			 q->source_locations[i]);
+		p = storage_cfg_find(&env->cfg, id);
+		if (!p || !storage_props_on_node(p, env->cfs.node))
+			continue; /* not here: the copy fails by itself, naming it */
+		r = storage_location(env, id, here, sizeof(here), err);
+		if (r < 0)
+			return r;
+		if (streq(here, eq + 1))
+			return drover_fail(
+				err, -EEXIST,
+				"storage '%s' on %s is the source's own (%s): it is not shared, so "
+				"every node needs its own Ceph cluster (see /etc/ceph/ceph.conf on "
+				"both nodes); replicating onto it would overwrite the guest's disks",
+				id, env->cfs.node, here);
+	}
+	return 0;
+}
+
 int repl_prepare_local(const struct storage_env *env, const struct repl_prepare_req *q,
 		       struct json_object **out, const struct drover_reporter *rep,
 		       struct drover_err *err)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o;
 	uint32_t vmid, jobnum;
 	int r = repl_jobid_parse(q->jobid, &vmid, &jobnum, err);
 
-	if (r < 0) {
-		json_object_put(o);
+	/* before anything is pruned or freed: here may be the source's own disks */
+	if (r == 0)
+		r = check_not_source(env, q, err);
+	if (r < 0)
 		return r;
-	}
+	o = json_object_new_object();
 	scan_all(env, q, vmid, rep);
 	for (size_t i = 0; i < q->n; i++) {
 		struct storage_snapshot *snaps = NULL;

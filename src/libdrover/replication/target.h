@@ -31,7 +31,24 @@ struct repl_prepare_req {
 	const char *parent; /* never removed (NULL: none) */
 	const char *const *scan; /* more storages to look for stale volumes in */
 	size_t n_scan;
+	/*
+	 * "STOREID=LOCATION" of the source's storages that every node has its
+	 * own of (not shared, see plugin.h's location): refused, before
+	 * anything is removed, when this node's storage is that very one.
+	 */
+	const char *const *source_locations;
+	size_t n_source_locations;
 };
+
+/*
+ * The "STOREID=LOCATION" of each storage of volids (and of scan) that is
+ * not shared and can tell its location, into out (REPL_STOREIDS_MAX of
+ * them at most, each REPL_LOCATION_MAX); how many into *n.
+ */
+#define REPL_LOCATION_MAX (STORAGE_ID_MAX + 128)
+int repl_source_locations(const struct storage_env *env, const char *const *volids, size_t nvol,
+			  const char *const *scan, size_t nscan, char out[][REPL_LOCATION_MAX],
+			  size_t *n, struct drover_err *err);
 
 /* *out: the JSON above (the caller puts it). */
 int repl_prepare_local(const struct storage_env *env, const struct repl_prepare_req *q,

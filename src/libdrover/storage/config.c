@@ -373,7 +373,7 @@ static const struct key keys[] = {
 	{ "krbd", T_RBD, false, false, p_krbd },
 	{ "monhost", T_RBD, false, false, p_monhost },
 	{ "nodes", T_ALL, false, false, p_nodes },
-	{ "shared", T_DIR, false, false, p_shared },
+	{ "shared", T_DIR | T_RBD, false, false, p_shared },
 	{ "sparse", T_ZFSPOOL, false, false, p_sparse },
 	{ "username", T_RBD, false, false, p_username },
 };
@@ -417,6 +417,36 @@ static void props_free(struct storage_props *p)
 }
 
 /*
+ * Keys that are fine alone but not together. An rbd storage with shared 0
+ * is a cluster of each node's own (replication copies its volumes from one
+ * to another), found through the node's /etc/ceph/ceph.conf. A monhost
+ * names the same monitors for every node, so with it "shared 0" would have
+ * replication write a guest's disks onto the very cluster they come from:
+ * refused rather than trusted.
+ */
+static int check_combination(const struct sc_section *s, const struct storage_type *t,
+			     const struct storage_props *p, const char *filename,
+			     struct drover_err *err)
+{
+	const struct sc_prop *kv = sc_prop(s, "shared");
+
+	if (t->bit != T_RBD || p->shared || !p->monhost[0])
+		return 0;
+	return filename
+		       ? drover_fail(
+				 err, -EINVAL,
+				 "%s:%u: shared: 0 needs each node's own Ceph cluster, found through its "
+				 "/etc/ceph/ceph.conf; a monhost names the same monitors for every node "
+				 "(remove monhost, or set shared 1)",
+				 filename, kv ? kv->line : s->line)
+		       : drover_fail(
+				 err, -EINVAL,
+				 "--shared 0 needs each node's own Ceph cluster, found through its "
+				 "/etc/ceph/ceph.conf; --monhost names the same monitors for every node "
+				 "(delete monhost, or set shared 1)");
+}
+
+/*
  * Check one section into p. where: "storage.cfg:12" or NULL (then errors
  * name the option: "--path").
  */
@@ -452,6 +482,8 @@ static int check_section(const struct sc_section *s, const char *filename, struc
 	snprintf(p->id, sizeof(p->id), "%s", s->id);
 	p->content = t->default_content;
 	p->default_format = STORAGE_VOLFORMAT_RAW;
+	/* Proxmox counts every rbd storage as shared: one cluster behind all nodes */
+	p->shared = t->bit == T_RBD;
 	snprintf(p->username, sizeof(p->username), "admin");
 	for (size_t i = 0; i < s->n; i++) {
 		const struct sc_prop *kv = &s->props[i];
@@ -484,6 +516,9 @@ static int check_section(const struct sc_section *s, const char *filename, struc
 					   keys[i].name);
 		goto fail;
 	}
+	r = check_combination(s, t, p, filename, err);
+	if (r < 0)
+		goto fail;
 	return 0;
 fail:
 	props_free(p);

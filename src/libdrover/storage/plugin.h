@@ -218,6 +218,16 @@ struct storage_plugin {
 	 * the next import to go.
 	 */
 	int (*sweep)(struct storage *s, unsigned vmid, struct drover_err *err);
+
+	/*
+	 * Optional. Where the data is, as a text two nodes compare: equal texts
+	 * are the same data (rbd: "rbd:FSID/POOLID", the cluster's fsid and the
+	 * pool's id). Asked of a storage that is not shared, whose every node
+	 * is to have its own (rbd shared 0): replication refuses a target whose
+	 * storage turns out to be the source's own, where its runs and its
+	 * removal would overwrite or free the guest's disks.
+	 */
+	int (*location)(struct storage *s, char *out, size_t len, struct drover_err *err);
 };
 
 extern const struct storage_plugin storage_plugin_dir;

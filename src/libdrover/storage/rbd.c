@@ -112,9 +112,13 @@ static int rbd_check(const struct storage_props *p, struct drover_err *err)
 	return 0;
 }
 
+/*
+ * droverfs's keyring of the storage, when it has one. Not for shared 0: a
+ * cluster of each node's own has each node's own key, in its /etc/ceph.
+ */
 static bool keyring_usable(const struct storage_props *p)
 {
-	return p->keyring[0] && access(p->keyring, R_OK) == 0;
+	return p->shared && p->keyring[0] && access(p->keyring, R_OK) == 0;
 }
 
 /* librados's settings: its own, never a file's, and never a line on our stderr. */
@@ -639,6 +643,23 @@ static unsigned rbd_import_formats(struct storage *s, const char *volname,
 	return f;
 }
 
+/* The cluster (its fsid) and the pool (its id, never reused by a cluster): where the data is. */
+static int rbd_location(struct storage *s, char *out, size_t len, struct drover_err *err)
+{
+	struct rbd_store *st = rbd_store_of(s);
+	char fsid[64];
+	int r = rados_cluster_fsid(st->cluster, fsid, sizeof(fsid));
+
+	if (r < 0)
+		return drover_fail(err, r, "rbd storage '%s': the cluster's fsid: %s", s->props.id,
+				   strerror(-r));
+	fsid[MIN((size_t)r, sizeof(fsid) - 1)] = '\0';
+	if ((size_t)snprintf(out, len, "rbd:%s/%" PRId64, fsid, rados_ioctx_get_id(st->io)) >= len)
+		return drover_fail(err, -ENAMETOOLONG, "rbd storage '%s': location too long",
+				   s->props.id);
+	return 0;
+}
+
 const struct storage_plugin storage_plugin_rbd = {
 	.type = "rbd",
 	/* a container root would need a mapped block device: krbd, which drover leaves out */
@@ -662,4 +683,5 @@ const struct storage_plugin storage_plugin_rbd = {
 	.import_formats = rbd_import_formats,
 	.export = rbd_export,
 	.import = rbd_import,
+	.location = rbd_location,
 };

@@ -26,12 +26,14 @@
 
 #define RADOS_LIB_FUNCS(X)      \
 	X(rados_buffer_free)    \
+	X(rados_cluster_fsid)   \
 	X(rados_conf_read_file) \
 	X(rados_conf_set)       \
 	X(rados_connect)        \
 	X(rados_create2)        \
 	X(rados_ioctx_create)   \
 	X(rados_ioctx_destroy)  \
+	X(rados_ioctx_get_id)   \
 	X(rados_mon_command)    \
 	X(rados_shutdown)
 
@@ -100,12 +102,14 @@ int rbd_lib_open(const char *rados_soname, const char *rbd_soname, struct rbd_li
 
 #ifndef RBD_LAZY_NO_MACROS
 #define rados_buffer_free (rbd_lib.rados_buffer_free)
+#define rados_cluster_fsid (rbd_lib.rados_cluster_fsid)
 #define rados_conf_read_file (rbd_lib.rados_conf_read_file)
 #define rados_conf_set (rbd_lib.rados_conf_set)
 #define rados_connect (rbd_lib.rados_connect)
 #define rados_create2 (rbd_lib.rados_create2)
 #define rados_ioctx_create (rbd_lib.rados_ioctx_create)
 #define rados_ioctx_destroy (rbd_lib.rados_ioctx_destroy)
+#define rados_ioctx_get_id (rbd_lib.rados_ioctx_get_id)
 #define rados_mon_command (rbd_lib.rados_mon_command)
 #define rados_shutdown (rbd_lib.rados_shutdown)
 #define rbd_aio_create_completion (rbd_lib.rbd_aio_create_completion)

@@ -205,9 +205,16 @@ static int add_edit(struct storage_cfg *cfg, void *ctx, struct drover_err *err)
 	struct add_ctx *a = ctx;
 	char rel[STORAGE_ID_MAX + 32];
 	int r = storage_cfg_add(cfg, a->type, a->id, a->set, a->nset, err);
+	const struct storage_props *p;
 
 	if (r < 0 || !a->keyring)
 		return r;
+	p = storage_cfg_find(cfg, a->id);
+	if (p && !p->shared)
+		return drover_fail(
+			err, -EINVAL,
+			"--keyring: with --shared 0 every node has its own Ceph cluster "
+			"and key, in its /etc/ceph (droverfs's priv/ceph is every node's)");
 	/* in place before storage.cfg names the storage: no rbd storage without its key */
 	r = keyring_rel(a->id, rel, sizeof(rel));
 	if (r == 0)
@@ -553,6 +560,26 @@ int storage_list(const struct storage_env *env, const char *storeid, unsigned vm
 			(*vols)[k++] = (*vols)[i];
 	if (r == 0)
 		*n = k;
+	storage_close(&s);
+	return r;
+}
+
+int storage_location(const struct storage_env *env, const char *storeid, char *out, size_t len,
+		     struct drover_err *err)
+{
+	const struct storage_props *p = storage_cfg_find(&env->cfg, storeid);
+	const struct storage_plugin *plugin = p ? storage_plugin_find(p->type) : NULL;
+	struct storage s;
+	int r;
+
+	out[0] = '\0';
+	if (plugin && !plugin->location)
+		return 0; /* without connecting: the type cannot tell */
+	r = storage_open(env, storeid, &s, err);
+	if (r < 0)
+		return r;
+	if (s.plugin->location)
+		r = s.plugin->location(&s, out, len, err);
 	storage_close(&s);
 	return r;
 }

@@ -144,6 +144,10 @@ int storage_import(const struct storage_env *env, const char *volid, enum storag
 		   const struct storage_import_opts *o, int fd, char *imported, size_t len,
 		   const struct drover_reporter *rep, struct drover_err *err);
 
+/* storeid's location (plugin.h); "" when its type has none. */
+int storage_location(const struct storage_env *env, const char *storeid, char *out, size_t len,
+		     struct drover_err *err);
+
 /* What killed imports left on storeid, for vmid (0: all): see plugin.h's sweep. */
 int storage_sweep(const struct storage_env *env, const char *storeid, unsigned vmid,
 		  struct drover_err *err);

@@ -306,6 +306,13 @@ static int judge(struct copy *c, int xr, enum pump_side side, struct drover_err 
 	if (status == 255)
 		return drover_fail(c->err, -EHOSTUNREACH, "ssh to %s: %s", node,
 				   errtext[0] ? errtext : "it failed");
+	if (status > 128 && !errtext[0])
+		/* ssh (here) or the receiver (there) died without a word: the stream is cut */
+		return drover_fail(
+			c->err, -EIO,
+			"import on %s: the stream was cut (ssh or the receiver was killed "
+			"by signal %d, saying nothing)",
+			node, status - 128);
 	if (status != 0)
 		return drover_fail(c->err, -EIO, "import on %s: %s", node,
 				   errtext[0] ? remote_text(errtext) : "it failed");

@@ -18,6 +18,8 @@
 
 #include "libdrover/error.h"
 #include "libdrover/report.h"
+#include "libdrover/guest/guest_destroy.h"
+#include "libdrover/guest/guest_runtime.h"
 #include "libdrover/storage/storage.h"
 
 /* LXC's lxcpath for drover's containers: CTID/config, CTID/console.log, the rootfs mount. */
@@ -86,6 +88,12 @@ bool ct_leftovers(uint32_t ctid);
 bool ct_running(uint32_t ctid);
 
 /*
+ * pct status: what container ctid, which must be this node's (-ENOENT
+ * naming the node that has it), is doing, from LXC's cgroup.
+ */
+int ct_status(uint32_t ctid, struct guest_runtime *rt, struct drover_err *err);
+
+/*
  * The lxc-attach command line that runs cmd (NULL: a login shell) in
  * running container ctid, for the caller to exec: *argv is the caller's
  * to free (its strings point into cmd, id and static text).
@@ -93,9 +101,13 @@ bool ct_running(uint32_t ctid);
 int ct_attach_argv(uint32_t ctid, char *const cmd[], char id[16], char ***argv,
 		   struct drover_err *err);
 
-/* Remove it: stopped, not protected; its volumes freed, then its config. */
-int ct_destroy(const struct storage_env *env, uint32_t ctid, const struct drover_reporter *rep,
-	       struct drover_err *err);
+/*
+ * Remove it: stopped, not protected; its volumes freed, then its config;
+ * hook (may be NULL) checks first and follows last, all under the
+ * guest's lock.
+ */
+int ct_destroy(const struct storage_env *env, uint32_t ctid, const struct guest_destroy_hook *hook,
+	       const struct drover_reporter *rep, struct drover_err *err);
 
 /* Snapshots of the rootfs and mpN volumes plus a config section, under lock: snapshot. */
 int ct_snapshot(const struct storage_env *env, uint32_t ctid, const char *name,

@@ -3,8 +3,9 @@
  * pct destroy: refused for a running, protected or locked container;
  * under the guest's lock, every volume of its config (current, snapshots,
  * unusedN) loses its snapshots and is freed, then the config goes, then
- * LXC's directory. A volume that cannot be freed stops it with the config
- * still there, so a second destroy can finish.
+ * LXC's directory, then what the hook (guest_destroy.h) does after. A
+ * volume that cannot be freed stops it with the config still there, so a
+ * second destroy can finish.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -65,12 +66,13 @@ static int free_volume(const struct storage_env *env, const char *volid,
 	return r == -ENOENT ? 0 : r;
 }
 
-static int check(struct guest_conf *c, uint32_t ctid, struct drover_err *err)
+static int check(struct guest_conf *c, uint32_t ctid, const struct guest_destroy_hook *hook,
+		 struct drover_err *err)
 {
 	const char *prot = guest_get(guest_conf_current(c), "protection");
-	int r = 0;
+	int r = guest_destroy_check(hook, ctid, err);
 
-	if (prot && streq(prot, "1"))
+	if (r == 0 && prot && streq(prot, "1"))
 		r = drover_fail(err, -EPERM,
 				"CT %" PRIu32 " is protected (protection: 1; unset it first)",
 				ctid);
@@ -82,17 +84,33 @@ static int check(struct guest_conf *c, uint32_t ctid, struct drover_err *err)
 struct destroy {
 	const struct storage_env *env;
 	uint32_t ctid;
+	const struct guest_destroy_hook *hook;
 	const struct drover_reporter *rep;
 	char vols[CT_VOLS_MAX][256];
 };
 
-/* Under the guest's lock: volumes freed, then the config removed (1: nothing to write back). */
+/* LXC's directory of the container (its generated config, console log). */
+static void remove_lxc_dir(uint32_t ctid)
+{
+	char dir[4096];
+
+	if (ct_dir(ctid, NULL, dir, sizeof(dir)) == 0) {
+		char *argv[] = { "rm", "-rf", "--one-file-system", dir, NULL };
+
+		process_run(argv, NULL, 0, NULL, NULL);
+	}
+}
+
+/*
+ * Under the guest's lock: volumes freed, the config removed, LXC's
+ * directory, then the hook's part (1: nothing to write back).
+ */
 static int destroy_locked(struct guest_conf *c, void *arg, struct drover_err *err)
 {
 	struct destroy *d = arg;
 	char rel[256], abs[4096];
 	size_t n = 0;
-	int r = check(c, d->ctid, err);
+	int r = check(c, d->ctid, d->hook, err);
 
 	if (r == 0)
 		r = all_volumes(c, d->vols, &n, err);
@@ -105,28 +123,24 @@ static int destroy_locked(struct guest_conf *c, void *arg, struct drover_err *er
 		r = cfs_path(&d->env->cfs, rel, abs, sizeof(abs));
 	if (r == 0 && unlink(abs) < 0)
 		r = drover_fail(err, -errno, "removing %s: %s", rel, strerror(errno));
+	if (r < 0)
+		return r;
+	remove_lxc_dir(d->ctid);
+	drover_report_log(d->rep, "Destroyed CT %" PRIu32, d->ctid);
+	r = guest_destroy_after(d->hook, d->ctid, d->rep, err);
 	return r < 0 ? r : 1;
 }
 
-int ct_destroy(const struct storage_env *env, uint32_t ctid, const struct drover_reporter *rep,
-	       struct drover_err *err)
+int ct_destroy(const struct storage_env *env, uint32_t ctid, const struct guest_destroy_hook *hook,
+	       const struct drover_reporter *rep, struct drover_err *err)
 {
 	struct destroy *d = calloc(1, sizeof(*d));
-	char dir[4096];
 	int r;
 
 	if (!d)
 		return drover_fail(err, -ENOMEM, "out of memory");
-	*d = (struct destroy){ .env = env, .ctid = ctid, .rep = rep };
+	*d = (struct destroy){ .env = env, .ctid = ctid, .hook = hook, .rep = rep };
 	r = guest_conf_update_at(&env->cfs, GUEST_LXC, ctid, NULL, destroy_locked, d, err);
 	free(d);
-	if (r < 0)
-		return r;
-	if (ct_dir(ctid, NULL, dir, sizeof(dir)) == 0) {
-		char *argv[] = { "rm", "-rf", "--one-file-system", dir, NULL };
-
-		process_run(argv, NULL, 0, NULL, NULL);
-	}
-	drover_report_log(rep, "Destroyed CT %" PRIu32, ctid);
-	return 0;
+	return r < 0 ? r : 0;
 }

@@ -3,7 +3,8 @@
  * pct list for the whole cluster: the containers of droverfs's guest list,
  * each with its node, host name and lock from its config, and its state:
  * this node's read from LXC's cgroup, another node's from the status its
- * droverd publishes ("unknown" when it publishes none).
+ * droverd publishes ("unknown" when it publishes none); and pct status of
+ * one container of this node.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +16,7 @@
 #include "basic/util.h"
 #include "ct_internal.h"
 #include "../guest_list.h"
+#include "libdrover/guest/conf_edit.h"
 #include "libdrover/cfs/ipc_client.h"
 #include "libdrover/node/status.h"
 
@@ -77,4 +79,18 @@ int ct_list(const struct storage_env *env, const char *socket, struct ct_entry *
 	guest_listed_free(g, ng);
 	ipc_client_close(&cl);
 	return r;
+}
+
+int ct_status(uint32_t ctid, struct guest_runtime *rt, struct drover_err *err)
+{
+	struct guest_conf *c = NULL;
+	int r = guest_conf_read(GUEST_LXC, ctid, &c, err);
+
+	guest_conf_free(c);
+	if (r < 0)
+		return r;
+	r = lxc_runtime_read(NULL, ctid, rt);
+	return r < 0 ? drover_fail(err, r, "CT %" PRIu32 ": reading its cgroup: %s", ctid,
+				   strerror(-r))
+		     : 0;
 }
