@@ -432,9 +432,15 @@ def test_target_storage_full(sb):
     received; once space is freed the next run is incremental."""
     (base,) = repl_snaps(sb, "node1", 101, "101-0")
     repl(sb, "node1", "update", "101-0", "--rate", "8")
-    # leave node2 less room than the 24 MiB the increment needs
-    sh(sb, "node2", f"fallocate -l $(( $(df -B1 --output=avail {BTRFS} | tail -1) "
-                    f"- (6 << 20) )) {BTRFS}/fill && sync")
+    # leave node2 less room than the 24 MiB the increment needs (once the
+    # subvolumes earlier tests deleted are cleaned: btrfs frees their space
+    # in the background). btrfs's free-space figure is an estimate that
+    # depends on its chunks: when one fill leaves more than asked (seen: 54
+    # MiB), a second fill takes the rest.
+    sh(sb, "node2", f"btrfs subvolume sync {BTRFS} && for i in 1 2 3; do "
+                    f"a=$(df -B1 --output=avail {BTRFS} | tail -1); "
+                    f"[ $a -lt $((10 << 20)) ] && break; "
+                    f"fallocate -l $((a - (6 << 20))) {BTRFS}/fill$i && sync || exit 1; done")
     try:
         assert free_bytes(sb, "node2") < 12 << 20
         write(sb, 101, 24)
@@ -448,7 +454,7 @@ def test_target_storage_full(sb):
         assert repl_snaps(sb, "node2", 101, "101-0") == [base]
         no_partial(sb, "node2", 101)
     finally:
-        sh(sb, "node2", f"rm -f {BTRFS}/fill && sync")
+        sh(sb, "node2", f"rm -f {BTRFS}/fill1 {BTRFS}/fill2 {BTRFS}/fill3 && sync")
     fault_aftermath(sb, 101, "101-0", base, "No space left on device")
     # the job's rate limit held in that run: 8 MB/s, never faster (the bucket
     # starts with a tenth of a second's worth)
