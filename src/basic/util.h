@@ -47,6 +47,9 @@ int parse_size(const char *s, uint64_t *out);
 /* Parse a decimal unsigned integer that must fit in max. Returns 0 or -EINVAL/-ERANGE. */
 int parse_u64(const char *s, uint64_t max, uint64_t *out);
 
+/* The value of hexadecimal digit c (either case), or -1. */
+int hex_digit(char c);
+
 /* Format a byte count as "12.3 KiB". Returns buf. */
 char *format_size(uint64_t bytes, char *buf, size_t len);
 

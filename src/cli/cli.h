@@ -45,6 +45,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print a libdrover error (err's text, else strerror(-r)); returns CLI_EXIT_FAIL. */
 int cli_fail(const struct drover_err *err, int r);
 
+/* --output-format text|json|json-pretty: 0 text, 1 json, 2 pretty; -1 (printed) when bad. */
+int cli_output_format(const char *arg);
+
 /*
  * What libdrover reports, printed: progress lines on stdout (flushed at
  * once), warnings ("warning: ..."), notes and errors ("drover: ...") on

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/timefmt.h"
 #include "basic/util.h"
 #include "cluster_cli.h"
 #include "libdrover/cluster/status.h"
@@ -133,11 +134,8 @@ static void print_links(const struct cs_status *s)
 static void print_status(const struct cs_status *s)
 {
 	char when[64], flags[160];
-	time_t now = time(NULL);
-	struct tm tm;
 
-	localtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm);
+	timefmt(time(NULL), false, "%a %b %e %H:%M:%S %Y", when, sizeof(when));
 	cluster_status_flag_names(s->flags, flags, sizeof(flags));
 	heading("Cluster information");
 	printf("Name:             %s\n", s->cluster_name[0] ? s->cluster_name : "(none)");

@@ -11,9 +11,9 @@
 #include <time.h>
 
 #include "cli.h"
-#include "libdrover/cfs/ipc_client.h"
+#include "libdrover/cfs/requests.h"
+#include "basic/timefmt.h"
 #include "basic/util.h"
-#include "basic/wire.h"
 
 enum output_format {
 	OUTPUT_TEXT,
@@ -33,36 +33,15 @@ static int parse_format(const char *s, enum output_format *f)
 	return 0;
 }
 
-static int connect_cfs(struct cli_context *ctx, struct ipc_client *c)
-{
-	struct drover_err err;
-	int r = ipc_client_connect(c, ctx->socket_path);
-
-	if (r < 0)
-		cli_fail(&err, ipc_client_unreachable(&err, ctx->socket_path, r));
-	return r;
-}
-
-/* One request, one reply; prints errors. Returns 0 or -errno. */
+/* One request, one reply (NUL-terminated); prints errors. Returns 0 or -errno. */
 static int call(struct cli_context *ctx, uint16_t type, const struct buf *req, struct buf *reply)
 {
-	struct ipc_client c;
-	int32_t status = 0;
-	int r = connect_cfs(ctx, &c);
+	struct drover_err err = { "" };
+	int r = cfs_request(ctx->socket_path, type, req, reply, &err);
 
 	if (r < 0)
-		return r;
-	r = ipc_client_call(&c, type, req ? req->data : NULL, req ? req->len : 0, &status, reply);
-	ipc_client_close(&c);
-	if (r < 0) {
-		cli_error("droverfs did not answer: %s%s", strerror(-r),
-			  r == -ECONNRESET ? " (only root and the read-only group may connect)"
-					   : "");
-		return r;
-	}
-	if (status < 0)
-		cli_error("%s: %s", ipc_type_name(type), strerror(-status));
-	return status;
+		cli_fail(&err, r);
+	return r;
 }
 
 /* getopt over a command's own argv; returns the index of the first operand or -1. */
@@ -176,11 +155,8 @@ static void print_status(struct json_object *s)
 	struct json_object *limits = jobj(s, "limits");
 	struct json_object *p = jobj(s, "persistence");
 	char a[32], b[32], when[64];
-	time_t start = (time_t)ju64(s, "starttime");
-	struct tm tm;
 
-	localtime_r(&start, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	timefmt_local((int64_t)ju64(s, "starttime"), when, sizeof(when));
 	heading("Cluster file system");
 	printf("Mode:             %s\n", jstr(s, "mode"));
 	printf("Node:             %s\n", jstr(s, "node"));
@@ -235,7 +211,7 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	r = call(ctx, IPC_STATUS, NULL, &reply);
-	if (r < 0 || buf_append(&reply, "", 1) < 0) {
+	if (r < 0) {
 		buf_free(&reply);
 		return CLI_EXIT_FAIL;
 	}
@@ -278,58 +254,30 @@ static int watch_opt(int c, void *arg)
 	return -1;
 }
 
-static const char *op_name(uint8_t kind)
+static void print_event(const struct cfs_event *ev, enum output_format format)
 {
-	static const char *const names[] = { "?",      "create", "mkdir",  "write", "truncate",
-					     "unlink", "rmdir",	 "rename", "mtime", "unlock" };
-
-	return kind < ARRAY_SIZE(names) ? names[kind] : "?";
-}
-
-static int print_event(const struct buf *payload, enum output_format format)
-{
-	struct wire_reader r;
-	uint64_t version;
-	uint8_t kind, type;
-	char *path, *old;
+	const char *op = cfs_event_kind_name(ev->kind);
 	char when[32];
-	time_t now = time(NULL);
-	struct tm tm;
 
-	wire_reader_init(&r, payload->data, payload->len);
-	version = wire_get_u64(&r);
-	kind = wire_get_u8(&r);
-	type = wire_get_u8(&r);
-	path = wire_get_str(&r);
-	old = path ? wire_get_str(&r) : NULL;
-	if (!old) {
-		free(path);
-		cli_error("malformed event from droverfs");
-		return -EBADMSG;
-	}
 	if (format == OUTPUT_JSON) {
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "version", json_object_new_uint64(version));
-		json_object_object_add(o, "op", json_object_new_string(op_name(kind)));
+		json_object_object_add(o, "version", json_object_new_uint64(ev->version));
+		json_object_object_add(o, "op", json_object_new_string(op));
 		json_object_object_add(o, "type",
-				       json_object_new_string(type == 1 ? "dir" : "file"));
-		json_object_object_add(o, "path", json_object_new_string(path));
-		if (*old)
-			json_object_object_add(o, "old_path", json_object_new_string(old));
+				       json_object_new_string(ev->type == 1 ? "dir" : "file"));
+		json_object_object_add(o, "path", json_object_new_string(ev->path));
+		if (*ev->old)
+			json_object_object_add(o, "old_path", json_object_new_string(ev->old));
 		printf("%s\n", json_object_to_json_string_ext(
 				       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
-		localtime_r(&now, &tm);
-		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-		printf("%s %8" PRIu64 " %-8s %s%s%s%s\n", when, version, op_name(kind), path,
-		       type == 1 ? "/" : "", *old ? " <- " : "", old);
+		timefmt(time(NULL), false, "%H:%M:%S", when, sizeof(when));
+		printf("%s %8" PRIu64 " %-8s %s%s%s%s\n", when, ev->version, op, ev->path,
+		       ev->type == 1 ? "/" : "", *ev->old ? " <- " : "", ev->old);
 	}
 	fflush(stdout);
-	free(path);
-	free(old);
-	return 0;
 }
 
 static int cmd_watch(struct cli_context *ctx, int argc, char **argv)
@@ -338,11 +286,9 @@ static int cmd_watch(struct cli_context *ctx, int argc, char **argv)
 						  { "count", required_argument, NULL, 'n' },
 						  { NULL, 0, NULL, 0 } };
 	struct watch_args a = { OUTPUT_TEXT, 0 };
-	struct buf req = BUF_INIT, payload = BUF_INIT;
-	struct wire_writer w;
-	struct ipc_client c;
-	struct ipc_header h;
-	int32_t status = 0;
+	struct drover_err err = { "" };
+	struct cfs_watch w;
+	struct cfs_event ev;
 	int first = parse_common(argc, argv, "o:n:", longopts, watch_opt, &a);
 	long seen = 0;
 	int r;
@@ -352,40 +298,23 @@ static int cmd_watch(struct cli_context *ctx, int argc, char **argv)
 			cli_error("cfs watch takes at most one PATH");
 		return CLI_EXIT_USAGE;
 	}
-	wire_writer_init(&w, &req);
-	wire_put_str(&w, first < argc ? argv[first] : "");
-	if (connect_cfs(ctx, &c) < 0) {
-		buf_free(&req);
+	r = cfs_watch_open(&w, ctx->socket_path, first < argc ? argv[first] : "", &err);
+	if (r < 0) {
+		if (err.text[0])
+			cli_error("%s", err.text);
 		return CLI_EXIT_FAIL;
 	}
-	r = ipc_client_call(&c, IPC_WATCH, req.data, req.len, &status, &payload);
-	buf_free(&req);
-	if (r == 0 && status == 0) {
-		/* Tell whoever waits on our output that the watch is in place. */
-		if (a.format == OUTPUT_TEXT)
-			fprintf(stderr, "watching %s\n", first < argc ? argv[first] : "everything");
-		while ((a.count == 0 || seen < a.count) &&
-		       (r = ipc_client_next(&c, &h, &payload)) == 0) {
-			if (h.type == IPC_EVENT_OVERFLOW) {
-				cli_error("fell behind the changes; some were not shown");
-				r = -ENOBUFS;
-				break;
-			}
-			if (h.type != IPC_EVENT)
-				continue;
-			r = print_event(&payload, a.format);
-			if (r < 0)
-				break;
-			seen++;
-		}
-	} else if (r == 0) {
-		cli_error("watch: %s", strerror(-status));
-		r = status;
+	/* Tell whoever waits on our output that the watch is in place. */
+	if (a.format == OUTPUT_TEXT)
+		fprintf(stderr, "watching %s\n", first < argc ? argv[first] : "everything");
+	while ((a.count == 0 || seen < a.count) && (r = cfs_watch_next(&w, &ev, &err)) == 0) {
+		print_event(&ev, a.format);
+		cfs_event_free(&ev);
+		seen++;
 	}
-	if (r == -ECONNRESET)
-		cli_error("droverfs went away");
-	buf_free(&payload);
-	ipc_client_close(&c);
+	if (r < 0 && err.text[0])
+		cli_error("%s", err.text);
+	cfs_watch_close(&w);
 	return r < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
@@ -425,12 +354,9 @@ static void print_log(struct json_object *o)
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(data, i);
-		time_t t = (time_t)ju64(e, "time");
 		char when[32];
-		struct tm tm;
 
-		localtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		timefmt_local((int64_t)ju64(e, "time"), when, sizeof(when));
 		printf("%s %s %s[%" PRIu64 "] %s: %s\n", when, jstr(e, "node"), jstr(e, "tag"),
 		       ju64(e, "pid"), jstr(e, "user"), jstr(e, "msg"));
 	}
@@ -443,9 +369,9 @@ static int cmd_log(struct cli_context *ctx, int argc, char **argv)
 						  { "user", required_argument, NULL, 'u' },
 						  { NULL, 0, NULL, 0 } };
 	struct log_args a = { OUTPUT_TEXT, 50, "" };
-	struct buf req = BUF_INIT, reply = BUF_INIT;
+	struct drover_err err = { "" };
+	struct buf reply = BUF_INIT;
 	struct json_object *o;
-	struct wire_writer w;
 	int first = parse_common(argc, argv, "o:n:u:", longopts, log_opt, &a);
 	int r;
 
@@ -454,14 +380,10 @@ static int cmd_log(struct cli_context *ctx, int argc, char **argv)
 			cli_error("cfs log takes no arguments");
 		return CLI_EXIT_USAGE;
 	}
-	wire_writer_init(&w, &req);
-	wire_put_u32(&w, (uint32_t)a.max);
-	wire_put_str(&w, a.user);
-	r = call(ctx, IPC_LOG_READ, &req, &reply);
-	buf_free(&req);
-	if (r < 0 || buf_append(&reply, "", 1) < 0) {
+	r = cfs_log_read(ctx->socket_path, (uint32_t)a.max, a.user, &reply, &err);
+	if (r < 0) {
 		buf_free(&reply);
-		return CLI_EXIT_FAIL;
+		return cli_fail(&err, r);
 	}
 	if (a.format == OUTPUT_JSON) {
 		fputs((const char *)reply.data, stdout);

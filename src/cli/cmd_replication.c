@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/timefmt.h"
 #include "basic/util.h"
 #include "cli.h"
 #include "repl_cli.h"
@@ -152,15 +153,10 @@ static void show_position(const char *spec, size_t pos)
 
 static void format_time(int64_t t, bool in_utc, char *buf, size_t len)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!(in_utc ? gmtime_r(&tt, &tm) : localtime_r(&tt, &tm))) {
-		snprintf(buf, len, "@%" PRId64, t);
-		return;
-	}
 	/* gmtime_r() calls the zone GMT; systemd and the schedules say UTC */
-	strftime(buf, len, in_utc ? "%a %Y-%m-%d %H:%M:%S UTC" : "%a %Y-%m-%d %H:%M:%S %Z", &tm);
+	if (timefmt(t, in_utc, in_utc ? "%a %Y-%m-%d %H:%M:%S UTC" : "%a %Y-%m-%d %H:%M:%S %Z", buf,
+		    len) < 0)
+		snprintf(buf, len, "@%" PRId64, t);
 }
 
 /* systemd's relative times: "8min left", "1 day 2h left", "2 years 1 month ago". */

@@ -241,7 +241,7 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 	struct drover_err err = { "" };
 	struct sandbox sb;
 	struct args a;
-	int lock, r;
+	int r;
 
 	if (parse_args(argc, argv, false, &a) < 0)
 		return CLI_EXIT_USAGE;
@@ -263,22 +263,7 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 	sb.ceph_local = a.ceph_local;
 	sb.realtime = a.realtime;
 	sb.disk_size = a.disk_size;
-	lock = sb_lock(&sb);
-	if (lock < 0) {
-		cli_error("locking sandbox %s: %s", sb.name, strerror(-lock));
-		return CLI_EXIT_FAIL;
-	}
-	r = sb_up(&sb, UP_TIMEOUT_S, &err);
-	close(lock);
-	/* unlocked: cluster create/add inside the nodes restart daemons through us */
-	if (r == 0 && !a.bare)
-		r = sb_form_cluster(&sb, UP_TIMEOUT_S, &err);
-	if (r == 0 && a.bare)
-		r = sb_storage_configure(&sb, true, &err);
-	if (r == 0 && sb.ceph)
-		r = sb_ceph_storage(&sb, a.bare, &err);
-	if (r == 0 && sb.ceph_local)
-		r = sb_ceph_local_storage(&sb, a.bare, &err);
+	r = sb_create(&sb, a.bare, UP_TIMEOUT_S, &err);
 	if (r < 0)
 		return cli_fail(&err, r);
 	if (a.bare)
@@ -323,20 +308,10 @@ static int cmd_up(struct cli_context *ctx, int argc, char **argv)
 static int down_one(const char *name)
 {
 	struct drover_err err = { "" };
-	struct sandbox sb;
-	int lock, r;
+	int r = sb_destroy(name, &err);
 
-	if (sb_init(&sb, name) < 0)
-		return -EINVAL;
-	lock = sb_lock(&sb);
-	if (lock < 0) {
-		cli_error("locking sandbox %s: %s", name, strerror(-lock));
-		return lock;
-	}
-	r = sb_down(&sb, &err);
 	if (r < 0)
 		cli_fail(&err, r);
-	sb_lock_remove(&sb, lock);
 	return r;
 }
 

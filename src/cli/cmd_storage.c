@@ -21,18 +21,6 @@ int storage_cli_env(struct cli_context *ctx, struct storage_env *env)
 	return r;
 }
 
-int storage_cli_output(const char *arg)
-{
-	if (streq(arg, "text"))
-		return 0;
-	if (streq(arg, "json"))
-		return 1;
-	if (streq(arg, "json-pretty"))
-		return 2;
-	cli_error("--output-format: '%s' is not one of text, json, json-pretty", arg);
-	return -1;
-}
-
 void storage_cli_print_json(void *json, int mode)
 {
 	puts(json_object_to_json_string_ext(json, mode == 2 ? JSON_C_TO_STRING_PRETTY

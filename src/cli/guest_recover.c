@@ -8,37 +8,20 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "basic/timefmt.h"
 #include "basic/util.h"
 #include "cli.h"
 #include "libdrover/guest/ops.h"
 #include "libdrover/replication/recover.h"
 
-/* "1h 02m 05s", "3m 10s", "42s". */
-static void fmt_window(int64_t s, char *out, size_t len)
-{
-	if (s < 0)
-		s = 0;
-	if (s >= 3600)
-		snprintf(out, len, "%" PRId64 "h %02" PRId64 "m %02" PRId64 "s", s / 3600,
-			 s / 60 % 60, s % 60);
-	else if (s >= 60)
-		snprintf(out, len, "%" PRId64 "m %02" PRId64 "s", s / 60, s % 60);
-	else
-		snprintf(out, len, "%" PRId64 "s", s);
-}
-
 static void print_result(enum guest_type type, uint32_t vmid, const struct repl_recover_result *r)
 {
 	const char *verb = type == GUEST_QEMU ? "vm" : "ct";
 	char when[32], window[48];
-	time_t t = (time_t)r->last_sync;
-	struct tm tm;
 
-	localtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	fmt_window(r->now - r->last_sync, window, sizeof(window));
+	timefmt_local(r->last_sync, when, sizeof(when));
+	timefmt_duration(r->now - r->last_sync, window, sizeof(window));
 	printf("%s %" PRIu32 " recovered from %s: %s, %zu volume(s) from their replicas\n",
 	       guest_kind(type), vmid, r->old_node, r->conf_to, r->n_vols);
 	printf("data-loss window: %s (last sync %s, %s): whatever %s wrote after it is lost\n",
@@ -89,7 +72,8 @@ static int cmd_ct_recover(struct cli_context *ctx, int argc, char **argv)
 	"gone for now, 'drover cluster expected 1' gives this node quorum alone\n"   \
 	"(change nothing else in the cluster while it is set). Refused while the\n"  \
 	"guest's node is online (migrate instead), and when a volume on local\n"     \
-	"storage has no replica here. Each replica is rolled back to its newest\n"   \
+	"storage has no replica here, or while an import into a replica still\n"     \
+	"runs here. Each replica is rolled back to its newest\n"                     \
 	"replication snapshot, the config is renamed into this node's directory\n"   \
 	"under the guest's lock, and the data-loss window (now - last sync) is\n"    \
 	"printed. Then 'drover " verb " start " ID "'. The next replication run\n"   \

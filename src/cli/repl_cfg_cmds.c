@@ -13,10 +13,7 @@
 #include <string.h>
 
 #include "basic/util.h"
-#include "libdrover/cluster/conf.h"
-#include "libdrover/format/corosync_conf.h"
-#include "libdrover/replication/guest.h"
-#include "libdrover/storage/storage.h"
+#include "libdrover/replication/jobs_edit.h"
 #include "repl_cli.h"
 
 int repl_cli_jobid(const char *arg, uint32_t *guest, uint32_t *jobnum)
@@ -28,18 +25,6 @@ int repl_cli_jobid(const char *arg, uint32_t *guest, uint32_t *jobnum)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-int repl_cli_output(const char *arg)
-{
-	if (streq(arg, "text"))
-		return 0;
-	if (streq(arg, "json"))
-		return 1;
-	if (streq(arg, "json-pretty"))
-		return 2;
-	cli_error("--output-format: '%s' is not one of text, json, json-pretty", arg);
-	return -1;
 }
 
 int repl_cli_cfg(struct cli_context *ctx, struct cfs_brief *b, struct repl_cfg *cfg)
@@ -59,15 +44,9 @@ int repl_cli_cfg(struct cli_context *ctx, struct cfs_brief *b, struct repl_cfg *
 
 /* ---- the options of create-local-job and update --------------------------- */
 
-struct job_edit {
-	struct repl_job job; /* the values given */
-	bool has_schedule, has_rate, has_comment, has_disable, has_source, has_remove;
+struct job_args {
+	struct repl_job_edit e;
 	char deletes[256]; /* --delete KEYS */
-	const char *digest;
-	/* create's checks */
-	struct cfs_brief *b;
-	bool create;
-	const char *guest_node;
 };
 
 static const struct option job_opts[] = {
@@ -92,8 +71,9 @@ static int copy_opt(char *dst, size_t len, const char *opt, const char *v)
 	return 0;
 }
 
-static int job_opt(int c, struct job_edit *e)
+static int job_opt(int c, struct job_args *a)
 {
+	struct repl_job_edit *e = &a->e;
 	char *end;
 
 	switch (c) {
@@ -134,7 +114,8 @@ static int job_opt(int c, struct job_edit *e)
 		}
 		return 0;
 	case 'x':
-		return copy_opt(e->deletes, sizeof(e->deletes), "delete", optarg);
+		e->deletes = a->deletes;
+		return copy_opt(a->deletes, sizeof(a->deletes), "delete", optarg);
 	case 'g':
 		e->digest = optarg;
 		return 0;
@@ -144,97 +125,43 @@ static int job_opt(int c, struct job_edit *e)
 }
 
 /* Parse the options and the positional arguments (want of them) of a job edit. */
-static int parse_job_args(int argc, char **argv, struct job_edit *e, int want, const char *cmd)
+static int parse_job_args(int argc, char **argv, struct job_args *a, int want, const char *cmd)
 {
 	int c;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", job_opts, NULL)) != -1)
-		if (c == '?' || job_opt(c, e) < 0)
+		if (c == '?' || job_opt(c, a) < 0)
 			return -EINVAL;
 	if (argc - optind != want) {
 		cli_error("%s: wrong number of arguments (see 'drover replication %s --help')", cmd,
 			  cmd);
 		return -EINVAL;
 	}
-	return repl_cli_jobid(argv[optind], &e->job.guest, &e->job.jobnum);
+	return repl_cli_jobid(argv[optind], &a->e.job.guest, &a->e.job.jobnum);
 }
 
 /* ---- create-local-job ----------------------------------------------------- */
 
-/* The guest exists, has replicatable volumes, the target is another member. */
-static int check_create(struct job_edit *e, struct repl_guest *g, struct drover_err *err)
-{
-	struct storage_cfg scfg;
-	struct cc_node *cc;
-	int r;
-
-	r = repl_guest_load(e->b, e->job.guest, g, err);
-	if (r < 0)
-		return r;
-	r = storage_cfg_load(e->b, &scfg, err);
-	if (r < 0)
-		return r;
-	r = repl_guest_volumes(g, &scfg, err);
-	storage_cfg_free(&scfg);
-	if (r < 0)
-		return r;
-	if (g->n_vols == 0)
-		return drover_fail(err, -ENOENT,
-				   "guest %" PRIu32
-				   ": No replicatable volumes found (only local storages "
-				   "replicate, and drives without replicate=0)",
-				   e->job.guest);
-	cc = cfs_read_corosync_conf(e->b, err);
-	if (!cc)
-		return -EINVAL;
-	r = cluster_conf_node(cc, e->job.target) ? 0 : -ENOENT;
-	cc_free(cc);
-	if (r < 0)
-		return drover_fail(err, r, "target '%s' is not a member of this cluster",
-				   e->job.target);
-	if (streq(e->job.target, g->node))
-		return drover_fail(err, -EINVAL,
-				   "target %s is the node guest %" PRIu32
-				   " is on: replication needs another node",
-				   e->job.target, e->job.guest);
-	if (e->has_source && !streq(e->job.source, g->node))
-		return drover_fail(err, -EINVAL, "source '%s' is not the guest's node (%s)",
-				   e->job.source, g->node);
-	snprintf(e->job.source, sizeof(e->job.source), "%s", g->node);
-	return 0;
-}
-
-static int do_create(struct repl_cfg *cfg, void *ctx, struct drover_err *err)
-{
-	struct job_edit *e = ctx;
-	struct repl_guest g;
-	int r = check_create(e, &g, err);
-
-	repl_guest_free(&g);
-	return r < 0 ? r : repl_cfg_add(cfg, &e->job, err);
-}
-
 static int cmd_create(struct cli_context *ctx, int argc, char **argv)
 {
-	struct job_edit e = { 0 };
+	struct job_args a = { 0 };
 	struct drover_err err = { "" };
 	struct cfs_brief b;
 	int r;
 
-	if (parse_job_args(argc, argv, &e, 2, "create-local-job") < 0)
+	if (parse_job_args(argc, argv, &a, 2, "create-local-job") < 0)
 		return CLI_EXIT_USAGE;
-	if (copy_opt(e.job.target, sizeof(e.job.target), "target", argv[optind + 1]) < 0)
+	if (copy_opt(a.e.job.target, sizeof(a.e.job.target), "target", argv[optind + 1]) < 0)
 		return CLI_EXIT_USAGE;
-	if (!node_name_valid(e.job.target)) {
-		cli_error("'%s' is not a node name", e.job.target);
+	if (!node_name_valid(a.e.job.target)) {
+		cli_error("'%s' is not a node name", a.e.job.target);
 		return CLI_EXIT_USAGE;
 	}
 	r = cfs_brief_get(ctx->socket_path, &b);
 	if (r < 0)
 		return cli_fail(NULL, r);
-	e.b = &b;
-	r = repl_cfg_edit(&b, e.digest, do_create, &e, &err);
+	r = repl_job_create(&b, &a.e, &err);
 	return r < 0 ? cli_fail(&err, r) : CLI_EXIT_OK;
 }
 
@@ -263,58 +190,7 @@ const struct cli_command repl_create_cmd = {
 
 /* ---- update, enable, disable ---------------------------------------------- */
 
-static int delete_key(struct repl_job *j, const char *key)
-{
-	if (streq(key, "schedule"))
-		j->schedule[0] = '\0';
-	else if (streq(key, "rate"))
-		j->rate = 0;
-	else if (streq(key, "comment"))
-		j->comment[0] = '\0';
-	else if (streq(key, "disable"))
-		j->disable = false;
-	else if (streq(key, "remove_job"))
-		j->remove_job = REPL_REMOVE_NONE;
-	else if (streq(key, "source"))
-		j->source[0] = '\0';
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int do_update(struct repl_cfg *cfg, void *ctx, struct drover_err *err)
-{
-	struct job_edit *e = ctx;
-	struct repl_job *j = repl_cfg_find(cfg, e->job.guest, e->job.jobnum);
-	char keys[256], *save = NULL;
-
-	if (!j)
-		return drover_fail(err, -ENOENT,
-				   "replication job '%" PRIu32 "-%" PRIu32 "' does not exist",
-				   e->job.guest, e->job.jobnum);
-	snprintf(keys, sizeof(keys), "%s", e->deletes);
-	for (char *k = strtok_r(keys, ",; ", &save); k; k = strtok_r(NULL, ",; ", &save)) {
-		if (streq(k, "target"))
-			return drover_fail(err, -EINVAL, "--delete: target cannot be deleted");
-		if (delete_key(j, k) < 0)
-			return drover_fail(err, -EINVAL, "--delete: '%s' is not a job property", k);
-	}
-	if (e->has_schedule)
-		memcpy(j->schedule, e->job.schedule, sizeof(j->schedule));
-	if (e->has_rate)
-		j->rate = e->job.rate;
-	if (e->has_comment)
-		memcpy(j->comment, e->job.comment, sizeof(j->comment));
-	if (e->has_disable)
-		j->disable = e->job.disable;
-	if (e->has_source)
-		memcpy(j->source, e->job.source, sizeof(j->source));
-	if (e->has_remove)
-		j->remove_job = e->job.remove_job;
-	return 0;
-}
-
-static int run_update(struct cli_context *ctx, struct job_edit *e)
+static int run_update(struct cli_context *ctx, const struct repl_job_edit *e)
 {
 	struct drover_err err = { "" };
 	struct cfs_brief b;
@@ -322,17 +198,17 @@ static int run_update(struct cli_context *ctx, struct job_edit *e)
 
 	if (r < 0)
 		return cli_fail(NULL, r);
-	r = repl_cfg_edit(&b, e->digest, do_update, e, &err);
+	r = repl_job_update(&b, e, &err);
 	return r < 0 ? cli_fail(&err, r) : CLI_EXIT_OK;
 }
 
 static int cmd_update(struct cli_context *ctx, int argc, char **argv)
 {
-	struct job_edit e = { 0 };
+	struct job_args a = { 0 };
 
-	if (parse_job_args(argc, argv, &e, 1, "update") < 0)
+	if (parse_job_args(argc, argv, &a, 1, "update") < 0)
 		return CLI_EXIT_USAGE;
-	return run_update(ctx, &e);
+	return run_update(ctx, &a.e);
 }
 
 const struct cli_command repl_update_cmd = {
@@ -351,13 +227,13 @@ const struct cli_command repl_update_cmd = {
 
 static int set_disable(struct cli_context *ctx, int argc, char **argv, bool disable)
 {
-	struct job_edit e = { 0 };
+	struct job_args a = { 0 };
 
-	if (parse_job_args(argc, argv, &e, 1, disable ? "disable" : "enable") < 0)
+	if (parse_job_args(argc, argv, &a, 1, disable ? "disable" : "enable") < 0)
 		return CLI_EXIT_USAGE;
-	e.has_disable = true;
-	e.job.disable = disable;
-	return run_update(ctx, &e);
+	a.e.has_disable = true;
+	a.e.job.disable = disable;
+	return run_update(ctx, &a.e);
 }
 
 static int cmd_enable(struct cli_context *ctx, int argc, char **argv)
@@ -393,26 +269,6 @@ const struct cli_command repl_disable_cmd = {
 
 /* ---- delete --------------------------------------------------------------- */
 
-struct delete_req {
-	uint32_t guest, jobnum;
-	bool keep, force;
-};
-
-static int do_delete(struct repl_cfg *cfg, void *ctx, struct drover_err *err)
-{
-	struct delete_req *d = ctx;
-	struct repl_job *j = repl_cfg_find(cfg, d->guest, d->jobnum);
-
-	if (!j)
-		return drover_fail(err, -ENOENT,
-				   "replication job '%" PRIu32 "-%" PRIu32 "' does not exist",
-				   d->guest, d->jobnum);
-	if (d->force)
-		return repl_cfg_remove(cfg, d->guest, d->jobnum);
-	j->remove_job = d->keep ? REPL_REMOVE_LOCAL : REPL_REMOVE_FULL;
-	return 0;
-}
-
 static int bool_opt(const char *name, const char *v, bool *out)
 {
 	if (!v || streq(v, "1")) {
@@ -434,29 +290,34 @@ static int cmd_delete(struct cli_context *ctx, int argc, char **argv)
 		{ "force", optional_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct delete_req d = { 0 };
 	struct drover_err err = { "" };
 	struct cfs_brief b;
+	uint32_t guest, jobnum;
+	bool keep = false, force = false;
 	int c, r;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c == '?' || bool_opt(c == 'k' ? "keep" : "force", optarg,
-					 c == 'k' ? &d.keep : &d.force) < 0)
+		if (c == '?' ||
+		    bool_opt(c == 'k' ? "keep" : "force", optarg, c == 'k' ? &keep : &force) < 0)
 			return CLI_EXIT_USAGE;
-	if (argc - optind != 1 || repl_cli_jobid(argv[optind], &d.guest, &d.jobnum) < 0)
+	if (argc - optind != 1 || repl_cli_jobid(argv[optind], &guest, &jobnum) < 0)
 		return CLI_EXIT_USAGE;
-	if (d.keep && d.force) {
+	if (keep && force) {
 		cli_error("--keep and --force exclude each other");
 		return CLI_EXIT_USAGE;
 	}
 	r = cfs_brief_get(ctx->socket_path, &b);
 	if (r < 0)
 		return cli_fail(NULL, r);
-	r = repl_cfg_edit(&b, NULL, do_delete, &d, &err);
+	r = repl_job_delete(&b, guest, jobnum,
+			    force  ? REPL_DELETE_FORCE
+			    : keep ? REPL_DELETE_KEEP
+				   : REPL_DELETE_FULL,
+			    &err);
 	if (r < 0)
 		return cli_fail(&err, r);
-	if (!d.force)
+	if (!force)
 		printf("Replication job removal is a background task and will take some time.\n");
 	return CLI_EXIT_OK;
 }
@@ -535,7 +396,7 @@ static int cmd_list(struct cli_context *ctx, int argc, char **argv)
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c != 'o' || (mode = repl_cli_output(optarg)) < 0)
+		if (c != 'o' || (mode = cli_output_format(optarg)) < 0)
 			return CLI_EXIT_USAGE;
 	if (optind != argc) {
 		cli_error("list takes no arguments");

@@ -26,8 +26,5 @@ extern const struct cli_command repl_set_state_cmd;
 /* A job ID argument; prints the error. */
 int repl_cli_jobid(const char *arg, uint32_t *guest, uint32_t *jobnum);
 
-/* "--output-format": 0 text, 1 json, 2 json-pretty; -1 (printed) for others. */
-int repl_cli_output(const char *arg);
-
 /* replication.cfg from droverfs (ctx's socket); prints the error. */
 int repl_cli_cfg(struct cli_context *ctx, struct cfs_brief *b, struct repl_cfg *cfg);

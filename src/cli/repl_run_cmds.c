@@ -11,10 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "basic/timefmt.h"
 #include "basic/util.h"
 #include "libdrover/replication/jobstatus.h"
+#include "libdrover/replication/node_jobs.h"
 #include "libdrover/replication/runlog.h"
 #include "libdrover/replication/runone.h"
 #include "libdrover/replication/schedule.h"
@@ -23,40 +24,22 @@
 #include "libdrover/replication/target.h"
 #include "repl_cli.h"
 
-/* The jobs of this node with their state (status, metrics, run). */
-static int load_status(struct cli_context *ctx, bool with_disabled, struct cfs_brief *b,
-		       struct repl_job_status **v, size_t *n)
+/* The jobs of this node with their state (status, metrics); prints the error. */
+static int load_status(struct cli_context *ctx, bool with_disabled, struct repl_job_status **v,
+		       size_t *n)
 {
 	struct drover_err err = { "" };
-	struct repl_cfg cfg;
-	struct repl_state st;
-	struct repl_members members = { 0 };
-	int r;
+	int r = repl_node_jobs(ctx->socket_path, NULL, with_disabled, v, n, &err);
 
-	if (repl_cli_cfg(ctx, b, &cfg) < 0)
-		return -EIO;
-	(void)repl_members_get(ctx->socket_path, &members);
-	r = repl_state_read(NULL, &st, &err);
-	if (r == 0)
-		r = repl_jobs_status(b, &cfg, &st, &members, with_disabled, v, n, &err);
 	if (r < 0)
 		cli_error("%s", err.text);
-	free((void *)members.nodes);
-	repl_state_free(&st);
-	repl_cfg_free(&cfg);
 	return r;
 }
 
 /* ---- status --------------------------------------------------------------- */
 
-static void fmt_time(int64_t t, char *out, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	localtime_r(&tt, &tm);
-	strftime(out, len, "%Y-%m-%d_%H:%M:%S", &tm);
-}
+/* pvesr's times: one word, for the columns */
+#define STATUS_TIME "%Y-%m-%d_%H:%M:%S"
 
 /* The State column: what the job does or waits for, else its last error, else OK. */
 static const char *state_text(const struct repl_job_status *s, char *buf, size_t len)
@@ -113,12 +96,12 @@ static void status_line(const struct repl_job_status *s, int64_t now)
 	repl_jobid_format(s->job.guest, s->job.jobnum, id);
 	snprintf(target, sizeof(target), "local/%s", s->job.target);
 	if (s->st.last_sync)
-		fmt_time(s->st.last_sync, last, sizeof(last));
+		timefmt(s->st.last_sync, false, STATUS_TIME, last, sizeof(last));
 	if (s->next_sync != REPL_NEXT_NEVER) {
 		if (s->next_sync <= now)
 			snprintf(next, sizeof(next), "pending");
 		else
-			fmt_time(s->next_sync, next, sizeof(next));
+			timefmt(s->next_sync, false, STATUS_TIME, next, sizeof(next));
 	}
 	if (s->has_state && s->st.last_try)
 		snprintf(dur, sizeof(dur), "%g", s->st.duration);
@@ -136,7 +119,6 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 	};
 	struct repl_job_status *v = NULL;
 	struct json_object *a;
-	struct cfs_brief b;
 	uint64_t guest = 0;
 	size_t n = 0;
 	int c, mode = 0;
@@ -148,14 +130,14 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 			continue;
 		if (c == 'g')
 			cli_error("--guest: '%s' is not a guest ID", optarg);
-		if (c != 'o' || (mode = repl_cli_output(optarg)) < 0)
+		if (c != 'o' || (mode = cli_output_format(optarg)) < 0)
 			return CLI_EXIT_USAGE;
 	}
 	if (optind != argc) {
 		cli_error("status takes no arguments");
 		return CLI_EXIT_USAGE;
 	}
-	if (load_status(ctx, true, &b, &v, &n) < 0)
+	if (load_status(ctx, true, &v, &n) < 0)
 		return CLI_EXIT_FAIL;
 	a = json_object_new_array();
 	if (!mode)
@@ -197,18 +179,10 @@ const struct cli_command repl_status_cmd = {
 
 /* ---- run ------------------------------------------------------------------ */
 
-static int run_one(struct cli_context *ctx, uint32_t guest, uint32_t jobnum, bool verbose)
+static void run_failed(void *ctx, uint32_t guest, uint32_t jobnum, const struct drover_err *err)
 {
-	struct repl_run_opts o = { .rep = verbose ? &cli_reporter : NULL };
-	struct repl_run_result res;
-	struct drover_err err = { "" };
-	int r = repl_run_id(ctx->socket_path, guest, jobnum, &o, &res, &err);
-
-	if (r < 0) {
-		cli_error("%" PRIu32 "-%" PRIu32 ": %s", guest, jobnum, err.text);
-		return r;
-	}
-	return 0;
+	(void)ctx;
+	cli_error("%" PRIu32 "-%" PRIu32 ": %s", guest, jobnum, err->text);
 }
 
 static int cmd_run(struct cli_context *ctx, int argc, char **argv)
@@ -218,13 +192,11 @@ static int cmd_run(struct cli_context *ctx, int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct repl_job_status *v = NULL;
-	struct cfs_brief b;
+	struct repl_run_opts o = { 0 };
+	struct drover_err err = { "" };
 	uint32_t guest = 0, jobnum = 0;
 	bool verbose = false, have_id = false;
-	int c, failed = 0;
-	size_t n = 0;
-	int64_t now;
+	int c, r;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
@@ -239,17 +211,19 @@ static int cmd_run(struct cli_context *ctx, int argc, char **argv)
 		cli_error("run takes no arguments (see --help)");
 		return CLI_EXIT_USAGE;
 	}
-	if (have_id)
-		return run_one(ctx, guest, jobnum, verbose) < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
-	if (load_status(ctx, false, &b, &v, &n) < 0)
-		return CLI_EXIT_FAIL;
-	now = now_wall_s();
-	for (size_t i = 0; i < n; i++)
-		if (!v[i].running && repl_job_due(v[i].next_sync, now) &&
-		    run_one(ctx, v[i].job.guest, v[i].job.jobnum, verbose) < 0)
-			failed++;
-	free(v);
-	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	o.rep = verbose ? &cli_reporter : NULL;
+	if (have_id) {
+		struct repl_run_result res;
+
+		r = repl_run_id(ctx->socket_path, guest, jobnum, &o, &res, &err);
+		if (r < 0)
+			run_failed(NULL, guest, jobnum, &err);
+		return r < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	}
+	r = repl_run_due(ctx->socket_path, &o, run_failed, NULL, &err);
+	if (r < 0)
+		cli_error("%s", err.text);
+	return r != 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
 const struct cli_command repl_run_cmd = {
@@ -267,49 +241,19 @@ const struct cli_command repl_run_cmd = {
 
 /* ---- schedule-now --------------------------------------------------------- */
 
-struct now_req {
-	uint32_t guest;
-	const char *target;
-};
-
-static int edit_now(struct repl_state *s, void *ctx)
-{
-	const struct now_req *q = ctx;
-	struct repl_job_state *js;
-	int r = repl_state_get(s, q->guest, q->target, &js);
-
-	if (r == 0)
-		repl_job_schedule_now(js);
-	return r;
-}
-
 static int cmd_schedule_now(struct cli_context *ctx, int argc, char **argv)
 {
 	struct drover_err err = { "" };
-	struct repl_cfg cfg;
-	struct repl_job *j;
-	struct cfs_brief b;
-	struct now_req q;
-	uint32_t jobnum;
+	uint32_t guest, jobnum;
 	int r;
 
 	if (argc != 2) {
 		cli_error("schedule-now: needs ID");
 		return CLI_EXIT_USAGE;
 	}
-	if (repl_cli_jobid(argv[1], &q.guest, &jobnum) < 0)
+	if (repl_cli_jobid(argv[1], &guest, &jobnum) < 0)
 		return CLI_EXIT_USAGE;
-	if (repl_cli_cfg(ctx, &b, &cfg) < 0)
-		return CLI_EXIT_FAIL;
-	j = repl_cfg_find(&cfg, q.guest, jobnum);
-	if (!j) {
-		repl_cfg_free(&cfg);
-		cli_error("replication job '%s' does not exist", argv[1]);
-		return CLI_EXIT_FAIL;
-	}
-	q.target = j->target;
-	r = repl_state_update(NULL, edit_now, &q, &err);
-	repl_cfg_free(&cfg);
+	r = repl_schedule_now(ctx->socket_path, NULL, guest, jobnum, &err);
 	return r < 0 ? cli_fail(&err, r) : CLI_EXIT_OK;
 }
 
@@ -361,76 +305,27 @@ const struct cli_command repl_log_cmd = {
 
 /* ---- metrics -------------------------------------------------------------- */
 
-static void metric(const char *name, const char *help, const struct repl_job_status *v, size_t n,
-		   double (*get)(const struct repl_job_status *s, int64_t now), int64_t now)
-{
-	printf("# HELP drover_replication_%s %s\n# TYPE drover_replication_%s gauge\n", name, help,
-	       name);
-	for (size_t i = 0; i < n; i++)
-		printf("drover_replication_%s{job=\"%" PRIu32 "-%" PRIu32 "\",guest=\"%" PRIu32
-		       "\",target=\"%s\"} %.17g\n",
-		       name, v[i].job.guest, v[i].job.jobnum, v[i].job.guest, v[i].job.target,
-		       get(&v[i], now));
-}
-
-static double m_last(const struct repl_job_status *s, int64_t now)
-{
-	return (double)s->st.last_sync;
-}
-
-static double m_lag(const struct repl_job_status *s, int64_t now)
-{
-	return s->st.last_sync ? (double)(now - s->st.last_sync) : -1;
-}
-
-static double m_duration(const struct repl_job_status *s, int64_t now)
-{
-	return s->st.duration;
-}
-
-static double m_bytes(const struct repl_job_status *s, int64_t now)
-{
-	return (double)s->st.bytes;
-}
-
-static double m_fail(const struct repl_job_status *s, int64_t now)
-{
-	return s->st.fail_count;
-}
-
-static double m_next(const struct repl_job_status *s, int64_t now)
-{
-	return (double)s->next_sync;
-}
-
-static double m_running(const struct repl_job_status *s, int64_t now)
-{
-	return s->running;
-}
-
 static int cmd_metrics(struct cli_context *ctx, int argc, char **argv)
 {
 	struct repl_job_status *v = NULL;
-	struct cfs_brief b;
+	struct buf out = BUF_INIT;
 	size_t n = 0;
-	int64_t now = now_wall_s();
+	int r;
 
 	if (argc != 1) {
 		cli_error("metrics takes no arguments");
 		return CLI_EXIT_USAGE;
 	}
-	if (load_status(ctx, true, &b, &v, &n) < 0)
+	if (load_status(ctx, true, &v, &n) < 0)
 		return CLI_EXIT_FAIL;
-	metric("last_sync_timestamp_seconds", "Start of the last successful run.", v, n, m_last,
-	       now);
-	metric("lag_seconds", "Now minus the last successful sync (-1: never).", v, n, m_lag, now);
-	metric("duration_seconds", "Duration of the last run.", v, n, m_duration, now);
-	metric("bytes", "Stream bytes the last run moved.", v, n, m_bytes, now);
-	metric("fail_count", "Failed runs since the last success.", v, n, m_fail, now);
-	metric("next_sync_timestamp_seconds", "Next scheduled run (0: never, 1: now).", v, n,
-	       m_next, now);
-	metric("running", "1 while a run is in progress.", v, n, m_running, now);
+	r = repl_metrics_text(v, n, now_wall_s(), &out);
 	free(v);
+	if (r < 0) {
+		buf_free(&out);
+		return cli_fail(NULL, r);
+	}
+	fwrite(out.data, 1, out.len, stdout);
+	buf_free(&out);
 	return CLI_EXIT_OK;
 }
 
@@ -487,7 +382,6 @@ static int target_side(struct cli_context *ctx, int argc, char **argv, bool fina
 	struct repl_prepare_req q = { .scan = scan, .source_locations = locs };
 	struct drover_err err = { "" };
 	struct json_object *out = NULL;
-	struct storage_env env;
 	uint64_t last_sync = 0;
 	uint32_t guest, jobnum;
 	int c, r;
@@ -511,16 +405,12 @@ static int target_side(struct cli_context *ctx, int argc, char **argv, bool fina
 	q.volids = (const char *const *)argv + optind + 1;
 	q.n = (size_t)(argc - optind - 1);
 	q.last_sync = (int64_t)last_sync;
-	r = storage_env_open(&env, ctx->socket_path, &err);
-	if (r == 0)
-		r = repl_prepare_local(&env, &q, &out, &stderr_reporter, &err);
+	r = repl_prepare_local_at(ctx->socket_path, &q, &out, &stderr_reporter, &err);
 	if (r == 0 && !finalize)
 		puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
 								 JSON_C_TO_STRING_NOSLASHESCAPE));
 	if (out)
 		json_object_put(out);
-	if (r == 0 || env.cfs.node[0])
-		storage_env_close(&env);
 	return r < 0 ? cli_fail(&err, r) : CLI_EXIT_OK;
 }
 
@@ -563,23 +453,9 @@ const struct cli_command repl_finalize_cmd = {
 	.run = cmd_finalize,
 };
 
-struct set_state_req {
-	uint32_t guest;
-	const char *json;
-	struct drover_err *err;
-};
-
-static int edit_set_state(struct repl_state *s, void *ctx)
-{
-	struct set_state_req *q = ctx;
-
-	return repl_state_guest_from_json(q->json, strlen(q->json), q->guest, s, q->err);
-}
-
 static int cmd_set_state(struct cli_context *ctx, int argc, char **argv)
 {
-	struct drover_err err = { "" }, perr = { "" };
-	struct set_state_req q = { .err = &perr };
+	struct drover_err err = { "" };
 	uint64_t vmid;
 	int r;
 
@@ -588,10 +464,8 @@ static int cmd_set_state(struct cli_context *ctx, int argc, char **argv)
 		cli_error("set-state: needs VMID and the JSON state (see --help)");
 		return CLI_EXIT_USAGE;
 	}
-	q.guest = (uint32_t)vmid;
-	q.json = argv[2];
-	r = repl_state_update(NULL, edit_set_state, &q, &err);
-	return r < 0 ? cli_fail(perr.text[0] ? &perr : &err, r) : CLI_EXIT_OK;
+	r = repl_state_set_guest(NULL, (uint32_t)vmid, argv[2], &err);
+	return r < 0 ? cli_fail(&err, r) : CLI_EXIT_OK;
 }
 
 const struct cli_command repl_set_state_cmd = {

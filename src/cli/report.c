@@ -40,6 +40,18 @@ static void print_event(void *ctx, const struct drover_event *ev)
 
 const struct drover_reporter cli_reporter = { print_event, NULL };
 
+int cli_output_format(const char *arg)
+{
+	if (streq(arg, "text"))
+		return 0;
+	if (streq(arg, "json"))
+		return 1;
+	if (streq(arg, "json-pretty"))
+		return 2;
+	cli_error("--output-format: '%s' is not one of text, json, json-pretty", arg);
+	return -1;
+}
+
 int cli_fail(const struct drover_err *err, int r)
 {
 	cli_error("%s", err && err->text[0] ? err->text : strerror(r < 0 ? -r : r));

@@ -14,42 +14,7 @@
 
 /* ---- status ----------------------------------------------------------- */
 
-struct store_state {
-	const struct storage_props *p;
-	const char *status; /* active, inactive, disabled, "not on this node" */
-	struct storage_status st;
-	char error[DROVER_ERR_MAX];
-};
-
-static void probe(const struct storage_env *env, const struct storage_props *p,
-		  struct store_state *s)
-{
-	struct drover_err err = { "" };
-	struct storage open;
-
-	memset(s, 0, sizeof(*s));
-	s->p = p;
-	if (p->disable) {
-		s->status = "disabled";
-		return;
-	}
-	if (!storage_props_on_node(p, env->cfs.node)) {
-		s->status = "not on this node";
-		return;
-	}
-	s->status = "inactive";
-	if (storage_open(env, p->id, &open, &err) < 0) {
-		snprintf(s->error, sizeof(s->error), "%s", err.text);
-		return;
-	}
-	if (open.plugin->status(&open, &s->st, &err) < 0)
-		snprintf(s->error, sizeof(s->error), "%s", err.text);
-	else if (s->st.active)
-		s->status = "active";
-	storage_close(&open);
-}
-
-static struct json_object *state_json(const struct store_state *s)
+static struct json_object *state_json(const struct storage_state *s)
 {
 	struct json_object *o = json_object_new_object();
 	char content[128];
@@ -70,7 +35,7 @@ static struct json_object *state_json(const struct store_state *s)
 	return o;
 }
 
-static void state_line(const struct store_state *s)
+static void state_line(const struct storage_state *s)
 {
 	char total[32] = "-", used[32] = "-", avail[32] = "-", pct[16] = "-";
 
@@ -97,7 +62,7 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c != 'o' || (mode = storage_cli_output(optarg)) < 0)
+		if (c != 'o' || (mode = cli_output_format(optarg)) < 0)
 			return CLI_EXIT_USAGE;
 	if (optind != argc) {
 		cli_error("storage status takes no arguments (see --help)");
@@ -111,9 +76,9 @@ static int cmd_status(struct cli_context *ctx, int argc, char **argv)
 		printf("%-16s %-8s %-16s %11s %11s %11s %6s\n", "Name", "Type", "Status", "Total",
 		       "Used", "Available", "%");
 	for (size_t i = 0; i < env.cfg.n; i++) {
-		struct store_state s;
+		struct storage_state s;
 
-		probe(&env, &env.cfg.stores[i], &s);
+		storage_probe(&env, &env.cfg.stores[i], &s);
 		if (mode)
 			json_object_array_add(list, state_json(&s));
 		else
@@ -170,7 +135,7 @@ static int cmd_config(struct cli_context *ctx, int argc, char **argv)
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c != 'o' || (mode = storage_cli_output(optarg)) < 0)
+		if (c != 'o' || (mode = cli_output_format(optarg)) < 0)
 			return CLI_EXIT_USAGE;
 	if (optind != argc) {
 		cli_error("storage config takes no arguments (see --help)");

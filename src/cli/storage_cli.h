@@ -34,9 +34,6 @@ extern const struct cli_command storage_copy_cmd;
 /* droverfs and storage.cfg, or an error printed (naming storage.cfg:LINE). */
 int storage_cli_env(struct cli_context *ctx, struct storage_env *env);
 
-/* --output-format text|json|json-pretty: 0 text, 1 json, 2 pretty; -1 (printed) when bad. */
-int storage_cli_output(const char *arg);
-
 /* Print a JSON value (pretty when 2) to stdout and free it. */
 void storage_cli_print_json(void *json_object, int mode);
 

@@ -138,7 +138,7 @@ static int cmd_export(struct cli_context *ctx, int argc, char **argv)
 	struct storage_env env;
 	struct stream_args a;
 	enum storage_format fmt;
-	int fd, r;
+	int r;
 
 	if (parse(argc, argv, ALLOW(OPT_SNAPSHOT) | ALLOW(OPT_BASE) | ALLOW(OPT_WITH_SNAPSHOTS),
 		  &a) < 0)
@@ -156,26 +156,14 @@ static int cmd_export(struct cli_context *ctx, int argc, char **argv)
 	}
 	if (storage_cli_env(ctx, &env) < 0)
 		return CLI_EXIT_FAIL;
-	fd = streq(a.pos[2], "-") ? STDOUT_FILENO
-				  : open(a.pos[2], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		cli_error("%s: %s", a.pos[2],
-			  errno == EEXIST ? "it exists: remove it first" : strerror(errno));
-		storage_env_close(&env);
-		return CLI_EXIT_FAIL;
-	}
 	eo = (struct storage_export_opts){ a.snapshot, a.base, a.with_snapshots };
 	storage_progress_init(&prog);
 	po.rep = &prog.rep;
-	r = stream_export(&env, a.pos[0], fmt, &eo, fd, &po, &st, NULL, &err);
+	if (streq(a.pos[2], "-"))
+		r = stream_export(&env, a.pos[0], fmt, &eo, STDOUT_FILENO, &po, &st, NULL, &err);
+	else
+		r = stream_export_file(&env, a.pos[0], fmt, &eo, a.pos[2], &po, &st, &err);
 	storage_progress_done(&prog);
-	if (fd != STDOUT_FILENO) {
-		if (r == 0 && fsync(fd) < 0)
-			r = drover_fail(&err, -errno, "%s: %s", a.pos[2], strerror(errno));
-		close(fd);
-		if (r < 0)
-			unlink(a.pos[2]); /* no half stream left for someone to import */
-	}
 	storage_env_close(&env);
 	if (r < 0) {
 		cli_error("%s", err.text);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/timefmt.h"
 #include "basic/util.h"
 #include "libdrover/format/names.h"
 #include "storage_cli.h"
@@ -101,7 +102,7 @@ static int cmd_list(struct cli_context *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if ((c == 'v' && parse_vmid(optarg, &vmid) < 0) ||
 		    (c == 'c' && parse_content(optarg, &content) < 0) ||
-		    (c == 'o' && (mode = storage_cli_output(optarg)) < 0) || c == '?')
+		    (c == 'o' && (mode = cli_output_format(optarg)) < 0) || c == '?')
 			return CLI_EXIT_USAGE;
 	}
 	if (optind != argc - 1) {
@@ -291,7 +292,6 @@ static int cmd_resize(struct cli_context *ctx, int argc, char **argv)
 {
 	struct drover_err err = { "" };
 	struct storage_env env;
-	struct storage_volume info;
 	bool grow = false;
 	uint64_t size;
 	int r;
@@ -306,9 +306,8 @@ static int cmd_resize(struct cli_context *ctx, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (with_env(ctx, &env) < 0)
 		return CLI_EXIT_FAIL;
-	r = grow ? storage_volume_info(&env, argv[1], &info, &err) : 0;
-	if (r == 0)
-		r = storage_resize(&env, argv[1], grow ? info.size + size : size, &err);
+	r = grow ? storage_grow(&env, argv[1], size, &err)
+		 : storage_resize(&env, argv[1], size, &err);
 	storage_env_close(&env);
 	if (r == 0)
 		printf("resized '%s'\n", argv[1]);
@@ -400,7 +399,7 @@ static int cmd_snapshots(struct cli_context *ctx, int argc, char **argv)
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c != 'o' || (mode = storage_cli_output(optarg)) < 0)
+		if (c != 'o' || (mode = cli_output_format(optarg)) < 0)
 			return CLI_EXIT_USAGE;
 	if (optind != argc - 1) {
 		cli_error("storage snapshots takes one VOLID (see --help)");
@@ -430,10 +429,8 @@ static int cmd_snapshots(struct cli_context *ctx, int argc, char **argv)
 		printf("%-24s %-20s %-38s %s\n", "Name", "Created", "ID", "Received from");
 		for (size_t i = 0; i < n; i++) {
 			char when[32];
-			time_t t = (time_t)snaps[i].ctime;
-			struct tm tm;
 
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+			timefmt_local(snaps[i].ctime, when, sizeof(when));
 			printf("%-24s %-20s %-38s %s\n", snaps[i].name, when,
 			       snaps[i].id[0] ? snaps[i].id : "-",
 			       snaps[i].origin_id[0] ? snaps[i].origin_id : "-");

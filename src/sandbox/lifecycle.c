@@ -232,6 +232,41 @@ int sb_up(struct sandbox *sb, unsigned timeout_s, struct drover_err *err)
 	return r < 0 ? undo_up(sb, r, err) : 0;
 }
 
+int sb_create(struct sandbox *sb, bool bare, unsigned timeout_s, struct drover_err *err)
+{
+	int lock = sb_lock(sb), r;
+
+	if (lock < 0)
+		return drover_fail(err, lock, "locking sandbox %s: %s", sb->name, strerror(-lock));
+	r = sb_up(sb, timeout_s, err);
+	close(lock);
+	/* unlocked: cluster create/add inside the nodes restart daemons through us */
+	if (r == 0 && !bare)
+		r = sb_form_cluster(sb, timeout_s, err);
+	if (r == 0 && bare)
+		r = sb_storage_configure(sb, true, err);
+	if (r == 0 && sb->ceph)
+		r = sb_ceph_storage(sb, bare, err);
+	if (r == 0 && sb->ceph_local)
+		r = sb_ceph_local_storage(sb, bare, err);
+	return r;
+}
+
+int sb_destroy(const char *name, struct drover_err *err)
+{
+	struct sandbox sb;
+	int lock, r;
+
+	if (sb_init(&sb, name) < 0)
+		return drover_fail(err, -EINVAL, "'%s' is not a valid sandbox name", name);
+	lock = sb_lock(&sb);
+	if (lock < 0)
+		return drover_fail(err, lock, "locking sandbox %s: %s", name, strerror(-lock));
+	r = sb_down(&sb, err);
+	sb_lock_remove(&sb, lock);
+	return r;
+}
+
 int sb_down(struct sandbox *sb, struct drover_err *err)
 {
 	struct drover_err umount_err = { "" };

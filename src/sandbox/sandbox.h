@@ -242,3 +242,11 @@ int sb_up(struct sandbox *sb, unsigned timeout_s, struct drover_err *err);
 /* cluster create on node1, cluster add on the others; takes the sandbox down on failure */
 int sb_form_cluster(struct sandbox *sb, unsigned timeout_s, struct drover_err *err);
 int sb_down(struct sandbox *sb, struct drover_err *err);
+/*
+ * `drover sandbox up`: under the sandbox's lock the nodes (sb_up), then,
+ * unlocked, the cluster (or with bare the storages alone), Ceph's storage
+ * and with ceph_local the node-local rbd storages.
+ */
+int sb_create(struct sandbox *sb, bool bare, unsigned timeout_s, struct drover_err *err);
+/* `drover sandbox down NAME`: sb_down under the sandbox's lock, which goes with it. */
+int sb_destroy(const char *name, struct drover_err *err);

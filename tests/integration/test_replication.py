@@ -529,9 +529,15 @@ def test_target_storage_full(sb):
     received; once space is freed the next run is incremental."""
     (base,) = repl_snaps(sb, "node1", 101, "101-0")
     repl(sb, "node1", "update", "101-0", "--rate", "8")
-    # leave node2 less room than the 24 MiB the increment needs
-    sh(sb, "node2", f"fallocate -l $(( $(df -B1 --output=avail {BTRFS} | tail -1) "
-                    f"- (6 << 20) )) {BTRFS}/fill && sync")
+    # leave node2 less room than the 24 MiB the increment needs (once the
+    # subvolumes earlier tests deleted are cleaned: btrfs frees their space
+    # in the background). btrfs's free-space figure is an estimate that
+    # depends on its chunks: when one fill leaves more than asked (seen: 54
+    # MiB), a second fill takes the rest.
+    sh(sb, "node2", f"btrfs subvolume sync {BTRFS} && for i in 1 2 3; do "
+                    f"a=$(df -B1 --output=avail {BTRFS} | tail -1); "
+                    f"[ $a -lt $((10 << 20)) ] && break; "
+                    f"fallocate -l $((a - (6 << 20))) {BTRFS}/fill$i && sync || exit 1; done")
     try:
         assert free_bytes(sb, "node2") < 12 << 20
         write(sb, 101, 24)
@@ -545,7 +551,7 @@ def test_target_storage_full(sb):
         assert repl_snaps(sb, "node2", 101, "101-0") == [base]
         no_partial(sb, "node2", 101)
     finally:
-        sh(sb, "node2", f"rm -f {BTRFS}/fill && sync")
+        sh(sb, "node2", f"rm -f {BTRFS}/fill1 {BTRFS}/fill2 {BTRFS}/fill3 && sync")
     fault_aftermath(sb, 101, "101-0", base, "No space left on device")
     # the job's rate limit held in that run: 8 MB/s, never faster (the bucket
     # starts with a tenth of a second's worth)
@@ -658,12 +664,40 @@ def test_recover_and_switch_back(sb):
         drover(sb, "node2", "ct", "stop", str(CT), check=False)
 
 
+def refused_while_receiving(sb, snap):
+    """A receive into the replica still running on node2 (a run from node1 that
+    began before it failed, here a real import waiting for its stream):
+    recover refuses and names it, and the replica is left alone."""
+    lock = "/run/drover/receive/" + volid(110).replace("/", "%2F").replace(":", "%3A") + ".lock"
+    argv = [sb.drover, "sandbox", "exec", "--name", sb.name, "node2", "--", "drover", "storage",
+            "import", volid(110), "btrfs", "-", "--base", snap]
+    imp = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        holder = wait_for("the import's receive lock on node2",
+                          lambda: sh(sb, "node2", f"cat {lock} 2>/dev/null",
+                                     check=False).stdout.strip(), timeout=30)
+        proc = drover(sb, "node2", "vm", "recover", "110", check=False)
+        assert proc.returncode == 1, proc.stdout
+        assert f"a replication receive for {volid(110)} is still running (pid {holder})" \
+            in proc.stderr
+        assert sh(sb, "node2", "test -e /etc/drover/nodes/node1/qemu-server/110.conf",
+                  check=False).returncode == 0
+    finally:
+        # stdin closed: the stream ends before it began, nothing is received
+        out, err = imp.communicate(timeout=60)
+    assert imp.returncode != 0, out
+    # its lock went with it
+    assert sh(sb, "node2", f"cat {lock}").stdout == ""
+
+
 def recovered_on_node2(sb, snap, synced):
     # refused on node3, which has no replica: the volume is named
     proc = drover(sb, "node3", "vm", "recover", "110", check=False)
     assert proc.returncode == 1
     assert f"{volid(110)} has no replica on this node (node3)" in proc.stderr
     assert os.path.basename(CT_ROOT) not in proc.stderr
+    refused_while_receiving(sb, snap)
     out = drover(sb, "node2", "vm", "recover", "110").stdout
     assert "VM 110 recovered from node1: nodes/node2/qemu-server/110.conf" in out
     assert f"{volid(110)}: rolled back to {snap}" in out

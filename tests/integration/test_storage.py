@@ -589,6 +589,29 @@ def test_copy_cancelled(sb):
     st(sb, "node1", "free", vol)
 
 
+
+def test_second_import_refused_while_receiving(sb):
+    """A volume being received holds its receive lock: a second import into it
+    (here by hand; in real life a recover, or a stray run) is refused with the
+    importer's pid, and the copy itself goes on undisturbed."""
+    vol = big_volume(sb, 330, 96)
+    lock = "/run/drover/receive/" + vol.replace("/", "%2F").replace(":", "%3A") + ".lock"
+    proc = start_copy(sb, vol, "--snapshot", "s1", "--rate", "16M")
+    try:
+        find_in_node(sb, "node2", "btrfs receive", lambda a: a[:2] == ["btrfs", "receive"])
+        holder = sb.exec("node2", "cat", lock).stdout.strip()
+        assert holder.isdigit(), holder
+        err = fails(sb, "node2", "import", vol, "btrfs", "/dev/null")
+        assert f"an import into {vol} is still running (pid {holder})" in err, err
+    finally:
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert vol in volumes(sb, "node2", "local-btrfs", 330)
+    assert sb.exec("node2", "cat", lock).stdout == ""
+    nothing_half_made(sb, 330)
+    st(sb, "node2", "free", vol)
+    st(sb, "node1", "free", vol)
+
 def test_target_file_system_full(sb):
     img = f"{sb.state_dir}/node2/tiny.img"
     tiny = "/var/lib/drover/tiny"

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -17,6 +18,7 @@
 
 #include "basic/array.h"
 #include "basic/process.h"
+#include "basic/timefmt.h"
 #include "basic/util.h"
 
 struct item {
@@ -121,6 +123,64 @@ static void test_process_wait_reports_status_and_signal(void **state)
 	assert_int_equal(process_run(exit3, NULL, 0, NULL, NULL), 3);
 }
 
+static void test_timefmt_utc_local_and_failures(void **state)
+{
+	char out[64];
+
+	assert_int_equal(timefmt(0, true, TIMEFMT_DATETIME, out, sizeof(out)), 0);
+	assert_string_equal(out, "1970-01-01 00:00:00");
+	assert_int_equal(timefmt(1700000000, true, "%Y-%m-%d_%H:%M:%S", out, sizeof(out)), 0);
+	assert_string_equal(out, "2023-11-14_22:13:20");
+	/* local time follows TZ (a POSIX rule: no zone database needed) */
+	setenv("TZ", "CET-1", 1);
+	tzset();
+	assert_string_equal(timefmt_local(0, out, sizeof(out)), "1970-01-01 01:00:00");
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	assert_string_equal(timefmt_local(1700000000, out, sizeof(out)), "2023-11-14 22:13:20");
+	/* too small for the text: nothing half-written */
+	assert_int_equal(timefmt(0, true, TIMEFMT_DATETIME, out, 8), -ERANGE);
+	assert_string_equal(out, "");
+	/* a year the C library cannot break down */
+	memcpy(out, "junk", 5);
+	assert_int_equal(timefmt(INT64_MAX, false, TIMEFMT_DATETIME, out, sizeof(out)), -ERANGE);
+	assert_string_equal(out, "");
+	assert_string_equal(timefmt_local(INT64_MAX, out, sizeof(out)), "");
+}
+
+static void test_timefmt_duration(void **state)
+{
+	char out[32];
+
+	timefmt_duration(3725, out, sizeof(out));
+	assert_string_equal(out, "1h 02m 05s");
+	timefmt_duration(190, out, sizeof(out));
+	assert_string_equal(out, "3m 10s");
+	timefmt_duration(60, out, sizeof(out));
+	assert_string_equal(out, "1m 00s");
+	timefmt_duration(42, out, sizeof(out));
+	assert_string_equal(out, "42s");
+	timefmt_duration(-5, out, sizeof(out));
+	assert_string_equal(out, "0s");
+	timefmt_duration(100 * 3600, out, sizeof(out));
+	assert_string_equal(out, "100h 00m 00s");
+}
+
+static void test_hex_digit(void **state)
+{
+	const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(hex_digit(digits[i]), i);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(hex_digit(upper[i]), 10 + i);
+	assert_int_equal(hex_digit('g'), -1);
+	assert_int_equal(hex_digit('G'), -1);
+	assert_int_equal(hex_digit('%'), -1);
+	assert_int_equal(hex_digit('\0'), -1);
+	assert_int_equal(hex_digit((char)0xe9), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -129,6 +189,9 @@ int main(void)
 		cmocka_unit_test(test_mkdir_p_makes_parents_and_accepts_existing),
 		cmocka_unit_test(test_write_file_atomic_replaces_whole),
 		cmocka_unit_test(test_process_wait_reports_status_and_signal),
+		cmocka_unit_test(test_timefmt_utc_local_and_failures),
+		cmocka_unit_test(test_timefmt_duration),
+		cmocka_unit_test(test_hex_digit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

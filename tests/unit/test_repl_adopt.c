@@ -112,6 +112,31 @@ static void test_adopt_conflict(void **state)
 	assert_string_equal(jobs[0].source, "node1");
 }
 
+/*
+ * No source, and the target is the node the guest is on: filling in the
+ * source would make it the target. Refused with a clear error, nothing
+ * changed (the other job of the guest keeps its empty source too).
+ */
+static void test_adopt_target_is_guest_node(void **state)
+{
+	struct repl_job jobs[] = { mkjob(100, 0, "node3", ""), mkjob(100, 1, "node2", "") };
+	struct repl_adopt a;
+	struct drover_err err = { "" };
+
+	assert_int_equal(repl_adopt_guest(jobs, 2, 100, "node2", &a, &err), -EINVAL);
+	assert_non_null(
+		strstr(err.text, "job 100-1: its target node2 is the node guest 100 is on"));
+	assert_non_null(strstr(err.text, "must not be the guest's node"));
+	assert_false(a.changed);
+	assert_string_equal(jobs[0].source, "");
+	assert_string_equal(jobs[1].source, "");
+	assert_string_equal(jobs[1].target, "node2");
+	/* on node1 the same jobs are fine: both get node1 */
+	assert_int_equal(repl_adopt_guest(jobs, 2, 100, "node1", &a, &err), 0);
+	assert_string_equal(jobs[0].source, "node1");
+	assert_string_equal(jobs[1].source, "node1");
+}
+
 static void test_warning(void **state)
 {
 	struct repl_adopt a = { .stolen = true, .changed = true, .old_source = "node1" };
@@ -257,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_adopt),
 		cmocka_unit_test(test_adopt_by_third_node),
 		cmocka_unit_test(test_adopt_conflict),
+		cmocka_unit_test(test_adopt_target_is_guest_node),
 		cmocka_unit_test(test_warning),
 		cmocka_unit_test(test_recover_pick),
 		cmocka_unit_test(test_recover_pick_common),

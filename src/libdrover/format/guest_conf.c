@@ -513,17 +513,6 @@ int guest_delete(struct guest_section *s, const char *key)
 
 /* --- description --- */
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The text of b as a new C string in *out (b is emptied); on r < 0 just free b. */
 static int take_string(struct buf *b, int r, char **out)
 {
@@ -543,8 +532,8 @@ static int decode_append(struct buf *b, const char *text)
 	int r = 0;
 
 	for (const char *p = text; *p && r == 0; p++) {
-		int hi = p[0] == '%' ? hexdigit(p[1]) : -1;
-		int lo = hi >= 0 ? hexdigit(p[2]) : -1;
+		int hi = p[0] == '%' ? hex_digit(p[1]) : -1;
+		int lo = hi >= 0 ? hex_digit(p[2]) : -1;
 		char ch = lo >= 0 ? (char)(hi << 4 | lo) : *p;
 
 		r = buf_append(b, &ch, 1);

@@ -180,21 +180,13 @@ bool guest_ifname_valid(const char *s)
 	return strlen(s) <= 15 && guest_chars_ok(s, "_.-") && !streq(s, ".") && !streq(s, "..");
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 int guest_mac_parse(const char *s, uint8_t mac[6])
 {
 	if (strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
 		const char *p = s + 3 * i;
-		int hi = hexval(p[0]), lo = hexval(p[1]);
+		int hi = hex_digit(p[0]), lo = hex_digit(p[1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 && p[2] != ':'))
 			return -EINVAL;
@@ -249,7 +241,7 @@ bool guest_uuid_valid(const char *s)
 
 	for (size_t g = 0; g < ARRAY_SIZE(groups); g++) {
 		for (unsigned i = 0; i < groups[g]; i++, s++)
-			if (hexval(*s) < 0)
+			if (hex_digit(*s) < 0)
 				return false;
 		if (*s != (g + 1 < ARRAY_SIZE(groups) ? '-' : '\0'))
 			return false;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "adopt.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +43,21 @@ int repl_adopt_guest(struct repl_job *jobs, size_t n, uint32_t guest, const char
 		out->changed = true; /* and every job leaves from here now */
 		return 0;
 	}
+	/*
+	 * A job without a source that targets the guest's own node cannot take
+	 * this node as its source (source = target); nothing tells where the
+	 * guest came from, so nothing is guessed and nothing changes.
+	 */
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].guest == guest && !jobs[i].source[0] &&
+		    streq(jobs[i].target, local_node))
+			return drover_fail(err, -EINVAL,
+					   "job %" PRIu32 "-%" PRIu32 ": its target %s is the node "
+					   "guest %" PRIu32 " is on, and it names no source to "
+					   "replicate back to: a job's target must not be the "
+					   "guest's node (delete the job and create one to another "
+					   "node)",
+					   guest, jobs[i].jobnum, local_node, guest);
 	for (size_t i = 0; i < n; i++) {
 		if (jobs[i].guest != guest || jobs[i].source[0])
 			continue;

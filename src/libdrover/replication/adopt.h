@@ -41,8 +41,9 @@ bool repl_adopt_pending(const struct repl_job *jobs, size_t n, uint32_t guest,
  * source get it; if a job says the guest is elsewhere, the guest was taken
  * over and the jobs are switched as for a migration from the old source to
  * here (a job to local_node now goes to the old source, every job leaves
- * from local_node). Returns 0 or -EEXIST (nothing changed) when two jobs
- * would then share a target.
+ * from local_node). Returns 0, -EEXIST (nothing changed) when two jobs
+ * would then share a target, or -EINVAL (nothing changed) when a job
+ * without a source targets local_node (it would become source = target).
  */
 int repl_adopt_guest(struct repl_job *jobs, size_t n, uint32_t guest, const char *local_node,
 		     struct repl_adopt *out, struct drover_err *err);

@@ -37,17 +37,6 @@ int repl_comment_encode(const char *text, struct buf *out)
 	return buf_terminate(out);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int repl_comment_decode(const char *text, char *out, size_t len)
 {
 	size_t o = 0;
@@ -56,7 +45,7 @@ int repl_comment_decode(const char *text, char *out, size_t len)
 		int c = (unsigned char)*p;
 
 		if (c == '%') {
-			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+			int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
 
 			if (lo < 0)
 				return -EINVAL;

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "basic/timefmt.h"
 #include "basic/util.h"
 #include "jobstatus.h"
 #include "libdrover/format/guest_drive.h"
@@ -16,6 +16,7 @@
 #include "libdrover/guest/ops.h"
 #include "libdrover/storage/storage.h"
 #include "libdrover/storage/volname.h"
+#include "libdrover/stream/receive_lock.h"
 
 /* Everything one recovery works with. */
 struct recover {
@@ -138,15 +139,6 @@ static int check_unreplicated(struct recover *rc)
 	return r < 0 && r != -ENODATA ? drover_fail_prefix(rc->err, r, "%s", rc->g.conf_rel) : r;
 }
 
-static void fmt_time(int64_t t, char *out, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	localtime_r(&tt, &tm);
-	strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 /* Each replicated volume's replica here and its snapshots (freed by the caller). */
 static int list_replicas(struct recover *rc, struct repl_recover_volume *vols)
 {
@@ -178,17 +170,15 @@ static int find_replicas(struct recover *rc)
 	const char *name;
 	char when[32];
 	int64_t epoch;
-	int r = repl_guest_volumes(&rc->g, &rc->env.cfg, rc->err);
+	int r = list_replicas(rc, vols);
 
-	if (r == 0)
-		r = list_replicas(rc, vols);
 	if (r == 0 && !(name = repl_recover_pick_common(vols, rc->g.n_vols, rc->vmid, &epoch)))
 		r = drover_fail(rc->err, -ENODATA,
 				"the replicas of guest %" PRIu32 " on this node (%s) share no "
 				"replication snapshot: their last runs broke at different volumes",
 				rc->vmid, rc->env.cfs.node);
 	if (r == 0) {
-		fmt_time(epoch, when, sizeof(when));
+		timefmt_local(epoch, when, sizeof(when));
 		for (size_t i = 0; i < rc->g.n_vols; i++) {
 			const struct storage_snapshot *newest =
 				repl_recover_pick(vols[i].snaps, vols[i].n, rc->vmid, NULL);
@@ -253,9 +243,16 @@ static int move_conf(struct recover *rc)
 	return 0;
 }
 
-/* Under the guest's lock: looked at again, rolled back, moved. */
+/*
+ * Under the guest's lock: looked at again, rolled back, moved. The
+ * replicas' receive locks keep out an import still running from the old
+ * source (a run that began before it failed), and any that would start
+ * meanwhile, until the config has moved.
+ */
 static int recover_locked(struct recover *rc, const char *socket)
 {
+	const char *volids[REPL_VOLUMES_MAX];
+	int locks[REPL_VOLUMES_MAX];
 	int r = find_guest(rc);
 
 	if (r == 0)
@@ -263,11 +260,23 @@ static int recover_locked(struct recover *rc, const char *socket)
 	if (r == 0)
 		r = check_unreplicated(rc);
 	if (r == 0)
-		r = find_replicas(rc);
+		r = repl_guest_volumes(&rc->g, &rc->env.cfg, rc->err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < rc->g.n_vols; i++)
+		volids[i] = rc->g.volids[i];
+	r = receive_lock_all(NULL, volids, rc->g.n_vols, locks, rc->err);
+	if (r == -EBUSY)
+		return drover_fail_append(rc->err, r,
+					  ": wait for it to end (or stop it), then recover again");
+	if (r < 0)
+		return r;
+	r = find_replicas(rc);
 	if (r == 0)
 		r = rollback_all(rc);
 	if (r == 0)
 		r = move_conf(rc);
+	receive_lock_release_all(locks, rc->g.n_vols);
 	return r;
 }
 

@@ -39,8 +39,9 @@ struct repl_recover_result {
  * asking droverfs on socket (NULL: the default). Progress through rep.
  * Returns 0, or -errno with err saying why and nothing moved: -EACCES
  * without quorum, -ENOENT for no such guest (of that type), -EALREADY when
- * it is here already, -EBUSY when its node is online, -ENODATA naming a
- * volume without a replica here.
+ * it is here already, -EBUSY when its node is online or a receive into
+ * one of its replicas is still running here (receive_lock.h), -ENODATA
+ * naming a volume without a replica here.
  */
 int repl_recover_guest(const char *socket, enum guest_type type, uint32_t vmid,
 		       const struct drover_reporter *rep, struct repl_recover_result *res,

@@ -286,3 +286,19 @@ int repl_prepare_local(const struct storage_env *env, const struct repl_prepare_
 	*out = o;
 	return 0;
 }
+
+int repl_prepare_local_at(const char *socket, const struct repl_prepare_req *q,
+			  struct json_object **out, const struct drover_reporter *rep,
+			  struct drover_err *err)
+{
+	struct storage_env env;
+	int r = storage_env_open(&env, socket, err);
+
+	*out = NULL;
+	if (r == 0)
+		r = repl_prepare_local(&env, q, out, rep, err);
+	/* a storage.cfg that did not load leaves nothing to close; droverfs unreached neither */
+	if (r == 0 || env.cfs.node[0])
+		storage_env_close(&env);
+	return r;
+}

@@ -55,6 +55,11 @@ int repl_prepare_local(const struct storage_env *env, const struct repl_prepare_
 		       struct json_object **out, const struct drover_reporter *rep,
 		       struct drover_err *err);
 
+/* repl_prepare_local() with droverfs on socket (NULL: default) and its storage.cfg. */
+int repl_prepare_local_at(const char *socket, const struct repl_prepare_req *q,
+			  struct json_object **out, const struct drover_reporter *rep,
+			  struct drover_err *err);
+
 /* Read one volume's entry of that JSON back into snapshots (*snaps: free()). */
 int repl_snapinfo_from_json(struct json_object *vol, struct storage_snapshot **snaps, size_t *n,
 			    struct drover_err *err);

@@ -62,23 +62,12 @@ void btrfs_uuid_format(const unsigned char u[BTRFS_UUID_LEN], char *out, size_t 
 		 u[13], u[14], u[15]);
 }
 
-static int hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int btrfs_uuid_parse(const char *s, unsigned char u[BTRFS_UUID_LEN])
 {
 	int n = 0;
 
 	for (; *s && n < 2 * BTRFS_UUID_LEN; s++) {
-		int h = hex(*s);
+		int h = hex_digit(*s);
 
 		if (*s == '-')
 			continue;

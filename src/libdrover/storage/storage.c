@@ -453,6 +453,20 @@ int storage_resize(const struct storage_env *env, const char *volid, uint64_t si
 	return r;
 }
 
+int storage_grow(const struct storage_env *env, const char *volid, uint64_t by,
+		 struct drover_err *err)
+{
+	struct storage_volume info;
+	int r = storage_volume_info(env, volid, &info, err);
+
+	if (r < 0)
+		return r;
+	if (by > UINT64_MAX - info.size)
+		return drover_fail(err, -EFBIG, "resize %s: %llu bytes more is too large", volid,
+				   (unsigned long long)by);
+	return storage_resize(env, volid, info.size + by, err);
+}
+
 int storage_volume_info(const struct storage_env *env, const char *volid,
 			struct storage_volume *info, struct drover_err *err)
 {
@@ -697,4 +711,32 @@ int storage_import(const struct storage_env *env, const char *volid, enum storag
 	}
 	storage_vol_close(&v);
 	return r;
+}
+
+void storage_probe(const struct storage_env *env, const struct storage_props *p,
+		   struct storage_state *s)
+{
+	struct drover_err err = { "" };
+	struct storage open;
+
+	memset(s, 0, sizeof(*s));
+	s->p = p;
+	if (p->disable) {
+		s->status = "disabled";
+		return;
+	}
+	if (!storage_props_on_node(p, env->cfs.node)) {
+		s->status = "not on this node";
+		return;
+	}
+	s->status = "inactive";
+	if (storage_open(env, p->id, &open, &err) < 0) {
+		snprintf(s->error, sizeof(s->error), "%s", err.text);
+		return;
+	}
+	if (open.plugin->status(&open, &s->st, &err) < 0)
+		snprintf(s->error, sizeof(s->error), "%s", err.text);
+	else if (s->st.active)
+		s->status = "active";
+	storage_close(&open);
 }

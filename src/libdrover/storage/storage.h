@@ -112,6 +112,9 @@ int storage_volume_path(const struct storage_env *env, const char *volid, const 
 			char *out, size_t len, struct drover_err *err);
 int storage_resize(const struct storage_env *env, const char *volid, uint64_t size,
 		   struct drover_err *err);
+/* storage_resize() to the volume's size plus by (`resize VOLID +SIZE`). */
+int storage_grow(const struct storage_env *env, const char *volid, uint64_t by,
+		 struct drover_err *err);
 int storage_volume_info(const struct storage_env *env, const char *volid,
 			struct storage_volume *info, struct drover_err *err);
 
@@ -161,3 +164,15 @@ int storage_export_mask(const struct storage_env *env, const char *volid,
 int storage_import_mask(const struct storage_env *env, const char *storeid, const char *volname,
 			const struct storage_import_opts *o, unsigned *mask,
 			struct drover_err *err);
+
+/* A storage as `storage status` (and later the API) shows it on this node. */
+struct storage_state {
+	const struct storage_props *p;
+	const char *status; /* "active", "inactive", "disabled", "not on this node" */
+	struct storage_status st; /* all zero unless the plugin answered */
+	char error[DROVER_ERR_MAX]; /* why it is inactive, if it says */
+};
+
+/* Look at storage p on this node (opened and asked for its status when it is there). */
+void storage_probe(const struct storage_env *env, const struct storage_props *p,
+		   struct storage_state *s);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "receive_lock.h"
+
 #define PIPE_SIZE (1 << 20)
 
 /* The plugin's side, run in a thread. */
@@ -166,6 +168,26 @@ int stream_export(const struct storage_env *env, const char *volid, enum storage
 	return drover_fail(err, r, "%s", perr.text);
 }
 
+int stream_export_file(const struct storage_env *env, const char *volid, enum storage_format fmt,
+		       const struct storage_export_opts *eo, const char *path,
+		       const struct pump_opts *po, struct pump_stats *st, struct drover_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int r;
+
+	if (fd < 0)
+		return drover_fail(err, -errno, "%s: %s", path,
+				   errno == EEXIST ? "it exists: remove it first"
+						   : strerror(errno));
+	r = stream_export(env, volid, fmt, eo, fd, po, st, NULL, err);
+	if (r == 0 && fsync(fd) < 0)
+		r = drover_fail(err, -errno, "%s: %s", path, strerror(errno));
+	close(fd);
+	if (r < 0)
+		unlink(path);
+	return r;
+}
+
 int stream_import(const struct storage_env *env, const char *volid, enum storage_format fmt,
 		  const struct storage_import_opts *io, int in, const struct pump_opts *po,
 		  char *imported, size_t len, struct pump_stats *st, struct drover_err *err)
@@ -179,15 +201,31 @@ int stream_import(const struct storage_env *env, const char *volid, enum storage
 	struct drover_err perr = { "" };
 	enum pump_side side;
 	struct pump_opts copy;
-	int r, ir;
+	int r, ir, lock = -1;
 
 	po = reporters(&j, po, &copy);
-	r = start(&j, import_thread, true, err);
+	/*
+	 * Into the volume named (a renaming import makes a new one nobody
+	 * waits for): recover must not take a replica over while it changes.
+	 */
+	if (!io->allow_rename) {
+		pid_t holder;
 
-	if (r < 0)
+		r = receive_lock_take(NULL, volid, &lock, &holder, err);
+		if (r == -EBUSY)
+			return drover_fail(err, r, "an import into %s is still running (pid %ld)",
+					   volid, (long)holder);
+		if (r < 0)
+			return r;
+	}
+	r = start(&j, import_thread, true, err);
+	if (r < 0) {
+		receive_lock_release(lock);
 		return r;
+	}
 	r = pump_recv(in, j.other, po, st, &side, &perr);
 	ir = join(&j);
+	receive_lock_release(lock);
 	if (r == 0 && ir == 0) {
 		snprintf(imported, len, "%s", j.imported);
 		return 0;

@@ -17,6 +17,15 @@ int stream_export(const struct storage_env *env, const char *volid, enum storage
 		  struct pump_stats *st, enum pump_side *side, struct drover_err *err);
 
 /*
+ * stream_export() into a new file at path (refused when it exists), synced
+ * to disk: the stream is whole there, or the file is removed, so that no
+ * half stream is left for someone to import.
+ */
+int stream_export_file(const struct storage_env *env, const char *volid, enum storage_format fmt,
+		       const struct storage_export_opts *eo, const char *path,
+		       const struct pump_opts *po, struct pump_stats *st, struct drover_err *err);
+
+/*
  * Import from in. A stream that proves broken (cut short, the sender's
  * failure in the framing, a bad checksum) leaves nothing behind: the
  * plugin never sees its last byte and removes what it made.
