@@ -395,13 +395,30 @@ static int start_master(const struct cfs_brief *b, struct sshmux *m, struct drov
 	return 0;
 }
 
+/*
+ * A node's other file beside its socket: NAME.m -> NAME.SUFFIX. -EINVAL for
+ * a path that is not a socket's name (an empty one after a failed start),
+ * so nothing is ever made relative to the working directory.
+ */
+static int sibling_path(const char *sock, const char *suffix, char *out, size_t len)
+{
+	size_t n = strlen(sock);
+
+	if (n <= 2 || strcmp(sock + n - 2, ".m") != 0)
+		return -EINVAL;
+	if ((size_t)snprintf(out, len, "%.*s.%s", (int)(n - 2), sock, suffix) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 /* The lock of the node whose socket is path (NAME.m), or -1. */
 static int lock_node_of(const char *path)
 {
 	char lock[PATH_MAX];
 	int fd;
 
-	snprintf(lock, sizeof(lock), "%.*s.lock", (int)(strlen(path) - 2), path);
+	if (sibling_path(path, "lock", lock, sizeof(lock)) < 0)
+		return -1;
 	fd = lock_node(lock, LOCK_WAIT_MS);
 	return fd < 0 ? -1 : fd;
 }
@@ -509,10 +526,9 @@ void sshmux_close(struct sshmux *m)
 	if (m->asking) {
 		struct master_rec rec;
 		char rec_path[PATH_MAX];
-		size_t len = strlen(m->path);
+		int r = sibling_path(m->path, "pid", rec_path, sizeof(rec_path));
 
-		snprintf(rec_path, sizeof(rec_path), "%.*s.pid", (int)(len - 2), m->path);
-		if (ask_finish(m->asking, m->ask_errfd, &rec) == 0) {
+		if (ask_finish(m->asking, m->ask_errfd, &rec) == 0 && r == 0) {
 			/* under the lock: the sweep never sees a record half-written */
 			m->lock = lock_node_of(m->path);
 			(void)write_rec(rec_path, &rec);
