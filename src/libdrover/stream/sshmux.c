@@ -197,17 +197,30 @@ static int wait_bounded(pid_t pid, int ms)
 	}
 }
 
+/* Now, in clock ticks since boot (the unit of a process's start time), rounded up. */
+static uint64_t boot_ticks(void)
+{
+	struct timespec ts;
+	uint64_t hz = procstat_hz();
+
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+		return UINT64_MAX;
+	return (uint64_t)ts.tv_sec * hz + ((uint64_t)ts.tv_nsec * hz + 999999999) / 1000000000 + 1;
+}
+
 /*
  * Ask the master behind path for its PID (`ssh -O check` says "Master
  * running (pid=N)"): started here, read by ask_finish. Connects to the
- * master: only for one that is about to be used.
+ * master: only for one that is about to be used. *asked: when, for
+ * ask_finish (the master began before it).
  */
-static pid_t ask_start(const char *path, int *errfd)
+static pid_t ask_start(const char *path, int *errfd, uint64_t *asked)
 {
 	char *argv[] = { "ssh", "-o",	 "BatchMode=yes", "-S", (char *)path,
 			 "-O",	"check", "mux",		  NULL };
 	pid_t pid;
 
+	*asked = boot_ticks();
 	*errfd = spawn_errfd();
 	if (*errfd < 0)
 		return *errfd;
@@ -219,8 +232,14 @@ static pid_t ask_start(const char *path, int *errfd)
 	return pid;
 }
 
-/* The master's PID and start time from what ask_start started, or -errno. */
-static int ask_finish(pid_t pid, int errfd, struct master_rec *rec)
+/*
+ * The master's PID and start time from what ask_start started (at asked),
+ * or -errno. The start time is read now, maybe long after the answer (at
+ * the run's end): a process that began after the question is not the
+ * master that answered but one that got its PID after it ended, and a
+ * record of it would have kill_master() end a stranger.
+ */
+static int ask_finish(pid_t pid, int errfd, uint64_t asked, struct master_rec *rec)
 {
 	char text[300];
 	struct procstat ps;
@@ -234,7 +253,7 @@ static int ask_finish(pid_t pid, int errfd, struct master_rec *rec)
 	p = strstr(text, "pid=");
 	if (!p || (rec->pid = (pid_t)atoi(p + 4)) <= 0)
 		return -EPROTO;
-	if (procstat_read(rec->pid, &ps) < 0)
+	if (procstat_read(rec->pid, &ps) < 0 || ps.state == 'Z' || ps.starttime > asked)
 		return -ESRCH;
 	rec->start = ps.starttime;
 	return 0;
@@ -242,10 +261,11 @@ static int ask_finish(pid_t pid, int errfd, struct master_rec *rec)
 
 static int ask_master(const char *path, struct master_rec *rec)
 {
+	uint64_t asked;
 	int errfd;
-	pid_t pid = ask_start(path, &errfd);
+	pid_t pid = ask_start(path, &errfd, &asked);
 
-	return pid < 0 ? (int)pid : ask_finish(pid, errfd, rec);
+	return pid < 0 ? (int)pid : ask_finish(pid, errfd, asked, rec);
 }
 
 /* ---- one node's master, under its lock -------------------------------------- */
@@ -481,7 +501,7 @@ int sshmux_wait(struct sshmux *m, struct drover_err *err)
 		 * commands need not wait) and written at sshmux_close. A run
 		 * that sees the socket without a record meanwhile asks itself.
 		 */
-		m->asking = ask_start(m->path, &m->ask_errfd);
+		m->asking = ask_start(m->path, &m->ask_errfd, &m->asked);
 		if (m->asking < 0)
 			m->asking = 0;
 		m->ready = true;
@@ -512,7 +532,7 @@ void sshmux_close(struct sshmux *m)
 		size_t len = strlen(m->path);
 
 		snprintf(rec_path, sizeof(rec_path), "%.*s.pid", (int)(len - 2), m->path);
-		if (ask_finish(m->asking, m->ask_errfd, &rec) == 0) {
+		if (ask_finish(m->asking, m->ask_errfd, m->asked, &rec) == 0) {
 			/* under the lock: the sweep never sees a record half-written */
 			m->lock = lock_node_of(m->path);
 			(void)write_rec(rec_path, &rec);

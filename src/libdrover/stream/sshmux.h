@@ -33,6 +33,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/un.h>
 
@@ -54,6 +55,7 @@ struct sshmux {
 	int lock; /* the node's lock while starting, else -1 */
 	pid_t asking; /* ssh -O check for the new master's PID, until sshmux_close */
 	int ask_errfd;
+	uint64_t asked; /* when it asked (clock ticks since boot): the master began before */
 	char note[256]; /* what was found and removed, for the log ("" none) */
 };
 
