@@ -415,15 +415,44 @@ static int start_master(const struct cfs_brief *b, struct sshmux *m, struct drov
 	return 0;
 }
 
-/* The lock of the node whose socket is path (NAME.m), or -1. */
+/*
+ * The lock of the node whose socket is path (NAME.m), or -1 when another
+ * run holds it: that run is starting a master (until its first remote
+ * command) or checking one, and asks a master without a record itself.
+ * Not waited for: the end of this run would wait for another's local work.
+ */
 static int lock_node_of(const char *path)
 {
 	char lock[PATH_MAX];
 	int fd;
 
 	snprintf(lock, sizeof(lock), "%.*s.lock", (int)(strlen(path) - 2), path);
-	fd = lock_node(lock, LOCK_WAIT_MS);
+	fd = lock_node(lock, 0);
 	return fd < 0 ? -1 : fd;
+}
+
+/*
+ * The node's lock, or -EALREADY once a master at n->sock answers: another
+ * run that starts one holds the lock until its first remote command, after
+ * its local work (snapshots, a guest's freeze), but its master is up once
+ * the socket is there. The lock guards starting and removing a master, not
+ * using one.
+ */
+static int lock_or_live(const struct names *n)
+{
+	for (int waited = 0;; waited += 200) {
+		struct master_rec rec;
+		char why[64];
+		int fd = lock_node(n->lock, 200);
+
+		if (fd != -EBUSY)
+			return fd;
+		if (sock_state(n->sock, why, sizeof(why)) == SOCK_OURS &&
+		    ask_master(n->sock, &rec) == 0)
+			return -EALREADY;
+		if (waited >= LOCK_WAIT_MS)
+			return -EBUSY;
+	}
 }
 
 static void unlock(struct sshmux *m)
@@ -458,13 +487,18 @@ int sshmux_open(const struct cfs_brief *b, const char *node, struct sshmux *m,
 	    strchr(base, '/') || make_names(base, &n) < 0)
 		return drover_fail(err, -ENAMETOOLONG,
 				   "node name '%s' too long for a control socket's path", node);
-	m->lock = lock_node(n.lock, LOCK_WAIT_MS);
+	m->lock = lock_or_live(&n);
 	if (m->lock < 0) {
 		r = m->lock;
 		m->lock = -1;
-		return drover_fail(err, r, "%s: %s", n.lock, strerror(-r));
+		if (r != -EALREADY)
+			return drover_fail(err, r, "%s: %s", n.lock, strerror(-r));
 	}
 	snprintf(m->path, sizeof(m->path), "%s", n.sock);
+	if (r == -EALREADY) {
+		m->ready = m->reused = true;
+		return 0;
+	}
 	if (check_kept(&n, true, m->note[0] ? NULL : m->note, sizeof(m->note))) {
 		m->ready = m->reused = true;
 		unlock(m);
@@ -535,7 +569,8 @@ void sshmux_close(struct sshmux *m)
 		if (ask_finish(m->asking, m->ask_errfd, m->asked, &rec) == 0) {
 			/* under the lock: the sweep never sees a record half-written */
 			m->lock = lock_node_of(m->path);
-			(void)write_rec(rec_path, &rec);
+			if (m->lock >= 0)
+				(void)write_rec(rec_path, &rec);
 		}
 		m->asking = 0;
 		m->ask_errfd = -1;

@@ -22,8 +22,10 @@
  * that made it is alive: its PID and start time are recorded beside it
  * (NODE@ADDRESS.pid) when it starts, so a PID reused by another process
  * never counts as the master. Anything else at that name is removed and a
- * new master started. Starting, using and removing a node's master take
- * the node's lock (NODE@ADDRESS.lock, flock): two runs never start two.
+ * new master started. Starting, checking and removing a node's master
+ * take the node's lock (NODE@ADDRESS.lock, flock): two runs never start
+ * two. The run that starts one holds it until its first remote command; a
+ * run waiting for it meanwhile uses the master once its socket answers.
  *
  * sshmux_sweep (droverd, every minute, and every sshmux_open) removes the
  * sockets and records of masters that are gone (killed, crashed): it looks
