@@ -519,6 +519,35 @@ def test_ssh_master_swept_and_refused(sb):
         sh(sb, "node1", "chmod 0755 /run/drover")
 
 
+def test_ssh_master_used_while_its_lock_is_held(sb):
+    """A run that finds the node's lock taken (a run starting a master holds
+    it through its local work, until its first remote command) uses the
+    master as soon as its socket answers instead of waiting out the lock."""
+    write(sb, 101, 1)
+    repl(sb, "node1", "run", "--id", "101-0")
+    sock = node2_master(sb)
+    pid = master_pid(sb, sock)
+    assert pid
+    lock = f"{MUX}/{sock[:-2]}.lock"
+    # -o: the lock is flock's own, not its sleep's: killing flock frees it
+    holder = sh(sb, "node1", f"flock -o {lock} sleep 120 >/dev/null 2>&1 </dev/null & echo $!"
+                ).stdout.strip()
+    try:
+        wait_for("the lock taken", lambda: sh(
+            sb, "node1", f"flock -n {lock} true", check=False).returncode != 0)
+        time.sleep(1)
+        t0 = time.monotonic()
+        repl(sb, "node1", "run", "--id", "101-0")
+        took = time.monotonic() - t0
+        text = log(sb, "101-0")
+        assert "going on with a connection per command" not in text, text
+        assert took < 20, f"the run waited {took:.1f} s for the lock"
+        assert master_pid(sb, sock) == pid
+        replica_matches(sb, 101, "101-0")
+    finally:
+        sh(sb, "node1", f"kill {holder}", check=False)
+
+
 def free_bytes(sb, node):
     return int(sh(sb, node, f"df -B1 --output=avail {BTRFS} | tail -1").stdout)
 

@@ -223,6 +223,35 @@ static void test_guest_locked(void **state)
 	assert_string_equal(now, "946100-0 946200-0 946300-0 ");
 }
 
+/*
+ * The jobs' removal fails once the VM's config is gone: the error says the
+ * VM is destroyed, and destroy --purge again removes the jobs (a new guest
+ * of that VMID would meet them else); a guest that never was stays an error.
+ */
+static void test_purge_failing_half_way(void **state)
+{
+	struct fixture *f = *state;
+	struct drover_err err = { "" };
+	char path[PATH_MAX], now[256];
+
+	snprintf(path, sizeof(path), "%s/replication.cfg", f->root);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0755), 0); /* unreadable as a file */
+	assert_true(destroy(f, GUEST_QEMU, VM_ID, true, &err) < 0);
+	assert_false(exists(f, "nodes/n1/qemu-server/946100.conf"));
+	assert_non_null(strstr(err.text, "is destroyed but its replication jobs"));
+	assert_int_equal(rmdir(path), 0);
+	put(f, "replication.cfg", repl_cfg);
+	err.text[0] = '\0';
+	assert_int_equal(destroy(f, GUEST_QEMU, VM_ID, true, &err), 0);
+	assert_non_null(strstr(logged(f), "removed replication job 946100-0\n"));
+	jobs(f, now, sizeof(now));
+	assert_string_equal(now, "946200-0 946300-0 ");
+	/* nothing left to purge: the guest that is not there is the error again */
+	assert_int_equal(destroy(f, GUEST_QEMU, VM_ID, true, &err), -ENOENT);
+	assert_int_equal(destroy(f, GUEST_QEMU, 946999, true, &err), -ENOENT);
+}
+
 static void test_missing_environment(void **state)
 {
 	struct fixture *f = *state;
@@ -243,6 +272,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_container_the_same_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_jobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge_failing_half_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_environment, setup, teardown),
 	};
 

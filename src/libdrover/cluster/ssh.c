@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "basic/process.h"
+#include "basic/shellwords.h"
 #include "basic/util.h"
 
 #define KEYS_MAX (256u * 1024)
@@ -210,8 +211,10 @@ int ssh_run_drover(const char *host, const char *known_hosts, char *const args[]
 		   size_t in_len, struct buf *out)
 {
 	char target[300], drover[PATH_MAX], khf[PATH_MAX + 32];
+	struct buf cmd = BUF_INIT;
 	char *argv[32];
 	size_t n = 0;
+	int r;
 
 	snprintf(target, sizeof(target), "root@%s", host);
 	ssh_remote_drover(drover, sizeof(drover));
@@ -234,11 +237,26 @@ int ssh_run_drover(const char *host, const char *known_hosts, char *const args[]
 	}
 	argv[n++] = target;
 	argv[n++] = "--";
-	argv[n++] = drover;
-	for (; *args && n < sizeof(argv) / sizeof(argv[0]) - 1; args++)
-		argv[n++] = *args;
+	/*
+	 * ssh joins its arguments with blanks for the remote shell: each one
+	 * quoted, so an argument (a UPID's free-form fields, say) stays one
+	 * word there and is never run as shell.
+	 */
+	if (shellwords_quote(drover, &cmd) < 0)
+		goto oom;
+	for (; *args; args++)
+		if (buf_append(&cmd, " ", 1) < 0 || shellwords_quote(*args, &cmd) < 0)
+			goto oom;
+	if (buf_append(&cmd, "", 1) < 0)
+		goto oom;
+	argv[n++] = (char *)cmd.data;
 	argv[n] = NULL;
-	return process_run_io(argv, in, in_len, out, NULL);
+	r = process_run_io(argv, in, in_len, out, NULL);
+	buf_free(&cmd);
+	return r;
+oom:
+	buf_free(&cmd);
+	return -ENOMEM;
 }
 
 int ssh_run_command(const char *host, const char *command, const void *in, size_t in_len,

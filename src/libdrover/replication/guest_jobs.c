@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "libdrover/guest/conf_edit.h"
 #include "libdrover/guest/lxc/ct.h"
 
 /* "100-0, 100-1" into out: the guest's job IDs. Returns how many. */
@@ -115,8 +116,40 @@ static int hook_after(void *ctx, uint32_t vmid, const struct drover_reporter *lo
 		      struct drover_err *err)
 {
 	const struct destroy_hook *h = ctx;
+	int r = h->purge ? jobs_remove(h->b, vmid, log, err) : 0;
 
-	return h->purge ? jobs_remove(h->b, vmid, log, err) : 0;
+	/* the guest is gone already: the failure must not read as a destroy that did nothing */
+	if (r < 0)
+		drover_fail_prefix(err, r,
+				   "guest %" PRIu32 " is destroyed but its replication jobs are "
+				   "not removed (destroy --purge again removes them)",
+				   vmid);
+	return r;
+}
+
+/*
+ * purge of a guest no node has: a destroy whose job removal failed once
+ * its config was gone. Its jobs go now, or they would wait in
+ * replication.cfg for the next guest of that VMID. Returns 1 when jobs
+ * were removed, 0 when there were none (or the guest exists), -errno.
+ */
+static int purge_orphan_jobs(const struct cfs_brief *b, uint32_t vmid,
+			     const struct drover_reporter *log, struct drover_err *err)
+{
+	char node[NODE_NAME_MAX + 1], ids[512];
+	enum guest_type type;
+	struct drover_err e = { "" };
+	int n;
+
+	if (guest_locate_at(b, vmid, node, &type, &e) != -ENOENT)
+		return 0;
+	n = guest_job_ids(b, vmid, ids, sizeof(ids), &e);
+	if (n <= 0)
+		return 0;
+	drover_report_log(log, "guest %" PRIu32 " does not exist; removing its replication jobs",
+			  vmid);
+	n = jobs_remove(b, vmid, log, err);
+	return n < 0 ? n : 1;
 }
 
 int repl_guest_destroy(const struct repl_guest_destroy_req *req, const struct drover_reporter *log,
@@ -135,6 +168,17 @@ int repl_guest_destroy(const struct repl_guest_destroy_req *req, const struct dr
 	r = destroy_check(h.b, req->vmid, req->purge, err);
 	if (r < 0)
 		return r;
-	return req->type == GUEST_QEMU ? vm_destroy(req->vm, req->vmid, &hook, log, err)
-				       : ct_destroy(req->env, req->vmid, &hook, log, err);
+	r = req->type == GUEST_QEMU ? vm_destroy(req->vm, req->vmid, &hook, log, err)
+				    : ct_destroy(req->env, req->vmid, &hook, log, err);
+	if (r == -ENOENT && req->purge) {
+		struct drover_err e = { "" };
+		int p = purge_orphan_jobs(h.b, req->vmid, log, &e);
+
+		if (p != 0) {
+			r = p > 0 ? 0 : p;
+			if (p < 0)
+				*err = e;
+		}
+	}
+	return r;
 }

@@ -197,17 +197,30 @@ static int wait_bounded(pid_t pid, int ms)
 	}
 }
 
+/* Now, in clock ticks since boot (the unit of a process's start time), rounded up. */
+static uint64_t boot_ticks(void)
+{
+	struct timespec ts;
+	uint64_t hz = procstat_hz();
+
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+		return UINT64_MAX;
+	return (uint64_t)ts.tv_sec * hz + ((uint64_t)ts.tv_nsec * hz + 999999999) / 1000000000 + 1;
+}
+
 /*
  * Ask the master behind path for its PID (`ssh -O check` says "Master
  * running (pid=N)"): started here, read by ask_finish. Connects to the
- * master: only for one that is about to be used.
+ * master: only for one that is about to be used. *asked: when, for
+ * ask_finish (the master began before it).
  */
-static pid_t ask_start(const char *path, int *errfd)
+static pid_t ask_start(const char *path, int *errfd, uint64_t *asked)
 {
 	char *argv[] = { "ssh", "-o",	 "BatchMode=yes", "-S", (char *)path,
 			 "-O",	"check", "mux",		  NULL };
 	pid_t pid;
 
+	*asked = boot_ticks();
 	*errfd = spawn_errfd();
 	if (*errfd < 0)
 		return *errfd;
@@ -219,8 +232,14 @@ static pid_t ask_start(const char *path, int *errfd)
 	return pid;
 }
 
-/* The master's PID and start time from what ask_start started, or -errno. */
-static int ask_finish(pid_t pid, int errfd, struct master_rec *rec)
+/*
+ * The master's PID and start time from what ask_start started (at asked),
+ * or -errno. The start time is read now, maybe long after the answer (at
+ * the run's end): a process that began after the question is not the
+ * master that answered but one that got its PID after it ended, and a
+ * record of it would have kill_master() end a stranger.
+ */
+static int ask_finish(pid_t pid, int errfd, uint64_t asked, struct master_rec *rec)
 {
 	char text[300];
 	struct procstat ps;
@@ -234,7 +253,7 @@ static int ask_finish(pid_t pid, int errfd, struct master_rec *rec)
 	p = strstr(text, "pid=");
 	if (!p || (rec->pid = (pid_t)atoi(p + 4)) <= 0)
 		return -EPROTO;
-	if (procstat_read(rec->pid, &ps) < 0)
+	if (procstat_read(rec->pid, &ps) < 0 || ps.state == 'Z' || ps.starttime > asked)
 		return -ESRCH;
 	rec->start = ps.starttime;
 	return 0;
@@ -242,10 +261,11 @@ static int ask_finish(pid_t pid, int errfd, struct master_rec *rec)
 
 static int ask_master(const char *path, struct master_rec *rec)
 {
+	uint64_t asked;
 	int errfd;
-	pid_t pid = ask_start(path, &errfd);
+	pid_t pid = ask_start(path, &errfd, &asked);
 
-	return pid < 0 ? (int)pid : ask_finish(pid, errfd, rec);
+	return pid < 0 ? (int)pid : ask_finish(pid, errfd, asked, rec);
 }
 
 /* ---- one node's master, under its lock -------------------------------------- */
@@ -411,7 +431,12 @@ static int sibling_path(const char *sock, const char *suffix, char *out, size_t 
 	return 0;
 }
 
-/* The lock of the node whose socket is path (NAME.m), or -1. */
+/*
+ * The lock of the node whose socket is path (NAME.m), or -1 when another
+ * run holds it: that run is starting a master (until its first remote
+ * command) or checking one, and asks a master without a record itself.
+ * Not waited for: the end of this run would wait for another's local work.
+ */
 static int lock_node_of(const char *path)
 {
 	char lock[PATH_MAX];
@@ -419,8 +444,32 @@ static int lock_node_of(const char *path)
 
 	if (sibling_path(path, "lock", lock, sizeof(lock)) < 0)
 		return -1;
-	fd = lock_node(lock, LOCK_WAIT_MS);
+	fd = lock_node(lock, 0);
 	return fd < 0 ? -1 : fd;
+}
+
+/*
+ * The node's lock, or -EALREADY once a master at n->sock answers: another
+ * run that starts one holds the lock until its first remote command, after
+ * its local work (snapshots, a guest's freeze), but its master is up once
+ * the socket is there. The lock guards starting and removing a master, not
+ * using one.
+ */
+static int lock_or_live(const struct names *n)
+{
+	for (int waited = 0;; waited += 200) {
+		struct master_rec rec;
+		char why[64];
+		int fd = lock_node(n->lock, 200);
+
+		if (fd != -EBUSY)
+			return fd;
+		if (sock_state(n->sock, why, sizeof(why)) == SOCK_OURS &&
+		    ask_master(n->sock, &rec) == 0)
+			return -EALREADY;
+		if (waited >= LOCK_WAIT_MS)
+			return -EBUSY;
+	}
 }
 
 static void unlock(struct sshmux *m)
@@ -455,13 +504,18 @@ int sshmux_open(const struct cfs_brief *b, const char *node, struct sshmux *m,
 	    strchr(base, '/') || make_names(base, &n) < 0)
 		return drover_fail(err, -ENAMETOOLONG,
 				   "node name '%s' too long for a control socket's path", node);
-	m->lock = lock_node(n.lock, LOCK_WAIT_MS);
+	m->lock = lock_or_live(&n);
 	if (m->lock < 0) {
 		r = m->lock;
 		m->lock = -1;
-		return drover_fail(err, r, "%s: %s", n.lock, strerror(-r));
+		if (r != -EALREADY)
+			return drover_fail(err, r, "%s: %s", n.lock, strerror(-r));
 	}
 	snprintf(m->path, sizeof(m->path), "%s", n.sock);
+	if (r == -EALREADY) {
+		m->ready = m->reused = true;
+		return 0;
+	}
 	if (check_kept(&n, true, m->note[0] ? NULL : m->note, sizeof(m->note))) {
 		m->ready = m->reused = true;
 		unlock(m);
@@ -498,7 +552,7 @@ int sshmux_wait(struct sshmux *m, struct drover_err *err)
 		 * commands need not wait) and written at sshmux_close. A run
 		 * that sees the socket without a record meanwhile asks itself.
 		 */
-		m->asking = ask_start(m->path, &m->ask_errfd);
+		m->asking = ask_start(m->path, &m->ask_errfd, &m->asked);
 		if (m->asking < 0)
 			m->asking = 0;
 		m->ready = true;
@@ -528,10 +582,11 @@ void sshmux_close(struct sshmux *m)
 		char rec_path[PATH_MAX];
 		int r = sibling_path(m->path, "pid", rec_path, sizeof(rec_path));
 
-		if (ask_finish(m->asking, m->ask_errfd, &rec) == 0 && r == 0) {
+		if (ask_finish(m->asking, m->ask_errfd, m->asked, &rec) == 0 && r == 0) {
 			/* under the lock: the sweep never sees a record half-written */
 			m->lock = lock_node_of(m->path);
-			(void)write_rec(rec_path, &rec);
+			if (m->lock >= 0)
+				(void)write_rec(rec_path, &rec);
 		}
 		m->asking = 0;
 		m->ask_errfd = -1;

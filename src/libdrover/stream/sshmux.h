@@ -22,8 +22,10 @@
  * that made it is alive: its PID and start time are recorded beside it
  * (NODE@ADDRESS.pid) when it starts, so a PID reused by another process
  * never counts as the master. Anything else at that name is removed and a
- * new master started. Starting, using and removing a node's master take
- * the node's lock (NODE@ADDRESS.lock, flock): two runs never start two.
+ * new master started. Starting, checking and removing a node's master
+ * take the node's lock (NODE@ADDRESS.lock, flock): two runs never start
+ * two. The run that starts one holds it until its first remote command; a
+ * run waiting for it meanwhile uses the master once its socket answers.
  *
  * sshmux_sweep (droverd, every minute, and every sshmux_open) removes the
  * sockets and records of masters that are gone (killed, crashed): it looks
@@ -33,6 +35,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/un.h>
 
@@ -54,6 +57,7 @@ struct sshmux {
 	int lock; /* the node's lock while starting, else -1 */
 	pid_t asking; /* ssh -O check for the new master's PID, until sshmux_close */
 	int ask_errfd;
+	uint64_t asked; /* when it asked (clock ticks since boot): the master began before */
 	char note[256]; /* what was found and removed, for the log ("" none) */
 };
 
