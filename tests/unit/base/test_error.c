@@ -3,7 +3,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "helpers.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
 
 #include "libdrover/error.h"
 
