@@ -134,12 +134,12 @@ int guest_conf_read(enum guest_type type, uint32_t vmid, struct guest_conf **out
 	return r < 0 ? r : guest_conf_read_at(&b, type, vmid, out, err);
 }
 
-static int lock_guest(const struct cfs_brief *b, uint32_t vmid, char name[32],
-		      struct drover_err *err)
+int guest_cluster_lock_at(const struct cfs_brief *b, uint32_t vmid, struct drover_err *err)
 {
+	char name[32];
 	int r;
 
-	snprintf(name, 32, "guest-%" PRIu32, vmid);
+	snprintf(name, sizeof(name), "guest-%" PRIu32, vmid);
 	r = cfs_lock(b, name, GUEST_CONF_LOCK_TIMEOUT_MS);
 	if (r < 0)
 		return drover_fail(err, r, "cannot take the cluster lock priv/lock/%s: %s", name,
@@ -147,6 +147,21 @@ static int lock_guest(const struct cfs_brief *b, uint32_t vmid, char name[32],
 				   : r == -EACCES ? "no quorum"
 						  : strerror(-r));
 	return 0;
+}
+
+void guest_cluster_unlock_at(const struct cfs_brief *b, uint32_t vmid)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "guest-%" PRIu32, vmid);
+	cfs_unlock(b, name);
+}
+
+static int lock_guest(const struct cfs_brief *b, uint32_t vmid, char name[32],
+		      struct drover_err *err)
+{
+	snprintf(name, 32, "guest-%" PRIu32, vmid);
+	return guest_cluster_lock_at(b, vmid, err);
 }
 
 /* Validate c and write it to the tree as rel. */

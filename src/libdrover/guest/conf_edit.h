@@ -38,6 +38,18 @@
 typedef int (*guest_conf_edit_fn)(struct guest_conf *c, void *arg, struct drover_err *err);
 
 /*
+ * Hold priv/lock/guest-VMID, the cluster lock every change of vmid's
+ * config (and its destroy, all along) holds, for work outside the config
+ * that must see the guest as it is until guest_cluster_unlock_at: a
+ * replication job created for it, say. Waits up to
+ * GUEST_CONF_LOCK_TIMEOUT_MS for another holder: -EBUSY then, -EACCES
+ * without quorum. A lock taken with it is taken before any other cluster
+ * lock of the same operation (replication.cfg's), never inside one.
+ */
+int guest_cluster_lock_at(const struct cfs_brief *b, uint32_t vmid, struct drover_err *err);
+void guest_cluster_unlock_at(const struct cfs_brief *b, uint32_t vmid);
+
+/*
  * Read-modify-write this node's config of vmid: -ENOENT when this node
  * has none (err names the node that has it, if any), -EBUSY when its
  * lock: is set to something other than lock_allowed (NULL: any lock

@@ -57,7 +57,9 @@ int repl_cfg_remove(struct repl_cfg *cfg, uint32_t guest, uint32_t jobnum);
  * Change replication.cfg under the cluster lock: read it again, refuse
  * with -ESTALE if digest (when not NULL or "") is no longer its digest,
  * let edit() change it, check every job, write it back. Nothing is written
- * on failure.
+ * on failure. A guest's lock (priv/lock/guest-VMID) may be held around it
+ * (destroy's job removal, create-local-job) but edit() never takes one:
+ * guest lock first, this one inside, or two operations deadlock.
  */
 int repl_cfg_edit(const struct cfs_brief *b, const char *digest,
 		  int (*edit)(struct repl_cfg *cfg, void *ctx, struct drover_err *err), void *ctx,

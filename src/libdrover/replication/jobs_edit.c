@@ -10,6 +10,7 @@
 #include "guest.h"
 #include "libdrover/cluster/conf.h"
 #include "libdrover/format/corosync_conf.h"
+#include "libdrover/guest/conf_edit.h"
 #include "libdrover/storage/storage.h"
 
 int repl_job_place(struct repl_job *job, bool has_source, const char *guest_node,
@@ -118,7 +119,11 @@ static int is_member(const struct cfs_brief *b, const char *node, bool *member,
 	return 0;
 }
 
-/* The guest exists and has replicatable volumes; the job's nodes fit it. */
+/*
+ * The guest exists, no long operation has its config locked (a destroy,
+ * backup or migration under way: Proxmox refuses these too), it has
+ * replicatable volumes, and the job's nodes fit it.
+ */
 static int check_create(const struct create_ctx *c, struct repl_guest *g, struct repl_job *job,
 			struct drover_err *err)
 {
@@ -129,6 +134,11 @@ static int check_create(const struct create_ctx *c, struct repl_guest *g, struct
 	r = repl_guest_load(c->b, job->guest, g, err);
 	if (r < 0)
 		return r;
+	r = guest_conf_check_lock(g->conf, job->guest, NULL, err);
+	if (r < 0)
+		return drover_fail_prefix(err, r,
+					  "cannot create replication job %" PRIu32 "-%" PRIu32,
+					  job->guest, job->jobnum);
 	r = storage_cfg_load(c->b, &scfg, err);
 	if (r < 0)
 		return r;
@@ -163,8 +173,21 @@ int repl_job_create(const struct cfs_brief *b, const struct repl_job_edit *e,
 		    struct drover_err *err)
 {
 	struct create_ctx c = { b, e };
+	int r;
 
-	return repl_cfg_edit(b, e->digest, edit_create, &c, err);
+	/*
+	 * The guest is checked under its own lock, which its destroy holds from
+	 * its "no jobs" check until its config is gone: a job created meanwhile
+	 * would name a destroyed guest (and the next guest of that VMID). The
+	 * guest's lock first, replication.cfg's inside it, the order of the
+	 * destroy's hook; nothing takes them the other way round.
+	 */
+	r = guest_cluster_lock_at(b, e->job.guest, err);
+	if (r < 0)
+		return r;
+	r = repl_cfg_edit(b, e->digest, edit_create, &c, err);
+	guest_cluster_unlock_at(b, e->job.guest);
+	return r;
 }
 
 static int edit_update(struct repl_cfg *cfg, void *ctx, struct drover_err *err)

@@ -46,10 +46,12 @@ int repl_job_delete_apply(struct repl_cfg *cfg, uint32_t guest, uint32_t jobnum,
 			  enum repl_delete_mode mode, struct drover_err *err);
 
 /*
- * create-local-job: the guest exists and has replicatable volumes, the
- * target is a member other than the guest's node (repl_job_place), and the
- * job is added with e's values (only e->job, e->has_source and e->digest
- * count).
+ * create-local-job: the guest exists, its config has no lock: (-EBUSY)
+ * and it has replicatable volumes, the target is a member other than the
+ * guest's node (repl_job_place), and the job is added with e's values
+ * (only e->job, e->has_source and e->digest count). All under the guest's
+ * cluster lock priv/lock/guest-VMID (waited for, -EBUSY when another
+ * operation keeps it), so a destroy cannot go on meanwhile.
  */
 int repl_job_create(const struct cfs_brief *b, const struct repl_job_edit *e,
 		    struct drover_err *err);
