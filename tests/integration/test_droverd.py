@@ -139,6 +139,35 @@ def test_task_of_node1_listed_on_node2(sb):
     assert log.splitlines() == ["step 0", "step 1", "TASK OK"]
 
 
+def test_task_log_from_a_node_whose_own_known_hosts_lack_the_other(sb):
+    """`drover task log` reaches the task's node the way replication does:
+    at its corosync link0 address, its host key checked against droverfs's
+    pinned priv/known_hosts under the node's name (HostKeyAlias). node1's
+    own known_hosts files (root's and the system's; nodes have their own
+    /root and /etc/ssh) are set aside: with them ssh would accept node2
+    for the wrong reason."""
+    proc = run_task_tool(sb, "node2", 104, 1)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    upid = wait_until("node2's task seen from node1",
+                      lambda: [t["upid"] for t in tasks(sb, "node1", "--vmid", "104")
+                               if t["status"] == "stopped"], 20)[0]
+    aside = ["/root/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts"]
+    sb.exec("node1", "sh", "-c", " && ".join(
+        f"if [ -e {f} ] || [ -L {f} ]; then mv {f} {f}.aside; fi" for f in aside))
+    try:
+        # ssh of its own, with node1's usual files only, refuses node2 now
+        plain = sb.exec("node1", "ssh", "-o", "BatchMode=yes", "-o",
+                        "StrictHostKeyChecking=yes", "root@node2", "true", check=False)
+        assert plain.returncode == 255, plain
+        log = drover(sb, "node1", "task", "log", upid)
+        assert log.stdout.splitlines() == ["step 0", "TASK OK"], log
+    finally:
+        sb.exec("node1", "sh", "-c", " ; ".join(
+            f"if [ -e {f}.aside ] || [ -L {f}.aside ]; then mv {f}.aside {f}; fi"
+            for f in aside))
+
+
 def test_failed_task(sb):
     proc = run_task_tool(sb, "node2", 101, 1, "fail")
     out, _ = proc.communicate(timeout=60)

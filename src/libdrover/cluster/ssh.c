@@ -207,33 +207,23 @@ void ssh_remote_drover(char *out, size_t len)
 		drover_beside(out, len);
 }
 
-int ssh_run_drover(const char *host, const char *known_hosts, char *const args[], const void *in,
-		   size_t in_len, struct buf *out)
+/* ssh root@host -- drover ARGS... with the options opts (NULL-terminated) before the host. */
+static int run_drover(const char *host, char *const opts[], char *const args[], const void *in,
+		      size_t in_len, struct buf *out)
 {
-	char target[300], drover[PATH_MAX], khf[PATH_MAX + 32];
+	char target[300], drover[PATH_MAX];
 	struct buf cmd = BUF_INIT;
-	char *argv[32];
+	char *argv[SSH_NODE_OPTS_MAX + 8];
 	size_t n = 0;
 	int r;
 
 	snprintf(target, sizeof(target), "root@%s", host);
 	ssh_remote_drover(drover, sizeof(drover));
 	argv[n++] = "ssh";
-	argv[n++] = "-o";
-	argv[n++] = "StrictHostKeyChecking=yes";
-	argv[n++] = "-o";
-	argv[n++] = "ConnectTimeout=10";
-	/* Without a terminal nobody can type a password: fail at once instead. */
-	if (!isatty(STDIN_FILENO)) {
-		argv[n++] = "-o";
-		argv[n++] = "BatchMode=yes";
-	}
-	if (known_hosts) {
-		snprintf(khf, sizeof(khf), "UserKnownHostsFile=%s", known_hosts);
-		argv[n++] = "-o";
-		argv[n++] = khf;
-		argv[n++] = "-o";
-		argv[n++] = "GlobalKnownHostsFile=/dev/null";
+	for (; *opts; opts++) {
+		if (n + 5 > sizeof(argv) / sizeof(argv[0]))
+			return -E2BIG;
+		argv[n++] = *opts;
 	}
 	argv[n++] = target;
 	argv[n++] = "--";
@@ -257,6 +247,104 @@ int ssh_run_drover(const char *host, const char *known_hosts, char *const args[]
 oom:
 	buf_free(&cmd);
 	return -ENOMEM;
+}
+
+int ssh_run_drover(const char *host, const char *known_hosts, char *const args[], const void *in,
+		   size_t in_len, struct buf *out)
+{
+	char khf[PATH_MAX + 32];
+	char *opts[12];
+	size_t n = 0;
+
+	opts[n++] = "-o";
+	opts[n++] = "StrictHostKeyChecking=yes";
+	opts[n++] = "-o";
+	opts[n++] = "ConnectTimeout=10";
+	/* Without a terminal nobody can type a password: fail at once instead. */
+	if (!isatty(STDIN_FILENO)) {
+		opts[n++] = "-o";
+		opts[n++] = "BatchMode=yes";
+	}
+	if (known_hosts) {
+		snprintf(khf, sizeof(khf), "UserKnownHostsFile=%s", known_hosts);
+		opts[n++] = "-o";
+		opts[n++] = khf;
+		opts[n++] = "-o";
+		opts[n++] = "GlobalKnownHostsFile=/dev/null";
+	}
+	opts[n] = NULL;
+	return run_drover(host, opts, args, in, in_len, out);
+}
+
+int ssh_node_address(const struct cfs_brief *b, const char *node, char *addr, size_t len,
+		     struct drover_err *err)
+{
+	struct cc_node *conf = cfs_read_corosync_conf(b, err), *n;
+	const char *a;
+	int r = 0;
+
+	if (!conf)
+		return drover_fail_prefix(err, -ENOENT, "finding node %s", node);
+	n = cluster_conf_node(conf, node);
+	a = n ? cluster_conf_node_addr(n, 0) : NULL;
+	if (!n)
+		r = drover_fail(err, -ENOENT,
+				"node '%s' is not in this cluster (see 'drover cluster nodes')",
+				node);
+	else if (!a || (size_t)snprintf(addr, len, "%s", a) >= len)
+		r = drover_fail(err, -EINVAL, "node '%s' has no link0 address in corosync.conf",
+				node);
+	cc_free(conf);
+	return r;
+}
+
+int ssh_node_options(const struct cfs_brief *b, const char *node, struct ssh_node_opts *o,
+		     struct drover_err *err)
+{
+	char known[PATH_MAX];
+	size_t n = 0;
+
+	if (cfs_path(b, "priv/known_hosts", known, sizeof(known)) < 0)
+		return drover_fail(err, -ENAMETOOLONG, "path too long");
+	if ((size_t)snprintf(o->alias, sizeof(o->alias), "HostKeyAlias=%s", node) >=
+	    sizeof(o->alias))
+		return drover_fail(err, -ENAMETOOLONG, "node name '%s' too long", node);
+	snprintf(o->known, sizeof(o->known), "UserKnownHostsFile=%s", known);
+#define OPT(v)                       \
+	do {                         \
+		o->argv[n++] = "-o"; \
+		o->argv[n++] = (v);  \
+	} while (0)
+	OPT("BatchMode=yes");
+	OPT("StrictHostKeyChecking=yes");
+	/* the node's key as droverfs pinned it, whatever address it is reached at */
+	OPT(o->alias);
+	OPT(o->known);
+	OPT("GlobalKnownHostsFile=/dev/null");
+	OPT("ConnectTimeout=10");
+	/* a peer that vanishes (power, network) ends the session within 40 s */
+	OPT("ServerAliveInterval=10");
+	OPT("ServerAliveCountMax=3");
+#undef OPT
+	o->argv[n] = NULL;
+	return 0;
+}
+
+int ssh_node_run_drover(const struct cfs_brief *b, const char *node, char *const args[],
+			const void *in, size_t in_len, struct buf *out, char *addr, size_t addr_len,
+			struct drover_err *err)
+{
+	struct ssh_node_opts o;
+	int r = ssh_node_address(b, node, addr, addr_len, err);
+
+	if (r == 0)
+		r = ssh_node_options(b, node, &o, err);
+	if (r < 0)
+		return r;
+	r = run_drover(addr, o.argv, args, in, in_len, out);
+	if (r < 0)
+		return drover_fail(err, r, "ssh to %s (%s): %s", node, addr, strerror(-r));
+	return r;
 }
 
 int ssh_run_command(const char *host, const char *command, const void *in, size_t in_len,

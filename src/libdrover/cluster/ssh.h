@@ -50,6 +50,41 @@ int ssh_run_drover(const char *host, const char *known_hosts, char *const args[]
 		   size_t in_len, struct buf *out);
 
 /*
+ * How every ssh to another node of the cluster reaches it (replication's
+ * streams and master connections, `drover task log/stop` of its tasks):
+ * its address, link0 in the tree's corosync.conf, and the options below.
+ */
+int ssh_node_address(const struct cfs_brief *b, const char *node, char *addr, size_t len,
+		     struct drover_err *err);
+
+#define SSH_NODE_OPTS_MAX 24
+
+/*
+ * The options, as "-o" "NAME=VALUE" pairs in argv (NULL-terminated, its
+ * strings in o): never asking (BatchMode), node's host key as droverfs
+ * pinned it in priv/known_hosts whatever address it is reached at
+ * (HostKeyAlias=node, no other known_hosts file), timeouts, keepalives.
+ */
+struct ssh_node_opts {
+	char *argv[SSH_NODE_OPTS_MAX + 1];
+	char alias[96];
+	char known[PATH_MAX + 32];
+};
+
+int ssh_node_options(const struct cfs_brief *b, const char *node, struct ssh_node_opts *o,
+		     struct drover_err *err);
+
+/*
+ * ssh_run_drover() to node of the cluster: at ssh_node_address(), with
+ * ssh_node_options(). The address it used into addr (for a message).
+ * Returns drover's exit status there, 255 when ssh itself failed, or
+ * -errno with err.
+ */
+int ssh_node_run_drover(const struct cfs_brief *b, const char *node, char *const args[],
+			const void *in, size_t in_len, struct buf *out, char *addr, size_t addr_len,
+			struct drover_err *err);
+
+/*
  * Run a shell command line as root@host, never asking anything (BatchMode:
  * ssh_copy_id is the step that may ask). Its stdout goes to out, its
  * stderr to err (NULL: ours). Returns the remote exit status, 255 when ssh
@@ -69,8 +104,7 @@ int ssh_copy_id(const char *host, struct drover_err *err);
  * into priv/authorized_keys in the tree, and make SSH_ROOT_DIR/authorized_keys
  * a link to it (what was there is kept as authorized_keys.drover-old).
  */
-int ssh_share_authorized_keys(const struct cfs_brief *b, const char *extra,
-			      struct drover_err *err);
+int ssh_share_authorized_keys(const struct cfs_brief *b, const char *extra, struct drover_err *err);
 
 /*
  * Put "name,addr... key" into priv/known_hosts in the tree (replacing the

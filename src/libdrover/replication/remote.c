@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "basic/util.h"
+#include "libdrover/cluster/ssh.h"
 #include "libdrover/stream/transport.h"
 #include "libdrover/storage/plugin.h"
 
@@ -23,7 +24,7 @@ static int run_remote(const struct cfs_brief *b, const char *node, const char *c
 	struct transport_ssh t;
 	int status, r;
 
-	r = transport_node_address(b, node, addr, sizeof(addr), err);
+	r = ssh_node_address(b, node, addr, sizeof(addr), err);
 	if (r == 0)
 		r = transport_ssh_start(b, node, addr, control, args, false, &t, err);
 	if (r < 0)

@@ -10,6 +10,7 @@
 
 #include "basic/util.h"
 #include "libdrover/storage/fsutil.h"
+#include "libdrover/cluster/ssh.h"
 #include "transport.h"
 #include "volume_stream.h"
 
@@ -409,7 +410,7 @@ int storage_copy(const struct storage_env *env, const struct storage_copy_req *r
 		return r;
 	r = plan_target(&c);
 	if (r == 0)
-		r = transport_node_address(&env->cfs, req->node, c.addr, sizeof(c.addr), err);
+		r = ssh_node_address(&env->cfs, req->node, c.addr, sizeof(c.addr), err);
 	if (r == 0)
 		r = plan_snapshot(&c);
 	if (r == 0)

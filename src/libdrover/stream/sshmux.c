@@ -21,6 +21,7 @@
 #include "basic/process.h"
 #include "basic/spawnio.h"
 #include "basic/util.h"
+#include "libdrover/cluster/ssh.h"
 #include "transport.h"
 
 #define PARENT_DIR "/run/drover"
@@ -293,11 +294,24 @@ static int lock_node(const char *path, int wait_ms)
 	return fd;
 }
 
-/* ssh's half-made socket names (NAME.m.RANDOM) of a start that was killed: stale under the lock. */
+bool sshmux_temp_name(const char *sock, const char *name)
+{
+	size_t len = strlen(sock);
+
+	if (strncmp(name, sock, len) != 0 || name[len] != '.')
+		return false;
+	name += len + 1;
+	for (size_t i = 0; i < SSHMUX_TEMP_RANDOM; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9')))
+			return false;
+	return name[SSHMUX_TEMP_RANDOM] == '\0';
+}
+
+/* ssh's half-made socket names of a start that was killed: stale under the lock. */
 static void remove_temps(const char *sock)
 {
 	const char *base = strrchr(sock, '/') + 1;
-	size_t len = strlen(base);
 	DIR *d = opendir(SSHMUX_DIR);
 	struct dirent *e;
 
@@ -306,8 +320,7 @@ static void remove_temps(const char *sock)
 	while ((e = readdir(d))) {
 		char path[PATH_MAX];
 
-		if (strncmp(e->d_name, base, len) == 0 && e->d_name[len] == '.' &&
-		    !strchr(e->d_name + len + 1, '.') &&
+		if (sshmux_temp_name(base, e->d_name) &&
 		    snprintf(path, sizeof(path), "%s/%s", SSHMUX_DIR, e->d_name) <
 			    (int)sizeof(path))
 			unlink(path);
@@ -494,7 +507,7 @@ int sshmux_open(const struct cfs_brief *b, const char *node, struct sshmux *m,
 
 	sshmux_init(m);
 	snprintf(m->node, sizeof(m->node), "%s", node);
-	r = transport_node_address(b, node, m->addr, sizeof(m->addr), err);
+	r = ssh_node_address(b, node, m->addr, sizeof(m->addr), err);
 	if (r == 0)
 		r = mux_dir(err);
 	if (r < 0)

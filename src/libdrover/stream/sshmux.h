@@ -86,6 +86,18 @@ const char *sshmux_control(const struct sshmux *m);
 void sshmux_close(struct sshmux *m);
 
 /*
+ * Is name (a file name in SSHMUX_DIR) a temporary socket ssh made for the
+ * socket sock (its file name, NODE@ADDRESS.m)? OpenSSH's master binds
+ * sock + "." + SSHMUX_TEMP_RANDOM random letters and digits first
+ * (mux.c, muxserver_listen) and renames it to sock once it listens; a
+ * start killed in between leaves it. Exactly that shape: another node's
+ * files (NODE@ADDRESS.m.m, .pid, .lock of an address ending in ".m")
+ * never pass for one.
+ */
+#define SSHMUX_TEMP_RANDOM 16
+bool sshmux_temp_name(const char *sock, const char *name);
+
+/*
  * Remove the sockets and records of masters that are gone. note (may be
  * NULL): what was refused (a socket that was not ours), "" if nothing.
  */

@@ -17,57 +17,19 @@
 #include "basic/process.h"
 #include "basic/spawnio.h"
 #include "basic/util.h"
-#include "libdrover/cluster/conf.h"
 #include "libdrover/cluster/ssh.h"
 #include "libdrover/storage/cmdline.h"
-
-int transport_node_address(const struct cfs_brief *b, const char *node, char *addr, size_t len,
-			   struct drover_err *err)
-{
-	struct cc_node *conf = cfs_read_corosync_conf(b, err), *n;
-	const char *a;
-	int r = 0;
-
-	if (!conf)
-		return drover_fail_prefix(err, -ENOENT, "finding node %s", node);
-	n = cluster_conf_node(conf, node);
-	a = n ? cluster_conf_node_addr(n, 0) : NULL;
-	if (!n)
-		r = drover_fail(err, -ENOENT,
-				"node '%s' is not in this cluster (see 'drover cluster nodes')",
-				node);
-	else if (!a || (size_t)snprintf(addr, len, "%s", a) >= len)
-		r = drover_fail(err, -EINVAL, "node '%s' has no link0 address in corosync.conf",
-				node);
-	cc_free(conf);
-	return r;
-}
 
 int transport_ssh_options(const struct cfs_brief *b, const char *node, struct cmdline *c,
 			  struct drover_err *err)
 {
-	char known[4200];
+	struct ssh_node_opts o;
+	int r = ssh_node_options(b, node, &o, err);
 
-	if (cfs_path(b, "priv/known_hosts", known, sizeof(known)) < 0)
-		return drover_fail(err, -ENAMETOOLONG, "path too long");
-	cmdline_add(c, "-o");
-	cmdline_add(c, "BatchMode=yes");
-	cmdline_add(c, "-o");
-	cmdline_add(c, "StrictHostKeyChecking=yes");
-	/* the node's key as droverfs pinned it, whatever address it is reached at */
-	cmdline_add(c, "-o");
-	cmdline_add(c, "HostKeyAlias=%s", node);
-	cmdline_add(c, "-o");
-	cmdline_add(c, "UserKnownHostsFile=%s", known);
-	cmdline_add(c, "-o");
-	cmdline_add(c, "GlobalKnownHostsFile=/dev/null");
-	cmdline_add(c, "-o");
-	cmdline_add(c, "ConnectTimeout=10");
-	/* a peer that vanishes (power, network) ends the transfer within 40 s */
-	cmdline_add(c, "-o");
-	cmdline_add(c, "ServerAliveInterval=10");
-	cmdline_add(c, "-o");
-	cmdline_add(c, "ServerAliveCountMax=3");
+	if (r < 0)
+		return r;
+	for (char **p = o.argv; *p; p++)
+		cmdline_add(c, "%s", *p);
 	return 0;
 }
 

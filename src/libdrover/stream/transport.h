@@ -30,10 +30,6 @@
  */
 #define TRANSPORT_IDLE_TIMEOUT_S 60
 
-/* The cluster address of node (its link0 in corosync.conf). */
-int transport_node_address(const struct cfs_brief *b, const char *node, char *addr, size_t len,
-			   struct drover_err *err);
-
 /* drover running on another node over SSH. */
 struct transport_ssh {
 	pid_t pid;
@@ -43,8 +39,9 @@ struct transport_ssh {
 };
 
 /*
- * The options every ssh to node uses (batch mode, node's pinned host key,
- * timeouts, keepalives), appended to c.
+ * The options every ssh to node uses (cluster/ssh.h, ssh_node_options:
+ * batch mode, node's pinned host key, timeouts, keepalives), appended to
+ * c. Its address: ssh_node_address.
  */
 int transport_ssh_options(const struct cfs_brief *b, const char *node, struct cmdline *c,
 			  struct drover_err *err);

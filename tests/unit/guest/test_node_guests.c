@@ -25,7 +25,6 @@
 #include "libdrover/guest/guest_runtime.h"
 #include "libdrover/guest/ops.h"
 #include "libdrover/guest/startall.h"
-#include "libdrover/node/remote.h"
 #include "libdrover/node/status.h"
 
 /* ---- startall / stopall with recording hooks ---- */
@@ -427,31 +426,6 @@ static void test_cluster_nodes(void **state)
 	assert_int_equal(cluster_nodes_from_json("[]", &v, &n), -EINVAL);
 }
 
-/* Where `drover task log` of another node's task runs drover: the member's address. */
-static void test_node_address(void **state)
-{
-	struct drover_err err = { "" };
-	struct cluster_node *v;
-	char addr[64];
-	size_t n;
-
-	assert_int_equal(cluster_nodes_from_json(
-				 "{\"nodename\": \"node2\", \"version\": 5, \"nodelist\":"
-				 " {\"node1\": {\"id\": 1, \"online\": 1, \"ip\": \"10.0.0.1\"},"
-				 " \"node2\": {\"id\": 2, \"online\": 1}}}",
-				 &v, &n),
-			 0);
-	assert_int_equal(node_address_of(v, n, "node1", addr, sizeof(addr), &err), 0);
-	assert_string_equal(addr, "10.0.0.1");
-	/* no address listed (local mode): the name, for ssh to resolve */
-	assert_int_equal(node_address_of(v, n, "node2", addr, sizeof(addr), &err), 0);
-	assert_string_equal(addr, "node2");
-	assert_int_equal(node_address_of(v, n, "node9", addr, sizeof(addr), &err), -ENOENT);
-	assert_string_equal(err.text, "node9 is not a node of this cluster");
-	assert_int_equal(node_address_of(NULL, 0, "node1", addr, sizeof(addr), &err), -ENOENT);
-	free(v);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,7 +436,6 @@ int main(void)
 		cmocka_unit_test(test_runtime_readers),
 		cmocka_unit_test(test_status_json),
 		cmocka_unit_test(test_cluster_nodes),
-		cmocka_unit_test(test_node_address),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

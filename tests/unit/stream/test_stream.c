@@ -20,13 +20,18 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "basic/buf.h"
 #include "basic/crc32c.h"
 #include "basic/ratelimit.h"
 #include "basic/util.h"
 #include "libdrover/storage/btrfs_stream.h"
 #include "libdrover/storage/rawsize.h"
+#include "libdrover/cluster/ssh.h"
 #include "libdrover/stream/pump.h"
+#include "libdrover/stream/sshmux.h"
+#include "libdrover/stream/transport.h"
 
 /* A memfd holding data, read from its start. */
 static int mem_with(const void *data, size_t len)
@@ -694,6 +699,94 @@ static void test_uuid_text(void **state)
 	assert_true(btrfs_uuid_null(u));
 }
 
+/*
+ * OpenSSH's temporary name for a master's socket: the socket's name, ".",
+ * 16 letters and digits (mux.c). Nothing else in SSHMUX_DIR passes for one.
+ */
+static void test_sshmux_temp_name(void **state)
+{
+	const char *sock = "node2@10.0.0.2.m";
+
+	(void)state;
+	assert_true(sshmux_temp_name(sock, "node2@10.0.0.2.m.aZ09bcdefghijklm"));
+	assert_true(sshmux_temp_name(sock, "node2@10.0.0.2.m.0000000000000000"));
+	/* the node's own files */
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.m"));
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.pid"));
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.lock"));
+	/* a node whose address is this one's plus ".m": its socket, record, lock, temp */
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.m.m"));
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.m.pid"));
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.m.lock"));
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.m.m.aZ09bcdefghijklm"));
+	/* not 16, not letters and digits only, something after */
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.m.aZ09bcdefghijkl"));
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.m.aZ09bcdefghijklmn"));
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.m.aZ09bcdefghijk-m"));
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.m.aZ09bcdefghijk.m"));
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.m.aZ09bcdefghijklm.new"));
+	assert_false(sshmux_temp_name(sock, "node2@10.0.0.2.mXaZ09bcdefghijklm"));
+	assert_false(sshmux_temp_name(sock, "node3@10.0.0.2.m.aZ09bcdefghijklm"));
+	assert_false(sshmux_temp_name(sock, ""));
+}
+
+#define TEST_COROSYNC                                                               \
+	"totem {\n  version: 2\n  cluster_name: t\n  config_version: 3\n}\n"        \
+	"nodelist {\n"                                                              \
+	"  node {\n    name: node1\n    nodeid: 1\n    ring0_addr: 10.9.0.1\n  }\n" \
+	"  node {\n    name: node2\n    nodeid: 2\n    ring0_addr: 10.9.0.2\n"      \
+	"    ring1_addr: 10.9.1.2\n  }\n"                                           \
+	"  node {\n    name: node3\n    nodeid: 3\n  }\n"                           \
+	"}\n"
+
+/*
+ * The one way to another node over ssh (replication's and `drover task
+ * log`'s): link0 of corosync.conf, the host key pinned in droverfs's
+ * priv/known_hosts under the node's name.
+ */
+static void test_ssh_node_way(void **state)
+{
+	char dir[] = "/tmp/drover-ssh-node-XXXXXX", addr[64], joined[2048], want[2048];
+	struct cfs_brief b = { 0 };
+	struct drover_err err = { "" };
+	struct ssh_node_opts o;
+	struct cmdline c;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(b.mountpoint, sizeof(b.mountpoint), "%s", dir);
+	/* no corosync.conf: no cluster, no address */
+	assert_int_equal(ssh_node_address(&b, "node2", addr, sizeof(addr), &err), -ENOENT);
+	assert_non_null(strstr(err.text, "finding node node2"));
+	tmpdir_put(dir, "corosync.conf", TEST_COROSYNC);
+	assert_int_equal(ssh_node_address(&b, "node2", addr, sizeof(addr), &err), 0);
+	assert_string_equal(addr, "10.9.0.2");
+	assert_int_equal(ssh_node_address(&b, "node9", addr, sizeof(addr), &err), -ENOENT);
+	assert_string_equal(err.text,
+			    "node 'node9' is not in this cluster (see 'drover cluster nodes')");
+	assert_int_equal(ssh_node_address(&b, "node3", addr, sizeof(addr), &err), -EINVAL);
+	assert_string_equal(err.text, "node 'node3' has no link0 address in corosync.conf");
+	assert_int_equal(ssh_node_address(&b, "node2", addr, 8, &err), -EINVAL);
+
+	assert_int_equal(ssh_node_options(&b, "node2", &o, &err), 0);
+	snprintf(want, sizeof(want),
+		 "-o BatchMode=yes -o StrictHostKeyChecking=yes -o HostKeyAlias=node2 "
+		 "-o UserKnownHostsFile=%s/priv/known_hosts -o GlobalKnownHostsFile=/dev/null "
+		 "-o ConnectTimeout=10 -o ServerAliveInterval=10 -o ServerAliveCountMax=3",
+		 dir);
+	joined[0] = '\0';
+	for (char **p = o.argv; *p; p++)
+		snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s",
+			 joined[0] ? " " : "", *p);
+	assert_string_equal(joined, want);
+	/* the streams' ssh gets the very same */
+	cmdline_init(&c);
+	assert_int_equal(transport_ssh_options(&b, "node2", &c, &err), 0);
+	cmdline_join(&c, joined, sizeof(joined));
+	assert_string_equal(joined, want);
+	tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -706,6 +799,8 @@ int main(void)
 		cmocka_unit_test(test_btrfs_stream_good),
 		cmocka_unit_test(test_btrfs_stream_hostile),
 		cmocka_unit_test(test_uuid_text),
+		cmocka_unit_test(test_sshmux_temp_name),
+		cmocka_unit_test(test_ssh_node_way),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
