@@ -127,6 +127,9 @@ int repl_section_each_volume(enum guest_type type, struct guest_section *s,
 	for (size_t i = 0; i < guest_section_size(s); i++) {
 		const char *value, *key = guest_line_key(s, i, &value);
 		struct repl_volume_line v = { .key = key };
+		/* v points into these: they live as long as the call of fn */
+		struct guest_drive d;
+		struct guest_mount m;
 		enum guest_bus bus;
 		unsigned index;
 		int r;
@@ -134,8 +137,6 @@ int repl_section_each_volume(enum guest_type type, struct guest_section *s,
 		if (!key)
 			continue;
 		if (type == GUEST_QEMU && guest_drive_key(key, &bus, &index) == 0) {
-			struct guest_drive d;
-
 			r = guest_drive_parse(key, value, &d, err);
 			if (r < 0)
 				return r;
@@ -147,8 +148,6 @@ int repl_section_each_volume(enum guest_type type, struct guest_section *s,
 		} else if (type == GUEST_LXC &&
 			   (streq(key, "rootfs") ||
 			    (str_has_prefix(key, "mp") && key[2] >= '0' && key[2] <= '9'))) {
-			struct guest_mount m;
-
 			r = guest_mount_parse(key, value, &m, err);
 			if (r < 0)
 				return r;

@@ -63,7 +63,8 @@ static void reap(pid_t pid)
 
 static void test_held_elsewhere(void **state)
 {
-	char dir[] = "/tmp/drover-recvlock-XXXXXX";
+	/* room for "/receive" after the name mkdtemp makes */
+	char dir[64] = "/tmp/drover-recvlock-XXXXXX";
 	struct drover_err err = { "" };
 	pid_t child, holder;
 	int fd;
