@@ -125,6 +125,18 @@ class Sandbox:
         """Run cmd inside node; CompletedProcess with text stdout/stderr."""
         return self.cmd("exec", node, "--", *cmd, check=check, timeout=timeout, input=input)
 
+    def exec_bytes(self, node, *cmd, check=True, timeout=120, input=None):
+        """Run cmd inside node with bytes in and out (images, checksums of binary data)."""
+        argv = [self.drover, "sandbox", "exec", "--name", self.name, node, "--",
+                *map(str, cmd)]
+        proc = subprocess.run(argv, input=input, capture_output=True, timeout=timeout,
+                              env=dict(os.environ, **self.env) if self.env else None)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{node}: {' '.join(map(str, cmd))} exited {proc.returncode}:\n"
+                                 f"{proc.stdout.decode(errors='replace')}"
+                                 f"{proc.stderr.decode(errors='replace')}")
+        return proc
+
     def read_file(self, node, path):
         return self.exec(node, "cat", path).stdout
 

@@ -72,13 +72,7 @@ def sb():
 
 def run(sb, node, *argv, input=None, check=True, timeout=120):
     """argv inside node, bytes in and out."""
-    proc = subprocess.run([DROVER, "sandbox", "exec", "--name", sb.name, node, "--",
-                           *map(str, argv)], input=input, capture_output=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{node}: {' '.join(map(str, argv))} exited {proc.returncode}:\n"
-                             f"{proc.stdout.decode(errors='replace')}"
-                             f"{proc.stderr.decode(errors='replace')}")
-    return proc
+    return sb.exec_bytes(node, *argv, input=input, check=check, timeout=timeout)
 
 
 def out(sb, node, *argv):

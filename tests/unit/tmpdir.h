@@ -3,12 +3,14 @@
 #pragma once
 
 #include <limits.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/util.h"
 
@@ -34,4 +36,13 @@ static inline void tmpdir_put(const char *root, const char *rel, const char *tex
 	assert_int_equal(mkdir_p(path, 0755), 0);
 	*slash = '/';
 	assert_int_equal(write_file_atomic(path, text, strlen(text), 0644), 0);
+}
+
+/* Whether root/rel exists. */
+static inline bool tmpdir_exists(const char *root, const char *rel)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	return access(path, F_OK) == 0;
 }

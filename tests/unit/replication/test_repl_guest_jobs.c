@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "repl_helpers.h"
 #include "tmpdir.h"
 
 #include "basic/util.h"
@@ -48,25 +49,12 @@ static void put(struct fixture *f, const char *rel, const char *text)
 
 static bool exists(struct fixture *f, const char *rel)
 {
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", f->root, rel);
-	return access(path, F_OK) == 0;
+	return tmpdir_exists(f->root, rel);
 }
 
-/* The jobs replication.cfg holds now, as "946100-0 946300-0 ". */
 static void jobs(struct fixture *f, char *out, size_t len)
 {
-	struct drover_err err = { "" };
-	struct repl_cfg cfg;
-	size_t used = 0;
-
-	assert_int_equal(repl_cfg_load(&f->e.st.cfs, &cfg, &err), 0);
-	out[0] = '\0';
-	for (size_t i = 0; i < cfg.n; i++)
-		used += (size_t)snprintf(out + used, len - used, "%u-%u ", cfg.jobs[i].guest,
-					 cfg.jobs[i].jobnum);
-	repl_cfg_free(&cfg);
+	repl_jobs_text(&f->e.st.cfs, out, len);
 }
 
 static void record(void *ctx, const struct drover_event *ev)
