@@ -304,3 +304,79 @@ def test_replaced_while_open_with_nothing_written(cfs):
         assert os.fstat(r.fileno()).st_nlink == 0
         assert r.read() == b"version 1\n"
     assert read_file(path) == "version 2\n"
+
+
+def test_directory_removed_while_open(cfs):
+    """An open directory removed by another process: fstat on its descriptor
+    answers as on a local file system (a directory with no links), not
+    ESTALE; glibc's opendir() itself calls fstat, so a readdir racing an
+    rmdir failed with "Stale file handle" (found by treestress)."""
+    path = cfs.path("d")
+    os.mkdir(path)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        subprocess.run(["rmdir", path], check=True)
+        st = os.fstat(fd)
+        assert os.path.stat.S_ISDIR(st.st_mode) and st.st_nlink == 0
+        assert os.listdir(fd) == []
+    finally:
+        os.close(fd)
+    assert not os.path.exists(path)
+    os.mkdir(path)  # the name is free again
+    assert os.stat(path).st_nlink >= 2
+
+
+CHURN_SAVER = r"""
+import os, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+end = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < end:
+    tmp = f"{path}.tmp.{n}"
+    with open(tmp, "w") as f:
+        f.write("x" * 100)
+    os.rename(tmp, path)
+"""
+
+CHURN_READER = r"""
+import errno, os, sys, time
+path = sys.argv[1]
+end = time.monotonic() + float(sys.argv[2])
+opens = 0
+while time.monotonic() < end:
+    for flags in (os.O_RDONLY, os.O_WRONLY):
+        try:
+            fd = os.open(path, flags)
+        except FileNotFoundError:
+            continue
+        try:
+            os.fstat(fd)
+            if flags == os.O_RDONLY:
+                os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        opens += 1
+print(opens)
+"""
+
+
+def test_open_while_the_name_is_replaced_over_and_over(cfs):
+    """Saves by temporary file and rename, over and over, from two
+    processes, while two others open the name (to read and to write) and
+    fstat it: no "Stale file handle", though the inode the kernel looked up
+    is gone by the time it asks us to open it (fuse_departed.h). The kernel
+    retries an ESTALE open only once; under churn the second inode was often
+    gone too."""
+    path = cfs.path("churn.conf")
+    write_file(path, "x" * 100)
+    secs = "4"
+    savers = [subprocess.Popen(["python3", "-c", CHURN_SAVER, path, str(n), secs])
+              for n in range(2)]
+    readers = [subprocess.Popen(["python3", "-c", CHURN_READER, path, secs],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    outs = [r.communicate(timeout=60) for r in readers]
+    for s in savers:
+        assert s.wait(timeout=60) == 0
+    for r, (out, err) in zip(readers, outs):
+        assert r.returncode == 0, err
+        assert int(out) > 0

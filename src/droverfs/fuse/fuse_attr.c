@@ -81,6 +81,7 @@ int cfs_fuse_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, struct cfs
 	struct cfs_fuse *f = req_fuse(req);
 	struct cfs_handle *handles = cfs_opened_handles(&f->opened, ino);
 	struct stat *saved = cfs_opened_stat(&f->opened, ino);
+	struct cfs_entry *successor;
 	struct cfs_handle *own;
 	int r = cfs_fuse_stat(f->d, ino, &a->st);
 
@@ -91,10 +92,22 @@ int cfs_fuse_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, struct cfs
 		a->st.st_nlink = 0;
 		a->gone = true;
 		r = 0;
+	} else if (r == -ENOENT && (successor = cfs_fuse_departed_successor(f->d, ino))) {
+		/*
+		 * Replaced while the kernel walked a path to it (a permission
+		 * check, a stat): the attributes of what the name holds now, as
+		 * the kernel's second look would find; never cached.
+		 */
+		r = cfs_fuse_stat(f->d, successor->inode, &a->st);
+		a->st.st_ino = ino;
+		a->timeout = 0;
+		return r;
 	}
 	if (r < 0 || !views_differ(handles, a->gone))
 		return r;
 	a->timeout = 0;
+	if (S_ISDIR(a->st.st_mode))
+		return 0; /* a directory has no content of its own to size */
 	if (h && h->kind != CFS_HANDLE_FILE)
 		h = NULL;
 	own = h ? h : askers_handle(req, handles, a->gone);

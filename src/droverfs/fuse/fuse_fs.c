@@ -681,6 +681,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct cfs_daemon *d = req_daemon(req);
 	struct cfs_entry *dir;
 	struct cfs_handle *h;
+	struct stat st;
 	int r = dir_for(d, ino, req_caller(req), &dir);
 
 	if (r < 0) {
@@ -694,9 +695,17 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	/*
+	 * Listed among the open inodes, so an fstat after a removal by another
+	 * process or node answers as a local file system does (no links), not
+	 * ESTALE: glibc's opendir() itself calls fstat on the new descriptor.
+	 */
+	h->opener_tid = fuse_req_ctx(req)->pid;
+	if (cfs_fuse_stat(d, ino, &st) == 0)
+		(void)cfs_opened_add(&d->fuse->opened, ino, &st, h);
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		cfs_handle_free(h); /* interrupted: the kernel will not release it */
+		cfs_fuse_handle_free(d->fuse, h); /* interrupted: the kernel will not release it */
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -725,7 +734,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	cfs_handle_free(fi_handle(fi));
+	cfs_fuse_handle_free(req_fuse(req), fi_handle(fi));
 	fuse_reply_err(req, 0);
 }
 
@@ -825,10 +834,12 @@ int cfs_fuse_start(struct cfs_daemon *d, struct cfs_fuse **out)
 		return -ENOMEM;
 	f->d = d;
 	hmap_init(&f->opened);
+	cfs_departed_init(&f->departed);
 	f->se = fuse_session_new(&args, &cfs_fuse_ops, sizeof(cfs_fuse_ops), f);
 	fuse_opt_free_args(&args); /* the session keeps copies of what it took */
 	if (!f->se) {
 		hmap_destroy(&f->opened);
+		cfs_departed_free(&f->departed);
 		free(f);
 		return -EIO;
 	}
@@ -839,6 +850,7 @@ int cfs_fuse_start(struct cfs_daemon *d, struct cfs_fuse **out)
 		free(canonical);
 		fuse_session_destroy(f->se);
 		hmap_destroy(&f->opened);
+		cfs_departed_free(&f->departed);
 		free(f);
 		return -EIO;
 	}
@@ -878,6 +890,7 @@ void cfs_fuse_stop(struct cfs_fuse *f)
 	fuse_session_destroy(f->se);
 	cfs_new_files_free(f);
 	cfs_opened_free(&f->opened);
+	cfs_departed_free(&f->departed);
 	free(f->buf.mem);
 	free(f);
 }
@@ -888,10 +901,31 @@ static bool changes_names(uint8_t kind)
 	       kind == CFS_OP_RMDIR || kind == CFS_OP_RENAME || kind == CFS_OP_UNLOCK;
 }
 
+/* The last part of a change's path: the entry's name in its directory. */
+static const char *change_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* An inode that lost its name: an open of it goes to what the name holds next. */
+static void note_departed(struct cfs_fuse *f, const struct cfs_change *c)
+{
+	uint64_t ino = c->kind == CFS_OP_UNLINK ? c->inode : c->replaced;
+
+	if (ino && c->path)
+		(void)cfs_departed_add(&f->departed, ino, c->parent, change_name(c->path),
+				       now_monotonic_ns());
+}
+
 /* The kernel's caches of what changed: dropped through the notifier thread. */
 static void fuse_changed(void *part, const struct cfs_change *c)
 {
 	struct cfs_fuse *f = part;
+
+	if (c->kind == CFS_OP_UNLINK || c->kind == CFS_OP_RENAME)
+		note_departed(f, c);
 
 	/*
 	 * A directory's times and link count change with its names. The
@@ -910,11 +944,8 @@ static void fuse_changed(void *part, const struct cfs_change *c)
 	if (c->content)
 		cfs_notify_inode(&f->notifier, c->inode);
 	/* A released lock vanished without a request for its name. */
-	if (c->kind == CFS_OP_UNLOCK) {
-		const char *slash = strrchr(c->path, '/');
-
-		cfs_notify_entry(&f->notifier, c->parent, slash ? slash + 1 : c->path);
-	}
+	if (c->kind == CFS_OP_UNLOCK)
+		cfs_notify_entry(&f->notifier, c->parent, change_name(c->path));
 	/*
 	 * Names another node made, removed or moved: the kernel may still hold
 	 * the old entry (a replaced file's removed inode answers ENOENT) or a
@@ -923,13 +954,8 @@ static void fuse_changed(void *part, const struct cfs_change *c)
 	if (c->writer != cfs_daemon_writer(f->d) && c->kind != CFS_OP_UNLOCK &&
 	    (c->kind == CFS_OP_CREATE || c->kind == CFS_OP_MKDIR || c->kind == CFS_OP_UNLINK ||
 	     c->kind == CFS_OP_RMDIR || c->kind == CFS_OP_RENAME)) {
-		const char *slash = strrchr(c->path, '/');
-
-		cfs_notify_entry(&f->notifier, c->parent, slash ? slash + 1 : c->path);
-		if (c->kind == CFS_OP_RENAME && c->old_path) {
-			slash = strrchr(c->old_path, '/');
-			cfs_notify_entry(&f->notifier, c->old_parent,
-					 slash ? slash + 1 : c->old_path);
-		}
+		cfs_notify_entry(&f->notifier, c->parent, change_name(c->path));
+		if (c->kind == CFS_OP_RENAME && c->old_path)
+			cfs_notify_entry(&f->notifier, c->old_parent, change_name(c->old_path));
 	}
 }

@@ -20,6 +20,7 @@
 #include "droverfs/core/access.h"
 #include "droverfs/shell/context.h"
 #include "droverfs/core/handles.h"
+#include "fuse_departed.h"
 #include "fuse_newfile.h"
 #include "fuse_opened.h"
 #include "notify.h"
@@ -33,6 +34,7 @@ struct cfs_fuse {
 	bool mounted;
 	struct cfs_new_file *new_files; /* being created here (fuse_newfile.h) */
 	struct hmap opened; /* inodes with open files (fuse_opened.h) */
+	struct cfs_departed departed; /* inodes whose name was just taken (fuse_departed.h) */
 	uint64_t new_file_counter;
 	dev_t dev; /* the mount's device, as the kernel shows it to processes; 0: unknown */
 };
@@ -86,6 +88,11 @@ int cfs_fuse_entry(struct cfs_daemon *d, uint64_t ino, struct fuse_entry_param *
 
 /* The tree entry an inode stands for: a new file's own once it is created, or its directory. */
 struct cfs_entry *cfs_fuse_entry_of(struct cfs_daemon *d, uint64_t ino);
+/*
+ * The file at the name that inode ino lost a moment ago (fuse_departed.h),
+ * or NULL: nothing there, or a directory.
+ */
+struct cfs_entry *cfs_fuse_departed_successor(struct cfs_daemon *d, uint64_t ino);
 
 /* Is this tree entry private (priv/...)? Virtual inodes are not. */
 bool cfs_fuse_private(struct cfs_daemon *d, uint64_t ino);

@@ -216,9 +216,16 @@ static void track_open(fuse_req_t req, struct cfs_handle *h, uint64_t ino)
 {
 	struct cfs_fuse *f = req_fuse(req);
 	struct stat st;
+	int r;
 
 	h->opener_tid = fuse_req_ctx(req)->pid;
-	if (cfs_fuse_stat(f->d, ino, &st) == 0)
+	r = cfs_fuse_stat(f->d, ino, &st);
+	/* a departed inode opened as what its name holds now: that file's attributes */
+	if (r < 0 && h->inode && cfs_fuse_stat(f->d, h->inode, &st) == 0) {
+		st.st_ino = ino;
+		r = 0;
+	}
+	if (r == 0)
 		(void)cfs_opened_add(&f->opened, ino, &st, h);
 }
 
@@ -245,12 +252,14 @@ static int open_entry(fuse_req_t req, uint64_t ino, struct cfs_entry *e, struct 
 	if (writing && (fi->flags & O_TRUNC))
 		cfs_handle_truncate_at_open(h);
 	fi->fh = (uintptr_t)h;
-	if (writing) {
+	if (!writing)
+		fi->noflush = 1; /* a reader's close has nothing to commit: no round trip */
+	if (writing || ino != e->inode) {
+		/* (another inode's pages would hold e's content: none are kept) */
 		fi->direct_io = 1;
 	} else {
 		fi->keep_cache = e->kernel_cached == e->content_version;
 		e->kernel_cached = e->content_version;
-		fi->noflush = 1; /* a reader's close has nothing to commit: no round trip */
 	}
 	return 0;
 }
@@ -348,10 +357,13 @@ void cfs_fuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	} else {
 		e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
 		/*
-		 * Gone: another node replaced or removed it and the kernel's entry
-		 * is older than our invalidation. ESTALE makes the kernel look the
-		 * name up again, so a file replaced by rename is never missing.
+		 * Gone: another process or node replaced or removed it after the
+		 * kernel looked its name up. What the name holds now is what the
+		 * caller's path names (fuse_departed.h); with nothing there,
+		 * ESTALE makes the kernel look the name up again.
 		 */
+		if (!e)
+			e = cfs_fuse_departed_successor(d, ino);
 		r = e ? open_entry(req, ino, e, fi) : -ESTALE;
 	}
 	if (r < 0)

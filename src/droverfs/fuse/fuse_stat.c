@@ -10,6 +10,7 @@
 #include "fuse_internal.h"
 #include "droverfs/core/layout.h"
 #include "basic/nstime.h"
+#include "basic/util.h"
 #include "droverfs/shell/virtual.h"
 
 #define ENTRY_TIMEOUT 1.0
@@ -25,6 +26,44 @@ struct cfs_entry *cfs_fuse_entry_of(struct cfs_daemon *d, uint64_t ino)
 	if (!nf)
 		return NULL;
 	return cfs_tree_lookup(t, nf->state == CFS_NEW_DONE ? nf->real_ino : nf->parent);
+}
+
+/*
+ * Where ino departed from among the changes applied but not yet committed:
+ * the FUSE layer hears of a change at its commit (the batch's end), and the
+ * kernel may ask about the inode before that.
+ */
+static int departed_uncommitted(const struct cfs_state *st, uint64_t ino, uint64_t *parent,
+				const char **name)
+{
+	for (size_t i = st->nchanges; i-- > 0;) {
+		const struct cfs_change *c = &st->changes[i];
+
+		if ((c->kind == CFS_OP_UNLINK && c->inode == ino) ||
+		    (c->kind == CFS_OP_RENAME && c->replaced == ino)) {
+			const char *slash = strrchr(c->path, '/');
+
+			*parent = c->parent;
+			*name = slash ? slash + 1 : c->path;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+struct cfs_entry *cfs_fuse_departed_successor(struct cfs_daemon *d, uint64_t ino)
+{
+	struct cfs_tree *t = &cfs_daemon_state(d)->tree;
+	struct cfs_entry *dir, *e;
+	const char *name;
+	uint64_t parent;
+
+	if (cfs_departed_find(&d->fuse->departed, ino, now_monotonic_ns(), &parent, &name) < 0 &&
+	    departed_uncommitted(cfs_daemon_state(d), ino, &parent, &name) < 0)
+		return NULL;
+	dir = cfs_tree_lookup(t, parent);
+	e = dir && dir->type == CFS_DIR ? cfs_tree_child(t, dir, name) : NULL;
+	return e && e->type != CFS_DIR ? e : NULL;
 }
 
 bool cfs_fuse_private(struct cfs_daemon *d, uint64_t ino)
