@@ -197,6 +197,30 @@ class Sandbox:
                 return line.split(":", 1)[1].strip() == "Yes"
         return None
 
+    def total_votes(self, node):
+        """Total votes in node's corosync membership; None if corosync does not answer."""
+        out = self.exec(node, "corosync-quorumtool", "-s", check=False).stdout
+        for line in out.splitlines():
+            if line.startswith("Total votes:"):
+                return int(line.split(":", 1)[1])
+        return None
+
+    def wait_seen_gone(self, node, timeout=30):
+        """Wait until every other node's corosync counts fewer votes than the
+        cluster has, after node's corosync was killed. Restarted before that
+        (within the token timeout), corosync 3.1.7 with knet 1.25 can stall
+        the new membership's sync for good when cpg traffic follows at once
+        ("Retransmit List" on the restarted node, never "Completed service
+        synchronization"); a crashed corosync restarted by hand or by a
+        service manager comes back later than that. True when seen."""
+        deadline = time.time() + timeout
+        others = [n for n in self.node_names if n != node]
+        while time.time() < deadline:
+            if all((self.total_votes(n) or 0) < len(self.node_names) for n in others):
+                return True
+            time.sleep(0.3)
+        return False
+
     def wait_quorate(self, node, want=True, timeout=45):
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -80,6 +80,7 @@ def test_kill_corosync_then_restart_catches_up(make_sandbox):
              sb.exec("node3", "sh", "-c", "echo x > /etc/drover/c/node3-nocs",
                      check=False).returncode != 0, 30)
     sb.exec("node3", "ls", "/etc/drover/c")
+    assert sb.wait_seen_gone("node3")  # (see there: a corosync stall otherwise)
     sb.start("node3", "corosync")
     sb.wait_quorate("node3", True)
     tree = sb.wait_trees_equal(timeout=90)

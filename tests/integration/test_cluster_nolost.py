@@ -133,10 +133,12 @@ def fault(sb, rnd, events):
     elif kind == "kill-corosync":
         sb.stop(node, "corosync", kill=True)
         time.sleep(hold)
+        sb.wait_seen_gone(node)  # (a corosync stall otherwise: see there)
         sb.start(node, "corosync")
     else:  # the whole node crashes and boots again
         sb.stop(node, "droverfs", "corosync", kill=True)
         time.sleep(hold)
+        sb.wait_seen_gone(node)
         sb.start(node, "corosync", "droverfs")
     events[-1] += f" (repaired {time.time():.3f})"
 
