@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/timefmt.h"
 #include "basic/util.h"
 #include "cli.h"
 #include "libdrover/node/remote.h"
@@ -106,13 +107,8 @@ static int gather(struct cli_context *ctx, const struct task_args *a, struct tas
 
 static void format_time(int64_t t, char *out, size_t len)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || !localtime_r(&tt, &tm))
+	if (t <= 0 || !*timefmt_local(t, out, len))
 		snprintf(out, len, "-");
-	else
-		strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
 static struct json_object *task_json(const struct task_info *t)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/timefmt.h"
 #include "basic/util.h"
 #include "ct_cli.h"
 #include "libdrover/guest/conf_edit.h"
@@ -155,15 +156,10 @@ int ct_cmd_status(struct cli_context *ctx, int argc, char **argv)
 static void snap_time(const char *snaptime, char *out, size_t len)
 {
 	uint64_t t;
-	time_t tt;
-	struct tm tm;
 
 	out[0] = '\0';
-	if (!snaptime || parse_u64(snaptime, INT64_MAX, &t) < 0)
-		return;
-	tt = (time_t)t;
-	if (localtime_r(&tt, &tm))
-		strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
+	if (snaptime && parse_u64(snaptime, INT64_MAX, &t) == 0)
+		timefmt_local((int64_t)t, out, len);
 }
 
 int ct_cmd_listsnapshot(struct cli_context *ctx, int argc, char **argv)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/timefmt.h"
 #include "basic/buf.h"
 #include "basic/shellwords.h"
 #include "basic/strv.h"
@@ -245,16 +246,13 @@ static void tree(struct guest_conf *c, const char *parent, int depth)
 		struct guest_section *s = guest_conf_snapshot_at(c, i);
 		const char *p = guest_get(s, "parent"), *t = guest_get(s, "snaptime");
 		char when[32] = "", *desc = NULL;
-		time_t tt;
+		uint64_t secs;
 
 		if ((p == NULL) != (parent == NULL) || (p && !streq(p, parent)))
 			continue;
-		if (t) {
-			struct tm tm;
-
-			tt = (time_t)atoll(t);
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&tt, &tm));
-		}
+		/* (a time the C library cannot break down prints nothing, not garbage) */
+		if (t && parse_u64(t, INT64_MAX, &secs) == 0)
+			timefmt_local((int64_t)secs, when, sizeof(when));
 		guest_description(s, &desc);
 		printf("%*s`-> %-20s %-20s %s\n", depth * 4, "", guest_section_name(s), when,
 		       desc ? desc : "");

@@ -285,7 +285,6 @@ int repl_recover_guest(const char *socket, enum guest_type type, uint32_t vmid,
 		       struct drover_err *err)
 {
 	struct recover rc = { .type = type, .vmid = vmid, .rep = rep, .res = res, .err = err };
-	char lock[32];
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -295,16 +294,11 @@ int repl_recover_guest(const char *socket, enum guest_type type, uint32_t vmid,
 	r = check_quorum(&rc.env.cfs, err);
 	if (r < 0)
 		goto out;
-	snprintf(lock, sizeof(lock), "guest-%" PRIu32, vmid);
-	r = cfs_lock(&rc.env.cfs, lock, GUEST_CONF_LOCK_TIMEOUT_MS);
-	if (r < 0) {
-		drover_fail(err, r, "cannot take the cluster lock priv/lock/%s: %s", lock,
-			    r == -EBUSY ? "another operation on this guest is running"
-					: strerror(-r));
+	r = guest_cluster_lock_at(&rc.env.cfs, vmid, err);
+	if (r < 0)
 		goto out;
-	}
 	r = recover_locked(&rc, socket);
-	cfs_unlock(&rc.env.cfs, lock);
+	guest_cluster_unlock_at(&rc.env.cfs, vmid);
 out:
 	repl_guest_free(&rc.g);
 	storage_env_close(&rc.env);
