@@ -463,6 +463,31 @@ def test_ssh_master_kept(sb):
     assert record(sb, sock) == (new, start_ticks(new))
 
 
+def test_ssh_master_retired_when_old(sb):
+    """A kept master older than its maximum age (15 min; 2 s here through
+    DROVER_SSH_MASTER_MAX_AGE) is told to take no new sessions and ends; the
+    run starts a new one and is incremental as usual. So a key changed on the
+    target takes effect even for a node that runs keep busy."""
+    repl(sb, "node1", "run", "--id", "101-0")
+    sock = node2_master(sb)
+    old = master_pid(sb, sock)
+    assert old
+    time.sleep(3)
+    (base,) = repl_snaps(sb, "node1", 101, "101-0")
+    write(sb, 101, 2)
+    proc = sb.exec("node1", "env", "DROVER_SSH_MASTER_MAX_AGE=2", "drover", "replication", "run",
+                   "--id", "101-0", "--verbose", timeout=300)
+    assert f"incremental sync '{volid(101)}' ({base} => " in proc.stdout
+    new = master_pid(sb, node2_master(sb))
+    assert new and new != old
+    assert record(sb, sock) == (new, start_ticks(new))
+    wait_for("the old master gone", lambda: not os.path.exists(f"/proc/{old}"), timeout=30)
+    replica_matches(sb, 101, "101-0")
+    # younger than the maximum: kept
+    repl(sb, "node1", "run", "--id", "101-0")
+    assert master_pid(sb, node2_master(sb)) == new
+
+
 def test_ssh_master_swept_and_refused(sb):
     """droverd's sweep removes what masters that are gone left (also when
     their PID now belongs to another process, which it leaves alone); a

@@ -269,6 +269,38 @@ static int ask_master(const char *path, struct master_rec *rec)
 	return pid < 0 ? (int)pid : ask_finish(pid, errfd, asked, rec);
 }
 
+bool sshmux_too_old(uint64_t start_ticks, uint64_t now_ticks, uint64_t hz, uint64_t max_age_s)
+{
+	return now_ticks > start_ticks && (now_ticks - start_ticks) / hz >= max_age_s;
+}
+
+static uint64_t configured_max_age(void)
+{
+	const char *v = getenv("DROVER_SSH_MASTER_MAX_AGE");
+	uint64_t s;
+
+	return v && parse_u64(v, UINT32_MAX, &s) == 0 ? s : SSHMUX_MAX_AGE_S;
+}
+
+/*
+ * Tell a master to take no new sessions: it removes its socket, the
+ * sessions it has go on, and it ends after the last (OpenSSH's -O stop).
+ * One that does not answer is told to end.
+ */
+static void retire_master(const char *path, const struct master_rec *rec)
+{
+	char *argv[] = {
+		"ssh", "-o", "BatchMode=yes", "-S", (char *)path, "-O", "stop", "mux", NULL
+	};
+	int errfd = spawn_errfd();
+	pid_t pid = errfd < 0 ? errfd : spawn_fds(argv, -1, -1, errfd);
+
+	if (pid < 0 || wait_bounded(pid, CHECK_WAIT_MS) != 0)
+		kill_master(rec);
+	if (errfd >= 0)
+		close(errfd);
+}
+
 /* ---- one node's master, under its lock -------------------------------------- */
 
 static int lock_node(const char *path, int wait_ms)
@@ -341,8 +373,14 @@ static bool check_kept(const struct names *n, bool may_ask, char *note, size_t l
 	enum sock_state s = sock_state(n->sock, why, sizeof(why));
 	bool have = read_rec(n->rec, &rec) == 0, alive = have && rec_alive(&rec);
 
-	if (s == SOCK_OURS && alive)
-		return true;
+	if (s == SOCK_OURS && alive) {
+		/* (only a run retires one: the sweep never connects to a live master) */
+		if (!may_ask ||
+		    !sshmux_too_old(rec.start, boot_ticks(), procstat_hz(), configured_max_age()))
+			return true;
+		retire_master(n->sock, &rec);
+		alive = false; /* it ends by itself once its sessions are done */
+	}
 	if (s == SOCK_OURS && !have) {
 		if (!may_ask)
 			return true; /* left alone: the next run asks it */

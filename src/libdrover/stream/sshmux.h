@@ -27,6 +27,13 @@
  * two. The run that starts one holds it until its first remote command; a
  * run waiting for it meanwhile uses the master once its socket answers.
  *
+ * A master lives at most SSHMUX_MAX_AGE_S: the run that finds it older
+ * tells it to take no new sessions (`ssh -O stop`: the sessions of runs
+ * still using it go on, then it ends) and starts a new one, so a key or
+ * host key changed on the node takes effect within that time even for a
+ * node that runs keep busy. DROVER_SSH_MASTER_MAX_AGE (seconds) overrides
+ * it, for tests.
+ *
  * sshmux_sweep (droverd, every minute, and every sshmux_open) removes the
  * sockets and records of masters that are gone (killed, crashed): it looks
  * at processes, never connects to a live master, which would restart its
@@ -44,6 +51,13 @@
 
 #define SSHMUX_DIR "/run/drover/ssh"
 #define SSHMUX_IDLE_S 180
+#define SSHMUX_MAX_AGE_S 900
+
+/*
+ * Is a master that started at start_ticks (clock ticks since boot) older
+ * than max_age_s seconds at now_ticks, with hz ticks a second?
+ */
+bool sshmux_too_old(uint64_t start_ticks, uint64_t now_ticks, uint64_t hz, uint64_t max_age_s);
 
 struct sshmux {
 	/* "": none; ssh adds 17 characters while it makes the socket */

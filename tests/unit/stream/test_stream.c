@@ -703,6 +703,19 @@ static void test_uuid_text(void **state)
  * OpenSSH's temporary name for a master's socket: the socket's name, ".",
  * 16 letters and digits (mux.c). Nothing else in SSHMUX_DIR passes for one.
  */
+/* A master's age in clock ticks since boot, against the maximum. */
+static void test_sshmux_too_old(void **state)
+{
+	(void)state;
+	assert_false(sshmux_too_old(1000, 1000 + 899 * 100, 100, 900));
+	assert_true(sshmux_too_old(1000, 1000 + 900 * 100, 100, 900));
+	assert_true(sshmux_too_old(0, 5000 * 100, 100, 900));
+	/* a start after now (a record from another boot's clock): not taken for old */
+	assert_false(sshmux_too_old(5000, 1000, 100, 900));
+	assert_false(sshmux_too_old(1000, 1000, 100, 0));
+	assert_true(sshmux_too_old(1000, 1001, 100, 0));
+}
+
 static void test_sshmux_temp_name(void **state)
 {
 	const char *sock = "node2@10.0.0.2.m";
@@ -800,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_btrfs_stream_hostile),
 		cmocka_unit_test(test_uuid_text),
 		cmocka_unit_test(test_sshmux_temp_name),
+		cmocka_unit_test(test_sshmux_too_old),
 		cmocka_unit_test(test_ssh_node_way),
 	};
 
