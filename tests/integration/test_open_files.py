@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -380,3 +381,26 @@ def test_open_while_the_name_is_replaced_over_and_over(cfs):
     for r, (out, err) in zip(readers, outs):
         assert r.returncode == 0, err
         assert int(out) > 0
+
+
+def test_reopen_of_a_replaced_file_through_proc(cfs):
+    """A file replaced while open here, reopened through /proc/self/fd, names
+    that file, not its name: the reopen fails with ESTALE (droverfs(8)), it
+    does not open, or truncate, what the name holds now. Past the short
+    window in which an open of a gone inode may be a path's (fuse_io.c)."""
+    path = cfs.path("r.conf")
+    write_file(path, "old\n")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        write_file(cfs.path("r.tmp"), "new content\n")
+        os.rename(cfs.path("r.tmp"), path)
+        time.sleep(0.7)
+        for flags in (os.O_RDONLY, os.O_WRONLY | os.O_TRUNC):
+            with pytest.raises(OSError) as e:
+                os.close(os.open(f"/proc/self/fd/{fd}", flags))
+            assert e.value.errno == errno.ESTALE
+        assert os.pread(fd, 100, 0) == b"old\n"
+    finally:
+        os.close(fd)
+    assert read_file(path) == "new content\n"
+

@@ -20,6 +20,7 @@
 
 #include "fuse_internal.h"
 #include "basic/procinfo.h"
+#include "droverfs/core/layout.h"
 #include "droverfs/shell/virtual.h"
 
 /* The process that opened h. */
@@ -76,6 +77,37 @@ static void set_size(struct stat *st, size_t size)
 	st->st_blocks = (st->st_size + 511) / 512;
 }
 
+/*
+ * Is h open on another tree entry than the inode ino the kernel knows it
+ * by? Such a handle was opened through a name whose inode was gone
+ * (fuse_departed.h): it reads and writes the file now at that name.
+ */
+static bool redirected(const struct cfs_handle *h, uint64_t ino)
+{
+	return h && h->kind == CFS_HANDLE_FILE && h->inode && h->inode != ino;
+}
+
+/*
+ * The attributes the asker's redirected handle on the gone inode ino sees:
+ * those of the file it is open on (linked, as it is), with its own size
+ * while it has writes of its own. False when the asker has no such handle
+ * or its file is gone too (then it is an orphan like any other).
+ */
+static bool redirected_view(fuse_req_t req, uint64_t ino, struct cfs_handle *h,
+			    struct cfs_handle *handles, struct cfs_attr *a)
+{
+	struct cfs_fuse *f = req_fuse(req);
+	struct cfs_handle *mine = h ? h : askers_handle(req, handles, true);
+
+	if (!redirected(mine, ino) || cfs_fuse_stat(f->d, mine->inode, &a->st) < 0)
+		return false;
+	a->st.st_ino = ino;
+	a->timeout = 0;
+	if (own_view(mine))
+		set_size(&a->st, cfs_handle_size(mine));
+	return true;
+}
+
 int cfs_fuse_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, struct cfs_attr *a)
 {
 	struct cfs_fuse *f = req_fuse(req);
@@ -87,17 +119,22 @@ int cfs_fuse_attr(fuse_req_t req, uint64_t ino, struct cfs_handle *h, struct cfs
 
 	a->gone = false;
 	a->timeout = cfs_virtual_id(ino) >= 0 ? 0 : CFS_ATTR_TIMEOUT;
+	if (r == -ENOENT && redirected_view(req, ino, h, handles, a))
+		return 0;
 	if (r == -ENOENT && saved) {
 		a->st = *saved;
 		a->st.st_nlink = 0;
 		a->gone = true;
 		r = 0;
-	} else if (r == -ENOENT && (successor = cfs_fuse_departed_successor(f->d, ino))) {
+	} else if (r == -ENOENT &&
+		   (successor = cfs_fuse_departed_successor(f->d, ino, CFS_DEPARTED_TTL_NS))) {
 		/*
 		 * Replaced while the kernel walked a path to it (a permission
 		 * check, a stat): the attributes of what the name holds now, as
 		 * the kernel's second look would find; never cached.
 		 */
+		if (req_caller(req) == CFS_CALLER_READER && layout_is_private(successor))
+			return -EACCES; /* (the gone inode said nothing of where its name went) */
 		r = cfs_fuse_stat(f->d, successor->inode, &a->st);
 		a->st.st_ino = ino;
 		a->timeout = 0;

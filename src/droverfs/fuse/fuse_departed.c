@@ -93,7 +93,7 @@ int cfs_departed_add(struct cfs_departed *dp, uint64_t ino, uint64_t parent, con
 }
 
 int cfs_departed_find(struct cfs_departed *dp, uint64_t ino, uint64_t now_ns, uint64_t *parent,
-		      const char **name)
+		      const char **name, uint64_t *when_ns)
 {
 	struct cfs_departed_entry *e;
 
@@ -103,5 +103,7 @@ int cfs_departed_find(struct cfs_departed *dp, uint64_t ino, uint64_t now_ns, ui
 		return -ENOENT;
 	*parent = e->parent;
 	*name = e->name;
+	if (when_ns)
+		*when_ns = e->when_ns;
 	return 0;
 }

@@ -51,7 +51,8 @@ int cfs_departed_add(struct cfs_departed *dp, uint64_t ino, uint64_t parent, con
 /*
  * The directory and name ino departed from, if it did so within the TTL
  * before now_ns: 0 with *parent and *name set (name valid until the next
- * add or free), or -ENOENT.
+ * call: a find forgets what has expired too) and *when_ns (if not NULL)
+ * when it departed, or -ENOENT.
  */
 int cfs_departed_find(struct cfs_departed *dp, uint64_t ino, uint64_t now_ns, uint64_t *parent,
-		      const char **name);
+		      const char **name, uint64_t *when_ns);

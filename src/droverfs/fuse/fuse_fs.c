@@ -594,18 +594,22 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		return;
 	}
 	e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
+	/* through a handle opened on what a gone inode's name holds now (fuse_departed.h) */
+	if (!e && h && h->kind == CFS_HANDLE_FILE && h->inode && h->inode != ino)
+		e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, h->inode);
 	w = e ? req_wait_new(req, ino, REPLY_ATTR) : NULL;
 	if (!e || !w) {
-		fuse_reply_err(req, !e ? ENOENT : ENOMEM);
+		/* gone after the kernel's lookup: ESTALE has it look the name up again */
+		fuse_reply_err(req, !e ? ESTALE : ENOMEM);
 		return;
 	}
 	w->h = h;
 	w->pending = 1; /* held until every op is submitted */
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		r = cfs_state_check_size(cfs_daemon_state(d), ino, (uint64_t)attr->st_size);
+		r = cfs_state_check_size(cfs_daemon_state(d), e->inode, (uint64_t)attr->st_size);
 		if (r == 0) {
 			struct cfs_op op = { .kind = CFS_OP_TRUNCATE,
-					     .ino = ino,
+					     .ino = e->inode,
 					     .arg = (uint64_t)attr->st_size };
 
 			submit_for(d, w, &op);

@@ -89,10 +89,11 @@ int cfs_fuse_entry(struct cfs_daemon *d, uint64_t ino, struct fuse_entry_param *
 /* The tree entry an inode stands for: a new file's own once it is created, or its directory. */
 struct cfs_entry *cfs_fuse_entry_of(struct cfs_daemon *d, uint64_t ino);
 /*
- * The file at the name that inode ino lost a moment ago (fuse_departed.h),
- * or NULL: nothing there, or a directory.
+ * The file at the name that inode ino lost at most within_ns ago
+ * (fuse_departed.h), or NULL: nothing there, or a directory.
  */
-struct cfs_entry *cfs_fuse_departed_successor(struct cfs_daemon *d, uint64_t ino);
+struct cfs_entry *cfs_fuse_departed_successor(struct cfs_daemon *d, uint64_t ino,
+					      uint64_t within_ns);
 
 /* Is this tree entry private (priv/...)? Virtual inodes are not. */
 bool cfs_fuse_private(struct cfs_daemon *d, uint64_t ino);

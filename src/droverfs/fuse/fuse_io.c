@@ -341,6 +341,25 @@ static int open_new_file(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi
 	return 0;
 }
 
+/*
+ * How long after a gone inode lost its name an open of it goes to what the
+ * name holds now. While a handle here is still open on that inode itself
+ * (an orphan), an open may also come through /proc/PID/fd, naming that
+ * file and not its name (`: > /proc/PID/fd/N` to empty a removed file):
+ * the kernel's requests do not tell the two apart. A path's open follows
+ * its lookup within milliseconds, so then only a short window is taken;
+ * later such an open fails with ESTALE as before.
+ */
+#define ORPHAN_REOPEN_WINDOW_NS (500ull * 1000000ull)
+
+static uint64_t successor_window(struct cfs_fuse *f, uint64_t ino)
+{
+	for (struct cfs_handle *h = cfs_opened_handles(&f->opened, ino); h; h = h->opened_next)
+		if (h->inode == ino)
+			return ORPHAN_REOPEN_WINDOW_NS;
+	return CFS_DEPARTED_TTL_NS;
+}
+
 void cfs_fuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct cfs_daemon *d = req_daemon(req);
@@ -363,7 +382,8 @@ void cfs_fuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		 * ESTALE makes the kernel look the name up again.
 		 */
 		if (!e)
-			e = cfs_fuse_departed_successor(d, ino);
+			e = cfs_fuse_departed_successor(d, ino,
+							successor_window(req_fuse(req), ino));
 		r = e ? open_entry(req, ino, e, fi) : -ESTALE;
 	}
 	if (r < 0)

@@ -39,8 +39,8 @@ static int departed_uncommitted(const struct cfs_state *st, uint64_t ino, uint64
 	for (size_t i = st->nchanges; i-- > 0;) {
 		const struct cfs_change *c = &st->changes[i];
 
-		if ((c->kind == CFS_OP_UNLINK && c->inode == ino) ||
-		    (c->kind == CFS_OP_RENAME && c->replaced == ino)) {
+		if (c->path && ((c->kind == CFS_OP_UNLINK && c->inode == ino) ||
+				(c->kind == CFS_OP_RENAME && c->replaced == ino))) {
 			const char *slash = strrchr(c->path, '/');
 
 			*parent = c->parent;
@@ -51,15 +51,18 @@ static int departed_uncommitted(const struct cfs_state *st, uint64_t ino, uint64
 	return -ENOENT;
 }
 
-struct cfs_entry *cfs_fuse_departed_successor(struct cfs_daemon *d, uint64_t ino)
+struct cfs_entry *cfs_fuse_departed_successor(struct cfs_daemon *d, uint64_t ino,
+					      uint64_t within_ns)
 {
 	struct cfs_tree *t = &cfs_daemon_state(d)->tree;
+	uint64_t parent, now = now_monotonic_ns(), when = now;
 	struct cfs_entry *dir, *e;
 	const char *name;
-	uint64_t parent;
 
-	if (cfs_departed_find(&d->fuse->departed, ino, now_monotonic_ns(), &parent, &name) < 0 &&
+	if (cfs_departed_find(&d->fuse->departed, ino, now, &parent, &name, &when) < 0 &&
 	    departed_uncommitted(cfs_daemon_state(d), ino, &parent, &name) < 0)
+		return NULL;
+	if (now - when > within_ns)
 		return NULL;
 	dir = cfs_tree_lookup(t, parent);
 	e = dir && dir->type == CFS_DIR ? cfs_tree_child(t, dir, name) : NULL;

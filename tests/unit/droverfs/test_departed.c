@@ -17,16 +17,16 @@ static void test_found_with_its_name(void **ctx)
 
 	(void)ctx;
 	cfs_departed_init(&dp);
-	assert_int_equal(cfs_departed_find(&dp, 7, SEC, &parent, &name), -ENOENT);
+	assert_int_equal(cfs_departed_find(&dp, 7, SEC, &parent, &name, NULL), -ENOENT);
 	assert_int_equal(cfs_departed_add(&dp, 7, 1, "a.conf", SEC), 0);
 	assert_int_equal(cfs_departed_add(&dp, 9, 3, "b", SEC), 0);
-	assert_int_equal(cfs_departed_find(&dp, 7, 2 * SEC, &parent, &name), 0);
+	assert_int_equal(cfs_departed_find(&dp, 7, 2 * SEC, &parent, &name, NULL), 0);
 	assert_int_equal(parent, 1);
 	assert_string_equal(name, "a.conf");
-	assert_int_equal(cfs_departed_find(&dp, 9, 2 * SEC, &parent, &name), 0);
+	assert_int_equal(cfs_departed_find(&dp, 9, 2 * SEC, &parent, &name, NULL), 0);
 	assert_int_equal(parent, 3);
 	assert_string_equal(name, "b");
-	assert_int_equal(cfs_departed_find(&dp, 8, 2 * SEC, &parent, &name), -ENOENT);
+	assert_int_equal(cfs_departed_find(&dp, 8, 2 * SEC, &parent, &name, NULL), -ENOENT);
 	cfs_departed_free(&dp);
 }
 
@@ -40,12 +40,14 @@ static void test_forgotten_after_the_ttl(void **ctx)
 	cfs_departed_init(&dp);
 	assert_int_equal(cfs_departed_add(&dp, 7, 1, "old", SEC), 0);
 	assert_int_equal(cfs_departed_add(&dp, 8, 1, "new", SEC + CFS_DEPARTED_TTL_NS / 2), 0);
-	assert_int_equal(cfs_departed_find(&dp, 7, SEC + CFS_DEPARTED_TTL_NS, &parent, &name), 0);
-	assert_int_equal(cfs_departed_find(&dp, 7, 2 * SEC + CFS_DEPARTED_TTL_NS, &parent, &name),
-			 -ENOENT);
-	assert_int_equal(dp.count, 1);
-	assert_int_equal(cfs_departed_find(&dp, 8, 2 * SEC + CFS_DEPARTED_TTL_NS, &parent, &name),
+	assert_int_equal(cfs_departed_find(&dp, 7, SEC + CFS_DEPARTED_TTL_NS, &parent, &name, NULL),
 			 0);
+	assert_int_equal(
+		cfs_departed_find(&dp, 7, 2 * SEC + CFS_DEPARTED_TTL_NS, &parent, &name, NULL),
+		-ENOENT);
+	assert_int_equal(dp.count, 1);
+	assert_int_equal(
+		cfs_departed_find(&dp, 8, 2 * SEC + CFS_DEPARTED_TTL_NS, &parent, &name, NULL), 0);
 	assert_string_equal(name, "new");
 	cfs_departed_free(&dp);
 }
@@ -65,10 +67,11 @@ static void test_bounded(void **ctx)
 	}
 	assert_int_equal(dp.count, CFS_DEPARTED_MAX);
 	/* the oldest went first */
-	assert_int_equal(cfs_departed_find(&dp, 10, SEC, &parent, &name), -ENOENT);
-	assert_int_equal(cfs_departed_find(&dp, 11, SEC, &parent, &name), 0);
+	assert_int_equal(cfs_departed_find(&dp, 10, SEC, &parent, &name, NULL), -ENOENT);
+	assert_int_equal(cfs_departed_find(&dp, 11, SEC, &parent, &name, NULL), 0);
 	assert_string_equal(name, "f11");
-	assert_int_equal(cfs_departed_find(&dp, CFS_DEPARTED_MAX + 10, SEC, &parent, &name), 0);
+	assert_int_equal(cfs_departed_find(&dp, CFS_DEPARTED_MAX + 10, SEC, &parent, &name, NULL),
+			 0);
 	cfs_departed_free(&dp);
 }
 
@@ -77,13 +80,14 @@ static void test_newest_record_wins(void **ctx)
 {
 	struct cfs_departed dp;
 	const char *name;
-	uint64_t parent;
+	uint64_t parent, when;
 
 	(void)ctx;
 	cfs_departed_init(&dp);
 	assert_int_equal(cfs_departed_add(&dp, 5, 1, "first", SEC), 0);
 	assert_int_equal(cfs_departed_add(&dp, 5, 2, "second", 2 * SEC), 0);
-	assert_int_equal(cfs_departed_find(&dp, 5, 2 * SEC, &parent, &name), 0);
+	assert_int_equal(cfs_departed_find(&dp, 5, 3 * SEC, &parent, &name, &when), 0);
+	assert_int_equal(when, 2 * SEC);
 	assert_int_equal(parent, 2);
 	assert_string_equal(name, "second");
 	cfs_departed_free(&dp);
