@@ -6,7 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager bench-rbd bench-storage bench-replication bench-droverd bench-guest format clean
+.PHONY: all deps build build-asan test-guest check demo unit integration soak bench bench-cluster bench-cluster-manager bench-rbd bench-storage bench-replication bench-droverd bench-guest bench-vm-status format clean
 
 all: build
 
@@ -83,6 +83,10 @@ bench-droverd: build
 # vm start against QEMU by hand, vm/ct list with 1,000 configs, droverd idle (docs/benchmarks.md); not part of check.
 bench-guest: build
 	bench/run-guest-bench --build $(BUILD)
+
+# droverd's status tick with 100 stopped VMs, a /proc scan per VM against one per tick (docs/benchmarks.md); not part of check.
+bench-vm-status: build
+	bench/run-vm-status-bench --build $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

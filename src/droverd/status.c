@@ -148,7 +148,8 @@ static void sample_node(struct droverd *d, struct node_status *st)
 #define CLEANUP_RETRY_TICKS 3
 #define CLEANUP_TICKS (2 * CLEANUP_RETRY_TICKS)
 
-static void sample_guest(struct droverd *d, struct droverd_guest *g, struct guest_status *out)
+static void sample_guest(struct droverd *d, struct droverd_guest *g, struct qemu_proc_index *procs,
+			 struct guest_status *out)
 {
 	struct guest_runtime rt;
 	uint64_t now = now_monotonic_ns();
@@ -156,7 +157,7 @@ static void sample_guest(struct droverd *d, struct droverd_guest *g, struct gues
 	memset(out, 0, sizeof(*out));
 	out->vmid = g->vmid;
 	out->type = g->type;
-	if (guest_runtime_get(&d->ops, g->type, g->vmid, &rt) < 0 || !rt.running) {
+	if (guest_runtime_get(&d->ops, g->type, g->vmid, procs, &rt) < 0 || !rt.running) {
 		/* gone since the last tick, or first seen stopped: anything left behind? */
 		if (g->pid || !g->looked) {
 			g->cleanup_ticks = CLEANUP_TICKS;
@@ -186,6 +187,7 @@ void droverd_status_tick(struct droverd *d)
 {
 	struct ipc_client *c = droverd_cfs(d);
 	struct guest_status *g = NULL;
+	struct qemu_proc_index *procs = NULL;
 	struct node_status st;
 	int r;
 
@@ -200,8 +202,15 @@ void droverd_status_tick(struct droverd *d)
 	g = calloc(d->nguests ? d->nguests : 1, sizeof(*g));
 	if (!g)
 		return;
+	/*
+	 * The tick's stopped VMs share one look at the processes (made only
+	 * if one needs it); without an index (no memory) each looks itself.
+	 */
+	if (qemu_proc_index_new(NULL, &procs) < 0)
+		log_debug("status: no memory for a process index, each VM looks by itself");
 	for (size_t i = 0; i < d->nguests; i++)
-		sample_guest(d, &d->guests[i], &g[i]);
+		sample_guest(d, &d->guests[i], procs, &g[i]);
+	qemu_proc_index_free(procs);
 	r = node_status_publish(c, &st, g, d->nguests, &d->guest_chunks);
 	if (r < 0)
 		droverd_cfs_lost(d, r);

@@ -152,7 +152,8 @@ static int tg_shutdown(void *ctx, uint32_t vmid, unsigned timeout_s, bool force_
 	return 0;
 }
 
-static int tg_runtime(void *ctx, uint32_t vmid, struct guest_runtime *rt)
+static int tg_runtime(void *ctx, uint32_t vmid, struct qemu_proc_index *procs,
+		      struct guest_runtime *rt)
 {
 	pid_t pid = guest_pid(vmid);
 

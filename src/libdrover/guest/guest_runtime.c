@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "basic/array.h"
 #include "basic/process.h"
 #include "basic/procstat.h"
 #include "basic/util.h"
@@ -45,41 +46,77 @@ static bool is_arg(const char *arg, const char *opt)
 	return streq(arg, opt) || (arg[0] == '-' && streq(arg + 1, opt));
 }
 
-/* Is value the -chardev of the QMP socket qmp ("socket,id=qmp,path=P,...", commas doubled)? */
-static bool is_qmp_chardev(const char *value, const char *qmp)
+/*
+ * The QMP socket's path in a -chardev value ("socket,id=qmp,path=P,...",
+ * a comma in P doubled) into buf, or NULL when value is no QMP socket or P
+ * does not fit.
+ */
+static const char *qmp_chardev_path(const char *value, char *buf, size_t size)
 {
 	const char *v = str_has_prefix(value, "socket,id=qmp,path=") ? value + 19 : NULL;
+	size_t n = 0;
 
 	if (!v)
-		return false;
-	for (const char *q = qmp; *q; q++) {
-		if (*v++ != *q)
-			return false;
-		if (*q == ',' && *v++ != ',')
-			return false;
+		return NULL;
+	/* a single comma ends the path, a doubled one is a comma in it */
+	for (; *v && !(v[0] == ',' && v[1] != ','); v += v[0] == ',' ? 2 : 1) {
+		if (n + 1 >= size)
+			return NULL;
+		buf[n++] = *v;
 	}
-	return *v == '\0' || (*v == ',' && v[1] != ',');
+	buf[n] = '\0';
+	return buf;
 }
 
-bool qemu_cmdline_is_vm(const char *cmdline, size_t len, const char *pidfile, const char *qmp)
+enum cmdline_path { CMDLINE_PIDFILE, CMDLINE_QMP };
+
+/*
+ * Call fn for each path the argv cmdline (len bytes, as /proc has it)
+ * names: every -pidfile and every QMP -chardev socket. Stops at the first
+ * fn that returns true, and says so. The one reading of a command line for
+ * qemu_cmdline_is_vm() and the process index alike.
+ */
+static bool cmdline_each_path(const char *cmdline, size_t len,
+			      bool (*fn)(void *ctx, enum cmdline_path kind, const char *path),
+			      void *ctx)
 {
 	const char *prev = NULL;
+	char qmp[PATH_MAX];
 
 	/* argv as /proc has it: NUL-terminated strings, the last one maybe not */
 	for (size_t i = 0; i < len;) {
-		const char *arg = cmdline + i;
+		const char *arg = cmdline + i, *path;
 		size_t n = strnlen(arg, len - i);
 
 		if (n == len - i)
 			break; /* cut short: not an argument we can trust */
-		if (prev && is_arg(prev, "-pidfile") && streq(arg, pidfile))
+		if (prev && is_arg(prev, "-pidfile") && fn(ctx, CMDLINE_PIDFILE, arg))
 			return true;
-		if (prev && is_arg(prev, "-chardev") && is_qmp_chardev(arg, qmp))
+		if (prev && is_arg(prev, "-chardev") &&
+		    (path = qmp_chardev_path(arg, qmp, sizeof(qmp))) && fn(ctx, CMDLINE_QMP, path))
 			return true;
 		prev = arg;
 		i += n + 1;
 	}
 	return false;
+}
+
+struct vm_paths {
+	const char *pidfile, *qmp;
+};
+
+static bool names_vm(void *ctx, enum cmdline_path kind, const char *path)
+{
+	const struct vm_paths *p = ctx;
+
+	return streq(path, kind == CMDLINE_PIDFILE ? p->pidfile : p->qmp);
+}
+
+bool qemu_cmdline_is_vm(const char *cmdline, size_t len, const char *pidfile, const char *qmp)
+{
+	struct vm_paths p = { pidfile, qmp };
+
+	return cmdline_each_path(cmdline, len, names_vm, &p);
 }
 
 /* Is pid running a QEMU (qemu-system-*, " (deleted)" after an upgrade too)? */
@@ -193,14 +230,216 @@ static pid_t qmp_listener(const char *qmp)
 	return pid;
 }
 
-pid_t qemu_vm_pid(const char *proc, const char *run_dir, uint32_t vmid)
+/* A pid of proc's directory entry, or 0 when it is no process. */
+static pid_t proc_entry_pid(const struct dirent *de)
+{
+	char *end;
+	long n = strtol(de->d_name, &end, 10);
+
+	return *end == '\0' && n > 0 && n <= INT_MAX ? (pid_t)n : 0;
+}
+
+/* Every process of proc, one at a time: the scan a stopped VM ends in without an index. */
+static pid_t scan_for_vm(const char *proc, const struct qemu_paths *p, const char *run_dir)
+{
+	struct dirent *de;
+	pid_t pid = 0;
+	DIR *dir = opendir(proc ? proc : "/proc");
+
+	if (!dir)
+		return 0;
+	while (!pid && (de = readdir(dir))) {
+		pid_t n = proc_entry_pid(de);
+
+		if (n > 0 && qemu_pid_is_vm(proc, n, p, run_dir))
+			pid = n;
+	}
+	closedir(dir);
+	return pid;
+}
+
+/* A path a QEMU names on its command line, and which QEMU. */
+struct qemu_proc_entry {
+	char *path;
+	enum cmdline_path kind;
+	pid_t pid;
+	size_t order; /* in the scan: the first of several matches wins, as without an index */
+};
+
+struct qemu_proc_index {
+	char *proc; /* NULL: /proc */
+	bool scanned;
+	int error; /* of the scan: callers look by themselves then */
+	struct qemu_proc_entry *v;
+	size_t n, cap;
+};
+
+int qemu_proc_index_new(const char *proc, struct qemu_proc_index **out)
+{
+	struct qemu_proc_index *ix = calloc(1, sizeof(*ix));
+
+	*out = NULL;
+	if (!ix)
+		return -ENOMEM;
+	if (proc && !(ix->proc = strdup(proc))) {
+		free(ix);
+		return -ENOMEM;
+	}
+	*out = ix;
+	return 0;
+}
+
+static void entries_free(struct qemu_proc_index *ix)
+{
+	for (size_t i = 0; i < ix->n; i++)
+		free(ix->v[i].path);
+	free(ix->v);
+	ix->v = NULL;
+	ix->n = ix->cap = 0;
+}
+
+void qemu_proc_index_free(struct qemu_proc_index *ix)
+{
+	if (!ix)
+		return;
+	entries_free(ix);
+	free(ix->proc);
+	free(ix);
+}
+
+struct index_add {
+	struct qemu_proc_index *ix;
+	pid_t pid;
+	int error;
+};
+
+static bool index_add(void *ctx, enum cmdline_path kind, const char *path)
+{
+	struct index_add *a = ctx;
+	struct qemu_proc_index *ix = a->ix;
+	char *copy;
+
+	if (ARRAY_GROW(ix->v, ix->cap, ix->n + 1) < 0 || !(copy = strdup(path))) {
+		a->error = -ENOMEM;
+		return true;
+	}
+	ix->v[ix->n] = (struct qemu_proc_entry){ copy, kind, a->pid, ix->n };
+	ix->n++;
+	return false;
+}
+
+static int entry_cmp(const void *x, const void *y)
+{
+	const struct qemu_proc_entry *a = x, *b = y;
+	int c = strcmp(a->path, b->path);
+
+	if (c)
+		return c;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
+/*
+ * Read every QEMU's command line once: is_qemu() (one readlink) sorts out
+ * the others, whose command lines are never read. What was named where is
+ * kept sorted, for many VMs to look up.
+ */
+static int index_scan(struct qemu_proc_index *ix)
+{
+	const char *proc = ix->proc ? ix->proc : "/proc";
+	struct index_add a = { ix, 0, 0 };
+	struct dirent *de;
+	char *buf;
+	DIR *dir;
+
+	ix->scanned = true;
+	buf = malloc(CMDLINE_MAX);
+	if (!buf)
+		return ix->error = -ENOMEM;
+	dir = opendir(proc);
+	if (!dir) {
+		ix->error = -errno;
+		free(buf);
+		return ix->error;
+	}
+	while (!a.error && (de = readdir(dir))) {
+		ssize_t n;
+
+		a.pid = proc_entry_pid(de);
+		if (a.pid <= 0 || !is_qemu(proc, a.pid))
+			continue;
+		n = read_cmdline(proc, a.pid, buf, CMDLINE_MAX);
+		if (n > 0)
+			cmdline_each_path(buf, (size_t)n, index_add, &a);
+	}
+	closedir(dir);
+	free(buf);
+	if (a.error) {
+		entries_free(ix);
+		return ix->error = a.error;
+	}
+	qsort(ix->v, ix->n, sizeof(*ix->v), entry_cmp);
+	return 0;
+}
+
+/* The first entry naming path as kind, or NULL. */
+static const struct qemu_proc_entry *index_first(const struct qemu_proc_index *ix,
+						 enum cmdline_path kind, const char *path)
+{
+	size_t lo = 0, hi = ix->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct qemu_proc_entry *e = &ix->v[mid];
+		int c = strcmp(e->path, path);
+
+		if (c < 0 || (c == 0 && e->kind < kind))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ix->n && ix->v[lo].kind == kind && streq(ix->v[lo].path, path))
+		return &ix->v[lo];
+	return NULL;
+}
+
+/*
+ * The QEMU of the VM among the indexed ones. Each candidate is looked at
+ * again now (qemu_pid_is_vm): the index only says where to look, so a
+ * QEMU gone since the scan and its pid reused, or a neighbour's with the
+ * same paths, is not taken.
+ */
+static pid_t index_find(const struct qemu_proc_index *ix, const struct qemu_paths *p,
+			const char *run_dir)
+{
+	static const enum cmdline_path kinds[] = { CMDLINE_PIDFILE, CMDLINE_QMP };
+	const struct qemu_proc_entry *best = NULL;
+
+	for (size_t k = 0; k < 2; k++) {
+		const char *path = kinds[k] == CMDLINE_PIDFILE ? p->pid : p->qmp;
+		const struct qemu_proc_entry *e = index_first(ix, kinds[k], path);
+
+		for (; e && e < ix->v + ix->n && e->kind == kinds[k] && streq(e->path, path); e++) {
+			if (best && best->order < e->order)
+				break;
+			if (qemu_pid_is_vm(ix->proc, e->pid, p, run_dir)) {
+				best = e;
+				break;
+			}
+		}
+	}
+	return best ? best->pid : 0;
+}
+
+pid_t qemu_vm_pid(const char *proc, const char *run_dir, uint32_t vmid, struct qemu_proc_index *ix)
 {
 	const char *d = run_dir ? run_dir : QEMU_RUN_DIR;
 	struct qemu_paths p;
-	struct dirent *de;
 	pid_t pid;
-	DIR *dir;
 
+	if (ix)
+		proc = ix->proc;
 	if (qemu_paths_init(d, vmid, &p, NULL) < 0)
 		return 0;
 	/* the pid file: where a VM stopped or running as started is told at once */
@@ -212,24 +451,17 @@ pid_t qemu_vm_pid(const char *proc, const char *run_dir, uint32_t vmid)
 	if (qemu_pid_is_vm(proc, pid, &p, d))
 		return pid;
 	/* both gone (/run wiped): a QEMU that names them on its command line */
-	dir = opendir(proc ? proc : "/proc");
-	if (!dir)
-		return 0;
-	pid = 0;
-	while (!pid && (de = readdir(dir))) {
-		char *end;
-		long n = strtol(de->d_name, &end, 10);
-
-		if (*end == '\0' && n > 0 && n <= INT_MAX && qemu_pid_is_vm(proc, (pid_t)n, &p, d))
-			pid = (pid_t)n;
-	}
-	closedir(dir);
-	return pid;
+	if (ix && !ix->scanned)
+		(void)index_scan(ix);
+	if (ix && !ix->error)
+		return index_find(ix, &p, d);
+	return scan_for_vm(proc, &p, d);
 }
 
-int qemu_runtime_read(const char *run_dir, uint32_t vmid, struct guest_runtime *rt)
+int qemu_runtime_read(const char *run_dir, uint32_t vmid, struct qemu_proc_index *ix,
+		      struct guest_runtime *rt)
 {
-	pid_t pid = qemu_vm_pid(NULL, run_dir, vmid);
+	pid_t pid = qemu_vm_pid(NULL, run_dir, vmid, ix);
 
 	memset(rt, 0, sizeof(*rt));
 	if (pid <= 0)

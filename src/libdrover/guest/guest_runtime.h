@@ -37,14 +37,38 @@ struct guest_runtime {
  *   1. the pid file's pid: one open and a few reads, the usual answer;
  *   2. the listener of the QMP socket (SO_PEERCRED): the pid file gone;
  *   3. every process in /proc: both gone. A stopped VM ends here: about a
- *      readlink of /proc/PID/exe per process (0.5 ms for 230 processes).
+ *      readlink of /proc/PID/exe per process (0.5 ms for 230 processes),
+ *      or, given a process index ix, a lookup in it (see below).
  * A lock would be cheaper to ask, but QEMU's own on its pid file goes
  * with the file, and none of its others is at a path drover chooses.
- * proc NULL: /proc (tests pass a tree like it); run_dir NULL: QEMU_RUN_DIR.
+ * proc NULL: /proc (tests pass a tree like it; with ix, ix's proc is
+ * used); run_dir NULL: QEMU_RUN_DIR; ix NULL: step 3 scans /proc itself.
  * Returns the pid, or 0 when no QEMU of the VM runs.
  */
 struct qemu_paths;
-pid_t qemu_vm_pid(const char *proc, const char *run_dir, uint32_t vmid);
+struct qemu_proc_index;
+pid_t qemu_vm_pid(const char *proc, const char *run_dir, uint32_t vmid, struct qemu_proc_index *ix);
+
+/*
+ * One look at the node's processes shared by a caller asking about many
+ * VMs in one pass (droverd's status tick, startall/stopall, vm list):
+ * without it every stopped VM scans all of /proc by itself, N stopped VMs
+ * N scans. The index is made empty; the first qemu_vm_pid() that reaches
+ * step 3 scans proc once (is_qemu's readlink of every process, the
+ * command line of the QEMUs alone) and keeps the pid-file and QMP socket
+ * paths each QEMU names. Lookups take the QEMUs naming the VM's paths and
+ * look at each again (qemu_pid_is_vm), so a QEMU that went since and its
+ * pid reused is not taken. What the index cannot see: a QEMU started after
+ * its scan whose pid file and QMP socket are both gone, so make one per
+ * pass and free it after; steps 1 and 2 see any QEMU started since. A
+ * scan that fails (no memory, proc unreadable) leaves lookups to step 3's
+ * own scan. Not for threads to share.
+ * proc NULL: /proc. Returns 0 and *out (free with qemu_proc_index_free),
+ * or -ENOMEM.
+ */
+int qemu_proc_index_new(const char *proc, struct qemu_proc_index **out);
+void qemu_proc_index_free(struct qemu_proc_index *ix);
+
 /* Is pid such a QEMU of the VM whose paths are p under run_dir (not NULL)? */
 bool qemu_pid_is_vm(const char *proc, pid_t pid, const struct qemu_paths *p, const char *run_dir);
 /*
@@ -55,10 +79,12 @@ bool qemu_pid_is_vm(const char *proc, pid_t pid, const struct qemu_paths *p, con
 bool qemu_cmdline_is_vm(const char *cmdline, size_t len, const char *pidfile, const char *qmp);
 
 /*
- * The VM's runtime: running when qemu_vm_pid() finds its QEMU. run_dir
- * NULL: QEMU_RUN_DIR. Returns 0 or -errno (a stopped VM is 0, running false).
+ * The VM's runtime: running when qemu_vm_pid() finds its QEMU (with ix,
+ * may be NULL). run_dir NULL: QEMU_RUN_DIR. Returns 0 or -errno (a
+ * stopped VM is 0, running false).
  */
-int qemu_runtime_read(const char *run_dir, uint32_t vmid, struct guest_runtime *rt);
+int qemu_runtime_read(const char *run_dir, uint32_t vmid, struct qemu_proc_index *ix,
+		      struct guest_runtime *rt);
 
 /* cgroup_root NULL: /sys/fs/cgroup. Returns 0 or -errno (stopped: 0, running false). */
 int lxc_runtime_read(const char *cgroup_root, uint32_t vmid, struct guest_runtime *rt);

@@ -8,17 +8,20 @@
 #include "lxc/ct.h"
 #include "vm.h"
 
-static int qemu_runtime(void *ctx, uint32_t vmid, struct guest_runtime *rt)
+static int qemu_runtime(void *ctx, uint32_t vmid, struct qemu_proc_index *procs,
+			struct guest_runtime *rt)
 {
 	const struct guest_ops_paths *p = ctx;
 
-	return qemu_runtime_read(p ? p->qemu_run_dir : NULL, vmid, rt);
+	return qemu_runtime_read(p ? p->qemu_run_dir : NULL, vmid, procs, rt);
 }
 
-static int lxc_runtime(void *ctx, uint32_t vmid, struct guest_runtime *rt)
+static int lxc_runtime(void *ctx, uint32_t vmid, struct qemu_proc_index *procs,
+		       struct guest_runtime *rt)
 {
 	const struct guest_ops_paths *p = ctx;
 
+	(void)procs;
 	return lxc_runtime_read(p ? p->cgroup_root : NULL, vmid, rt);
 }
 
@@ -162,12 +165,12 @@ int guest_cleanup(const struct guest_ops_table *t, enum guest_type type, uint32_
 }
 
 int guest_runtime_get(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
-		      struct guest_runtime *rt)
+		      struct qemu_proc_index *procs, struct guest_runtime *rt)
 {
 	const struct guest_ops *o = ops_of(t, type);
 
 	memset(rt, 0, sizeof(*rt));
 	if (!o || !o->runtime)
 		return -ENOTSUP;
-	return o->runtime(o->ctx, vmid, rt);
+	return o->runtime(o->ctx, vmid, procs, rt);
 }

@@ -38,8 +38,13 @@ struct guest_ops {
 	 */
 	int (*shutdown)(void *ctx, uint32_t vmid, unsigned timeout_s, bool force_stop,
 			const struct drover_reporter *log, struct drover_err *err);
-	/* Fill rt (a stopped guest: running false). Returns 0 or -errno. */
-	int (*runtime)(void *ctx, uint32_t vmid, struct guest_runtime *rt);
+	/*
+	 * Fill rt (a stopped guest: running false). procs: the QEMU process
+	 * index of a pass over many guests (guest_runtime.h), NULL: none.
+	 * Returns 0 or -errno.
+	 */
+	int (*runtime)(void *ctx, uint32_t vmid, struct qemu_proc_index *procs,
+		       struct guest_runtime *rt);
 	/*
 	 * Does stopped guest vmid still have what its start made (taps, pid
 	 * file, sockets, mounts)? Cheap: droverd asks when it sees a guest
@@ -84,6 +89,11 @@ bool guest_leftovers(const struct guest_ops_table *t, enum guest_type type, uint
 int guest_cleanup(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
 		  const struct drover_reporter *log, struct drover_err *err);
 
-/* Its runtime state. -ENOTSUP when the type has no reader. */
+/*
+ * Its runtime state. procs: a qemu_proc_index_new() shared by the calls of
+ * one pass over many guests, so that the stopped VMs among them cost one
+ * look at /proc together; NULL: each VM looks by itself. -ENOTSUP when the
+ * type has no reader.
+ */
 int guest_runtime_get(const struct guest_ops_table *t, enum guest_type type, uint32_t vmid,
-		      struct guest_runtime *rt);
+		      struct qemu_proc_index *procs, struct guest_runtime *rt);

@@ -260,7 +260,8 @@ static bool hook_running(void *c, const struct node_guest *g)
 	const struct guests_task_ctx *ctx = c;
 	struct guest_runtime rt;
 
-	return guest_runtime_get(ctx->ops, g->s.type, g->s.vmid, &rt) == 0 && rt.running;
+	return guest_runtime_get(ctx->ops, g->s.type, g->s.vmid, ctx->procs, &rt) == 0 &&
+	       rt.running;
 }
 
 static bool hook_sleep(void *c, unsigned seconds)
@@ -308,6 +309,7 @@ int guests_all_run(const struct guests_all_run *run, const struct drover_reporte
 		   struct drover_err *err)
 {
 	struct guests_task_ctx ctx = *run->tasks;
+	struct qemu_proc_index *own = NULL;
 	struct guests_all_hooks hooks;
 	struct node_guest *g = NULL;
 	size_t n = 0;
@@ -325,9 +327,13 @@ int guests_all_run(const struct guests_all_run *run, const struct drover_reporte
 	}
 	if (r < 0)
 		return r;
+	/* the pass's stopped VMs share one look at the processes (none without memory) */
+	if (!ctx.procs && qemu_proc_index_new(NULL, &ctx.procs) == 0)
+		own = ctx.procs;
 	guests_all_task_hooks(&ctx, &hooks);
 	r = run->stop ? guests_stopall(g, n, run->stop_timeout_s, &hooks, log, err)
 		      : guests_startall(g, n, &hooks, log, err);
+	qemu_proc_index_free(own);
 	free(g);
 	return r;
 }

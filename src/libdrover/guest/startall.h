@@ -72,6 +72,12 @@ int node_guests_load(struct ipc_client *c, const char *node, struct node_guest *
 struct guests_task_ctx {
 	const struct task_env *env;
 	const struct guest_ops_table *ops;
+	/*
+	 * The pass's index of QEMU processes for the running hook (see
+	 * qemu_proc_index_new()), NULL: each VM looks by itself.
+	 * guests_all_run() makes one for its pass.
+	 */
+	struct qemu_proc_index *procs;
 };
 
 /*

@@ -44,7 +44,7 @@ int vm_config(const struct vm_env *e, uint32_t vmid, struct guest_conf **out,
 bool vm_running(const struct vm_env *e, uint32_t vmid, int *pid)
 {
 	/* its QEMU found by more than the pid file: see qemu_vm_pid() */
-	pid_t p = qemu_vm_pid(NULL, e->run_dir, vmid);
+	pid_t p = qemu_vm_pid(NULL, e->run_dir, vmid, NULL);
 
 	if (p <= 0)
 		return false;

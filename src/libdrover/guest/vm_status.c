@@ -58,11 +58,12 @@ static void from_conf(struct guest_conf *c, struct vm_status *st)
 		guest_each_numbered(cur, buses[i], 32, add_size, &st->maxdisk);
 }
 
-static void runtime_of(const struct vm_env *e, struct vm_status *st)
+/* ix: vm_list's index of the node's QEMUs, NULL for one VM. */
+static void runtime_of(const struct vm_env *e, struct vm_status *st, struct qemu_proc_index *ix)
 {
 	struct guest_runtime rt;
 
-	if (qemu_runtime_read(e->run_dir, st->vmid, &rt) < 0 || !rt.running)
+	if (qemu_runtime_read(e->run_dir, st->vmid, ix, &rt) < 0 || !rt.running)
 		return;
 	st->running = true;
 	st->pid = rt.pid;
@@ -85,7 +86,7 @@ int vm_status_get(const struct vm_env *e, uint32_t vmid, bool verbose, struct vm
 	snprintf(st->node, sizeof(st->node), "%s", e->st.cfs.node);
 	from_conf(c, st);
 	guest_conf_free(c);
-	runtime_of(e, st);
+	runtime_of(e, st, NULL);
 	if (verbose && st->running && vm_qmp_open(e, vmid, &q, NULL) == 0) {
 		qmp_query_status(q, VM_QMP_TIMEOUT_MS, st->qmpstatus, sizeof(st->qmpstatus), NULL);
 		qmp_close(q);
@@ -119,6 +120,7 @@ int vm_list(const struct vm_env *e, struct vm_status **out, size_t *n, struct dr
 {
 	struct guest_published pub = { 0 };
 	struct guest_listed *v = NULL;
+	struct qemu_proc_index *ix = NULL;
 	struct ipc_client cl;
 	size_t nv = 0;
 	int r;
@@ -135,6 +137,9 @@ int vm_list(const struct vm_env *e, struct vm_status **out, size_t *n, struct dr
 		r = guest_list_read(&cl, GUEST_QEMU, &v, &nv, err);
 	if (r == 0 && nv && !(*out = calloc(nv, sizeof(**out))))
 		r = drover_fail(err, -ENOMEM, "out of memory");
+	/* this node's stopped VMs share one look at its processes (none without memory) */
+	if (r == 0)
+		(void)qemu_proc_index_new(NULL, &ix);
 	for (size_t i = 0; i < nv && r == 0; i++) {
 		struct vm_status *st = &(*out)[i];
 
@@ -143,12 +148,13 @@ int vm_list(const struct vm_env *e, struct vm_status **out, size_t *n, struct dr
 		if (v[i].conf)
 			from_conf(v[i].conf, st);
 		if (streq(st->node, e->st.cfs.node))
-			runtime_of(e, st);
+			runtime_of(e, st, ix);
 		else
 			published(&pub, &cl, st);
 	}
 	if (r == 0)
 		*n = nv;
+	qemu_proc_index_free(ix);
 	guest_published_free(&pub);
 	guest_listed_free(v, nv);
 	ipc_client_close(&cl);

@@ -84,7 +84,7 @@ void repl_freeze(struct repl_freeze *f, const struct repl_guest *g,
 	f->type = g->type;
 	f->vmid = g->vmid;
 	if (g->type == GUEST_QEMU)
-		(void)qemu_runtime_read(NULL, g->vmid, &rt);
+		(void)qemu_runtime_read(NULL, g->vmid, NULL, &rt);
 	else
 		(void)lxc_runtime_read(NULL, g->vmid, &rt);
 	drover_report_log(rep, "guest => %s %" PRIu32 ", running => %d",

@@ -244,7 +244,7 @@ static void test_ops_not_supported(void **state)
 	/* a container is real too: one that does not run is shut down already */
 	assert_non_null(t.type[GUEST_LXC].start);
 	assert_int_equal(guest_shutdown(&t, GUEST_LXC, 999999999, 10, true, NULL, &err), 0);
-	assert_int_equal(guest_runtime_get(&t, GUEST_NONE, 1, &rt), -ENOTSUP);
+	assert_int_equal(guest_runtime_get(&t, GUEST_NONE, 1, NULL, &rt), -ENOTSUP);
 	assert_int_equal(guest_start(&t, (enum guest_type)7, 1, NULL, &err), -ENOTSUP);
 }
 
@@ -264,15 +264,15 @@ static void test_runtime_readers(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	/* no pid file, a dead pid, a live pid that is no QEMU: all stopped */
-	assert_int_equal(qemu_runtime_read(dir, 100, &rt), 0);
+	assert_int_equal(qemu_runtime_read(dir, 100, NULL, &rt), 0);
 	assert_false(rt.running);
 	snprintf(path, sizeof(path), "%s/100.pid", dir);
 	write_text(path, "999999999\n");
-	assert_int_equal(qemu_runtime_read(dir, 100, &rt), 0);
+	assert_int_equal(qemu_runtime_read(dir, 100, NULL, &rt), 0);
 	assert_false(rt.running);
 	snprintf(text, sizeof(text), "%d\n", (int)getpid());
 	write_text(path, text);
-	assert_int_equal(qemu_runtime_read(dir, 100, &rt), 0);
+	assert_int_equal(qemu_runtime_read(dir, 100, NULL, &rt), 0);
 	assert_false(rt.running);
 	/* a process's own figures */
 	assert_int_equal(guest_runtime_from_pid(getpid(), &rt), 0);
