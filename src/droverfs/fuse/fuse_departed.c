@@ -107,3 +107,19 @@ int cfs_departed_find(struct cfs_departed *dp, uint64_t ino, uint64_t now_ns, ui
 		*when_ns = e->when_ns;
 	return 0;
 }
+
+const char *cfs_change_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+uint64_t cfs_change_departed(const struct cfs_change *c)
+{
+	if (!c->path) /* (out of memory when it was recorded) */
+		return 0;
+	if (c->kind == CFS_OP_UNLINK)
+		return c->inode;
+	return c->kind == CFS_OP_RENAME ? c->replaced : 0;
+}

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "basic/hmap.h"
+#include "droverfs/core/state.h"
 
 /* How long a departed inode is remembered, and how many at most. */
 #define CFS_DEPARTED_TTL_NS (10ull * 1000000000ull)
@@ -56,3 +57,12 @@ int cfs_departed_add(struct cfs_departed *dp, uint64_t ino, uint64_t parent, con
  */
 int cfs_departed_find(struct cfs_departed *dp, uint64_t ino, uint64_t now_ns, uint64_t *parent,
 		      const char **name, uint64_t *when_ns);
+
+/* The last part of a change's path: the entry's name in its directory. */
+const char *cfs_change_name(const char *path);
+
+/*
+ * The inode change c took its name from (unlinked, or replaced by a
+ * rename over it), or 0; that name is cfs_change_name(c->path) in c->parent.
+ */
+uint64_t cfs_change_departed(const struct cfs_change *c);

@@ -905,21 +905,13 @@ static bool changes_names(uint8_t kind)
 	       kind == CFS_OP_RMDIR || kind == CFS_OP_RENAME || kind == CFS_OP_UNLOCK;
 }
 
-/* The last part of a change's path: the entry's name in its directory. */
-static const char *change_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /* An inode that lost its name: an open of it goes to what the name holds next. */
 static void note_departed(struct cfs_fuse *f, const struct cfs_change *c)
 {
-	uint64_t ino = c->kind == CFS_OP_UNLINK ? c->inode : c->replaced;
+	uint64_t ino = cfs_change_departed(c);
 
-	if (ino && c->path)
-		(void)cfs_departed_add(&f->departed, ino, c->parent, change_name(c->path),
+	if (ino)
+		(void)cfs_departed_add(&f->departed, ino, c->parent, cfs_change_name(c->path),
 				       now_monotonic_ns());
 }
 
@@ -928,8 +920,7 @@ static void fuse_changed(void *part, const struct cfs_change *c)
 {
 	struct cfs_fuse *f = part;
 
-	if (c->kind == CFS_OP_UNLINK || c->kind == CFS_OP_RENAME)
-		note_departed(f, c);
+	note_departed(f, c);
 
 	/*
 	 * A directory's times and link count change with its names. The
@@ -949,7 +940,7 @@ static void fuse_changed(void *part, const struct cfs_change *c)
 		cfs_notify_inode(&f->notifier, c->inode);
 	/* A released lock vanished without a request for its name. */
 	if (c->kind == CFS_OP_UNLOCK)
-		cfs_notify_entry(&f->notifier, c->parent, change_name(c->path));
+		cfs_notify_entry(&f->notifier, c->parent, cfs_change_name(c->path));
 	/*
 	 * Names another node made, removed or moved: the kernel may still hold
 	 * the old entry (a replaced file's removed inode answers ENOENT) or a
@@ -958,8 +949,8 @@ static void fuse_changed(void *part, const struct cfs_change *c)
 	if (c->writer != cfs_daemon_writer(f->d) && c->kind != CFS_OP_UNLOCK &&
 	    (c->kind == CFS_OP_CREATE || c->kind == CFS_OP_MKDIR || c->kind == CFS_OP_UNLINK ||
 	     c->kind == CFS_OP_RMDIR || c->kind == CFS_OP_RENAME)) {
-		cfs_notify_entry(&f->notifier, c->parent, change_name(c->path));
+		cfs_notify_entry(&f->notifier, c->parent, cfs_change_name(c->path));
 		if (c->kind == CFS_OP_RENAME && c->old_path)
-			cfs_notify_entry(&f->notifier, c->old_parent, change_name(c->old_path));
+			cfs_notify_entry(&f->notifier, c->old_parent, cfs_change_name(c->old_path));
 	}
 }

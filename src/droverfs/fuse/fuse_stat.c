@@ -39,12 +39,9 @@ static int departed_uncommitted(const struct cfs_state *st, uint64_t ino, uint64
 	for (size_t i = st->nchanges; i-- > 0;) {
 		const struct cfs_change *c = &st->changes[i];
 
-		if (c->path && ((c->kind == CFS_OP_UNLINK && c->inode == ino) ||
-				(c->kind == CFS_OP_RENAME && c->replaced == ino))) {
-			const char *slash = strrchr(c->path, '/');
-
+		if (cfs_change_departed(c) == ino) {
 			*parent = c->parent;
-			*name = slash ? slash + 1 : c->path;
+			*name = cfs_change_name(c->path);
 			return 0;
 		}
 	}
