@@ -78,16 +78,6 @@ static void set_size(struct stat *st, size_t size)
 }
 
 /*
- * Is h open on another tree entry than the inode ino the kernel knows it
- * by? Such a handle was opened through a name whose inode was gone
- * (fuse_departed.h): it reads and writes the file now at that name.
- */
-static bool redirected(const struct cfs_handle *h, uint64_t ino)
-{
-	return h && h->kind == CFS_HANDLE_FILE && h->inode && h->inode != ino;
-}
-
-/*
  * The attributes the asker's redirected handle on the gone inode ino sees:
  * those of the file it is open on (linked, as it is), with its own size
  * while it has writes of its own. False when the asker has no such handle
@@ -99,7 +89,7 @@ static bool redirected_view(fuse_req_t req, uint64_t ino, struct cfs_handle *h,
 	struct cfs_fuse *f = req_fuse(req);
 	struct cfs_handle *mine = h ? h : askers_handle(req, handles, true);
 
-	if (!redirected(mine, ino) || cfs_fuse_stat(f->d, mine->inode, &a->st) < 0)
+	if (!cfs_handle_redirected(mine, ino) || cfs_fuse_stat(f->d, mine->inode, &a->st) < 0)
 		return false;
 	a->st.st_ino = ino;
 	a->timeout = 0;

@@ -595,7 +595,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	}
 	e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, ino);
 	/* through a handle opened on what a gone inode's name holds now (fuse_departed.h) */
-	if (!e && h && h->kind == CFS_HANDLE_FILE && h->inode && h->inode != ino)
+	if (!e && cfs_handle_redirected(h, ino))
 		e = cfs_tree_lookup(&cfs_daemon_state(d)->tree, h->inode);
 	w = e ? req_wait_new(req, ino, REPLY_ATTR) : NULL;
 	if (!e || !w) {

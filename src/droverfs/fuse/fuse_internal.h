@@ -52,6 +52,16 @@ static inline struct cfs_daemon *req_daemon(fuse_req_t req)
 	return ((struct cfs_fuse *)fuse_req_userdata(req))->d;
 }
 
+/*
+ * Is h open on another tree entry than the inode ino the kernel knows it
+ * by? Such a handle was opened through a name whose inode was gone
+ * (fuse_departed.h): it reads and writes the file now at that name.
+ */
+static inline bool cfs_handle_redirected(const struct cfs_handle *h, uint64_t ino)
+{
+	return h && h->kind == CFS_HANDLE_FILE && h->inode && h->inode != ino;
+}
+
 static inline struct cfs_handle *fi_handle(const struct fuse_file_info *fi)
 {
 	return fi ? (struct cfs_handle *)(uintptr_t)fi->fh : NULL;
